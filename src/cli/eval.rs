@@ -1,0 +1,63 @@
+//! `scimsync eval`: one expression, one record, one JSON value out.
+
+use std::process::ExitCode;
+
+use chrono::{DateTime, Utc};
+
+use crate::mapping::diagnostic::{Code, Diagnostic};
+use crate::mapping::{self, Dialect, Env, SourceFile};
+use crate::record::Record;
+
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// The expression language: okta or entra.
+    #[arg(long, value_parser = parse_dialect)]
+    dialect: Dialect,
+    /// The expression to evaluate.
+    #[arg(long)]
+    expr: String,
+    /// The record as a JSON object; `user.X` and `[X]` read key X, `groups` lists group names.
+    #[arg(long, default_value = "{}")]
+    record: String,
+    /// The current time for Time.now()/Now(), as RFC 3339.
+    #[arg(long, value_parser = parse_now)]
+    now: Option<DateTime<Utc>>,
+}
+
+fn parse_dialect(name: &str) -> Result<Dialect, String> {
+    Dialect::from_name(name)
+        .ok_or_else(|| format!("unknown dialect `{name}` (expected okta or entra)"))
+}
+
+fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("`{text}` is not an RFC 3339 time: {e}"))
+}
+
+pub fn run(args: EvalArgs) -> Result<ExitCode, String> {
+    let record_json: serde_json::Value = serde_json::from_str(&args.record)
+        .map_err(|e| format!("error: --record is not valid JSON: {e}"))?;
+    let Some(object) = record_json.as_object() else {
+        return Err("error: --record must be a JSON object".into());
+    };
+    let record = Record::from_flat_json(String::new(), object);
+    let file = SourceFile::new("<expr>", args.expr.clone());
+    let plan = mapping::compile_expression(&args.expr, args.dialect)
+        .map_err(|diagnostics| mapping::render_all(&diagnostics, &file))?;
+    let env = Env {
+        record: &record,
+        now: args.now.unwrap_or_else(Utc::now),
+    };
+    match plan.evaluate(&env) {
+        Ok(value) => {
+            println!("{}", value.to_json());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => Err(
+            Diagnostic::error(Code::Evaluation, error.span, error.message)
+                .label("failed here")
+                .render(&file),
+        ),
+    }
+}

@@ -1,0 +1,68 @@
+//! The command line: argument parsing and the rendering of results and errors. Every error is
+//! rendered here, once; the library below only returns typed errors.
+
+mod check;
+mod eval;
+mod sync;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "scimsync",
+    version,
+    about = "Provision directory users into SaaS apps over SCIM 2.0"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Sync the directory into the SCIM target once (or show what would change with --dry-run).
+    Sync(sync::SyncArgs),
+    /// Check .map files and report every error with its location.
+    Check(check::CheckArgs),
+    /// Evaluate one expression against one record and print the result as JSON.
+    Eval(eval::EvalArgs),
+}
+
+/// Runs the command line and returns the process exit code: 0 on success, 1 when anything
+/// failed (2 is clap's code for a usage error).
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let result = match cli.command {
+        Command::Sync(args) => sync::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Eval(args) => eval::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("{}", message.trim_end());
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("scimsync={default},warn")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

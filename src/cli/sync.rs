@@ -1,0 +1,70 @@
+//! `scimsync sync --config FILE [--dry-run] [--output text|json]`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::Utc;
+
+use crate::config::Config;
+use crate::sync::{RunOptions, render};
+
+#[derive(Clone, Copy, Debug, Default, clap::ValueEnum)]
+pub enum Output {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SyncArgs {
+    /// The scimsync.toml to use.
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// Show what would change and write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// How to print the plan.
+    #[arg(long, value_enum, default_value_t)]
+    output: Output,
+}
+
+pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
+    let config = Config::load(&args.config).map_err(|e| format!("error: {e}"))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("error: cannot start the async runtime: {e}"))?;
+    let options = RunOptions {
+        dry_run: args.dry_run,
+        now: Utc::now(),
+    };
+    let report = runtime
+        .block_on(crate::sync::run(&config, &options))
+        .map_err(|e| match e {
+            crate::sync::SyncError::Mapping { .. } => e.to_string(),
+            other => format!("error: {other}"),
+        })?;
+    match args.output {
+        Output::Json => {
+            let document = render::json(&report.changes, args.dry_run, report.applied.as_ref());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&document).unwrap_or_default()
+            );
+        }
+        Output::Text => {
+            print!(
+                "{}",
+                render::text(&report.changes, &report.aliases, args.dry_run)
+            );
+            if let Some(applied) = &report.applied {
+                print!("{}", render::applied_text(applied));
+            }
+        }
+    }
+    Ok(if report.failed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

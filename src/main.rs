@@ -1,0 +1,5 @@
+//! The `scimsync` command.
+
+fn main() -> std::process::ExitCode {
+    scimsync::cli::main()
+}

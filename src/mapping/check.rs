@@ -1,0 +1,1193 @@
+//! The checker: resolves names, paths and functions in a syntax tree, checks arity, types,
+//! allowed values and the file's structure, and lowers what it checked into a [`Plan`].
+//!
+//! It reports every error in one pass. A node that fails to resolve becomes a null constant
+//! and is not reported again, so one mistake produces one diagnostic.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::Dialect;
+use super::diagnostic::{Code, Diagnostic, did_you_mean};
+use super::eval::full_match_regex;
+use super::functions::{self, Ty};
+use super::plan::{ExprPlan, Extension, Facts, Flow, Node, Op, Plan, PlannedRule, TargetType};
+use super::source::{SourceFile, Span};
+use super::syntax::*;
+use crate::scim::path::{AttrPath, FilterValue, ValueFilter};
+use crate::scim::schema::{self, AttrType, PathProblem};
+use crate::value::Value;
+
+/// The result of checking a file: the plan when the structure allowed building one, and what
+/// was found wrong.
+pub struct Checked {
+    pub plan: Option<Plan>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The alias every file has for the enterprise extension, unless it declares its own.
+pub const ENTERPRISE_ALIAS: &str = "enterprise";
+
+/// Okta roots that exist only inside an Okta tenant.
+const OKTA_TENANT_ROOTS: &[&str] = &[
+    "appuser", "appUser", "app", "org", "idpuser", "session", "access", "group", "source",
+];
+/// Okta function namespaces: `String.toLowerCase(...)`.
+const OKTA_NAMESPACES: &[&str] = &[
+    "String",
+    "Arrays",
+    "Convert",
+    "Iso3166Convert",
+    "Time",
+    "Groups",
+];
+/// Entra's bare-word constants.
+const ENTRA_CONSTANTS: &[&str] = &[
+    "vbTextCompare",
+    "vbBinaryCompare",
+    "UTF8",
+    "ASCII",
+    "Unicode",
+];
+
+pub fn check_expression(expr: &Expr, dialect: Dialect) -> Result<ExprPlan, Vec<Diagnostic>> {
+    let mut checker = Checker::default();
+    let (node, _) = checker.expr(expr, dialect);
+    if checker.diagnostics.is_empty() {
+        Ok(ExprPlan { node })
+    } else {
+        Err(checker.diagnostics)
+    }
+}
+
+pub fn check_file(file: &MapFile, source: &SourceFile) -> Checked {
+    let mut checker = Checker::default();
+    let plan = checker.file(file, source);
+    Checked {
+        plan,
+        diagnostics: checker.diagnostics,
+    }
+}
+
+#[derive(Default)]
+struct Checker {
+    diagnostics: Vec<Diagnostic>,
+    reads: BTreeSet<String>,
+    reads_groups: bool,
+    /// Whether the expression being checked can fail at run time.
+    fallible: bool,
+}
+
+impl Checker {
+    fn error(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn file(&mut self, file: &MapFile, source: &SourceFile) -> Option<Plan> {
+        let mut target_name: Option<(String, Span)> = None;
+        let mut extensions: Vec<(Extension, Span)> = Vec::new();
+        let mut match_decl: Option<(&PathSyntax, Span)> = None;
+        let mut scope_decl: Option<(&Expr, Dialect, Span)> = None;
+        let mut rules = Vec::new();
+
+        for statement in &file.statements {
+            match statement {
+                Statement::Dialect { .. } => {}
+                Statement::Target { name, span } => {
+                    if let Some((_, first)) = &target_name {
+                        self.duplicate("target", *span, *first);
+                    } else {
+                        target_name = Some((name.clone(), *span));
+                    }
+                }
+                Statement::Extension {
+                    alias,
+                    urn,
+                    urn_span,
+                    span,
+                } => {
+                    if let Some((_, first)) = extensions.iter().find(|(e, _)| e.alias == alias.name)
+                    {
+                        let first = *first;
+                        self.error(
+                            Diagnostic::error(
+                                Code::DuplicateStatement,
+                                alias.span,
+                                format!("extension alias `{}` is declared twice", alias.name),
+                            )
+                            .label("declared again here")
+                            .secondary(first, "first declared here"),
+                        );
+                    } else if alias.name.eq_ignore_ascii_case("urn") {
+                        self.error(
+                            Diagnostic::error(
+                                Code::BadOption,
+                                alias.span,
+                                "`urn` cannot be an extension alias",
+                            )
+                            .label("reserved")
+                            .help("paths that start with `urn:` are full URNs; pick another alias"),
+                        );
+                    } else if !urn.starts_with("urn:") || urn.ends_with(':') {
+                        self.error(
+                            Diagnostic::error(
+                                Code::UnknownExtension,
+                                *urn_span,
+                                format!("`{urn}` is not a schema URN"),
+                            )
+                            .label("expected `urn:…`")
+                            .help("copy the extension's schema URN from the provider's guide, e.g. `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`"),
+                        );
+                    } else {
+                        extensions.push((
+                            Extension {
+                                alias: alias.name.clone(),
+                                urn: urn.clone(),
+                            },
+                            *span,
+                        ));
+                    }
+                }
+                Statement::Match { path, span } => {
+                    if let Some((_, first)) = match_decl {
+                        self.duplicate("match", *span, first);
+                    } else {
+                        match_decl = Some((path, *span));
+                    }
+                }
+                Statement::Scope {
+                    expr,
+                    dialect,
+                    span,
+                } => {
+                    if let Some((_, _, first)) = scope_decl {
+                        self.duplicate("scope", *span, first);
+                    } else {
+                        scope_decl = Some((expr, *dialect, *span));
+                    }
+                }
+                Statement::Rule(rule) => rules.push(rule),
+            }
+        }
+
+        let extensions: Vec<Extension> = extensions.into_iter().map(|(e, _)| e).collect();
+        let scope = scope_decl.map(|(expr, dialect, _)| {
+            let (node, ty) = self.expr(expr, dialect);
+            if !matches!(ty, Ty::Bool | Ty::Any) {
+                self.error(
+                    Diagnostic::error(
+                        Code::Type,
+                        expr.span,
+                        format!("the scope must be a condition, but this is {}", ty.name()),
+                    )
+                    .label("not true or false")
+                    .help("write a condition such as `user.status == \"ACTIVE\"`"),
+                );
+            }
+            node
+        });
+
+        let mut planned: Vec<PlannedRule> = Vec::new();
+        let mut written: HashMap<AttrPath, Span> = HashMap::new();
+        let mut fallible_paths = Vec::new();
+        for rule in rules {
+            let Some((path, schema_type)) = self.resolve_path(&rule.target, &extensions, true)
+            else {
+                // Still check the expression, for its own errors.
+                self.expr(&rule.expr, rule.dialect);
+                continue;
+            };
+            if let Some(first) = written.get(&path) {
+                let first = *first;
+                self.error(
+                    Diagnostic::error(
+                        Code::DuplicatePath,
+                        rule.target.span,
+                        format!("`{path}` is written by two rules"),
+                    )
+                    .label("written again here")
+                    .secondary(first, "first written here")
+                    .help("keep one rule per SCIM path; combine the logic with a conditional"),
+                );
+            } else {
+                written.insert(path.clone(), rule.target.span);
+            }
+            self.fallible = false;
+            if let Some(planned_rule) = self.rule(
+                rule,
+                path,
+                schema_type,
+                source.line_col(rule.span.start).line,
+            ) {
+                if self.fallible {
+                    fallible_paths.push(planned_rule.path.clone());
+                }
+                planned.push(planned_rule);
+            }
+        }
+
+        let match_path = match match_decl {
+            Some((path, span)) => {
+                let resolved = self.resolve_path(path, &extensions, false).map(|(p, _)| p);
+                if let Some(p) = &resolved {
+                    if !written.contains_key(p) {
+                        self.error(
+                            Diagnostic::error(
+                                Code::Missing,
+                                span,
+                                format!("no rule writes `{p}`, the match attribute"),
+                            )
+                            .label("matched on this attribute")
+                            .help(format!(
+                                "add a rule `{p} <- ...` so each user has a value to match on"
+                            )),
+                        );
+                    }
+                }
+                resolved
+            }
+            None => Some(AttrPath::core("userName")),
+        };
+        if !written.keys().any(|p| p.is_core("userName")) {
+            let at = file
+                .statements
+                .first()
+                .map_or(Span::default(), |s| statement_span(s));
+            self.error(
+                Diagnostic::error(Code::Missing, Span::new(at.start, at.start), "no rule writes `userName`")
+                    .label("every SCIM user needs a userName")
+                    .help("add a rule such as `userName <- user.email` (Okta) or `userName <- [userPrincipalName]` (Entra)"),
+            );
+        }
+
+        let facts = Facts {
+            reads: std::mem::take(&mut self.reads),
+            reads_groups: self.reads_groups,
+            writes: planned.iter().map(|r| r.path.clone()).collect(),
+            fallible: fallible_paths,
+        };
+        Some(Plan {
+            target_name: target_name.map(|(n, _)| n),
+            extensions,
+            match_path: match_path?,
+            scope,
+            rules: planned,
+            facts,
+        })
+    }
+
+    fn duplicate(&mut self, what: &str, span: Span, first: Span) {
+        self.error(
+            Diagnostic::error(
+                Code::DuplicateStatement,
+                span,
+                format!("`{what}` may appear only once"),
+            )
+            .label("appears again here")
+            .secondary(first, "first here"),
+        );
+    }
+
+    /// Resolves a written path to an [`AttrPath`], with the schema type of its leaf when the
+    /// schema is known.
+    fn resolve_path(
+        &mut self,
+        path: &PathSyntax,
+        extensions: &[Extension],
+        for_writing: bool,
+    ) -> Option<(AttrPath, Option<AttrType>)> {
+        let filter = path.filter.as_ref().map(|(attr, constant)| ValueFilter {
+            attr: attr.clone(),
+            value: match &constant.value {
+                Value::Bool(b) => FilterValue::Bool(*b),
+                other => FilterValue::Str(crate::mapping::eval::entra_text(other)),
+            },
+        });
+        let (schema, name, sub) = match &path.prefix {
+            PathPrefix::Core => (None, path.name.clone(), path.sub.clone()),
+            PathPrefix::Alias(alias) => {
+                let urn = extensions
+                    .iter()
+                    .find(|e| e.alias == alias.name)
+                    .map(|e| e.urn.clone())
+                    .or_else(|| {
+                        (alias.name == ENTERPRISE_ALIAS).then(|| schema::ENTERPRISE_USER.to_owned())
+                    });
+                let Some(urn) = urn else {
+                    let names: Vec<&str> = extensions.iter().map(|e| e.alias.as_str()).collect();
+                    let mut d = Diagnostic::error(
+                        Code::UnknownExtension,
+                        alias.span,
+                        format!("unknown extension alias `{}`", alias.name),
+                    )
+                    .label("not declared");
+                    d = match did_you_mean(
+                        &alias.name,
+                        names.iter().copied().chain([ENTERPRISE_ALIAS]),
+                    ) {
+                        Some(s) => d.help(format!("did you mean `{s}`?")),
+                        None => d.help(format!(
+                            "declare it first: `extension {} = \"urn:…\"`",
+                            alias.name
+                        )),
+                    };
+                    self.error(d);
+                    return None;
+                };
+                (Some(urn), path.name.clone(), path.sub.clone())
+            }
+            PathPrefix::Urn(raw) => {
+                let known = extensions
+                    .iter()
+                    .map(|e| e.urn.as_str())
+                    .chain([schema::ENTERPRISE_USER, schema::CORE_USER]);
+                let found = known
+                    .filter(|urn| {
+                        raw.len() > urn.len() + 1
+                            && raw[..urn.len()].eq_ignore_ascii_case(urn)
+                            && raw.as_bytes()[urn.len()] == b':'
+                    })
+                    .max_by_key(|urn| urn.len());
+                let Some(urn) = found else {
+                    let whole_urn = extensions.iter().any(|e| e.urn.eq_ignore_ascii_case(raw));
+                    let d = Diagnostic::error(
+                        Code::UnknownExtension,
+                        path.span,
+                        "this path's schema is not declared",
+                    )
+                    .label("unknown schema URN");
+                    self.error(if whole_urn {
+                        d.help("a path names an attribute inside the schema: add `:attributeName` after the URN")
+                    } else {
+                        d.help("declare the extension first: `extension short = \"urn:…\"`, then write `short:attribute`")
+                    });
+                    return None;
+                };
+                let rest = &raw[urn.len() + 1..];
+                let (name, sub) = match rest.split_once('.') {
+                    Some((n, s)) => (n.to_owned(), Some(s.to_owned())),
+                    None => (rest.to_owned(), None),
+                };
+                let schema = (!urn.eq_ignore_ascii_case(schema::CORE_USER)).then(|| urn.to_owned());
+                (schema, name, sub)
+            }
+        };
+        let resolved = AttrPath {
+            schema,
+            name,
+            filter,
+            sub,
+        };
+        let Some(known) = schema::known_attributes(resolved.schema.as_deref()) else {
+            return Some((resolved, None));
+        };
+        match schema::resolve(known, &resolved) {
+            Ok(def) => Some((resolved, Some(def.ty))),
+            Err(PathProblem::ReadOnly { attribute }) if for_writing => {
+                self.error(
+                    Diagnostic::error(Code::ReadOnlyPath, path.span, format!("`{attribute}` is read-only in SCIM"))
+                        .label("the service provider sets this")
+                        .help("remove this rule; group membership is pushed with group rules, `id` is assigned by the target"),
+                );
+                None
+            }
+            Err(PathProblem::ReadOnly { .. }) => Some((resolved, None)),
+            Err(problem) => {
+                let (message, candidates) = match problem {
+                    PathProblem::UnknownAttribute { candidates } => (
+                        format!("`{}` is not a User attribute", resolved.name),
+                        candidates,
+                    ),
+                    PathProblem::UnknownSubAttribute {
+                        attribute,
+                        candidates,
+                    } => (
+                        format!(
+                            "`{attribute}` has no sub-attribute `{}`",
+                            resolved.sub.as_deref().unwrap_or_default()
+                        ),
+                        candidates,
+                    ),
+                    PathProblem::FilterOnSingleValued { attribute } => (
+                        format!(
+                            "`{attribute}` has a single value; a `[...]` filter needs a multi-valued attribute"
+                        ),
+                        Vec::new(),
+                    ),
+                    PathProblem::MissingSubAttribute {
+                        attribute,
+                        candidates,
+                    } => (
+                        format!("`{attribute}` is complex: name one of its sub-attributes"),
+                        candidates,
+                    ),
+                    PathProblem::NotComplex { attribute } => {
+                        (format!("`{attribute}` has no sub-attributes"), Vec::new())
+                    }
+                    PathProblem::ReadOnly { .. } => unreachable!("handled above"),
+                };
+                let wrong = resolved
+                    .sub
+                    .as_deref()
+                    .filter(|_| resolved.sub.is_some())
+                    .unwrap_or(&resolved.name);
+                let mut d = Diagnostic::error(Code::UnknownPath, path.span, message)
+                    .label("not in the schema");
+                if let Some(s) = did_you_mean(wrong, candidates.iter().copied()) {
+                    d = d.help(format!("did you mean `{s}`?"));
+                } else if !candidates.is_empty() && candidates.len() <= 8 {
+                    d = d.help(format!("one of: {}", candidates.join(", ")));
+                }
+                self.error(d);
+                None
+            }
+        }
+    }
+
+    fn rule(
+        &mut self,
+        rule: &AttributeRule,
+        path: AttrPath,
+        schema_type: Option<AttrType>,
+        line: usize,
+    ) -> Option<PlannedRule> {
+        let (expr, ty) = self.expr(&rule.expr, rule.dialect);
+        let mut flow: Option<(Flow, Span)> = None;
+        let mut default: Option<&Constant> = None;
+        let mut one_of: Option<(&[Constant], Span)> = None;
+        let mut declared_type: Option<(TargetType, Span)> = None;
+        for option in &rule.options {
+            match option {
+                RuleOption::OnCreate(span) | RuleOption::Always(span) => {
+                    let this = if matches!(option, RuleOption::OnCreate(_)) {
+                        Flow::OnCreate
+                    } else {
+                        Flow::Always
+                    };
+                    if let Some((_, first)) = flow {
+                        self.error(
+                            Diagnostic::error(
+                                Code::BadOption,
+                                *span,
+                                "a rule is either `always` or `on create`, once",
+                            )
+                            .label("conflicts")
+                            .secondary(first, "already set here"),
+                        );
+                    } else {
+                        flow = Some((this, *span));
+                    }
+                }
+                RuleOption::Default(constant) => {
+                    if default.is_some() {
+                        self.error(
+                            Diagnostic::error(
+                                Code::BadOption,
+                                constant.span,
+                                "`default` is given twice",
+                            )
+                            .label("again"),
+                        );
+                    }
+                    default = Some(constant);
+                }
+                RuleOption::OneOf { values, span } => {
+                    if one_of.is_some() {
+                        self.error(
+                            Diagnostic::error(Code::BadOption, *span, "`one of` is given twice")
+                                .label("again"),
+                        );
+                    }
+                    one_of = Some((values, *span));
+                }
+                RuleOption::As(name) => match TargetType::from_name(&name.name) {
+                    Some(t) => declared_type = Some((t, name.span)),
+                    None => {
+                        let mut d = Diagnostic::error(
+                            Code::BadOption,
+                            name.span,
+                            format!("unknown type `{}`", name.name),
+                        )
+                        .label("not a type");
+                        d = match did_you_mean(&name.name, ["string", "integer", "boolean"]) {
+                            Some(s) => d.help(format!("did you mean `{s}`?")),
+                            None => d.help("write `as string`, `as integer` or `as boolean`"),
+                        };
+                        self.error(d);
+                    }
+                },
+            }
+        }
+
+        let schema_target = schema_type.and_then(|t| match t {
+            AttrType::Boolean => Some(TargetType::Boolean),
+            AttrType::Integer => Some(TargetType::Integer),
+            AttrType::String | AttrType::Reference | AttrType::DateTime | AttrType::Binary => {
+                Some(TargetType::String)
+            }
+            AttrType::Decimal | AttrType::Complex => None,
+        });
+        let target_type = declared_type.map(|(t, _)| t).or(schema_target);
+
+        // A string-valued rule into a non-string attribute is a mistake unless asked for.
+        if let (Some(target), None) = (target_type, declared_type) {
+            if ty == Ty::Str && target != TargetType::String {
+                self.error(
+                    Diagnostic::error(
+                        Code::TargetType,
+                        rule.expr.span,
+                        format!(
+                            "this rule produces a string, but `{path}` is {}",
+                            article(target)
+                        ),
+                    )
+                    .label("a string")
+                    .secondary(rule.target.span, format!("{} attribute", target.name()))
+                    .help(format!(
+                        "convert it explicitly: add `as {}` after the expression",
+                        target.name()
+                    )),
+                );
+            }
+        }
+
+        let allowed: Option<Vec<Value>> = one_of.map(|(values, _)| {
+            values
+                .iter()
+                .map(|c| {
+                    target_type
+                        .and_then(|t| t.convert(c.value.clone()).ok())
+                        .unwrap_or_else(|| c.value.clone())
+                })
+                .collect()
+        });
+
+        // Constant results must fit the target type and the allowed values.
+        let mut leaves = Vec::new();
+        constant_leaves(&rule.expr, rule.dialect, &mut leaves);
+        let default_leaf = default.map(|c| (c.value.clone(), c.span));
+        for (value, span) in leaves.into_iter().chain(default_leaf.clone()) {
+            if value.is_null() {
+                continue;
+            }
+            let converted = match target_type {
+                Some(t) => match t.convert(value.clone()) {
+                    Ok(v) => v,
+                    Err(why) => {
+                        self.error(
+                            Diagnostic::error(
+                                Code::TargetType,
+                                span,
+                                format!("`{path}` takes {}: {why}", article(t)),
+                            )
+                            .label(format!("not {}", article(t)))
+                            .secondary(rule.target.span, format!("{} attribute", t.name())),
+                        );
+                        continue;
+                    }
+                },
+                None => value,
+            };
+            if let (Some(allowed), Some((_, one_of_span))) = (&allowed, one_of) {
+                if !allowed.contains(&converted) {
+                    let list = allowed
+                        .iter()
+                        .map(Value::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    self.error(
+                        Diagnostic::error(
+                            Code::EnumViolation,
+                            span,
+                            format!("{converted} is not an allowed value for `{path}`"),
+                        )
+                        .label("this value can be produced")
+                        .secondary(one_of_span, "allowed values declared here")
+                        .help(format!("allowed: {list}")),
+                    );
+                }
+            }
+        }
+
+        let fallible = self.fallible || target_type.is_some() || allowed.is_some();
+        self.fallible = fallible;
+        Some(PlannedRule {
+            path,
+            expr,
+            flow: flow.map_or(Flow::Always, |(f, _)| f),
+            default: default_leaf.map(|(v, _)| v),
+            one_of: allowed,
+            target_type,
+            line,
+        })
+    }
+
+    /// Resolves and checks one expression: the node to evaluate and its static type.
+    fn expr(&mut self, e: &Expr, dialect: Dialect) -> (Node, Ty) {
+        let null = (Node::Const(Value::Null), Ty::Any);
+        match &e.kind {
+            ExprKind::Null => null,
+            ExprKind::Bool(b) => (Node::Const(Value::Bool(*b)), Ty::Bool),
+            ExprKind::Int(i) => (Node::Const(Value::Int(*i)), Ty::Int),
+            ExprKind::Float(f) => (Node::Const(Value::Float(*f)), Ty::Num),
+            ExprKind::Str(s) => (Node::Const(Value::Str(s.clone())), Ty::Str),
+            ExprKind::Attr(name) => {
+                self.reads.insert(name.clone());
+                (Node::Attr(name.clone()), Ty::Any)
+            }
+            ExprKind::Name(name) => self.bare_name(name, e.span, dialect),
+            ExprKind::Member { .. } => self.member(e, dialect),
+            ExprKind::Call {
+                receiver,
+                name,
+                args,
+            } => self.call(e, receiver.as_deref(), name, args, dialect),
+            ExprKind::Index { object, index } => {
+                let (object, _) = self.expr(object, dialect);
+                let (index, _) = self.expr(index, dialect);
+                self.fallible = true;
+                (
+                    Node::Index {
+                        object: Box::new(object),
+                        index: Box::new(index),
+                        span: e.span,
+                    },
+                    Ty::Any,
+                )
+            }
+            ExprKind::List(items) => {
+                let nodes = items.iter().map(|i| self.expr(i, dialect).0).collect();
+                (Node::List(nodes), Ty::List)
+            }
+            ExprKind::Unary { op, operand } => {
+                let (node, _) = self.expr(operand, dialect);
+                self.fallible = true;
+                match op {
+                    UnaryOp::Not => (Node::Not(Box::new(node), e.span), Ty::Bool),
+                    UnaryOp::Neg => (Node::Neg(Box::new(node), e.span), Ty::Num),
+                }
+            }
+            ExprKind::Binary {
+                op,
+                op_span,
+                lhs,
+                rhs,
+            } => self.binary(e, *op, *op_span, lhs, rhs, dialect),
+            ExprKind::Conditional {
+                cond,
+                then,
+                otherwise,
+            } => {
+                let (cond, _) = self.expr(cond, dialect);
+                let (then, then_ty) = self.expr(then, dialect);
+                let (otherwise, else_ty) = self.expr(otherwise, dialect);
+                self.fallible = true;
+                let ty = if then_ty == else_ty { then_ty } else { Ty::Any };
+                (
+                    Node::Conditional {
+                        cond: Box::new(cond),
+                        then: Box::new(then),
+                        otherwise: Box::new(otherwise),
+                        span: e.span,
+                    },
+                    ty,
+                )
+            }
+            ExprKind::Elvis { value, fallback } => {
+                let (value, value_ty) = self.expr(value, dialect);
+                let (fallback, fallback_ty) = self.expr(fallback, dialect);
+                let ty = if value_ty == fallback_ty {
+                    value_ty
+                } else {
+                    Ty::Any
+                };
+                (Node::Elvis(Box::new(value), Box::new(fallback)), ty)
+            }
+        }
+    }
+
+    fn bare_name(&mut self, name: &str, span: Span, dialect: Dialect) -> (Node, Ty) {
+        let null = (Node::Const(Value::Null), Ty::Any);
+        match dialect {
+            Dialect::Entra if ENTRA_CONSTANTS.contains(&name) => {
+                (Node::Const(Value::from(name)), Ty::Str)
+            }
+            Dialect::Entra => {
+                let mut d =
+                    Diagnostic::error(Code::UnknownName, span, format!("unknown name `{name}`"))
+                        .label("not an attribute or constant");
+                d = match did_you_mean(name, ENTRA_CONSTANTS.iter().copied()) {
+                    Some(s) => d.help(format!("did you mean `{s}`?")),
+                    None => d.help(format!(
+                        "Entra attributes are written in brackets: `[{name}]`"
+                    )),
+                };
+                self.error(d);
+                null
+            }
+            Dialect::Okta => {
+                let help = if name == "user" {
+                    "`user` is the whole user; name an attribute, e.g. `user.email`".to_owned()
+                } else if OKTA_NAMESPACES.contains(&name) {
+                    format!(
+                        "`{name}` is a function namespace; call one of its functions, e.g. `String.toLowerCase(user.email)`"
+                    )
+                } else if let Some(s) = did_you_mean(name, ["user"]) {
+                    format!("did you mean `{s}`?")
+                } else {
+                    "Okta attributes are written `user.attributeName`".to_owned()
+                };
+                self.error(
+                    Diagnostic::error(Code::UnknownName, span, format!("`{name}` is not a value"))
+                        .label("cannot be used here")
+                        .help(help),
+                );
+                null
+            }
+        }
+    }
+
+    /// `user.a.b` → the record attribute `a.b`.
+    fn member(&mut self, e: &Expr, dialect: Dialect) -> (Node, Ty) {
+        let null = (Node::Const(Value::Null), Ty::Any);
+        let mut names = Vec::new();
+        let mut cursor = e;
+        while let ExprKind::Member { object, name } = &cursor.kind {
+            names.push(name.name.as_str());
+            cursor = object;
+        }
+        names.reverse();
+        match &cursor.kind {
+            ExprKind::Name(root) if root == "user" && dialect == Dialect::Okta => {
+                let key = names.join(".");
+                self.reads.insert(key.clone());
+                (Node::Attr(key), Ty::Any)
+            }
+            ExprKind::Name(root) if OKTA_TENANT_ROOTS.contains(&root.as_str()) => {
+                self.error(
+                    Diagnostic::error(Code::TenantOnlyFunction, cursor.span, format!("`{root}` exists only inside an Okta tenant"))
+                        .label("not available to scimsync")
+                        .help("scimsync maps directory users; read their attributes with `user.attributeName`"),
+                );
+                null
+            }
+            ExprKind::Name(root) if OKTA_NAMESPACES.contains(&root.as_str()) => {
+                self.error(
+                    Diagnostic::error(
+                        Code::UnknownName,
+                        e.span,
+                        format!("`{root}.{}` is a function", names.join(".")),
+                    )
+                    .label("missing its arguments")
+                    .help(format!("call it: `{root}.{}(...)`", names.join("."))),
+                );
+                null
+            }
+            ExprKind::Name(root) => {
+                let mut d = Diagnostic::error(
+                    Code::UnknownName,
+                    cursor.span,
+                    format!("unknown name `{root}`"),
+                )
+                .label("not a known root");
+                d = match did_you_mean(root, ["user"]) {
+                    Some(s) => d.help(format!("did you mean `{s}`?")),
+                    None => d.help("attributes are read from `user`, e.g. `user.email`"),
+                };
+                self.error(d);
+                null
+            }
+            _ => {
+                self.expr(cursor, dialect);
+                self.error(
+                    Diagnostic::error(
+                        Code::UnknownName,
+                        e.span,
+                        "properties can only be read from `user`",
+                    )
+                    .label("not an attribute of the user")
+                    .help("write the attribute as `user.name`"),
+                );
+                null
+            }
+        }
+    }
+
+    fn call(
+        &mut self,
+        e: &Expr,
+        receiver: Option<&Expr>,
+        name: &Ident,
+        args: &[Arg],
+        dialect: Dialect,
+    ) -> (Node, Ty) {
+        let null = (Node::Const(Value::Null), Ty::Any);
+        let full_name = match receiver.map(|r| &r.kind) {
+            None => name.name.clone(),
+            Some(ExprKind::Name(ns))
+                if dialect == Dialect::Okta && OKTA_NAMESPACES.contains(&ns.as_str()) =>
+            {
+                format!("{ns}.{}", name.name)
+            }
+            Some(ExprKind::Name(root))
+                if dialect == Dialect::Okta
+                    && root == "user"
+                    && name.name == "getInternalProperty" =>
+            {
+                return self.internal_property(e, args);
+            }
+            Some(_) => {
+                if let Some(r) = receiver {
+                    self.expr(r, dialect);
+                }
+                self.error(
+                    Diagnostic::error(Code::WrongDialect, name.span, format!("`.{}()` is a method call on a value", name.name))
+                        .label("method calls are Okta Identity Engine syntax")
+                        .help(format!(
+                            "classic Okta EL calls functions with the value as argument, e.g. `String.{}(value, ...)`",
+                            name.name
+                        )),
+                );
+                return null;
+            }
+        };
+        let span_of_name = receiver.map_or(name.span, |r| r.span.to(name.span));
+
+        if let Some(why) = functions::tenant_only(dialect, &full_name) {
+            self.error(
+                Diagnostic::error(
+                    Code::TenantOnlyFunction,
+                    span_of_name,
+                    format!("`{full_name}` needs an {} tenant", dialect.title()),
+                )
+                .label("not available outside the tenant")
+                .help(format!("scimsync cannot evaluate it: {why}")),
+            );
+            return null;
+        }
+        let Some(function) = functions::lookup(dialect, &full_name) else {
+            self.unknown_function(&full_name, span_of_name, dialect);
+            for arg in args {
+                if let Arg::Given(a) = arg {
+                    self.expr(a, dialect);
+                }
+            }
+            return null;
+        };
+        if !function.accepts(args.len()) {
+            self.error(
+                Diagnostic::error(
+                    Code::Arity,
+                    e.span,
+                    format!(
+                        "`{full_name}` takes {}, but {} {} given",
+                        function.arity_text(),
+                        args.len(),
+                        if args.len() == 1 { "was" } else { "were" }
+                    ),
+                )
+                .label("wrong number of arguments")
+                .help(format!("call it as `{}`", function.signature)),
+            );
+        }
+        let mut nodes = Vec::with_capacity(args.len());
+        for (index, arg) in args.iter().enumerate() {
+            match arg {
+                Arg::Omitted(span) => {
+                    if !function.omittable && index < function.min_args {
+                        self.error(
+                            Diagnostic::error(
+                                Code::OmittedArgument,
+                                *span,
+                                format!(
+                                    "argument {} of `{full_name}` cannot be left out",
+                                    index + 1
+                                ),
+                            )
+                            .label("empty argument")
+                            .help(format!("call it as `{}`", function.signature)),
+                        );
+                    }
+                    nodes.push(None);
+                }
+                Arg::Given(a) => {
+                    let (node, ty) = self.expr(a, dialect);
+                    let expected = function.arg_type(index);
+                    if !ty.fits(expected) {
+                        self.error(
+                            Diagnostic::error(
+                                Code::Type,
+                                a.span,
+                                format!(
+                                    "argument {} of `{full_name}` should be {}, but this is {}",
+                                    index + 1,
+                                    expected.name(),
+                                    ty.name()
+                                ),
+                            )
+                            .label(format!("{}", ty.name()))
+                            .help(format!("call it as `{}`", function.signature)),
+                        );
+                    }
+                    nodes.push(Some(node));
+                }
+            }
+        }
+        if function.uses_groups {
+            self.reads_groups = true;
+        }
+        if function.fallible {
+            self.fallible = true;
+        }
+        (
+            Node::Call {
+                function,
+                args: nodes,
+                span: e.span,
+            },
+            function.returns,
+        )
+    }
+
+    fn unknown_function(&mut self, name: &str, span: Span, dialect: Dialect) {
+        let own = functions::table(dialect).iter().map(|f| f.name);
+        let other = Dialect::ALL
+            .into_iter()
+            .find(|d| *d != dialect)
+            .filter(|d| functions::lookup(*d, name).is_some());
+        let mut d = Diagnostic::error(
+            Code::UnknownFunction,
+            span,
+            format!("unknown function `{name}`"),
+        )
+        .label(format!("not an {} function", dialect.title()));
+        if let Some(other) = other {
+            let equivalent = equivalent(name);
+            d = d.help(match equivalent {
+                Some(eq) => format!(
+                    "`{name}` is an {} function; in the {dialect} dialect use `{eq}`, or switch with `dialect {other}`",
+                    other.title()
+                ),
+                None => format!("`{name}` is an {} function; switch with `dialect {other}`", other.title()),
+            });
+        } else if let Some(s) = did_you_mean(name, own) {
+            d = d.help(format!("did you mean `{s}`?"));
+        }
+        self.error(d);
+    }
+
+    fn internal_property(&mut self, e: &Expr, args: &[Arg]) -> (Node, Ty) {
+        match args {
+            [
+                Arg::Given(Expr {
+                    kind: ExprKind::Str(p),
+                    ..
+                }),
+            ] if p == "id" => (Node::SourceId, Ty::Str),
+            [
+                Arg::Given(Expr {
+                    kind: ExprKind::Str(p),
+                    ..
+                }),
+            ] if p == "status" => {
+                self.reads.insert("status".into());
+                (Node::SourceStatus, Ty::Str)
+            }
+            _ => {
+                self.error(
+                    Diagnostic::error(Code::Type, e.span, "`getInternalProperty` takes \"id\" or \"status\"")
+                        .label("unsupported property")
+                        .help("write `user.getInternalProperty(\"id\")` or `user.getInternalProperty(\"status\")`"),
+                );
+                (Node::Const(Value::Null), Ty::Any)
+            }
+        }
+    }
+
+    fn binary(
+        &mut self,
+        e: &Expr,
+        op: BinaryOp,
+        op_span: Span,
+        lhs: &Expr,
+        rhs: &Expr,
+        dialect: Dialect,
+    ) -> (Node, Ty) {
+        let (l, lty) = self.expr(lhs, dialect);
+        let (r, rty) = self.expr(rhs, dialect);
+        let (l, r) = (Box::new(l), Box::new(r));
+        let span = e.span;
+        let okta = dialect == Dialect::Okta;
+        let compare = |typed: Op, text: Op| if okta { typed } else { text };
+        let node = |op: Op, l, r| Node::Binary {
+            op,
+            lhs: l,
+            rhs: r,
+            span,
+        };
+        match op {
+            BinaryOp::Or => {
+                self.fallible = true;
+                (Node::Or(l, r, span), Ty::Bool)
+            }
+            BinaryOp::And => {
+                self.fallible = true;
+                (Node::And(l, r, span), Ty::Bool)
+            }
+            BinaryOp::Eq => (node(compare(Op::Eq, Op::TextEq), l, r), Ty::Bool),
+            BinaryOp::Ne => (node(compare(Op::Ne, Op::TextNe), l, r), Ty::Bool),
+            BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
+                self.fallible |= okta;
+                let (typed, text) = match op {
+                    BinaryOp::Lt => (Op::Lt, Op::TextLt),
+                    BinaryOp::Le => (Op::Le, Op::TextLe),
+                    BinaryOp::Gt => (Op::Gt, Op::TextGt),
+                    _ => (Op::Ge, Op::TextGe),
+                };
+                (node(compare(typed, text), l, r), Ty::Bool)
+            }
+            BinaryOp::Matches => {
+                let compiled = match rhs.kind {
+                    ExprKind::Str(ref pattern) => match full_match_regex(pattern) {
+                        Ok(re) => Some(re),
+                        Err(why) => {
+                            self.error(
+                                Diagnostic::error(Code::Type, rhs.span, why)
+                                    .label("not a valid regular expression"),
+                            );
+                            None
+                        }
+                    },
+                    _ => None,
+                };
+                (
+                    Node::Matches {
+                        value: l,
+                        pattern: r,
+                        compiled,
+                        span,
+                    },
+                    Ty::Bool,
+                )
+            }
+            BinaryOp::Assign => {
+                self.error(
+                    Diagnostic::error(
+                        Code::WrongDialect,
+                        op_span,
+                        "`=` assigns in Okta expressions",
+                    )
+                    .label("not a comparison")
+                    .help("compare with `==`"),
+                );
+                (Node::Const(Value::Null), Ty::Any)
+            }
+            BinaryOp::Add => {
+                self.fallible = true;
+                let ty = if lty == Ty::Str || rty == Ty::Str {
+                    Ty::Str
+                } else if lty == rty {
+                    lty
+                } else {
+                    Ty::Any
+                };
+                (node(Op::Add, l, r), ty)
+            }
+            BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem => {
+                self.fallible = true;
+                let op = match op {
+                    BinaryOp::Sub => Op::Sub,
+                    BinaryOp::Mul => Op::Mul,
+                    BinaryOp::Div => Op::Div,
+                    _ => Op::Rem,
+                };
+                (node(op, l, r), if lty == rty { lty } else { Ty::Num })
+            }
+            BinaryOp::Concat => (node(Op::Concat, l, r), Ty::Str),
+        }
+    }
+}
+
+fn statement_span(statement: &Statement) -> Span {
+    match statement {
+        Statement::Dialect { span, .. }
+        | Statement::Target { span, .. }
+        | Statement::Extension { span, .. }
+        | Statement::Match { span, .. }
+        | Statement::Scope { span, .. } => *span,
+        Statement::Rule(rule) => rule.span,
+    }
+}
+
+fn article(t: TargetType) -> &'static str {
+    match t {
+        TargetType::String => "a string",
+        TargetType::Integer => "an integer",
+        TargetType::Boolean => "a boolean",
+    }
+}
+
+/// The same function in the other dialect, for "did you mean" across dialects.
+fn equivalent(name: &str) -> Option<&'static str> {
+    const PAIRS: &[(&str, &str)] = &[
+        ("ToLower", "String.toLowerCase"),
+        ("ToUpper", "String.toUpperCase"),
+        ("Append", "String.append"),
+        ("Join", "String.join"),
+        ("IIF", "c ? a : b"),
+        ("Coalesce", "a ?: b"),
+    ];
+    PAIRS.iter().find_map(|(entra, okta)| {
+        if *entra == name {
+            Some(*okta)
+        } else if *okta == name {
+            Some(*entra)
+        } else {
+            None
+        }
+    })
+}
+
+/// The literal values an expression can produce directly: its constant leaves through
+/// conditionals and the value slots of `IIF`, `Switch` and `Coalesce`.
+fn constant_leaves(e: &Expr, dialect: Dialect, out: &mut Vec<(Value, Span)>) {
+    match &e.kind {
+        ExprKind::Bool(b) => out.push((Value::Bool(*b), e.span)),
+        ExprKind::Int(i) => out.push((Value::Int(*i), e.span)),
+        ExprKind::Float(f) => out.push((Value::Float(*f), e.span)),
+        ExprKind::Str(s) => out.push((Value::Str(s.clone()), e.span)),
+        ExprKind::Conditional {
+            then, otherwise, ..
+        } => {
+            constant_leaves(then, dialect, out);
+            constant_leaves(otherwise, dialect, out);
+        }
+        ExprKind::Elvis { value, fallback } => {
+            constant_leaves(value, dialect, out);
+            constant_leaves(fallback, dialect, out);
+        }
+        ExprKind::Call {
+            receiver: None,
+            name,
+            args,
+        } if dialect == Dialect::Entra => {
+            let given = |i: usize| match args.get(i) {
+                Some(Arg::Given(a)) => Some(a),
+                _ => None,
+            };
+            let slots: Vec<usize> = match name.name.as_str() {
+                "IIF" => vec![1, 2],
+                "Switch" => std::iter::once(1)
+                    .chain((3..args.len()).step_by(2))
+                    .collect(),
+                "Coalesce" => (0..args.len()).collect(),
+                _ => Vec::new(),
+            };
+            for slot in slots {
+                if let Some(a) = given(slot) {
+                    constant_leaves(a, dialect, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}

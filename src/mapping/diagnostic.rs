@@ -1,0 +1,257 @@
+//! Diagnostics: what is wrong in a `.map` file or expression, where, and how to fix it.
+//!
+//! Every diagnostic carries a stable code (never reused, see [`Code`]), a primary label at the
+//! offending span, optional secondary labels and a help line. Rendering follows the compiler
+//! convention editors and CI problem matchers understand:
+//!
+//! ```text
+//! base44.map:7:19: error: unknown function `ToLowr` [E0201]
+//!     |
+//!   7 | userName <- ToLowr([mail])
+//!     |             ^^^^^^ not an Entra function
+//!     = help: did you mean `ToLower`?
+//! ```
+
+use std::fmt::Write as _;
+
+use unicode_width::UnicodeWidthStr;
+
+use super::source::{SourceFile, Span};
+
+/// Stable diagnostic codes. A code keeps its meaning forever; retired codes are not reused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Code {
+    /// The text does not follow the grammar.
+    Syntax = 1,
+    /// A string literal has no closing quote.
+    UnterminatedString = 2,
+    /// An escape sequence is not valid in this kind of string.
+    BadEscape = 3,
+    /// A number literal does not fit.
+    BadNumber = 4,
+    /// `dialect` names an unknown dialect.
+    UnknownDialect = 5,
+    /// A construct that exists in the language but not in this dialect.
+    WrongDialect = 6,
+
+    /// A call to a function that does not exist.
+    UnknownFunction = 201,
+    /// A function called with the wrong number of arguments.
+    Arity = 202,
+    /// A function that needs an Okta or Entra tenant.
+    TenantOnlyFunction = 203,
+    /// A name that is neither an attribute root nor a known constant.
+    UnknownName = 204,
+    /// An argument or operand of the wrong type.
+    Type = 205,
+    /// An argument left out where one is required.
+    OmittedArgument = 206,
+
+    /// A SCIM path that does not exist in the schema.
+    UnknownPath = 301,
+    /// An extension alias or URN that was not declared.
+    UnknownExtension = 302,
+    /// Two rules write the same SCIM path.
+    DuplicatePath = 303,
+    /// A constant result outside the rule's `one of` values.
+    EnumViolation = 304,
+    /// A rule result that cannot become the target's type.
+    TargetType = 305,
+    /// A rule option that is repeated, contradictory or unknown.
+    BadOption = 306,
+    /// A statement that may appear once appears again.
+    DuplicateStatement = 307,
+    /// Something the mapping needs is missing (`userName`, the match attribute).
+    Missing = 308,
+    /// A path that is read-only in the schema.
+    ReadOnlyPath = 309,
+
+    /// A value that fails at run time (reported by `eval`, not by `check`).
+    Evaluation = 401,
+}
+
+impl Code {
+    pub fn as_str(self) -> String {
+        format!("E{:04}", self as u16)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Label {
+    pub span: Span,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Diagnostic {
+    pub code: Code,
+    pub severity: Severity,
+    pub message: String,
+    pub primary: Label,
+    pub secondary: Vec<Label>,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(code: Code, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            code,
+            severity: Severity::Error,
+            message: message.into(),
+            primary: Label {
+                span,
+                message: String::new(),
+            },
+            secondary: Vec::new(),
+            help: None,
+        }
+    }
+
+    pub fn warning(code: Code, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, span, message)
+        }
+    }
+
+    /// Text under the primary caret.
+    pub fn label(mut self, message: impl Into<String>) -> Diagnostic {
+        self.primary.message = message.into();
+        self
+    }
+
+    pub fn secondary(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
+        self.secondary.push(Label {
+            span,
+            message: message.into(),
+        });
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// Renders in the `file:line:col: error: message` form, with the source lines and carets.
+    pub fn render(&self, file: &SourceFile) -> String {
+        let at = file.line_col(self.primary.span.start);
+        let severity = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let mut out = format!(
+            "{}:{}: {severity}: {} [{}]\n",
+            file.name,
+            at,
+            self.message,
+            self.code.as_str()
+        );
+        let mut labels: Vec<(&Label, char)> = vec![(&self.primary, '^')];
+        labels.extend(self.secondary.iter().map(|l| (l, '-')));
+        labels.sort_by_key(|(l, _)| l.span.start);
+        let gutter = labels
+            .iter()
+            .map(|(l, _)| file.line_col(l.span.start).line.to_string().len())
+            .max()
+            .unwrap_or(1);
+        let pad = " ".repeat(gutter);
+        let _ = writeln!(out, " {pad} |");
+        let mut last_line = 0;
+        for (label, marker) in labels {
+            let start = file.line_col(label.span.start);
+            let line_text = file.line_text(start.line);
+            if start.line != last_line {
+                let _ = writeln!(out, " {:>gutter$} | {}", start.line, line_text);
+                last_line = start.line;
+            }
+            // Underline up to the end of the span or of its first line, at least one column.
+            let prefix: String = line_text.chars().take(start.col - 1).collect();
+            let end = file.line_col(label.span.end);
+            let underlined: String = if end.line == start.line {
+                line_text
+                    .chars()
+                    .skip(start.col - 1)
+                    .take(end.col.saturating_sub(start.col))
+                    .collect()
+            } else {
+                line_text.chars().skip(start.col - 1).collect()
+            };
+            let width = underlined.width().max(1);
+            let marks = marker.to_string().repeat(width);
+            let lead = " ".repeat(prefix.width());
+            if label.message.is_empty() {
+                let _ = writeln!(out, " {pad} | {lead}{marks}");
+            } else {
+                let _ = writeln!(out, " {pad} | {lead}{marks} {}", label.message);
+            }
+        }
+        if let Some(help) = &self.help {
+            let _ = writeln!(out, " {pad} = help: {help}");
+        }
+        out
+    }
+}
+
+/// Renders a list of diagnostics, one after another.
+pub fn render_all(diagnostics: &[Diagnostic], file: &SourceFile) -> String {
+    diagnostics
+        .iter()
+        .map(|d| d.render(file))
+        .collect::<Vec<_>>()
+        .join("")
+}
+
+/// The closest of `candidates` to `name`, when close enough to be worth suggesting.
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let lower = name.to_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(&lower, &c.to_lowercase()), c))
+        .filter(|(score, _)| *score >= 0.85)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_compiler_style() {
+        let file = SourceFile::new("x.map", "dialect entra\nuserName <- ToLowr([mail])\n");
+        let d = Diagnostic::error(
+            Code::UnknownFunction,
+            Span::new(26, 32),
+            "unknown function `ToLowr`",
+        )
+        .label("not an Entra function")
+        .help("did you mean `ToLower`?");
+        assert_eq!(
+            d.render(&file),
+            "x.map:2:13: error: unknown function `ToLowr` [E0201]\n   |\n 2 | userName <- ToLowr([mail])\n   |             ^^^^^^ not an Entra function\n   = help: did you mean `ToLower`?\n"
+        );
+    }
+
+    #[test]
+    fn suggests_close_names_only() {
+        assert_eq!(
+            did_you_mean("ToLowr", ["ToLower", "ToUpper", "Join"]),
+            Some("ToLower")
+        );
+        assert_eq!(did_you_mean("frobnicate", ["ToLower", "Join"]), None);
+    }
+}

@@ -1,0 +1,327 @@
+//! Evaluates resolved expressions ([`Node`]) over one record.
+//!
+//! Errors are values of [`EvalError`] with the span of the failing node: a rule that fails for
+//! one user skips that user, never the run, and nothing here may panic on any input.
+
+use chrono::{DateTime, Utc};
+
+use super::plan::{Node, Op};
+use super::source::Span;
+use crate::record::Record;
+use crate::value::Value;
+
+/// What an expression can see: the record, and the clock (fixed by `--now` in tests).
+#[derive(Clone, Copy, Debug)]
+pub struct Env<'r> {
+    pub record: &'r Record,
+    pub now: DateTime<Utc>,
+}
+
+impl<'r> Env<'r> {
+    pub fn new(record: &'r Record) -> Env<'r> {
+        Env {
+            record,
+            now: Utc::now(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct EvalError {
+    pub message: String,
+    pub span: Span,
+}
+
+impl EvalError {
+    pub fn new(span: Span, message: impl Into<String>) -> EvalError {
+        EvalError {
+            message: message.into(),
+            span,
+        }
+    }
+}
+
+pub fn eval(node: &Node, env: &Env<'_>) -> Result<Value, EvalError> {
+    Ok(match node {
+        Node::Const(v) => v.clone(),
+        Node::Attr(name) => env.record.get(name).clone(),
+        Node::Groups => Value::List(
+            env.record
+                .groups
+                .iter()
+                .map(|g| Value::from(g.as_str()))
+                .collect(),
+        ),
+        Node::SourceId => Value::from(env.record.id.as_str()),
+        Node::SourceStatus => env.record.attrs.get("status").cloned().unwrap_or_else(|| {
+            Value::from(if env.record.active {
+                "ACTIVE"
+            } else {
+                "DEPROVISIONED"
+            })
+        }),
+        Node::Call {
+            function,
+            args,
+            span,
+        } => {
+            let mut call = super::functions::Args::new(args, env, *span);
+            (function.eval)(&mut call)?
+        }
+        Node::Not(operand, span) => Value::Bool(!truth(&eval(operand, env)?, *span)?),
+        Node::Neg(operand, span) => match eval(operand, env)? {
+            Value::Int(i) => Value::Int(
+                i.checked_neg()
+                    .ok_or_else(|| EvalError::new(*span, "integer overflow"))?,
+            ),
+            Value::Float(f) => Value::Float(-f),
+            other => {
+                return Err(EvalError::new(
+                    *span,
+                    format!("cannot negate {}", other.kind()),
+                ));
+            }
+        },
+        Node::And(lhs, rhs, span) => {
+            Value::Bool(truth(&eval(lhs, env)?, *span)? && truth(&eval(rhs, env)?, *span)?)
+        }
+        Node::Or(lhs, rhs, span) => {
+            Value::Bool(truth(&eval(lhs, env)?, *span)? || truth(&eval(rhs, env)?, *span)?)
+        }
+        Node::Binary { op, lhs, rhs, span } => {
+            binary(*op, eval(lhs, env)?, eval(rhs, env)?, *span)?
+        }
+        Node::Matches {
+            value,
+            pattern,
+            compiled,
+            span,
+        } => {
+            let value = eval(value, env)?;
+            let Some(text) = value.as_str() else {
+                return Ok(Value::Bool(false));
+            };
+            let is_match = match compiled {
+                Some(re) => re.is_match(text),
+                None => {
+                    let pattern = eval(pattern, env)?;
+                    full_match_regex(pattern.as_str().unwrap_or_default())
+                        .map_err(|e| EvalError::new(*span, e))?
+                        .is_match(text)
+                }
+            };
+            Value::Bool(is_match)
+        }
+        Node::Conditional {
+            cond,
+            then,
+            otherwise,
+            span,
+        } => {
+            if truth(&eval(cond, env)?, *span)? {
+                eval(then, env)?
+            } else {
+                eval(otherwise, env)?
+            }
+        }
+        Node::Elvis(value, fallback) => {
+            let value = eval(value, env)?;
+            if value.is_null_or_empty() {
+                eval(fallback, env)?
+            } else {
+                value
+            }
+        }
+        Node::Index {
+            object,
+            index,
+            span,
+        } => {
+            let object = eval(object, env)?;
+            let index = eval(index, env)?;
+            match (object, index) {
+                (Value::Null, _) => Value::Null,
+                (Value::List(items), Value::Int(i)) => usize::try_from(i)
+                    .ok()
+                    .and_then(|i| items.get(i).cloned())
+                    .ok_or_else(|| EvalError::new(*span, format!("index {i} is out of range")))?,
+                (Value::Str(s), Value::Int(i)) => usize::try_from(i)
+                    .ok()
+                    .and_then(|i| s.chars().nth(i))
+                    .map(|c| Value::Str(c.to_string()))
+                    .ok_or_else(|| EvalError::new(*span, format!("index {i} is out of range")))?,
+                (object, index) => {
+                    return Err(EvalError::new(
+                        *span,
+                        format!("cannot index {} with {}", object.kind(), index.kind()),
+                    ));
+                }
+            }
+        }
+        Node::List(items) => Value::List(
+            items
+                .iter()
+                .map(|n| eval(n, env))
+                .collect::<Result<_, _>>()?,
+        ),
+    })
+}
+
+/// A condition's truth. Okta conditions must be booleans; Entra passes `"True"`/`"False"`.
+pub fn truth(value: &Value, span: Span) -> Result<bool, EvalError> {
+    match value {
+        Value::Bool(b) => Ok(*b),
+        Value::Str(s) if s.eq_ignore_ascii_case("true") => Ok(true),
+        Value::Str(s) if s.eq_ignore_ascii_case("false") => Ok(false),
+        Value::Null => Err(EvalError::new(
+            span,
+            "the condition is null; test for null first (`x != null && ...`)",
+        )),
+        other => Err(EvalError::new(
+            span,
+            format!("expected true or false, got {other}"),
+        )),
+    }
+}
+
+/// SpEL `matches`: the whole input must match.
+pub fn full_match_regex(pattern: &str) -> Result<regex::Regex, String> {
+    regex::Regex::new(&format!("^(?:{pattern})$"))
+        .map_err(|e| format!("invalid regular expression: {e}"))
+}
+
+fn binary(op: Op, lhs: Value, rhs: Value, span: Span) -> Result<Value, EvalError> {
+    use std::cmp::Ordering;
+    let unsupported = |lhs: &Value, rhs: &Value| {
+        EvalError::new(
+            span,
+            format!(
+                "cannot apply this operator to {} and {}",
+                lhs.kind(),
+                rhs.kind()
+            ),
+        )
+    };
+    Ok(match op {
+        Op::Add => match (&lhs, &rhs) {
+            (Value::Str(_), _) | (_, Value::Str(_)) => {
+                Value::Str(spel_text(&lhs) + &spel_text(&rhs))
+            }
+            _ => arithmetic(op, &lhs, &rhs, span).ok_or_else(|| unsupported(&lhs, &rhs))??,
+        },
+        Op::Sub | Op::Mul | Op::Div | Op::Rem => {
+            arithmetic(op, &lhs, &rhs, span).ok_or_else(|| unsupported(&lhs, &rhs))??
+        }
+        Op::Eq => Value::Bool(typed_cmp(&lhs, &rhs) == Some(Ordering::Equal)),
+        Op::Ne => Value::Bool(typed_cmp(&lhs, &rhs) != Some(Ordering::Equal)),
+        Op::Lt | Op::Le | Op::Gt | Op::Ge => {
+            let ord = typed_cmp(&lhs, &rhs).ok_or_else(|| unsupported(&lhs, &rhs))?;
+            Value::Bool(order_holds(op, ord))
+        }
+        Op::TextEq => Value::Bool(text_cmp(&lhs, &rhs) == Ordering::Equal),
+        Op::TextNe => Value::Bool(text_cmp(&lhs, &rhs) != Ordering::Equal),
+        Op::TextLt | Op::TextLe | Op::TextGt | Op::TextGe => {
+            Value::Bool(order_holds(op, text_cmp(&lhs, &rhs)))
+        }
+        Op::Concat => Value::Str(entra_text(&lhs) + &entra_text(&rhs)),
+    })
+}
+
+fn order_holds(op: Op, ord: std::cmp::Ordering) -> bool {
+    use std::cmp::Ordering::*;
+    match op {
+        Op::Lt | Op::TextLt => ord == Less,
+        Op::Le | Op::TextLe => ord != Greater,
+        Op::Gt | Op::TextGt => ord == Greater,
+        _ => ord != Less,
+    }
+}
+
+fn arithmetic(op: Op, lhs: &Value, rhs: &Value, span: Span) -> Option<Result<Value, EvalError>> {
+    let overflow = || EvalError::new(span, "integer overflow or division by zero");
+    match (lhs, rhs) {
+        (Value::Int(a), Value::Int(b)) => Some(
+            match op {
+                Op::Add => a.checked_add(*b),
+                Op::Sub => a.checked_sub(*b),
+                Op::Mul => a.checked_mul(*b),
+                Op::Div => a.checked_div(*b),
+                _ => a.checked_rem(*b),
+            }
+            .map(Value::Int)
+            .ok_or_else(overflow),
+        ),
+        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+            let (a, b) = (number(lhs)?, number(rhs)?);
+            Some(Ok(Value::Float(match op {
+                Op::Add => a + b,
+                Op::Sub => a - b,
+                Op::Mul => a * b,
+                Op::Div => a / b,
+                _ => a % b,
+            })))
+        }
+        _ => None,
+    }
+}
+
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Int(i) => Some(*i as f64),
+        Value::Float(f) => Some(*f),
+        _ => None,
+    }
+}
+
+/// SpEL's typed comparison: numbers numerically, strings lexically, booleans, nulls equal to
+/// each other and below everything; different kinds do not compare.
+fn typed_cmp(lhs: &Value, rhs: &Value) -> Option<std::cmp::Ordering> {
+    use std::cmp::Ordering;
+    match (lhs, rhs) {
+        (Value::Null, Value::Null) => Some(Ordering::Equal),
+        (Value::Null, _) => Some(Ordering::Less),
+        (_, Value::Null) => Some(Ordering::Greater),
+        (Value::Str(a), Value::Str(b)) => Some(a.cmp(b)),
+        (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
+        (Value::List(a), Value::List(b)) => (a == b).then_some(Ordering::Equal),
+        _ => number(lhs)?.partial_cmp(&number(rhs)?),
+    }
+}
+
+/// Entra compares as text (numbers numerically when both sides read as numbers); null is
+/// treated as the empty string rather than failing the whole rule.
+fn text_cmp(lhs: &Value, rhs: &Value) -> std::cmp::Ordering {
+    let (a, b) = (entra_text(lhs), entra_text(rhs));
+    match (a.trim().parse::<f64>(), b.trim().parse::<f64>()) {
+        (Ok(x), Ok(y)) => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
+        _ => a.cmp(&b),
+    }
+}
+
+/// How SpEL renders a value in a string concatenation (`null` prints as `null`).
+pub fn spel_text(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Str(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::List(items) => format!(
+            "[{}]",
+            items.iter().map(spel_text).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// How Entra renders a value as a string: booleans as `True`/`False`, null as empty.
+pub fn entra_text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::Str(s) => s.clone(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::List(items) => items.first().map(entra_text).unwrap_or_default(),
+    }
+}

@@ -1,0 +1,240 @@
+//! The function tables of both dialects.
+//!
+//! A function is one [`Function`] entry: its name as written, its arity, the static types of
+//! its arguments and result, and an `eval` that receives its arguments lazily through [`Args`]
+//! (so `IIF` evaluates only the branch it takes, and Entra's omitted arguments are visible).
+//! Adding a function is adding one entry to `okta.rs` or `entra.rs`.
+
+pub mod entra;
+pub mod okta;
+
+use super::Dialect;
+use super::eval::{Env, EvalError, eval};
+use super::plan::Node;
+use super::source::Span;
+use crate::value::Value;
+
+/// Static types, as far as the checker knows them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ty {
+    Any,
+    Str,
+    Int,
+    Num,
+    Bool,
+    List,
+}
+
+impl Ty {
+    pub fn name(self) -> &'static str {
+        match self {
+            Ty::Any => "any value",
+            Ty::Str => "a string",
+            Ty::Int => "an integer",
+            Ty::Num => "a number",
+            Ty::Bool => "a boolean",
+            Ty::List => "a list",
+        }
+    }
+
+    /// The static type of a constant.
+    pub fn of(value: &Value) -> Ty {
+        match value {
+            Value::Null => Ty::Any,
+            Value::Bool(_) => Ty::Bool,
+            Value::Int(_) => Ty::Int,
+            Value::Float(_) => Ty::Num,
+            Value::Str(_) => Ty::Str,
+            Value::List(_) => Ty::List,
+        }
+    }
+
+    /// Whether a value of type `self` can be passed where `expected` is wanted. Numbers and
+    /// strings pass for each other (Entra quotes numbers freely, Okta converts).
+    pub fn fits(self, expected: Ty) -> bool {
+        use Ty::*;
+        matches!(
+            (self, expected),
+            (Any, _)
+                | (_, Any)
+                | (Str | Int | Num, Str | Int | Num)
+                | (Bool, Bool)
+                | (List, List)
+                | (Bool, Str)
+        ) || self == expected
+    }
+}
+
+pub type EvalFn = fn(&mut Args<'_>) -> Result<Value, EvalError>;
+
+/// One function of a dialect.
+#[derive(Debug)]
+pub struct Function {
+    /// As written in expressions: `String.toLowerCase`, `ToLower`, `isMemberOfGroupName`.
+    pub name: &'static str,
+    /// How it is called, for messages: `ToLower(source, culture?)`.
+    pub signature: &'static str,
+    pub min_args: usize,
+    /// `None` when it takes any number of arguments.
+    pub max_args: Option<usize>,
+    /// Expected type of each argument; the last entry applies to any further ones.
+    pub arg_types: &'static [Ty],
+    pub returns: Ty,
+    /// Whether an argument may be left out in the middle (`Replace([x], , "re", , "", , )`).
+    pub omittable: bool,
+    /// Whether it can fail for some input (bad number, index out of range...).
+    pub fallible: bool,
+    /// Whether it reads the record's group memberships.
+    pub uses_groups: bool,
+    pub eval: EvalFn,
+}
+
+impl Function {
+    pub fn arg_type(&self, index: usize) -> Ty {
+        self.arg_types
+            .get(index)
+            .or(self.arg_types.last())
+            .copied()
+            .unwrap_or(Ty::Any)
+    }
+
+    pub fn accepts(&self, count: usize) -> bool {
+        count >= self.min_args && self.max_args.is_none_or(|max| count <= max)
+    }
+
+    /// "1 argument", "2 or 3 arguments", "at least 2 arguments".
+    pub fn arity_text(&self) -> String {
+        let plural = |n: usize| if n == 1 { "argument" } else { "arguments" };
+        match self.max_args {
+            Some(max) if max == self.min_args => format!("{max} {}", plural(max)),
+            Some(max) if max == self.min_args + 1 => {
+                format!("{} or {max} {}", self.min_args, plural(max))
+            }
+            Some(max) => format!("{} to {max} {}", self.min_args, plural(max)),
+            None => format!("at least {} {}", self.min_args, plural(self.min_args)),
+        }
+    }
+}
+
+/// The functions of a dialect.
+pub fn table(dialect: Dialect) -> &'static [Function] {
+    match dialect {
+        Dialect::Okta => okta::FUNCTIONS,
+        Dialect::Entra => entra::FUNCTIONS,
+    }
+}
+
+pub fn lookup(dialect: Dialect, name: &str) -> Option<&'static Function> {
+    table(dialect).iter().find(|f| f.name == name)
+}
+
+/// Functions that only make sense inside an Okta or Entra tenant, with why and what to use.
+pub fn tenant_only(dialect: Dialect, name: &str) -> Option<&'static str> {
+    let list: &[(&str, &str)] = match dialect {
+        Dialect::Okta => okta::TENANT_ONLY,
+        Dialect::Entra => entra::TENANT_ONLY,
+    };
+    list.iter().find(|(n, _)| *n == name).map(|(_, why)| *why)
+}
+
+/// A function's arguments, evaluated on demand.
+pub struct Args<'a> {
+    nodes: &'a [Option<Node>],
+    env: &'a Env<'a>,
+    /// The call's span, for errors.
+    pub span: Span,
+}
+
+impl<'a> Args<'a> {
+    pub fn new(nodes: &'a [Option<Node>], env: &'a Env<'a>, span: Span) -> Args<'a> {
+        Args { nodes, env, span }
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    pub fn env(&self) -> &Env<'a> {
+        self.env
+    }
+
+    /// Whether argument `i` was given (present and not left empty).
+    pub fn given(&self, i: usize) -> bool {
+        matches!(self.nodes.get(i), Some(Some(_)))
+    }
+
+    /// Argument `i`; null when absent or left out.
+    pub fn value(&mut self, i: usize) -> Result<Value, EvalError> {
+        match self.nodes.get(i) {
+            Some(Some(node)) => eval(node, self.env),
+            _ => Ok(Value::Null),
+        }
+    }
+
+    /// Argument `i` as a string, `None` when null. Numbers and booleans are rendered.
+    pub fn text(&mut self, i: usize) -> Result<Option<String>, EvalError> {
+        Ok(match self.value(i)? {
+            Value::Null => None,
+            Value::Str(s) => Some(s),
+            other => Some(super::eval::spel_text(&other)),
+        })
+    }
+
+    /// Argument `i` as an integer (numbers and numeric strings), `None` when null.
+    pub fn int(&mut self, i: usize) -> Result<Option<i64>, EvalError> {
+        let span = self.span;
+        Ok(match self.value(i)? {
+            Value::Null => None,
+            Value::Int(n) => Some(n),
+            Value::Float(f) if f.fract() == 0.0 => Some(f as i64),
+            Value::Str(s) => Some(s.trim().parse::<i64>().map_err(|_| {
+                EvalError::new(span, format!("expected a whole number, got \"{s}\""))
+            })?),
+            other => {
+                return Err(EvalError::new(
+                    span,
+                    format!("expected a whole number, got {other}"),
+                ));
+            }
+        })
+    }
+
+    pub fn error(&self, message: impl Into<String>) -> EvalError {
+        EvalError::new(self.span, message)
+    }
+}
+
+/// Applies `f` to a string argument, passing null through.
+pub fn map_text(
+    args: &mut Args<'_>,
+    i: usize,
+    f: impl FnOnce(String) -> String,
+) -> Result<Value, EvalError> {
+    Ok(args.text(i)?.map_or(Value::Null, |s| Value::Str(f(s))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_within_a_dialect() {
+        for dialect in Dialect::ALL {
+            let mut names: Vec<_> = table(dialect).iter().map(|f| f.name).collect();
+            names.sort_unstable();
+            let before = names.len();
+            names.dedup();
+            assert_eq!(before, names.len(), "duplicate function name in {dialect}");
+        }
+    }
+
+    #[test]
+    fn arity_text_reads_well() {
+        let f = lookup(Dialect::Entra, "ToLower").unwrap();
+        assert_eq!(f.arity_text(), "1 or 2 arguments");
+    }
+}

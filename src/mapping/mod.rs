@@ -1,0 +1,104 @@
+//! The mapping language: `.map` files and the Okta- and Entra-style expressions inside them.
+//!
+//! The pipeline, one module per stage:
+//!
+//! ```text
+//! text ──split──▶ statements ──parse──▶ syntax tree ──check──▶ Plan ──eval──▶ SCIM attribute values
+//!      (split.rs)              (parse.rs, grammar/map.pest)  (check.rs) (plan.rs)  (eval.rs, functions/)
+//! ```
+//!
+//! This module knows nothing of LDAP, HTTP or the command line: it reads [`Record`]s and
+//! produces values addressed by SCIM [`AttrPath`]s.
+//!
+//! [`Record`]: crate::record::Record
+//! [`AttrPath`]: crate::scim::path::AttrPath
+
+pub mod check;
+pub mod diagnostic;
+pub mod eval;
+pub mod functions;
+pub mod parse;
+pub mod plan;
+pub mod source;
+pub mod split;
+pub mod syntax;
+
+use std::fmt;
+
+pub use diagnostic::{Diagnostic, render_all};
+pub use eval::{Env, EvalError};
+pub use plan::{ExprPlan, MappedUser, Outcome, Plan, RuleFailure};
+pub use source::SourceFile;
+
+/// The expression language a statement is written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dialect {
+    /// Okta Expression Language (classic, SpEL-based): `String.toLowerCase(user.email)`.
+    Okta,
+    /// Entra attribute-mapping expressions: `ToLower([mail])`.
+    Entra,
+}
+
+impl Dialect {
+    pub const ALL: [Dialect; 2] = [Dialect::Okta, Dialect::Entra];
+
+    pub fn from_name(name: &str) -> Option<Dialect> {
+        match name {
+            "okta" => Some(Dialect::Okta),
+            "entra" => Some(Dialect::Entra),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Okta => "okta",
+            Dialect::Entra => "entra",
+        }
+    }
+
+    /// Okta accepts `'single'` as well as `"double"` quoted strings.
+    pub fn single_quoted_strings(self) -> bool {
+        self == Dialect::Okta
+    }
+
+    /// Entra escapes with a backslash; Okta doubles the quote.
+    pub fn backslash_escapes(self) -> bool {
+        self == Dialect::Entra
+    }
+
+    /// The name people know the dialect by, for messages.
+    pub fn title(self) -> &'static str {
+        match self {
+            Dialect::Okta => "Okta",
+            Dialect::Entra => "Entra",
+        }
+    }
+}
+
+impl fmt::Display for Dialect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The dialect a file starts in when it has no `dialect` statement before its first rule.
+pub const DEFAULT_DIALECT: Dialect = Dialect::Okta;
+
+/// Parses and checks a `.map` file. Returns the plan, or every diagnostic found.
+pub fn compile(file: &SourceFile) -> Result<Plan, Vec<Diagnostic>> {
+    let (syntax, mut diagnostics) = parse::parse_file(file, DEFAULT_DIALECT);
+    let checked = check::check_file(&syntax, file);
+    diagnostics.extend(checked.diagnostics);
+    diagnostics.sort_by_key(|d| (d.primary.span.start, d.code));
+    match checked.plan {
+        Some(plan) if !diagnostics.iter().any(Diagnostic::is_error) => Ok(plan),
+        _ => Err(diagnostics),
+    }
+}
+
+/// Parses and checks a lone expression (`scimsync eval`).
+pub fn compile_expression(text: &str, dialect: Dialect) -> Result<ExprPlan, Vec<Diagnostic>> {
+    let expr = parse::parse_expression(text, dialect)?;
+    check::check_expression(&expr, dialect)
+}

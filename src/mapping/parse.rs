@@ -1,0 +1,846 @@
+//! Text to syntax tree. pest does the recognising (grammar in `grammar/map.pest`); this module
+//! turns pest's pairs into our own [`syntax`](super::syntax) tree with spans, and pest's errors
+//! into diagnostics that speak of expressions and paths, never of grammar rules.
+
+use pest::Parser;
+use pest::error::{ErrorVariant, InputLocation};
+use pest::iterators::Pair;
+
+use super::Dialect;
+use super::diagnostic::{Code, Diagnostic};
+use super::source::{SourceFile, Span};
+use super::split::split;
+use super::syntax::{
+    Arg, AttributeRule, BinaryOp, Constant, Expr, ExprKind, Ident, MapFile, PathPrefix, PathSyntax,
+    RuleOption, Statement, UnaryOp,
+};
+use crate::value::Value;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/map.pest"]
+struct MapParser;
+
+/// Parses a whole `.map` file. Statements that fail to parse are reported and left out; the
+/// others are returned so that later stages can report their errors too.
+pub fn parse_file(file: &SourceFile, initial: Dialect) -> (MapFile, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
+    let mut statements = Vec::new();
+    for chunk in split(&file.text, initial) {
+        let text = &file.text[chunk.start..chunk.end];
+        let entry = match chunk.dialect {
+            Dialect::Okta => Rule::okta_statement,
+            Dialect::Entra => Rule::entra_statement,
+        };
+        match MapParser::parse(entry, text) {
+            Ok(mut pairs) => {
+                let mut lower = Lower {
+                    offset: chunk.start,
+                    dialect: chunk.dialect,
+                    diagnostics: &mut diagnostics,
+                };
+                if let Some(statement) = pairs.next().and_then(|p| lower.statement(p)) {
+                    statements.push(statement);
+                }
+            }
+            Err(error) => diagnostics.push(syntax_error(&error, text, chunk.start, chunk.dialect)),
+        }
+    }
+    (MapFile { statements }, diagnostics)
+}
+
+/// Parses a lone expression (`scimsync eval`).
+pub fn parse_expression(text: &str, dialect: Dialect) -> Result<Expr, Vec<Diagnostic>> {
+    let entry = match dialect {
+        Dialect::Okta => Rule::okta_standalone,
+        Dialect::Entra => Rule::entra_standalone,
+    };
+    let mut pairs =
+        MapParser::parse(entry, text).map_err(|e| vec![syntax_error(&e, text, 0, dialect)])?;
+    let mut diagnostics = Vec::new();
+    let mut lower = Lower {
+        offset: 0,
+        dialect,
+        diagnostics: &mut diagnostics,
+    };
+    let expr = pairs
+        .next()
+        .and_then(|standalone| standalone.into_inner().next())
+        .map(|e| lower.expr(e));
+    match expr {
+        Some(expr) if diagnostics.is_empty() => Ok(expr),
+        _ => Err(diagnostics),
+    }
+}
+
+struct Lower<'d> {
+    offset: usize,
+    dialect: Dialect,
+    diagnostics: &'d mut Vec<Diagnostic>,
+}
+
+impl Lower<'_> {
+    fn span(&self, pair: &Pair<Rule>) -> Span {
+        let s = pair.as_span();
+        Span::new(s.start() + self.offset, s.end() + self.offset)
+    }
+
+    fn statement(&mut self, pair: Pair<Rule>) -> Option<Statement> {
+        let inner = pair.into_inner().next()?;
+        let span = self.span(&inner);
+        let statement = match inner.as_rule() {
+            Rule::dialect_decl => {
+                let name = inner.into_inner().nth(1)?;
+                match Dialect::from_name(name.as_str()) {
+                    Some(dialect) => Statement::Dialect { dialect, span },
+                    None => {
+                        self.diagnostics.push(
+                            Diagnostic::error(
+                                Code::UnknownDialect,
+                                self.span(&name),
+                                format!("unknown dialect `{}`", name.as_str()),
+                            )
+                            .label("not a dialect")
+                            .help("write `dialect okta` or `dialect entra`"),
+                        );
+                        return None;
+                    }
+                }
+            }
+            Rule::target_decl => {
+                let text = inner.into_inner().nth(1)?;
+                Statement::Target {
+                    name: self.text(text)?,
+                    span,
+                }
+            }
+            Rule::extension_decl => {
+                let mut parts = inner.into_inner().skip(1);
+                let alias = self.ident(parts.next()?);
+                let urn = parts.next()?;
+                let urn_span = self.span(&urn);
+                Statement::Extension {
+                    alias,
+                    urn: self.text(urn)?,
+                    urn_span,
+                    span,
+                }
+            }
+            Rule::match_decl => Statement::Match {
+                path: self.path(inner.into_inner().nth(1)?)?,
+                span,
+            },
+            Rule::okta_scope | Rule::entra_scope => Statement::Scope {
+                expr: self.expr(inner.into_inner().nth(1)?),
+                dialect: self.dialect,
+                span,
+            },
+            Rule::okta_rule | Rule::entra_rule => {
+                let mut parts = inner.into_inner();
+                let target = self.path(parts.next()?)?;
+                let _arrow = parts.next()?;
+                let expr = self.expr(parts.next()?);
+                let options = parts.next().map(|o| self.options(o)).unwrap_or_default();
+                Statement::Rule(AttributeRule {
+                    target,
+                    expr,
+                    dialect: self.dialect,
+                    options,
+                    span,
+                })
+            }
+            _ => return None,
+        };
+        Some(statement)
+    }
+
+    fn ident(&self, pair: Pair<Rule>) -> Ident {
+        Ident {
+            span: self.span(&pair),
+            name: pair.as_str().to_owned(),
+        }
+    }
+
+    /// A `.map` string: JSON escapes.
+    fn text(&mut self, pair: Pair<Rule>) -> Option<String> {
+        let span = self.span(&pair);
+        match serde_json::from_str::<String>(pair.as_str()) {
+            Ok(s) => Some(s),
+            Err(_) => {
+                self.diagnostics.push(
+                    Diagnostic::error(Code::BadEscape, span, "invalid escape sequence in string")
+                        .label("here")
+                        .help("strings outside expressions use JSON escapes: `\\\"`, `\\\\`, `\\n`, `\\u00e9`"),
+                );
+                None
+            }
+        }
+    }
+
+    fn constant(&mut self, pair: Pair<Rule>) -> Option<Constant> {
+        let span = self.span(&pair);
+        let value = match pair.as_rule() {
+            Rule::text => Value::Str(self.text(pair)?),
+            Rule::number | Rule::signed_number => self.number(&pair)?,
+            Rule::boolean => Value::Bool(pair.as_str().eq_ignore_ascii_case("true")),
+            _ => Value::Null,
+        };
+        Some(Constant { value, span })
+    }
+
+    fn number(&mut self, pair: &Pair<Rule>) -> Option<Value> {
+        let text = pair.as_str();
+        let integral = !text.contains(['.', 'e', 'E']);
+        let parsed = if integral {
+            text.parse::<i64>().ok().map(Value::Int)
+        } else {
+            text.parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite())
+                .map(Value::Float)
+        };
+        if parsed.is_none() {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    Code::BadNumber,
+                    self.span(pair),
+                    format!("number `{text}` is out of range"),
+                )
+                .label("too large")
+                .help("integers must fit in 64 bits"),
+            );
+        }
+        parsed
+    }
+
+    fn path(&mut self, pair: Pair<Rule>) -> Option<PathSyntax> {
+        let span = self.span(&pair);
+        let inner = pair.into_inner().next()?;
+        match inner.as_rule() {
+            Rule::urn_path => Some(PathSyntax {
+                prefix: PathPrefix::Urn(inner.as_str().to_owned()),
+                name: String::new(),
+                filter: None,
+                sub: None,
+                span,
+            }),
+            Rule::aliased_path => {
+                let mut parts = inner.into_inner();
+                let alias = self.ident(parts.next()?);
+                self.attr_chain(parts.next()?, PathPrefix::Alias(alias), span)
+            }
+            _ => {
+                let chain = inner.into_inner().next()?;
+                self.attr_chain(chain, PathPrefix::Core, span)
+            }
+        }
+    }
+
+    fn attr_chain(
+        &mut self,
+        pair: Pair<Rule>,
+        prefix: PathPrefix,
+        span: Span,
+    ) -> Option<PathSyntax> {
+        let mut name = String::new();
+        let mut filter = None;
+        let mut sub = None;
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::value_filter => {
+                    let mut f = part.into_inner();
+                    let attr = f.next()?.as_str().to_owned();
+                    let value = self.constant(f.next()?)?;
+                    filter = Some((attr, value));
+                }
+                _ if name.is_empty() => name = part.as_str().to_owned(),
+                _ => sub = Some(part.as_str().to_owned()),
+            }
+        }
+        Some(PathSyntax {
+            prefix,
+            name,
+            filter,
+            sub,
+            span,
+        })
+    }
+
+    fn options(&mut self, pair: Pair<Rule>) -> Vec<RuleOption> {
+        let mut options = Vec::new();
+        for option in pair.into_inner() {
+            let span = self.span(&option);
+            let parsed = match option.as_rule() {
+                Rule::opt_on_create => Some(RuleOption::OnCreate(span)),
+                Rule::opt_always => Some(RuleOption::Always(span)),
+                Rule::opt_default => option
+                    .into_inner()
+                    .nth(1)
+                    .and_then(|c| self.constant(c))
+                    .map(RuleOption::Default),
+                Rule::opt_one_of => {
+                    let values = option
+                        .into_inner()
+                        .skip(2)
+                        .filter_map(|c| self.constant(c))
+                        .collect();
+                    Some(RuleOption::OneOf { values, span })
+                }
+                Rule::opt_as => option
+                    .into_inner()
+                    .nth(1)
+                    .map(|t| RuleOption::As(self.ident(t))),
+                _ => None,
+            };
+            options.extend(parsed);
+        }
+        options
+    }
+
+    fn expr(&mut self, pair: Pair<Rule>) -> Expr {
+        let span = self.span(&pair);
+        let rule = pair.as_rule();
+        match rule {
+            Rule::okta_expr => {
+                let mut parts = pair.into_inner();
+                let head = parts.next().map(|p| self.expr(p));
+                let head = head.unwrap_or(Expr {
+                    kind: ExprKind::Null,
+                    span,
+                });
+                match parts.next() {
+                    Some(tail) if tail.as_rule() == Rule::okta_elvis => {
+                        let fallback = self.first_expr(tail);
+                        Expr {
+                            kind: ExprKind::Elvis {
+                                value: Box::new(head),
+                                fallback: Box::new(fallback),
+                            },
+                            span,
+                        }
+                    }
+                    Some(tail) => {
+                        let mut branches = tail.into_inner().map(|p| self.expr(p));
+                        let then = branches.next();
+                        let otherwise = branches.next();
+                        match (then, otherwise) {
+                            (Some(then), Some(otherwise)) => Expr {
+                                kind: ExprKind::Conditional {
+                                    cond: Box::new(head),
+                                    then: Box::new(then),
+                                    otherwise: Box::new(otherwise),
+                                },
+                                span,
+                            },
+                            _ => head,
+                        }
+                    }
+                    None => head,
+                }
+            }
+            Rule::okta_or
+            | Rule::okta_and
+            | Rule::okta_rel
+            | Rule::okta_sum
+            | Rule::okta_product
+            | Rule::entra_rel
+            | Rule::entra_concat => self.binary_chain(pair),
+            Rule::entra_expr | Rule::entra_and => {
+                let op = if rule == Rule::entra_expr {
+                    BinaryOp::Or
+                } else {
+                    BinaryOp::And
+                };
+                self.implicit_chain(pair, op)
+            }
+            Rule::okta_unary | Rule::entra_unary => {
+                let parts: Vec<_> = pair.into_inner().collect();
+                let mut iter = parts.into_iter().rev();
+                let mut expr = match iter.next() {
+                    Some(operand) => self.expr(operand),
+                    None => {
+                        return Expr {
+                            kind: ExprKind::Null,
+                            span,
+                        };
+                    }
+                };
+                for prefix in iter {
+                    let op = if prefix.as_str() == "-" {
+                        UnaryOp::Neg
+                    } else {
+                        UnaryOp::Not
+                    };
+                    let prefix_span = self.span(&prefix);
+                    expr = Expr {
+                        span: prefix_span.to(expr.span),
+                        kind: ExprKind::Unary {
+                            op,
+                            operand: Box::new(expr),
+                        },
+                    };
+                }
+                expr
+            }
+            Rule::okta_postfix => {
+                let mut parts = pair.into_inner();
+                let mut expr = match parts.next() {
+                    Some(primary) => self.expr(primary),
+                    None => {
+                        return Expr {
+                            kind: ExprKind::Null,
+                            span,
+                        };
+                    }
+                };
+                for suffix in parts {
+                    expr = self.suffix(expr, suffix);
+                }
+                expr
+            }
+            Rule::okta_name => {
+                let mut parts = pair.into_inner();
+                let Some(name) = parts.next().map(|n| self.ident(n)) else {
+                    return Expr {
+                        kind: ExprKind::Null,
+                        span,
+                    };
+                };
+                match parts.next() {
+                    Some(args) => Expr {
+                        kind: ExprKind::Call {
+                            receiver: None,
+                            name,
+                            args: self.okta_args(args),
+                        },
+                        span,
+                    },
+                    None => Expr {
+                        kind: ExprKind::Name(name.name),
+                        span,
+                    },
+                }
+            }
+            Rule::okta_paren | Rule::entra_paren => self.first_expr(pair),
+            Rule::okta_list => Expr {
+                kind: ExprKind::List(pair.into_inner().map(|p| self.expr(p)).collect()),
+                span,
+            },
+            Rule::okta_string => {
+                let inner = pair.into_inner().next();
+                let raw = inner.as_ref().map_or("", |p| p.as_str());
+                let quote = if inner.is_some_and(|p| p.as_rule() == Rule::okta_sq_inner) {
+                    "'"
+                } else {
+                    "\""
+                };
+                Expr {
+                    kind: ExprKind::Str(raw.replace(&quote.repeat(2), quote)),
+                    span,
+                }
+            }
+            Rule::entra_string => {
+                let raw = pair.into_inner().next().map_or("", |p| p.as_str());
+                Expr {
+                    kind: ExprKind::Str(unescape_entra(raw)),
+                    span,
+                }
+            }
+            Rule::number | Rule::signed_number => {
+                let kind = match self.number(&pair) {
+                    Some(Value::Int(i)) => ExprKind::Int(i),
+                    Some(Value::Float(f)) => ExprKind::Float(f),
+                    _ => ExprKind::Null,
+                };
+                Expr { kind, span }
+            }
+            Rule::hex => {
+                let digits = &pair.as_str()[2..];
+                let kind = match i64::from_str_radix(digits, 16) {
+                    Ok(i) => ExprKind::Int(i),
+                    Err(_) => {
+                        self.number(&pair);
+                        ExprKind::Null
+                    }
+                };
+                Expr { kind, span }
+            }
+            Rule::boolean => Expr {
+                kind: ExprKind::Bool(pair.as_str().eq_ignore_ascii_case("true")),
+                span,
+            },
+            Rule::null => Expr {
+                kind: ExprKind::Null,
+                span,
+            },
+            Rule::entra_attr => Expr {
+                kind: ExprKind::Attr(
+                    pair.into_inner()
+                        .next()
+                        .map_or("", |p| p.as_str())
+                        .trim()
+                        .to_owned(),
+                ),
+                span,
+            },
+            Rule::entra_name => Expr {
+                kind: ExprKind::Name(pair.as_str().to_owned()),
+                span,
+            },
+            Rule::entra_call => {
+                let mut parts = pair.into_inner();
+                let Some(name) = parts.next().map(|n| self.ident(n)) else {
+                    return Expr {
+                        kind: ExprKind::Null,
+                        span,
+                    };
+                };
+                let args = parts.next().map(|a| self.entra_args(a)).unwrap_or_default();
+                Expr {
+                    kind: ExprKind::Call {
+                        receiver: None,
+                        name,
+                        args,
+                    },
+                    span,
+                }
+            }
+            _ => Expr {
+                kind: ExprKind::Null,
+                span,
+            },
+        }
+    }
+
+    /// Applies one postfix suffix (`.name`, `.name(args)`, `[index]`) to `object`.
+    fn suffix(&mut self, object: Expr, suffix: Pair<Rule>) -> Expr {
+        let suffix_span = self.span(&suffix);
+        let span = object.span.to(suffix_span);
+        if suffix.as_rule() == Rule::okta_index {
+            let index = self.first_expr(suffix);
+            return Expr {
+                kind: ExprKind::Index {
+                    object: Box::new(object),
+                    index: Box::new(index),
+                },
+                span,
+            };
+        }
+        let mut inner = suffix.into_inner();
+        let Some(name) = inner.next().map(|n| self.ident(n)) else {
+            return object;
+        };
+        let kind = match inner.next() {
+            Some(args) => ExprKind::Call {
+                receiver: Some(Box::new(object)),
+                name,
+                args: self.okta_args(args),
+            },
+            None => ExprKind::Member {
+                object: Box::new(object),
+                name,
+            },
+        };
+        Expr { kind, span }
+    }
+
+    /// The first expression inside `pair` (a parenthesis, an index, an Elvis tail).
+    fn first_expr(&mut self, pair: Pair<Rule>) -> Expr {
+        let span = self.span(&pair);
+        match pair.into_inner().next() {
+            Some(inner) => self.expr(inner),
+            None => Expr {
+                kind: ExprKind::Null,
+                span,
+            },
+        }
+    }
+
+    /// `a op b op c`, left-associative, with the operators as pairs between the operands.
+    fn binary_chain(&mut self, pair: Pair<Rule>) -> Expr {
+        let mut parts = pair.into_inner();
+        let Some(first) = parts.next() else {
+            return Expr {
+                kind: ExprKind::Null,
+                span: Span::default(),
+            };
+        };
+        let mut lhs = self.expr(first);
+        while let (Some(op), Some(rhs)) = (parts.next(), parts.next()) {
+            let op_span = self.span(&op);
+            let op = binary_op(op.as_str(), self.dialect);
+            let rhs = self.expr(rhs);
+            lhs = Expr {
+                span: lhs.span.to(rhs.span),
+                kind: ExprKind::Binary {
+                    op,
+                    op_span,
+                    lhs: Box::new(lhs),
+                    rhs: Box::new(rhs),
+                },
+            };
+        }
+        lhs
+    }
+
+    /// `a || b || c` where the grammar does not keep the operator as a pair.
+    fn implicit_chain(&mut self, pair: Pair<Rule>, op: BinaryOp) -> Expr {
+        let mut operands = pair
+            .into_inner()
+            .map(|p| self.expr(p))
+            .collect::<Vec<_>>()
+            .into_iter();
+        let Some(mut lhs) = operands.next() else {
+            return Expr {
+                kind: ExprKind::Null,
+                span: Span::default(),
+            };
+        };
+        for rhs in operands {
+            let op_span = Span::new(lhs.span.end, rhs.span.start);
+            lhs = Expr {
+                span: lhs.span.to(rhs.span),
+                kind: ExprKind::Binary {
+                    op,
+                    op_span,
+                    lhs: Box::new(lhs),
+                    rhs: Box::new(rhs),
+                },
+            };
+        }
+        lhs
+    }
+
+    fn okta_args(&mut self, pair: Pair<Rule>) -> Vec<Arg> {
+        pair.into_inner()
+            .map(|p| Arg::Given(self.expr(p)))
+            .collect()
+    }
+
+    fn entra_args(&mut self, pair: Pair<Rule>) -> Vec<Arg> {
+        let args: Vec<Arg> = pair
+            .into_inner()
+            .map(|slot| {
+                let span = self.span(&slot);
+                match slot.into_inner().next() {
+                    Some(e) => Arg::Given(self.expr(e)),
+                    None => Arg::Omitted(span),
+                }
+            })
+            .collect();
+        // `Now()` has one empty slot in the grammar but no arguments.
+        if let [Arg::Omitted(_)] = args.as_slice() {
+            Vec::new()
+        } else {
+            args
+        }
+    }
+}
+
+fn binary_op(symbol: &str, dialect: Dialect) -> BinaryOp {
+    match symbol.to_ascii_lowercase().as_str() {
+        "||" | "or" => BinaryOp::Or,
+        "&&" | "and" => BinaryOp::And,
+        "==" | "eq" => BinaryOp::Eq,
+        "!=" | "<>" | "ne" => BinaryOp::Ne,
+        "<" | "lt" => BinaryOp::Lt,
+        "<=" | "le" => BinaryOp::Le,
+        ">" | "gt" => BinaryOp::Gt,
+        ">=" | "ge" => BinaryOp::Ge,
+        "matches" => BinaryOp::Matches,
+        // `=` compares in Entra; in Okta (SpEL) it assigns, which the checker reports.
+        "=" if dialect == Dialect::Entra => BinaryOp::Eq,
+        "=" => BinaryOp::Assign,
+        "+" => BinaryOp::Add,
+        "-" => BinaryOp::Sub,
+        "*" => BinaryOp::Mul,
+        "/" => BinaryOp::Div,
+        "%" => BinaryOp::Rem,
+        _ => BinaryOp::Concat,
+    }
+}
+
+/// Entra strings: `\"` is a quote and `\\` a backslash; any other backslash is kept as written.
+fn unescape_entra(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some(next @ ('"' | '\\')) => out.push(next),
+                Some(other) => {
+                    out.push('\\');
+                    out.push(other);
+                }
+                None => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// What the grammar expected, in words an IT admin reads.
+fn describe(rule: Rule) -> Option<&'static str> {
+    use Rule::*;
+    Some(match rule {
+        okta_expr | okta_or | okta_and | okta_rel | okta_sum | okta_product | okta_unary
+        | okta_postfix | okta_prefix | okta_paren | okta_list | okta_name | entra_expr
+        | entra_and | entra_rel | entra_concat | entra_unary | entra_not | entra_paren
+        | entra_call | entra_name | entra_attr | okta_string | entra_string | number
+        | signed_number | hex | boolean | null => "an expression",
+        text | text_inner => "a quoted string",
+        constant => "a constant",
+        ident => "a name",
+        scim_path | urn_path | aliased_path | core_path | attr_chain | attr_name => {
+            "a SCIM attribute path"
+        }
+        value_filter => "a filter like `[type eq \"work\"]`",
+        arrow => "`<-`",
+        or_op | and_op | okta_rel_op | entra_rel_op | sum_op | product_op | concat_op
+        | okta_elvis | okta_cond | okta_member | okta_index | okta_args => "an operator",
+        rule_options | opt_on_create | opt_always | opt_default | opt_one_of | opt_as | kw_on
+        | kw_always | kw_default | kw_one | kw_as => "a rule option",
+        kw_create => "`create`",
+        kw_of => "`of`",
+        type_name => "a type (`string`, `integer` or `boolean`)",
+        dialect_name => "a dialect (`okta` or `entra`)",
+        kw_dialect | kw_target | kw_extension | kw_match | kw_scope => "a statement",
+        EOI => "the end of the statement",
+        _ => return None,
+    })
+}
+
+/// Turns a pest error into a diagnostic at the offending token.
+fn syntax_error(
+    error: &pest::error::Error<Rule>,
+    text: &str,
+    offset: usize,
+    dialect: Dialect,
+) -> Diagnostic {
+    let pos = match error.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((s, _)) => s,
+    };
+    if let Some(quote) = unterminated_string(text, dialect).filter(|q| *q <= pos) {
+        let end = text[quote..].find('\n').map_or(text.len(), |e| quote + e);
+        return Diagnostic::error(Code::UnterminatedString, Span::new(quote + offset, end + offset), "unterminated string")
+            .label("this string has no closing quote")
+            .help(match dialect {
+                Dialect::Okta => "close it with the quote it opened with; write a quote inside as two quotes: `\"say \"\"hi\"\"\"`",
+                Dialect::Entra => "close it with `\"`; write a quote inside as `\\\"`",
+            });
+    }
+    let mut expected: Vec<&str> = match &error.variant {
+        ErrorVariant::ParsingError { positives, .. } => {
+            positives.iter().filter_map(|r| describe(*r)).collect()
+        }
+        ErrorVariant::CustomError { .. } => Vec::new(),
+    };
+    expected.sort_unstable();
+    expected.dedup();
+    let (found, found_len) = token_at(&text[pos..]);
+    let message = match expected.as_slice() {
+        [] => format!("unexpected {found}"),
+        [one] => format!("expected {one}, found {found}"),
+        [init @ .., last] => format!("expected {} or {last}, found {found}", init.join(", ")),
+    };
+    let span = Span::new(pos + offset, pos + offset + found_len);
+    let mut diagnostic = Diagnostic::error(Code::Syntax, span, message).label("unexpected here");
+    if let Some(help) = syntax_help(&text[pos..], &expected, dialect) {
+        diagnostic = diagnostic.help(help);
+    }
+    diagnostic
+}
+
+/// Hints for the mistakes people make most.
+fn syntax_help(rest: &str, expected: &[&str], dialect: Dialect) -> Option<String> {
+    let rest = rest.trim_start();
+    if expected.contains(&"`<-`") {
+        return Some(
+            "a rule is written `scimPath <- expression`, e.g. `userName <- user.email`".into(),
+        );
+    }
+    match dialect {
+        Dialect::Okta if rest.starts_with('[') => Some(
+            "`[name]` is how Entra refers to attributes; in the okta dialect write `user.name`, or switch with `dialect entra`"
+                .into(),
+        ),
+        Dialect::Entra if rest.starts_with('.') || rest.starts_with('\'') => Some(
+            "in the entra dialect attributes are written `[name]` and strings use double quotes; for Okta expressions write `dialect okta`"
+                .into(),
+        ),
+        _ if expected.contains(&"a rule option") => Some(
+            "after the expression a rule may have options: `on create`, `always`, `default VALUE`, `one of \"a\", \"b\"`, `as integer`"
+                .into(),
+        ),
+        _ => None,
+    }
+}
+
+/// Describes the token at the start of `rest` and its length in bytes.
+fn token_at(rest: &str) -> (String, usize) {
+    let Some(first) = rest.chars().next() else {
+        return ("the end of the statement".into(), 0);
+    };
+    if rest.trim().is_empty() || rest.trim_start().starts_with('#') && !rest.contains('\n') {
+        return ("the end of the statement".into(), 0);
+    }
+    let len = if first.is_alphanumeric() || first == '_' {
+        rest.find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len())
+    } else if first.is_whitespace() {
+        let trimmed = rest.trim_start();
+        let skipped = rest.len() - trimmed.len();
+        let (_, len) = token_at(trimmed);
+        return (
+            format!("`{}`", &trimmed[..len.max(1).min(trimmed.len())]),
+            skipped + len,
+        );
+    } else {
+        first.len_utf8()
+    };
+    (format!("`{}`", &rest[..len]), len)
+}
+
+/// The byte offset of the first string literal in `text` that has no closing quote.
+fn unterminated_string(text: &str, dialect: Dialect) -> Option<usize> {
+    let bytes: Vec<(usize, char)> = text.char_indices().collect();
+    let mut i = 0;
+    while i < bytes.len() {
+        let (at, c) = bytes[i];
+        i += 1;
+        match c {
+            '#' => {
+                while i < bytes.len() && bytes[i].1 != '\n' {
+                    i += 1;
+                }
+            }
+            '"' | '\'' if c == '"' || dialect.single_quoted_strings() => {
+                let mut closed = false;
+                while i < bytes.len() {
+                    let (_, s) = bytes[i];
+                    i += 1;
+                    if s == '\n' {
+                        break;
+                    }
+                    if s == '\\' && dialect.backslash_escapes() {
+                        i += 1;
+                    } else if s == c {
+                        if !dialect.backslash_escapes() && i < bytes.len() && bytes[i].1 == c {
+                            i += 1;
+                        } else {
+                            closed = true;
+                            break;
+                        }
+                    }
+                }
+                if !closed {
+                    return Some(at);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}

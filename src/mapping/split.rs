@@ -1,0 +1,138 @@
+//! Cuts a `.map` file into statements before parsing, so that a syntax error in one statement
+//! does not hide the errors in the others: every statement is parsed on its own.
+//!
+//! The layout rule, which is also what a reader sees: a statement starts at a line that begins
+//! in column 1 with a name; lines that are indented, that begin with an operator or a closing
+//! bracket, or that lie inside an open bracket continue it. Comments and blank lines belong to
+//! no statement.
+
+use super::Dialect;
+
+/// One statement's byte range and the dialect its expressions are written in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chunk {
+    pub start: usize,
+    pub end: usize,
+    pub dialect: Dialect,
+}
+
+/// Characters that, in column 1, continue the previous statement instead of starting one.
+const CONTINUATION: &[char] = &[
+    ')', ']', '}', '?', ':', '+', '-', '*', '/', '%', '&', '|', ',', '.', '=', '<', '>', '!', '"',
+    '\'', '[', '(', '{',
+];
+
+pub fn split(text: &str, initial: Dialect) -> Vec<Chunk> {
+    let mut chunks = Vec::new();
+    let mut dialect = initial;
+    let mut current: Option<(usize, Dialect)> = None;
+    let mut depth: usize = 0;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let first = line.chars().next();
+        let starts_statement = depth == 0
+            && first.is_some_and(|c| !c.is_whitespace() && c != '#' && !CONTINUATION.contains(&c));
+        if starts_statement {
+            if let Some((start, d)) = current.take() {
+                chunks.push(Chunk {
+                    start,
+                    end: offset,
+                    dialect: d,
+                });
+            }
+            // A `dialect` statement switches the lexing of the statements after it.
+            if let Some(next) = dialect_switch(line) {
+                dialect = next;
+            }
+            current = Some((offset, dialect));
+        }
+        if current.is_some() {
+            depth = scan_brackets(line, dialect, depth);
+        }
+        offset += line.len();
+    }
+    if let Some((start, d)) = current {
+        chunks.push(Chunk {
+            start,
+            end: text.len(),
+            dialect: d,
+        });
+    }
+    chunks
+}
+
+/// The dialect a `dialect NAME` line selects, if it is one and names a known dialect.
+fn dialect_switch(line: &str) -> Option<Dialect> {
+    let rest = line.strip_prefix("dialect")?;
+    if !rest.starts_with([' ', '\t']) {
+        return None;
+    }
+    let name = rest.split('#').next()?.trim();
+    Dialect::from_name(name)
+}
+
+/// Updates the bracket depth over one line, skipping string literals and comments.
+/// Strings never span lines, so an unterminated one ends with the line.
+fn scan_brackets(line: &str, dialect: Dialect, mut depth: usize) -> usize {
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '#' => break,
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            '"' | '\'' if c == '"' || dialect.single_quoted_strings() => {
+                while let Some(s) = chars.next() {
+                    if s == '\n' {
+                        break;
+                    }
+                    if s == '\\' && dialect.backslash_escapes() {
+                        chars.next();
+                    } else if s == c {
+                        // Okta doubles a quote to escape it.
+                        if !dialect.backslash_escapes() && chars.peek() == Some(&c) {
+                            chars.next();
+                        } else {
+                            break;
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    depth
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(src: &str) -> Vec<(&str, Dialect)> {
+        split(src, Dialect::Okta)
+            .into_iter()
+            .map(|c| (src[c.start..c.end].trim_end(), c.dialect))
+            .collect()
+    }
+
+    #[test]
+    fn indented_and_bracketed_lines_continue() {
+        let src = "# head\nuserName <- user.email\n  one of \"a\"\nb44:role <- f(\n\"x\",\n)\n\n? x : y\ndialect entra\nactive <- [a]\n";
+        assert_eq!(
+            texts(src),
+            vec![
+                ("userName <- user.email\n  one of \"a\"", Dialect::Okta),
+                ("b44:role <- f(\n\"x\",\n)\n\n? x : y", Dialect::Okta),
+                ("dialect entra", Dialect::Entra),
+                ("active <- [a]", Dialect::Entra),
+            ]
+        );
+    }
+
+    #[test]
+    fn brackets_inside_strings_and_comments_do_not_count() {
+        let src = "a <- \"(\" # (\nb <- 'it''s ('\nc <- x\n";
+        assert_eq!(texts(src).len(), 3);
+        let entra = "dialect entra\na <- \"\\\"(\"\nb <- x\n";
+        assert_eq!(split(entra, Dialect::Okta).len(), 3);
+    }
+}

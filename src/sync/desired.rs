@@ -1,0 +1,120 @@
+//! The desired state: every source record run through the plan. Pure: no I/O.
+//!
+//! A user whose rules fail is skipped with the reason and is neither created nor
+//! deactivated; out-of-scope users are listed so managed ones can be deactivated.
+
+use chrono::{DateTime, Utc};
+
+use crate::mapping::{Env, MappedUser, Outcome, Plan};
+use crate::record::Record;
+use crate::scim::path::AttrPath;
+use crate::value::Value;
+
+/// A user as it should be on the target.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DesiredUser {
+    pub source_id: String,
+    pub user_name: String,
+    /// The match attribute's value, normalised for lookups.
+    pub match_key: String,
+    pub mapped: MappedUser,
+    pub active: bool,
+}
+
+/// A user left out of this run, and why.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Skip {
+    pub source_id: String,
+    /// How messages name the user (source id and login).
+    pub user: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Desired {
+    pub users: Vec<DesiredUser>,
+    pub skipped: Vec<Skip>,
+    /// Source ids whose scope condition is false.
+    pub out_of_scope: Vec<String>,
+    /// How many records the source delivered.
+    pub source_count: usize,
+}
+
+/// The lookup key for a match value: `userName` is case-insensitive in SCIM (RFC 7643 §4.1.1),
+/// other attributes are compared exactly.
+pub fn match_key(match_path: &AttrPath, value: &str) -> String {
+    if match_path.is_core("userName") {
+        value.to_lowercase()
+    } else {
+        value.to_owned()
+    }
+}
+
+pub fn compute(plan: &Plan, records: &[Record], now: DateTime<Utc>) -> Desired {
+    let user_name_path = AttrPath::core("userName");
+    let active_path = AttrPath::core("active");
+    let mut desired = Desired {
+        source_count: records.len(),
+        ..Desired::default()
+    };
+    let mut keys: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    for record in records {
+        let env = Env { record, now };
+        let skip = |reason: String| Skip {
+            source_id: record.id.clone(),
+            user: record.label(),
+            reason,
+        };
+        let mapped = match plan.evaluate(record, &env) {
+            Ok(Outcome::Mapped(mapped)) => mapped,
+            Ok(Outcome::OutOfScope) => {
+                desired.out_of_scope.push(record.id.clone());
+                continue;
+            }
+            Err(failure) => {
+                desired.skipped.push(skip(failure.to_string()));
+                continue;
+            }
+        };
+        let Some(user_name) = mapped.get(&user_name_path).and_then(text) else {
+            desired.skipped.push(skip("no value for `userName`".into()));
+            continue;
+        };
+        let Some(match_value) = mapped.get(&plan.match_path).and_then(text) else {
+            desired.skipped.push(skip(format!(
+                "no value for the match attribute `{}`",
+                plan.match_path
+            )));
+            continue;
+        };
+        let key = match_key(&plan.match_path, &match_value);
+        if let Some(other) = keys.get(&key) {
+            desired.skipped.push(skip(format!(
+                "`{}` is \"{match_value}\", the same as source user {other}",
+                plan.match_path
+            )));
+            continue;
+        }
+        keys.insert(key.clone(), record.id.clone());
+        let active = match mapped.get(&active_path) {
+            Some(Value::Bool(b)) => *b,
+            _ => record.active,
+        };
+        desired.users.push(DesiredUser {
+            source_id: record.id.clone(),
+            user_name,
+            match_key: key,
+            mapped,
+            active,
+        });
+    }
+    desired
+}
+
+fn text(value: &Value) -> Option<String> {
+    match value {
+        Value::Str(s) if !s.is_empty() => Some(s.clone()),
+        Value::Int(i) => Some(i.to_string()),
+        _ => None,
+    }
+}

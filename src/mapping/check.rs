@@ -59,8 +59,14 @@ pub fn check_expression(expr: &Expr, dialect: Dialect) -> Result<ExprPlan, Vec<D
     }
 }
 
-pub fn check_file(file: &MapFile, source: &SourceFile) -> Checked {
-    let mut checker = Checker::default();
+/// Checks a parsed file. `complete` says whether every statement parsed; when some did not,
+/// "nothing writes userName" and the like are not reported, since the missing rule may be
+/// the one that failed to parse.
+pub fn check_file(file: &MapFile, source: &SourceFile, complete: bool) -> Checked {
+    let mut checker = Checker {
+        complete,
+        ..Checker::default()
+    };
     let plan = checker.file(file, source);
     Checked {
         plan,
@@ -75,6 +81,8 @@ struct Checker {
     reads_groups: bool,
     /// Whether the expression being checked can fail at run time.
     fallible: bool,
+    /// Whether every statement of the file parsed.
+    complete: bool,
 }
 
 impl Checker {
@@ -202,7 +210,7 @@ impl Checker {
                     Diagnostic::error(
                         Code::DuplicatePath,
                         rule.target.span,
-                        format!("`{path}` is written by two rules"),
+                        format!("`{}` is written by two rules", rule.target),
                     )
                     .label("written again here")
                     .secondary(first, "first written here")
@@ -229,7 +237,7 @@ impl Checker {
             Some((path, span)) => {
                 let resolved = self.resolve_path(path, &extensions, false).map(|(p, _)| p);
                 if let Some(p) = &resolved {
-                    if !written.contains_key(p) {
+                    if self.complete && !written.contains_key(p) {
                         self.error(
                             Diagnostic::error(
                                 Code::Missing,
@@ -247,11 +255,11 @@ impl Checker {
             }
             None => Some(AttrPath::core("userName")),
         };
-        if !written.keys().any(|p| p.is_core("userName")) {
+        if self.complete && !written.keys().any(|p| p.is_core("userName")) {
             let at = file
                 .statements
                 .first()
-                .map_or(Span::default(), |s| statement_span(s));
+                .map_or(Span::default(), statement_span);
             self.error(
                 Diagnostic::error(Code::Missing, Span::new(at.start, at.start), "no rule writes `userName`")
                     .label("every SCIM user needs a userName")
@@ -451,6 +459,7 @@ impl Checker {
         line: usize,
     ) -> Option<PlannedRule> {
         let (expr, ty) = self.expr(&rule.expr, rule.dialect);
+        let shown = rule.target.to_string();
         let mut flow: Option<(Flow, Span)> = None;
         let mut default: Option<&Constant> = None;
         let mut one_of: Option<(&[Constant], Span)> = None;
@@ -536,7 +545,7 @@ impl Checker {
                         Code::TargetType,
                         rule.expr.span,
                         format!(
-                            "this rule produces a string, but `{path}` is {}",
+                            "this rule produces a string, but `{shown}` is {}",
                             article(target)
                         ),
                     )
@@ -577,7 +586,7 @@ impl Checker {
                             Diagnostic::error(
                                 Code::TargetType,
                                 span,
-                                format!("`{path}` takes {}: {why}", article(t)),
+                                format!("`{shown}` takes {}: {why}", article(t)),
                             )
                             .label(format!("not {}", article(t)))
                             .secondary(rule.target.span, format!("{} attribute", t.name())),
@@ -598,7 +607,7 @@ impl Checker {
                         Diagnostic::error(
                             Code::EnumViolation,
                             span,
-                            format!("{converted} is not an allowed value for `{path}`"),
+                            format!("{converted} is not an allowed value for `{shown}`"),
                         )
                         .label("this value can be produced")
                         .secondary(one_of_span, "allowed values declared here")
@@ -797,7 +806,12 @@ impl Checker {
                 null
             }
             _ => {
+                let before = self.diagnostics.len();
                 self.expr(cursor, dialect);
+                if self.diagnostics.len() > before {
+                    // The object already failed; one diagnostic is enough.
+                    return null;
+                }
                 self.error(
                     Diagnostic::error(
                         Code::UnknownName,
@@ -924,7 +938,7 @@ impl Checker {
                                     ty.name()
                                 ),
                             )
-                            .label(format!("{}", ty.name()))
+                            .label(ty.name())
                             .help(format!("call it as `{}`", function.signature)),
                         );
                     }

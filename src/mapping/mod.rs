@@ -88,7 +88,7 @@ pub const DEFAULT_DIALECT: Dialect = Dialect::Okta;
 /// Parses and checks a `.map` file. Returns the plan, or every diagnostic found.
 pub fn compile(file: &SourceFile) -> Result<Plan, Vec<Diagnostic>> {
     let (syntax, mut diagnostics) = parse::parse_file(file, DEFAULT_DIALECT);
-    let checked = check::check_file(&syntax, file);
+    let checked = check::check_file(&syntax, file, diagnostics.is_empty());
     diagnostics.extend(checked.diagnostics);
     diagnostics.sort_by_key(|d| (d.primary.span.start, d.code));
     match checked.plan {

@@ -731,6 +731,27 @@ fn syntax_error(
                 Dialect::Entra => "close it with `\"`; write a quote inside as `\\\"`",
             });
     }
+    if let Some(problem) = bracket_problem(text, dialect) {
+        return match problem {
+            BracketProblem::Unclosed { open, at } => {
+                let end = last_token_end(text, dialect);
+                Diagnostic::error(
+                    Code::Syntax,
+                    Span::new(end + offset, end + offset),
+                    format!("unclosed `{open}`"),
+                )
+                .label(format!("expected `{}` here", closing(open)))
+                .secondary(Span::new(at + offset, at + offset + 1), "opened here")
+                .help(format!("close it with `{}`", closing(open)))
+            }
+            BracketProblem::Unexpected { close, at } => Diagnostic::error(
+                Code::Syntax,
+                Span::new(at + offset, at + offset + 1),
+                format!("unexpected `{close}`"),
+            )
+            .label("nothing to close here"),
+        };
+    }
     let mut expected: Vec<&str> = match &error.variant {
         ErrorVariant::ParsingError { positives, .. } => {
             positives.iter().filter_map(|r| describe(*r)).collect()
@@ -745,12 +766,109 @@ fn syntax_error(
         [one] => format!("expected {one}, found {found}"),
         [init @ .., last] => format!("expected {} or {last}, found {found}", init.join(", ")),
     };
-    let span = Span::new(pos + offset, pos + offset + found_len);
+    // At the end of a statement, point just after its last token rather than at the blank
+    // line or comment that follows it.
+    let at = if found_len == 0 {
+        last_token_end(&text[..pos], dialect)
+    } else {
+        pos
+    };
+    let span = Span::new(at + offset, at + offset + found_len);
     let mut diagnostic = Diagnostic::error(Code::Syntax, span, message).label("unexpected here");
     if let Some(help) = syntax_help(&text[pos..], &expected, dialect) {
         diagnostic = diagnostic.help(help);
     }
     diagnostic
+}
+
+fn closing(open: char) -> char {
+    match open {
+        '(' => ')',
+        '[' => ']',
+        _ => '}',
+    }
+}
+
+enum BracketProblem {
+    Unclosed { open: char, at: usize },
+    Unexpected { close: char, at: usize },
+}
+
+/// The first bracket that is never closed or closes nothing, skipping strings and comments.
+fn bracket_problem(text: &str, dialect: Dialect) -> Option<BracketProblem> {
+    let mut stack: Vec<(char, usize)> = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        match c {
+            '#' => while chars.next_if(|(_, c)| *c != '\n').is_some() {},
+            '"' | '\'' if c == '"' || dialect.single_quoted_strings() => {
+                while let Some((_, s)) = chars.next() {
+                    if s == '\n' {
+                        break;
+                    }
+                    if s == '\\' && dialect.backslash_escapes() {
+                        chars.next();
+                    } else if s == c {
+                        if !dialect.backslash_escapes()
+                            && chars.peek().is_some_and(|(_, n)| *n == c)
+                        {
+                            chars.next();
+                        } else {
+                            break;
+                        }
+                    }
+                }
+            }
+            '(' | '[' | '{' => stack.push((c, at)),
+            ')' | ']' | '}' => match stack.pop() {
+                Some((open, _)) if closing(open) == c => {}
+                Some((open, open_at)) => {
+                    return Some(BracketProblem::Unclosed { open, at: open_at });
+                }
+                None => return Some(BracketProblem::Unexpected { close: c, at }),
+            },
+            _ => {}
+        }
+    }
+    stack
+        .pop()
+        .map(|(open, at)| BracketProblem::Unclosed { open, at })
+}
+
+/// The byte offset just after the last token of `text`: trailing blanks and comments do not count.
+fn last_token_end(text: &str, dialect: Dialect) -> usize {
+    let mut end = 0;
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        match c {
+            '#' => while chars.next_if(|(_, c)| *c != '\n').is_some() {},
+            c if c.is_whitespace() => {}
+            '"' | '\'' if c == '"' || dialect.single_quoted_strings() => {
+                end = at + 1;
+                while let Some((i, s)) = chars.next() {
+                    if s == '\n' {
+                        break;
+                    }
+                    end = i + s.len_utf8();
+                    if s == '\\' && dialect.backslash_escapes() {
+                        if let Some((j, e)) = chars.next() {
+                            end = j + e.len_utf8();
+                        }
+                    } else if s == c {
+                        if !dialect.backslash_escapes()
+                            && chars.peek().is_some_and(|(_, n)| *n == c)
+                        {
+                            chars.next();
+                        } else {
+                            break;
+                        }
+                    }
+                }
+            }
+            c => end = at + c.len_utf8(),
+        }
+    }
+    end
 }
 
 /// Hints for the mistakes people make most.
@@ -843,4 +961,136 @@ fn unterminated_string(text: &str, dialect: Dialect) -> Option<usize> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn okta(text: &str) -> Expr {
+        parse_expression(text, Dialect::Okta).expect("parses")
+    }
+
+    /// A compact rendering of the tree, to assert shapes.
+    fn sexp(e: &Expr) -> String {
+        match &e.kind {
+            ExprKind::Null => "null".into(),
+            ExprKind::Bool(b) => b.to_string(),
+            ExprKind::Int(i) => i.to_string(),
+            ExprKind::Float(f) => f.to_string(),
+            ExprKind::Str(s) => format!("{s:?}"),
+            ExprKind::Attr(a) => format!("[{a}]"),
+            ExprKind::Name(n) => n.clone(),
+            ExprKind::Member { object, name } => format!("{}.{}", sexp(object), name.name),
+            ExprKind::Call {
+                receiver,
+                name,
+                args,
+            } => {
+                let args: Vec<String> = args
+                    .iter()
+                    .map(|a| match a {
+                        Arg::Given(e) => sexp(e),
+                        Arg::Omitted(_) => "_".into(),
+                    })
+                    .collect();
+                match receiver {
+                    Some(r) => format!("({}.{} {})", sexp(r), name.name, args.join(" ")),
+                    None => format!("({} {})", name.name, args.join(" ")),
+                }
+            }
+            ExprKind::Index { object, index } => format!("{}[{}]", sexp(object), sexp(index)),
+            ExprKind::List(items) => format!(
+                "{{{}}}",
+                items.iter().map(sexp).collect::<Vec<_>>().join(" ")
+            ),
+            ExprKind::Unary { op, operand } => format!("({op:?} {})", sexp(operand)),
+            ExprKind::Binary { op, lhs, rhs, .. } => {
+                format!("({} {} {})", op.symbol(), sexp(lhs), sexp(rhs))
+            }
+            ExprKind::Conditional {
+                cond,
+                then,
+                otherwise,
+            } => {
+                format!("(? {} {} {})", sexp(cond), sexp(then), sexp(otherwise))
+            }
+            ExprKind::Elvis { value, fallback } => {
+                format!("(?: {} {})", sexp(value), sexp(fallback))
+            }
+        }
+    }
+
+    #[test]
+    fn okta_precedence_follows_spel() {
+        assert_eq!(
+            sexp(&okta("a || b && !c == d")),
+            "(|| a (&& b (== (Not c) d)))"
+        );
+        assert_eq!(sexp(&okta("x + y == z")), "(== (+ x y) z)");
+        assert_eq!(sexp(&okta("c ? a : d ? b : e")), "(? c a (? d b e))");
+        assert_eq!(sexp(&okta("user.a ?: 'x'")), "(?: user.a \"x\")");
+        assert_eq!(sexp(&okta("a AND b or not c")), "(|| (&& a b) (Not c))");
+    }
+
+    #[test]
+    fn okta_calls_members_and_literals() {
+        assert_eq!(
+            sexp(&okta(r#"String.substringBefore(user.email, "@")"#)),
+            "(String.substringBefore user.email \"@\")"
+        );
+        assert_eq!(sexp(&okta("{1, 2.5}[0]")), "{1 2.5}[0]");
+        assert_eq!(
+            sexp(&okta(r#"'it''s' + "say ""hi""""#)),
+            r#"(+ "it's" "say \"hi\"")"#
+        );
+        assert_eq!(sexp(&okta(r#""C:\dir\""#)), r#""C:\\dir\\""#);
+        assert_eq!(sexp(&okta("NULL == True")), "(== null true)");
+    }
+
+    #[test]
+    fn entra_calls_with_omitted_arguments_and_escapes() {
+        let e =
+            parse_expression(r#"Replace([mail], "@x.com", , , "", , )"#, Dialect::Entra).unwrap();
+        assert_eq!(sexp(&e), r#"(Replace [mail] "@x.com" _ _ "" _ _)"#);
+        let e = parse_expression(
+            r#"IIF([c]="US", "a\"b\\", BitAnd(&HF, -7))"#,
+            Dialect::Entra,
+        )
+        .unwrap();
+        assert_eq!(sexp(&e), r#"(IIF (== [c] "US") "a\"b\\" (BitAnd 15 -7))"#);
+        let e = parse_expression("Now()", Dialect::Entra).unwrap();
+        assert_eq!(sexp(&e), "(Now )");
+        let e = parse_expression("Switch\n([x], , \"1\", \"a\") & [y]", Dialect::Entra).unwrap();
+        assert_eq!(sexp(&e), r#"(& (Switch [x] _ "1" "a") [y])"#);
+    }
+
+    #[test]
+    fn statements_keep_spans_relative_to_the_file() {
+        let file = SourceFile::new(
+            "m.map",
+            "# c\nextension b = \"urn:x:2.0\"\nb:role <- \"a\"\n  one of \"a\", \"b\", on create\n",
+        );
+        let (map, diagnostics) = parse_file(&file, Dialect::Okta);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let Statement::Rule(rule) = &map.statements[1] else {
+            panic!("a rule")
+        };
+        assert_eq!(file.slice(rule.target.span), "b:role");
+        assert_eq!(file.slice(rule.expr.span), "\"a\"");
+        assert!(
+            matches!(&rule.options[..], [RuleOption::OneOf { values, .. }, RuleOption::OnCreate(_)] if values.len() == 2)
+        );
+    }
+
+    #[test]
+    fn one_broken_statement_does_not_hide_the_next() {
+        let file = SourceFile::new(
+            "m.map",
+            "userName <- (\ntitle <- user.title\ndisplayName <- )\n",
+        );
+        let (map, diagnostics) = parse_file(&file, Dialect::Okta);
+        assert_eq!(diagnostics.len(), 2);
+        assert_eq!(map.statements.len(), 1);
+    }
 }

@@ -359,3 +359,107 @@ impl PlannedRule {
         Ok(value)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::{SourceFile, compile};
+
+    fn plan(text: &str) -> Plan {
+        compile(&SourceFile::new("t.map", text)).expect("compiles")
+    }
+
+    fn record(json: serde_json::Value) -> Record {
+        Record::from_flat_json("id1".into(), json.as_object().unwrap())
+    }
+
+    fn mapped(plan: &Plan, r: &Record) -> Result<Outcome, RuleFailure> {
+        plan.evaluate(r, &Env::new(r))
+    }
+
+    #[test]
+    fn facts_list_reads_writes_and_fallible_rules() {
+        let p = plan(
+            "extension b = \"urn:b:2.0\"\nscope user.status == \"ACTIVE\"\nuserName <- user.email\nb:n <- user.n as integer\nb:g <- isMemberOfGroupName(\"x\")\n",
+        );
+        assert_eq!(
+            p.facts.reads.iter().cloned().collect::<Vec<_>>(),
+            ["email", "n", "status"]
+        );
+        assert!(p.facts.reads_groups);
+        assert_eq!(
+            p.facts
+                .writes
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["userName", "urn:b:2.0:n", "urn:b:2.0:g"]
+        );
+        // userName: a multi-valued attribute would not fit a single string.
+        assert_eq!(
+            p.facts
+                .fallible
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["userName", "urn:b:2.0:n"]
+        );
+    }
+
+    #[test]
+    fn options_default_type_and_allowed_values_apply_in_order() {
+        let p = plan(
+            "extension b = \"urn:b:2.0\"\nuserName <- user.email\nb:limit <- user.limit as integer, default \"0\"\nb:role <- user.role one of \"a\", \"b\"\n",
+        );
+        let Ok(Outcome::Mapped(u)) = mapped(
+            &p,
+            &record(serde_json::json!({"email": "e", "limit": "12", "role": "a"})),
+        ) else {
+            panic!("maps")
+        };
+        assert_eq!(
+            u.values.iter().map(|v| v.value.clone()).collect::<Vec<_>>(),
+            [Value::from("e"), Value::Int(12), Value::from("a")]
+        );
+        let Ok(Outcome::Mapped(u)) = mapped(&p, &record(serde_json::json!({"email": "e"}))) else {
+            panic!("maps")
+        };
+        assert_eq!(
+            u.values.len(),
+            2,
+            "null role flows nowhere; limit defaults to 0"
+        );
+        assert_eq!(u.values[1].value, Value::Int(0));
+        let failure = mapped(
+            &p,
+            &record(serde_json::json!({"email": "e", "role": "owner"})),
+        )
+        .unwrap_err();
+        assert_eq!(
+            failure.to_string(),
+            "rule `urn:b:2.0:role` (line 4): \"owner\" is not one of the allowed values (\"a\", \"b\")"
+        );
+        let failure = mapped(
+            &p,
+            &record(serde_json::json!({"email": "e", "limit": "lots"})),
+        )
+        .unwrap_err();
+        assert_eq!(
+            failure.to_string(),
+            "rule `urn:b:2.0:limit` (line 3): \"lots\" is not a valid integer"
+        );
+    }
+
+    #[test]
+    fn scope_false_is_out_of_scope() {
+        let p = plan("scope user.dept == \"IT\"\nuserName <- user.email\n");
+        assert_eq!(
+            mapped(&p, &record(serde_json::json!({"dept": "HR"}))),
+            Ok(Outcome::OutOfScope)
+        );
+        assert!(matches!(
+            mapped(&p, &record(serde_json::json!({"dept": "IT"}))),
+            Ok(Outcome::Mapped(_))
+        ));
+    }
+}

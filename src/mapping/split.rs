@@ -30,8 +30,11 @@ pub fn split(text: &str, initial: Dialect) -> Vec<Chunk> {
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
         let first = line.chars().next();
-        let starts_statement = depth == 0
-            && first.is_some_and(|c| !c.is_whitespace() && c != '#' && !CONTINUATION.contains(&c));
+        let at_column_one =
+            first.is_some_and(|c| !c.is_whitespace() && c != '#' && !CONTINUATION.contains(&c));
+        // Inside an unclosed bracket, a line that plainly begins a rule or a declaration still
+        // starts a statement, so one missing `)` does not swallow the rest of the file.
+        let starts_statement = at_column_one && (depth == 0 || looks_like_statement_head(line));
         if starts_statement {
             if let Some((start, d)) = current.take() {
                 chunks.push(Chunk {
@@ -59,6 +62,25 @@ pub fn split(text: &str, initial: Dialect) -> Vec<Chunk> {
         });
     }
     chunks
+}
+
+/// Whether a line begins with a declaration keyword or with `path <-`.
+fn looks_like_statement_head(line: &str) -> bool {
+    const KEYWORDS: &[&str] = &["dialect", "target", "extension", "match", "scope"];
+    let word_end = line
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(line.len());
+    if KEYWORDS.contains(&&line[..word_end]) && line[word_end..].starts_with([' ', '\t']) {
+        return true;
+    }
+    line.split_once("<-").is_some_and(|(head, _)| {
+        let head = head.trim_end();
+        !head.is_empty()
+            && head.starts_with(|c: char| c.is_ascii_alphabetic())
+            && head
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.:$-[]\" =".contains(c) || c == ' ')
+    })
 }
 
 /// The dialect a `dialect NAME` line selects, if it is one and names a known dialect.

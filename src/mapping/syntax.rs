@@ -147,6 +147,25 @@ pub struct PathSyntax {
     pub span: Span,
 }
 
+impl std::fmt::Display for PathSyntax {
+    /// The path as the file writes it (`b44:role`), for messages.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.prefix {
+            PathPrefix::Urn(raw) => return f.write_str(raw),
+            PathPrefix::Alias(alias) => write!(f, "{}:", alias.name)?,
+            PathPrefix::Core => {}
+        }
+        f.write_str(&self.name)?;
+        if let Some((attr, value)) = &self.filter {
+            write!(f, "[{attr} eq {}]", value.value)?;
+        }
+        if let Some(sub) = &self.sub {
+            write!(f, ".{sub}")?;
+        }
+        Ok(())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum PathPrefix {
     Core,

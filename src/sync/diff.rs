@@ -225,7 +225,18 @@ pub fn diff(
 }
 
 fn create(user: &DesiredUser) -> Change {
-    let resource = user_resource(user.mapped.values.iter().map(|v| (&v.path, &v.value)));
+    // `active` is always sent, so no target has to guess its default.
+    let active_path = AttrPath::core("active");
+    let active = crate::value::Value::Bool(true);
+    let explicit_active = user.mapped.values.iter().any(|v| v.path == active_path);
+    let implied = (!explicit_active).then_some((&active_path, &active));
+    let resource = user_resource(
+        user.mapped
+            .values
+            .iter()
+            .map(|v| (&v.path, &v.value))
+            .chain(implied),
+    );
     let attributes = user
         .mapped
         .values
@@ -296,4 +307,159 @@ fn remember(user: &DesiredUser, target_id: &str, active: bool) -> (String, Manag
             active,
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::{SourceFile, compile};
+    use crate::record::Record;
+    use crate::sync::desired::compute;
+    use serde_json::json;
+
+    const MAP: &str =
+        "userName <- user.email\nname.familyName <- user.last\ntitle <- user.title on create\n";
+
+    fn desired(users: serde_json::Value) -> Desired {
+        let plan = compile(&SourceFile::new("t.map", MAP)).unwrap();
+        let records: Vec<Record> = users
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| {
+                let mut r = Record::from_flat_json(
+                    u["id"].as_str().unwrap().into(),
+                    u.as_object().unwrap(),
+                );
+                r.active = u.get("active").and_then(|a| a.as_bool()).unwrap_or(true);
+                r
+            })
+            .collect();
+        compute(&plan, &records, chrono::Utc::now())
+    }
+
+    fn state(entries: &[(&str, &str, bool)]) -> State {
+        let mut s = State::new("http://t");
+        for (source, id, active) in entries {
+            s.users.insert(
+                source.to_string(),
+                ManagedUser {
+                    id: id.to_string(),
+                    user_name: String::new(),
+                    active: *active,
+                },
+            );
+        }
+        s
+    }
+
+    fn actions(c: &Changes) -> Vec<(Action, String, Vec<String>)> {
+        c.changes
+            .iter()
+            .map(|c| {
+                (
+                    c.action,
+                    c.user_name.clone(),
+                    c.attributes.iter().map(|a| a.path.clone()).collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_kind_of_change() {
+        let d = desired(json!([
+            {"id": "1", "email": "new@x", "last": "N"},
+            {"id": "2", "email": "same@x", "last": "S", "title": "ignored on update"},
+            {"id": "3", "email": "changed@x", "last": "After"},
+            {"id": "4", "email": "back@x", "last": "B"},
+            {"id": "5", "email": "Adopt@X", "last": "A"},
+            {"id": "6", "email": "off@x", "last": "O", "active": false},
+        ]));
+        let target = vec![
+            json!({"id": "t2", "userName": "same@x", "name": {"familyName": "S"}}),
+            json!({"id": "t3", "userName": "changed@x", "name": {"familyName": "Before"}}),
+            json!({"id": "t4", "userName": "back@x", "name": {"familyName": "B"}, "active": false}),
+            json!({"id": "t5", "userName": "adopt@x", "name": {"familyName": "A"}}),
+            json!({"id": "t6", "userName": "off@x", "name": {"familyName": "O"}}),
+            json!({"id": "t7", "userName": "gone@x"}),
+            json!({"id": "t8", "userName": "stranger@x"}),
+        ];
+        let s = state(&[
+            ("2", "t2", true),
+            ("3", "t3", true),
+            ("4", "t4", false),
+            ("6", "t6", true),
+            ("7", "t7", true),
+            ("9", "t9", true),
+        ]);
+        let c = diff(&d, &target, &s, &AttrPath::core("userName"));
+        assert_eq!(
+            actions(&c),
+            vec![
+                (
+                    Action::Create,
+                    "new@x".into(),
+                    vec!["userName".into(), "name.familyName".into()]
+                ),
+                (
+                    Action::Update,
+                    "changed@x".into(),
+                    vec!["name.familyName".into()]
+                ),
+                (Action::Reactivate, "back@x".into(), vec!["active".into()]),
+                // Matched case-insensitively, adopted, and the new spelling is sent.
+                (Action::Update, "Adopt@X".into(), vec!["userName".into()]),
+                (Action::Deactivate, "off@x".into(), vec!["active".into()]),
+                (Action::Deactivate, "gone@x".into(), vec!["active".into()]),
+            ]
+        );
+        assert!(c.changes[3].adopted);
+        assert_eq!(c.unchanged, 1);
+        assert_eq!(
+            c.remember
+                .iter()
+                .map(|(s, m)| (s.as_str(), m.id.as_str()))
+                .collect::<Vec<_>>(),
+            [("2", "t2")]
+        );
+        assert_eq!(
+            c.forget,
+            ["9"],
+            "a managed user deleted on the target is forgotten"
+        );
+        assert!(
+            !c.changes.iter().any(|c| c.user_name == "stranger@x"),
+            "unmanaged users are never touched"
+        );
+        let create = &c.changes[0];
+        assert_eq!(
+            create.resource,
+            Some(
+                json!({"schemas": [crate::scim::schema::CORE_USER], "userName": "new@x", "name": {"familyName": "N"}, "active": true})
+            )
+        );
+    }
+
+    #[test]
+    fn a_failing_rule_never_deactivates() {
+        let plan = compile(&SourceFile::new(
+            "t.map",
+            "userName <- user.email\nexternalId <- Convert.toInt(user.n) + \"\"\n",
+        ))
+        .unwrap();
+        let record = Record::from_flat_json(
+            "1".into(),
+            json!({"email": "a@x", "n": "bad"}).as_object().unwrap(),
+        );
+        let d = compute(&plan, &[record], chrono::Utc::now());
+        assert_eq!(d.skipped.len(), 1);
+        let c = diff(
+            &d,
+            &[json!({"id": "t1", "userName": "a@x"})],
+            &state(&[("1", "t1", true)]),
+            &AttrPath::core("userName"),
+        );
+        assert!(c.changes.is_empty(), "{:?}", c.changes);
+    }
 }

@@ -1,0 +1,174 @@
+//! Bad input gets one clear message naming the file, field or URL (never the token), exit
+//! code 1, and no write to the target. A real scim2-server counts the writes.
+
+mod support;
+
+use support::{Project, ScimServer, scimsync};
+
+const MAPPING: &str = "userName <- user.email\n";
+const EXPORT: &str = r#"[{"id":"00u1","status":"ACTIVE","profile":{"email":"a@example.com"}}]"#;
+
+/// A project that would sync one user to `server` if nothing were wrong.
+fn project(server: &ScimServer) -> (Project, String) {
+    let project = Project::new();
+    project.write("test.map", MAPPING);
+    project.write("users.json", EXPORT);
+    let config = project.config(&server.url).to_str().unwrap().to_owned();
+    (project, config)
+}
+
+fn assert_refused(run: &support::Run, server: &ScimServer, expected: &[&str]) {
+    assert_eq!(run.code, 1, "exit code, output:\n{}", run.all_output());
+    for text in expected {
+        assert!(
+            run.stderr.contains(text),
+            "stderr lacks {text:?}:\n{}",
+            run.stderr
+        );
+    }
+    assert!(
+        !run.all_output().contains(&server.token),
+        "the token leaked:\n{}",
+        run.all_output()
+    );
+    assert_eq!(server.writes(), 0, "nothing may be written");
+}
+
+#[test]
+fn broken_mapping_is_reported_with_location_and_nothing_is_written() {
+    let server = ScimServer::start();
+    let (project, config) = project(&server);
+    project.write(
+        "test.map",
+        "userName <- user.email\ndisplayName <- String.toLowerCase(user.name\n",
+    );
+    let run = scimsync(&["sync", "--config", &config], Some(&server.token));
+    assert_refused(
+        &run,
+        &server,
+        &["test.map:2:", ": error: ", "nothing was written"],
+    );
+}
+
+#[test]
+fn config_missing_key_names_file_and_key() {
+    let server = ScimServer::start();
+    let (project, _) = project(&server);
+    let config = project.write(
+        "scimsync.toml",
+        &format!("[source]\nkind = \"json\"\npath = \"users.json\"\n[target]\nurl = \"{}\"\ntoken_env = \"SCIMSYNC_TEST_TOKEN\"\n[state]\npath = \"state\"\n", server.url),
+    );
+    let run = scimsync(
+        &["sync", "--config", config.to_str().unwrap()],
+        Some(&server.token),
+    );
+    assert_refused(&run, &server, &["scimsync.toml", "missing field `mapping`"]);
+}
+
+#[test]
+fn missing_token_variable_is_named() {
+    let server = ScimServer::start();
+    let (_project, config) = project(&server);
+    let run = scimsync(&["sync", "--config", &config], None);
+    assert_refused(
+        &run,
+        &server,
+        &["environment variable SCIMSYNC_TEST_TOKEN is not set"],
+    );
+}
+
+#[test]
+fn malformed_export_names_file_and_record() {
+    let server = ScimServer::start();
+    let (project, config) = project(&server);
+    project.write(
+        "users.json",
+        r#"[{"id":"00u1","profile":{"email":"a@example.com"}}, {"profile":{}}]"#,
+    );
+    let run = scimsync(&["sync", "--config", &config], Some(&server.token));
+    assert_refused(&run, &server, &["users.json, record 1: missing `id`"]);
+    project.write("users.json", "[{\"id\": \"00u1\",");
+    let run = scimsync(&["sync", "--config", &config], Some(&server.token));
+    assert_refused(&run, &server, &["users.json is not valid JSON (line 1"]);
+    std::fs::remove_file(project.path("users.json")).unwrap();
+    let run = scimsync(&["sync", "--config", &config], Some(&server.token));
+    assert_refused(&run, &server, &["cannot read export", "users.json"]);
+}
+
+#[test]
+fn wrong_token_is_refused_by_the_target_and_not_echoed() {
+    let server = ScimServer::start();
+    let (_project, config) = project(&server);
+    let run = scimsync(&["sync", "--config", &config, "-vv"], Some("not-the-token"));
+    assert_refused(&run, &server, &["HTTP 401", &server.url]);
+    assert!(
+        !run.all_output().contains("not-the-token"),
+        "{}",
+        run.all_output()
+    );
+}
+
+#[test]
+fn token_never_appears_in_any_output() {
+    let server = ScimServer::start();
+    let (_project, config) = project(&server);
+    for args in [
+        vec!["sync", "--config", &config, "--dry-run", "-vv"],
+        vec!["sync", "--config", &config, "-vv", "--output", "json"],
+    ] {
+        let run = scimsync(&args, Some(&server.token));
+        assert_eq!(run.code, 0, "{}", run.all_output());
+        assert!(
+            !run.all_output().contains(&server.token),
+            "the token leaked:\n{}",
+            run.all_output()
+        );
+    }
+}
+
+#[test]
+fn unreachable_target_is_named_and_nothing_is_written() {
+    // A loopback port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/v2");
+    let project = Project::new();
+    project.write("test.map", MAPPING);
+    project.write("users.json", EXPORT);
+    let config = project.config(&url);
+    let run = scimsync(&["sync", "--config", config.to_str().unwrap()], Some("tok"));
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert!(
+        run.stderr
+            .contains(&format!("cannot reach http://127.0.0.1:{port}/v2/Users")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !project.path("state/state.json").exists(),
+        "no state is written for a failed run"
+    );
+}
+
+#[test]
+fn empty_export_never_deactivates_managed_users() {
+    let server = ScimServer::start();
+    let (project, config) = project(&server);
+    let run = scimsync(&["sync", "--config", &config], Some(&server.token));
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    let writes = server.writes();
+    project.write("users.json", "[]");
+    let run = scimsync(&["sync", "--config", &config], Some(&server.token));
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert!(
+        run.stderr.contains(
+            "refusing to sync: the source has no users, which would deactivate 1 managed user(s)"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(server.writes(), writes);
+}

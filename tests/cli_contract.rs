@@ -1,0 +1,212 @@
+//! The command-line forms other tooling relies on: `check` and `eval`, their output and
+//! exit codes.
+
+mod support;
+
+use support::{Project, repo, scimsync};
+
+#[test]
+fn check_passes_valid_files_and_reports_every_error_of_every_file() {
+    let project = Project::new();
+    let good = project.write("good.map", "userName <- user.email\n");
+    let bad = project.write(
+        "bad.map",
+        "userName <- String.toLowerCas(user.email)\ntitle <- user.title onn create\n",
+    );
+    let run = scimsync(&["check", good.to_str().unwrap()], None);
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, format!("{}: ok (1 rules)\n", good.display()).as_str())
+    );
+
+    let run = scimsync(
+        &["check", good.to_str().unwrap(), bad.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(run.code, 1);
+    let bad_name = bad.display().to_string();
+    let expected = format!(
+        "{bad_name}:1:13: error: unknown function `String.toLowerCas` [E0201]
+   |
+ 1 | userName <- String.toLowerCas(user.email)
+   |             ^^^^^^^^^^^^^^^^^ not an Okta function
+   = help: did you mean `String.toLowerCase`?
+{bad_name}:2:21: error: expected a rule option, an operator or the end of the statement, found `onn` [E0001]
+   |
+ 2 | title <- user.title onn create
+   |                     ^^^ unexpected here
+   = help: after the expression a rule may have options: `on create`, `always`, `default VALUE`, `one of \"a\", \"b\"`, `as integer`
+"
+    );
+    assert_eq!(run.stderr, expected);
+}
+
+#[test]
+fn shipped_mappings_check_clean() {
+    let mut files: Vec<String> = std::fs::read_dir(repo().join("mappings"))
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .filter(|p| p.ends_with(".map"))
+        .collect();
+    files.push(
+        repo()
+            .join("examples/quickstart/quickstart.map")
+            .display()
+            .to_string(),
+    );
+    let args: Vec<&str> = std::iter::once("check")
+        .chain(files.iter().map(String::as_str))
+        .collect();
+    let run = scimsync(&args, None);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+}
+
+fn eval(dialect: &str, expr: &str, record: &str) -> support::Run {
+    scimsync(
+        &[
+            "eval",
+            "--dialect",
+            dialect,
+            "--expr",
+            expr,
+            "--record",
+            record,
+        ],
+        None,
+    )
+}
+
+#[test]
+fn eval_prints_one_json_value() {
+    let cases = [
+        (
+            "okta",
+            "String.toLowerCase(user.email)",
+            r#"{"email":"Ann@X.COM"}"#,
+            "\"ann@x.com\"\n",
+        ),
+        (
+            "okta",
+            r#"isMemberOfGroupName("Eng") ? "editor" : "viewer""#,
+            r#"{"groups":["Eng"]}"#,
+            "\"editor\"\n",
+        ),
+        ("okta", "user.missing", "{}", "null\n"),
+        ("okta", "String.len(user.n) + 1", r#"{"n":"abc"}"#, "4\n"),
+        (
+            "entra",
+            "[userPrincipalName]",
+            r#"{"userPrincipalName":"a@x"}"#,
+            "\"a@x\"\n",
+        ),
+        (
+            "entra",
+            r#"Join(", ", "", [sn], [gn])"#,
+            r#"{"sn":"Doe","gn":"John"}"#,
+            "\"Doe, John\"\n",
+        ),
+        (
+            "entra",
+            r#"Switch([c], "Other", "US", "United States", "", "none")"#,
+            "{}",
+            "\"none\"\n",
+        ),
+        (
+            "entra",
+            r#"IIF([a] = "1", "yes", "no")"#,
+            r#"{"a":1}"#,
+            "\"yes\"\n",
+        ),
+        (
+            "entra",
+            "SingleAppRoleAssignment([appRoleAssignments])",
+            r#"{"appRoleAssignments":["editor"]}"#,
+            "\"editor\"\n",
+        ),
+        ("entra", r#""say \"hi\"""#, "{}", "\"say \\\"hi\\\"\"\n"),
+        ("okta", r#""say ""hi""""#, "{}", "\"say \\\"hi\\\"\"\n"),
+        (
+            "okta",
+            r#""XDOMAIN\" + user.u"#,
+            r#"{"u":"ann"}"#,
+            "\"XDOMAIN\\\\ann\"\n",
+        ),
+    ];
+    for (dialect, expr, record, want) in cases {
+        let run = eval(dialect, expr, record);
+        assert_eq!(
+            (run.code, run.stdout.as_str()),
+            (0, want),
+            "{dialect} {expr}: {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn eval_reports_parse_check_and_runtime_errors() {
+    let run = eval("okta", "String.toLowerCase(", "{}");
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .starts_with("<expr>:1:20: error: unclosed `(` [E0001]\n"),
+        "{}",
+        run.stderr
+    );
+    let run = eval("entra", "Frobnicate([x])", "{}");
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .starts_with("<expr>:1:1: error: unknown function `Frobnicate` [E0201]\n"),
+        "{}",
+        run.stderr
+    );
+    let run = eval("okta", "Convert.toInt(user.n)", r#"{"n":"lots"}"#);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        "<expr>:1:1: error: Convert.toInt: \"lots\" is not a whole number [E0401]\n   |\n 1 | Convert.toInt(user.n)\n   | ^^^^^^^^^^^^^^^^^^^^^ failed here\n"
+    );
+    let run = eval("okta", "user.x", "[1]");
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (1, "error: --record must be a JSON object\n")
+    );
+    let run = scimsync(&["eval", "--dialect", "vba", "--expr", "1"], None);
+    assert_eq!(run.code, 2, "usage errors are clap's exit code 2");
+}
+
+#[test]
+fn eval_accepts_an_injected_clock() {
+    let run = scimsync(
+        &[
+            "eval",
+            "--dialect",
+            "okta",
+            "--expr",
+            "\"ok\"",
+            "--now",
+            "2026-01-02T03:04:05Z",
+        ],
+        None,
+    );
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "\"ok\"\n"),
+        "{}",
+        run.stderr
+    );
+    let run = scimsync(
+        &[
+            "eval",
+            "--dialect",
+            "okta",
+            "--expr",
+            "1",
+            "--now",
+            "yesterday",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 2);
+}

@@ -1,0 +1,222 @@
+//! Test harness: real peers on loopback (scim2-server, started through
+//! `tests/peers/scim-server.sh`), scratch projects, and the scimsync binary.
+//!
+//! Every server is started on a free 127.0.0.1 port with its own state directory and is
+//! stopped when its handle drops. Nothing here talks to anything but loopback.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::Value as Json;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A token nobody could guess, different for every server.
+pub fn fresh_token() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("tok-{}-{nanos:x}", std::process::id())
+}
+
+/// A running scim2-server.
+pub struct ScimServer {
+    pub url: String,
+    pub token: String,
+    state: tempfile::TempDir,
+}
+
+/// One request as the server logged it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Logged {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+}
+
+impl ScimServer {
+    pub fn start() -> ScimServer {
+        let state = tempfile::Builder::new()
+            .prefix("scimsync-scim-")
+            .tempdir()
+            .expect("temp dir");
+        let token = fresh_token();
+        let output = Command::new(repo().join("tests/peers/scim-server.sh"))
+            .args(["start", "0", "env"])
+            .arg(state.path())
+            .env("SCIM_PEER_TOKEN", &token)
+            .output()
+            .expect("run tests/peers/scim-server.sh");
+        assert!(
+            output.status.success(),
+            "scim2-server did not start:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let url = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        assert!(url.starts_with("http://127.0.0.1:"), "unexpected URL {url}");
+        ScimServer { url, token, state }
+    }
+
+    fn http(&self) -> reqwest::blocking::Client {
+        reqwest::blocking::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .expect("client")
+    }
+
+    /// Every user on the server, sorted by userName.
+    pub fn users(&self) -> Vec<Json> {
+        let body: Json = self
+            .http()
+            .get(format!("{}/Users?count=1000", self.url))
+            .bearer_auth(&self.token)
+            .send()
+            .expect("list users")
+            .json()
+            .expect("list JSON");
+        let mut users = body["Resources"].as_array().cloned().unwrap_or_default();
+        users.sort_by_key(|u| u["userName"].as_str().unwrap_or_default().to_owned());
+        users
+    }
+
+    /// Users with server-assigned fields (`id`, `meta`) removed, for exact comparisons.
+    pub fn user_contents(&self) -> Vec<Json> {
+        self.users()
+            .into_iter()
+            .map(|mut u| {
+                if let Some(o) = u.as_object_mut() {
+                    o.remove("id");
+                    o.remove("meta");
+                }
+                u
+            })
+            .collect()
+    }
+
+    /// Creates a user directly, as another tool would.
+    pub fn create(&self, body: Json) -> Json {
+        let response = self
+            .http()
+            .post(format!("{}/Users", self.url))
+            .bearer_auth(&self.token)
+            .header("Content-Type", "application/scim+json")
+            .body(body.to_string())
+            .send()
+            .expect("create user");
+        assert_eq!(response.status().as_u16(), 201, "seeding a user failed");
+        response.json().expect("created JSON")
+    }
+
+    /// Every request the server has logged so far.
+    pub fn requests(&self) -> Vec<Logged> {
+        let log = std::fs::read_to_string(self.state.path().join("server.log")).unwrap_or_default();
+        let line = regex::Regex::new(r#""([A-Z]+) (\S+) HTTP/[0-9.]+" (\d{3})"#).expect("regex");
+        line.captures_iter(&log)
+            .map(|c| Logged {
+                method: c[1].to_owned(),
+                path: c[2].to_owned(),
+                status: c[3].parse().unwrap_or(0),
+            })
+            .collect()
+    }
+
+    /// How many write requests (POST, PUT, PATCH, DELETE) the server has received.
+    pub fn writes(&self) -> usize {
+        self.requests()
+            .iter()
+            .filter(|r| matches!(r.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE"))
+            .count()
+    }
+}
+
+impl Drop for ScimServer {
+    fn drop(&mut self) {
+        let _ = Command::new(repo().join("tests/peers/scim-server.sh"))
+            .arg("stop")
+            .arg(self.state.path())
+            .output();
+    }
+}
+
+/// A scratch directory holding a config, a mapping and an export.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+}
+
+impl Project {
+    pub fn new() -> Project {
+        Project {
+            dir: tempfile::Builder::new()
+                .prefix("scimsync-test-")
+                .tempdir()
+                .expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, contents: &str) -> PathBuf {
+        let path = self.path(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(&path, contents).expect("write");
+        path
+    }
+
+    /// Writes `scimsync.toml` for `url`, with the token read from `SCIMSYNC_TEST_TOKEN`.
+    pub fn config(&self, url: &str) -> PathBuf {
+        self.write(
+            "scimsync.toml",
+            &format!(
+                "mapping = \"test.map\"\n\n[source]\nkind = \"json\"\npath = \"users.json\"\n\n[target]\nurl = \"{url}\"\ntoken_env = \"SCIMSYNC_TEST_TOKEN\"\n\n[state]\npath = \"state\"\n"
+            ),
+        )
+    }
+}
+
+/// What a run of the binary printed and returned.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn all_output(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+/// Runs `scimsync ARGS` with `SCIMSYNC_TEST_TOKEN` set to `token` (when given).
+pub fn scimsync(args: &[&str], token: Option<&str>) -> Run {
+    scimsync_in(args, token, None)
+}
+
+pub fn scimsync_in(args: &[&str], token: Option<&str>, dir: Option<&Path>) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_scimsync"));
+    command
+        .args(args)
+        .env_remove("SCIMSYNC_TEST_TOKEN")
+        .env_remove("RUST_LOG");
+    if let Some(token) = token {
+        command.env("SCIMSYNC_TEST_TOKEN", token);
+    }
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    let output = command.output().expect("run scimsync");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}

@@ -18,6 +18,9 @@ pub struct Record {
     pub attrs: BTreeMap<String, Value>,
     /// Names of the groups the user is a member of.
     pub groups: Vec<String>,
+    /// Ids of those groups, when the source has them (Okta exports list group objects with
+    /// an `id`); empty otherwise. Okta's `isMemberOfGroup("00g...")` reads these.
+    pub group_ids: Vec<String>,
     /// Whether the source considers the account enabled (Okta `status`, Entra
     /// `accountEnabled`, LDAP lock attributes).
     pub active: bool,
@@ -68,6 +71,7 @@ impl Record {
         for (key, value) in object {
             if key == GROUPS_KEY {
                 record.groups = group_names(value);
+                record.group_ids = group_ids(value);
             } else {
                 flatten_into(&mut record.attrs, key, value);
             }
@@ -92,6 +96,19 @@ pub fn group_names(value: &serde_json::Value) -> Vec<String> {
         serde_json::Value::Array(items) => items.iter().filter_map(one).collect(),
         other => one(other).into_iter().collect(),
     }
+}
+
+/// Group ids from a JSON list of group objects (`[{"id": "00g1", "name": "Eng"}]`); plain
+/// names carry none.
+pub fn group_ids(value: &serde_json::Value) -> Vec<String> {
+    let items = match value {
+        serde_json::Value::Array(items) => items.as_slice(),
+        other => std::slice::from_ref(other),
+    };
+    items
+        .iter()
+        .filter_map(|g| g.get("id").and_then(|id| id.as_str()).map(str::to_owned))
+        .collect()
 }
 
 /// Inserts `value` under `key`, flattening nested objects into dotted keys.
@@ -120,6 +137,10 @@ mod tests {
         assert_eq!(r.get("email"), &Value::from("a@x"));
         assert_eq!(r.get("address.city"), &Value::from("Oslo"));
         assert_eq!(r.groups, vec!["Eng".to_string(), "Ops".to_string()]);
+        assert!(r.group_ids.is_empty());
+        let j = json!({"groups": [{"id": "00g1", "name": "Eng"}]});
+        let r = Record::from_flat_json("1".into(), j.as_object().unwrap());
+        assert_eq!(r.group_ids, vec!["00g1".to_string()]);
         assert_eq!(r.get("missing"), &Value::Null);
     }
 }

@@ -10,7 +10,7 @@ use crate::record::Record;
 
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {
-    /// The expression language: okta or entra.
+    /// The expression language: okta (classic EL), okta2 (Identity Engine EL v2) or entra.
     #[arg(long, value_parser = parse_dialect)]
     dialect: Dialect,
     /// The expression to evaluate.
@@ -26,7 +26,7 @@ pub struct EvalArgs {
 
 fn parse_dialect(name: &str) -> Result<Dialect, String> {
     Dialect::from_name(name)
-        .ok_or_else(|| format!("unknown dialect `{name}` (expected okta or entra)"))
+        .ok_or_else(|| format!("unknown dialect `{name}` (expected okta, okta2 or entra)"))
 }
 
 fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {

@@ -17,6 +17,8 @@ use crate::scim::path::{AttrPath, FilterValue, ValueFilter};
 use crate::scim::schema::{self, AttrType, PathProblem};
 use crate::value::Value;
 
+mod okta;
+
 /// The result of checking a file: the plan when the structure allowed building one, and what
 /// was found wrong.
 pub struct Checked {
@@ -733,7 +735,7 @@ impl Checker {
                 self.error(d);
                 null
             }
-            Dialect::Okta => {
+            Dialect::Okta | Dialect::Okta2 => {
                 let help = if name == "user" {
                     "`user` is the whole user; name an attribute, e.g. `user.email`".to_owned()
                 } else if OKTA_NAMESPACES.contains(&name) {
@@ -766,10 +768,8 @@ impl Checker {
         }
         names.reverse();
         match &cursor.kind {
-            ExprKind::Name(root) if root == "user" && dialect == Dialect::Okta => {
-                let key = names.join(".");
-                self.reads.insert(key.clone());
-                (Node::Attr(key), Ty::Any)
+            ExprKind::Name(root) if dialect.is_spel() && okta::is_root(root) => {
+                self.okta_property(root, &names, cursor.span, e.span, dialect)
             }
             ExprKind::Name(root) if OKTA_TENANT_ROOTS.contains(&root.as_str()) => {
                 self.error(
@@ -838,16 +838,26 @@ impl Checker {
         let full_name = match receiver.map(|r| &r.kind) {
             None => name.name.clone(),
             Some(ExprKind::Name(ns))
-                if dialect == Dialect::Okta && OKTA_NAMESPACES.contains(&ns.as_str()) =>
+                if dialect.is_spel() && OKTA_NAMESPACES.contains(&ns.as_str()) =>
             {
                 format!("{ns}.{}", name.name)
             }
             Some(ExprKind::Name(root))
-                if dialect == Dialect::Okta
-                    && root == "user"
-                    && name.name == "getInternalProperty" =>
+                if dialect.is_spel() && root == "user" && name.name == "getInternalProperty" =>
             {
                 return self.internal_property(e, args);
+            }
+            Some(ExprKind::Name(root)) if dialect.is_spel() && root == "user" => {
+                format!("user.{}", name.name)
+            }
+            Some(ExprKind::Name(root)) if dialect == Dialect::Okta2 && root == "DateTime" => {
+                return self.okta_static_method(e, name, args);
+            }
+            Some(_) if dialect == Dialect::Okta2 => {
+                return match receiver {
+                    Some(r) => self.okta_method(e, r, name, args),
+                    None => null,
+                };
             }
             Some(_) => {
                 if let Some(r) = receiver {
@@ -857,7 +867,7 @@ impl Checker {
                     Diagnostic::error(Code::WrongDialect, name.span, format!("`.{}()` is a method call on a value", name.name))
                         .label("method calls are Okta Identity Engine syntax")
                         .help(format!(
-                            "classic Okta EL calls functions with the value as argument, e.g. `String.{}(value, ...)`",
+                            "classic Okta EL calls functions with the value as argument, e.g. `String.{}(value, ...)`; for Identity Engine expressions write `dialect okta2`",
                             name.name
                         )),
                 );
@@ -903,8 +913,36 @@ impl Checker {
                 .help(format!("call it as `{}`", function.signature)),
             );
         }
+        let nodes = self.call_args(function, &full_name, args, 0, dialect);
+        if function.uses_groups {
+            self.reads_groups = true;
+        }
+        if function.fallible {
+            self.fallible = true;
+        }
+        (
+            Node::Call {
+                function,
+                args: nodes,
+                span: e.span,
+            },
+            function.returns,
+        )
+    }
+
+    /// Checks a call's arguments against `function`'s types; `first` is the index of the
+    /// first one (1 for an EL v2 method, whose receiver is argument 0).
+    fn call_args(
+        &mut self,
+        function: &'static functions::Function,
+        full_name: &str,
+        args: &[Arg],
+        first: usize,
+        dialect: Dialect,
+    ) -> Vec<Option<Node>> {
         let mut nodes = Vec::with_capacity(args.len());
         for (index, arg) in args.iter().enumerate() {
+            let (position, index) = (index + 1, index + first);
             match arg {
                 Arg::Omitted(span) => {
                     if !function.omittable && index < function.min_args {
@@ -912,10 +950,7 @@ impl Checker {
                             Diagnostic::error(
                                 Code::OmittedArgument,
                                 *span,
-                                format!(
-                                    "argument {} of `{full_name}` cannot be left out",
-                                    index + 1
-                                ),
+                                format!("argument {position} of `{full_name}` cannot be left out"),
                             )
                             .label("empty argument")
                             .help(format!("call it as `{}`", function.signature)),
@@ -932,8 +967,7 @@ impl Checker {
                                 Code::Type,
                                 a.span,
                                 format!(
-                                    "argument {} of `{full_name}` should be {}, but this is {}",
-                                    index + 1,
+                                    "argument {position} of `{full_name}` should be {}, but this is {}",
                                     expected.name(),
                                     ty.name()
                                 ),
@@ -946,20 +980,7 @@ impl Checker {
                 }
             }
         }
-        if function.uses_groups {
-            self.reads_groups = true;
-        }
-        if function.fallible {
-            self.fallible = true;
-        }
-        (
-            Node::Call {
-                function,
-                args: nodes,
-                span: e.span,
-            },
-            function.returns,
-        )
+        nodes
     }
 
     fn unknown_function(&mut self, name: &str, span: Span, dialect: Dialect) {
@@ -1030,7 +1051,7 @@ impl Checker {
         let (r, rty) = self.expr(rhs, dialect);
         let (l, r) = (Box::new(l), Box::new(r));
         let span = e.span;
-        let okta = dialect == Dialect::Okta;
+        let okta = dialect.is_spel();
         let compare = |typed: Op, text: Op| if okta { typed } else { text };
         let node = |op: Op, l, r| Node::Binary {
             op,

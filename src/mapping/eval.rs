@@ -273,6 +273,11 @@ fn number(v: &Value) -> Option<f64> {
     }
 }
 
+/// SpEL's `==`: what `Arrays.contains` and `Arrays.remove` use to find an element.
+pub fn spel_equal(lhs: &Value, rhs: &Value) -> bool {
+    typed_cmp(lhs, rhs) == Some(std::cmp::Ordering::Equal)
+}
+
 /// SpEL's typed comparison: numbers numerically, strings lexically, booleans, nulls equal to
 /// each other and below everything; different kinds do not compare.
 fn typed_cmp(lhs: &Value, rhs: &Value) -> Option<std::cmp::Ordering> {

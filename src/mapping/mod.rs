@@ -37,15 +37,19 @@ pub enum Dialect {
     Okta,
     /// Entra attribute-mapping expressions: `ToLower([mail])`.
     Entra,
+    /// Okta Identity Engine expressions ("EL v2"): the same SpEL syntax with methods on
+    /// values, `user.profile.email.toLowerCase()`. Its methods run the classic functions.
+    Okta2,
 }
 
 impl Dialect {
-    pub const ALL: [Dialect; 2] = [Dialect::Okta, Dialect::Entra];
+    pub const ALL: [Dialect; 3] = [Dialect::Okta, Dialect::Entra, Dialect::Okta2];
 
     pub fn from_name(name: &str) -> Option<Dialect> {
         match name {
             "okta" => Some(Dialect::Okta),
             "entra" => Some(Dialect::Entra),
+            "okta2" => Some(Dialect::Okta2),
             _ => None,
         }
     }
@@ -54,12 +58,18 @@ impl Dialect {
         match self {
             Dialect::Okta => "okta",
             Dialect::Entra => "entra",
+            Dialect::Okta2 => "okta2",
         }
+    }
+
+    /// Whether expressions are written in Okta's SpEL syntax (classic EL or EL v2).
+    pub fn is_spel(self) -> bool {
+        matches!(self, Dialect::Okta | Dialect::Okta2)
     }
 
     /// Okta accepts `'single'` as well as `"double"` quoted strings.
     pub fn single_quoted_strings(self) -> bool {
-        self == Dialect::Okta
+        self.is_spel()
     }
 
     /// Entra escapes with a backslash; Okta doubles the quote.
@@ -72,6 +82,7 @@ impl Dialect {
         match self {
             Dialect::Okta => "Okta",
             Dialect::Entra => "Entra",
+            Dialect::Okta2 => "Okta Identity Engine",
         }
     }
 }

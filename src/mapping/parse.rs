@@ -28,7 +28,7 @@ pub fn parse_file(file: &SourceFile, initial: Dialect) -> (MapFile, Vec<Diagnost
     for chunk in split(&file.text, initial) {
         let text = &file.text[chunk.start..chunk.end];
         let entry = match chunk.dialect {
-            Dialect::Okta => Rule::okta_statement,
+            Dialect::Okta | Dialect::Okta2 => Rule::okta_statement,
             Dialect::Entra => Rule::entra_statement,
         };
         match MapParser::parse(entry, text) {
@@ -51,7 +51,7 @@ pub fn parse_file(file: &SourceFile, initial: Dialect) -> (MapFile, Vec<Diagnost
 /// Parses a lone expression (`scimsync eval`).
 pub fn parse_expression(text: &str, dialect: Dialect) -> Result<Expr, Vec<Diagnostic>> {
     let entry = match dialect {
-        Dialect::Okta => Rule::okta_standalone,
+        Dialect::Okta | Dialect::Okta2 => Rule::okta_standalone,
         Dialect::Entra => Rule::entra_standalone,
     };
     let mut pairs =
@@ -100,7 +100,7 @@ impl Lower<'_> {
                                 format!("unknown dialect `{}`", name.as_str()),
                             )
                             .label("not a dialect")
-                            .help("write `dialect okta` or `dialect entra`"),
+                            .help("write `dialect okta`, `dialect okta2` (Identity Engine) or `dialect entra`"),
                         );
                         return None;
                     }
@@ -704,7 +704,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         kw_create => "`create`",
         kw_of => "`of`",
         type_name => "a type (`string`, `integer` or `boolean`)",
-        dialect_name => "a dialect (`okta` or `entra`)",
+        dialect_name => "a dialect (`okta`, `okta2` or `entra`)",
         kw_dialect | kw_target | kw_extension | kw_match | kw_scope => "a statement",
         EOI => "the end of the statement",
         _ => return None,
@@ -727,7 +727,7 @@ fn syntax_error(
         return Diagnostic::error(Code::UnterminatedString, Span::new(quote + offset, end + offset), "unterminated string")
             .label("this string has no closing quote")
             .help(match dialect {
-                Dialect::Okta => "close it with the quote it opened with; write a quote inside as two quotes: `\"say \"\"hi\"\"\"`",
+                Dialect::Okta | Dialect::Okta2 => "close it with the quote it opened with; write a quote inside as two quotes: `\"say \"\"hi\"\"\"`",
                 Dialect::Entra => "close it with `\"`; write a quote inside as `\\\"`",
             });
     }
@@ -880,7 +880,7 @@ fn syntax_help(rest: &str, expected: &[&str], dialect: Dialect) -> Option<String
         );
     }
     match dialect {
-        Dialect::Okta if rest.starts_with('[') => Some(
+        Dialect::Okta | Dialect::Okta2 if rest.starts_with('[') => Some(
             "`[name]` is how Entra refers to attributes; in the okta dialect write `user.name`, or switch with `dialect entra`"
                 .into(),
         ),

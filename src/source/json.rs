@@ -150,6 +150,7 @@ fn okta_record(object: &serde_json::Map<String, Json>) -> Result<Record, String>
     }
     if let Some(groups) = object.get("groups") {
         record.groups = okta_group_names(groups);
+        record.group_ids = crate::record::group_ids(groups);
     }
     Ok(record)
 }

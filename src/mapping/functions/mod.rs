@@ -6,6 +6,8 @@
 //! Adding a function is adding one entry to `okta.rs` or `entra.rs`.
 
 pub mod entra;
+pub mod iso3166;
+pub mod joda;
 pub mod okta;
 
 use super::Dialect;
@@ -119,7 +121,7 @@ impl Function {
 /// The functions of a dialect.
 pub fn table(dialect: Dialect) -> &'static [Function] {
     match dialect {
-        Dialect::Okta => okta::FUNCTIONS,
+        Dialect::Okta | Dialect::Okta2 => okta::FUNCTIONS,
         Dialect::Entra => entra::FUNCTIONS,
     }
 }
@@ -131,7 +133,7 @@ pub fn lookup(dialect: Dialect, name: &str) -> Option<&'static Function> {
 /// Functions that only make sense inside an Okta or Entra tenant, with why and what to use.
 pub fn tenant_only(dialect: Dialect, name: &str) -> Option<&'static str> {
     let list: &[(&str, &str)] = match dialect {
-        Dialect::Okta => okta::TENANT_ONLY,
+        Dialect::Okta | Dialect::Okta2 => okta::TENANT_ONLY,
         Dialect::Entra => entra::TENANT_ONLY,
     };
     list.iter().find(|(n, _)| *n == name).map(|(_, why)| *why)

@@ -1,17 +1,24 @@
-//! Okta Expression Language (classic) functions: `String.*`, `Convert.*` and the group
-//! functions, evaluated over the record's attributes and group names.
+//! Okta Expression Language functions (reference/okta.md §1.5): the classic table —
+//! `String.*`, `Arrays.*`, `Convert.*`, `Iso3166Convert.*`, `Time.*` and the group functions —
+//! and the few EL v2 operations that have no classic twin. EL v2 methods
+//! (`user.profile.email.toLowerCase()`) map onto these same entries through [`methods`].
 //!
-//! Null handling follows Okta's documented behaviour where there is one; otherwise a null
-//! input yields null (nothing flows), never an error.
+//! The implementations live in one module per family under `okta/`; this file is the table
+//! the checker reads (names, arities, types) and the list of tenant-only names and roots.
 
-use super::{Args, EvalFn, Function, Ty, map_text};
-use crate::value::Value;
+mod arrays;
+mod convert;
+mod groups;
+pub mod methods;
+mod strings;
+mod time;
+
+use super::{EvalFn, Function, Ty};
 
 const fn f(
     name: &'static str,
     signature: &'static str,
-    min_args: usize,
-    max_args: Option<usize>,
+    args: (usize, Option<usize>),
     arg_types: &'static [Ty],
     returns: Ty,
     eval: EvalFn,
@@ -19,8 +26,8 @@ const fn f(
     Function {
         name,
         signature,
-        min_args,
-        max_args,
+        min_args: args.0,
+        max_args: args.1,
         arg_types,
         returns,
         omittable: false,
@@ -30,240 +37,550 @@ const fn f(
     }
 }
 
+/// A function that can fail at run time (bad number, index out of range, bad pattern...).
+const fn fallible(function: Function) -> Function {
+    Function {
+        fallible: true,
+        ..function
+    }
+}
+
+/// A function that reads the record's groups.
+const fn groups(function: Function) -> Function {
+    Function {
+        uses_groups: true,
+        ..function
+    }
+}
+
+const ONE: (usize, Option<usize>) = (1, Some(1));
+const TWO: (usize, Option<usize>) = (2, Some(2));
+const THREE: (usize, Option<usize>) = (3, Some(3));
+/// An array argument: a list, or a comma-separated string Okta converts into one.
+const ARRAY: Ty = Ty::Any;
+
 pub static FUNCTIONS: &[Function] = &[
-    f(
-        "String.toLowerCase",
-        "String.toLowerCase(input)",
-        1,
-        Some(1),
-        &[Ty::Str],
-        Ty::Str,
-        |a| map_text(a, 0, |s| s.to_lowercase()),
-    ),
-    f(
-        "String.toUpperCase",
-        "String.toUpperCase(input)",
-        1,
-        Some(1),
-        &[Ty::Str],
-        Ty::Str,
-        |a| map_text(a, 0, |s| s.to_uppercase()),
-    ),
-    f(
-        "String.substringBefore",
-        "String.substringBefore(input, searchString)",
-        2,
-        Some(2),
-        &[Ty::Str],
-        Ty::Str,
-        substring_before,
-    ),
-    f(
-        "String.substringAfter",
-        "String.substringAfter(input, searchString)",
-        2,
-        Some(2),
-        &[Ty::Str],
-        Ty::Str,
-        substring_after,
-    ),
-    f(
-        "String.len",
-        "String.len(input)",
-        1,
-        Some(1),
-        &[Ty::Str],
-        Ty::Int,
-        |a| {
-            Ok(a.text(0)?
-                .map_or(Value::Null, |s| Value::Int(s.chars().count() as i64)))
-        },
-    ),
+    // String
     f(
         "String.append",
         "String.append(str, suffix)",
-        2,
-        Some(2),
+        TWO,
         &[Ty::Str],
         Ty::Str,
-        |a| {
-            let head = a.text(0)?.unwrap_or_default();
-            let tail = a.text(1)?.unwrap_or_default();
-            Ok(Value::Str(head + &tail))
-        },
+        strings::append,
     ),
     f(
         "String.join",
         "String.join(separator, strings...)",
-        1,
-        None,
-        &[Ty::Str],
+        (1, None),
+        &[Ty::Str, Ty::Any],
         Ty::Str,
-        |a| {
-            let separator = a.text(0)?.unwrap_or_default();
-            let mut parts = Vec::new();
-            for i in 1..a.len() {
-                parts.extend(a.text(i)?);
-            }
-            Ok(Value::Str(parts.join(&separator)))
-        },
+        strings::join,
     ),
     f(
-        "String.stringContains",
-        "String.stringContains(input, searchString)",
-        2,
-        Some(2),
+        "String.len",
+        "String.len(input)",
+        ONE,
         &[Ty::Str],
-        Ty::Bool,
-        |a| {
-            let (input, search) = (a.text(0)?, a.text(1)?);
-            Ok(Value::Bool(
-                matches!((input, search), (Some(i), Some(s)) if i.contains(&s)),
-            ))
-        },
-    ),
-    f(
-        "String.startsWith",
-        "String.startsWith(input, prefix)",
-        2,
-        Some(2),
-        &[Ty::Str],
-        Ty::Bool,
-        |a| {
-            let (input, prefix) = (a.text(0)?, a.text(1)?);
-            Ok(Value::Bool(
-                matches!((input, prefix), (Some(i), Some(p)) if i.starts_with(&p)),
-            ))
-        },
-    ),
-    f(
-        "String.replace",
-        "String.replace(input, match, replacement)",
-        3,
-        Some(3),
-        &[Ty::Str],
-        Ty::Str,
-        |a| {
-            let (Some(input), Some(target)) = (a.text(0)?, a.text(1)?) else {
-                return a.value(0);
-            };
-            let replacement = a.text(2)?.unwrap_or_default();
-            Ok(Value::Str(input.replace(&target, &replacement)))
-        },
+        Ty::Int,
+        strings::len,
     ),
     f(
         "String.removeSpaces",
         "String.removeSpaces(input)",
-        1,
-        Some(1),
+        ONE,
         &[Ty::Str],
         Ty::Str,
-        |a| map_text(a, 0, |s| s.replace(' ', "")),
+        strings::remove_spaces,
     ),
-    Function {
-        fallible: true,
-        ..f(
-            "Convert.toInt",
-            "Convert.toInt(value)",
-            1,
-            Some(1),
-            &[Ty::Any],
-            Ty::Int,
-            convert_to_int,
-        )
-    },
-    Function {
-        uses_groups: true,
-        ..f(
-            "isMemberOfGroupName",
-            "isMemberOfGroupName(groupName)",
-            1,
-            Some(1),
-            &[Ty::Str],
-            Ty::Bool,
-            |a| member_where(a, |group, name| group == name),
-        )
-    },
-    Function {
-        uses_groups: true,
-        ..f(
-            "isMemberOfGroupNameStartsWith",
-            "isMemberOfGroupNameStartsWith(prefix)",
-            1,
-            Some(1),
-            &[Ty::Str],
-            Ty::Bool,
-            |a| member_where(a, |group, prefix| group.starts_with(prefix)),
-        )
-    },
-    Function {
-        uses_groups: true,
-        ..f(
-            "isMemberOfGroupNameContains",
-            "isMemberOfGroupNameContains(text)",
-            1,
-            Some(1),
-            &[Ty::Str],
-            Ty::Bool,
-            |a| member_where(a, |group, text| group.contains(text)),
-        )
-    },
+    f(
+        "String.replace",
+        "String.replace(input, match, replacement)",
+        THREE,
+        &[Ty::Str],
+        Ty::Str,
+        strings::replace,
+    ),
+    f(
+        "String.replaceFirst",
+        "String.replaceFirst(input, match, replacement)",
+        THREE,
+        &[Ty::Str],
+        Ty::Str,
+        strings::replace_first,
+    ),
+    f(
+        "String.startsWith",
+        "String.startsWith(input, prefix)",
+        TWO,
+        &[Ty::Str],
+        Ty::Bool,
+        strings::starts_with,
+    ),
+    f(
+        "String.stringContains",
+        "String.stringContains(input, searchString)",
+        TWO,
+        &[Ty::Str],
+        Ty::Bool,
+        strings::string_contains,
+    ),
+    fallible(f(
+        "String.stringSwitch",
+        "String.stringSwitch(input, defaultString, key1, value1, ...)",
+        (2, None),
+        &[Ty::Str],
+        Ty::Str,
+        strings::string_switch,
+    )),
+    fallible(f(
+        "String.substring",
+        "String.substring(input, startIndex, endIndex)",
+        THREE,
+        &[Ty::Str, Ty::Int, Ty::Int],
+        Ty::Str,
+        strings::substring,
+    )),
+    f(
+        "String.substringAfter",
+        "String.substringAfter(input, searchString)",
+        TWO,
+        &[Ty::Str],
+        Ty::Str,
+        strings::substring_after,
+    ),
+    f(
+        "String.substringBefore",
+        "String.substringBefore(input, searchString)",
+        TWO,
+        &[Ty::Str],
+        Ty::Str,
+        strings::substring_before,
+    ),
+    f(
+        "String.toLowerCase",
+        "String.toLowerCase(input)",
+        ONE,
+        &[Ty::Str],
+        Ty::Str,
+        strings::to_lower_case,
+    ),
+    f(
+        "String.toUpperCase",
+        "String.toUpperCase(input)",
+        ONE,
+        &[Ty::Str],
+        Ty::Str,
+        strings::to_upper_case,
+    ),
     // Deprecated un-prefixed forms Okta still accepts.
     f(
         "toLowerCase",
         "toLowerCase(input)",
-        1,
-        Some(1),
+        ONE,
         &[Ty::Str],
         Ty::Str,
-        |a| map_text(a, 0, |s| s.to_lowercase()),
+        strings::to_lower_case,
     ),
     f(
         "toUpperCase",
         "toUpperCase(input)",
-        1,
-        Some(1),
+        ONE,
         &[Ty::Str],
         Ty::Str,
-        |a| map_text(a, 0, |s| s.to_uppercase()),
+        strings::to_upper_case,
     ),
     f(
         "substringBefore",
         "substringBefore(input, searchString)",
-        2,
-        Some(2),
+        TWO,
         &[Ty::Str],
         Ty::Str,
-        substring_before,
+        strings::substring_before,
     ),
     f(
         "substringAfter",
         "substringAfter(input, searchString)",
-        2,
-        Some(2),
+        TWO,
         &[Ty::Str],
         Ty::Str,
-        substring_after,
+        strings::substring_after,
     ),
+    fallible(f(
+        "substring",
+        "substring(input, startIndex, endIndex)",
+        THREE,
+        &[Ty::Str, Ty::Int, Ty::Int],
+        Ty::Str,
+        strings::substring,
+    )),
+    // Arrays
+    f(
+        "Arrays.add",
+        "Arrays.add(array, value)",
+        TWO,
+        &[ARRAY, Ty::Any],
+        Ty::List,
+        arrays::add,
+    ),
+    f(
+        "Arrays.remove",
+        "Arrays.remove(array, value)",
+        TWO,
+        &[ARRAY, Ty::Any],
+        Ty::List,
+        arrays::remove,
+    ),
+    f(
+        "Arrays.clear",
+        "Arrays.clear(array)",
+        ONE,
+        &[ARRAY],
+        Ty::List,
+        arrays::clear,
+    ),
+    fallible(f(
+        "Arrays.get",
+        "Arrays.get(array, position)",
+        TWO,
+        &[ARRAY, Ty::Int],
+        Ty::Any,
+        arrays::get,
+    )),
+    f(
+        "Arrays.flatten",
+        "Arrays.flatten(values...)",
+        (1, None),
+        &[Ty::Any],
+        Ty::List,
+        arrays::flatten,
+    ),
+    f(
+        "Arrays.contains",
+        "Arrays.contains(array, value)",
+        TWO,
+        &[ARRAY, Ty::Any],
+        Ty::Bool,
+        arrays::contains,
+    ),
+    f(
+        "Arrays.size",
+        "Arrays.size(array)",
+        ONE,
+        &[ARRAY],
+        Ty::Int,
+        arrays::size,
+    ),
+    f(
+        "Arrays.isEmpty",
+        "Arrays.isEmpty(array)",
+        ONE,
+        &[ARRAY],
+        Ty::Bool,
+        arrays::is_empty,
+    ),
+    f(
+        "Arrays.toCsvString",
+        "Arrays.toCsvString(array)",
+        ONE,
+        &[ARRAY],
+        Ty::Str,
+        arrays::to_csv_string,
+    ),
+    // Conversion
+    fallible(f(
+        "Convert.toInt",
+        "Convert.toInt(value)",
+        ONE,
+        &[Ty::Any],
+        Ty::Int,
+        convert::to_int,
+    )),
+    fallible(f(
+        "Convert.toNum",
+        "Convert.toNum(value)",
+        ONE,
+        &[Ty::Any],
+        Ty::Num,
+        convert::to_num,
+    )),
+    fallible(f(
+        "Iso3166Convert.toAlpha2",
+        "Iso3166Convert.toAlpha2(countryCode)",
+        ONE,
+        &[Ty::Str],
+        Ty::Str,
+        convert::to_alpha2,
+    )),
+    fallible(f(
+        "Iso3166Convert.toAlpha3",
+        "Iso3166Convert.toAlpha3(countryCode)",
+        ONE,
+        &[Ty::Str],
+        Ty::Str,
+        convert::to_alpha3,
+    )),
+    fallible(f(
+        "Iso3166Convert.toNumeric",
+        "Iso3166Convert.toNumeric(countryCode)",
+        ONE,
+        &[Ty::Str],
+        Ty::Str,
+        convert::to_numeric,
+    )),
+    fallible(f(
+        "Iso3166Convert.toName",
+        "Iso3166Convert.toName(countryCode)",
+        ONE,
+        &[Ty::Str],
+        Ty::Str,
+        convert::to_name,
+    )),
+    // Time
+    fallible(f(
+        "Time.now",
+        "Time.now(timeZoneId?, format?)",
+        (0, Some(2)),
+        &[Ty::Str],
+        Ty::Str,
+        time::now,
+    )),
+    fallible(f(
+        "Time.fromWindowsToIso8601",
+        "Time.fromWindowsToIso8601(windowsTime)",
+        ONE,
+        &[Ty::Str],
+        Ty::Str,
+        time::from_windows_to_iso8601,
+    )),
+    fallible(f(
+        "Time.fromUnixToIso8601",
+        "Time.fromUnixToIso8601(unixMillis)",
+        ONE,
+        &[Ty::Str],
+        Ty::Str,
+        time::from_unix_to_iso8601,
+    )),
+    fallible(f(
+        "Time.fromStringToIso8601",
+        "Time.fromStringToIso8601(time, jodaFormat)",
+        TWO,
+        &[Ty::Str],
+        Ty::Str,
+        time::from_string_to_iso8601,
+    )),
+    fallible(f(
+        "Time.fromIso8601ToWindows",
+        "Time.fromIso8601ToWindows(iso8601)",
+        ONE,
+        &[Ty::Str],
+        Ty::Str,
+        time::from_iso8601_to_windows,
+    )),
+    fallible(f(
+        "Time.fromIso8601ToUnix",
+        "Time.fromIso8601ToUnix(iso8601)",
+        ONE,
+        &[Ty::Str],
+        Ty::Str,
+        time::from_iso8601_to_unix,
+    )),
+    fallible(f(
+        "Time.fromIso8601ToString",
+        "Time.fromIso8601ToString(iso8601, jodaFormat)",
+        TWO,
+        &[Ty::Str],
+        Ty::Str,
+        time::from_iso8601_to_string,
+    )),
+    // Groups
+    groups(f(
+        "isMemberOfGroupName",
+        "isMemberOfGroupName(groupName)",
+        ONE,
+        &[Ty::Str],
+        Ty::Bool,
+        groups::is_member_of_group_name,
+    )),
+    groups(f(
+        "isMemberOfGroupNameStartsWith",
+        "isMemberOfGroupNameStartsWith(prefix)",
+        ONE,
+        &[Ty::Str],
+        Ty::Bool,
+        groups::is_member_of_group_name_starts_with,
+    )),
+    groups(f(
+        "isMemberOfGroupNameContains",
+        "isMemberOfGroupNameContains(text)",
+        ONE,
+        &[Ty::Str],
+        Ty::Bool,
+        groups::is_member_of_group_name_contains,
+    )),
+    groups(fallible(f(
+        "isMemberOfGroupNameRegex",
+        "isMemberOfGroupNameRegex(regex)",
+        ONE,
+        &[Ty::Str],
+        Ty::Bool,
+        groups::is_member_of_group_name_regex,
+    ))),
+    groups(fallible(f(
+        "isMemberOfGroup",
+        "isMemberOfGroup(groupId)",
+        ONE,
+        &[Ty::Str],
+        Ty::Bool,
+        groups::is_member_of_any_group,
+    ))),
+    groups(fallible(f(
+        "isMemberOfAnyGroup",
+        "isMemberOfAnyGroup(groupId, ...)",
+        (1, None),
+        &[Ty::Any],
+        Ty::Bool,
+        groups::is_member_of_any_group,
+    ))),
+];
+
+const DAY: i64 = 86_400;
+const HOUR: i64 = 3_600;
+const MINUTE: i64 = 60;
+
+/// EL v2 operations with no classic function, reachable only as methods (see [`methods`]).
+pub static METHOD_ONLY: &[Function] = &[
+    f(
+        "contains",
+        "value.contains(x)",
+        TWO,
+        &[Ty::Any],
+        Ty::Bool,
+        methods::contains,
+    ),
+    fallible(f(
+        "parseCountryCode",
+        "value.parseCountryCode()",
+        ONE,
+        &[Ty::Str],
+        Ty::Str,
+        convert::parse_country_code,
+    )),
+    fallible(f(
+        "toZone",
+        "time.toZone(zoneId)",
+        TWO,
+        &[Ty::Str],
+        Ty::Str,
+        time::to_zone,
+    )),
+    fallible(f(
+        "plusDays",
+        "time.plusDays(n)",
+        TWO,
+        &[Ty::Str, Ty::Int],
+        Ty::Str,
+        time::shift::<DAY, 1>,
+    )),
+    fallible(f(
+        "plusHours",
+        "time.plusHours(n)",
+        TWO,
+        &[Ty::Str, Ty::Int],
+        Ty::Str,
+        time::shift::<HOUR, 1>,
+    )),
+    fallible(f(
+        "plusMinutes",
+        "time.plusMinutes(n)",
+        TWO,
+        &[Ty::Str, Ty::Int],
+        Ty::Str,
+        time::shift::<MINUTE, 1>,
+    )),
+    fallible(f(
+        "plusSeconds",
+        "time.plusSeconds(n)",
+        TWO,
+        &[Ty::Str, Ty::Int],
+        Ty::Str,
+        time::shift::<1, 1>,
+    )),
+    fallible(f(
+        "minusDays",
+        "time.minusDays(n)",
+        TWO,
+        &[Ty::Str, Ty::Int],
+        Ty::Str,
+        time::shift::<DAY, -1>,
+    )),
+    fallible(f(
+        "minusHours",
+        "time.minusHours(n)",
+        TWO,
+        &[Ty::Str, Ty::Int],
+        Ty::Str,
+        time::shift::<HOUR, -1>,
+    )),
+    fallible(f(
+        "minusMinutes",
+        "time.minusMinutes(n)",
+        TWO,
+        &[Ty::Str, Ty::Int],
+        Ty::Str,
+        time::shift::<MINUTE, -1>,
+    )),
+    fallible(f(
+        "minusSeconds",
+        "time.minusSeconds(n)",
+        TWO,
+        &[Ty::Str, Ty::Int],
+        Ty::Str,
+        time::shift::<1, -1>,
+    )),
+    fallible(f(
+        "withinDays",
+        "time.withinDays(n)",
+        TWO,
+        &[Ty::Str, Ty::Int],
+        Ty::Bool,
+        time::within::<DAY>,
+    )),
+    fallible(f(
+        "withinHours",
+        "time.withinHours(n)",
+        TWO,
+        &[Ty::Str, Ty::Int],
+        Ty::Bool,
+        time::within::<HOUR>,
+    )),
+    fallible(f(
+        "withinMinutes",
+        "time.withinMinutes(n)",
+        TWO,
+        &[Ty::Str, Ty::Int],
+        Ty::Bool,
+        time::within::<MINUTE>,
+    )),
+    fallible(f(
+        "withinSeconds",
+        "time.withinSeconds(n)",
+        TWO,
+        &[Ty::Str, Ty::Int],
+        Ty::Bool,
+        time::within::<1>,
+    )),
 ];
 
 /// Functions that need an Okta tenant, with why and what to use instead.
 pub static TENANT_ONLY: &[(&str, &str)] = &[
-    (
-        "isMemberOfGroup",
-        "Okta group ids exist only in an Okta tenant; match on the group's name with `isMemberOfGroupName(\"...\")`",
-    ),
-    (
-        "isMemberOfAnyGroup",
-        "Okta group ids exist only in an Okta tenant; combine `isMemberOfGroupName(\"...\")` calls with `||`",
-    ),
     (
         "findDirectoryUser",
         "it reads the user's Active Directory app user inside Okta; export the attribute into the user profile instead",
     ),
     (
         "hasDirectoryUser",
-        "it reads the user's Active Directory app user inside Okta; export the attribute into the user profile instead",
+        "it checks the user's Active Directory assignment inside Okta; export a flag or the attribute into the user profile instead",
     ),
     (
         "findWorkdayUser",
@@ -271,84 +588,90 @@ pub static TENANT_ONLY: &[(&str, &str)] = &[
     ),
     (
         "hasWorkdayUser",
-        "it reads the user's Workday app user inside Okta; export the attribute into the user profile instead",
+        "it checks the user's Workday assignment inside Okta; export a flag or the attribute into the user profile instead",
     ),
     (
         "getManagerUser",
-        "it follows manager links inside an Okta tenant; put the manager's attributes on the record (e.g. `managerEmail`)",
+        "it follows manager links inside an Okta tenant; put the manager's attributes on the record (e.g. `managerEmail`) and read `user.managerEmail`",
     ),
     (
         "getManagerAppUser",
-        "it follows manager links inside an Okta tenant; put the manager's attributes on the record",
+        "it follows manager links inside an Okta tenant; put the manager's attributes on the record and read them from `user`",
     ),
     (
         "getAssistantUser",
-        "it follows assistant links inside an Okta tenant; put the assistant's attributes on the record",
+        "it follows assistant links inside an Okta tenant; put the assistant's attributes on the record and read them from `user`",
     ),
     (
         "getAssistantAppUser",
-        "it follows assistant links inside an Okta tenant; put the assistant's attributes on the record",
+        "it follows assistant links inside an Okta tenant; put the assistant's attributes on the record and read them from `user`",
     ),
     (
         "getFilteredGroups",
-        "it is for token claims and reads Okta group ids; use `isMemberOfGroupName` in a rule",
+        "it renders token claims from Okta group ids; test membership in a rule with `isMemberOfGroupName(\"...\")`",
     ),
     (
         "Groups.startsWith",
-        "Groups.* functions exist only in token claims; use `isMemberOfGroupNameStartsWith`",
+        "Groups.* functions exist only in token claims; use `isMemberOfGroupNameStartsWith(\"...\")`",
     ),
     (
         "Groups.endsWith",
-        "Groups.* functions exist only in token claims; use `isMemberOfGroupNameContains`",
+        "Groups.* functions exist only in token claims; use `isMemberOfGroupNameRegex(\".*suffix\")`",
     ),
     (
         "Groups.contains",
-        "Groups.* functions exist only in token claims; use `isMemberOfGroupNameContains`",
+        "Groups.* functions exist only in token claims; use `isMemberOfGroupNameContains(\"...\")`",
+    ),
+    (
+        "user.getLinkedObject",
+        "it follows linked objects (such as a manager) inside an Okta tenant; put the linked user's attributes on the record",
+    ),
+    (
+        "user.getGroups",
+        "it reads Okta group objects (ids, sources, types) inside a tenant; test membership with `isMemberOfGroupName(\"...\")` or `isMemberOfGroupNameStartsWith(\"...\")`",
+    ),
+    (
+        "user.isMemberOf",
+        "its criteria read Okta group objects (ids, sources, types) inside a tenant; test membership with `isMemberOfGroupName(\"...\")`",
     ),
 ];
 
-fn substring_before(a: &mut Args<'_>) -> Result<Value, super::EvalError> {
-    let (Some(input), Some(search)) = (a.text(0)?, a.text(1)?) else {
-        return a.value(0);
-    };
-    // Like commons-lang StringUtils: the whole input when the separator is absent.
-    Ok(Value::Str(
-        input
-            .find(&search)
-            .map_or(input.clone(), |i| input[..i].to_owned()),
-    ))
-}
+/// Okta roots other than `user` (reference/okta.md §1.2), with why scimsync cannot read them
+/// and what to write instead. `source` is read as `user`: in an Okta-to-app mapping it is the
+/// Okta user.
+pub static TENANT_ROOTS: &[(&str, &str)] = &[
+    (
+        "appuser",
+        "`appuser` is the app user profile Okta keeps for App-to-Okta mappings; scimsync builds the app user from these rules, so read the directory user with `user.attributeName`",
+    ),
+    (
+        "appUser",
+        "`appUser` is the app user profile Okta keeps for App-to-Okta mappings; scimsync builds the app user from these rules, so read the directory user with `user.attributeName`",
+    ),
+    (
+        "app",
+        "`app` holds the settings of an Okta app instance; write the value itself as a string literal",
+    ),
+    (
+        "org",
+        "`org` holds the Okta org's settings; write the value itself as a string literal",
+    ),
+    (
+        "idpuser",
+        "`idpuser` exists only in an identity provider's username transform; read the directory user with `user.attributeName`",
+    ),
+    (
+        "session",
+        "`session` exists only in SAML attribute statements at sign-in",
+    ),
+    ("access", "`access` exists only in OIDC token claims"),
+    (
+        "group",
+        "`group` exists only inside `getFilteredGroups` claim expressions; test membership with `isMemberOfGroupName(\"...\")`",
+    ),
+];
 
-fn substring_after(a: &mut Args<'_>) -> Result<Value, super::EvalError> {
-    let (Some(input), Some(search)) = (a.text(0)?, a.text(1)?) else {
-        return a.value(0);
-    };
-    // Okta KB: an empty string when the separator is absent.
-    Ok(Value::Str(input.find(&search).map_or(String::new(), |i| {
-        input[i + search.len()..].to_owned()
-    })))
-}
-
-fn convert_to_int(a: &mut Args<'_>) -> Result<Value, super::EvalError> {
-    match a.value(0)? {
-        Value::Null => Ok(Value::Null),
-        Value::Int(i) => Ok(Value::Int(i)),
-        // Java's Math.round: half up.
-        Value::Float(f) => Ok(Value::Int((f + 0.5).floor() as i64)),
-        Value::Str(s) => s
-            .trim()
-            .parse::<i64>()
-            .map(Value::Int)
-            .map_err(|_| a.error(format!("Convert.toInt: \"{s}\" is not a whole number"))),
-        other => Err(a.error(format!("Convert.toInt: cannot convert {}", other.kind()))),
-    }
-}
-
-fn member_where(a: &mut Args<'_>, test: fn(&str, &str) -> bool) -> Result<Value, super::EvalError> {
-    let Some(wanted) = a.text(0)? else {
-        return Ok(Value::Bool(false));
-    };
-    Ok(Value::Bool(
-        a.env().record.groups.iter().any(|g| test(g, &wanted)),
-    ))
+/// A classic function or an EL v2 method-only operation, by name.
+pub fn any(name: &str) -> Option<&'static Function> {
+    FUNCTIONS.iter().chain(METHOD_ONLY).find(|f| f.name == name)
 }

@@ -745,7 +745,7 @@ impl Checker {
                 } else if let Some(s) = did_you_mean(name, ["user"]) {
                     format!("did you mean `{s}`?")
                 } else {
-                    "Okta attributes are written `user.attributeName`".to_owned()
+                    format!("Okta reads attributes from the user: write `user.{name}`")
                 };
                 self.error(
                     Diagnostic::error(Code::UnknownName, span, format!("`{name}` is not a value"))
@@ -1127,12 +1127,13 @@ impl Checker {
                 };
                 (node(Op::Add, l, r), ty)
             }
-            BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem => {
+            BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem | BinaryOp::Pow => {
                 self.fallible = true;
                 let op = match op {
                     BinaryOp::Sub => Op::Sub,
                     BinaryOp::Mul => Op::Mul,
                     BinaryOp::Div => Op::Div,
+                    BinaryOp::Pow => Op::Pow,
                     _ => Op::Rem,
                 };
                 (node(op, l, r), if lty == rty { lty } else { Ty::Num })

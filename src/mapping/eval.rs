@@ -97,10 +97,23 @@ pub fn eval(node: &Node, env: &Env<'_>) -> Result<Value, EvalError> {
             compiled,
             span,
         } => {
-            let value = eval(value, env)?;
-            let Some(text) = value.as_str() else {
-                return Ok(Value::Bool(false));
+            // SpEL reads the left side as text and refuses null.
+            let text = match eval(value, env)? {
+                Value::Null => {
+                    return Err(EvalError::new(
+                        *span,
+                        "`matches` needs text on its left, but the value is null; test it first: `x != null and x matches \"...\"`",
+                    ));
+                }
+                Value::List(_) => {
+                    return Err(EvalError::new(
+                        *span,
+                        "`matches` needs text on its left, not a list",
+                    ));
+                }
+                other => spel_text(&other),
             };
+            let text = text.as_str();
             let is_match = match compiled {
                 Some(re) => re.is_match(text),
                 None => {
@@ -209,7 +222,7 @@ fn binary(op: Op, lhs: Value, rhs: Value, span: Span) -> Result<Value, EvalError
             }
             _ => arithmetic(op, &lhs, &rhs, span).ok_or_else(|| unsupported(&lhs, &rhs))??,
         },
-        Op::Sub | Op::Mul | Op::Div | Op::Rem => {
+        Op::Sub | Op::Mul | Op::Div | Op::Rem | Op::Pow => {
             arithmetic(op, &lhs, &rhs, span).ok_or_else(|| unsupported(&lhs, &rhs))??
         }
         Op::Eq => Value::Bool(typed_cmp(&lhs, &rhs) == Some(Ordering::Equal)),
@@ -246,6 +259,9 @@ fn arithmetic(op: Op, lhs: &Value, rhs: &Value, span: Span) -> Option<Result<Val
                 Op::Sub => a.checked_sub(*b),
                 Op::Mul => a.checked_mul(*b),
                 Op::Div => a.checked_div(*b),
+                // A negative exponent gives a fraction, as Java's Math.pow does.
+                Op::Pow if *b < 0 => return Some(Ok(Value::Float((*a as f64).powf(*b as f64)))),
+                Op::Pow => u32::try_from(*b).ok().and_then(|b| a.checked_pow(b)),
                 _ => a.checked_rem(*b),
             }
             .map(Value::Int)
@@ -258,6 +274,7 @@ fn arithmetic(op: Op, lhs: &Value, rhs: &Value, span: Span) -> Option<Result<Val
                 Op::Sub => a - b,
                 Op::Mul => a * b,
                 Op::Div => a / b,
+                Op::Pow => a.powf(b),
                 _ => a % b,
             })))
         }

@@ -342,6 +342,7 @@ impl Lower<'_> {
             | Rule::okta_rel
             | Rule::okta_sum
             | Rule::okta_product
+            | Rule::okta_power
             | Rule::entra_rel
             | Rule::entra_concat => self.binary_chain(pair),
             Rule::entra_expr | Rule::entra_and => {
@@ -653,8 +654,9 @@ fn binary_op(symbol: &str, dialect: Dialect) -> BinaryOp {
         "+" => BinaryOp::Add,
         "-" => BinaryOp::Sub,
         "*" => BinaryOp::Mul,
-        "/" => BinaryOp::Div,
-        "%" => BinaryOp::Rem,
+        "/" | "div" => BinaryOp::Div,
+        "%" | "mod" => BinaryOp::Rem,
+        "^" => BinaryOp::Pow,
         _ => BinaryOp::Concat,
     }
 }
@@ -684,11 +686,11 @@ fn unescape_entra(raw: &str) -> String {
 fn describe(rule: Rule) -> Option<&'static str> {
     use Rule::*;
     Some(match rule {
-        okta_expr | okta_or | okta_and | okta_rel | okta_sum | okta_product | okta_unary
-        | okta_postfix | okta_prefix | okta_paren | okta_list | okta_name | entra_expr
-        | entra_and | entra_rel | entra_concat | entra_unary | entra_not | entra_paren
-        | entra_call | entra_name | entra_attr | okta_string | entra_string | number
-        | signed_number | hex | boolean | null => "an expression",
+        okta_expr | okta_or | okta_and | okta_rel | okta_sum | okta_product | okta_power
+        | okta_unary | okta_postfix | okta_prefix | okta_paren | okta_list | okta_name
+        | entra_expr | entra_and | entra_rel | entra_concat | entra_unary | entra_not
+        | entra_paren | entra_call | entra_name | entra_attr | okta_string | entra_string
+        | number | signed_number | hex | boolean | null => "an expression",
         text | text_inner => "a quoted string",
         constant => "a constant",
         ident => "a name",
@@ -697,8 +699,10 @@ fn describe(rule: Rule) -> Option<&'static str> {
         }
         value_filter => "a filter like `[type eq \"work\"]`",
         arrow => "`<-`",
-        or_op | and_op | okta_rel_op | entra_rel_op | sum_op | product_op | concat_op
-        | okta_elvis | okta_cond | okta_member | okta_index | okta_args => "an operator",
+        or_op | and_op | okta_rel_op | entra_rel_op | sum_op | product_op | power_op
+        | concat_op | okta_elvis | okta_cond | okta_member | okta_index | okta_args => {
+            "an operator"
+        }
         rule_options | opt_on_create | opt_always | opt_default | opt_one_of | opt_as | kw_on
         | kw_always | kw_default | kw_one | kw_as => "a rule option",
         kw_create => "`create`",
@@ -880,6 +884,7 @@ fn syntax_help(rest: &str, expected: &[&str], dialect: Dialect) -> Option<String
         );
     }
     match dialect {
+        Dialect::Okta | Dialect::Okta2 if unsupported_spel(rest).is_some() => unsupported_spel(rest),
         Dialect::Okta | Dialect::Okta2 if rest.starts_with('[') => Some(
             "`[name]` is how Entra refers to attributes; in the okta dialect write `user.name`, or switch with `dialect entra`"
                 .into(),
@@ -894,6 +899,40 @@ fn syntax_help(rest: &str, expected: &[&str], dialect: Dialect) -> Option<String
         ),
         _ => None,
     }
+}
+
+/// SpEL constructs Okta leaves out (reference/okta.md §1.3, OEL-IE "Unsupported features"),
+/// named when the parser stops at one.
+fn unsupported_spel(rest: &str) -> Option<String> {
+    let word: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    let what = match word.to_ascii_lowercase().as_str() {
+        "instanceof" => "`instanceof` is SpEL, but Okta expressions do not support it",
+        "between" => {
+            "`between` is SpEL, but Okta expressions do not support it; write `x >= a and x <= b`"
+        }
+        "new" => "constructors (`new ...`) are SpEL, but Okta expressions do not support them",
+        _ if rest.starts_with('#') => {
+            "`#` starts a comment in a `.map` file; SpEL variables and function references (`#x`) are not supported by Okta"
+        }
+        _ if rest.starts_with('@') => {
+            "bean references (`@x`) are SpEL, but Okta expressions do not support them"
+        }
+        _ if rest.starts_with("++") || rest.starts_with("--") => {
+            "`++` and `--` are SpEL, but Okta expressions do not support them; write `x + 1`"
+        }
+        _ if rest.starts_with(".![")
+            || rest.starts_with(".?[")
+            || rest.starts_with(".^[")
+            || rest.starts_with(".$[") =>
+        {
+            "collection projection and selection (`.![...]`, `.?[...]`) work only on Okta's group objects inside a tenant"
+        }
+        _ => return None,
+    };
+    Some(what.to_owned())
 }
 
 /// Describes the token at the start of `rest` and its length in bytes.

@@ -74,6 +74,8 @@ pub enum Op {
     Mul,
     Div,
     Rem,
+    /// SpEL `^`.
+    Pow,
     /// Okta (SpEL) comparisons: typed.
     Eq,
     Ne,

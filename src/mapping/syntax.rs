@@ -108,6 +108,8 @@ pub enum BinaryOp {
     Mul,
     Div,
     Rem,
+    /// SpEL `^`: power.
+    Pow,
     /// Entra `&`.
     Concat,
 }
@@ -130,6 +132,7 @@ impl BinaryOp {
             BinaryOp::Mul => "*",
             BinaryOp::Div => "/",
             BinaryOp::Rem => "%",
+            BinaryOp::Pow => "^",
             BinaryOp::Concat => "&",
         }
     }

@@ -71,6 +71,38 @@ where
     format!("{}{zone}", t.format("%Y-%m-%dT%H:%M:%S%.3f"))
 }
 
+/// ISO 8601 as java.time's `ZonedDateTime.toString()` prints it (Identity Engine): the
+/// fraction only when there is one, `Z` for UTC, else the offset, then `[zone]` for a named
+/// zone: `2015-07-30T23:58:32Z`, `2015-08-01T02:18:37.979+09:00[Asia/Tokyo]`.
+pub fn java_time<T: TimeZone>(t: &DateTime<T>, zone: Option<&str>) -> String
+where
+    T::Offset: std::fmt::Display,
+{
+    let offset = t.offset().fix().local_minus_utc();
+    let mut text = t.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let nanos = t.timestamp_subsec_nanos();
+    if nanos != 0 {
+        let digits = if nanos % 1_000_000 == 0 {
+            format!("{:03}", nanos / 1_000_000)
+        } else if nanos % 1_000 == 0 {
+            format!("{:06}", nanos / 1_000)
+        } else {
+            format!("{nanos:09}")
+        };
+        text.push('.');
+        text.push_str(&digits);
+    }
+    if offset == 0 {
+        text.push('Z');
+    } else {
+        text.push_str(&offset_text(offset, true));
+    }
+    if let Some(zone) = zone {
+        text.push_str(&format!("[{zone}]"));
+    }
+    text
+}
+
 fn offset_text(seconds: i32, colon: bool) -> String {
     let sign = if seconds < 0 { '-' } else { '+' };
     let (h, m) = (seconds.abs() / 3600, seconds.abs() % 3600 / 60);
@@ -85,6 +117,11 @@ fn offset_text(seconds: i32, colon: bool) -> String {
 /// means UTC), or a bare date (midnight UTC).
 pub fn parse_iso(text: &str) -> Result<DateTime<FixedOffset>, String> {
     let text = text.trim();
+    // java.time appends the region: `2015-08-01T02:18:37.979+09:00[Asia/Tokyo]`.
+    let text = match text.find('[') {
+        Some(at) if text.ends_with(']') => &text[..at],
+        _ => text,
+    };
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t);
     }
@@ -346,6 +383,21 @@ mod tests {
         assert_eq!(zone("Europe/London"), Some(Tz::Europe__London));
         assert!(zone("Zulu").is_some() && zone("GB").is_some());
         assert_eq!(zone("Mars/Olympus"), None);
+        let tokyo = at("2015-07-31T17:18:37.979Z", "Asia/Tokyo");
+        assert_eq!(
+            java_time(&tokyo, Some("Asia/Tokyo")),
+            "2015-08-01T02:18:37.979+09:00[Asia/Tokyo]"
+        );
+        assert_eq!(
+            parse_iso("2015-08-01T02:18:37.979+09:00[Asia/Tokyo]")
+                .unwrap()
+                .timestamp_millis(),
+            1438363117979
+        );
+        assert_eq!(
+            java_time(&at("2015-07-30T23:58:32.000Z", "UTC"), None),
+            "2015-07-30T23:58:32Z"
+        );
         assert_eq!(
             iso(&at("2015-07-31T17:18:37.979Z", "EST")),
             "2015-07-31T13:18:37.979-04:00"

@@ -72,16 +72,19 @@ pub fn get(a: &mut Args<'_>) -> Result<Value, EvalError> {
         })
 }
 
-/// `Arrays.flatten(values...)`: one array of the arguments, arrays among them spread one
-/// level deep.
+/// `Arrays.flatten(values...)`: the values in one array, arrays among them spread one level
+/// deep: `Arrays.flatten(10, {20, 30}, 40)` is `{10, 20, 30, 40}`. A single array (or CSV
+/// string) is the list of values itself, so EL v2's `{{1}, {2, 3}}.flatten()` is `{1, 2, 3}`.
 pub fn flatten(a: &mut Args<'_>) -> Result<Value, EvalError> {
+    let values = if a.len() == 1 {
+        elements(a.value(0)?).unwrap_or_default()
+    } else {
+        (0..a.len()).map(|i| a.value(i)).collect::<Result<_, _>>()?
+    };
     let mut out = Vec::new();
-    for i in 0..a.len() {
-        match a.value(i)? {
+    for value in values {
+        match value {
             Value::List(items) => out.extend(items),
-            Value::Str(csv) if a.len() == 1 => {
-                out.extend(elements(Value::Str(csv)).unwrap_or_default())
-            }
             other => out.push(other),
         }
     }

@@ -123,20 +123,22 @@ pub fn from_iso8601_to_unix(a: &mut Args<'_>) -> Result<Value, EvalError> {
 }
 
 /// `Time.fromIso8601ToString(iso, jodaPattern)`: formatted in UTC. EL v2's `toString()`
-/// without a pattern gives ISO 8601 in the time's own offset.
+/// without a pattern prints the time as java.time does (`2015-07-30T23:58:32Z`).
 pub fn from_iso8601_to_string(a: &mut Args<'_>) -> Result<Value, EvalError> {
     let Some(t) = iso_arg(a, 0)? else {
         return Ok(Value::Null);
     };
     match a.text(1)? {
-        None => Ok(Value::Str(joda::iso(&t))),
+        None => Ok(Value::Str(joda::java_time(&t, None))),
         Some(pattern) => joda::format(&t.with_timezone(&Tz::UTC), &pattern)
             .map(Value::Str)
             .map_err(|why| a.error(why)),
     }
 }
 
-/// EL v2 `toZone(zoneId)`: the same instant in another zone.
+/// EL v2 `toZone(zoneId)`: the same instant in another zone, printed as java.time prints a
+/// `ZonedDateTime` (`2015-08-01T02:18:37.979+09:00[Asia/Tokyo]`); the other time methods
+/// read that form back.
 pub fn to_zone(a: &mut Args<'_>) -> Result<Value, EvalError> {
     let Some(t) = iso_arg(a, 0)? else {
         return Ok(Value::Null);
@@ -144,7 +146,11 @@ pub fn to_zone(a: &mut Args<'_>) -> Result<Value, EvalError> {
     let Some(zone_id) = a.text(1)? else {
         return Err(a.error("toZone: the zone id is null"));
     };
-    Ok(Value::Str(joda::iso(&t.with_timezone(&zone(a, &zone_id)?))))
+    let tz = zone(a, &zone_id)?;
+    Ok(Value::Str(joda::java_time(
+        &t.with_timezone(&tz),
+        Some(tz.name()),
+    )))
 }
 
 /// EL v2 `plusDays(n)`, `minusHours(n)`...: `SECONDS` is the unit, `SIGN` the direction.

@@ -229,3 +229,74 @@ fn every_preset_is_tested_and_documented() {
         );
     }
 }
+
+mod support;
+
+/// base44-okta end to end: its fixture synced into a real scim2-server (whose schema config
+/// declares the Base44 extension) leaves exactly the expected resources on the server, and a
+/// second sync writes nothing.
+#[test]
+fn base44_okta_syncs_into_a_real_scim_server() {
+    let server = support::ScimServer::start();
+    let project = support::Project::new();
+    let preset = std::fs::read_to_string(repo().join("mappings/base44-okta.map")).unwrap();
+    project.write("test.map", &preset);
+    let export = std::fs::read_to_string(repo().join("tests/presets/base44-okta/users.json"));
+    project.write("users.json", &export.unwrap());
+    let config = project.config(&server.url);
+    let config = config.to_str().unwrap();
+    let token = Some(server.token.as_str());
+
+    let run = support::scimsync(&["sync", "--config", config], token);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    assert!(
+        run.stdout
+            .ends_with("Applied: 7 created, 0 updated, 0 reactivated, 0 deactivated; 0 failed.\n"),
+        "{}",
+        run.stdout
+    );
+
+    // What the server holds: exactly the resources expected.json says a sync creates.
+    let expected: Json = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("tests/presets/base44-okta/expected.json")).unwrap(),
+    )
+    .unwrap();
+    let mut want: Vec<Json> = expected["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u.get("create").cloned())
+        .map(sorted_schemas)
+        .collect();
+    want.sort_by_key(|u| u["userName"].as_str().unwrap().to_owned());
+    let have: Vec<Json> = server
+        .user_contents()
+        .into_iter()
+        .map(sorted_schemas)
+        .collect();
+    // JSON objects compare regardless of key order (the server reorders them).
+    assert_eq!(have, want);
+    // One user spelled out (Zoë sorts first: capitals before lower case), so the expected file
+    // cannot drift into nonsense unnoticed.
+    assert_eq!(
+        have[1],
+        json!({
+            "schemas": ["urn:base44:params:scim:schemas:extension:user:2.0", "urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "ada@example.com",
+            "active": true,
+            "urn:base44:params:scim:schemas:extension:user:2.0": {"role": "admin", "creditLimit": 500},
+        })
+    );
+
+    let writes = server.writes();
+    let again = support::scimsync(&["sync", "--config", config], token);
+    assert_eq!(again.code, 0, "{}", again.all_output());
+    assert_eq!(server.writes(), writes, "a second sync writes nothing");
+}
+
+fn sorted_schemas(mut user: Json) -> Json {
+    if let Some(schemas) = user.get_mut("schemas").and_then(Json::as_array_mut) {
+        schemas.sort_by_key(|s| s.as_str().unwrap_or_default().to_owned());
+    }
+    user
+}

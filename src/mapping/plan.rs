@@ -212,8 +212,13 @@ pub struct ExprPlan {
 }
 
 impl ExprPlan {
+    /// Evaluates the expression. `IgnoreFlowIfNullOrEmpty` stopping the flow gives null here:
+    /// a lone expression has no attribute to leave out.
     pub fn evaluate(&self, env: &Env<'_>) -> Result<Value, EvalError> {
-        eval(&self.node, env)
+        match eval(&self.node, env) {
+            Err(e) if e.ignore_flow => Ok(Value::Null),
+            other => other,
+        }
     }
 }
 
@@ -335,7 +340,15 @@ impl PlannedRule {
             line: self.line,
             message,
         };
-        let mut value = eval(&self.expr, env).map_err(|e| fail(e.message))?;
+        let env = Env {
+            target: Some(&self.path),
+            ..*env
+        };
+        let mut value = match eval(&self.expr, &env) {
+            // `IgnoreFlowIfNullOrEmpty`: the attribute does not flow, not even its default.
+            Err(e) if e.ignore_flow => return Ok(Value::Null),
+            other => other.map_err(|e| fail(e.message))?,
+        };
         if value.is_null() {
             if let Some(default) = &self.default {
                 value = default.clone();

@@ -59,7 +59,7 @@ pub fn compute(plan: &Plan, records: &[Record], now: DateTime<Utc>) -> Desired {
     };
     let mut keys: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     for record in records {
-        let env = Env { record, now };
+        let env = Env::at(record, now);
         let skip = |reason: String| Skip {
             source_id: record.id.clone(),
             user: record.label(),

@@ -464,6 +464,35 @@ mod tests {
     }
 
     #[test]
+    fn ignore_flow_if_null_or_empty_drops_the_attribute_and_its_default() {
+        let p = plan(
+            "dialect entra\nuserName <- [mail]\ntitle <- IgnoreFlowIfNullOrEmpty(Append([title], \"\")) default \"none\"\ndisplayName <- Append([title], \"\") default \"none\"\n",
+        );
+        let Ok(Outcome::Mapped(u)) =
+            mapped(&p, &record(serde_json::json!({"mail": "m", "title": ""})))
+        else {
+            panic!("maps")
+        };
+        // title does not flow at all; displayName's "" is a value and is sent as such.
+        assert_eq!(
+            u.values
+                .iter()
+                .map(|v| (v.path.to_string(), v.value.clone()))
+                .collect::<Vec<_>>(),
+            [
+                ("userName".to_owned(), Value::from("m")),
+                ("displayName".to_owned(), Value::from(""))
+            ]
+        );
+        let Ok(Outcome::Mapped(u)) =
+            mapped(&p, &record(serde_json::json!({"mail": "m", "title": "Dr"})))
+        else {
+            panic!("maps")
+        };
+        assert_eq!(u.get(&AttrPath::core("title")), Some(&Value::from("Dr")));
+    }
+
+    #[test]
     fn scope_false_is_out_of_scope() {
         let p = plan("scope user.dept == \"IT\"\nuserName <- user.email\n");
         assert_eq!(

@@ -75,10 +75,7 @@ fn outcome(case: &Case) -> (Option<serde_json::Value>, String) {
     };
     let object = case.record.as_object().expect("record is a JSON object");
     let record = Record::from_flat_json(String::new(), object);
-    let env = Env {
-        record: &record,
-        now: case.now,
-    };
+    let env = Env::at(&record, case.now);
     match plan.evaluate(&env) {
         Ok(value) => {
             let json = value.to_json();

@@ -45,10 +45,7 @@ pub fn run(args: EvalArgs) -> Result<ExitCode, String> {
     let file = SourceFile::new("<expr>", args.expr.clone());
     let plan = mapping::compile_expression(&args.expr, args.dialect)
         .map_err(|diagnostics| mapping::render_all(&diagnostics, &file))?;
-    let env = Env {
-        record: &record,
-        now: args.now.unwrap_or_else(Utc::now),
-    };
+    let env = Env::at(&record, args.now.unwrap_or_else(Utc::now));
     match plan.evaluate(&env) {
         Ok(value) => {
             println!("{}", value.to_json());

@@ -8,28 +8,62 @@ use chrono::{DateTime, Utc};
 use super::plan::{Node, Op};
 use super::source::Span;
 use crate::record::Record;
+use crate::scim::path::AttrPath;
 use crate::value::Value;
 
-/// What an expression can see: the record, and the clock (fixed by `--now` in tests).
+/// What an expression can see: the record, the clock (fixed by `--now` in tests), and, for
+/// Entra's `SelectUniqueValue`, a way to ask whether a value is already taken on the target.
 #[derive(Clone, Copy, Debug)]
 pub struct Env<'r> {
     pub record: &'r Record,
     pub now: DateTime<Utc>,
+    /// Whether a value is already used on the target. `None` (a lone `eval`, `map` without a
+    /// target): nothing counts as taken.
+    pub unique: Option<&'r dyn UniquenessOracle>,
+    /// The SCIM path of the rule being evaluated; set by the plan for each rule.
+    pub target: Option<&'r AttrPath>,
 }
 
 impl<'r> Env<'r> {
     pub fn new(record: &'r Record) -> Env<'r> {
+        Env::at(record, Utc::now())
+    }
+
+    /// An environment with a fixed clock and no uniqueness oracle.
+    pub fn at(record: &'r Record, now: DateTime<Utc>) -> Env<'r> {
         Env {
             record,
-            now: Utc::now(),
+            now,
+            unique: None,
+            target: None,
         }
     }
+
+    /// Whether `value` is already taken at the current rule's path. Without an oracle or a
+    /// rule path nothing is taken.
+    pub fn is_taken(&self, value: &str) -> bool {
+        match (self.unique, self.target) {
+            (Some(oracle), Some(path)) => oracle.is_taken(path, value),
+            _ => false,
+        }
+    }
+}
+
+/// Answers "is this value already used by another user on the target?" for
+/// `SelectUniqueValue`. The language core does no I/O: the sync layer supplies this from
+/// the target users it has already listed.
+pub trait UniquenessOracle: std::fmt::Debug {
+    fn is_taken(&self, path: &AttrPath, value: &str) -> bool;
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct EvalError {
     pub message: String,
     pub span: Span,
+    /// Not a failure: `IgnoreFlowIfNullOrEmpty` met a null or empty value, so the rule must
+    /// not flow at all (no value, no default). It travels the error path so that it stops
+    /// the whole rule wherever the call is nested.
+    pub ignore_flow: bool,
 }
 
 impl EvalError {
@@ -37,6 +71,16 @@ impl EvalError {
         EvalError {
             message: message.into(),
             span,
+            ignore_flow: false,
+        }
+    }
+
+    /// The signal of `IgnoreFlowIfNullOrEmpty`: the rule does not flow.
+    pub fn ignore_flow(span: Span) -> EvalError {
+        EvalError {
+            message: "IgnoreFlowIfNullOrEmpty: the value is null or empty, so the attribute does not flow".into(),
+            span,
+            ignore_flow: true,
         }
     }
 }

@@ -214,8 +214,13 @@ pub struct ExprPlan {
 }
 
 impl ExprPlan {
+    /// Evaluates the expression. `IgnoreFlowIfNullOrEmpty` stopping the flow gives null here:
+    /// a lone expression has no attribute to leave out.
     pub fn evaluate(&self, env: &Env<'_>) -> Result<Value, EvalError> {
-        eval(&self.node, env)
+        match eval(&self.node, env) {
+            Err(e) if e.ignore_flow => Ok(Value::Null),
+            other => other,
+        }
     }
 }
 
@@ -337,7 +342,15 @@ impl PlannedRule {
             line: self.line,
             message,
         };
-        let mut value = eval(&self.expr, env).map_err(|e| fail(e.message))?;
+        let env = Env {
+            target: Some(&self.path),
+            ..*env
+        };
+        let mut value = match eval(&self.expr, &env) {
+            // `IgnoreFlowIfNullOrEmpty`: the attribute does not flow, not even its default.
+            Err(e) if e.ignore_flow => return Ok(Value::Null),
+            other => other.map_err(|e| fail(e.message))?,
+        };
         if value.is_null() {
             if let Some(default) = &self.default {
                 value = default.clone();
@@ -450,6 +463,35 @@ mod tests {
             failure.to_string(),
             "rule `urn:b:2.0:limit` (line 3): \"lots\" is not a valid integer"
         );
+    }
+
+    #[test]
+    fn ignore_flow_if_null_or_empty_drops_the_attribute_and_its_default() {
+        let p = plan(
+            "dialect entra\nuserName <- [mail]\ntitle <- IgnoreFlowIfNullOrEmpty(Append([title], \"\")) default \"none\"\ndisplayName <- Append([title], \"\") default \"none\"\n",
+        );
+        let Ok(Outcome::Mapped(u)) =
+            mapped(&p, &record(serde_json::json!({"mail": "m", "title": ""})))
+        else {
+            panic!("maps")
+        };
+        // title does not flow at all; displayName's "" is a value and is sent as such.
+        assert_eq!(
+            u.values
+                .iter()
+                .map(|v| (v.path.to_string(), v.value.clone()))
+                .collect::<Vec<_>>(),
+            [
+                ("userName".to_owned(), Value::from("m")),
+                ("displayName".to_owned(), Value::from(""))
+            ]
+        );
+        let Ok(Outcome::Mapped(u)) =
+            mapped(&p, &record(serde_json::json!({"mail": "m", "title": "Dr"})))
+        else {
+            panic!("maps")
+        };
+        assert_eq!(u.get(&AttrPath::core("title")), Some(&Value::from("Dr")));
     }
 
     #[test]

@@ -3,8 +3,13 @@
 //! A user whose rules fail is skipped with the reason and is neither created nor
 //! deactivated; out-of-scope users are listed so managed ones can be deactivated.
 
-use chrono::{DateTime, Utc};
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 
+use chrono::{DateTime, Utc};
+use serde_json::Value as Json;
+
+use crate::mapping::eval::UniquenessOracle;
 use crate::mapping::{Env, MappedUser, Outcome, Plan};
 use crate::record::Record;
 use crate::scim::path::AttrPath;
@@ -50,7 +55,68 @@ pub fn match_key(match_path: &AttrPath, value: &str) -> String {
     }
 }
 
+/// Values already used on the target, or by users mapped earlier in this run: what Entra's
+/// `SelectUniqueValue` must avoid. `userName` compares case-insensitively (RFC 7643 §4.1.1).
+#[derive(Debug)]
+pub struct TakenValues<'t> {
+    target_users: &'t [Json],
+    /// Per path, built from the target on first use, then grown as users are mapped.
+    by_path: RefCell<HashMap<AttrPath, HashSet<String>>>,
+}
+
+impl<'t> TakenValues<'t> {
+    pub fn new(target_users: &'t [Json]) -> TakenValues<'t> {
+        TakenValues {
+            target_users,
+            by_path: RefCell::new(HashMap::new()),
+        }
+    }
+
+    fn with_path<R>(&self, path: &AttrPath, f: impl FnOnce(&mut HashSet<String>) -> R) -> R {
+        let mut by_path = self.by_path.borrow_mut();
+        let taken = by_path.entry(path.clone()).or_insert_with(|| {
+            self.target_users
+                .iter()
+                .filter_map(|u| path.get(u)?.as_str())
+                .map(|v| match_key(path, v))
+                .collect()
+        });
+        f(taken)
+    }
+
+    /// Counts a mapped user's values as taken, so a later user in the same run cannot get
+    /// the same unique value.
+    fn claim(&self, mapped: &MappedUser) {
+        for value in &mapped.values {
+            if let Some(text) = text(&value.value) {
+                self.with_path(&value.path, |taken| {
+                    taken.insert(match_key(&value.path, &text))
+                });
+            }
+        }
+    }
+}
+
+impl UniquenessOracle for TakenValues<'_> {
+    fn is_taken(&self, path: &AttrPath, value: &str) -> bool {
+        self.with_path(path, |taken| taken.contains(&match_key(path, value)))
+    }
+}
+
+/// The desired state with nothing taken on the target (no target listed).
 pub fn compute(plan: &Plan, records: &[Record], now: DateTime<Utc>) -> Desired {
+    compute_against(plan, records, now, &[])
+}
+
+/// The desired state, with `SelectUniqueValue` avoiding the values of `target_users` and of
+/// users mapped earlier in the run.
+pub fn compute_against(
+    plan: &Plan,
+    records: &[Record],
+    now: DateTime<Utc>,
+    target_users: &[Json],
+) -> Desired {
+    let taken = TakenValues::new(target_users);
     let user_name_path = AttrPath::core("userName");
     let active_path = AttrPath::core("active");
     let mut desired = Desired {
@@ -59,7 +125,10 @@ pub fn compute(plan: &Plan, records: &[Record], now: DateTime<Utc>) -> Desired {
     };
     let mut keys: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     for record in records {
-        let env = Env { record, now };
+        let env = Env {
+            unique: Some(&taken),
+            ..Env::at(record, now)
+        };
         let skip = |reason: String| Skip {
             source_id: record.id.clone(),
             user: record.label(),
@@ -96,6 +165,7 @@ pub fn compute(plan: &Plan, records: &[Record], now: DateTime<Utc>) -> Desired {
             continue;
         }
         keys.insert(key.clone(), record.id.clone());
+        taken.claim(&mapped);
         let active = match mapped.get(&active_path) {
             Some(Value::Bool(b)) => *b,
             _ => record.active,
@@ -116,5 +186,65 @@ fn text(value: &Value) -> Option<String> {
         Value::Str(s) if !s.is_empty() => Some(s.clone()),
         Value::Int(i) => Some(i.to_string()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::{SourceFile, compile};
+
+    const UNIQUE_MAP: &str = r#"dialect entra
+match externalId
+externalId <- [objectId]
+userName <- SelectUniqueValue(
+      Join("@", Join(".", [first], [last]), "contoso.com"),
+      Join("@", Join(".", Mid([first], 1, 1), [last]), "contoso.com"),
+      Join("@", Join(".", Mid([first], 1, 2), [last]), "contoso.com"))
+    on create
+"#;
+
+    fn records(ids: &[&str]) -> Vec<Record> {
+        ids.iter()
+            .map(|id| {
+                let json = serde_json::json!({"objectId": id, "first": "John", "last": "Smith"});
+                Record::from_flat_json((*id).into(), json.as_object().unwrap())
+            })
+            .collect()
+    }
+
+    fn user_names(desired: &Desired) -> Vec<&str> {
+        desired.users.iter().map(|u| u.user_name.as_str()).collect()
+    }
+
+    #[test]
+    fn select_unique_value_avoids_target_values_and_earlier_users_of_the_run() {
+        let plan = compile(&SourceFile::new("u.map", UNIQUE_MAP)).expect("compiles");
+        // On the target already, in another case: userName compares case-insensitively.
+        let target = [serde_json::json!({"id": "t1", "userName": "JOHN.SMITH@contoso.com"})];
+        let desired = compute_against(&plan, &records(&["a", "b", "c"]), Utc::now(), &target);
+        assert_eq!(
+            user_names(&desired),
+            ["J.Smith@contoso.com", "Jo.Smith@contoso.com"]
+        );
+        assert_eq!(desired.skipped.len(), 1);
+        assert_eq!(desired.skipped[0].source_id, "c");
+        assert!(
+            desired.skipped[0].reason.contains(
+                "every candidate is already taken on the target: \"John.Smith@contoso.com\", \"J.Smith@contoso.com\", \"Jo.Smith@contoso.com\""
+            ),
+            "{}",
+            desired.skipped[0].reason
+        );
+    }
+
+    #[test]
+    fn without_a_target_the_first_candidate_wins_then_run_order_decides() {
+        let plan = compile(&SourceFile::new("u.map", UNIQUE_MAP)).expect("compiles");
+        let desired = compute(&plan, &records(&["a", "b"]), Utc::now());
+        assert_eq!(
+            user_names(&desired),
+            ["John.Smith@contoso.com", "J.Smith@contoso.com"]
+        );
     }
 }

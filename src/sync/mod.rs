@@ -114,7 +114,10 @@ pub async fn run(config: &Config, options: &RunOptions) -> Result<RunReport, Syn
     )
     .map_err(SyncError::Client)?;
 
-    let desired = desired::compute(&plan, &records, options.now);
+    // The target is listed first: `SelectUniqueValue` avoids the values it already holds.
+    let target_users = client.list_users().await?;
+    tracing::info!(target = target_users.len(), "listed target users");
+    let desired = desired::compute_against(&plan, &records, options.now, &target_users);
     tracing::info!(
         source = records.len(),
         desired = desired.users.len(),
@@ -122,8 +125,6 @@ pub async fn run(config: &Config, options: &RunOptions) -> Result<RunReport, Syn
         out_of_scope = desired.out_of_scope.len(),
         "mapped source users"
     );
-    let target_users = client.list_users().await?;
-    tracing::info!(target = target_users.len(), "listed target users");
     let changes = diff::diff(&desired, &target_users, &state, &plan.match_path);
     guard_empty_source(&desired, &changes)?;
 

@@ -5,6 +5,8 @@
 //! (so `IIF` evaluates only the branch it takes, and Entra's omitted arguments are visible).
 //! Adding a function is adding one entry to `okta.rs` or `entra.rs`.
 
+pub mod diacritics;
+pub mod dotnet_datetime;
 pub mod entra;
 pub mod iso3166;
 pub mod joda;

@@ -1,0 +1,201 @@
+//! Entra's `Replace(source, oldValue, regexPattern, regexGroupName, replacementValue,
+//! replacementAttributeName, template)`: one function, five behaviours, chosen by which
+//! arguments are present. An omitted argument is not `""`: `""` is a legal replacement.
+//!
+//! Patterns are .NET regular expressions; scimsync runs them with the `regex` crate, which
+//! reads the same syntax for everything Entra's documentation uses (named groups
+//! `(?<name>…)`, classes, quantifiers) but has no look-around or back-references — a pattern
+//! that uses them is reported as invalid rather than silently misread.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use regex::Regex;
+
+/// The arguments as the call gave them: `None` = left out.
+#[derive(Debug, Default)]
+pub struct ReplaceArgs {
+    pub source: Option<String>,
+    pub old_value: Option<String>,
+    pub pattern: Option<String>,
+    pub group: Option<String>,
+    pub replacement: Option<String>,
+    /// The value of the attribute passed as `replacementAttributeName` (`[mobile]`), and
+    /// whether the argument was given at all.
+    pub replacement_attribute: Option<Option<String>>,
+    pub template: Option<String>,
+}
+
+/// Runs Replace; `Ok(None)` is a null result (nothing to replace in).
+pub fn replace(args: ReplaceArgs) -> Result<Option<String>, String> {
+    if let Some(old) = &args.old_value {
+        if old.is_empty() {
+            return Err("Replace: oldValue must not be empty".into());
+        }
+        let Some(source) = &args.source else {
+            return Ok(None);
+        };
+        if let Some(template) = &args.template {
+            // Mode 2: the source goes into the template in place of oldValue.
+            return Ok(Some(template.replace(old.as_str(), source)));
+        }
+        if let Some(replacement) = &args.replacement {
+            // Mode 1: plain, case-sensitive, every occurrence.
+            return Ok(Some(source.replace(old.as_str(), replacement)));
+        }
+        return Err("Replace: with oldValue, give replacementValue or template".into());
+    }
+    let Some(pattern) = &args.pattern else {
+        return Err("Replace: give oldValue or regexPattern".into());
+    };
+    let regex = compiled(pattern)?;
+    match (&args.group, &args.replacement, &args.replacement_attribute) {
+        (Some(group), None, Some(attribute)) => {
+            // Mode 5: the source when it has a value; else the named group of the pattern
+            // applied to the replacement attribute.
+            if let Some(source) = args.source.as_ref().filter(|s| !s.is_empty()) {
+                return Ok(Some(source.clone()));
+            }
+            let Some(other) = attribute else {
+                return Ok(None);
+            };
+            check_group(&regex, group)?;
+            Ok(Some(
+                regex
+                    .captures(other)
+                    .and_then(|c| c.name(group))
+                    .map_or("", |m| m.as_str())
+                    .to_owned(),
+            ))
+        }
+        (Some(group), Some(replacement), _) => {
+            // Mode 4: only the text the named group captured is replaced, literally.
+            check_group(&regex, group)?;
+            let Some(source) = &args.source else {
+                return Ok(None);
+            };
+            let mut out = String::with_capacity(source.len());
+            let mut last = 0;
+            for caps in regex.captures_iter(source) {
+                if let Some(m) = caps.name(group) {
+                    out.push_str(&source[last..m.start()]);
+                    out.push_str(replacement);
+                    last = m.end();
+                }
+            }
+            out.push_str(&source[last..]);
+            Ok(Some(out))
+        }
+        (None, Some(replacement), _) => {
+            // Mode 3: Regex.Replace, with .NET substitutions (`${name}`, `$1`, `$$`).
+            let Some(source) = &args.source else {
+                return Ok(None);
+            };
+            let substitution = rust_substitution(replacement);
+            Ok(Some(
+                regex
+                    .replace_all(source, substitution.as_str())
+                    .into_owned(),
+            ))
+        }
+        (Some(_), None, None) => Err(
+            "Replace: with regexGroupName, give replacementValue or replacementAttributeName"
+                .into(),
+        ),
+        (None, None, _) => Err("Replace: with regexPattern, give replacementValue".into()),
+    }
+}
+
+fn check_group(regex: &Regex, group: &str) -> Result<(), String> {
+    if regex.capture_names().flatten().any(|n| n == group) {
+        Ok(())
+    } else {
+        Err(format!(
+            "Replace: the pattern has no group named \"{group}\""
+        ))
+    }
+}
+
+/// Rewrites a .NET replacement string for the `regex` crate: `$1a` in .NET is group 1 then
+/// `a` (the crate would read a group named `1a`), `$&` is the whole match, and a `$` that
+/// starts no substitution is literal.
+fn rust_substitution(dotnet: &str) -> String {
+    let mut out = String::with_capacity(dotnet.len());
+    let mut chars = dotnet.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '$' {
+            out.push(c);
+            continue;
+        }
+        match chars.peek().copied() {
+            Some('$') => {
+                chars.next();
+                out.push_str("$$");
+            }
+            Some('&') => {
+                chars.next();
+                out.push_str("${0}");
+            }
+            Some('{') => {
+                let name: String = chars.clone().skip(1).take_while(|c| *c != '}').collect();
+                let name_chars = name.chars().count();
+                let closed = chars.clone().nth(1 + name_chars) == Some('}');
+                if closed && !name.is_empty() {
+                    for _ in 0..name_chars + 2 {
+                        chars.next();
+                    }
+                    out.push_str(&format!("${{{name}}}"));
+                } else {
+                    out.push_str("$$");
+                }
+            }
+            Some(d) if d.is_ascii_digit() => {
+                let mut digits = String::new();
+                while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                    digits.push(d);
+                    chars.next();
+                }
+                out.push_str(&format!("${{{digits}}}"));
+            }
+            _ => out.push_str("$$"),
+        }
+    }
+    out
+}
+
+thread_local! {
+    /// Compiled patterns: a mapping uses a handful, evaluated for every user.
+    static CACHE: RefCell<HashMap<String, Regex>> = RefCell::new(HashMap::new());
+}
+
+/// Compiles `pattern` once per thread; a few dozen distinct patterns at most are kept.
+pub fn compiled(pattern: &str) -> Result<Regex, String> {
+    CACHE.with(|cache| {
+        if let Some(regex) = cache.borrow().get(pattern) {
+            return Ok(regex.clone());
+        }
+        let regex = Regex::new(pattern)
+            .map_err(|e| format!("invalid regular expression \"{pattern}\": {e}"))?;
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= 64 {
+            cache.clear();
+        }
+        cache.insert(pattern.to_owned(), regex.clone());
+        Ok(regex)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotnet_substitutions_are_translated() {
+        assert_eq!(rust_substitution("${phoneNumber}"), "${phoneNumber}");
+        assert_eq!(rust_substitution("$1a"), "${1}a");
+        assert_eq!(
+            rust_substitution("$$ and $& and $x and ${"),
+            "$$ and ${0} and $$x and $${"
+        );
+    }
+}

@@ -1,0 +1,38 @@
+//! Entra's app-role functions over `[appRoleAssignments]`, the user's roles in the app (a
+//! multi-valued attribute of role values, e.g. `["Admin", "User"]`).
+
+use crate::value::Value;
+
+/// The role values of `[appRoleAssignments]`, in order, without empty ones.
+fn role_values(assignments: Value) -> Vec<Value> {
+    match assignments {
+        Value::List(items) => items
+            .into_iter()
+            .filter(|v| !v.is_null_or_empty())
+            .collect(),
+        Value::Null => Vec::new(),
+        one if one.is_null_or_empty() => Vec::new(),
+        one => vec![one],
+    }
+}
+
+/// `SingleAppRoleAssignment([appRoleAssignments])`: one role, for `roles[primary eq
+/// "True"].value`. Entra picks one when there are several and does not say which; scimsync
+/// picks the first, so the result is at least stable. No role gives null (nothing flows).
+pub fn single_role(assignments: Value) -> Value {
+    role_values(assignments)
+        .into_iter()
+        .next()
+        .unwrap_or_default()
+}
+
+/// `AppRoleAssignmentsComplex([appRoleAssignments])`: every role as a complex `roles` value,
+/// as Entra sends them: `{primary: false, type: "WindowsAzureActiveDirectoryRole",
+/// displayName, value}`. No role gives null.
+pub fn all_roles(assignments: Value) -> Value {
+    let roles = role_values(assignments);
+    if roles.is_empty() {
+        return Value::Null;
+    }
+    Value::List(roles)
+}

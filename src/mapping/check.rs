@@ -860,8 +860,13 @@ impl Checker {
                 };
             }
             Some(_) => {
+                let before = self.diagnostics.len();
                 if let Some(r) = receiver {
                     self.expr(r, dialect);
+                }
+                if self.diagnostics.len() > before {
+                    // The value already failed; one diagnostic is enough.
+                    return null;
                 }
                 self.error(
                     Diagnostic::error(Code::WrongDialect, name.span, format!("`.{}()` is a method call on a value", name.name))
@@ -875,6 +880,18 @@ impl Checker {
             }
         };
         let span_of_name = receiver.map_or(name.span, |r| r.span.to(name.span));
+        if dialect.is_spel() && full_name == "T" {
+            self.error(
+                Diagnostic::error(
+                    Code::WrongDialect,
+                    e.span,
+                    "type references `T(...)` are SpEL, but Okta expressions do not support them",
+                )
+                .label("not supported")
+                .help("use the String, Arrays, Convert and Time functions instead"),
+            );
+            return null;
+        }
 
         if let Some(why) = functions::tenant_only(dialect, &full_name) {
             self.error(

@@ -779,7 +779,7 @@ fn syntax_error(
     };
     let span = Span::new(at + offset, at + offset + found_len);
     let mut diagnostic = Diagnostic::error(Code::Syntax, span, message).label("unexpected here");
-    if let Some(help) = syntax_help(&text[pos..], &expected, dialect) {
+    if let Some(help) = syntax_help(&text[..pos], &text[pos..], &expected, dialect) {
         diagnostic = diagnostic.help(help);
     }
     diagnostic
@@ -876,7 +876,7 @@ fn last_token_end(text: &str, dialect: Dialect) -> usize {
 }
 
 /// Hints for the mistakes people make most.
-fn syntax_help(rest: &str, expected: &[&str], dialect: Dialect) -> Option<String> {
+fn syntax_help(before: &str, rest: &str, expected: &[&str], dialect: Dialect) -> Option<String> {
     let rest = rest.trim_start();
     if expected.contains(&"`<-`") {
         return Some(
@@ -884,7 +884,9 @@ fn syntax_help(rest: &str, expected: &[&str], dialect: Dialect) -> Option<String
         );
     }
     match dialect {
-        Dialect::Okta | Dialect::Okta2 if unsupported_spel(rest).is_some() => unsupported_spel(rest),
+        Dialect::Okta | Dialect::Okta2 if unsupported_spel(before, rest).is_some() => {
+            unsupported_spel(before, rest)
+        }
         Dialect::Okta | Dialect::Okta2 if rest.starts_with('[') => Some(
             "`[name]` is how Entra refers to attributes; in the okta dialect write `user.name`, or switch with `dialect entra`"
                 .into(),
@@ -903,12 +905,27 @@ fn syntax_help(rest: &str, expected: &[&str], dialect: Dialect) -> Option<String
 
 /// SpEL constructs Okta leaves out (reference/okta.md §1.3, OEL-IE "Unsupported features"),
 /// named when the parser stops at one.
-fn unsupported_spel(rest: &str) -> Option<String> {
+fn unsupported_spel(before: &str, rest: &str) -> Option<String> {
     let word: String = rest
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
         .collect();
+    let before = before.trim_end();
+    let previous_word = before
+        .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .next()
+        .unwrap_or_default();
+    let increment = before.ends_with("++")
+        || before.ends_with("--")
+        || (before.ends_with('+') && rest.starts_with('+'))
+        || (before.ends_with('-') && rest.starts_with('-'));
     let what = match word.to_ascii_lowercase().as_str() {
+        _ if previous_word.eq_ignore_ascii_case("new") => {
+            "constructors (`new ...`) are SpEL, but Okta expressions do not support them"
+        }
+        _ if increment => {
+            "`++` and `--` are SpEL, but Okta expressions do not support them; write `x + 1`"
+        }
         "instanceof" => "`instanceof` is SpEL, but Okta expressions do not support it",
         "between" => {
             "`between` is SpEL, but Okta expressions do not support it; write `x >= a and x <= b`"

@@ -10,14 +10,22 @@ use crate::mapping::source::Span;
 use crate::mapping::syntax::{Arg, Expr, Ident};
 use crate::value::Value;
 
-/// EL v2 user properties outside the profile that scimsync has: `user.id`, `user.status`.
-const EL2_USER_PROPERTIES: &[&str] = &["id", "status"];
-/// EL v2 user properties outside the profile that only an Okta tenant keeps.
-const EL2_TENANT_PROPERTIES: &[&str] = &["created", "lastUpdated", "passwordChanged", "lastLogin"];
+/// EL v2 user properties outside the profile: `user.id` and `user.status` are the record's
+/// identity and status; the timestamps are read from the record (Okta exports carry them
+/// beside the profile).
+const EL2_USER_PROPERTIES: &[&str] = &[
+    "id",
+    "status",
+    "created",
+    "lastUpdated",
+    "passwordChanged",
+    "lastLogin",
+];
 
-/// Whether `root` is an Okta root this module resolves.
+/// Whether `root.x` is resolved here: every root but the function namespaces (`String.len`
+/// written without its arguments is the checker's to report).
 pub(super) fn is_root(root: &str) -> bool {
-    root == "user" || root == "source" || okta::TENANT_ROOTS.iter().any(|(r, _)| *r == root)
+    !super::OKTA_NAMESPACES.contains(&root)
 }
 
 impl Checker {
@@ -43,6 +51,24 @@ impl Checker {
             );
             return null;
         }
+        if root != "user" && root != "source" {
+            let mut d = Diagnostic::error(
+                Code::UnknownName,
+                root_span,
+                format!("unknown name `{root}`"),
+            )
+            .label("not a known root");
+            d = match did_you_mean(root, ["user", "source"]) {
+                Some(s) => d.help(format!("did you mean `{s}`?")),
+                None => d.help(format!(
+                    "scimsync reads the directory user as `user.{}`; `{root}.{}` would read another app's user profile inside an Okta tenant",
+                    names.join("."),
+                    names.join(".")
+                )),
+            };
+            self.error(d);
+            return null;
+        }
         let attribute = |this: &mut Checker, key: String| {
             this.reads.insert(key.clone());
             (Node::Attr(key), Ty::Any)
@@ -58,19 +84,8 @@ impl Checker {
                 self.reads.insert("status".into());
                 (Node::SourceStatus, Ty::Str)
             }
-            [first, ..] if EL2_TENANT_PROPERTIES.contains(first) => {
-                self.error(
-                    Diagnostic::error(
-                        Code::TenantOnlyFunction,
-                        span,
-                        format!("`{root}.{first}` is kept by the Okta tenant, not by the directory export"),
-                    )
-                    .label("not available to scimsync")
-                    .help(format!(
-                        "export it as a profile attribute and read `{root}.profile.{first}`"
-                    )),
-                );
-                null
+            [timestamp] if EL2_USER_PROPERTIES.contains(timestamp) => {
+                attribute(self, (*timestamp).to_owned())
             }
             _ => {
                 let written = names.join(".");
@@ -87,9 +102,9 @@ impl Checker {
                         "Identity Engine reads profile attributes under `profile`: `{root}.profile.{written}` (beside it only {})",
                         EL2_USER_PROPERTIES
                             .iter()
-                            .map(|p| format!("`{root}.{p}`"))
+                            .map(|p| format!("`{p}`"))
                             .collect::<Vec<_>>()
-                            .join(" and ")
+                            .join(", ")
                     ))
                 };
                 self.error(d);

@@ -669,6 +669,7 @@ impl Checker {
                 let nodes = items.iter().map(|i| self.expr(i, dialect).0).collect();
                 (Node::List(nodes), Ty::List)
             }
+            ExprKind::Map(_) => self.okta_stray_map(e),
             ExprKind::Unary { op, operand } => {
                 let (node, _) = self.expr(operand, dialect);
                 self.fallible = true;
@@ -846,6 +847,11 @@ impl Checker {
                 if dialect.is_spel() && root == "user" && name.name == "getInternalProperty" =>
             {
                 return self.internal_property(e, args);
+            }
+            Some(ExprKind::Name(root))
+                if dialect.is_spel() && okta::is_group_query(root, &name.name) =>
+            {
+                return self.okta_group_query(e, &name.name, args);
             }
             Some(ExprKind::Name(root)) if dialect.is_spel() && root == "user" => {
                 format!("user.{}", name.name)

@@ -11,8 +11,8 @@ use super::diagnostic::{Code, Diagnostic};
 use super::source::{SourceFile, Span};
 use super::split::split;
 use super::syntax::{
-    Arg, AttributeRule, BinaryOp, Constant, Expr, ExprKind, Ident, MapFile, PathPrefix, PathSyntax,
-    RuleOption, Statement, UnaryOp,
+    Arg, AttributeRule, BinaryOp, Constant, Expr, ExprKind, Ident, MapEntry, MapFile, PathPrefix,
+    PathSyntax, RuleOption, Statement, UnaryOp,
 };
 use crate::value::Value;
 
@@ -422,6 +422,29 @@ impl Lower<'_> {
                 }
             }
             Rule::okta_paren | Rule::entra_paren => self.first_expr(pair),
+            Rule::okta_map => {
+                let mut entries = Vec::new();
+                for entry in pair.into_inner() {
+                    let mut parts = entry.into_inner();
+                    let (Some(key), Some(value)) = (parts.next(), parts.next()) else {
+                        continue;
+                    };
+                    let key_span = self.span(&key);
+                    let key = match self.expr(key.clone()).kind {
+                        ExprKind::Str(s) => s,
+                        _ => key.as_str().to_owned(),
+                    };
+                    entries.push(MapEntry {
+                        key,
+                        key_span,
+                        value: self.expr(value),
+                    });
+                }
+                Expr {
+                    kind: ExprKind::Map(entries),
+                    span,
+                }
+            }
             Rule::okta_list => Expr {
                 kind: ExprKind::List(pair.into_inner().map(|p| self.expr(p)).collect()),
                 span,
@@ -690,7 +713,9 @@ fn describe(rule: Rule) -> Option<&'static str> {
         | okta_unary | okta_postfix | okta_prefix | okta_paren | okta_list | okta_name
         | entra_expr | entra_and | entra_rel | entra_concat | entra_unary | entra_not
         | entra_paren | entra_call | entra_name | entra_attr | okta_string | entra_string
-        | number | signed_number | hex | boolean | null => "an expression",
+        | number | signed_number | hex | boolean | null | okta_map | okta_map_entry => {
+            "an expression"
+        }
         text | text_inner => "a quoted string",
         constant => "a constant",
         ident => "a name",
@@ -1056,6 +1081,14 @@ mod tests {
                 }
             }
             ExprKind::Index { object, index } => format!("{}[{}]", sexp(object), sexp(index)),
+            ExprKind::Map(entries) => format!(
+                "{{{}}}",
+                entries
+                    .iter()
+                    .map(|m| format!("{}: {}", m.key, sexp(&m.value)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             ExprKind::List(items) => format!(
                 "{{{}}}",
                 items.iter().map(sexp).collect::<Vec<_>>().join(" ")
@@ -1102,6 +1135,9 @@ mod tests {
         );
         assert_eq!(sexp(&okta(r#""C:\dir\""#)), r#""C:\\dir\\""#);
         assert_eq!(sexp(&okta("NULL == True")), "(== null true)");
+        assert_eq!(sexp(&okta("{'a.b': 1, c: {2}}")), "{a.b: 1, c: {2}}");
+        assert_eq!(sexp(&okta("{x ? 'a' : 'b'}")), "{(? x \"a\" \"b\")}");
+        assert_eq!(sexp(&okta("2 ^ 3 * 4 div 5 MOD 6")), "(% (/ (* (^ 2 3) 4) 5) 6)");
     }
 
     #[test]

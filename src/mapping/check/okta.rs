@@ -7,7 +7,7 @@ use crate::mapping::Dialect;
 use crate::mapping::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::mapping::functions::okta::{self, methods};
 use crate::mapping::source::Span;
-use crate::mapping::syntax::{Arg, Expr, Ident};
+use crate::mapping::syntax::{Arg, Expr, ExprKind, Ident};
 use crate::value::Value;
 
 /// EL v2 user properties outside the profile: `user.id` and `user.status` are the record's
@@ -28,7 +28,155 @@ pub(super) fn is_root(root: &str) -> bool {
     !super::OKTA_NAMESPACES.contains(&root)
 }
 
+/// `user.isMemberOf(...)` and `user.getGroups(...)`: group queries with map criteria.
+pub(super) fn is_group_query(root: &str, method: &str) -> bool {
+    root == "user" && matches!(method, "isMemberOf" | "getGroups")
+}
+
+/// The keys a group criterion may use in scimsync, for "did you mean".
+const CRITERION_KEYS: &[&str] = &["group.profile.name", "group.id", "operator"];
+
 impl Checker {
+    /// An inline map anywhere but in a group query.
+    pub(super) fn okta_stray_map(&mut self, e: &Expr) -> (Node, Ty) {
+        self.error(
+            Diagnostic::error(Code::Type, e.span, "an inline map is not a value scimsync can use")
+                .label("a map")
+                .help("maps are group criteria: `user.isMemberOf({'group.profile.name': 'Sales'})`; for a list write `{'a', 'b'}`"),
+        );
+        (Node::Const(Value::Null), Ty::Any)
+    }
+
+    /// `user.isMemberOf({...}, ...)` / `user.getGroups({...}, ...)`: each map becomes a
+    /// criterion `[field, values, operator]` for `functions::okta` to match against the
+    /// record's groups (names, and ids when the source has them).
+    pub(super) fn okta_group_query(&mut self, e: &Expr, method: &str, args: &[Arg]) -> (Node, Ty) {
+        let null = (Node::Const(Value::Null), Ty::Any);
+        let full = format!("user.{method}");
+        let Some(function) = okta::any(&full) else {
+            return null;
+        };
+        if args.is_empty() {
+            self.error(
+                Diagnostic::error(
+                    Code::Arity,
+                    e.span,
+                    format!("`{full}` needs at least one criterion"),
+                )
+                .label("no criteria")
+                .help(format!("call it as `{}`", function.signature)),
+            );
+            return null;
+        }
+        let mut criteria = Vec::new();
+        let before = self.diagnostics.len();
+        for arg in args {
+            let Arg::Given(criterion) = arg else { continue };
+            let ExprKind::Map(entries) = &criterion.kind else {
+                self.expr(criterion, Dialect::Okta2);
+                self.error(
+                    Diagnostic::error(Code::Type, criterion.span, format!("each criterion of `{full}` is a map"))
+                        .label("not a map")
+                        .help("write `{'group.profile.name': 'Sales'}` or `{'group.id': {'00g1', '00g2'}}`"),
+                );
+                continue;
+            };
+            let mut field: Option<(&'static str, Node, Span)> = None;
+            let mut operator: Option<(String, Span)> = None;
+            for entry in entries {
+                match entry.key.as_str() {
+                    key @ ("group.profile.name" | "group.id") => {
+                        let (node, _) = self.expr(&entry.value, Dialect::Okta2);
+                        let name = if key == "group.id" { "id" } else { "name" };
+                        if let Some((_, _, first)) = &field {
+                            let first = *first;
+                            self.error(
+                                Diagnostic::error(Code::Type, entry.key_span, "a criterion matches one property")
+                                    .label("second property")
+                                    .secondary(first, "first property")
+                                    .help("put each property in its own map: `user.isMemberOf({'group.id': '00g1'}, {'group.profile.name': 'Sales'})` (both must hold)"),
+                            );
+                        } else {
+                            field = Some((name, node, entry.key_span));
+                        }
+                    }
+                    "operator" => match &entry.value.kind {
+                        ExprKind::Str(op) if op == "EXACT" || op == "STARTS_WITH" => {
+                            operator = Some((op.clone(), entry.value.span));
+                        }
+                        _ => self.error(
+                            Diagnostic::error(Code::Type, entry.value.span, "the operator is 'EXACT' or 'STARTS_WITH'")
+                                .label("not an operator")
+                                .help("write 'operator': 'EXACT' for whole names; without it names match by prefix"),
+                        ),
+                    },
+                    key @ ("group.type" | "group.source.id") => self.error(
+                        Diagnostic::error(Code::TenantOnlyFunction, entry.key_span, format!("`{key}` is known only inside an Okta tenant"))
+                            .label("not available to scimsync")
+                            .help("scimsync knows each group's name (and id, from Okta exports): match on 'group.profile.name' or 'group.id'"),
+                    ),
+                    other => {
+                        let mut d = Diagnostic::error(Code::UnknownName, entry.key_span, format!("`{other}` is not a group criterion"))
+                            .label("unknown key");
+                        d = match did_you_mean(other, CRITERION_KEYS.iter().copied()) {
+                            Some(s) => d.help(format!("did you mean `{s}`?")),
+                            None => d.help("a criterion uses 'group.profile.name' (with an optional 'operator') or 'group.id'"),
+                        };
+                        self.error(d);
+                    }
+                }
+            }
+            match (field, operator) {
+                (None, _) => {
+                    if self.diagnostics.len() == before {
+                        self.error(
+                            Diagnostic::error(
+                                Code::Type,
+                                criterion.span,
+                                "this criterion names no group property",
+                            )
+                            .label("nothing to match")
+                            .help("add 'group.profile.name' or 'group.id'"),
+                        );
+                    }
+                }
+                (Some(("id", _, _)), Some((_, span))) => self.error(
+                    Diagnostic::error(
+                        Code::Type,
+                        span,
+                        "an operator applies to 'group.profile.name' only",
+                    )
+                    .label("ids match exactly"),
+                ),
+                (Some((name, node, _)), operator) => {
+                    let operator = operator.map_or("STARTS_WITH".to_owned(), |(op, _)| op);
+                    criteria.push(Some(Node::List(vec![
+                        Node::Const(Value::from(name)),
+                        node,
+                        Node::Const(Value::Str(if name == "id" {
+                            "EXACT".to_owned()
+                        } else {
+                            operator
+                        })),
+                    ])));
+                }
+            }
+        }
+        if self.diagnostics.len() > before {
+            return null;
+        }
+        self.reads_groups = true;
+        self.fallible = true;
+        (
+            Node::Call {
+                function,
+                args: criteria,
+                span: e.span,
+            },
+            function.returns,
+        )
+    }
+
     /// `root.a.b`: a user attribute, the source id or status, or an error for a tenant root.
     pub(super) fn okta_property(
         &mut self,

@@ -448,8 +448,26 @@ const DAY: i64 = 86_400;
 const HOUR: i64 = 3_600;
 const MINUTE: i64 = 60;
 
-/// EL v2 operations with no classic function, reachable only as methods (see [`methods`]).
+/// Operations the checker reaches by other means than a name lookup: EL v2 methods with no
+/// classic twin (see [`methods`]) and the group queries whose map arguments the checker lowers
+/// (`check/okta.rs`).
 pub static METHOD_ONLY: &[Function] = &[
+    groups(fallible(f(
+        "user.isMemberOf",
+        "user.isMemberOf({'group.profile.name': 'Sales'}, ...)",
+        (1, None),
+        &[Ty::List],
+        Ty::Bool,
+        groups::is_member_of,
+    ))),
+    groups(fallible(f(
+        "user.getGroups",
+        "user.getGroups({'group.profile.name': 'Sales'}, ...)",
+        (1, None),
+        &[Ty::List],
+        Ty::List,
+        groups::get_groups,
+    ))),
     f(
         "contains",
         "value.contains(x)",
@@ -625,14 +643,6 @@ pub static TENANT_ONLY: &[(&str, &str)] = &[
     (
         "user.getLinkedObject",
         "it follows linked objects (such as a manager) inside an Okta tenant; put the linked user's attributes on the record",
-    ),
-    (
-        "user.getGroups",
-        "it reads Okta group objects (ids, sources, types) inside a tenant; test membership with `isMemberOfGroupName(\"...\")` or `isMemberOfGroupNameStartsWith(\"...\")`",
-    ),
-    (
-        "user.isMemberOf",
-        "its criteria read Okta group objects (ids, sources, types) inside a tenant; test membership with `isMemberOfGroupName(\"...\")`",
     ),
 ];
 

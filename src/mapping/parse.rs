@@ -1137,7 +1137,10 @@ mod tests {
         assert_eq!(sexp(&okta("NULL == True")), "(== null true)");
         assert_eq!(sexp(&okta("{'a.b': 1, c: {2}}")), "{a.b: 1, c: {2}}");
         assert_eq!(sexp(&okta("{x ? 'a' : 'b'}")), "{(? x \"a\" \"b\")}");
-        assert_eq!(sexp(&okta("2 ^ 3 * 4 div 5 MOD 6")), "(% (/ (* (^ 2 3) 4) 5) 6)");
+        assert_eq!(
+            sexp(&okta("2 ^ 3 * 4 div 5 MOD 6")),
+            "(% (/ (* (^ 2 3) 4) 5) 6)"
+        );
     }
 
     #[test]

@@ -937,6 +937,9 @@ impl Checker {
             );
         }
         let nodes = self.call_args(function, &full_name, args, 0, dialect);
+        if dialect.is_spel() {
+            self.okta_constant_args(function, args, 0);
+        }
         if function.uses_groups {
             self.reads_groups = true;
         }

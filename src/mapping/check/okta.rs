@@ -5,7 +5,9 @@
 use super::{Checker, Node, Ty};
 use crate::mapping::Dialect;
 use crate::mapping::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::mapping::eval::full_match_regex;
 use crate::mapping::functions::okta::{self, methods};
+use crate::mapping::functions::{Function, joda};
 use crate::mapping::source::Span;
 use crate::mapping::syntax::{Arg, Expr, ExprKind, Ident};
 use crate::value::Value;
@@ -165,16 +167,7 @@ impl Checker {
         if self.diagnostics.len() > before {
             return null;
         }
-        self.reads_groups = true;
-        self.fallible = true;
-        (
-            Node::Call {
-                function,
-                args: criteria,
-                span: e.span,
-            },
-            function.returns,
-        )
+        self.okta_call(function, criteria, e.span)
     }
 
     /// `root.a.b`: a user attribute, the source id or status, or an error for a tenant root.
@@ -289,15 +282,7 @@ impl Checker {
             );
         }
         let nodes = self.call_args(function, &full, args, 0, Dialect::Okta2);
-        self.fallible |= function.fallible;
-        (
-            Node::Call {
-                function,
-                args: nodes,
-                span: e.span,
-            },
-            function.returns,
-        )
+        self.okta_call(function, nodes, e.span)
     }
 
     /// EL v2 `value.method(args)`: the classic function with the value as argument 0.
@@ -383,13 +368,67 @@ impl Checker {
         }
         let mut nodes = vec![Some(receiver_node)];
         nodes.extend(self.call_args(function, &shown, args, 1, Dialect::Okta2));
+        self.okta_constant_args(function, args, 1);
+        self.okta_call(function, nodes, e.span)
+    }
+
+    /// Checks constant arguments that would otherwise fail only at run time: regular
+    /// expressions, time-zone ids and Joda patterns. `first` is the function index of
+    /// `args[0]` (1 for a method, whose receiver is argument 0).
+    pub(super) fn okta_constant_args(&mut self, function: &Function, args: &[Arg], first: usize) {
+        #[derive(Clone, Copy)]
+        enum Kind {
+            Regex,
+            Zone,
+            Pattern,
+        }
+        let expected: &[(usize, Kind)] = match function.name {
+            "isMemberOfGroupNameRegex" => &[(0, Kind::Regex)],
+            "Time.now" => &[(0, Kind::Zone), (1, Kind::Pattern)],
+            "Time.fromStringToIso8601" | "Time.fromIso8601ToString" => &[(1, Kind::Pattern)],
+            "toZone" => &[(1, Kind::Zone)],
+            _ => return,
+        };
+        for (index, kind) in expected {
+            let Some(Arg::Given(Expr {
+                kind: ExprKind::Str(text),
+                span,
+            })) = index.checked_sub(first).and_then(|i| args.get(i))
+            else {
+                continue;
+            };
+            let problem = match kind {
+                Kind::Regex => full_match_regex(text).err(),
+                Kind::Zone => joda::zone(text).is_none().then(|| {
+                    format!("\"{text}\" is not a time-zone id; use an IANA id like \"America/New_York\" or \"Etc/UTC\"")
+                }),
+                Kind::Pattern => joda::check_pattern(text).err(),
+            };
+            if let Some(problem) = problem {
+                let label = match kind {
+                    Kind::Regex => "not a valid regular expression",
+                    Kind::Zone => "unknown time zone",
+                    Kind::Pattern => "not a Joda date-time pattern",
+                };
+                self.error(Diagnostic::error(Code::Type, *span, problem).label(label));
+            }
+        }
+    }
+
+    /// The call node, noting what the function reads and whether it can fail.
+    fn okta_call(
+        &mut self,
+        function: &'static Function,
+        args: Vec<Option<Node>>,
+        span: Span,
+    ) -> (Node, Ty) {
         self.reads_groups |= function.uses_groups;
         self.fallible |= function.fallible;
         (
             Node::Call {
                 function,
-                args: nodes,
-                span: e.span,
+                args,
+                span,
             },
             function.returns,
         )

@@ -29,10 +29,6 @@ pub struct Checked {
 /// The alias every file has for the enterprise extension, unless it declares its own.
 pub const ENTERPRISE_ALIAS: &str = "enterprise";
 
-/// Okta roots that exist only inside an Okta tenant.
-const OKTA_TENANT_ROOTS: &[&str] = &[
-    "appuser", "appUser", "app", "org", "idpuser", "session", "access", "group", "source",
-];
 /// Okta function namespaces: `String.toLowerCase(...)`.
 const OKTA_NAMESPACES: &[&str] = &[
     "String",
@@ -772,14 +768,6 @@ impl Checker {
             ExprKind::Name(root) if dialect.is_spel() && okta::is_root(root) => {
                 self.okta_property(root, &names, cursor.span, e.span, dialect)
             }
-            ExprKind::Name(root) if OKTA_TENANT_ROOTS.contains(&root.as_str()) => {
-                self.error(
-                    Diagnostic::error(Code::TenantOnlyFunction, cursor.span, format!("`{root}` exists only inside an Okta tenant"))
-                        .label("not available to scimsync")
-                        .help("scimsync maps directory users; read their attributes with `user.attributeName`"),
-                );
-                null
-            }
             ExprKind::Name(root) if OKTA_NAMESPACES.contains(&root.as_str()) => {
                 self.error(
                     Diagnostic::error(
@@ -790,20 +778,6 @@ impl Checker {
                     .label("missing its arguments")
                     .help(format!("call it: `{root}.{}(...)`", names.join("."))),
                 );
-                null
-            }
-            ExprKind::Name(root) => {
-                let mut d = Diagnostic::error(
-                    Code::UnknownName,
-                    cursor.span,
-                    format!("unknown name `{root}`"),
-                )
-                .label("not a known root");
-                d = match did_you_mean(root, ["user"]) {
-                    Some(s) => d.help(format!("did you mean `{s}`?")),
-                    None => d.help("attributes are read from `user`, e.g. `user.email`"),
-                };
-                self.error(d);
                 null
             }
             _ => {

@@ -230,6 +230,22 @@ pub static TENANT_ROOTS: &[(&str, &str)] = &[
     ),
     ("access", "`access` exists only in OIDC token claims"),
     (
+        "device",
+        "`device` is the sign-in device in Identity Engine policies; provisioning has no device",
+    ),
+    (
+        "security",
+        "`security` is the risk context of a sign-in in Identity Engine policies; provisioning has none",
+    ),
+    (
+        "login",
+        "`login` is the sign-in request in Identity Engine policies; read the user's login with `user.profile.login`",
+    ),
+    (
+        "accessRequest",
+        "`accessRequest` exists only in Okta account management policies",
+    ),
+    (
         "group",
         "`group` exists only inside `getFilteredGroups` claim expressions; test membership with `isMemberOfGroupName(\"...\")`",
     ),

@@ -118,7 +118,16 @@ pub fn eval(node: &Node, env: &Env<'_>) -> Result<Value, EvalError> {
                 Some(re) => re.is_match(text),
                 None => {
                     let pattern = eval(pattern, env)?;
-                    full_match_regex(pattern.as_str().unwrap_or_default())
+                    let Some(pattern) = pattern.as_str() else {
+                        return Err(EvalError::new(
+                            *span,
+                            format!(
+                                "`matches` needs a regular expression on its right, but this is {}",
+                                pattern.kind()
+                            ),
+                        ));
+                    };
+                    full_match_regex(pattern)
                         .map_err(|e| EvalError::new(*span, e))?
                         .is_match(text)
                 }

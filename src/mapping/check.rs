@@ -825,7 +825,7 @@ impl Checker {
             Some(ExprKind::Name(root))
                 if dialect.is_spel() && okta::is_group_query(root, &name.name) =>
             {
-                return self.okta_group_query(e, &name.name, args);
+                return self.okta_group_query(e, &name.name, args, dialect);
             }
             Some(ExprKind::Name(root)) if dialect.is_spel() && root == "user" => {
                 format!("user.{}", name.name)

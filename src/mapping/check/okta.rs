@@ -1,6 +1,8 @@
-//! Okta-specific name resolution for the checker: the roots an Okta expression may read
-//! (`user`, `source`, and EL v2's `user.profile`), and EL v2 method calls, which resolve to the
-//! classic function entries (see `functions::okta::methods`).
+//! The Okta part of the checker: the roots an Okta expression may read (`user`, `source`, EL
+//! v2's `user.profile`) and those it may not; EL v2 method calls, which resolve to the classic
+//! function entries (see `functions::okta::methods`); group criteria maps for
+//! `user.isMemberOf`/`user.getGroups`; and constant arguments (regular expressions, zone ids,
+//! Joda patterns) checked before any run.
 
 use super::{Checker, Node, Ty};
 use crate::mapping::Dialect;
@@ -52,7 +54,13 @@ impl Checker {
     /// `user.isMemberOf({...}, ...)` / `user.getGroups({...}, ...)`: each map becomes a
     /// criterion `[field, values, operator]` for `functions::okta` to match against the
     /// record's groups (names, and ids when the source has them).
-    pub(super) fn okta_group_query(&mut self, e: &Expr, method: &str, args: &[Arg]) -> (Node, Ty) {
+    pub(super) fn okta_group_query(
+        &mut self,
+        e: &Expr,
+        method: &str,
+        args: &[Arg],
+        dialect: Dialect,
+    ) -> (Node, Ty) {
         let null = (Node::Const(Value::Null), Ty::Any);
         let full = format!("user.{method}");
         let Some(function) = okta::any(&full) else {
@@ -75,7 +83,7 @@ impl Checker {
         for arg in args {
             let Arg::Given(criterion) = arg else { continue };
             let ExprKind::Map(entries) = &criterion.kind else {
-                self.expr(criterion, Dialect::Okta2);
+                self.expr(criterion, dialect);
                 self.error(
                     Diagnostic::error(Code::Type, criterion.span, format!("each criterion of `{full}` is a map"))
                         .label("not a map")
@@ -88,7 +96,7 @@ impl Checker {
             for entry in entries {
                 match entry.key.as_str() {
                     key @ ("group.profile.name" | "group.id") => {
-                        let (node, _) = self.expr(&entry.value, Dialect::Okta2);
+                        let (node, _) = self.expr(&entry.value, dialect);
                         let name = if key == "group.id" { "id" } else { "name" };
                         if let Some((_, _, first)) = &field {
                             let first = *first;

@@ -165,7 +165,7 @@ fn eval_reports_parse_check_and_runtime_errors() {
     assert_eq!(run.code, 1);
     assert_eq!(
         run.stderr,
-        "<expr>:1:1: error: Convert.toInt: \"lots\" is not a whole number [E0401]\n   |\n 1 | Convert.toInt(user.n)\n   | ^^^^^^^^^^^^^^^^^^^^^ failed here\n"
+        "<expr>:1:1: error: Convert.toInt: \"lots\" is not a number [E0401]\n   |\n 1 | Convert.toInt(user.n)\n   | ^^^^^^^^^^^^^^^^^^^^^ failed here\n"
     );
     let run = eval("okta", "user.x", "[1]");
     assert_eq!(
@@ -209,4 +209,37 @@ fn eval_accepts_an_injected_clock() {
         None,
     );
     assert_eq!(run.code, 2);
+}
+
+#[test]
+fn eval_okta_time_reads_now_and_okta2_runs_methods() {
+    let run = scimsync(
+        &[
+            "eval",
+            "--dialect",
+            "okta",
+            "--expr",
+            r#"Time.now("EST", "YYYY-MM-dd HH:mm:ss")"#,
+            "--now",
+            "2015-07-31T17:36:48Z",
+        ],
+        None,
+    );
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "\"2015-07-31 13:36:48\"\n"),
+        "{}",
+        run.stderr
+    );
+    let run = eval(
+        "okta2",
+        r#"user.profile.login.substringBefore("@").toUpperCase()"#,
+        r#"{"login":"ada@example.com"}"#,
+    );
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "\"ADA\"\n"),
+        "{}",
+        run.stderr
+    );
 }

@@ -29,10 +29,6 @@ pub struct Checked {
 /// The alias every file has for the enterprise extension, unless it declares its own.
 pub const ENTERPRISE_ALIAS: &str = "enterprise";
 
-/// Okta roots that exist only inside an Okta tenant.
-const OKTA_TENANT_ROOTS: &[&str] = &[
-    "appuser", "appUser", "app", "org", "idpuser", "session", "access", "group", "source",
-];
 /// Okta function namespaces: `String.toLowerCase(...)`.
 const OKTA_NAMESPACES: &[&str] = &[
     "String",
@@ -669,6 +665,7 @@ impl Checker {
                 let nodes = items.iter().map(|i| self.expr(i, dialect).0).collect();
                 (Node::List(nodes), Ty::List)
             }
+            ExprKind::Map(_) => self.okta_stray_map(e),
             ExprKind::Unary { op, operand } => {
                 let (node, _) = self.expr(operand, dialect);
                 self.fallible = true;
@@ -771,14 +768,6 @@ impl Checker {
             ExprKind::Name(root) if dialect.is_spel() && okta::is_root(root) => {
                 self.okta_property(root, &names, cursor.span, e.span, dialect)
             }
-            ExprKind::Name(root) if OKTA_TENANT_ROOTS.contains(&root.as_str()) => {
-                self.error(
-                    Diagnostic::error(Code::TenantOnlyFunction, cursor.span, format!("`{root}` exists only inside an Okta tenant"))
-                        .label("not available to scimsync")
-                        .help("scimsync maps directory users; read their attributes with `user.attributeName`"),
-                );
-                null
-            }
             ExprKind::Name(root) if OKTA_NAMESPACES.contains(&root.as_str()) => {
                 self.error(
                     Diagnostic::error(
@@ -789,20 +778,6 @@ impl Checker {
                     .label("missing its arguments")
                     .help(format!("call it: `{root}.{}(...)`", names.join("."))),
                 );
-                null
-            }
-            ExprKind::Name(root) => {
-                let mut d = Diagnostic::error(
-                    Code::UnknownName,
-                    cursor.span,
-                    format!("unknown name `{root}`"),
-                )
-                .label("not a known root");
-                d = match did_you_mean(root, ["user"]) {
-                    Some(s) => d.help(format!("did you mean `{s}`?")),
-                    None => d.help("attributes are read from `user`, e.g. `user.email`"),
-                };
-                self.error(d);
                 null
             }
             _ => {
@@ -847,6 +822,11 @@ impl Checker {
             {
                 return self.internal_property(e, args);
             }
+            Some(ExprKind::Name(root))
+                if dialect.is_spel() && okta::is_group_query(root, &name.name) =>
+            {
+                return self.okta_group_query(e, &name.name, args, dialect);
+            }
             Some(ExprKind::Name(root)) if dialect.is_spel() && root == "user" => {
                 format!("user.{}", name.name)
             }
@@ -860,8 +840,13 @@ impl Checker {
                 };
             }
             Some(_) => {
+                let before = self.diagnostics.len();
                 if let Some(r) = receiver {
                     self.expr(r, dialect);
+                }
+                if self.diagnostics.len() > before {
+                    // The value already failed; one diagnostic is enough.
+                    return null;
                 }
                 self.error(
                     Diagnostic::error(Code::WrongDialect, name.span, format!("`.{}()` is a method call on a value", name.name))
@@ -875,6 +860,18 @@ impl Checker {
             }
         };
         let span_of_name = receiver.map_or(name.span, |r| r.span.to(name.span));
+        if dialect.is_spel() && full_name == "T" {
+            self.error(
+                Diagnostic::error(
+                    Code::WrongDialect,
+                    e.span,
+                    "type references `T(...)` are SpEL, but Okta expressions do not support them",
+                )
+                .label("not supported")
+                .help("use the String, Arrays, Convert and Time functions instead"),
+            );
+            return null;
+        }
 
         if let Some(why) = functions::tenant_only(dialect, &full_name) {
             self.error(
@@ -914,6 +911,9 @@ impl Checker {
             );
         }
         let nodes = self.call_args(function, &full_name, args, 0, dialect);
+        if dialect.is_spel() {
+            self.okta_constant_args(function, args, 0);
+        }
         if function.uses_groups {
             self.reads_groups = true;
         }

@@ -162,7 +162,16 @@ pub fn eval(node: &Node, env: &Env<'_>) -> Result<Value, EvalError> {
                 Some(re) => re.is_match(text),
                 None => {
                     let pattern = eval(pattern, env)?;
-                    full_match_regex(pattern.as_str().unwrap_or_default())
+                    let Some(pattern) = pattern.as_str() else {
+                        return Err(EvalError::new(
+                            *span,
+                            format!(
+                                "`matches` needs a regular expression on its right, but this is {}",
+                                pattern.kind()
+                            ),
+                        ));
+                    };
+                    full_match_regex(pattern)
                         .map_err(|e| EvalError::new(*span, e))?
                         .is_match(text)
                 }
@@ -243,8 +252,19 @@ pub fn truth(value: &Value, span: Span) -> Result<bool, EvalError> {
 
 /// SpEL `matches`: the whole input must match.
 pub fn full_match_regex(pattern: &str) -> Result<regex::Regex, String> {
-    regex::Regex::new(&format!("^(?:{pattern})$"))
-        .map_err(|e| format!("invalid regular expression: {e}"))
+    // Compile the pattern alone first, so an error quotes what the user wrote.
+    let reason = |e: regex::Error| {
+        let text = e.to_string();
+        let why = text
+            .lines()
+            .rev()
+            .find_map(|l| l.strip_prefix("error: "))
+            .unwrap_or(&text)
+            .to_owned();
+        format!("`{pattern}` is not a valid regular expression: {why}")
+    };
+    regex::Regex::new(pattern).map_err(reason)?;
+    regex::Regex::new(&format!("^(?:{pattern})$")).map_err(reason)
 }
 
 fn binary(op: Op, lhs: Value, rhs: Value, span: Span) -> Result<Value, EvalError> {

@@ -11,8 +11,8 @@ use super::diagnostic::{Code, Diagnostic};
 use super::source::{SourceFile, Span};
 use super::split::split;
 use super::syntax::{
-    Arg, AttributeRule, BinaryOp, Constant, Expr, ExprKind, Ident, MapFile, PathPrefix, PathSyntax,
-    RuleOption, Statement, UnaryOp,
+    Arg, AttributeRule, BinaryOp, Constant, Expr, ExprKind, Ident, MapEntry, MapFile, PathPrefix,
+    PathSyntax, RuleOption, Statement, UnaryOp,
 };
 use crate::value::Value;
 
@@ -422,6 +422,29 @@ impl Lower<'_> {
                 }
             }
             Rule::okta_paren | Rule::entra_paren => self.first_expr(pair),
+            Rule::okta_map => {
+                let mut entries = Vec::new();
+                for entry in pair.into_inner() {
+                    let mut parts = entry.into_inner();
+                    let (Some(key), Some(value)) = (parts.next(), parts.next()) else {
+                        continue;
+                    };
+                    let key_span = self.span(&key);
+                    let key = match self.expr(key.clone()).kind {
+                        ExprKind::Str(s) => s,
+                        _ => key.as_str().to_owned(),
+                    };
+                    entries.push(MapEntry {
+                        key,
+                        key_span,
+                        value: self.expr(value),
+                    });
+                }
+                Expr {
+                    kind: ExprKind::Map(entries),
+                    span,
+                }
+            }
             Rule::okta_list => Expr {
                 kind: ExprKind::List(pair.into_inner().map(|p| self.expr(p)).collect()),
                 span,
@@ -690,7 +713,9 @@ fn describe(rule: Rule) -> Option<&'static str> {
         | okta_unary | okta_postfix | okta_prefix | okta_paren | okta_list | okta_name
         | entra_expr | entra_and | entra_rel | entra_concat | entra_unary | entra_not
         | entra_paren | entra_call | entra_name | entra_attr | okta_string | entra_string
-        | number | signed_number | hex | boolean | null => "an expression",
+        | number | signed_number | hex | boolean | null | okta_map | okta_map_entry => {
+            "an expression"
+        }
         text | text_inner => "a quoted string",
         constant => "a constant",
         ident => "a name",
@@ -779,7 +804,7 @@ fn syntax_error(
     };
     let span = Span::new(at + offset, at + offset + found_len);
     let mut diagnostic = Diagnostic::error(Code::Syntax, span, message).label("unexpected here");
-    if let Some(help) = syntax_help(&text[pos..], &expected, dialect) {
+    if let Some(help) = syntax_help(&text[..pos], &text[pos..], &expected, dialect) {
         diagnostic = diagnostic.help(help);
     }
     diagnostic
@@ -876,7 +901,7 @@ fn last_token_end(text: &str, dialect: Dialect) -> usize {
 }
 
 /// Hints for the mistakes people make most.
-fn syntax_help(rest: &str, expected: &[&str], dialect: Dialect) -> Option<String> {
+fn syntax_help(before: &str, rest: &str, expected: &[&str], dialect: Dialect) -> Option<String> {
     let rest = rest.trim_start();
     if expected.contains(&"`<-`") {
         return Some(
@@ -884,7 +909,9 @@ fn syntax_help(rest: &str, expected: &[&str], dialect: Dialect) -> Option<String
         );
     }
     match dialect {
-        Dialect::Okta | Dialect::Okta2 if unsupported_spel(rest).is_some() => unsupported_spel(rest),
+        Dialect::Okta | Dialect::Okta2 if unsupported_spel(before, rest).is_some() => {
+            unsupported_spel(before, rest)
+        }
         Dialect::Okta | Dialect::Okta2 if rest.starts_with('[') => Some(
             "`[name]` is how Entra refers to attributes; in the okta dialect write `user.name`, or switch with `dialect entra`"
                 .into(),
@@ -903,12 +930,27 @@ fn syntax_help(rest: &str, expected: &[&str], dialect: Dialect) -> Option<String
 
 /// SpEL constructs Okta leaves out (reference/okta.md §1.3, OEL-IE "Unsupported features"),
 /// named when the parser stops at one.
-fn unsupported_spel(rest: &str) -> Option<String> {
+fn unsupported_spel(before: &str, rest: &str) -> Option<String> {
     let word: String = rest
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
         .collect();
+    let before = before.trim_end();
+    let previous_word = before
+        .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .next()
+        .unwrap_or_default();
+    let increment = before.ends_with("++")
+        || before.ends_with("--")
+        || (before.ends_with('+') && rest.starts_with('+'))
+        || (before.ends_with('-') && rest.starts_with('-'));
     let what = match word.to_ascii_lowercase().as_str() {
+        _ if previous_word.eq_ignore_ascii_case("new") => {
+            "constructors (`new ...`) are SpEL, but Okta expressions do not support them"
+        }
+        _ if increment => {
+            "`++` and `--` are SpEL, but Okta expressions do not support them; write `x + 1`"
+        }
         "instanceof" => "`instanceof` is SpEL, but Okta expressions do not support it",
         "between" => {
             "`between` is SpEL, but Okta expressions do not support it; write `x >= a and x <= b`"
@@ -1039,6 +1081,14 @@ mod tests {
                 }
             }
             ExprKind::Index { object, index } => format!("{}[{}]", sexp(object), sexp(index)),
+            ExprKind::Map(entries) => format!(
+                "{{{}}}",
+                entries
+                    .iter()
+                    .map(|m| format!("{}: {}", m.key, sexp(&m.value)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             ExprKind::List(items) => format!(
                 "{{{}}}",
                 items.iter().map(sexp).collect::<Vec<_>>().join(" ")
@@ -1085,6 +1135,12 @@ mod tests {
         );
         assert_eq!(sexp(&okta(r#""C:\dir\""#)), r#""C:\\dir\\""#);
         assert_eq!(sexp(&okta("NULL == True")), "(== null true)");
+        assert_eq!(sexp(&okta("{'a.b': 1, c: {2}}")), "{a.b: 1, c: {2}}");
+        assert_eq!(sexp(&okta("{x ? 'a' : 'b'}")), "{(? x \"a\" \"b\")}");
+        assert_eq!(
+            sexp(&okta("2 ^ 3 * 4 div 5 MOD 6")),
+            "(% (/ (* (^ 2 3) 4) 5) 6)"
+        );
     }
 
     #[test]

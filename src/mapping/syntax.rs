@@ -43,6 +43,8 @@ pub enum ExprKind {
         index: Box<Expr>,
     },
     List(Vec<Expr>),
+    /// A SpEL inline map `{'key': value}`: Okta's group criteria.
+    Map(Vec<MapEntry>),
     Unary {
         op: UnaryOp,
         operand: Box<Expr>,
@@ -64,6 +66,14 @@ pub enum ExprKind {
         value: Box<Expr>,
         fallback: Box<Expr>,
     },
+}
+
+/// One `key: value` of an inline map; the key as written, unquoted.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MapEntry {
+    pub key: String,
+    pub key_span: Span,
+    pub value: Expr,
 }
 
 /// An argument slot. Entra allows leaving one empty (`Replace([x], , "re", , "", , )`), which is

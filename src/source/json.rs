@@ -114,6 +114,9 @@ pub fn parse(
     Ok(records)
 }
 
+/// The top-level timestamps of an Okta user kept beside the profile.
+const OKTA_USER_TIMESTAMPS: &[&str] = &["created", "lastUpdated", "passwordChanged", "lastLogin"];
+
 /// A user in the shape of Okta's List Users API.
 fn okta_record(object: &serde_json::Map<String, Json>) -> Result<Record, String> {
     let id = identity(object.get("id")).ok_or("missing `id` (Okta user id)")?;
@@ -147,6 +150,16 @@ fn okta_record(object: &serde_json::Map<String, Json>) -> Result<Record, String>
     }
     for (key, value) in profile {
         flatten_into(&mut record.attrs, key, value);
+    }
+    // Okta's top-level timestamps, which Identity Engine expressions read as `user.created`...;
+    // a profile attribute of the same name wins.
+    for key in OKTA_USER_TIMESTAMPS {
+        if let Some(Json::String(time)) = object.get(*key) {
+            record
+                .attrs
+                .entry((*key).to_owned())
+                .or_insert_with(|| Value::from(time.as_str()));
+        }
     }
     if let Some(groups) = object.get("groups") {
         record.groups = okta_group_names(groups);
@@ -233,6 +246,26 @@ mod tests {
         assert_eq!(users[0].get("status"), &Value::from("ACTIVE"));
         assert_eq!(users[0].groups, vec!["Eng", "Ops"]);
         assert!(!users[1].active);
+    }
+
+    #[test]
+    fn okta_users_keep_group_ids_and_top_level_timestamps() {
+        let users = okta(
+            r#"[{"id":"00u1","created":"2015-07-30T23:58:32.000Z","profile":{"login":"a@x","lastLogin":"mine"},
+                 "lastLogin":"2016-01-01T00:00:00.000Z","groups":[{"id":"00g1","profile":{"name":"Eng"}}]}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            users[0].get("created"),
+            &Value::from("2015-07-30T23:58:32.000Z")
+        );
+        assert_eq!(
+            users[0].get("lastLogin"),
+            &Value::from("mine"),
+            "the profile wins"
+        );
+        assert_eq!(users[0].groups, vec!["Eng"]);
+        assert_eq!(users[0].group_ids, vec!["00g1"]);
     }
 
     #[test]

@@ -1,26 +1,183 @@
-//! Okta-specific name resolution for the checker: the roots an Okta expression may read
-//! (`user`, `source`, and EL v2's `user.profile`), and EL v2 method calls, which resolve to the
-//! classic function entries (see `functions::okta::methods`).
+//! The Okta part of the checker: the roots an Okta expression may read (`user`, `source`, EL
+//! v2's `user.profile`) and those it may not; EL v2 method calls, which resolve to the classic
+//! function entries (see `functions::okta::methods`); group criteria maps for
+//! `user.isMemberOf`/`user.getGroups`; and constant arguments (regular expressions, zone ids,
+//! Joda patterns) checked before any run.
 
 use super::{Checker, Node, Ty};
 use crate::mapping::Dialect;
 use crate::mapping::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::mapping::eval::full_match_regex;
 use crate::mapping::functions::okta::{self, methods};
+use crate::mapping::functions::{Function, joda};
 use crate::mapping::source::Span;
-use crate::mapping::syntax::{Arg, Expr, Ident};
+use crate::mapping::syntax::{Arg, Expr, ExprKind, Ident};
 use crate::value::Value;
 
-/// EL v2 user properties outside the profile that scimsync has: `user.id`, `user.status`.
-const EL2_USER_PROPERTIES: &[&str] = &["id", "status"];
-/// EL v2 user properties outside the profile that only an Okta tenant keeps.
-const EL2_TENANT_PROPERTIES: &[&str] = &["created", "lastUpdated", "passwordChanged", "lastLogin"];
+/// EL v2 user properties outside the profile: `user.id` and `user.status` are the record's
+/// identity and status; the timestamps are read from the record (Okta exports carry them
+/// beside the profile).
+const EL2_USER_PROPERTIES: &[&str] = &[
+    "id",
+    "status",
+    "created",
+    "lastUpdated",
+    "passwordChanged",
+    "lastLogin",
+];
 
-/// Whether `root` is an Okta root this module resolves.
+/// Whether `root.x` is resolved here: every root but the function namespaces (`String.len`
+/// written without its arguments is the checker's to report).
 pub(super) fn is_root(root: &str) -> bool {
-    root == "user" || root == "source" || okta::TENANT_ROOTS.iter().any(|(r, _)| *r == root)
+    !super::OKTA_NAMESPACES.contains(&root)
 }
 
+/// `user.isMemberOf(...)` and `user.getGroups(...)`: group queries with map criteria.
+pub(super) fn is_group_query(root: &str, method: &str) -> bool {
+    root == "user" && matches!(method, "isMemberOf" | "getGroups")
+}
+
+/// The keys a group criterion may use in scimsync, for "did you mean".
+const CRITERION_KEYS: &[&str] = &["group.profile.name", "group.id", "operator"];
+
 impl Checker {
+    /// An inline map anywhere but in a group query.
+    pub(super) fn okta_stray_map(&mut self, e: &Expr) -> (Node, Ty) {
+        self.error(
+            Diagnostic::error(Code::Type, e.span, "an inline map is not a value scimsync can use")
+                .label("a map")
+                .help("maps are group criteria: `user.isMemberOf({'group.profile.name': 'Sales'})`; for a list write `{'a', 'b'}`"),
+        );
+        (Node::Const(Value::Null), Ty::Any)
+    }
+
+    /// `user.isMemberOf({...}, ...)` / `user.getGroups({...}, ...)`: each map becomes a
+    /// criterion `[field, values, operator]` for `functions::okta` to match against the
+    /// record's groups (names, and ids when the source has them).
+    pub(super) fn okta_group_query(
+        &mut self,
+        e: &Expr,
+        method: &str,
+        args: &[Arg],
+        dialect: Dialect,
+    ) -> (Node, Ty) {
+        let null = (Node::Const(Value::Null), Ty::Any);
+        let full = format!("user.{method}");
+        let Some(function) = okta::any(&full) else {
+            return null;
+        };
+        if args.is_empty() {
+            self.error(
+                Diagnostic::error(
+                    Code::Arity,
+                    e.span,
+                    format!("`{full}` needs at least one criterion"),
+                )
+                .label("no criteria")
+                .help(format!("call it as `{}`", function.signature)),
+            );
+            return null;
+        }
+        let mut criteria = Vec::new();
+        let before = self.diagnostics.len();
+        for arg in args {
+            let Arg::Given(criterion) = arg else { continue };
+            let ExprKind::Map(entries) = &criterion.kind else {
+                self.expr(criterion, dialect);
+                self.error(
+                    Diagnostic::error(Code::Type, criterion.span, format!("each criterion of `{full}` is a map"))
+                        .label("not a map")
+                        .help("write `{'group.profile.name': 'Sales'}` or `{'group.id': {'00g1', '00g2'}}`"),
+                );
+                continue;
+            };
+            let mut field: Option<(&'static str, Node, Span)> = None;
+            let mut operator: Option<(String, Span)> = None;
+            for entry in entries {
+                match entry.key.as_str() {
+                    key @ ("group.profile.name" | "group.id") => {
+                        let (node, _) = self.expr(&entry.value, dialect);
+                        let name = if key == "group.id" { "id" } else { "name" };
+                        if let Some((_, _, first)) = &field {
+                            let first = *first;
+                            self.error(
+                                Diagnostic::error(Code::Type, entry.key_span, "a criterion matches one property")
+                                    .label("second property")
+                                    .secondary(first, "first property")
+                                    .help("put each property in its own map: `user.isMemberOf({'group.id': '00g1'}, {'group.profile.name': 'Sales'})` (both must hold)"),
+                            );
+                        } else {
+                            field = Some((name, node, entry.key_span));
+                        }
+                    }
+                    "operator" => match &entry.value.kind {
+                        ExprKind::Str(op) if op == "EXACT" || op == "STARTS_WITH" => {
+                            operator = Some((op.clone(), entry.value.span));
+                        }
+                        _ => self.error(
+                            Diagnostic::error(Code::Type, entry.value.span, "the operator is 'EXACT' or 'STARTS_WITH'")
+                                .label("not an operator")
+                                .help("write 'operator': 'EXACT' for whole names; without it names match by prefix"),
+                        ),
+                    },
+                    key @ ("group.type" | "group.source.id") => self.error(
+                        Diagnostic::error(Code::TenantOnlyFunction, entry.key_span, format!("`{key}` is known only inside an Okta tenant"))
+                            .label("not available to scimsync")
+                            .help("scimsync knows each group's name (and id, from Okta exports): match on 'group.profile.name' or 'group.id'"),
+                    ),
+                    other => {
+                        let mut d = Diagnostic::error(Code::UnknownName, entry.key_span, format!("`{other}` is not a group criterion"))
+                            .label("unknown key");
+                        d = match did_you_mean(other, CRITERION_KEYS.iter().copied()) {
+                            Some(s) => d.help(format!("did you mean `{s}`?")),
+                            None => d.help("a criterion uses 'group.profile.name' (with an optional 'operator') or 'group.id'"),
+                        };
+                        self.error(d);
+                    }
+                }
+            }
+            match (field, operator) {
+                (None, _) => {
+                    if self.diagnostics.len() == before {
+                        self.error(
+                            Diagnostic::error(
+                                Code::Type,
+                                criterion.span,
+                                "this criterion names no group property",
+                            )
+                            .label("nothing to match")
+                            .help("add 'group.profile.name' or 'group.id'"),
+                        );
+                    }
+                }
+                (Some(("id", _, _)), Some((_, span))) => self.error(
+                    Diagnostic::error(
+                        Code::Type,
+                        span,
+                        "an operator applies to 'group.profile.name' only",
+                    )
+                    .label("ids match exactly"),
+                ),
+                (Some((name, node, _)), operator) => {
+                    let operator = operator.map_or("STARTS_WITH".to_owned(), |(op, _)| op);
+                    criteria.push(Some(Node::List(vec![
+                        Node::Const(Value::from(name)),
+                        node,
+                        Node::Const(Value::Str(if name == "id" {
+                            "EXACT".to_owned()
+                        } else {
+                            operator
+                        })),
+                    ])));
+                }
+            }
+        }
+        if self.diagnostics.len() > before {
+            return null;
+        }
+        self.okta_call(function, criteria, e.span)
+    }
+
     /// `root.a.b`: a user attribute, the source id or status, or an error for a tenant root.
     pub(super) fn okta_property(
         &mut self,
@@ -43,6 +200,24 @@ impl Checker {
             );
             return null;
         }
+        if root != "user" && root != "source" {
+            let mut d = Diagnostic::error(
+                Code::UnknownName,
+                root_span,
+                format!("unknown name `{root}`"),
+            )
+            .label("not a known root");
+            d = match did_you_mean(root, ["user", "source"]) {
+                Some(s) => d.help(format!("did you mean `{s}`?")),
+                None => d.help(format!(
+                    "scimsync reads the directory user as `user.{}`; `{root}.{}` would read another app's user profile inside an Okta tenant",
+                    names.join("."),
+                    names.join(".")
+                )),
+            };
+            self.error(d);
+            return null;
+        }
         let attribute = |this: &mut Checker, key: String| {
             this.reads.insert(key.clone());
             (Node::Attr(key), Ty::Any)
@@ -58,19 +233,8 @@ impl Checker {
                 self.reads.insert("status".into());
                 (Node::SourceStatus, Ty::Str)
             }
-            [first, ..] if EL2_TENANT_PROPERTIES.contains(first) => {
-                self.error(
-                    Diagnostic::error(
-                        Code::TenantOnlyFunction,
-                        span,
-                        format!("`{root}.{first}` is kept by the Okta tenant, not by the directory export"),
-                    )
-                    .label("not available to scimsync")
-                    .help(format!(
-                        "export it as a profile attribute and read `{root}.profile.{first}`"
-                    )),
-                );
-                null
+            [timestamp] if EL2_USER_PROPERTIES.contains(timestamp) => {
+                attribute(self, (*timestamp).to_owned())
             }
             _ => {
                 let written = names.join(".");
@@ -87,9 +251,9 @@ impl Checker {
                         "Identity Engine reads profile attributes under `profile`: `{root}.profile.{written}` (beside it only {})",
                         EL2_USER_PROPERTIES
                             .iter()
-                            .map(|p| format!("`{root}.{p}`"))
+                            .map(|p| format!("`{p}`"))
                             .collect::<Vec<_>>()
-                            .join(" and ")
+                            .join(", ")
                     ))
                 };
                 self.error(d);
@@ -126,15 +290,7 @@ impl Checker {
             );
         }
         let nodes = self.call_args(function, &full, args, 0, Dialect::Okta2);
-        self.fallible |= function.fallible;
-        (
-            Node::Call {
-                function,
-                args: nodes,
-                span: e.span,
-            },
-            function.returns,
-        )
+        self.okta_call(function, nodes, e.span)
     }
 
     /// EL v2 `value.method(args)`: the classic function with the value as argument 0.
@@ -220,13 +376,67 @@ impl Checker {
         }
         let mut nodes = vec![Some(receiver_node)];
         nodes.extend(self.call_args(function, &shown, args, 1, Dialect::Okta2));
+        self.okta_constant_args(function, args, 1);
+        self.okta_call(function, nodes, e.span)
+    }
+
+    /// Checks constant arguments that would otherwise fail only at run time: regular
+    /// expressions, time-zone ids and Joda patterns. `first` is the function index of
+    /// `args[0]` (1 for a method, whose receiver is argument 0).
+    pub(super) fn okta_constant_args(&mut self, function: &Function, args: &[Arg], first: usize) {
+        #[derive(Clone, Copy)]
+        enum Kind {
+            Regex,
+            Zone,
+            Pattern,
+        }
+        let expected: &[(usize, Kind)] = match function.name {
+            "isMemberOfGroupNameRegex" => &[(0, Kind::Regex)],
+            "Time.now" => &[(0, Kind::Zone), (1, Kind::Pattern)],
+            "Time.fromStringToIso8601" | "Time.fromIso8601ToString" => &[(1, Kind::Pattern)],
+            "toZone" => &[(1, Kind::Zone)],
+            _ => return,
+        };
+        for (index, kind) in expected {
+            let Some(Arg::Given(Expr {
+                kind: ExprKind::Str(text),
+                span,
+            })) = index.checked_sub(first).and_then(|i| args.get(i))
+            else {
+                continue;
+            };
+            let problem = match kind {
+                Kind::Regex => full_match_regex(text).err(),
+                Kind::Zone => joda::zone(text).is_none().then(|| {
+                    format!("\"{text}\" is not a time-zone id; use an IANA id like \"America/New_York\" or \"Etc/UTC\"")
+                }),
+                Kind::Pattern => joda::check_pattern(text).err(),
+            };
+            if let Some(problem) = problem {
+                let label = match kind {
+                    Kind::Regex => "not a valid regular expression",
+                    Kind::Zone => "unknown time zone",
+                    Kind::Pattern => "not a Joda date-time pattern",
+                };
+                self.error(Diagnostic::error(Code::Type, *span, problem).label(label));
+            }
+        }
+    }
+
+    /// The call node, noting what the function reads and whether it can fail.
+    fn okta_call(
+        &mut self,
+        function: &'static Function,
+        args: Vec<Option<Node>>,
+        span: Span,
+    ) -> (Node, Ty) {
         self.reads_groups |= function.uses_groups;
         self.fallible |= function.fallible;
         (
             Node::Call {
                 function,
-                args: nodes,
-                span: e.span,
+                args,
+                span,
             },
             function.returns,
         )

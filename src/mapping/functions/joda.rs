@@ -199,6 +199,11 @@ fn padded(n: i64, width: usize) -> String {
     }
 }
 
+/// Whether `pattern` is a Joda pattern (known letters, closed quotes), for the checker.
+pub fn check_pattern(pattern: &str) -> Result<(), String> {
+    tokens(pattern).map(|_| ())
+}
+
 /// Formats `t` with a Joda pattern.
 pub fn format(t: &DateTime<Tz>, pattern: &str) -> Result<String, String> {
     let mut out = String::new();

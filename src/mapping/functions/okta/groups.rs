@@ -4,6 +4,11 @@
 //! Names compare exactly (case-sensitive), as Okta group names do. A null name matches
 //! nothing.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use regex::Regex;
+
 use super::super::Args;
 use crate::mapping::eval::{EvalError, full_match_regex};
 use crate::value::Value;
@@ -36,11 +41,31 @@ pub fn is_member_of_group_name_regex(a: &mut Args<'_>) -> Result<Value, EvalErro
     let Some(pattern) = a.text(0)? else {
         return Ok(Value::Bool(false));
     };
-    let regex = full_match_regex(&pattern)
-        .map_err(|why| a.error(format!("isMemberOfGroupNameRegex: {why}")))?;
+    let regex =
+        compiled(&pattern).map_err(|why| a.error(format!("isMemberOfGroupNameRegex: {why}")))?;
     Ok(Value::Bool(
         a.env().record.groups.iter().any(|g| regex.is_match(g)),
     ))
+}
+
+/// Patterns compiled once per thread: the same rule runs for every user of a sync.
+fn compiled(pattern: &str) -> Result<Regex, String> {
+    const KEEP: usize = 64;
+    thread_local! {
+        static CACHE: RefCell<HashMap<String, Regex>> = RefCell::new(HashMap::new());
+    }
+    CACHE.with(|cache| {
+        if let Some(regex) = cache.borrow().get(pattern) {
+            return Ok(regex.clone());
+        }
+        let regex = full_match_regex(pattern)?;
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= KEEP {
+            cache.clear();
+        }
+        cache.insert(pattern.to_owned(), regex.clone());
+        Ok(regex)
+    })
 }
 
 /// `isMemberOfGroup(id)` and `isMemberOfAnyGroup(id, ...)`: by Okta group id. Only sources
@@ -67,4 +92,89 @@ pub fn is_member_of_any_group(a: &mut Args<'_>) -> Result<Value, EvalError> {
         }
     }
     Ok(Value::Bool(false))
+}
+
+/// One group criterion of `user.isMemberOf`/`user.getGroups`, as the checker lowers a map
+/// `{'group.profile.name': 'West Coast', 'operator': 'EXACT'}`: the field (`id` or `name`),
+/// the wanted values (one, or a set: any of them), and for names the operator.
+struct Criterion {
+    by_id: bool,
+    values: Vec<String>,
+    starts_with: bool,
+}
+
+impl Criterion {
+    fn holds(&self, name: &str, id: Option<&str>) -> bool {
+        self.values.iter().any(|wanted| {
+            if self.by_id {
+                id == Some(wanted.as_str())
+            } else if self.starts_with {
+                // Okta's examples write `'West Coast.*'` for a prefix; the `.*` is tolerated.
+                name.starts_with(wanted.strip_suffix(".*").unwrap_or(wanted))
+            } else {
+                name == wanted
+            }
+        })
+    }
+}
+
+fn criteria(a: &mut Args<'_>) -> Result<Vec<Criterion>, EvalError> {
+    let mut out = Vec::new();
+    for i in 0..a.len() {
+        let Value::List(parts) = a.value(i)? else {
+            return Err(a.error("a group criterion is a map like {'group.profile.name': 'Sales'}"));
+        };
+        let [Value::Str(field), value, Value::Str(operator)] = parts.as_slice() else {
+            return Err(a.error("a group criterion is a map like {'group.profile.name': 'Sales'}"));
+        };
+        let values = match value {
+            Value::List(items) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            Value::Str(s) => vec![s.clone()],
+            _ => Vec::new(),
+        };
+        out.push(Criterion {
+            by_id: field == "id",
+            values,
+            starts_with: operator == "STARTS_WITH",
+        });
+    }
+    Ok(out)
+}
+
+/// The names of the user's groups that meet every criterion (criteria are ANDed per group).
+fn matching_groups(a: &mut Args<'_>) -> Result<Vec<String>, EvalError> {
+    let criteria = criteria(a)?;
+    let record = a.env().record;
+    let by_id = criteria.iter().any(|c| c.by_id);
+    if by_id && !record.groups.is_empty() && record.group_ids.len() != record.groups.len() {
+        return Err(a.error(
+            "the source does not give an id for each of this user's groups; match on names with {'group.profile.name': '...'}",
+        ));
+    }
+    Ok(record
+        .groups
+        .iter()
+        .enumerate()
+        .filter(|(i, name)| {
+            let id = record.group_ids.get(*i).map(String::as_str);
+            criteria.iter().all(|c| c.holds(name, id))
+        })
+        .map(|(_, name)| name.clone())
+        .collect())
+}
+
+/// `user.isMemberOf(criteria...)`: whether some group meets every criterion.
+pub fn is_member_of(a: &mut Args<'_>) -> Result<Value, EvalError> {
+    Ok(Value::Bool(!matching_groups(a)?.is_empty()))
+}
+
+/// `user.getGroups(criteria...)`: the groups that meet every criterion, by name (scimsync has
+/// no group objects; Okta's `.![profile.name]` projection gives the same list).
+pub fn get_groups(a: &mut Args<'_>) -> Result<Value, EvalError> {
+    Ok(Value::List(
+        matching_groups(a)?.into_iter().map(Value::Str).collect(),
+    ))
 }

@@ -106,12 +106,12 @@ pub fn from_string_to_iso8601(a: &mut Args<'_>) -> Result<Value, EvalError> {
 
 /// `Time.fromIso8601ToWindows(iso)`: ticks, as a string.
 pub fn from_iso8601_to_windows(a: &mut Args<'_>) -> Result<Value, EvalError> {
-    Ok(match iso_arg(a, 0)? {
-        None => Value::Null,
-        Some(t) => {
-            Value::Str(((t.timestamp_millis() + WINDOWS_EPOCH_OFFSET_MS) * 10_000).to_string())
-        }
-    })
+    let Some(t) = iso_arg(a, 0)? else {
+        return Ok(Value::Null);
+    };
+    // i128: a year far in the future would overflow 64 bits of 100 ns ticks.
+    let ticks = (i128::from(t.timestamp_millis()) + i128::from(WINDOWS_EPOCH_OFFSET_MS)) * 10_000;
+    Ok(Value::Str(ticks.to_string()))
 }
 
 /// `Time.fromIso8601ToUnix(iso)`: milliseconds, as a string.

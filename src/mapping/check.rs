@@ -226,6 +226,9 @@ impl Checker {
                 schema_type,
                 source.line_col(rule.span.start).line,
             ) {
+                if rule.dialect == Dialect::Entra {
+                    self.select_unique_placement(&rule.expr, planned_rule.flow);
+                }
                 if self.fallible {
                     fallible_paths.push(planned_rule.path.clone());
                 }
@@ -399,6 +402,12 @@ impl Checker {
                 None
             }
             Err(PathProblem::ReadOnly { .. }) => Some((resolved, None)),
+            // Entra's `AppRoleAssignmentsComplex` writes every role, whole, to `roles`.
+            Err(PathProblem::MissingSubAttribute { attribute, .. })
+                if for_writing && attribute == "roles" && resolved.schema.is_none() =>
+            {
+                Some((resolved, Some(AttrType::Complex)))
+            }
             Err(problem) => {
                 let (message, candidates) = match problem {
                     PathProblem::UnknownAttribute { candidates } => (
@@ -903,6 +912,21 @@ impl Checker {
                 .help(format!("call it as `{}`", function.signature)),
             );
         }
+        if dialect == Dialect::Entra
+            && full_name == "Switch"
+            && function.accepts(args.len())
+            && args.len() % 2 == 1
+        {
+            self.error(
+                Diagnostic::error(
+                    Code::Arity,
+                    e.span,
+                    format!("`Switch` takes keys and values in pairs, but {} arguments were given", args.len()),
+                )
+                .label("a key has no value")
+                .help("after the source and the default, give key, value, key, value, ...; an even number in all"),
+            );
+        }
         let mut nodes = Vec::with_capacity(args.len());
         for (index, arg) in args.iter().enumerate() {
             match arg {
@@ -960,6 +984,30 @@ impl Checker {
             },
             function.returns,
         )
+    }
+
+    /// Entra's `SelectUniqueValue` must be a rule's whole expression, and the rule
+    /// create-only: evaluated again on update, the user's own value would count as taken
+    /// and the value would change on every sync.
+    fn select_unique_placement(&mut self, expr: &Expr, flow: Flow) {
+        const NAME: &str = "SelectUniqueValue";
+        let mut calls = Vec::new();
+        calls_named(expr, NAME, &mut calls);
+        let at_root = calls.first() == Some(&expr.span);
+        for span in calls.iter().skip(usize::from(at_root)) {
+            self.error(
+                Diagnostic::error(Code::Placement, *span, format!("`{NAME}` must be the whole expression of a rule"))
+                    .label("nested inside another expression")
+                    .help(format!("Entra only evaluates it at the top level: `path <- {NAME}(rule1, rule2, ...) on create`")),
+            );
+        }
+        if at_root && flow != Flow::OnCreate {
+            self.error(
+                Diagnostic::error(Code::BadOption, expr.span, format!("a `{NAME}` rule must apply `on create` only"))
+                    .label("applied on every sync")
+                    .help("add `on create`: on update the user's own value would count as taken, so the value would change each run"),
+            );
+        }
     }
 
     fn unknown_function(&mut self, name: &str, span: Span, dialect: Dialect) {
@@ -1137,6 +1185,61 @@ fn article(t: TargetType) -> &'static str {
         TargetType::String => "a string",
         TargetType::Integer => "an integer",
         TargetType::Boolean => "a boolean",
+    }
+}
+
+/// The spans of every call to `name` in `e`, outermost first.
+fn calls_named(e: &Expr, name: &str, out: &mut Vec<Span>) {
+    let mut visit = |child: &Expr| calls_named(child, name, out);
+    match &e.kind {
+        ExprKind::Call {
+            receiver,
+            name: called,
+            args,
+        } => {
+            if receiver.is_none() && called.name == name {
+                out.push(e.span);
+            }
+            if let Some(r) = receiver {
+                calls_named(r, name, out);
+            }
+            for arg in args {
+                if let Arg::Given(a) = arg {
+                    calls_named(a, name, out);
+                }
+            }
+        }
+        ExprKind::Member { object, .. } => visit(object),
+        ExprKind::Index { object, index } => {
+            visit(object);
+            visit(index);
+        }
+        ExprKind::List(items) => items.iter().for_each(visit),
+        ExprKind::Unary { operand, .. } => visit(operand),
+        ExprKind::Binary { lhs, rhs, .. } => {
+            visit(lhs);
+            visit(rhs);
+        }
+        ExprKind::Conditional {
+            cond,
+            then,
+            otherwise,
+        } => {
+            visit(cond);
+            visit(then);
+            visit(otherwise);
+        }
+        ExprKind::Elvis { value, fallback } => {
+            visit(value);
+            visit(fallback);
+        }
+        ExprKind::Null
+        | ExprKind::Bool(_)
+        | ExprKind::Int(_)
+        | ExprKind::Float(_)
+        | ExprKind::Str(_)
+        | ExprKind::Attr(_)
+        | ExprKind::Name(_) => {}
     }
 }
 

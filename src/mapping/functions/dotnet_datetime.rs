@@ -117,7 +117,11 @@ static US: LazyLock<Regex> = LazyLock::new(|| {
 /// UTC, the server's local time.
 pub fn parse_loose(text: &str) -> Result<NaiveDateTime, String> {
     let text = text.trim();
-    let invalid = || format!("\"{text}\" is not a date and time CDate can read");
+    let invalid = || {
+        format!(
+            "\"{text}\" is not a date (expected e.g. 2021-08-25, 2021-08-25T17:41:18-07:00 or 8/25/2021 5:41:18 PM)"
+        )
+    };
     let (caps, year, month, day, ampm) = if let Some(c) = ISO.captures(text) {
         (c, 1, 2, 3, None)
     } else if let Some(c) = US.captures(text) {

@@ -3,6 +3,9 @@
 
 use crate::value::Value;
 
+/// The `type` Entra gives app roles.
+const ROLE_TYPE: &str = "WindowsAzureActiveDirectoryRole";
+
 /// The role values of `[appRoleAssignments]`, in order, without empty ones.
 fn role_values(assignments: Value) -> Vec<Value> {
     match assignments {
@@ -34,5 +37,17 @@ pub fn all_roles(assignments: Value) -> Value {
     if roles.is_empty() {
         return Value::Null;
     }
-    Value::List(roles)
+    Value::List(
+        roles
+            .into_iter()
+            .map(|role| {
+                Value::Object(vec![
+                    ("primary".into(), Value::Bool(false)),
+                    ("type".into(), Value::from(ROLE_TYPE)),
+                    ("displayName".into(), role.clone()),
+                    ("value".into(), role),
+                ])
+            })
+            .collect(),
+    )
 }

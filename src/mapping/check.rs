@@ -258,6 +258,19 @@ impl Checker {
             }
             None => Some(AttrPath::core("userName")),
         };
+        if let Some(m) = &match_path {
+            let unique = planned.iter().find(|r| {
+                &r.path == m
+                    && matches!(&r.expr, Node::Call { function, .. } if function.name == "SelectUniqueValue")
+            });
+            if let (Some(_), Some(span)) = (unique, written.get(m)) {
+                self.error(
+                    Diagnostic::error(Code::Placement, *span, format!("`SelectUniqueValue` cannot write `{m}`, the match attribute"))
+                        .label("the match attribute")
+                        .help("Entra does not allow it on a matching attribute: match users on another one, e.g. `match externalId` with `externalId <- [objectId]`"),
+                );
+            }
+        }
         if self.complete && !written.keys().any(|p| p.is_core("userName")) {
             let at = file
                 .statements

@@ -85,13 +85,14 @@ impl<'t> TakenValues<'t> {
     }
 
     /// Counts a mapped user's values as taken, so a later user in the same run cannot get
-    /// the same unique value.
+    /// the same unique value. Only paths that have been asked about are kept: a
+    /// `SelectUniqueValue` rule asks before it produces any value, so nothing is missed, and
+    /// mappings without one cost nothing.
     fn claim(&self, mapped: &MappedUser) {
+        let mut by_path = self.by_path.borrow_mut();
         for value in &mapped.values {
-            if let Some(text) = text(&value.value) {
-                self.with_path(&value.path, |taken| {
-                    taken.insert(match_key(&value.path, &text))
-                });
+            if let (Some(taken), Some(text)) = (by_path.get_mut(&value.path), text(&value.value)) {
+                taken.insert(match_key(&value.path, &text));
             }
         }
     }

@@ -272,6 +272,12 @@ pub static FUNCTIONS: &[Function] = &[
         Any,
         |a| {
             let cond = a.value(0)?;
+            if cond.is_null() {
+                // Entra documents this case as a failing condition check.
+                return Err(a.error(
+                    "IIF: the condition is null; test the attribute with IsPresent or IsNullOrEmpty first, or use Switch([x], ...), which matches null on \"\"",
+                ));
+            }
             let branch = if truth(&cond, a.span)? { 1 } else { 2 };
             a.value(branch)
         },
@@ -797,10 +803,12 @@ fn number_arg(a: &mut Args<'_>, i: usize) -> Result<Option<f64>, EvalError> {
         Value::Float(x) => Some(x),
         other => {
             let text = entra_text(&other);
-            Some(
-                parse_number(&text)
-                    .ok_or_else(|| a.error(format!("expected a number, got \"{text}\"")))?,
-            )
+            Some(parse_number(&text).ok_or_else(|| {
+                a.error(format!(
+                    "argument {} should be a number, got \"{text}\"",
+                    i + 1
+                ))
+            })?)
         }
     })
 }

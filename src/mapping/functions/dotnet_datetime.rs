@@ -435,21 +435,14 @@ pub fn parse_exact(text: &str, pattern: &str, today: NaiveDate) -> Result<NetDat
                 fields.day = Some(take_digits(&mut rest, *n).ok_or_else(mismatch)?)
             }
             Token::Day(n) => {
-                let names: Vec<&str> = DAYS
-                    .iter()
-                    .map(|d| if *n == 3 { &d[..3] } else { d })
-                    .collect();
-                fields.weekday = Some(take_name(&mut rest, &names).ok_or_else(mismatch)?);
+                fields.weekday = Some(take_name(&mut rest, &DAYS, *n == 3).ok_or_else(mismatch)?);
             }
             Token::Month(n @ (1 | 2)) => {
                 fields.month = Some(take_digits(&mut rest, *n).ok_or_else(mismatch)?)
             }
             Token::Month(n) => {
-                let names: Vec<&str> = MONTHS
-                    .iter()
-                    .map(|m| if *n == 3 { &m[..3] } else { m })
-                    .collect();
-                fields.month = Some(take_name(&mut rest, &names).ok_or_else(mismatch)? as u32 + 1);
+                let index = take_name(&mut rest, &MONTHS, *n == 3).ok_or_else(mismatch)?;
+                fields.month = Some(index as u32 + 1);
             }
             Token::Year(n) => {
                 let (min, max) = match n {
@@ -621,13 +614,16 @@ fn take_digit_run(rest: &mut &str, min: usize, max: usize) -> Option<String> {
     Some(run)
 }
 
-/// A month or day name, case-insensitively; its index.
-fn take_name(rest: &mut &str, names: &[&str]) -> Option<usize> {
+/// A month or day name (its first three letters when `abbreviated`), case-insensitively;
+/// its index.
+fn take_name(rest: &mut &str, names: &[&'static str], abbreviated: bool) -> Option<usize> {
+    let shown = |name: &'static str| if abbreviated { &name[..3] } else { name };
     let index = names.iter().position(|name| {
+        let name = shown(name);
         rest.get(..name.len())
             .is_some_and(|head| head.eq_ignore_ascii_case(name))
     })?;
-    *rest = &rest[names[index].len()..];
+    *rest = &rest[shown(names[index]).len()..];
     Some(index)
 }
 
@@ -647,22 +643,14 @@ mod tests {
 
     #[test]
     fn renders_entra_dates_in_en_us_general_format() {
-        assert_eq!(
-            entra_date(utc("2020-03-16T07:00:00Z")),
-            "3/16/2020 7:00:00 AM"
-        );
-        assert_eq!(
-            entra_date(utc("2021-06-29T16:00:00Z")),
-            "6/29/2021 4:00:00 PM"
-        );
-        assert_eq!(
-            entra_date(utc("2021-06-29T00:05:09Z")),
-            "6/29/2021 12:05:09 AM"
-        );
-        assert_eq!(
-            entra_date(utc("2021-06-29T12:00:00Z")),
-            "6/29/2021 12:00:00 PM"
-        );
+        for (time, shown) in [
+            ("2020-03-16T07:00:00Z", "3/16/2020 7:00:00 AM"),
+            ("2021-06-29T16:00:00Z", "6/29/2021 4:00:00 PM"),
+            ("2021-06-29T00:05:09Z", "6/29/2021 12:05:09 AM"),
+            ("2021-06-29T12:00:00Z", "6/29/2021 12:00:00 PM"),
+        ] {
+            assert_eq!(entra_date(utc(time)), shown);
+        }
     }
 
     #[test]

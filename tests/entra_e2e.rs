@@ -7,7 +7,7 @@
 
 mod support;
 
-use serde_json::{Value as Json, json};
+use serde_json::json;
 use support::{Project, ScimServer, scimsync};
 
 const MAPPING: &str = r#"# Entra-style mapping: unique user names generated on create

@@ -1,9 +1,9 @@
 //! An Entra-dialect mapping end to end against a real SCIM server (scim2-server on loopback):
 //! `SelectUniqueValue` avoids the values already on the target and those given to users
 //! earlier in the same run, `IgnoreFlowIfNullOrEmpty` leaves an attribute (and its default)
-//! out, and a second sync writes nothing. (`AppRoleAssignmentsComplex` sends roles with
-//! `displayName`, exactly as Entra does, which RFC-strict scim2-server rejects; its payload is
-//! tested in `mapping::plan`.)
+//! out, `AssertiveAppRoleAssignmentsComplex` sends complex roles, and a second sync writes
+//! nothing. (`AppRoleAssignmentsComplex` sends `displayName`, exactly as Entra does, which
+//! RFC-strict scim2-server rejects; its payload is tested in `mapping::plan`.)
 
 mod support;
 
@@ -24,6 +24,7 @@ name.givenName  <- [givenName]
 name.familyName <- PCase([surname])
 title           <- IgnoreFlowIfNullOrEmpty([jobTitle])
                    default "Staff"
+roles           <- AssertiveAppRoleAssignmentsComplex([appRoleAssignments])
 "#;
 
 const CORE: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -36,6 +37,10 @@ fn config(project: &Project, url: &str) -> String {
         ),
     );
     path.to_str().expect("utf-8 path").to_owned()
+}
+
+fn role(name: &str) -> serde_json::Value {
+    json!({"primary": false, "type": "WindowsAzureActiveDirectoryRole", "display": name, "value": name})
 }
 
 #[test]
@@ -53,7 +58,7 @@ fn entra_mapping_generates_unique_names_and_converges() {
     // Two Zoë Smiths: the first gets the second candidate, the second the third one,
     // because the first user's name counts as taken within the run.
     let export = json!([
-        {"objectId": "o1", "givenName": "Zoë", "surname": "SMITH", "jobTitle": ""},
+        {"objectId": "o1", "givenName": "Zoë", "surname": "SMITH", "jobTitle": "", "appRoleAssignments": ["Admin", "User"]},
         {"objectId": "o2", "givenName": "Zoë", "surname": "Smith", "jobTitle": "Engineer"},
     ]);
     project.write("users.json", &export.to_string());
@@ -73,6 +78,7 @@ fn entra_mapping_generates_unique_names_and_converges() {
         "userName": "z.smith@contoso.com",
         "externalId": "o1",
         "name": {"givenName": "Zoë", "familyName": "Smith"},
+        "roles": [role("Admin"), role("User")],
         "active": true,
     });
     let o2 = json!({

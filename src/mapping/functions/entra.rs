@@ -83,6 +83,15 @@ pub static FUNCTIONS: &[Function] = &[
         List,
         |a| Ok(roles::all_roles(a.value(0)?)),
     ),
+    f(
+        "AssertiveAppRoleAssignmentsComplex",
+        "AssertiveAppRoleAssignmentsComplex([appRoleAssignments])",
+        1,
+        Some(1),
+        &[Any],
+        List,
+        |a| Ok(roles::all_roles_assertive(a.value(0)?)),
+    ),
     fallible(f(
         "BitAnd",
         "BitAnd(value1, value2)",

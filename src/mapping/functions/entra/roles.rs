@@ -30,9 +30,21 @@ pub fn single_role(assignments: Value) -> Value {
 }
 
 /// `AppRoleAssignmentsComplex([appRoleAssignments])`: every role as a complex `roles` value,
-/// as Entra sends them: `{primary: false, type: "WindowsAzureActiveDirectoryRole",
-/// displayName, value}`. No role gives null.
+/// exactly as Entra sends them: `{primary: false, type: "WindowsAzureActiveDirectoryRole",
+/// displayName, value}` (`displayName` is not an RFC 7643 member of `roles`; strict servers
+/// reject it). No role gives null.
 pub fn all_roles(assignments: Value) -> Value {
+    complex_roles(assignments, "displayName")
+}
+
+/// `AssertiveAppRoleAssignmentsComplex([appRoleAssignments])`: the same roles with RFC 7643's
+/// `display` member. Entra replaces the target's roles with exactly these; scimsync's diff
+/// always compares and replaces the whole list, for both functions.
+pub fn all_roles_assertive(assignments: Value) -> Value {
+    complex_roles(assignments, "display")
+}
+
+fn complex_roles(assignments: Value, display_member: &str) -> Value {
     let roles = role_values(assignments);
     if roles.is_empty() {
         return Value::Null;
@@ -44,7 +56,7 @@ pub fn all_roles(assignments: Value) -> Value {
                 Value::Object(vec![
                     ("primary".into(), Value::Bool(false)),
                     ("type".into(), Value::from(ROLE_TYPE)),
-                    ("displayName".into(), role.clone()),
+                    (display_member.into(), role.clone()),
                     ("value".into(), role),
                 ])
             })

@@ -156,7 +156,10 @@ fn parse_offset(text: &str) -> Option<i32> {
         return Some(0);
     }
     let sign = if text.starts_with('-') { -1 } else { 1 };
-    let digits: String = text[1..].chars().filter(|c| *c != ':').collect();
+    let digits: String = text.chars().skip(1).filter(|c| *c != ':').collect();
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let (h, m) = digits.split_at(digits.len().min(2));
     let hours: i32 = h.parse().ok()?;
     let minutes: i32 = if m.is_empty() { 0 } else { m.parse().ok()? };

@@ -856,3 +856,45 @@ fn flatten_texts(value: Value, out: &mut Vec<String>) {
         other => out.push(entra_text(&other)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::mapping::{Dialect, Env, compile_expression};
+    use crate::record::Record;
+
+    /// Hostile arguments give values or errors, never a panic.
+    #[test]
+    fn extreme_arguments_do_not_panic() {
+        let record = Record::default();
+        let env = Env::new(&record);
+        let min = i64::MIN;
+        let max = i64::MAX;
+        let expressions = [
+            format!("Word(\"a b\", {min}, \" \")"),
+            format!("Mid(\"abc\", {min}, {max})"),
+            format!("Mid(\"abc\", 2, {max})"),
+            format!("Left(\"abc\", {min})"),
+            format!("InStr(\"abc\", \"c\", {max})"),
+            format!("Item(Split(\"a,b\", \",\"), {min})"),
+            format!("RandomString(10, {max}, {max}, 1, 1)"),
+            format!("DateAdd(\"yyyy\", {max}, \"2021-01-01\")"),
+            format!("DateAdd(\"s\", {min}, \"2021-01-01\")"),
+            "DateAdd(\"d\", \"1e308\", \"2021-01-01\")".to_owned(),
+            format!("DateFromNum({max})"),
+            format!("BitAnd({min}, {max})"),
+            "BitAnd(\"&HFFFFFFFFFFFFFFFFFFFF\", 1)".to_owned(),
+            "FormatDateTime(\"2021-01-01+0é:00\", , \"yyyy-MM-ddzzz\", \"yyyy\")".to_owned(),
+            "FormatDateTime(\"2021-01-01é\", , \"yyyy-MM-ddK\", \"yyyy\")".to_owned(),
+            "FormatDateTime(\"ÄM\", , \"tt\", \"yyyyyyyyyy\")".to_owned(),
+            "CDate(\"9999-12-31T23:59:59-14:00\")".to_owned(),
+            "NumFromDate(\"0001-01-01\")".to_owned(),
+            "Replace(\"ééé\", , \"(?<g>é)\", \"g\", \"\", , )".to_owned(),
+            "Replace(\"abc\", , \"\", , \"-\", , )".to_owned(),
+        ];
+        for text in &expressions {
+            let plan = compile_expression(text, Dialect::Entra)
+                .unwrap_or_else(|d| panic!("{text} compiles: {d:?}"));
+            let _ = plan.evaluate(&env);
+        }
+    }
+}

@@ -38,7 +38,7 @@ pub fn mid(text: &str, start: i64, length: Option<i64>) -> Result<String, String
 /// by any of the `delimiters` characters (runs of them count once). `""` when there is no
 /// such word.
 pub fn word(text: &str, number: i64, delimiters: &str) -> String {
-    let Ok(index) = usize::try_from(number - 1) else {
+    let Some(Ok(index)) = number.checked_sub(1).map(usize::try_from) else {
         return String::new();
     };
     text.split(|c| delimiters.contains(c))

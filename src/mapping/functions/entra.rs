@@ -146,7 +146,7 @@ pub static FUNCTIONS: &[Function] = &[
         |a| {
             for i in 0..a.len() {
                 let v = a.value(i)?;
-                if !v.is_null() {
+                if !absent(&v) {
                     return Ok(v);
                 }
             }
@@ -326,7 +326,7 @@ pub static FUNCTIONS: &[Function] = &[
         Some(1),
         &[Any],
         Bool,
-        |a| Ok(Value::Bool(a.value(0)?.is_null())),
+        |a| Ok(Value::Bool(absent(&a.value(0)?))),
     ),
     f(
         "IsNullOrEmpty",
@@ -758,6 +758,14 @@ fn format_date_time(a: &mut Args<'_>) -> Result<Value, EvalError> {
     dotnet_datetime::format(&parsed, &output)
         .map(Value::Str)
         .map_err(|e| a.error(format!("FormatDateTime: {e}")))
+}
+
+/// Null, or a multi-valued attribute with no values: an absent attribute in Entra.
+fn absent(value: &Value) -> bool {
+    match value {
+        Value::List(items) => items.is_empty(),
+        other => other.is_null(),
+    }
 }
 
 /// Null, `""`, or an empty list: what IsNullOrEmpty and IgnoreFlowIfNullOrEmpty test.

@@ -171,6 +171,24 @@ pub static FUNCTIONS: &[Function] = &[
         Str,
         |a| map_text(a, 0, |s| text::utf8_hex(&s)),
     ),
+    // Cloud Sync: the text of Base64 in UTF8 (default), ASCII or Unicode (UTF-16LE).
+    fallible(f(
+        "ConvertFromBase64",
+        "ConvertFromBase64(source, encoding)",
+        1,
+        Some(2),
+        &[Str, Str],
+        Str,
+        |a| {
+            let encoding = text_arg(a, 1)?;
+            let Some(source) = text_arg(a, 0)? else {
+                return Ok(Value::Null);
+            };
+            text::from_base64(&source, encoding.as_deref().unwrap_or("UTF8"))
+                .map(Value::Str)
+                .map_err(|e| a.error(format!("ConvertFromBase64: {e}")))
+        },
+    )),
     f("Count", "Count(attribute)", 1, Some(1), &[Any], Int, |a| {
         Ok(Value::Int(match a.value(0)? {
             Value::Null => 0,
@@ -253,6 +271,27 @@ pub static FUNCTIONS: &[Function] = &[
     f("Guid", "Guid()", 0, Some(0), &[], Str, |_| {
         Ok(Value::Str(random::guid()))
     }),
+    // Cloud Sync: the value of the n-th (1-based) component of a distinguished name.
+    fallible(f(
+        "DNComponent",
+        "DNComponent(dn, componentNumber)",
+        2,
+        Some(2),
+        &[Str, Int],
+        Str,
+        |a| {
+            let Some(dn) = text_arg(a, 0)? else {
+                return Ok(Value::Null);
+            };
+            let number = whole_number(a, 1)?.unwrap_or(0);
+            Ok(text::dn_component(&dn, number).map_or(Value::Null, Value::Str))
+        },
+    )),
+    // Cloud Sync: fails the object with the given message.
+    fallible(f("Error", "Error(message)", 1, Some(1), &[Str], Str, |a| {
+        let message = text_arg(a, 0)?.unwrap_or_default();
+        Err(a.error(format!("Error: {message}")))
+    })),
     f(
         "IgnoreFlowIfNullOrEmpty",
         "IgnoreFlowIfNullOrEmpty(expression)",
@@ -658,6 +697,17 @@ pub static FUNCTIONS: &[Function] = &[
             map_text(a, 0, |s| text::to_upper(&s, culture.as_deref()))
         },
     ),
+    // Cloud Sync: leading and trailing white space removed, from every value of a list.
+    f("Trim", "Trim(source)", 1, Some(1), &[Any], Any, |a| {
+        fn trim(value: Value) -> Value {
+            match value {
+                Value::Str(s) => Value::Str(s.trim().to_owned()),
+                Value::List(items) => Value::List(items.into_iter().map(trim).collect()),
+                other => other,
+            }
+        }
+        Ok(trim(a.value(0)?))
+    }),
     fallible(f(
         "Word",
         "Word(string, wordNumber, delimiters)",

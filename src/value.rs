@@ -18,6 +18,9 @@ pub enum Value {
     Float(f64),
     Str(String),
     List(Vec<Value>),
+    /// A complex value built by an expression (Entra's `AppRoleAssignmentsComplex` roles),
+    /// its members in the order they are sent.
+    Object(Vec<(String, Value)>),
 }
 
 impl Value {
@@ -50,6 +53,7 @@ impl Value {
             Value::Float(_) => "number",
             Value::Str(_) => "string",
             Value::List(_) => "list",
+            Value::Object(_) => "object",
         }
     }
 
@@ -84,6 +88,12 @@ impl Value {
             Value::List(items) => {
                 serde_json::Value::Array(items.iter().map(Value::to_json).collect())
             }
+            Value::Object(members) => serde_json::Value::Object(
+                members
+                    .iter()
+                    .map(|(name, value)| (name.clone(), value.to_json()))
+                    .collect(),
+            ),
         }
     }
 }

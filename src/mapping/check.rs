@@ -224,6 +224,9 @@ impl Checker {
                 schema_type,
                 source.line_col(rule.span.start).line,
             ) {
+                if rule.dialect == Dialect::Entra {
+                    self.select_unique_placement(&rule.expr, planned_rule.flow);
+                }
                 if self.fallible {
                     fallible_paths.push(planned_rule.path.clone());
                 }
@@ -253,6 +256,19 @@ impl Checker {
             }
             None => Some(AttrPath::core("userName")),
         };
+        if let Some(m) = &match_path {
+            let unique = planned.iter().find(|r| {
+                &r.path == m
+                    && matches!(&r.expr, Node::Call { function, .. } if function.name == "SelectUniqueValue")
+            });
+            if let (Some(_), Some(span)) = (unique, written.get(m)) {
+                self.error(
+                    Diagnostic::error(Code::Placement, *span, format!("`SelectUniqueValue` cannot write `{m}`, the match attribute"))
+                        .label("the match attribute")
+                        .help("Entra does not allow it on a matching attribute: match users on another one, e.g. `match externalId` with `externalId <- [objectId]`"),
+                );
+            }
+        }
         if self.complete && !written.keys().any(|p| p.is_core("userName")) {
             let at = file
                 .statements
@@ -397,6 +413,12 @@ impl Checker {
                 None
             }
             Err(PathProblem::ReadOnly { .. }) => Some((resolved, None)),
+            // Entra's `AppRoleAssignmentsComplex` writes every role, whole, to `roles`.
+            Err(PathProblem::MissingSubAttribute { attribute, .. })
+                if for_writing && attribute == "roles" && resolved.schema.is_none() =>
+            {
+                Some((resolved, Some(AttrType::Complex)))
+            }
             Err(problem) => {
                 let (message, candidates) = match problem {
                     PathProblem::UnknownAttribute { candidates } => (
@@ -910,6 +932,21 @@ impl Checker {
                 .help(format!("call it as `{}`", function.signature)),
             );
         }
+        if dialect == Dialect::Entra
+            && full_name == "Switch"
+            && function.accepts(args.len())
+            && args.len() % 2 == 1
+        {
+            self.error(
+                Diagnostic::error(
+                    Code::Arity,
+                    e.span,
+                    format!("`Switch` takes keys and values in pairs, but {} arguments were given", args.len()),
+                )
+                .label("a key has no value")
+                .help("after the source and the default, give key, value, key, value, ...; an even number in all"),
+            );
+        }
         let nodes = self.call_args(function, &full_name, args, 0, dialect);
         if dialect.is_spel() {
             self.okta_constant_args(function, args, 0);
@@ -981,6 +1018,30 @@ impl Checker {
             }
         }
         nodes
+    }
+
+    /// Entra's `SelectUniqueValue` must be a rule's whole expression, and the rule
+    /// create-only: evaluated again on update, the user's own value would count as taken
+    /// and the value would change on every sync.
+    fn select_unique_placement(&mut self, expr: &Expr, flow: Flow) {
+        const NAME: &str = "SelectUniqueValue";
+        let mut calls = Vec::new();
+        calls_named(expr, NAME, &mut calls);
+        let at_root = calls.first() == Some(&expr.span);
+        for span in calls.iter().skip(usize::from(at_root)) {
+            self.error(
+                Diagnostic::error(Code::Placement, *span, format!("`{NAME}` must be the whole expression of a rule"))
+                    .label("nested inside another expression")
+                    .help(format!("Entra only evaluates it at the top level: `path <- {NAME}(rule1, rule2, ...) on create`")),
+            );
+        }
+        if at_root && flow != Flow::OnCreate {
+            self.error(
+                Diagnostic::error(Code::BadOption, expr.span, format!("a `{NAME}` rule must apply `on create` only"))
+                    .label("applied on every sync")
+                    .help("add `on create`: on update the user's own value would count as taken, so the value would change each run"),
+            );
+        }
     }
 
     fn unknown_function(&mut self, name: &str, span: Span, dialect: Dialect) {
@@ -1159,6 +1220,62 @@ fn article(t: TargetType) -> &'static str {
         TargetType::String => "a string",
         TargetType::Integer => "an integer",
         TargetType::Boolean => "a boolean",
+    }
+}
+
+/// The spans of every call to `name` in `e`, outermost first.
+fn calls_named(e: &Expr, name: &str, out: &mut Vec<Span>) {
+    let mut visit = |child: &Expr| calls_named(child, name, out);
+    match &e.kind {
+        ExprKind::Call {
+            receiver,
+            name: called,
+            args,
+        } => {
+            if receiver.is_none() && called.name == name {
+                out.push(e.span);
+            }
+            if let Some(r) = receiver {
+                calls_named(r, name, out);
+            }
+            for arg in args {
+                if let Arg::Given(a) = arg {
+                    calls_named(a, name, out);
+                }
+            }
+        }
+        ExprKind::Member { object, .. } => visit(object),
+        ExprKind::Index { object, index } => {
+            visit(object);
+            visit(index);
+        }
+        ExprKind::List(items) => items.iter().for_each(visit),
+        ExprKind::Map(entries) => entries.iter().for_each(|entry| visit(&entry.value)),
+        ExprKind::Unary { operand, .. } => visit(operand),
+        ExprKind::Binary { lhs, rhs, .. } => {
+            visit(lhs);
+            visit(rhs);
+        }
+        ExprKind::Conditional {
+            cond,
+            then,
+            otherwise,
+        } => {
+            visit(cond);
+            visit(then);
+            visit(otherwise);
+        }
+        ExprKind::Elvis { value, fallback } => {
+            visit(value);
+            visit(fallback);
+        }
+        ExprKind::Null
+        | ExprKind::Bool(_)
+        | ExprKind::Int(_)
+        | ExprKind::Float(_)
+        | ExprKind::Str(_)
+        | ExprKind::Attr(_)
+        | ExprKind::Name(_) => {}
     }
 }
 

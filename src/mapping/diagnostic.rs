@@ -46,6 +46,9 @@ pub enum Code {
     Type = 205,
     /// An argument left out where one is required.
     OmittedArgument = 206,
+    /// A function used where its dialect does not allow it (Entra `SelectUniqueValue` nested
+    /// inside another call).
+    Placement = 207,
 
     /// A SCIM path that does not exist in the schema.
     UnknownPath = 301,

@@ -396,6 +396,7 @@ pub fn spel_text(v: &Value) -> String {
             "[{}]",
             items.iter().map(spel_text).collect::<Vec<_>>().join(", ")
         ),
+        Value::Object(_) => v.to_json().to_string(),
     }
 }
 
@@ -409,5 +410,6 @@ pub fn entra_text(v: &Value) -> String {
         Value::Int(i) => i.to_string(),
         Value::Float(f) => f.to_string(),
         Value::List(items) => items.first().map(entra_text).unwrap_or_default(),
+        Value::Object(_) => v.to_json().to_string(),
     }
 }

@@ -495,6 +495,32 @@ mod tests {
     }
 
     #[test]
+    fn app_role_assignments_complex_writes_whole_roles() {
+        let p = plan(
+            "dialect entra\nuserName <- [userPrincipalName]\nroles <- AppRoleAssignmentsComplex([appRoleAssignments])\n",
+        );
+        let r = record(
+            serde_json::json!({"userPrincipalName": "ann@x", "appRoleAssignments": ["Admin", "User"]}),
+        );
+        let Ok(Outcome::Mapped(u)) = mapped(&p, &r) else {
+            panic!("maps")
+        };
+        let resource =
+            crate::scim::resource::user_resource(u.values.iter().map(|v| (&v.path, &v.value)));
+        let role = |name: &str| serde_json::json!({"primary": false, "type": "WindowsAzureActiveDirectoryRole", "displayName": name, "value": name});
+        assert_eq!(
+            resource["roles"],
+            serde_json::json!([role("Admin"), role("User")])
+        );
+        // The target echoing the roles back (with members of its own) is no change.
+        let echoed = serde_json::json!([role("User"), {"value": "Admin", "displayName": "Admin", "type": "WindowsAzureActiveDirectoryRole", "primary": false, "display": "Admin"}]);
+        assert!(crate::scim::resource::same_value(
+            &u.values[1].value,
+            Some(&echoed)
+        ));
+    }
+
+    #[test]
     fn scope_false_is_out_of_scope() {
         let p = plan("scope user.dept == \"IT\"\nuserName <- user.email\n");
         assert_eq!(

@@ -37,6 +37,9 @@ pub fn same_value(desired: &Value, actual: Option<&Json>) -> bool {
         (Value::Bool(a), Json::Bool(b)) => a == b,
         (Value::Int(a), Json::Number(b)) => b.as_i64() == Some(*a) || b.as_f64() == Some(*a as f64),
         (Value::Float(a), Json::Number(b)) => b.as_f64() == Some(*a),
+        (Value::Object(members), Json::Object(_)) => members
+            .iter()
+            .all(|(name, value)| same_value(value, get_ci(actual, name))),
         (Value::List(items), Json::Array(others)) => {
             items.len() == others.len()
                 && items

@@ -3,13 +3,14 @@
 //! A user whose rules fail is skipped with the reason and is neither created nor
 //! deactivated; out-of-scope users are listed so managed ones can be deactivated.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value as Json;
 
 use crate::mapping::eval::UniquenessOracle;
+use crate::mapping::plan::Node;
 use crate::mapping::{Env, MappedUser, Outcome, Plan};
 use crate::record::Record;
 use crate::scim::path::AttrPath;
@@ -62,6 +63,10 @@ pub struct TakenValues<'t> {
     target_users: &'t [Json],
     /// Per path, built from the target on first use, then grown as users are mapped.
     by_path: RefCell<HashMap<AttrPath, HashSet<String>>>,
+    /// The target user that is the record being mapped, when it already exists: its own
+    /// values are not taken (Entra does not re-choose a create-only value for a user it
+    /// has matched; here the choice falls on the value the user already holds).
+    own: Cell<Option<&'t Json>>,
 }
 
 impl<'t> TakenValues<'t> {
@@ -69,7 +74,21 @@ impl<'t> TakenValues<'t> {
         TakenValues {
             target_users,
             by_path: RefCell::new(HashMap::new()),
+            own: Cell::new(None),
         }
+    }
+
+    /// Finds the target user a record already is, by its match attribute, for a plan with
+    /// a `SelectUniqueValue` rule.
+    fn set_own(&self, plan: &Plan, env: &Env<'_>, by_match: &HashMap<String, &'t Json>) {
+        let own = plan
+            .rules
+            .iter()
+            .find(|r| r.path == plan.match_path)
+            .and_then(|rule| rule.apply(env).ok())
+            .and_then(|value| text(&value))
+            .and_then(|v| by_match.get(&match_key(&plan.match_path, &v)).copied());
+        self.own.set(own);
     }
 
     fn with_path<R>(&self, path: &AttrPath, f: impl FnOnce(&mut HashSet<String>) -> R) -> R {
@@ -85,13 +104,14 @@ impl<'t> TakenValues<'t> {
     }
 
     /// Counts a mapped user's values as taken, so a later user in the same run cannot get
-    /// the same unique value.
+    /// the same unique value. Only paths that have been asked about are kept: a
+    /// `SelectUniqueValue` rule asks before it produces any value, so nothing is missed, and
+    /// mappings without one cost nothing.
     fn claim(&self, mapped: &MappedUser) {
+        let mut by_path = self.by_path.borrow_mut();
         for value in &mapped.values {
-            if let Some(text) = text(&value.value) {
-                self.with_path(&value.path, |taken| {
-                    taken.insert(match_key(&value.path, &text))
-                });
+            if let (Some(taken), Some(text)) = (by_path.get_mut(&value.path), text(&value.value)) {
+                taken.insert(match_key(&value.path, &text));
             }
         }
     }
@@ -99,7 +119,13 @@ impl<'t> TakenValues<'t> {
 
 impl UniquenessOracle for TakenValues<'_> {
     fn is_taken(&self, path: &AttrPath, value: &str) -> bool {
-        self.with_path(path, |taken| taken.contains(&match_key(path, value)))
+        let key = match_key(path, value);
+        let own_value = self
+            .own
+            .get()
+            .and_then(|own| path.get(own)?.as_str())
+            .is_some_and(|v| match_key(path, v) == key);
+        !own_value && self.with_path(path, |taken| taken.contains(&key))
     }
 }
 
@@ -117,6 +143,20 @@ pub fn compute_against(
     target_users: &[Json],
 ) -> Desired {
     let taken = TakenValues::new(target_users);
+    let uses_unique = plan.rules.iter().any(
+        |r| matches!(&r.expr, Node::Call { function, .. } if function.name == "SelectUniqueValue"),
+    );
+    let by_match: HashMap<String, &Json> = if uses_unique {
+        target_users
+            .iter()
+            .filter_map(|u| {
+                let value = plan.match_path.get(u)?.as_str()?;
+                Some((match_key(&plan.match_path, value), u))
+            })
+            .collect()
+    } else {
+        HashMap::new()
+    };
     let user_name_path = AttrPath::core("userName");
     let active_path = AttrPath::core("active");
     let mut desired = Desired {
@@ -129,6 +169,9 @@ pub fn compute_against(
             unique: Some(&taken),
             ..Env::at(record, now)
         };
+        if uses_unique {
+            taken.set_own(plan, &env, &by_match);
+        }
         let skip = |reason: String| Skip {
             source_id: record.id.clone(),
             user: record.label(),
@@ -236,6 +279,22 @@ userName <- SelectUniqueValue(
             "{}",
             desired.skipped[0].reason
         );
+    }
+
+    #[test]
+    fn a_user_already_on_the_target_keeps_its_own_value() {
+        let plan = compile(&SourceFile::new("u.map", UNIQUE_MAP)).expect("compiles");
+        // "a" was created earlier as J.Smith (John.Smith belonging to someone else); "b" is new.
+        let target = [
+            serde_json::json!({"id": "t1", "userName": "John.Smith@contoso.com"}),
+            serde_json::json!({"id": "t2", "userName": "J.Smith@contoso.com", "externalId": "a"}),
+        ];
+        let desired = compute_against(&plan, &records(&["a", "b"]), Utc::now(), &target);
+        assert_eq!(
+            user_names(&desired),
+            ["J.Smith@contoso.com", "Jo.Smith@contoso.com"]
+        );
+        assert!(desired.skipped.is_empty(), "{:?}", desired.skipped);
     }
 
     #[test]

@@ -117,7 +117,11 @@ static US: LazyLock<Regex> = LazyLock::new(|| {
 /// UTC, the server's local time.
 pub fn parse_loose(text: &str) -> Result<NaiveDateTime, String> {
     let text = text.trim();
-    let invalid = || format!("\"{text}\" is not a date and time CDate can read");
+    let invalid = || {
+        format!(
+            "\"{text}\" is not a date (expected e.g. 2021-08-25, 2021-08-25T17:41:18-07:00 or 8/25/2021 5:41:18 PM)"
+        )
+    };
     let (caps, year, month, day, ampm) = if let Some(c) = ISO.captures(text) {
         (c, 1, 2, 3, None)
     } else if let Some(c) = US.captures(text) {
@@ -152,7 +156,10 @@ fn parse_offset(text: &str) -> Option<i32> {
         return Some(0);
     }
     let sign = if text.starts_with('-') { -1 } else { 1 };
-    let digits: String = text[1..].chars().filter(|c| *c != ':').collect();
+    let digits: String = text.chars().skip(1).filter(|c| *c != ':').collect();
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let (h, m) = digits.split_at(digits.len().min(2));
     let hours: i32 = h.parse().ok()?;
     let minutes: i32 = if m.is_empty() { 0 } else { m.parse().ok()? };
@@ -431,21 +438,14 @@ pub fn parse_exact(text: &str, pattern: &str, today: NaiveDate) -> Result<NetDat
                 fields.day = Some(take_digits(&mut rest, *n).ok_or_else(mismatch)?)
             }
             Token::Day(n) => {
-                let names: Vec<&str> = DAYS
-                    .iter()
-                    .map(|d| if *n == 3 { &d[..3] } else { d })
-                    .collect();
-                fields.weekday = Some(take_name(&mut rest, &names).ok_or_else(mismatch)?);
+                fields.weekday = Some(take_name(&mut rest, &DAYS, *n == 3).ok_or_else(mismatch)?);
             }
             Token::Month(n @ (1 | 2)) => {
                 fields.month = Some(take_digits(&mut rest, *n).ok_or_else(mismatch)?)
             }
             Token::Month(n) => {
-                let names: Vec<&str> = MONTHS
-                    .iter()
-                    .map(|m| if *n == 3 { &m[..3] } else { m })
-                    .collect();
-                fields.month = Some(take_name(&mut rest, &names).ok_or_else(mismatch)? as u32 + 1);
+                let index = take_name(&mut rest, &MONTHS, *n == 3).ok_or_else(mismatch)?;
+                fields.month = Some(index as u32 + 1);
             }
             Token::Year(n) => {
                 let (min, max) = match n {
@@ -617,13 +617,16 @@ fn take_digit_run(rest: &mut &str, min: usize, max: usize) -> Option<String> {
     Some(run)
 }
 
-/// A month or day name, case-insensitively; its index.
-fn take_name(rest: &mut &str, names: &[&str]) -> Option<usize> {
+/// A month or day name (its first three letters when `abbreviated`), case-insensitively;
+/// its index.
+fn take_name(rest: &mut &str, names: &[&'static str], abbreviated: bool) -> Option<usize> {
+    let shown = |name: &'static str| if abbreviated { &name[..3] } else { name };
     let index = names.iter().position(|name| {
+        let name = shown(name);
         rest.get(..name.len())
             .is_some_and(|head| head.eq_ignore_ascii_case(name))
     })?;
-    *rest = &rest[names[index].len()..];
+    *rest = &rest[shown(names[index]).len()..];
     Some(index)
 }
 
@@ -643,22 +646,14 @@ mod tests {
 
     #[test]
     fn renders_entra_dates_in_en_us_general_format() {
-        assert_eq!(
-            entra_date(utc("2020-03-16T07:00:00Z")),
-            "3/16/2020 7:00:00 AM"
-        );
-        assert_eq!(
-            entra_date(utc("2021-06-29T16:00:00Z")),
-            "6/29/2021 4:00:00 PM"
-        );
-        assert_eq!(
-            entra_date(utc("2021-06-29T00:05:09Z")),
-            "6/29/2021 12:05:09 AM"
-        );
-        assert_eq!(
-            entra_date(utc("2021-06-29T12:00:00Z")),
-            "6/29/2021 12:00:00 PM"
-        );
+        for (time, shown) in [
+            ("2020-03-16T07:00:00Z", "3/16/2020 7:00:00 AM"),
+            ("2021-06-29T16:00:00Z", "6/29/2021 4:00:00 PM"),
+            ("2021-06-29T00:05:09Z", "6/29/2021 12:05:09 AM"),
+            ("2021-06-29T12:00:00Z", "6/29/2021 12:00:00 PM"),
+        ] {
+            assert_eq!(entra_date(utc(time)), shown);
+        }
     }
 
     #[test]

@@ -83,6 +83,15 @@ pub static FUNCTIONS: &[Function] = &[
         List,
         |a| Ok(roles::all_roles(a.value(0)?)),
     ),
+    f(
+        "AssertiveAppRoleAssignmentsComplex",
+        "AssertiveAppRoleAssignmentsComplex([appRoleAssignments])",
+        1,
+        Some(1),
+        &[Any],
+        List,
+        |a| Ok(roles::all_roles_assertive(a.value(0)?)),
+    ),
     fallible(f(
         "BitAnd",
         "BitAnd(value1, value2)",
@@ -137,7 +146,7 @@ pub static FUNCTIONS: &[Function] = &[
         |a| {
             for i in 0..a.len() {
                 let v = a.value(i)?;
-                if !v.is_null() {
+                if !absent(&v) {
                     return Ok(v);
                 }
             }
@@ -162,6 +171,24 @@ pub static FUNCTIONS: &[Function] = &[
         Str,
         |a| map_text(a, 0, |s| text::utf8_hex(&s)),
     ),
+    // Cloud Sync: the text of Base64 in UTF8 (default), ASCII or Unicode (UTF-16LE).
+    fallible(f(
+        "ConvertFromBase64",
+        "ConvertFromBase64(source, encoding)",
+        1,
+        Some(2),
+        &[Str, Str],
+        Str,
+        |a| {
+            let encoding = text_arg(a, 1)?;
+            let Some(source) = text_arg(a, 0)? else {
+                return Ok(Value::Null);
+            };
+            text::from_base64(&source, encoding.as_deref().unwrap_or("UTF8"))
+                .map(Value::Str)
+                .map_err(|e| a.error(format!("ConvertFromBase64: {e}")))
+        },
+    )),
     f("Count", "Count(attribute)", 1, Some(1), &[Any], Int, |a| {
         Ok(Value::Int(match a.value(0)? {
             Value::Null => 0,
@@ -244,6 +271,27 @@ pub static FUNCTIONS: &[Function] = &[
     f("Guid", "Guid()", 0, Some(0), &[], Str, |_| {
         Ok(Value::Str(random::guid()))
     }),
+    // Cloud Sync: the value of the n-th (1-based) component of a distinguished name.
+    fallible(f(
+        "DNComponent",
+        "DNComponent(dn, componentNumber)",
+        2,
+        Some(2),
+        &[Str, Int],
+        Str,
+        |a| {
+            let Some(dn) = text_arg(a, 0)? else {
+                return Ok(Value::Null);
+            };
+            let number = whole_number(a, 1)?.unwrap_or(0);
+            Ok(text::dn_component(&dn, number).map_or(Value::Null, Value::Str))
+        },
+    )),
+    // Cloud Sync: fails the object with the given message.
+    fallible(f("Error", "Error(message)", 1, Some(1), &[Str], Str, |a| {
+        let message = text_arg(a, 0)?.unwrap_or_default();
+        Err(a.error(format!("Error: {message}")))
+    })),
     f(
         "IgnoreFlowIfNullOrEmpty",
         "IgnoreFlowIfNullOrEmpty(expression)",
@@ -272,6 +320,12 @@ pub static FUNCTIONS: &[Function] = &[
         Any,
         |a| {
             let cond = a.value(0)?;
+            if cond.is_null() {
+                // Entra documents this case as a failing condition check.
+                return Err(a.error(
+                    "IIF: the condition is null; test the attribute with IsPresent or IsNullOrEmpty first, or use Switch([x], ...), which matches null on \"\"",
+                ));
+            }
             let branch = if truth(&cond, a.span)? { 1 } else { 2 };
             a.value(branch)
         },
@@ -311,7 +365,7 @@ pub static FUNCTIONS: &[Function] = &[
         Some(1),
         &[Any],
         Bool,
-        |a| Ok(Value::Bool(a.value(0)?.is_null())),
+        |a| Ok(Value::Bool(absent(&a.value(0)?))),
     ),
     f(
         "IsNullOrEmpty",
@@ -643,6 +697,17 @@ pub static FUNCTIONS: &[Function] = &[
             map_text(a, 0, |s| text::to_upper(&s, culture.as_deref()))
         },
     ),
+    // Cloud Sync: leading and trailing white space removed, from every value of a list.
+    f("Trim", "Trim(source)", 1, Some(1), &[Any], Any, |a| {
+        fn trim(value: Value) -> Value {
+            match value {
+                Value::Str(s) => Value::Str(s.trim().to_owned()),
+                Value::List(items) => Value::List(items.into_iter().map(trim).collect()),
+                other => other,
+            }
+        }
+        Ok(trim(a.value(0)?))
+    }),
     fallible(f(
         "Word",
         "Word(string, wordNumber, delimiters)",
@@ -745,6 +810,14 @@ fn format_date_time(a: &mut Args<'_>) -> Result<Value, EvalError> {
         .map_err(|e| a.error(format!("FormatDateTime: {e}")))
 }
 
+/// Null, or a multi-valued attribute with no values: an absent attribute in Entra.
+fn absent(value: &Value) -> bool {
+    match value {
+        Value::List(items) => items.is_empty(),
+        other => other.is_null(),
+    }
+}
+
 /// Null, `""`, or an empty list: what IsNullOrEmpty and IgnoreFlowIfNullOrEmpty test.
 fn no_value(value: &Value) -> bool {
     match value {
@@ -797,10 +870,12 @@ fn number_arg(a: &mut Args<'_>, i: usize) -> Result<Option<f64>, EvalError> {
         Value::Float(x) => Some(x),
         other => {
             let text = entra_text(&other);
-            Some(
-                parse_number(&text)
-                    .ok_or_else(|| a.error(format!("expected a number, got \"{text}\"")))?,
-            )
+            Some(parse_number(&text).ok_or_else(|| {
+                a.error(format!(
+                    "argument {} should be a number, got \"{text}\"",
+                    i + 1
+                ))
+            })?)
         }
     })
 }
@@ -837,5 +912,47 @@ fn flatten_texts(value: Value, out: &mut Vec<String>) {
         Value::Null => {}
         Value::List(items) => items.into_iter().for_each(|v| flatten_texts(v, out)),
         other => out.push(entra_text(&other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::mapping::{Dialect, Env, compile_expression};
+    use crate::record::Record;
+
+    /// Hostile arguments give values or errors, never a panic.
+    #[test]
+    fn extreme_arguments_do_not_panic() {
+        let record = Record::default();
+        let env = Env::new(&record);
+        let min = i64::MIN;
+        let max = i64::MAX;
+        let expressions = [
+            format!("Word(\"a b\", {min}, \" \")"),
+            format!("Mid(\"abc\", {min}, {max})"),
+            format!("Mid(\"abc\", 2, {max})"),
+            format!("Left(\"abc\", {min})"),
+            format!("InStr(\"abc\", \"c\", {max})"),
+            format!("Item(Split(\"a,b\", \",\"), {min})"),
+            format!("RandomString(10, {max}, {max}, 1, 1)"),
+            format!("DateAdd(\"yyyy\", {max}, \"2021-01-01\")"),
+            format!("DateAdd(\"s\", {min}, \"2021-01-01\")"),
+            "DateAdd(\"d\", \"1e308\", \"2021-01-01\")".to_owned(),
+            format!("DateFromNum({max})"),
+            format!("BitAnd({min}, {max})"),
+            "BitAnd(\"&HFFFFFFFFFFFFFFFFFFFF\", 1)".to_owned(),
+            "FormatDateTime(\"2021-01-01+0é:00\", , \"yyyy-MM-ddzzz\", \"yyyy\")".to_owned(),
+            "FormatDateTime(\"2021-01-01é\", , \"yyyy-MM-ddK\", \"yyyy\")".to_owned(),
+            "FormatDateTime(\"ÄM\", , \"tt\", \"yyyyyyyyyy\")".to_owned(),
+            "CDate(\"9999-12-31T23:59:59-14:00\")".to_owned(),
+            "NumFromDate(\"0001-01-01\")".to_owned(),
+            "Replace(\"ééé\", , \"(?<g>é)\", \"g\", \"\", , )".to_owned(),
+            "Replace(\"abc\", , \"\", , \"-\", , )".to_owned(),
+        ];
+        for text in &expressions {
+            let plan = compile_expression(text, Dialect::Entra)
+                .unwrap_or_else(|d| panic!("{text} compiles: {d:?}"));
+            let _ = plan.evaluate(&env);
+        }
     }
 }

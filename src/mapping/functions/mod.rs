@@ -50,6 +50,7 @@ impl Ty {
             Value::Float(_) => Ty::Num,
             Value::Str(_) => Ty::Str,
             Value::List(_) => Ty::List,
+            Value::Object(_) => Ty::Any,
         }
     }
 

@@ -67,7 +67,7 @@ pub fn random_string(spec: &Spec) -> Result<String, String> {
                 "RandomString: {name} must not be negative, got {min}"
             ));
         }
-        required += min;
+        required = min.saturating_add(required);
     }
     if required > spec.length {
         return Err(format!(

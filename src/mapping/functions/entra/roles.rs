@@ -3,6 +3,9 @@
 
 use crate::value::Value;
 
+/// The `type` Entra gives app roles.
+const ROLE_TYPE: &str = "WindowsAzureActiveDirectoryRole";
+
 /// The role values of `[appRoleAssignments]`, in order, without empty ones.
 fn role_values(assignments: Value) -> Vec<Value> {
     match assignments {
@@ -27,12 +30,36 @@ pub fn single_role(assignments: Value) -> Value {
 }
 
 /// `AppRoleAssignmentsComplex([appRoleAssignments])`: every role as a complex `roles` value,
-/// as Entra sends them: `{primary: false, type: "WindowsAzureActiveDirectoryRole",
-/// displayName, value}`. No role gives null.
+/// exactly as Entra sends them: `{primary: false, type: "WindowsAzureActiveDirectoryRole",
+/// displayName, value}` (`displayName` is not an RFC 7643 member of `roles`; strict servers
+/// reject it). No role gives null.
 pub fn all_roles(assignments: Value) -> Value {
+    complex_roles(assignments, "displayName")
+}
+
+/// `AssertiveAppRoleAssignmentsComplex([appRoleAssignments])`: the same roles with RFC 7643's
+/// `display` member. Entra replaces the target's roles with exactly these; scimsync's diff
+/// always compares and replaces the whole list, for both functions.
+pub fn all_roles_assertive(assignments: Value) -> Value {
+    complex_roles(assignments, "display")
+}
+
+fn complex_roles(assignments: Value, display_member: &str) -> Value {
     let roles = role_values(assignments);
     if roles.is_empty() {
         return Value::Null;
     }
-    Value::List(roles)
+    Value::List(
+        roles
+            .into_iter()
+            .map(|role| {
+                Value::Object(vec![
+                    ("primary".into(), Value::Bool(false)),
+                    ("type".into(), Value::from(ROLE_TYPE)),
+                    (display_member.into(), role.clone()),
+                    ("value".into(), role),
+                ])
+            })
+            .collect(),
+    )
 }

@@ -38,7 +38,7 @@ pub fn mid(text: &str, start: i64, length: Option<i64>) -> Result<String, String
 /// by any of the `delimiters` characters (runs of them count once). `""` when there is no
 /// such word.
 pub fn word(text: &str, number: i64, delimiters: &str) -> String {
-    let Ok(index) = usize::try_from(number - 1) else {
+    let Some(Ok(index)) = number.checked_sub(1).map(usize::try_from) else {
         return String::new();
     };
     text.split(|c| delimiters.contains(c))
@@ -200,6 +200,57 @@ pub fn base64_utf16le(text: &str) -> String {
 /// `ConvertToUTF8Hex(source)`: the UTF-8 bytes as upper-case hex digits.
 pub fn utf8_hex(text: &str) -> String {
     text.bytes().map(|b| format!("{b:02X}")).collect()
+}
+
+/// `ConvertFromBase64(source, encoding)`: `UTF8`, `ASCII` or `Unicode` (UTF-16LE) text.
+pub fn from_base64(text: &str, encoding: &str) -> Result<String, String> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|e| format!("\"{text}\" is not Base64: {e}"))?;
+    match encoding {
+        "UTF8" => String::from_utf8(bytes).map_err(|_| "the bytes are not UTF-8 text".to_owned()),
+        "ASCII" => Ok(bytes
+            .iter()
+            .map(|b| if b.is_ascii() { char::from(*b) } else { '?' })
+            .collect()),
+        "Unicode" => {
+            if bytes.len() % 2 != 0 {
+                return Err("UTF-16 text needs an even number of bytes".into());
+            }
+            let units: Vec<u16> = bytes
+                .chunks_exact(2)
+                .map(|pair| u16::from_le_bytes([pair[0], pair[1]]))
+                .collect();
+            Ok(String::from_utf16_lossy(&units))
+        }
+        other => Err(format!(
+            "\"{other}\" is not an encoding; use UTF8, ASCII or Unicode"
+        )),
+    }
+}
+
+/// `DNComponent(dn, n)`: the value of the n-th (1-based) component of a distinguished name,
+/// `cn=Joe\, Jr.,ou=Sales` → 1: `Joe, Jr.`. `None` when there is no such component.
+pub fn dn_component(dn: &str, number: i64) -> Option<String> {
+    let index = usize::try_from(number.checked_sub(1)?).ok()?;
+    let mut components = Vec::new();
+    let mut current = String::new();
+    let mut chars = dn.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(escaped) = chars.next() {
+                    current.push(escaped);
+                }
+            }
+            ',' => components.push(std::mem::take(&mut current)),
+            other => current.push(other),
+        }
+    }
+    components.push(current);
+    let component = components.get(index)?;
+    let (_, value) = component.split_once('=')?;
+    Some(value.trim().to_owned())
 }
 
 #[cfg(test)]

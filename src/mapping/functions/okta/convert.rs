@@ -27,7 +27,7 @@ pub fn to_int(a: &mut Args<'_>) -> Result<Value, EvalError> {
         Value::Int(i) => Value::Int(i64::from(i as i32)),
         Value::Float(f) => Value::Int(java_round_to_int(f)),
         Value::Str(s) => Value::Int(java_round_to_int(number(a, "Convert.toInt", &s)?)),
-        Value::Bool(_) | Value::List(_) => {
+        Value::Bool(_) | Value::List(_) | Value::Object(_) => {
             return Err(a.error("Convert.toInt: expected a number or a string holding one"));
         }
     })
@@ -40,7 +40,7 @@ pub fn to_num(a: &mut Args<'_>) -> Result<Value, EvalError> {
         Value::Int(i) => Value::Float(i as f64),
         Value::Float(f) => Value::Float(f),
         Value::Str(s) => Value::Float(number(a, "Convert.toNum", &s)?),
-        Value::Bool(_) | Value::List(_) => {
+        Value::Bool(_) | Value::List(_) | Value::Object(_) => {
             return Err(a.error("Convert.toNum: expected a number or a string holding one"));
         }
     })

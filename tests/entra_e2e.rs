@@ -1,0 +1,115 @@
+//! An Entra-dialect mapping end to end against a real SCIM server (scim2-server on loopback):
+//! `SelectUniqueValue` avoids the values already on the target and those given to users
+//! earlier in the same run, `IgnoreFlowIfNullOrEmpty` leaves an attribute (and its default)
+//! out, `AssertiveAppRoleAssignmentsComplex` sends complex roles, and a second sync writes
+//! nothing. (`AppRoleAssignmentsComplex` sends `displayName`, exactly as Entra does, which
+//! RFC-strict scim2-server rejects; its payload is tested in `mapping::plan`.)
+
+mod support;
+
+use serde_json::json;
+use support::{Project, ScimServer, scimsync};
+
+const MAPPING: &str = r#"# Entra-style mapping: unique user names generated on create
+dialect entra
+match externalId
+
+externalId      <- [objectId]
+userName        <- SelectUniqueValue(
+                     ToLower(Join("@", NormalizeDiacritics(StripSpaces(Join(".", [givenName], [surname]))), "contoso.com")),
+                     ToLower(Join("@", NormalizeDiacritics(StripSpaces(Join(".", Mid([givenName], 1, 1), [surname]))), "contoso.com")),
+                     ToLower(Join("@", NormalizeDiacritics(StripSpaces(Join(".", Mid([givenName], 1, 2), [surname]))), "contoso.com")))
+                   on create
+name.givenName  <- [givenName]
+name.familyName <- PCase([surname])
+title           <- IgnoreFlowIfNullOrEmpty([jobTitle])
+                   default "Staff"
+roles           <- AssertiveAppRoleAssignmentsComplex([appRoleAssignments])
+"#;
+
+const CORE: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+
+fn config(project: &Project, url: &str) -> String {
+    let path = project.write(
+        "scimsync.toml",
+        &format!(
+            "mapping = \"test.map\"\n\n[source]\nkind = \"json\"\npath = \"users.json\"\nformat = \"plain\"\nid_field = \"objectId\"\n\n[target]\nurl = \"{url}\"\ntoken_env = \"SCIMSYNC_TEST_TOKEN\"\n\n[state]\npath = \"state\"\n"
+        ),
+    );
+    path.to_str().expect("utf-8 path").to_owned()
+}
+
+fn role(name: &str) -> serde_json::Value {
+    json!({"primary": false, "type": "WindowsAzureActiveDirectoryRole", "display": name, "value": name})
+}
+
+#[test]
+fn entra_mapping_generates_unique_names_and_converges() {
+    let server = ScimServer::start();
+    let project = Project::new();
+    project.write("test.map", MAPPING);
+    let config = config(&project, &server.url);
+    let token = Some(server.token.as_str());
+
+    // Another tool's user already holds the first candidate, in other letter case.
+    server.create(json!({"schemas": [CORE], "userName": "Zoe.Smith@contoso.com"}));
+    let seeded = server.writes();
+
+    // Two Zoë Smiths: the first gets the second candidate, the second the third one,
+    // because the first user's name counts as taken within the run.
+    let export = json!([
+        {"objectId": "o1", "givenName": "Zoë", "surname": "SMITH", "jobTitle": "", "appRoleAssignments": ["Admin", "User"]},
+        {"objectId": "o2", "givenName": "Zoë", "surname": "Smith", "jobTitle": "Engineer"},
+    ]);
+    project.write("users.json", &export.to_string());
+    let run = scimsync(&["sync", "--config", &config], token);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    assert!(
+        run.stdout
+            .ends_with("Applied: 2 created, 0 updated, 0 reactivated, 0 deactivated; 0 failed.\n"),
+        "{}",
+        run.stdout
+    );
+
+    let mut users = server.user_contents();
+    users.sort_by_key(|u| u["userName"].as_str().unwrap_or_default().to_owned());
+    let o1 = json!({
+        "schemas": [CORE],
+        "userName": "z.smith@contoso.com",
+        "externalId": "o1",
+        "name": {"givenName": "Zoë", "familyName": "Smith"},
+        "roles": [role("Admin"), role("User")],
+        "active": true,
+    });
+    let o2 = json!({
+        "schemas": [CORE],
+        "userName": "zo.smith@contoso.com",
+        "externalId": "o2",
+        "name": {"givenName": "Zoë", "familyName": "Smith"},
+        "title": "Engineer",
+        "active": true,
+    });
+    assert_eq!(
+        users,
+        vec![
+            json!({"schemas": [CORE], "userName": "Zoe.Smith@contoso.com"}),
+            o1,
+            o2
+        ],
+        "o1's empty title does not flow, not even as the default"
+    );
+
+    // Nothing to do the second time: userName is create-only, so it is not re-chosen.
+    let after_first = server.writes();
+    assert_eq!(after_first - seeded, 2);
+    let again = scimsync(&["sync", "--config", &config], token);
+    assert_eq!(again.code, 0, "{}", again.all_output());
+    assert!(
+        again
+            .stdout
+            .starts_with("No changes: the target is up to date.\n"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(server.writes(), after_first, "a no-op sync must not write");
+}

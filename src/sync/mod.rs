@@ -12,6 +12,7 @@ pub mod apply;
 pub mod desired;
 pub mod diff;
 pub mod render;
+pub mod unique;
 
 use std::path::Path;
 use std::time::Duration;

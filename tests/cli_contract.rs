@@ -26,12 +26,12 @@ fn check_passes_valid_files_and_reports_every_error_of_every_file() {
     assert_eq!(run.code, 1);
     let bad_name = bad.display().to_string();
     let expected = format!(
-        "{bad_name}:1:13: error: unknown function `String.toLowerCas` [E0201]
+        "{bad_name}:1:13: error[E0201]: unknown function `String.toLowerCas`
    |
  1 | userName <- String.toLowerCas(user.email)
    |             ^^^^^^^^^^^^^^^^^ not an Okta function
    = help: did you mean `String.toLowerCase`?
-{bad_name}:2:21: error: expected a rule option, an operator or the end of the statement, found `onn` [E0001]
+{bad_name}:2:21: error[E0001]: expected a rule option, an operator or the end of the statement, found `onn`
    |
  2 | title <- user.title onn create
    |                     ^^^ unexpected here
@@ -149,7 +149,7 @@ fn eval_reports_parse_check_and_runtime_errors() {
     assert_eq!(run.code, 1);
     assert!(
         run.stderr
-            .starts_with("<expr>:1:20: error: unclosed `(` [E0001]\n"),
+            .starts_with("<expr>:1:20: error[E0001]: unclosed `(`\n"),
         "{}",
         run.stderr
     );
@@ -157,7 +157,7 @@ fn eval_reports_parse_check_and_runtime_errors() {
     assert_eq!(run.code, 1);
     assert!(
         run.stderr
-            .starts_with("<expr>:1:1: error: unknown function `Frobnicate` [E0201]\n"),
+            .starts_with("<expr>:1:1: error[E0201]: unknown function `Frobnicate`\n"),
         "{}",
         run.stderr
     );
@@ -165,7 +165,7 @@ fn eval_reports_parse_check_and_runtime_errors() {
     assert_eq!(run.code, 1);
     assert_eq!(
         run.stderr,
-        "<expr>:1:1: error: Convert.toInt: \"lots\" is not a whole number [E0401]\n   |\n 1 | Convert.toInt(user.n)\n   | ^^^^^^^^^^^^^^^^^^^^^ failed here\n"
+        "<expr>:1:1: error[E0401]: Convert.toInt: \"lots\" is not a whole number\n   |\n 1 | Convert.toInt(user.n)\n   | ^^^^^^^^^^^^^^^^^^^^^ failed here\n"
     );
     let run = eval("okta", "user.x", "[1]");
     assert_eq!(

@@ -3,6 +3,7 @@
 
 mod check;
 mod eval;
+mod map;
 mod sync;
 
 use std::process::ExitCode;
@@ -31,6 +32,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Evaluate one expression against one record and print the result as JSON.
     Eval(eval::EvalArgs),
+    /// Map an export through a .map file and print the SCIM resources as JSON Lines (no network).
+    Map(map::MapArgs),
 }
 
 /// Runs the command line and returns the process exit code: 0 on success, 1 when anything
@@ -42,6 +45,7 @@ pub fn main() -> ExitCode {
         Command::Sync(args) => sync::run(args),
         Command::Check(args) => check::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Map(args) => map::run(args),
     };
     match result {
         Ok(code) => code,

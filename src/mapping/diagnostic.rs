@@ -65,6 +65,8 @@ pub enum Code {
     Missing = 308,
     /// A path that is read-only in the schema.
     ReadOnlyPath = 309,
+    /// A `scope` that is false for every user.
+    ScopeNeverTrue = 310,
 
     /// A value that fails at run time (reported by `eval`, not by `check`).
     Evaluation = 401,

@@ -3,6 +3,7 @@
 
 mod check;
 mod eval;
+mod explain;
 mod map;
 mod sync;
 
@@ -34,6 +35,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Map an export through a .map file and print the SCIM resources as JSON Lines (no network).
     Map(map::MapArgs),
+    /// Show, for one user, what each rule read and produced, and the resulting SCIM resource.
+    Explain(explain::ExplainArgs),
 }
 
 /// Runs the command line and returns the process exit code: 0 on success, 1 when anything
@@ -46,6 +49,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Map(args) => map::run(args),
+        Command::Explain(args) => explain::run(args),
     };
     match result {
         Ok(code) => code,

@@ -663,6 +663,7 @@ impl Checker {
         }
         Some(PlannedRule {
             path,
+            written: shown,
             expr,
             flow: flow.map_or(Flow::Always, |(f, _)| f),
             default: default_leaf.map(|(v, _)| v),

@@ -225,6 +225,8 @@ impl TargetType {
 #[derive(Clone, Debug)]
 pub struct PlannedRule {
     pub path: AttrPath,
+    /// The path as the file writes it (`b44:role`), for messages.
+    pub written: String,
     pub expr: Node,
     pub flow: Flow,
     pub default: Option<Value>,
@@ -434,7 +436,7 @@ impl PlannedRule {
     /// Evaluates the rule and applies its options: default, type, allowed values.
     pub fn apply(&self, env: &Env<'_>) -> Result<Value, RuleFailure> {
         let fail = |message: String| RuleFailure {
-            rule: self.path.to_string(),
+            rule: self.written.clone(),
             file: String::new(),
             line: self.line,
             message,
@@ -564,7 +566,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             failure.to_string(),
-            "rule `urn:b:2.0:role` (t.map:4): \"owner\" is not one of the allowed values (\"a\", \"b\")"
+            "rule `b:role` (t.map:4): \"owner\" is not one of the allowed values (\"a\", \"b\")"
         );
         let failure = mapped(
             &p,
@@ -573,7 +575,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             failure.to_string(),
-            "rule `urn:b:2.0:limit` (t.map:3): \"lots\" is not a valid integer"
+            "rule `b:limit` (t.map:3): \"lots\" is not a valid integer"
         );
     }
 

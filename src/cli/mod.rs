@@ -4,6 +4,7 @@
 mod check;
 mod eval;
 mod explain;
+mod fmt;
 mod map;
 mod sync;
 
@@ -37,6 +38,8 @@ enum Command {
     Map(map::MapArgs),
     /// Show, for one user, what each rule read and produced, and the resulting SCIM resource.
     Explain(explain::ExplainArgs),
+    /// Rewrite .map files in the canonical layout (or, with --check, list those that differ).
+    Fmt(fmt::FmtArgs),
 }
 
 /// Runs the command line and returns the process exit code: 0 on success, 1 when anything
@@ -50,6 +53,7 @@ pub fn main() -> ExitCode {
         Command::Eval(args) => eval::run(args),
         Command::Map(args) => map::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Fmt(args) => fmt::run(args),
     };
     match result {
         Ok(code) => code,

@@ -197,7 +197,15 @@ pub fn explain(plan: &Plan, file: &SourceFile, record: &Record, now: DateTime<Ut
     match mapper.map(record) {
         Desire::User(user) => {
             let resource = resource_of(&user.mapped, user.active);
-            let _ = writeln!(out, "SCIM resource (as created):");
+            let _ = writeln!(
+                out,
+                "{}",
+                if user.active {
+                    "SCIM resource (as created):"
+                } else {
+                    "SCIM resource (what the rules give; an inactive user is never created):"
+                }
+            );
             let _ = writeln!(
                 out,
                 "{}",

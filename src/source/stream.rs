@@ -159,7 +159,9 @@ fn read_lines<F: FnMut(Record) -> ControlFlow<()>>(
         if line.trim().is_empty() {
             continue;
         }
-        let item: Json = serde_json::from_str(&line).map_err(|e| JsonSourceError::Syntax {
+        // Without its line break, so a position in it is a column of this line of the file.
+        let json = line.trim_end_matches(['\n', '\r']);
+        let item: Json = serde_json::from_str(json).map_err(|e| JsonSourceError::Syntax {
             path: sink.path.to_owned(),
             line: line_number,
             column: e.column(),

@@ -440,7 +440,15 @@ impl Checker {
             Err(problem) => {
                 let (message, candidates) = match problem {
                     PathProblem::UnknownAttribute { candidates } => (
-                        format!("`{}` is not a User attribute", resolved.name),
+                        format!(
+                            "`{}` is not {} attribute",
+                            resolved.name,
+                            if resolved.schema.is_some() {
+                                "an enterprise User"
+                            } else {
+                                "a core User"
+                            }
+                        ),
                         candidates,
                     ),
                     PathProblem::UnknownSubAttribute {
@@ -575,6 +583,21 @@ impl Checker {
         });
         let target_type = declared_type.map(|(t, _)| t).or(schema_target);
 
+        // A true/false result never becomes a number, asked for or not.
+        if ty == Ty::Bool && target_type == Some(TargetType::Integer) {
+            let mut d = Diagnostic::error(
+                Code::TargetType,
+                rule.expr.span,
+                format!("this rule produces true or false, but `{shown}` is an integer"),
+            )
+            .label("a boolean")
+            .help("produce numbers in both branches, e.g. `c ? 1 : 0`");
+            d = match declared_type {
+                Some((_, span)) => d.secondary(span, "converted to an integer here"),
+                None => d.secondary(rule.target.span, "integer attribute"),
+            };
+            self.error(d);
+        }
         // A string-valued rule into a non-string attribute is a mistake unless asked for.
         if let (Some(target), None) = (target_type, declared_type) {
             if ty == Ty::Str && target != TargetType::String {
@@ -1029,6 +1052,15 @@ impl Checker {
                 ),
                 None => format!("`{name}` is an {} function; switch with `dialect {other}`", other.title()),
             });
+        } else if let Some(exact) = functions::table(dialect)
+            .iter()
+            .find(|f| f.name.eq_ignore_ascii_case(name))
+        {
+            d = d.help(format!(
+                "{} function names are case-sensitive: write `{}`",
+                dialect.title(),
+                exact.name
+            ));
         } else if let Some(s) = did_you_mean(name, own) {
             d = d.help(format!("did you mean `{s}`?"));
         }

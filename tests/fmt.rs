@@ -3,11 +3,11 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use scimsync::mapping::SourceFile;
 use scimsync::mapping::format::{FormatError, format_file};
-use support::repo;
+use support::{project_map_files, repo};
 
 fn format(path: &Path) -> Result<String, FormatError> {
     let text = std::fs::read_to_string(path).unwrap();
@@ -22,41 +22,16 @@ fn fmt_corpus() {
     });
 }
 
-/// Every `.map` under `dir`, recursively.
-fn map_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            map_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "map") {
-            out.push(path);
-        }
-    }
-}
-
 #[test]
 fn formatting_is_idempotent_on_every_map_file() {
-    let mut files = Vec::new();
-    for dir in [
-        "mappings",
-        "examples",
-        "tests/diagnostics",
-        "tests/fmt",
-        "benches",
-    ] {
-        map_files(&repo().join(dir), &mut files);
-    }
+    let files = project_map_files();
     assert!(files.len() >= 20, "found only {files:?}");
     let mut formatted_count = 0;
     for path in &files {
         let once = match format(path) {
             Ok(text) => text,
-            // The diagnostics corpus holds files that do not parse, on purpose.
-            Err(FormatError::Syntax(_)) if path.starts_with(repo().join("tests/diagnostics")) => {
+            // Test corpora hold files that do not parse, on purpose; shipped files must parse.
+            Err(FormatError::Syntax(_)) if path.starts_with(repo().join("tests")) => {
                 continue;
             }
             Err(e) => panic!("{} cannot be formatted: {e:?}", path.display()),

@@ -5,12 +5,10 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-
 use scimsync::mapping::format::format_file;
 use scimsync::mapping::{Env, SourceFile, compile};
 use scimsync::record::Record;
-use support::repo;
+use support::project_map_files;
 
 /// A small deterministic generator (xorshift), so a failure reproduces exactly.
 struct Rng(u64);
@@ -101,20 +99,6 @@ fn mutate(text: &str, rng: &mut Rng) -> String {
     chars.into_iter().collect()
 }
 
-fn map_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            map_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "map") {
-            out.push(path);
-        }
-    }
-}
-
 fn awkward_records() -> Vec<Record> {
     let objects = [
         serde_json::json!({}),
@@ -133,18 +117,7 @@ fn awkward_records() -> Vec<Record> {
 
 #[test]
 fn mutated_mappings_never_panic() {
-    let mut files = Vec::new();
-    for dir in [
-        "mappings",
-        "examples",
-        "tests/diagnostics",
-        "tests/fmt",
-        "tests/explain",
-        "benches",
-    ] {
-        map_files(&repo().join(dir), &mut files);
-    }
-    files.sort();
+    let files = project_map_files();
     let records = awkward_records();
     let mut rng = Rng(0x5eed_cafe_f00d_d00d);
     let mut compiled = 0;

@@ -295,7 +295,7 @@ impl Checker {
             let at = file
                 .statements
                 .first()
-                .map_or(Span::default(), statement_span);
+                .map_or(Span::default(), Statement::span);
             self.error(
                 Diagnostic::error(Code::Missing, Span::new(at.start, at.start), "no rule writes `userName`")
                     .label("every SCIM user needs a userName")
@@ -1254,17 +1254,6 @@ fn is_constant(node: &Node) -> bool {
         _ => {}
     });
     constant
-}
-
-fn statement_span(statement: &Statement) -> Span {
-    match statement {
-        Statement::Dialect { span, .. }
-        | Statement::Target { span, .. }
-        | Statement::Extension { span, .. }
-        | Statement::Match { span, .. }
-        | Statement::Scope { span, .. } => *span,
-        Statement::Rule(rule) => rule.span,
-    }
 }
 
 fn article(t: TargetType) -> &'static str {

@@ -90,7 +90,7 @@ fn layout(text: &str, syntax: &MapFile) -> String {
         let statement = syntax
             .statements
             .iter()
-            .find(|s| (chunk.start..chunk.end).contains(&statement_start(s)));
+            .find(|s| (chunk.start..chunk.end).contains(&s.span().start));
         let chunk_text = &text[chunk.start..chunk.end];
         // The statement proper ends at its last line of code; the comment and blank lines
         // after it belong to the file, not to the statement.
@@ -193,17 +193,6 @@ fn layout(text: &str, syntax: &MapFile) -> String {
         }
     }
     result
-}
-
-fn statement_start(statement: &Statement) -> usize {
-    match statement {
-        Statement::Dialect { span, .. }
-        | Statement::Target { span, .. }
-        | Statement::Extension { span, .. }
-        | Statement::Match { span, .. }
-        | Statement::Scope { span, .. } => span.start,
-        Statement::Rule(rule) => rule.span.start,
-    }
 }
 
 /// Marker in a rule's first line where the padding before `<-` goes.

@@ -232,7 +232,9 @@ impl Checker {
         for rule in rules {
             let Some((path, schema_type)) = self.resolve_path(&rule.target, &extensions, true)
             else {
-                // Still check the expression, for its own errors.
+                // Still check the expression, for its own errors. The path may be a misspelt
+                // `userName` or match attribute: do not also report those as missing.
+                self.complete = false;
                 self.expr(&rule.expr, rule.dialect);
                 continue;
             };

@@ -649,3 +649,39 @@ fn space_between(left: &Token, right: &Token, dialect: Dialect, left_text: &str)
         _ => true,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fmt(text: &str) -> String {
+        format_file(&SourceFile::new("t.map", text)).expect("formats")
+    }
+
+    #[test]
+    fn strings_keep_their_spelling_and_hide_comment_and_operator_characters() {
+        let text = "userName <- 'it''s # <- not a comment'+\"a\"\"b\"\ndialect entra\ntitle<-\"say \\\"hi\\\" # x\"&[job title]\n";
+        assert_eq!(
+            fmt(text),
+            "userName <- 'it''s # <- not a comment' + \"a\"\"b\"\ndialect entra\ntitle <- \"say \\\"hi\\\" # x\" & [job title]\n"
+        );
+    }
+
+    #[test]
+    fn prefix_and_binary_minus_are_told_apart() {
+        assert_eq!(
+            fmt(
+                "userName <- String.len( user.a )-1\ntitle <- -1 * - user.n\nnickName <- !user.b ? 'x' : 'y'\n"
+            ),
+            "userName <- String.len(user.a) - 1\ntitle    <- -1 * -user.n\nnickName <- !user.b ? 'x' : 'y'\n"
+        );
+    }
+
+    #[test]
+    fn tabs_blank_lines_and_comments_are_normalised() {
+        assert_eq!(
+            fmt("\n\n# head\t \n\n\n\tuserName\t<- user.email   \n\n\n  # tail\n\n"),
+            "# head\n\nuserName <- user.email\n\n# tail\n"
+        );
+    }
+}

@@ -126,7 +126,8 @@ pub fn record_from_json(item: &Json, format: JsonFormat, id_field: &str) -> Resu
         JsonFormat::Auto if object.get("profile").is_some_and(Json::is_object) => {
             okta_record(object)
         }
-        _ => plain_record(object, id_field),
+        // Exhaustive on purpose: a new format must say how it streams.
+        JsonFormat::Auto | JsonFormat::Plain => plain_record(object, id_field),
     }
 }
 

@@ -46,7 +46,7 @@ fn broken_mapping_is_reported_with_location_and_nothing_is_written() {
     assert_refused(
         &run,
         &server,
-        &["test.map:2:", ": error: ", "nothing was written"],
+        &["test.map:2:", ": error[E0001]: ", "nothing was written"],
     );
 }
 

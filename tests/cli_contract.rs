@@ -26,12 +26,12 @@ fn check_passes_valid_files_and_reports_every_error_of_every_file() {
     assert_eq!(run.code, 1);
     let bad_name = bad.display().to_string();
     let expected = format!(
-        "{bad_name}:1:13: error: unknown function `String.toLowerCas` [E0201]
+        "{bad_name}:1:13: error[E0201]: unknown function `String.toLowerCas`
    |
  1 | userName <- String.toLowerCas(user.email)
    |             ^^^^^^^^^^^^^^^^^ not an Okta function
    = help: did you mean `String.toLowerCase`?
-{bad_name}:2:21: error: expected a rule option, an operator or the end of the statement, found `onn` [E0001]
+{bad_name}:2:21: error[E0001]: expected a rule option, an operator or the end of the statement, found `onn`
    |
  2 | title <- user.title onn create
    |                     ^^^ unexpected here
@@ -149,7 +149,7 @@ fn eval_reports_parse_check_and_runtime_errors() {
     assert_eq!(run.code, 1);
     assert!(
         run.stderr
-            .starts_with("<expr>:1:20: error: unclosed `(` [E0001]\n"),
+            .starts_with("<expr>:1:20: error[E0001]: unclosed `(`\n"),
         "{}",
         run.stderr
     );
@@ -157,7 +157,7 @@ fn eval_reports_parse_check_and_runtime_errors() {
     assert_eq!(run.code, 1);
     assert!(
         run.stderr
-            .starts_with("<expr>:1:1: error: unknown function `Frobnicate` [E0201]\n"),
+            .starts_with("<expr>:1:1: error[E0201]: unknown function `Frobnicate`\n"),
         "{}",
         run.stderr
     );
@@ -165,7 +165,7 @@ fn eval_reports_parse_check_and_runtime_errors() {
     assert_eq!(run.code, 1);
     assert_eq!(
         run.stderr,
-        "<expr>:1:1: error: Convert.toInt: \"lots\" is not a number [E0401]\n   |\n 1 | Convert.toInt(user.n)\n   | ^^^^^^^^^^^^^^^^^^^^^ failed here\n"
+        "<expr>:1:1: error[E0401]: Convert.toInt: \"lots\" is not a number\n   |\n 1 | Convert.toInt(user.n)\n   | ^^^^^^^^^^^^^^^^^^^^^ failed here\n"
     );
     let run = eval("okta", "user.x", "[1]");
     assert_eq!(
@@ -209,6 +209,174 @@ fn eval_accepts_an_injected_clock() {
         None,
     );
     assert_eq!(run.code, 2);
+}
+
+#[test]
+fn map_writes_json_lines_and_reports_skipped_users_on_stderr() {
+    let project = Project::new();
+    let mapping = project.write(
+        "m.map",
+        "extension b = \"urn:b:2.0\"\nscope user.status != \"STAGED\"\nuserName <- user.login\nb:limit <- user.limit as integer\n",
+    );
+    let export = project.write(
+        "users.jsonl",
+        concat!(
+            r#"{"id":"1","status":"ACTIVE","profile":{"login":"ann@x","limit":"5"}}"#,
+            "\n",
+            r#"{"id":"2","status":"ACTIVE","profile":{"login":"bob@x","limit":"lots"}}"#,
+            "\n\n",
+            r#"{"id":"3","status":"STAGED","profile":{"login":"cy@x"}}"#,
+            "\n",
+            r#"{"id":"4","status":"SUSPENDED","profile":{"login":"dee@x"}}"#,
+            "\n",
+        ),
+    );
+    let run = scimsync(
+        &[
+            "map",
+            "--mapping",
+            mapping.to_str().unwrap(),
+            "--input",
+            export.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        concat!(
+            r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:b:2.0"],"userName":"ann@x","urn:b:2.0":{"limit":5},"active":true}"#,
+            "\n",
+            r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"dee@x","active":false}"#,
+            "\n",
+        )
+    );
+    assert_eq!(
+        run.stderr,
+        format!(
+            "skipped 2 (bob@x): rule `b:limit` ({}:4): \"lots\" is not a valid integer\nread 4 users: 2 written, 1 skipped, 1 out of scope\n",
+            mapping.display()
+        )
+    );
+}
+
+#[test]
+fn map_reads_json_arrays_and_stops_on_a_malformed_export() {
+    let project = Project::new();
+    let mapping = project.write("m.map", "userName <- user.mail\n");
+    let export = project.write(
+        "users.json",
+        r#"[{"id":"a","mail":"a@x"},{"id":"b","mail":"b@x","active":false}]"#,
+    );
+    let args = |input: &str| {
+        vec![
+            "map".to_owned(),
+            "--mapping".into(),
+            mapping.display().to_string(),
+            "--input".into(),
+            input.to_owned(),
+            "--format".into(),
+            "plain".into(),
+        ]
+    };
+    let run_with =
+        |a: Vec<String>| scimsync(&a.iter().map(String::as_str).collect::<Vec<_>>(), None);
+    let run = run_with(args(export.to_str().unwrap()));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"a@x\",\"active\":true}\n{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"b@x\",\"active\":false}\n"
+    );
+
+    let broken = project.write(
+        "broken.jsonl",
+        "{\"id\":\"a\",\"mail\":\"a@x\"}\n{\"id\":\"b\",\n",
+    );
+    let run = run_with(args(broken.to_str().unwrap()));
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: export {} is not valid JSON (line 2, column 10): EOF while parsing a value\n",
+            broken.display()
+        )
+    );
+
+    let run = run_with(args(project.path("missing.json").to_str().unwrap()));
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.starts_with("error: cannot read export "),
+        "{}",
+        run.stderr
+    );
+
+    let bad_mapping = project.write("bad.map", "userName <- user.mail +\n");
+    let run = scimsync(
+        &[
+            "map",
+            "--mapping",
+            bad_mapping.to_str().unwrap(),
+            "--input",
+            export.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!((run.code, run.stdout.as_str()), (1, ""));
+    assert!(
+        run.stderr.starts_with(&format!(
+            "{}:1:24: error[E0001]: expected an expression",
+            bad_mapping.display()
+        )),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn fmt_rewrites_in_place_and_check_lists_unformatted_files() {
+    let project = Project::new();
+    let messy = project.write(
+        "messy.map",
+        "userName<-user.email   # who\ntitle <- user.title on create\n",
+    );
+    let tidy = project.write("tidy.map", "userName <- user.email\n");
+    let broken = project.write("broken.map", "userName <- (user.email\n");
+    let paths = [&messy, &tidy].map(|p| p.display().to_string());
+
+    let run = scimsync(&["fmt", "--check", &paths[0], &paths[1]], None);
+    assert_eq!(
+        (run.code, run.stdout.clone()),
+        (1, format!("{}\n", paths[0]))
+    );
+    assert_eq!(
+        std::fs::read_to_string(&messy).unwrap(),
+        "userName<-user.email   # who\ntitle <- user.title on create\n",
+        "--check writes nothing"
+    );
+
+    let run = scimsync(&["fmt", &paths[0], &paths[1]], None);
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (0, "", "")
+    );
+    assert_eq!(
+        std::fs::read_to_string(&messy).unwrap(),
+        "userName <- user.email  # who\ntitle    <- user.title\n            on create\n"
+    );
+    let run = scimsync(&["fmt", "--check", &paths[0], &paths[1]], None);
+    assert_eq!((run.code, run.stdout.as_str()), (0, ""));
+
+    let run = scimsync(&["fmt", broken.to_str().unwrap()], None);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("error[E0001]"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .ends_with("broken.map: not formatted: fix the errors above first\n")
+    );
+    assert_eq!(
+        std::fs::read_to_string(&broken).unwrap(),
+        "userName <- (user.email\n"
+    );
 }
 
 #[test]

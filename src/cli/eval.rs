@@ -29,7 +29,7 @@ fn parse_dialect(name: &str) -> Result<Dialect, String> {
         .ok_or_else(|| format!("unknown dialect `{name}` (expected okta, okta2 or entra)"))
 }
 
-fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {
+pub(crate) fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("`{text}` is not an RFC 3339 time: {e}"))

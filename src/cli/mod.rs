@@ -3,6 +3,9 @@
 
 mod check;
 mod eval;
+mod explain;
+mod fmt;
+mod map;
 mod sync;
 
 use std::process::ExitCode;
@@ -31,6 +34,12 @@ enum Command {
     Check(check::CheckArgs),
     /// Evaluate one expression against one record and print the result as JSON.
     Eval(eval::EvalArgs),
+    /// Map an export through a .map file and print the SCIM resources as JSON Lines (no network).
+    Map(map::MapArgs),
+    /// Show, for one user, what each rule read and produced, and the resulting SCIM resource.
+    Explain(explain::ExplainArgs),
+    /// Rewrite .map files in the canonical layout (or, with --check, list those that differ).
+    Fmt(fmt::FmtArgs),
 }
 
 /// Runs the command line and returns the process exit code: 0 on success, 1 when anything
@@ -42,6 +51,9 @@ pub fn main() -> ExitCode {
         Command::Sync(args) => sync::run(args),
         Command::Check(args) => check::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Map(args) => map::run(args),
+        Command::Explain(args) => explain::run(args),
+        Command::Fmt(args) => fmt::run(args),
     };
     match result {
         Ok(code) => code,

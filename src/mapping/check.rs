@@ -10,7 +10,9 @@ use super::Dialect;
 use super::diagnostic::{Code, Diagnostic, did_you_mean};
 use super::eval::full_match_regex;
 use super::functions::{self, Ty};
-use super::plan::{ExprPlan, Extension, Facts, Flow, Node, Op, Plan, PlannedRule, TargetType};
+use super::plan::{
+    ExprPlan, Extension, Facts, FallibleRule, Flow, Node, Op, Plan, PlannedRule, TargetType,
+};
 use super::source::{SourceFile, Span};
 use super::syntax::*;
 use crate::scim::path::{AttrPath, FilterValue, ValueFilter};
@@ -77,8 +79,8 @@ struct Checker {
     diagnostics: Vec<Diagnostic>,
     reads: BTreeSet<String>,
     reads_groups: bool,
-    /// Whether the expression being checked can fail at run time.
-    fallible: bool,
+    /// Why the expression being checked can fail at run time (empty: it cannot).
+    risks: BTreeSet<String>,
     /// Whether every statement of the file parsed.
     complete: bool,
 }
@@ -86,6 +88,11 @@ struct Checker {
 impl Checker {
     fn error(&mut self, diagnostic: Diagnostic) {
         self.diagnostics.push(diagnostic);
+    }
+
+    /// Notes why the expression being checked can fail at run time.
+    fn risk(&mut self, why: impl Into<String>) {
+        self.risks.insert(why.into());
     }
 
     fn file(&mut self, file: &MapFile, source: &SourceFile) -> Option<Plan> {
@@ -176,7 +183,10 @@ impl Checker {
         }
 
         let extensions: Vec<Extension> = extensions.into_iter().map(|(e, _)| e).collect();
+        let scope_line = scope_decl.map_or(0, |(_, _, span)| source.line_col(span.start).line);
+        self.risks.clear();
         let scope = scope_decl.map(|(expr, dialect, _)| {
+            let errors_before = self.diagnostics.len();
             let (node, ty) = self.expr(expr, dialect);
             if !matches!(ty, Ty::Bool | Ty::Any) {
                 self.error(
@@ -188,17 +198,41 @@ impl Checker {
                     .label("not true or false")
                     .help("write a condition such as `user.status == \"ACTIVE\"`"),
                 );
+            } else if self.diagnostics.len() == errors_before
+                && constant_truth(&node) == Some(false)
+            {
+                // A failed name became a null constant: only judge scopes that checked clean.
+                self.error(
+                    Diagnostic::error(
+                        Code::ScopeNeverTrue,
+                        expr.span,
+                        "this scope is false for every user",
+                    )
+                    .label("never true")
+                    .help("no user would be provisioned and every managed user would be deactivated; fix the condition or remove `scope`"),
+                );
             }
             node
         });
+        let scope_risks: Vec<FallibleRule> = if self.risks.is_empty() {
+            Vec::new()
+        } else {
+            vec![FallibleRule {
+                path: None,
+                line: scope_line,
+                reasons: std::mem::take(&mut self.risks).into_iter().collect(),
+            }]
+        };
 
         let mut planned: Vec<PlannedRule> = Vec::new();
         let mut written: HashMap<AttrPath, Span> = HashMap::new();
-        let mut fallible_paths = Vec::new();
+        let mut fallible_rules = scope_risks;
         for rule in rules {
             let Some((path, schema_type)) = self.resolve_path(&rule.target, &extensions, true)
             else {
-                // Still check the expression, for its own errors.
+                // Still check the expression, for its own errors. The path may be a misspelt
+                // `userName` or match attribute: do not also report those as missing.
+                self.complete = false;
                 self.expr(&rule.expr, rule.dialect);
                 continue;
             };
@@ -217,7 +251,7 @@ impl Checker {
             } else {
                 written.insert(path.clone(), rule.target.span);
             }
-            self.fallible = false;
+            self.risks.clear();
             if let Some(planned_rule) = self.rule(
                 rule,
                 path,
@@ -227,8 +261,12 @@ impl Checker {
                 if rule.dialect == Dialect::Entra {
                     self.select_unique_placement(&rule.expr, planned_rule.flow);
                 }
-                if self.fallible {
-                    fallible_paths.push(planned_rule.path.clone());
+                if !self.risks.is_empty() {
+                    fallible_rules.push(FallibleRule {
+                        path: Some(planned_rule.path.clone()),
+                        line: planned_rule.line,
+                        reasons: std::mem::take(&mut self.risks).into_iter().collect(),
+                    });
                 }
                 planned.push(planned_rule);
             }
@@ -273,7 +311,7 @@ impl Checker {
             let at = file
                 .statements
                 .first()
-                .map_or(Span::default(), statement_span);
+                .map_or(Span::default(), Statement::span);
             self.error(
                 Diagnostic::error(Code::Missing, Span::new(at.start, at.start), "no rule writes `userName`")
                     .label("every SCIM user needs a userName")
@@ -285,9 +323,11 @@ impl Checker {
             reads: std::mem::take(&mut self.reads),
             reads_groups: self.reads_groups,
             writes: planned.iter().map(|r| r.path.clone()).collect(),
-            fallible: fallible_paths,
+            fallible: fallible_rules,
         };
         Some(Plan {
+            file: source.name.clone(),
+            scope_line,
             target_name: target_name.map(|(n, _)| n),
             extensions,
             match_path: match_path?,
@@ -422,7 +462,15 @@ impl Checker {
             Err(problem) => {
                 let (message, candidates) = match problem {
                     PathProblem::UnknownAttribute { candidates } => (
-                        format!("`{}` is not a User attribute", resolved.name),
+                        format!(
+                            "`{}` is not {} attribute",
+                            resolved.name,
+                            if resolved.schema.is_some() {
+                                "an enterprise User"
+                            } else {
+                                "a core User"
+                            }
+                        ),
                         candidates,
                     ),
                     PathProblem::UnknownSubAttribute {
@@ -557,6 +605,21 @@ impl Checker {
         });
         let target_type = declared_type.map(|(t, _)| t).or(schema_target);
 
+        // A true/false result never becomes a number, asked for or not.
+        if ty == Ty::Bool && target_type == Some(TargetType::Integer) {
+            let mut d = Diagnostic::error(
+                Code::TargetType,
+                rule.expr.span,
+                format!("this rule produces true or false, but `{shown}` is an integer"),
+            )
+            .label("a boolean")
+            .help("produce numbers in both branches, e.g. `c ? 1 : 0`");
+            d = match declared_type {
+                Some((_, span)) => d.secondary(span, "converted to an integer here"),
+                None => d.secondary(rule.target.span, "integer attribute"),
+            };
+            self.error(d);
+        }
         // A string-valued rule into a non-string attribute is a mistake unless asked for.
         if let (Some(target), None) = (target_type, declared_type) {
             if ty == Ty::Str && target != TargetType::String {
@@ -637,10 +700,15 @@ impl Checker {
             }
         }
 
-        let fallible = self.fallible || target_type.is_some() || allowed.is_some();
-        self.fallible = fallible;
+        if let Some(t) = target_type {
+            self.risk(format!("the result must convert to {}", article(t)));
+        }
+        if allowed.is_some() {
+            self.risk("the result must be one of the allowed values");
+        }
         Some(PlannedRule {
             path,
+            written: shown,
             expr,
             flow: flow.map_or(Flow::Always, |(f, _)| f),
             default: default_leaf.map(|(v, _)| v),
@@ -673,7 +741,7 @@ impl Checker {
             ExprKind::Index { object, index } => {
                 let (object, _) = self.expr(object, dialect);
                 let (index, _) = self.expr(index, dialect);
-                self.fallible = true;
+                self.risk("an index can be out of range");
                 (
                     Node::Index {
                         object: Box::new(object),
@@ -690,7 +758,10 @@ impl Checker {
             ExprKind::Map(_) => self.okta_stray_map(e),
             ExprKind::Unary { op, operand } => {
                 let (node, _) = self.expr(operand, dialect);
-                self.fallible = true;
+                self.risk(match op {
+                    UnaryOp::Not => "`!` needs true or false",
+                    UnaryOp::Neg => "`-` needs a number",
+                });
                 match op {
                     UnaryOp::Not => (Node::Not(Box::new(node), e.span), Ty::Bool),
                     UnaryOp::Neg => (Node::Neg(Box::new(node), e.span), Ty::Num),
@@ -710,7 +781,7 @@ impl Checker {
                 let (cond, _) = self.expr(cond, dialect);
                 let (then, then_ty) = self.expr(then, dialect);
                 let (otherwise, else_ty) = self.expr(otherwise, dialect);
-                self.fallible = true;
+                self.risk("a condition can be null or not true/false");
                 let ty = if then_ty == else_ty { then_ty } else { Ty::Any };
                 (
                     Node::Conditional {
@@ -955,7 +1026,7 @@ impl Checker {
             self.reads_groups = true;
         }
         if function.fallible {
-            self.fallible = true;
+            self.risk(format!("`{full_name}` fails for some inputs"));
         }
         (
             Node::Call {
@@ -1065,6 +1136,15 @@ impl Checker {
                 ),
                 None => format!("`{name}` is an {} function; switch with `dialect {other}`", other.title()),
             });
+        } else if let Some(exact) = functions::table(dialect)
+            .iter()
+            .find(|f| f.name.eq_ignore_ascii_case(name))
+        {
+            d = d.help(format!(
+                "{} function names are case-sensitive: write `{}`",
+                dialect.title(),
+                exact.name
+            ));
         } else if let Some(s) = did_you_mean(name, own) {
             d = d.help(format!("did you mean `{s}`?"));
         }
@@ -1122,17 +1202,19 @@ impl Checker {
         };
         match op {
             BinaryOp::Or => {
-                self.fallible = true;
+                self.risk("a condition can be null or not true/false");
                 (Node::Or(l, r, span), Ty::Bool)
             }
             BinaryOp::And => {
-                self.fallible = true;
+                self.risk("a condition can be null or not true/false");
                 (Node::And(l, r, span), Ty::Bool)
             }
             BinaryOp::Eq => (node(compare(Op::Eq, Op::TextEq), l, r), Ty::Bool),
             BinaryOp::Ne => (node(compare(Op::Ne, Op::TextNe), l, r), Ty::Bool),
             BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
-                self.fallible |= okta;
+                if okta {
+                    self.risk("values of different types do not compare");
+                }
                 let (typed, text) = match op {
                     BinaryOp::Lt => (Op::Lt, Op::TextLt),
                     BinaryOp::Le => (Op::Le, Op::TextLe),
@@ -1178,7 +1260,7 @@ impl Checker {
                 (Node::Const(Value::Null), Ty::Any)
             }
             BinaryOp::Add => {
-                self.fallible = true;
+                self.risk("`+` fails on values that neither add nor concatenate");
                 let ty = if lty == Ty::Str || rty == Ty::Str {
                     Ty::Str
                 } else if lty == rty {
@@ -1189,7 +1271,7 @@ impl Checker {
                 (node(Op::Add, l, r), ty)
             }
             BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem | BinaryOp::Pow => {
-                self.fallible = true;
+                self.risk("arithmetic can overflow, divide by zero or meet a non-number");
                 let op = match op {
                     BinaryOp::Sub => Op::Sub,
                     BinaryOp::Mul => Op::Mul,
@@ -1204,15 +1286,59 @@ impl Checker {
     }
 }
 
-fn statement_span(statement: &Statement) -> Span {
-    match statement {
-        Statement::Dialect { span, .. }
-        | Statement::Target { span, .. }
-        | Statement::Extension { span, .. }
-        | Statement::Match { span, .. }
-        | Statement::Scope { span, .. } => *span,
-        Statement::Rule(rule) => rule.span,
+/// Functions whose result differs from call to call or depends on the outside world: an
+/// expression that calls one is never constant.
+const IMPURE_FUNCTIONS: &[&str] = &[
+    "Now",
+    "Guid",
+    "RandomString",
+    "SelectUniqueValue",
+    "Time.now",
+];
+
+/// Whether a condition has the same truth for every user: `Some(false)` for `false`,
+/// `x && false`, `"a" == "b"`; `None` when it depends on the user (or cannot be evaluated).
+fn constant_truth(node: &Node) -> Option<bool> {
+    match node {
+        Node::And(l, r, _) => match (constant_truth(l), constant_truth(r)) {
+            (Some(false), _) | (_, Some(false)) => Some(false),
+            (Some(true), Some(true)) => Some(true),
+            _ => None,
+        },
+        Node::Or(l, r, _) => match (constant_truth(l), constant_truth(r)) {
+            (Some(true), _) | (_, Some(true)) => Some(true),
+            (Some(false), Some(false)) => Some(false),
+            _ => None,
+        },
+        Node::Not(inner, _) => constant_truth(inner).map(|b| !b),
+        _ if is_constant(node) => {
+            let record = crate::record::Record::default();
+            match super::eval::eval(node, &super::eval::Env::new(&record)) {
+                Ok(Value::Bool(b)) => Some(b),
+                // A null scope leaves every user out, like false.
+                Ok(Value::Null) => Some(false),
+                Ok(Value::Str(s)) if s.eq_ignore_ascii_case("false") => Some(false),
+                Ok(Value::Str(s)) if s.eq_ignore_ascii_case("true") => Some(true),
+                _ => None,
+            }
+        }
+        _ => None,
     }
+}
+
+/// Whether a node reads nothing of the user and calls nothing that varies.
+fn is_constant(node: &Node) -> bool {
+    let mut constant = true;
+    node.walk(&mut |n| match n {
+        Node::Attr(_) | Node::Groups | Node::SourceId | Node::SourceStatus => constant = false,
+        Node::Call { function, .. }
+            if function.uses_groups || IMPURE_FUNCTIONS.contains(&function.name) =>
+        {
+            constant = false
+        }
+        _ => {}
+    });
+    constant
 }
 
 fn article(t: TargetType) -> &'static str {

@@ -5,7 +5,7 @@
 //! convention editors and CI problem matchers understand:
 //!
 //! ```text
-//! base44.map:7:19: error: unknown function `ToLowr` [E0201]
+//! base44.map:7:13: error[E0201]: unknown function `ToLowr`
 //!     |
 //!   7 | userName <- ToLowr([mail])
 //!     |             ^^^^^^ not an Entra function
@@ -68,6 +68,8 @@ pub enum Code {
     Missing = 308,
     /// A path that is read-only in the schema.
     ReadOnlyPath = 309,
+    /// A `scope` that is false for every user.
+    ScopeNeverTrue = 310,
 
     /// A value that fails at run time (reported by `eval`, not by `check`).
     Evaluation = 401,
@@ -146,7 +148,8 @@ impl Diagnostic {
         self.severity == Severity::Error
     }
 
-    /// Renders in the `file:line:col: error: message` form, with the source lines and carets.
+    /// Renders in the `file:line:col: error[E0201]: message` form (rustc's, which editors and
+    /// CI problem matchers understand), with the source lines and carets.
     pub fn render(&self, file: &SourceFile) -> String {
         let at = file.line_col(self.primary.span.start);
         let severity = match self.severity {
@@ -154,11 +157,11 @@ impl Diagnostic {
             Severity::Warning => "warning",
         };
         let mut out = format!(
-            "{}:{}: {severity}: {} [{}]\n",
+            "{}:{}: {severity}[{}]: {}\n",
             file.name,
             at,
+            self.code.as_str(),
             self.message,
-            self.code.as_str()
         );
         let mut labels: Vec<(&Label, char)> = vec![(&self.primary, '^')];
         labels.extend(self.secondary.iter().map(|l| (l, '-')));
@@ -245,7 +248,7 @@ mod tests {
         .help("did you mean `ToLower`?");
         assert_eq!(
             d.render(&file),
-            "x.map:2:13: error: unknown function `ToLowr` [E0201]\n   |\n 2 | userName <- ToLowr([mail])\n   |             ^^^^^^ not an Entra function\n   = help: did you mean `ToLower`?\n"
+            "x.map:2:13: error[E0201]: unknown function `ToLowr`\n   |\n 2 | userName <- ToLowr([mail])\n   |             ^^^^^^ not an Entra function\n   = help: did you mean `ToLower`?\n"
         );
     }
 

@@ -16,6 +16,7 @@
 pub mod check;
 pub mod diagnostic;
 pub mod eval;
+pub mod format;
 pub mod functions;
 pub mod parse;
 pub mod plan;

@@ -65,6 +65,66 @@ pub enum Node {
     List(Vec<Node>),
 }
 
+impl Node {
+    /// Calls `visit` on this node and on every node below it, parents first.
+    pub fn walk(&self, visit: &mut impl FnMut(&Node)) {
+        visit(self);
+        match self {
+            Node::Const(_) | Node::Attr(_) | Node::Groups | Node::SourceId | Node::SourceStatus => {
+            }
+            Node::Call { args, .. } => args.iter().flatten().for_each(|a| a.walk(visit)),
+            Node::Not(inner, _) | Node::Neg(inner, _) => inner.walk(visit),
+            Node::And(l, r, _) | Node::Or(l, r, _) | Node::Elvis(l, r) => {
+                l.walk(visit);
+                r.walk(visit);
+            }
+            Node::Binary { lhs, rhs, .. } => {
+                lhs.walk(visit);
+                rhs.walk(visit);
+            }
+            Node::Matches { value, pattern, .. } => {
+                value.walk(visit);
+                pattern.walk(visit);
+            }
+            Node::Conditional {
+                cond,
+                then,
+                otherwise,
+                ..
+            } => {
+                cond.walk(visit);
+                then.walk(visit);
+                otherwise.walk(visit);
+            }
+            Node::Index { object, index, .. } => {
+                object.walk(visit);
+                index.walk(visit);
+            }
+            Node::List(items) => items.iter().for_each(|i| i.walk(visit)),
+        }
+    }
+
+    /// The record attributes this expression reads, in first-read order, without repeats;
+    /// group membership reads as `groups`, the source status as `status`, the id as `id`.
+    pub fn inputs(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        self.walk(&mut |n| {
+            let name = match n {
+                Node::Attr(name) => name.as_str(),
+                Node::Groups => crate::record::GROUPS_KEY,
+                Node::Call { function, .. } if function.uses_groups => crate::record::GROUPS_KEY,
+                Node::SourceStatus => "status",
+                Node::SourceId => "id",
+                _ => return,
+            };
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_owned());
+            }
+        });
+        names
+    }
+}
+
 /// Binary operators, with the dialect's semantics already chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -167,6 +227,8 @@ impl TargetType {
 #[derive(Clone, Debug)]
 pub struct PlannedRule {
     pub path: AttrPath,
+    /// The path as the file writes it (`b44:role`), for messages.
+    pub written: String,
     pub expr: Node,
     pub flow: Flow,
     pub default: Option<Value>,
@@ -184,20 +246,51 @@ pub struct Extension {
 }
 
 /// What a plan does, known without running it.
+///
+/// Sources use `reads` and `reads_groups` to fetch only what the mapping needs (an LDAP
+/// search requests exactly these attributes); `writes` is every SCIM path a user can get;
+/// `fallible` lists the rules that can skip a user at run time, and why.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Facts {
-    /// Source attribute names any rule or the scope reads.
+    /// Source attribute names any rule or the scope reads, as the record names them
+    /// (`user.address.city` reads `address.city`; `getInternalProperty("status")` reads
+    /// `status`).
     pub reads: BTreeSet<String>,
-    /// Whether group membership is read.
+    /// Whether group membership is read (a group function appears somewhere).
     pub reads_groups: bool,
     /// The SCIM paths the rules write, in rule order.
     pub writes: Vec<AttrPath>,
-    /// Paths of rules that can fail for some user (a conversion, an enum, a fallible function).
-    pub fallible: Vec<AttrPath>,
+    /// The rules (and the scope) that can fail for some user, in file order.
+    pub fallible: Vec<FallibleRule>,
+}
+
+/// A rule that can fail at run time, which skips the user it fails for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FallibleRule {
+    /// The path the rule writes; `None` for the scope.
+    pub path: Option<AttrPath>,
+    /// 1-based line of the rule in its file.
+    pub line: usize,
+    /// Why it can fail, in plain words (`the result must convert to an integer`), sorted.
+    pub reasons: Vec<String>,
+}
+
+impl std::fmt::Display for FallibleRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.path {
+            Some(path) => write!(f, "`{path}`")?,
+            None => f.write_str("scope")?,
+        }
+        write!(f, " (line {}): {}", self.line, self.reasons.join("; "))
+    }
 }
 
 #[derive(Clone, Debug)]
 pub struct Plan {
+    /// The `.map` file's name as it was given, for messages.
+    pub file: String,
+    /// 1-based line of the `scope` statement (0 when there is none).
+    pub scope_line: usize,
     pub target_name: Option<String>,
     pub extensions: Vec<Extension>,
     /// The attribute that identifies a user on the target.
@@ -259,17 +352,26 @@ pub enum Outcome {
 pub struct RuleFailure {
     /// The path the rule writes, or `scope`.
     pub rule: String,
+    /// The `.map` file (empty when unknown, as for a lone rule applied by itself).
+    pub file: String,
     pub line: usize,
+    /// What went wrong, quoting the offending value.
     pub message: String,
 }
 
 impl std::fmt::Display for RuleFailure {
+    /// `rule `b44:role` (base44.map:9): "owner" is not one of the allowed values (...)`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "rule `{}` (line {}): {}",
-            self.rule, self.line, self.message
-        )
+        let rule = if self.rule == "scope" {
+            "scope".to_owned()
+        } else {
+            format!("rule `{}`", self.rule)
+        };
+        if self.file.is_empty() {
+            write!(f, "{rule} (line {}): {}", self.line, self.message)
+        } else {
+            write!(f, "{rule} ({}:{}): {}", self.file, self.line, self.message)
+        }
     }
 }
 
@@ -298,22 +400,22 @@ impl Plan {
     pub fn evaluate(&self, record: &Record, env: &Env<'_>) -> Result<Outcome, RuleFailure> {
         debug_assert!(std::ptr::eq(env.record, record));
         if let Some(scope) = &self.scope {
-            let in_scope = eval(scope, env).map_err(|e| RuleFailure {
+            let scope_failure = |message: String| RuleFailure {
                 rule: "scope".into(),
-                line: 0,
-                message: e.message,
-            })?;
+                file: self.file.clone(),
+                line: self.scope_line,
+                message,
+            };
+            let in_scope = eval(scope, env).map_err(|e| scope_failure(e.message))?;
             match in_scope {
                 Value::Bool(true) => {}
                 Value::Bool(false) | Value::Null => return Ok(Outcome::OutOfScope),
                 Value::Str(s) if s.eq_ignore_ascii_case("true") => {}
                 Value::Str(s) if s.eq_ignore_ascii_case("false") => return Ok(Outcome::OutOfScope),
                 other => {
-                    return Err(RuleFailure {
-                        rule: "scope".into(),
-                        line: 0,
-                        message: format!("the scope must be true or false, got {other}"),
-                    });
+                    return Err(scope_failure(format!(
+                        "the scope must be true or false, got {other}"
+                    )));
                 }
             }
         }
@@ -321,7 +423,10 @@ impl Plan {
             values: Vec::with_capacity(self.rules.len()),
         };
         for rule in &self.rules {
-            let value = rule.apply(env)?;
+            let value = rule.apply(env).map_err(|failure| RuleFailure {
+                file: self.file.clone(),
+                ..failure
+            })?;
             if !value.is_null() {
                 user.values.push(MappedValue {
                     path: rule.path.clone(),
@@ -338,7 +443,8 @@ impl PlannedRule {
     /// Evaluates the rule and applies its options: default, type, allowed values.
     pub fn apply(&self, env: &Env<'_>) -> Result<Value, RuleFailure> {
         let fail = |message: String| RuleFailure {
-            rule: self.path.to_string(),
+            rule: self.written.clone(),
+            file: String::new(),
             line: self.line,
             message,
         };
@@ -395,11 +501,11 @@ mod tests {
     #[test]
     fn facts_list_reads_writes_and_fallible_rules() {
         let p = plan(
-            "extension b = \"urn:b:2.0\"\nscope user.status == \"ACTIVE\"\nuserName <- user.email\nb:n <- user.n as integer\nb:g <- isMemberOfGroupName(\"x\")\n",
+            "extension b = \"urn:b:2.0\"\nscope user.status == \"ACTIVE\" && user.dept != \"HR\"\nuserName <- user.email\nb:n <- user.n as integer\nb:g <- isMemberOfGroupName(\"x\")\ndisplayName <- user.address.city ?: user.getInternalProperty(\"status\")\n",
         );
         assert_eq!(
             p.facts.reads.iter().cloned().collect::<Vec<_>>(),
-            ["email", "n", "status"]
+            ["address.city", "dept", "email", "n", "status"]
         );
         assert!(p.facts.reads_groups);
         assert_eq!(
@@ -408,17 +514,40 @@ mod tests {
                 .iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>(),
-            ["userName", "urn:b:2.0:n", "urn:b:2.0:g"]
+            ["userName", "urn:b:2.0:n", "urn:b:2.0:g", "displayName"]
         );
-        // userName: a multi-valued attribute would not fit a single string.
+        // Every string attribute converts its result (a list of two values fits no string),
+        // so only rules into a custom extension without `as` cannot fail.
         assert_eq!(
             p.facts
                 .fallible
                 .iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>(),
-            ["userName", "urn:b:2.0:n"]
+            [
+                "scope (line 2): a condition can be null or not true/false",
+                "`userName` (line 3): the result must convert to a string",
+                "`urn:b:2.0:n` (line 4): the result must convert to an integer",
+                "`displayName` (line 6): the result must convert to a string",
+            ]
         );
+    }
+
+    #[test]
+    fn a_plan_without_risky_rules_has_no_fallible_facts() {
+        let p = plan("extension b = \"urn:b:2.0\"\nuserName <- \"x\"\nb:a <- user.a\n");
+        assert_eq!(p.facts.fallible.len(), 1, "{:?}", p.facts.fallible);
+        assert_eq!(p.facts.fallible[0].path, Some(AttrPath::core("userName")));
+        assert_eq!(p.facts.reads.iter().collect::<Vec<_>>(), ["a"]);
+        assert!(!p.facts.reads_groups);
+    }
+
+    #[test]
+    fn inputs_name_what_one_expression_reads() {
+        let p = plan(
+            "userName <- user.email + user.getInternalProperty(\"id\") + (isMemberOfGroupName(\"a\") ? user.email : user.login)\n",
+        );
+        assert_eq!(p.rules[0].expr.inputs(), ["email", "id", "groups", "login"]);
     }
 
     #[test]
@@ -452,7 +581,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             failure.to_string(),
-            "rule `urn:b:2.0:role` (line 4): \"owner\" is not one of the allowed values (\"a\", \"b\")"
+            "rule `b:role` (t.map:4): \"owner\" is not one of the allowed values (\"a\", \"b\")"
         );
         let failure = mapped(
             &p,
@@ -461,7 +590,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             failure.to_string(),
-            "rule `urn:b:2.0:limit` (line 3): \"lots\" is not a valid integer"
+            "rule `b:limit` (t.map:3): \"lots\" is not a valid integer"
         );
     }
 

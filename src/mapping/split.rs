@@ -34,7 +34,10 @@ pub fn split(text: &str, initial: Dialect) -> Vec<Chunk> {
             first.is_some_and(|c| !c.is_whitespace() && c != '#' && !CONTINUATION.contains(&c));
         // Inside an unclosed bracket, a line that plainly begins a rule or a declaration still
         // starts a statement, so one missing `)` does not swallow the rest of the file.
-        let starts_statement = at_column_one && (depth == 0 || looks_like_statement_head(line));
+        let starts_statement = at_column_one && (depth == 0 || looks_like_statement_head(line))
+            // Code before any statement (an indented first rule) is a statement too, so it is
+            // parsed and checked rather than silently ignored.
+            || (current.is_none() && !matches!(line.trim_start().chars().next(), None | Some('#')));
         if starts_statement {
             if let Some((start, d)) = current.take() {
                 chunks.push(Chunk {
@@ -146,6 +149,17 @@ mod tests {
                 ("b44:role <- f(\n\"x\",\n)\n\n? x : y", Dialect::Okta),
                 ("dialect entra", Dialect::Entra),
                 ("active <- [a]", Dialect::Entra),
+            ]
+        );
+    }
+
+    #[test]
+    fn indented_code_before_any_statement_is_not_dropped() {
+        assert_eq!(
+            texts("# head\n  title <- user.t\nuserName <- x\n"),
+            vec![
+                ("  title <- user.t", Dialect::Okta),
+                ("userName <- x", Dialect::Okta)
             ]
         );
     }

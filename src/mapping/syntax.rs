@@ -240,6 +240,20 @@ pub enum Statement {
     Rule(AttributeRule),
 }
 
+impl Statement {
+    /// The whole statement's span.
+    pub fn span(&self) -> Span {
+        match self {
+            Statement::Dialect { span, .. }
+            | Statement::Target { span, .. }
+            | Statement::Extension { span, .. }
+            | Statement::Match { span, .. }
+            | Statement::Scope { span, .. } => *span,
+            Statement::Rule(rule) => rule.span,
+        }
+    }
+}
+
 /// A parsed `.map` file: its statements in source order.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MapFile {

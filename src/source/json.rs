@@ -116,6 +116,22 @@ pub fn parse(
 
 /// The top-level timestamps of an Okta user kept beside the profile.
 const OKTA_USER_TIMESTAMPS: &[&str] = &["created", "lastUpdated", "passwordChanged", "lastLogin"];
+/// One exported user (an element of the array, or one line of JSON Lines) as a record, for
+/// readers that stream (`source::stream`). `Auto` reads Okta's shape when the object has a
+/// `profile` object, else the plain shape. The error says what is wrong with this user.
+pub fn record_from_json(item: &Json, format: JsonFormat, id_field: &str) -> Result<Record, String> {
+    let Json::Object(object) = item else {
+        return Err(format!("expected an object, found {}", json_kind(item)));
+    };
+    match format {
+        JsonFormat::Okta => okta_record(object),
+        JsonFormat::Auto if object.get("profile").is_some_and(Json::is_object) => {
+            okta_record(object)
+        }
+        // Exhaustive on purpose: a new format must say how it streams.
+        JsonFormat::Auto | JsonFormat::Plain => plain_record(object, id_field),
+    }
+}
 
 /// A user in the shape of Okta's List Users API.
 fn okta_record(object: &serde_json::Map<String, Json>) -> Result<Record, String> {
@@ -218,7 +234,7 @@ fn json_kind(json: &Json) -> &'static str {
 }
 
 /// serde_json appends " at line L column C", which the error reports on its own.
-fn strip_position(message: &str) -> String {
+pub(crate) fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(i) => message[..i].to_owned(),
         None => message.to_owned(),

@@ -5,6 +5,7 @@
 //! "these users left", since that would deactivate them.
 
 pub mod json;
+pub mod stream;
 
 use crate::config::SourceConfig;
 use crate::record::Record;

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value as Json;
 
 use super::unique::TakenValues;
+
 use crate::mapping::{Env, MappedUser, Outcome, Plan};
 use crate::record::Record;
 use crate::scim::path::AttrPath;
@@ -65,70 +66,110 @@ pub fn compute_against(
     now: DateTime<Utc>,
     target_users: &[Json],
 ) -> Desired {
-    let taken = TakenValues::new(plan, target_users);
-    let user_name_path = AttrPath::core("userName");
-    let active_path = AttrPath::core("active");
     let mut desired = Desired {
         source_count: records.len(),
         ..Desired::default()
     };
-    let mut keys: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut mapper = Mapper::against(plan, now, target_users);
     for record in records {
+        match mapper.map(record) {
+            Desire::User(user) => desired.users.push(user),
+            Desire::OutOfScope => desired.out_of_scope.push(record.id.clone()),
+            Desire::Skipped(skip) => desired.skipped.push(skip),
+        }
+    }
+    desired
+}
+
+/// What the plan makes of one source record.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Desire {
+    User(DesiredUser),
+    /// The scope condition is false for this user.
+    OutOfScope,
+    Skipped(Skip),
+}
+
+/// Maps records one at a time (so a stream never needs them all in memory), remembering the
+/// match keys seen so far: a second user with the same key is skipped, not merged.
+pub struct Mapper<'p> {
+    plan: &'p Plan,
+    now: DateTime<Utc>,
+    /// What `SelectUniqueValue` must avoid.
+    taken: TakenValues<'p>,
+    /// Match key → source id of the user that has it.
+    keys: std::collections::HashMap<String, String>,
+    user_name_path: AttrPath,
+    active_path: AttrPath,
+}
+
+impl<'p> Mapper<'p> {
+    /// A mapper for a run with no target (`scimsync map`): nothing is taken yet.
+    pub fn new(plan: &'p Plan, now: DateTime<Utc>) -> Mapper<'p> {
+        Mapper::against(plan, now, &[])
+    }
+
+    /// A mapper whose `SelectUniqueValue` avoids the values `target_users` hold.
+    pub fn against(plan: &'p Plan, now: DateTime<Utc>, target_users: &'p [Json]) -> Mapper<'p> {
+        Mapper {
+            plan,
+            now,
+            taken: TakenValues::new(plan, target_users),
+            keys: std::collections::HashMap::new(),
+            user_name_path: AttrPath::core("userName"),
+            active_path: AttrPath::core("active"),
+        }
+    }
+
+    pub fn map(&mut self, record: &Record) -> Desire {
+        let plan = self.plan;
         let env = Env {
-            unique: Some(&taken),
-            ..Env::at(record, now)
+            unique: Some(&self.taken),
+            ..Env::at(record, self.now)
         };
-        taken.begin(&env);
-        let skip = |reason: String| Skip {
-            source_id: record.id.clone(),
-            user: record.label(),
-            reason,
+        self.taken.begin(&env);
+        let skip = |reason: String| {
+            Desire::Skipped(Skip {
+                source_id: record.id.clone(),
+                user: record.label(),
+                reason,
+            })
         };
         let mapped = match plan.evaluate(record, &env) {
             Ok(Outcome::Mapped(mapped)) => mapped,
-            Ok(Outcome::OutOfScope) => {
-                desired.out_of_scope.push(record.id.clone());
-                continue;
-            }
-            Err(failure) => {
-                desired.skipped.push(skip(failure.to_string()));
-                continue;
-            }
+            Ok(Outcome::OutOfScope) => return Desire::OutOfScope,
+            Err(failure) => return skip(failure.to_string()),
         };
-        let Some(user_name) = mapped.get(&user_name_path).and_then(text) else {
-            desired.skipped.push(skip("no value for `userName`".into()));
-            continue;
+        let Some(user_name) = mapped.get(&self.user_name_path).and_then(text) else {
+            return skip("no value for `userName`".into());
         };
         let Some(match_value) = mapped.get(&plan.match_path).and_then(text) else {
-            desired.skipped.push(skip(format!(
+            return skip(format!(
                 "no value for the match attribute `{}`",
                 plan.match_path
-            )));
-            continue;
+            ));
         };
         let key = match_key(&plan.match_path, &match_value);
-        if let Some(other) = keys.get(&key) {
-            desired.skipped.push(skip(format!(
+        if let Some(other) = self.keys.get(&key) {
+            return skip(format!(
                 "`{}` is \"{match_value}\", the same as source user {other}",
                 plan.match_path
-            )));
-            continue;
+            ));
         }
-        keys.insert(key.clone(), record.id.clone());
-        taken.claim(&mapped);
-        let active = match mapped.get(&active_path) {
+        self.keys.insert(key.clone(), record.id.clone());
+        self.taken.claim(&mapped);
+        let active = match mapped.get(&self.active_path) {
             Some(Value::Bool(b)) => *b,
             _ => record.active,
         };
-        desired.users.push(DesiredUser {
+        Desire::User(DesiredUser {
             source_id: record.id.clone(),
             user_name,
             match_key: key,
             mapped,
             active,
-        });
+        })
     }
-    desired
 }
 
 /// A value as match or unique-value text: non-empty strings and integers.

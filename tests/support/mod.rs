@@ -220,3 +220,33 @@ pub fn scimsync_in(args: &[&str], token: Option<&str>, dir: Option<&Path>) -> Ru
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
+
+/// Every `.map` file under `dir` (recursively), sorted.
+pub fn map_files(dir: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "map") {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, &mut out);
+    out.sort();
+    out
+}
+
+/// Every `.map` file the project ships or tests with: presets, examples, test corpora,
+/// benchmarks.
+pub fn project_map_files() -> Vec<PathBuf> {
+    ["mappings", "examples", "tests", "benches"]
+        .iter()
+        .flat_map(|dir| map_files(&repo().join(dir)))
+        .collect()
+}

@@ -431,7 +431,9 @@ impl Checker {
         span: Span,
     ) -> (Node, Ty) {
         self.reads_groups |= function.uses_groups;
-        self.fallible |= function.fallible;
+        if function.fallible {
+            self.risk(format!("`{}` fails for some inputs", function.name));
+        }
         (
             Node::Call {
                 function,

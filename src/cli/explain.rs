@@ -1,0 +1,318 @@
+//! `scimsync explain`: what the mapping makes of one user, rule by rule.
+//!
+//! For each rule it shows the attribute values the rule read, its result, and, when nothing
+//! flows, why (null, a default, `IgnoreFlowIfNullOrEmpty`, create-only, out of scope, a
+//! failure); then the SCIM resource scimsync would create, as JSON. It reads, never writes:
+//! no target is contacted.
+
+use std::fmt::Write as _;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use chrono::{DateTime, Utc};
+
+use super::map::{ExportFormat, resource_of};
+use crate::config::Config;
+use crate::mapping::eval::eval;
+use crate::mapping::plan::{Flow, Node, PlannedRule};
+use crate::mapping::{Env, Plan, SourceFile};
+use crate::record::{GROUPS_KEY, Record};
+use crate::source::{self, json::record_from_json, stream};
+use crate::sync::desired::{Desire, Mapper};
+use crate::sync::render::short_path;
+use crate::sync::{SyncError, load_plan};
+use crate::value::Value;
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("who").required(true).args(["user", "record"])))]
+pub struct ExplainArgs {
+    /// The scimsync.toml whose mapping and source to use.
+    #[arg(long, value_name = "FILE", required_unless_present = "mapping")]
+    config: Option<PathBuf>,
+    /// The .map file (instead of the config's).
+    #[arg(long, value_name = "FILE.map")]
+    mapping: Option<PathBuf>,
+    /// The user to explain: a source id, or a login, e-mail or userName (case-insensitive).
+    #[arg(long, value_name = "ID")]
+    user: Option<String>,
+    /// An export to find --user in (instead of the config's source).
+    #[arg(long, value_name = "EXPORT", requires = "user")]
+    input: Option<PathBuf>,
+    /// The shape of the users in --input.
+    #[arg(long, value_enum, default_value_t)]
+    format: ExportFormat,
+    /// A user given inline as a JSON object: Okta's shape (`{id, status, profile, groups}`) or
+    /// flat attributes (`groups` lists group names).
+    #[arg(long, value_name = "JSON")]
+    record: Option<String>,
+    /// The current time for Time.now()/Now(), as RFC 3339.
+    #[arg(long, value_parser = super::eval::parse_now)]
+    now: Option<DateTime<Utc>>,
+}
+
+pub fn run(args: ExplainArgs) -> Result<ExitCode, String> {
+    let config = match &args.config {
+        Some(path) => Some(Config::load(path).map_err(|e| format!("error: {e}"))?),
+        None => None,
+    };
+    let mapping_path = match (&args.mapping, &config) {
+        (Some(path), _) => path.clone(),
+        (None, Some(config)) => config.mapping.clone(),
+        (None, None) => return Err("error: give --mapping or --config".into()),
+    };
+    let plan = load_plan(&mapping_path).map_err(|e| match e {
+        SyncError::Mapping { .. } => e.to_string(),
+        other => format!("error: {other}"),
+    })?;
+    let text = std::fs::read_to_string(&mapping_path).unwrap_or_default();
+    let file = SourceFile::new(plan.file.clone(), text);
+
+    let record = match (&args.record, &args.user) {
+        (Some(json), _) => inline_record(json)?,
+        (None, Some(id)) => find_user(id, &args, config.as_ref())?,
+        (None, None) => return Err("error: give --user or --record".into()),
+    };
+    let now = args.now.unwrap_or_else(Utc::now);
+    print!("{}", explain(&plan, &file, &record, now));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A `--record` object: Okta's shape when it has a `profile` object, else flat attributes.
+fn inline_record(json: &str) -> Result<Record, String> {
+    let value: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| format!("error: --record is not valid JSON: {e}"))?;
+    let Some(object) = value.as_object() else {
+        return Err("error: --record must be a JSON object".into());
+    };
+    if object
+        .get("profile")
+        .is_some_and(serde_json::Value::is_object)
+    {
+        return record_from_json(&value, crate::config::JsonFormat::Okta, "id")
+            .map_err(|e| format!("error: --record: {e}"));
+    }
+    let id = match object.get("id") {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        _ => "<record>".to_owned(),
+    };
+    let mut record = Record::from_flat_json(id, object);
+    if let Some(serde_json::Value::Bool(active)) = object.get("active") {
+        record.active = *active;
+    }
+    Ok(record)
+}
+
+/// Whether `record` is the user `wanted` names: its id, or its login, e-mail or userName.
+fn is_user(record: &Record, wanted: &str) -> bool {
+    record.id == wanted
+        || [
+            "login",
+            "email",
+            "mail",
+            "userName",
+            "userPrincipalName",
+            "uid",
+        ]
+        .iter()
+        .any(|a| {
+            record
+                .get(a)
+                .as_str()
+                .is_some_and(|v| v.eq_ignore_ascii_case(wanted))
+        })
+}
+
+fn find_user(wanted: &str, args: &ExplainArgs, config: Option<&Config>) -> Result<Record, String> {
+    let not_found = |from: &Path| format!("error: no user `{wanted}` in {}", from.display());
+    if let Some(input) = &args.input {
+        let mut found = None;
+        stream::for_each_record(input, args.format.into(), "id", |record| {
+            if is_user(&record, wanted) {
+                found = Some(record);
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .map_err(|e| format!("error: {e}"))?;
+        return found.ok_or_else(|| not_found(input));
+    }
+    let Some(config) = config else {
+        return Err("error: --user needs a source: give --config or --input".into());
+    };
+    let records = source::load(&config.source).map_err(|e| format!("error: {e}"))?;
+    let from = args.config.as_deref().unwrap_or(Path::new("the source"));
+    records
+        .into_iter()
+        .find(|r| is_user(r, wanted))
+        .ok_or_else(|| not_found(from))
+}
+
+/// The explanation of one user, as printed.
+pub fn explain(plan: &Plan, file: &SourceFile, record: &Record, now: DateTime<Utc>) -> String {
+    let env = Env::at(record, now);
+    let mut out = String::new();
+    let state = if record.active {
+        "active in the source"
+    } else {
+        "inactive in the source: scimsync never creates it, and deactivates it if it manages it"
+    };
+    let _ = writeln!(out, "user {}: {state}", record.label());
+    let _ = writeln!(out, "mapping {}", plan.file);
+
+    if let Some(scope) = &plan.scope {
+        let _ = writeln!(out, "\nscope (line {})", plan.scope_line);
+        let _ = writeln!(out, "  {}", source_line(file, plan.scope_line));
+        write_inputs(&mut out, scope, record, &env);
+        let verdict = match eval(scope, &env) {
+            Err(e) => format!("fails: {}; the user is skipped", e.message),
+            Ok(value) => match scope_truth(&value) {
+                Some(true) => format!("{value}: in scope"),
+                Some(false) => format!(
+                    "{value}: out of scope, so nothing below flows (a managed user would be deactivated)"
+                ),
+                None => format!("{value}: not true or false, so the user is skipped"),
+            },
+        };
+        let _ = writeln!(out, "  result  {verdict}");
+    }
+
+    let aliases = plan.aliases();
+    let shown = |path: &crate::scim::path::AttrPath| short_path(&path.to_string(), &aliases);
+    for rule in &plan.rules {
+        let flow = match rule.flow {
+            Flow::Always => "",
+            Flow::OnCreate => ", on create",
+        };
+        let _ = writeln!(out, "\n{} (line {}{flow})", shown(&rule.path), rule.line);
+        let _ = writeln!(out, "  {}", source_line(file, rule.line));
+        write_inputs(&mut out, &rule.expr, record, &env);
+        let _ = writeln!(out, "  result  {}", rule_result(rule, &env));
+    }
+
+    let mut mapper = Mapper::new(plan, now);
+    let _ = writeln!(out);
+    match mapper.map(record) {
+        Desire::User(user) => {
+            let resource = resource_of(&user.mapped, user.active);
+            let _ = writeln!(
+                out,
+                "{}",
+                if user.active {
+                    "SCIM resource (as created):"
+                } else {
+                    "SCIM resource (what the rules give; an inactive user is never created):"
+                }
+            );
+            let _ = writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&resource).unwrap_or_default()
+            );
+            let create_only: Vec<String> = user
+                .mapped
+                .values
+                .iter()
+                .filter(|v| v.flow == Flow::OnCreate)
+                .map(|v| shown(&v.path))
+                .collect();
+            if !create_only.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "On later syncs these are not compared or updated (on create): {}",
+                    create_only.join(", ")
+                );
+            }
+        }
+        Desire::OutOfScope => {
+            let _ = writeln!(
+                out,
+                "No SCIM resource: the user is out of scope (a managed user would be deactivated)."
+            );
+        }
+        Desire::Skipped(skip) => {
+            let _ = writeln!(
+                out,
+                "No SCIM resource: the user is skipped: {}",
+                skip.reason
+            );
+        }
+    }
+    out
+}
+
+/// How `Plan::evaluate` reads a scope's value: null leaves the user out, like false.
+fn scope_truth(value: &Value) -> Option<bool> {
+    match value {
+        Value::Bool(b) => Some(*b),
+        Value::Null => Some(false),
+        Value::Str(s) if s.eq_ignore_ascii_case("true") => Some(true),
+        Value::Str(s) if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
+}
+
+/// The first line of a statement, trimmed, to remind the reader which rule this is.
+fn source_line(file: &SourceFile, line: usize) -> String {
+    if line == 0 || line > file.text.lines().count() {
+        return String::new();
+    }
+    file.line_text(line).trim().to_owned()
+}
+
+/// `  reads   email = "a@x", groups = ["Eng"]`, or nothing for a constant rule.
+fn write_inputs(out: &mut String, node: &Node, record: &Record, env: &Env<'_>) {
+    let inputs = node.inputs();
+    if inputs.is_empty() {
+        return;
+    }
+    let shown: Vec<String> = inputs
+        .iter()
+        .map(|name| {
+            let value = match name.as_str() {
+                GROUPS_KEY => eval(&Node::Groups, env).unwrap_or_default(),
+                "id" if !record.attrs.contains_key("id") => {
+                    eval(&Node::SourceId, env).unwrap_or_default()
+                }
+                "status" if !record.attrs.contains_key("status") => {
+                    eval(&Node::SourceStatus, env).unwrap_or_default()
+                }
+                other => record.get(other).clone(),
+            };
+            format!("{name} = {value}")
+        })
+        .collect();
+    let _ = writeln!(out, "  reads   {}", shown.join(", "));
+}
+
+/// What a rule yields for this user and whether (and why not) it flows.
+fn rule_result(rule: &PlannedRule, env: &Env<'_>) -> String {
+    let raw = match eval(&rule.expr, env) {
+        Ok(raw) => raw,
+        Err(e) => return format!("fails: {}; the user is skipped", e.message),
+    };
+    let value = match rule.apply(env) {
+        Ok(value) => value,
+        Err(failure) => return format!("fails: {}; the user is skipped", failure.message),
+    };
+    if value.is_null() {
+        let ignored = matches!(&rule.expr, Node::Call { function, .. } if function.name == "IgnoreFlowIfNullOrEmpty");
+        return if ignored {
+            "null: IgnoreFlowIfNullOrEmpty found its input null or empty, so the attribute does not flow".to_owned()
+        } else {
+            "null: nothing is sent (the target keeps what it has)".to_owned()
+        };
+    }
+    let mut text = value.to_string();
+    if raw.is_null() && rule.default.is_some() {
+        text.push_str(" (the expression is null: the default)");
+    } else if raw != value {
+        let _ = write!(text, " (converted from {raw})");
+    }
+    if rule.flow == Flow::OnCreate {
+        text.push_str(": sent only when the user is created");
+    }
+    text
+}

@@ -124,9 +124,12 @@ pub fn parse_iso(text: &str) -> Result<DateTime<FixedOffset>, String> {
     parse_zoned(text).map(|(t, _)| t)
 }
 
+/// An instant with the offset it was written in, and its zone when the text names one.
+pub type Zoned = (DateTime<FixedOffset>, Option<Tz>);
+
 /// Reads ISO 8601 text with java.time's optional region suffix
 /// (`2015-08-01T02:18:37.979+09:00[Asia/Tokyo]`): the instant, and the zone when named.
-pub fn parse_zoned(text: &str) -> Result<(DateTime<FixedOffset>, Option<Tz>), String> {
+pub fn parse_zoned(text: &str) -> Result<Zoned, String> {
     let text = text.trim();
     match text.find('[') {
         Some(at) if text.ends_with(']') => {

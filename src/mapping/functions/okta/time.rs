@@ -41,10 +41,7 @@ fn iso_arg(a: &mut Args<'_>, i: usize) -> Result<Option<DateTime<FixedOffset>>, 
 }
 
 /// An ISO argument that may name its zone (`...+09:00[Asia/Tokyo]`, from EL v2's `toZone`).
-fn zoned_arg(
-    a: &mut Args<'_>,
-    i: usize,
-) -> Result<Option<(DateTime<FixedOffset>, Option<Tz>)>, EvalError> {
+fn zoned_arg(a: &mut Args<'_>, i: usize) -> Result<Option<joda::Zoned>, EvalError> {
     match text(a, i)? {
         None => Ok(None),
         Some(t) => joda::parse_zoned(&t).map(Some).map_err(|why| a.error(why)),

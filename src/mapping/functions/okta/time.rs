@@ -63,6 +63,13 @@ fn utc_from_millis(a: &Args<'_>, millis: Option<i64>) -> Result<Value, EvalError
         .ok_or_else(|| a.error("the timestamp is out of range"))
 }
 
+/// `t` in a Joda pattern, or the pattern's problem as the call's error.
+fn formatted(a: &Args<'_>, t: &DateTime<Tz>, pattern: &str) -> Result<Value, EvalError> {
+    joda::format(t, pattern)
+        .map(Value::Str)
+        .map_err(|why| a.error(why))
+}
+
 /// `Time.now([timeZoneId [, format]])`: ISO 8601 in UTC, or in the zone, or formatted.
 pub fn now(a: &mut Args<'_>) -> Result<Value, EvalError> {
     let now = a.env().now;
@@ -72,9 +79,7 @@ pub fn now(a: &mut Args<'_>) -> Result<Value, EvalError> {
     let local = now.with_timezone(&zone(a, &zone_id)?);
     match a.text(1)? {
         None => Ok(Value::Str(joda::iso(&local))),
-        Some(pattern) => joda::format(&local, &pattern)
-            .map(Value::Str)
-            .map_err(|why| a.error(why)),
+        Some(pattern) => formatted(a, &local, &pattern),
     }
 }
 
@@ -141,9 +146,7 @@ pub fn from_iso8601_to_string(a: &mut Args<'_>) -> Result<Value, EvalError> {
     match a.text(1)? {
         None if zone.is_some() => Ok(Value::Str(joda::java_time(&local, zone.map(|z| z.name())))),
         None => Ok(Value::Str(joda::java_time(&t, None))),
-        Some(pattern) => joda::format(&local, &pattern)
-            .map(Value::Str)
-            .map_err(|why| a.error(why)),
+        Some(pattern) => formatted(a, &local, &pattern),
     }
 }
 

@@ -765,6 +765,7 @@ impl Checker {
                 match op {
                     UnaryOp::Not => (Node::Not(Box::new(node), e.span), Ty::Bool),
                     UnaryOp::Neg => (Node::Neg(Box::new(node), e.span), Ty::Num),
+                    UnaryOp::Plus => self.okta_unary_plus(node, e.span),
                 }
             }
             ExprKind::Binary {

@@ -366,10 +366,10 @@ impl Lower<'_> {
                     }
                 };
                 for prefix in iter {
-                    let op = if prefix.as_str() == "-" {
-                        UnaryOp::Neg
-                    } else {
-                        UnaryOp::Not
+                    let op = match prefix.as_str() {
+                        "-" => UnaryOp::Neg,
+                        "+" => UnaryOp::Plus,
+                        _ => UnaryOp::Not,
                     };
                     let prefix_span = self.span(&prefix);
                     expr = Expr {

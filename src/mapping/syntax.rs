@@ -97,6 +97,8 @@ impl Arg {
 pub enum UnaryOp {
     Not,
     Neg,
+    /// SpEL unary `+`: a number as it is.
+    Plus,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -423,6 +423,14 @@ impl Checker {
         }
     }
 
+    /// SpEL's unary `+x`: the number itself, an error for anything else.
+    pub(super) fn okta_unary_plus(&mut self, operand: Node, span: Span) -> (Node, Ty) {
+        match okta::any(okta::UNARY_PLUS) {
+            Some(function) => self.okta_call(function, vec![Some(operand)], span),
+            None => (Node::Const(Value::Null), Ty::Any),
+        }
+    }
+
     /// The call node, noting what the function reads and whether it can fail.
     fn okta_call(
         &mut self,

@@ -72,15 +72,20 @@ where
 }
 
 /// ISO 8601 as java.time's `ZonedDateTime.toString()` prints it (Identity Engine): the
-/// fraction only when there is one, `Z` for UTC, else the offset, then `[zone]` for a named
-/// zone: `2015-07-30T23:58:32Z`, `2015-08-01T02:18:37.979+09:00[Asia/Tokyo]`.
+/// seconds and fraction only when there are some, `Z` for UTC, else the offset, then `[zone]`
+/// for a named zone: `2015-07-30T23:58:32Z`, `2015-08-01T02:18:37.979+09:00[Asia/Tokyo]`.
 pub fn java_time<T: TimeZone>(t: &DateTime<T>, zone: Option<&str>) -> String
 where
     T::Offset: std::fmt::Display,
 {
     let offset = t.offset().fix().local_minus_utc();
-    let mut text = t.format("%Y-%m-%dT%H:%M:%S").to_string();
+    // LocalTime.toString(): seconds only when there are seconds or a fraction.
     let nanos = t.timestamp_subsec_nanos();
+    let mut text = if t.second() == 0 && nanos == 0 {
+        t.format("%Y-%m-%dT%H:%M").to_string()
+    } else {
+        t.format("%Y-%m-%dT%H:%M:%S").to_string()
+    };
     if nanos != 0 {
         let digits = if nanos % 1_000_000 == 0 {
             format!("{:03}", nanos / 1_000_000)
@@ -116,14 +121,40 @@ fn offset_text(seconds: i32, colon: bool) -> String {
 /// Reads ISO 8601 text: `2017-04-11T00:00:00Z`, with or without fraction or offset (none
 /// means UTC), or a bare date (midnight UTC).
 pub fn parse_iso(text: &str) -> Result<DateTime<FixedOffset>, String> {
+    parse_zoned(text).map(|(t, _)| t)
+}
+
+/// An instant with the offset it was written in, and its zone when the text names one.
+pub type Zoned = (DateTime<FixedOffset>, Option<Tz>);
+
+/// Reads ISO 8601 text with java.time's optional region suffix
+/// (`2015-08-01T02:18:37.979+09:00[Asia/Tokyo]`): the instant, and the zone when named.
+pub fn parse_zoned(text: &str) -> Result<Zoned, String> {
     let text = text.trim();
-    // java.time appends the region: `2015-08-01T02:18:37.979+09:00[Asia/Tokyo]`.
-    let text = match text.find('[') {
-        Some(at) if text.ends_with(']') => &text[..at],
-        _ => text,
-    };
+    match text.find('[') {
+        Some(at) if text.ends_with(']') => {
+            let id = &text[at + 1..text.len() - 1];
+            let tz =
+                zone(id).ok_or_else(|| format!("[{id}] in \"{text}\" is not a time-zone id"))?;
+            Ok((parse_offset_iso(&text[..at])?, Some(tz)))
+        }
+        _ => Ok((parse_offset_iso(text)?, None)),
+    }
+}
+
+fn parse_offset_iso(text: &str) -> Result<DateTime<FixedOffset>, String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t);
+    }
+    // java.time leaves out zero seconds: `2026-03-08T07:00-04:00`, `2015-07-30T23:58Z`.
+    if let Some((date, time)) = text.split_once('T') {
+        let zone_at = time.find(['Z', '+', '-']).unwrap_or(time.len());
+        if zone_at == 5 && zone_at < time.len() {
+            let with_seconds = format!("{date}T{}:00{}", &time[..zone_at], &time[zone_at..]);
+            if let Ok(t) = DateTime::parse_from_rfc3339(&with_seconds) {
+                return Ok(t);
+            }
+        }
     }
     if let Ok(t) = DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z") {
         return Ok(t);

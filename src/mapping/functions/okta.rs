@@ -125,6 +125,7 @@ const MINUTE: i64 = 60;
 /// (`check/okta.rs`).
 #[rustfmt::skip]
 pub static METHOD_ONLY: &[Function] = &[
+    fallible(f(UNARY_PLUS, "+number", ONE, &[Ty::Num], Ty::Num, convert::unary_plus)),
     groups(fallible(f("user.isMemberOf", "user.isMemberOf({'group.profile.name': 'Sales'}, ...)", (1, None), &[Ty::List], Ty::Bool, groups::is_member_of))),
     groups(fallible(f("user.getGroups", "user.getGroups({'group.profile.name': 'Sales'}, ...)", (1, None), &[Ty::List], Ty::List, groups::get_groups))),
     f("contains", "value.contains(x)", TWO, &[Ty::Any], Ty::Bool, methods::contains),
@@ -143,6 +144,9 @@ pub static METHOD_ONLY: &[Function] = &[
     fallible(f("withinMinutes", "time.withinMinutes(n)", TWO, &[Ty::Str, Ty::Int], Ty::Bool, time::within::<MINUTE>)),
     fallible(f("withinSeconds", "time.withinSeconds(n)", TWO, &[Ty::Str, Ty::Int], Ty::Bool, time::within::<1>)),
 ];
+
+/// The entry behind SpEL's unary `+x`.
+pub const UNARY_PLUS: &str = "+";
 
 /// Functions that need an Okta tenant, with why and what to use instead.
 pub static TENANT_ONLY: &[(&str, &str)] = &[

@@ -101,3 +101,14 @@ pub fn to_name(a: &mut Args<'_>) -> Result<Value, EvalError> {
 pub fn parse_country_code(a: &mut Args<'_>) -> Result<Value, EvalError> {
     Ok(country(a, "parseCountryCode", true)?.map_or(Value::Null, |c| Value::from(c.alpha2)))
 }
+
+/// SpEL's unary `+x`: a number as it is; anything else fails, as SpEL's `OpPlus` does.
+pub fn unary_plus(a: &mut Args<'_>) -> Result<Value, EvalError> {
+    match a.value(0)? {
+        number @ (Value::Int(_) | Value::Float(_)) => Ok(number),
+        other => Err(a.error(format!(
+            "`+` needs a number, but got a {} value",
+            other.kind()
+        ))),
+    }
+}

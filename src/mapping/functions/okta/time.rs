@@ -9,7 +9,7 @@
 //! Okta warns that empty strings give "unexpected behavior"; scimsync treats `""` like null:
 //! nothing flows.
 
-use chrono::{DateTime, Duration, FixedOffset, Utc};
+use chrono::{DateTime, Days, Duration, FixedOffset, Offset, Utc};
 use chrono_tz::Tz;
 
 use super::super::Args;
@@ -40,6 +40,14 @@ fn iso_arg(a: &mut Args<'_>, i: usize) -> Result<Option<DateTime<FixedOffset>>, 
     }
 }
 
+/// An ISO argument that may name its zone (`...+09:00[Asia/Tokyo]`, from EL v2's `toZone`).
+fn zoned_arg(a: &mut Args<'_>, i: usize) -> Result<Option<joda::Zoned>, EvalError> {
+    match text(a, i)? {
+        None => Ok(None),
+        Some(t) => joda::parse_zoned(&t).map(Some).map_err(|why| a.error(why)),
+    }
+}
+
 fn digits(a: &Args<'_>, what: &str, t: &str) -> Result<i64, EvalError> {
     t.trim().parse::<i64>().map_err(|_| {
         a.error(format!(
@@ -55,6 +63,13 @@ fn utc_from_millis(a: &Args<'_>, millis: Option<i64>) -> Result<Value, EvalError
         .ok_or_else(|| a.error("the timestamp is out of range"))
 }
 
+/// `t` in a Joda pattern, or the pattern's problem as the call's error.
+fn formatted(a: &Args<'_>, t: &DateTime<Tz>, pattern: &str) -> Result<Value, EvalError> {
+    joda::format(t, pattern)
+        .map(Value::Str)
+        .map_err(|why| a.error(why))
+}
+
 /// `Time.now([timeZoneId [, format]])`: ISO 8601 in UTC, or in the zone, or formatted.
 pub fn now(a: &mut Args<'_>) -> Result<Value, EvalError> {
     let now = a.env().now;
@@ -64,9 +79,7 @@ pub fn now(a: &mut Args<'_>) -> Result<Value, EvalError> {
     let local = now.with_timezone(&zone(a, &zone_id)?);
     match a.text(1)? {
         None => Ok(Value::Str(joda::iso(&local))),
-        Some(pattern) => joda::format(&local, &pattern)
-            .map(Value::Str)
-            .map_err(|why| a.error(why)),
+        Some(pattern) => formatted(a, &local, &pattern),
     }
 }
 
@@ -125,14 +138,15 @@ pub fn from_iso8601_to_unix(a: &mut Args<'_>) -> Result<Value, EvalError> {
 /// `Time.fromIso8601ToString(iso, jodaPattern)`: formatted in UTC. EL v2's `toString()`
 /// without a pattern prints the time as java.time does (`2015-07-30T23:58:32Z`).
 pub fn from_iso8601_to_string(a: &mut Args<'_>) -> Result<Value, EvalError> {
-    let Some(t) = iso_arg(a, 0)? else {
+    let Some((t, zone)) = zoned_arg(a, 0)? else {
         return Ok(Value::Null);
     };
+    // A time that names its zone (EL v2 `toZone`) is shown in it; others in UTC.
+    let local = t.with_timezone(&zone.unwrap_or(Tz::UTC));
     match a.text(1)? {
+        None if zone.is_some() => Ok(Value::Str(joda::java_time(&local, zone.map(|z| z.name())))),
         None => Ok(Value::Str(joda::java_time(&t, None))),
-        Some(pattern) => joda::format(&t.with_timezone(&Tz::UTC), &pattern)
-            .map(Value::Str)
-            .map_err(|why| a.error(why)),
+        Some(pattern) => formatted(a, &local, &pattern),
     }
 }
 
@@ -154,18 +168,40 @@ pub fn to_zone(a: &mut Args<'_>) -> Result<Value, EvalError> {
 }
 
 /// EL v2 `plusDays(n)`, `minusHours(n)`...: `SECONDS` is the unit, `SIGN` the direction.
+/// In a named zone, days move the local date and keep the local time across daylight-saving
+/// changes, as java.time's `plusDays` does; hours, minutes and seconds are exact durations.
 pub fn shift<const SECONDS: i64, const SIGN: i64>(a: &mut Args<'_>) -> Result<Value, EvalError> {
-    let Some(t) = iso_arg(a, 0)? else {
+    let Some((t, zone)) = zoned_arg(a, 0)? else {
         return Ok(Value::Null);
     };
     let Some(n) = a.int(1)? else {
         return Err(a.error("the amount to add is null"));
     };
-    n.checked_mul(SECONDS * SIGN)
-        .and_then(Duration::try_seconds)
-        .and_then(|d| t.checked_add_signed(d))
-        .map(|t| Value::Str(joda::iso(&t)))
-        .ok_or_else(|| a.error("the date-time is out of range"))
+    let out_of_range = || a.error("the date-time is out of range");
+    let amount = n.checked_mul(SIGN).ok_or_else(out_of_range)?;
+    let by_duration = |t: DateTime<Tz>| {
+        amount
+            .checked_mul(SECONDS)
+            .and_then(Duration::try_seconds)
+            .and_then(|d| t.checked_add_signed(d))
+    };
+    let local = t.with_timezone(&zone.unwrap_or(Tz::UTC));
+    let moved = match zone {
+        Some(_) if SECONDS == 86_400 => {
+            let days = Days::new(amount.unsigned_abs());
+            if amount >= 0 {
+                local.checked_add_days(days)
+            } else {
+                local.checked_sub_days(days)
+            }
+        }
+        _ => by_duration(local),
+    }
+    .ok_or_else(out_of_range)?;
+    Ok(Value::Str(match zone {
+        Some(z) => joda::java_time(&moved, Some(z.name())),
+        None => joda::iso(&moved.with_timezone(&t.offset().fix())),
+    }))
 }
 
 /// EL v2 `withinDays(n)`, `withinHours(n)`...: whether the time is at most `n` units away

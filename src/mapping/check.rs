@@ -585,6 +585,30 @@ impl Checker {
         });
         let target_type = declared_type.map(|(t, _)| t).or(schema_target);
 
+        // `as` must agree with the schema: `active <- x as integer` would send a number where
+        // the target expects true or false.
+        if let (Some((declared, span)), Some(schema)) = (declared_type, schema_target) {
+            if declared != schema {
+                self.error(
+                    Diagnostic::error(
+                        Code::TargetType,
+                        span,
+                        format!(
+                            "`{shown}` is {} attribute, but this rule converts to {}",
+                            article(schema),
+                            article(declared)
+                        ),
+                    )
+                    .label(format!("converts to {}", article(declared)))
+                    .secondary(
+                        rule.target.span,
+                        format!("{} in the SCIM schema", article(schema)),
+                    )
+                    .help(format!("write `as {}`, or remove `as`", schema.name())),
+                );
+            }
+        }
+
         // A true/false result never becomes a number, asked for or not.
         if ty == Ty::Bool && target_type == Some(TargetType::Integer) {
             let mut d = Diagnostic::error(

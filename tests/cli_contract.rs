@@ -378,3 +378,27 @@ fn fmt_rewrites_in_place_and_check_lists_unformatted_files() {
         "userName <- (user.email\n"
     );
 }
+
+#[test]
+fn check_facts_lists_what_a_mapping_reads_writes_and_can_fail_on() {
+    let project = Project::new();
+    let mapping = project.write(
+        "m.map",
+        "extension b = \"urn:b:2.0\"\nscope user.status == \"ACTIVE\"\nuserName <- String.toLowerCase(user.email)\nb:role <- isMemberOfGroupName(\"A\") ? \"admin\" : \"viewer\"\n  one of \"admin\", \"viewer\"\nb:limit <- user.limit as integer\n",
+    );
+    let run = scimsync(&["check", "--facts", mapping.to_str().unwrap()], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        format!(
+            "{}: ok (3 rules)
+  reads:  email, limit, status, (group memberships)
+  writes: userName, b:role, b:limit
+  can fail (the user is skipped):
+    `b:role` (line 4): the result must be one of the allowed values
+    `b:limit` (line 6): the result must convert to an integer
+",
+            mapping.display()
+        )
+    );
+}

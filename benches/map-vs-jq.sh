@@ -4,6 +4,7 @@
 # JSON Lines and for a JSON array input, after checking both print the same bytes.
 #
 #   benches/map-vs-jq.sh [USERS]     (default 100000; needs jq, python3 and GNU time)
+#   RUNS=1 benches/map-vs-jq.sh      (one run of each instead of the best of three)
 #
 # Figures go to stdout; BENCHMARKS.md records them.
 set -euo pipefail
@@ -39,28 +40,32 @@ if ! cmp -s "$dir/scimsync.out" "$dir/jq.out"; then
 fi
 echo "outputs identical: $(wc -l <"$dir/jq.out") resources from $users users ($(du -h "$lines" | cut -f1) JSON Lines)"
 
-# Best of three runs: wall seconds and peak resident memory.
+# Best of $RUNS runs (default 3): wall seconds, CPU seconds (user + system, which a busy
+# machine disturbs less than wall time) and peak resident memory (the largest seen).
+runs=${RUNS:-3}
 measure() {
-  local best_time="" best_mem=""
-  for _ in 1 2 3; do
-    /usr/bin/time -f "%e %M" -o "$dir/time.txt" "$@" >/dev/null 2>/dev/null
-    read -r secs kb <"$dir/time.txt"
-    if [ -z "$best_time" ] || awk "BEGIN{exit !($secs < $best_time)}"; then best_time=$secs; fi
-    if [ -z "$best_mem" ] || [ "$kb" -gt "$best_mem" ]; then best_mem=$kb; fi
+  local best_wall="" best_cpu="" peak=0
+  for _ in $(seq "$runs"); do
+    /usr/bin/time -f "%e %U %S %M" -o "$dir/time.txt" "$@" >/dev/null 2>/dev/null
+    read -r wall user sys kb <"$dir/time.txt"
+    cpu=$(awk "BEGIN{print $user + $sys}")
+    if [ -z "$best_wall" ] || awk "BEGIN{exit !($wall < $best_wall)}"; then best_wall=$wall; fi
+    if [ -z "$best_cpu" ] || awk "BEGIN{exit !($cpu < $best_cpu)}"; then best_cpu=$cpu; fi
+    if [ "$kb" -gt "$peak" ]; then peak=$kb; fi
   done
-  echo "$best_time $best_mem"
+  echo "$best_wall $best_cpu $peak"
 }
 
-printf '%-12s %-10s %10s %14s\n' input tool seconds "peak RSS MB"
+printf '%-11s %-9s %9s %9s %12s\n' input tool "wall s" "CPU s" "peak RSS MB"
 for input in "$lines" "$array"; do
   kind=$([ "$input" = "$lines" ] && echo "JSON Lines" || echo "JSON array")
-  read -r s_time s_mem < <(measure "$scimsync" map --mapping "$mapping" --input "$input")
+  read -r s_wall s_cpu s_mem < <(measure "$scimsync" map --mapping "$mapping" --input "$input")
   if [ "$input" = "$lines" ]; then
-    read -r j_time j_mem < <(measure jq -c -L "$jq_lib" 'include "transform"; scim' "$input")
+    read -r j_wall j_cpu j_mem < <(measure jq -c -L "$jq_lib" 'include "transform"; scim' "$input")
   else
-    read -r j_time j_mem < <(measure jq -c -L "$jq_lib" 'include "transform"; .[] | scim' "$input")
+    read -r j_wall j_cpu j_mem < <(measure jq -c -L "$jq_lib" 'include "transform"; .[] | scim' "$input")
   fi
-  printf '%-12s %-10s %10s %14s\n' "$kind" scimsync "$s_time" "$((s_mem / 1024))"
-  printf '%-12s %-10s %10s %14s\n' "$kind" jq "$j_time" "$((j_mem / 1024))"
-  awk "BEGIN{printf \"%-12s speed-up   %9.1fx\n\", \"$kind\", $j_time / ($s_time > 0 ? $s_time : 0.001)}"
+  printf '%-11s %-9s %9s %9s %12s\n' "$kind" scimsync "$s_wall" "$s_cpu" "$((s_mem / 1024))"
+  printf '%-11s %-9s %9s %9s %12s\n' "$kind" jq "$j_wall" "$j_cpu" "$((j_mem / 1024))"
+  awk "BEGIN{printf \"%-11s %-9s %8.1fx %8.1fx\n\", \"$kind\", \"speed-up\", $j_wall / $s_wall, $j_cpu / ($s_cpu > 0 ? $s_cpu : 0.01)}"
 done

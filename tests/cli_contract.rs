@@ -165,7 +165,7 @@ fn eval_reports_parse_check_and_runtime_errors() {
     assert_eq!(run.code, 1);
     assert_eq!(
         run.stderr,
-        "<expr>:1:1: error[E0401]: Convert.toInt: \"lots\" is not a number\n   |\n 1 | Convert.toInt(user.n)\n   | ^^^^^^^^^^^^^^^^^^^^^ failed here\n"
+        "<expr>:1:1: error[E0401]: Convert.toInt: \"lots\" is not a whole number\n   |\n 1 | Convert.toInt(user.n)\n   | ^^^^^^^^^^^^^^^^^^^^^ failed here\n"
     );
     let run = eval("okta", "user.x", "[1]");
     assert_eq!(
@@ -376,6 +376,30 @@ fn fmt_rewrites_in_place_and_check_lists_unformatted_files() {
     assert_eq!(
         std::fs::read_to_string(&broken).unwrap(),
         "userName <- (user.email\n"
+    );
+}
+
+#[test]
+fn check_facts_lists_what_a_mapping_reads_writes_and_can_fail_on() {
+    let project = Project::new();
+    let mapping = project.write(
+        "m.map",
+        "extension b = \"urn:b:2.0\"\nscope user.status == \"ACTIVE\"\nuserName <- String.toLowerCase(user.email)\nb:role <- isMemberOfGroupName(\"A\") ? \"admin\" : \"viewer\"\n  one of \"admin\", \"viewer\"\nb:limit <- user.limit as integer\n",
+    );
+    let run = scimsync(&["check", "--facts", mapping.to_str().unwrap()], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        format!(
+            "{}: ok (3 rules)
+  reads:  email, limit, status, (group memberships)
+  writes: userName, b:role, b:limit
+  can fail (the user is skipped):
+    `b:role` (line 4): the result must be one of the allowed values
+    `b:limit` (line 6): the result must convert to an integer
+",
+            mapping.display()
+        )
     );
 }
 

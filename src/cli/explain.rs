@@ -42,6 +42,9 @@ pub struct ExplainArgs {
     /// The shape of the users in --input.
     #[arg(long, value_enum, default_value_t)]
     format: ExportFormat,
+    /// For plain exports in --input: the field that identifies a user.
+    #[arg(long, default_value = "id", value_name = "FIELD")]
+    id_field: String,
     /// A user given inline as a JSON object: Okta's shape (`{id, status, profile, groups}`) or
     /// flat attributes (`groups` lists group names).
     #[arg(long, value_name = "JSON")]
@@ -128,7 +131,7 @@ fn find_user(wanted: &str, args: &ExplainArgs, config: Option<&Config>) -> Resul
     let not_found = |from: &Path| format!("error: no user `{wanted}` in {}", from.display());
     if let Some(input) = &args.input {
         let mut found = None;
-        stream::for_each_record(input, args.format.into(), "id", |record| {
+        stream::for_each_record(input, args.format.into(), &args.id_field, |record| {
             if is_user(&record, wanted) {
                 found = Some(record);
                 ControlFlow::Break(())

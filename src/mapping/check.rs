@@ -605,6 +605,30 @@ impl Checker {
         });
         let target_type = declared_type.map(|(t, _)| t).or(schema_target);
 
+        // `as` must agree with the schema: `active <- x as integer` would send a number where
+        // the target expects true or false.
+        if let (Some((declared, span)), Some(schema)) = (declared_type, schema_target) {
+            if declared != schema {
+                self.error(
+                    Diagnostic::error(
+                        Code::TargetType,
+                        span,
+                        format!(
+                            "`{shown}` is {} attribute, but this rule converts to {}",
+                            article(schema),
+                            article(declared)
+                        ),
+                    )
+                    .label(format!("converts to {}", article(declared)))
+                    .secondary(
+                        rule.target.span,
+                        format!("{} in the SCIM schema", article(schema)),
+                    )
+                    .help(format!("write `as {}`, or remove `as`", schema.name())),
+                );
+            }
+        }
+
         // A true/false result never becomes a number, asked for or not.
         if ty == Ty::Bool && target_type == Some(TargetType::Integer) {
             let mut d = Diagnostic::error(
@@ -700,7 +724,15 @@ impl Checker {
             }
         }
 
-        if let Some(t) = target_type {
+        // Only results whose static type may not convert can fail here (an attribute may
+        // hold a list, a string may not be a number).
+        let converts_surely = match target_type {
+            Some(TargetType::String) => matches!(ty, Ty::Str | Ty::Int | Ty::Num | Ty::Bool),
+            Some(TargetType::Integer) => ty == Ty::Int,
+            Some(TargetType::Boolean) => ty == Ty::Bool,
+            None => true,
+        };
+        if let (Some(t), false) = (target_type, converts_surely) {
             self.risk(format!("the result must convert to {}", article(t)));
         }
         if allowed.is_some() {
@@ -757,11 +789,14 @@ impl Checker {
             }
             ExprKind::Map(_) => self.okta_stray_map(e),
             ExprKind::Unary { op, operand } => {
-                let (node, _) = self.expr(operand, dialect);
-                self.risk(match op {
-                    UnaryOp::Not => "`!` needs true or false",
-                    UnaryOp::Neg => "`-` needs a number",
-                });
+                let (node, ty) = self.expr(operand, dialect);
+                match op {
+                    UnaryOp::Not if ty != Ty::Bool => self.risk("`!` needs true or false"),
+                    UnaryOp::Neg if !matches!(ty, Ty::Int | Ty::Num) => {
+                        self.risk("`-` needs a number")
+                    }
+                    _ => {}
+                }
                 match op {
                     UnaryOp::Not => (Node::Not(Box::new(node), e.span), Ty::Bool),
                     UnaryOp::Neg => (Node::Neg(Box::new(node), e.span), Ty::Num),
@@ -779,10 +814,12 @@ impl Checker {
                 then,
                 otherwise,
             } => {
-                let (cond, _) = self.expr(cond, dialect);
+                let (cond, cond_ty) = self.expr(cond, dialect);
                 let (then, then_ty) = self.expr(then, dialect);
                 let (otherwise, else_ty) = self.expr(otherwise, dialect);
-                self.risk("a condition can be null or not true/false");
+                if cond_ty != Ty::Bool {
+                    self.risk("a condition can be null or not true/false");
+                }
                 let ty = if then_ty == else_ty { then_ty } else { Ty::Any };
                 (
                     Node::Conditional {
@@ -1203,11 +1240,15 @@ impl Checker {
         };
         match op {
             BinaryOp::Or => {
-                self.risk("a condition can be null or not true/false");
+                if lty != Ty::Bool || rty != Ty::Bool {
+                    self.risk("a condition can be null or not true/false");
+                }
                 (Node::Or(l, r, span), Ty::Bool)
             }
             BinaryOp::And => {
-                self.risk("a condition can be null or not true/false");
+                if lty != Ty::Bool || rty != Ty::Bool {
+                    self.risk("a condition can be null or not true/false");
+                }
                 (Node::And(l, r, span), Ty::Bool)
             }
             BinaryOp::Eq => (node(compare(Op::Eq, Op::TextEq), l, r), Ty::Bool),
@@ -1261,7 +1302,10 @@ impl Checker {
                 (Node::Const(Value::Null), Ty::Any)
             }
             BinaryOp::Add => {
-                self.risk("`+` fails on values that neither add nor concatenate");
+                // With a string on either side `+` concatenates, which cannot fail.
+                if lty != Ty::Str && rty != Ty::Str {
+                    self.risk("`+` fails on values that neither add nor concatenate");
+                }
                 let ty = if lty == Ty::Str || rty == Ty::Str {
                     Ty::Str
                 } else if lty == rty {

@@ -678,6 +678,14 @@ mod tests {
     }
 
     #[test]
+    fn windows_line_endings_and_a_missing_final_newline_are_normalised() {
+        assert_eq!(
+            fmt("userName <- user.email # c\r\ntitle<-user.t\r\n  on create"),
+            "userName <- user.email  # c\ntitle    <- user.t\n            on create\n"
+        );
+    }
+
+    #[test]
     fn tabs_blank_lines_and_comments_are_normalised() {
         assert_eq!(
             fmt("\n\n# head\t \n\n\n\tuserName\t<- user.email   \n\n\n  # tail\n\n"),

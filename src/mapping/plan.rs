@@ -501,11 +501,11 @@ mod tests {
     #[test]
     fn facts_list_reads_writes_and_fallible_rules() {
         let p = plan(
-            "extension b = \"urn:b:2.0\"\nscope user.status == \"ACTIVE\" && user.dept != \"HR\"\nuserName <- user.email\nb:n <- user.n as integer\nb:g <- isMemberOfGroupName(\"x\")\ndisplayName <- user.address.city ?: user.getInternalProperty(\"status\")\n",
+            "extension b = \"urn:b:2.0\"\nscope user.status == \"ACTIVE\" && user.dept != \"HR\" && user.flag\nuserName <- user.email\nb:n <- user.n as integer\nb:g <- isMemberOfGroupName(\"x\")\ndisplayName <- user.address.city ?: user.getInternalProperty(\"status\")\n",
         );
         assert_eq!(
             p.facts.reads.iter().cloned().collect::<Vec<_>>(),
-            ["address.city", "dept", "email", "n", "status"]
+            ["address.city", "dept", "email", "flag", "n", "status"]
         );
         assert!(p.facts.reads_groups);
         assert_eq!(
@@ -516,8 +516,8 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["userName", "urn:b:2.0:n", "urn:b:2.0:g", "displayName"]
         );
-        // Every string attribute converts its result (a list of two values fits no string),
-        // so only rules into a custom extension without `as` cannot fail.
+        // An attribute may hold a list, which fits no string; `user.flag` may not be a
+        // boolean. Constants and string results cannot fail.
         assert_eq!(
             p.facts
                 .fallible
@@ -535,11 +535,12 @@ mod tests {
 
     #[test]
     fn a_plan_without_risky_rules_has_no_fallible_facts() {
-        let p = plan("extension b = \"urn:b:2.0\"\nuserName <- \"x\"\nb:a <- user.a\n");
-        assert_eq!(p.facts.fallible.len(), 1, "{:?}", p.facts.fallible);
-        assert_eq!(p.facts.fallible[0].path, Some(AttrPath::core("userName")));
+        let p = plan(
+            "extension b = \"urn:b:2.0\"\nscope isMemberOfGroupName(\"x\") && user.a == \"y\"\nuserName <- \"x\" + user.a\nb:a <- user.a\nactive <- !isMemberOfGroupName(\"z\")\n",
+        );
+        assert_eq!(p.facts.fallible, Vec::new());
         assert_eq!(p.facts.reads.iter().collect::<Vec<_>>(), ["a"]);
-        assert!(!p.facts.reads_groups);
+        assert!(p.facts.reads_groups);
     }
 
     #[test]

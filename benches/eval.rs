@@ -1,0 +1,108 @@
+//! Evaluation throughput: the compiled `mappings/base44-entra.map` plan over in-memory
+//! records, one core. The target is at least 500,000 users per second (issue 3); figures are
+//! recorded in BENCHMARKS.md.
+//!
+//! ```sh
+//! cargo bench --bench eval
+//! ```
+//!
+//! The records are Entra users with every attribute the preset reads, in a realistic mix: most
+//! are admins, editors or viewers with a credit limit, a few have no role, two roles, or a role
+//! Base44 rejects (those users fail their role rule, as they would in a sync).
+
+use std::hint::black_box;
+
+use chrono::{DateTime, Utc};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use serde_json::json;
+
+use scimsync::mapping::{self, Env, Plan, SourceFile};
+use scimsync::record::Record;
+use scimsync::sync::desired;
+
+const USERS: usize = 10_000;
+
+fn plan() -> Plan {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/mappings/base44-entra.map");
+    let text = std::fs::read_to_string(path).expect("read base44-entra.map");
+    mapping::compile(&SourceFile::new(path, text)).expect("base44-entra.map compiles")
+}
+
+fn records() -> Vec<Record> {
+    const FIRST: &[&str] = &[
+        "Ada",
+        "Grace",
+        "Zoë",
+        "José",
+        "芳",
+        "Alan",
+        "Katherine",
+        "Linus",
+    ];
+    const LAST: &[&str] = &[
+        "Lovelace", "Hopper", "Dvořák", "Álvarez", "王", "Turing", "Johnson",
+    ];
+    const DEPARTMENTS: &[&str] = &["Engineering", "Design", "Sales", "Finance", "Support"];
+    (0..USERS)
+        .map(|i| {
+            let (first, last) = (FIRST[i % FIRST.len()], LAST[i % LAST.len()]);
+            let roles = match i % 20 {
+                0 => json!([]),
+                1 => json!(["editor", "admin"]),
+                2 => json!(["owner"]),
+                n if n < 6 => json!(["admin"]),
+                n if n < 13 => json!(["editor"]),
+                _ => json!(["viewer"]),
+            };
+            let id = format!("6f1d2a10-0000-4000-8000-{i:012}");
+            let user = json!({
+                "objectId": id,
+                "userPrincipalName": format!("user{i}@contoso.com"),
+                "accountEnabled": i % 50 != 0,
+                "displayName": format!("{first} {last}"),
+                "givenName": first,
+                "surname": last,
+                "mail": format!("{}.{}{i}@contoso.com", first.to_lowercase(), last.to_lowercase()),
+                "jobTitle": "Engineer",
+                "department": DEPARTMENTS[i % DEPARTMENTS.len()],
+                "employeeId": format!("E{i:06}"),
+                "preferredLanguage": "en-GB",
+                "telephoneNumber": format!("+44 20 7946 {:04}", i % 10_000),
+                "mobile": if i % 3 == 0 { json!(null) } else { json!(format!("+44 7700 9{:05}", i % 100_000)) },
+                "city": "London",
+                "country": "GB",
+                "postalCode": "EC1A 1AA",
+                "appRoleAssignments": roles,
+                "extensionAttribute1": if i % 4 == 0 { json!("") } else { json!((i % 7 * 100).to_string()) },
+            });
+            Record::from_flat_json(id, user.as_object().expect("object"))
+        })
+        .collect()
+}
+
+fn evaluation(c: &mut Criterion) {
+    let plan = plan();
+    let records = records();
+    let now: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+        .expect("RFC 3339")
+        .with_timezone(&Utc);
+    let mut group = c.benchmark_group("base44-entra");
+    group.throughput(Throughput::Elements(USERS as u64));
+    group.bench_function("plan.evaluate", |b| {
+        b.iter(|| {
+            for record in &records {
+                let env = Env { record, now };
+                let _ = black_box(plan.evaluate(black_box(record), &env));
+            }
+        })
+    });
+    // The whole desired-state step of a sync: evaluation plus the userName, match-key and
+    // duplicate checks.
+    group.bench_function("desired::compute", |b| {
+        b.iter(|| black_box(desired::compute(&plan, black_box(&records), now)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, evaluation);
+criterion_main!(benches);

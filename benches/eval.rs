@@ -91,7 +91,7 @@ fn evaluation(c: &mut Criterion) {
     group.bench_function("plan.evaluate", |b| {
         b.iter(|| {
             for record in &records {
-                let env = Env { record, now };
+                let env = Env::at(record, now);
                 let _ = black_box(plan.evaluate(black_box(record), &env));
             }
         })

@@ -187,6 +187,7 @@ fn record(names: Vec<String>) -> impl Strategy<Value = Record> {
                 id,
                 attrs,
                 groups,
+                group_ids: Vec::new(),
                 active,
             },
         )
@@ -262,7 +263,7 @@ proptest! {
     ) {
         match mapping::compile_expression(&text, dialect) {
             Ok(plan) => {
-                let env = Env { record: &record, now: now() };
+                let env = Env::at(&record, now());
                 let _ = plan.evaluate(&env);
             }
             Err(diagnostics) => {
@@ -277,13 +278,13 @@ proptest! {
         // The quoting rules the README documents: Okta doubles the quote, Entra escapes `\`
         // and `"` with a backslash.
         let literal = match dialect {
-            Dialect::Okta => format!("\"{}\"", s.replace('"', "\"\"")),
+            Dialect::Okta | Dialect::Okta2 => format!("\"{}\"", s.replace('"', "\"\"")),
             Dialect::Entra => format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")),
         };
         let plan = mapping::compile_expression(&literal, dialect)
             .map_err(|d| TestCaseError::fail(format!("{literal:?} does not compile: {}", d[0].message)))?;
         let empty = Record::default();
-        let value = plan.evaluate(&Env { record: &empty, now: now() });
+        let value = plan.evaluate(&Env::at(&empty, now()));
         prop_assert_eq!(value, Ok(Value::Str(s)));
     }
 }
@@ -300,10 +301,7 @@ fn evaluating_any_record_through_every_preset_returns() {
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::default());
     runner
         .run(&record(names), |record| {
-            let env = Env {
-                record: &record,
-                now: now(),
-            };
+            let env = Env::at(&record, now());
             for (name, plan) in &presets {
                 match plan.evaluate(&record, &env) {
                     Ok(Outcome::Mapped(user)) => {

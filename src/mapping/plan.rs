@@ -203,6 +203,45 @@ pub struct Plan {
     pub scope: Option<Node>,
     pub rules: Vec<PlannedRule>,
     pub facts: Facts,
+    /// Which directory groups are pushed, and as what.
+    pub groups: Vec<GroupRule>,
+}
+
+/// One `group` / `groups matching` statement: directory groups pushed to the target.
+#[derive(Clone, Debug)]
+pub struct GroupRule {
+    pub select: GroupSelect,
+    /// The target displayName (`as "..."`); default: the directory group's name.
+    pub display_name: Option<String>,
+    /// The target externalId (`external id "..."`); default: none is sent.
+    pub external_id: Option<String>,
+    /// 1-based line of the statement, for messages.
+    pub line: usize,
+}
+
+/// Which directory groups a [`GroupRule`] selects, by name.
+#[derive(Clone, Debug)]
+pub enum GroupSelect {
+    /// Exactly this name (case-insensitive, as directory group names are).
+    Named(String),
+    /// Every name the regular expression matches (anywhere; anchor it with `^…$`).
+    Matching(Regex),
+}
+
+/// How a selected directory group appears on the target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushedGroup {
+    pub display_name: String,
+    pub external_id: Option<String>,
+}
+
+impl GroupRule {
+    pub fn selects(&self, name: &str) -> bool {
+        match &self.select {
+            GroupSelect::Named(wanted) => wanted.eq_ignore_ascii_case(name),
+            GroupSelect::Matching(regex) => regex.is_match(name),
+        }
+    }
 }
 
 /// A compiled lone expression.
@@ -267,6 +306,18 @@ impl std::fmt::Display for RuleFailure {
 }
 
 impl Plan {
+    /// Whether directory group `name` is pushed, and as what; the first rule that selects it
+    /// decides.
+    pub fn pushed_group(&self, name: &str) -> Option<PushedGroup> {
+        self.groups
+            .iter()
+            .find(|rule| rule.selects(name))
+            .map(|rule| PushedGroup {
+                display_name: rule.display_name.clone().unwrap_or_else(|| name.to_owned()),
+                external_id: rule.external_id.clone(),
+            })
+    }
+
     /// Extension aliases and their URNs, including the built-in `enterprise` alias unless the
     /// file declares that name itself.
     pub fn aliases(&self) -> Vec<(String, String)> {

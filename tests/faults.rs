@@ -339,30 +339,32 @@ async fn cancellation_stops_new_writes_and_saves_what_was_done() {
 async fn oauth_client_credentials_refetch_after_a_401() {
     let server = FaultServer::start().await;
     server.require_oauth();
+    // The first listing is refused as if the token had been revoked.
+    server.fault("GET", "/Users", None, Fault::Status(401, None), 1);
     let token_url = server.url.replace("/v2", "/oauth/token");
     let extra = format!("auth = \"oauth2\"\ntoken_url = \"{token_url}\"\nclient_id = \"cid\"");
-    let setup = Setup::new(&server.url, &extra, &people(1));
-    setup.run().await.unwrap();
-    server.revoke_token();
-    setup.users(&json!([{"id": "s1", "email": "u1@x", "last": "Changed"}]));
+    let setup = Setup::new(&server.url, &extra, &people(2));
     let report = setup.run().await.unwrap();
-    assert_eq!(report.applied.unwrap().updated, 1);
-    let log = server.log();
-    let tokens: Vec<&Logged> = log
-        .iter()
-        .filter(|l| l.path.starts_with("/oauth"))
-        .collect();
+    assert_eq!(report.applied.unwrap().created, 2);
     assert_eq!(
-        tokens.len(),
-        2,
-        "one token per run start, one after the 401 … cached in between"
+        server.trace(),
+        [
+            "POST /oauth/token 200",
+            "GET /v2/Users 401",
+            "POST /oauth/token 200",
+            "GET /v2/Users 200",
+            "POST /v2/Users 201",
+            "POST /v2/Users 201",
+        ],
+        "one token, a new one after the 401, then cached"
     );
+    let log = server.log();
     // Client credentials go as HTTP Basic to the token endpoint, never in the URL.
     assert_eq!(
-        tokens[0].authorization.as_deref(),
+        log[0].authorization.as_deref(),
         Some("Basic Y2lkOnNlY3JldC10b2tlbg==")
     );
-    assert!(log.iter().any(|l| l.status == 401));
+    assert_eq!(log[0].body, "grant_type=client_credentials");
     assert_eq!(
         log.last().unwrap().authorization.as_deref(),
         Some("Bearer issued-2")

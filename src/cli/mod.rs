@@ -3,6 +3,7 @@
 
 mod check;
 mod eval;
+mod state;
 mod sync;
 
 use std::process::ExitCode;
@@ -31,6 +32,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Evaluate one expression against one record and print the result as JSON.
     Eval(eval::EvalArgs),
+    /// Show what scimsync manages on a target, or stop managing some of it.
+    State(state::StateArgs),
 }
 
 /// Runs the command line and returns the process exit code: 0 on success, 1 when anything
@@ -42,6 +45,7 @@ pub fn main() -> ExitCode {
         Command::Sync(args) => sync::run(args),
         Command::Check(args) => check::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::State(args) => state::run(args),
     };
     match result {
         Ok(code) => code,

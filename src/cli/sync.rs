@@ -7,7 +7,7 @@ use crate::config::Config;
 use crate::sync::{RunOptions, render};
 
 #[derive(Clone, Copy, Debug, Default, clap::ValueEnum)]
-pub enum Output {
+pub(crate) enum Output {
     #[default]
     Text,
     Json,

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod discovery;
 pub mod patch;
 pub mod path;
 pub mod resource;

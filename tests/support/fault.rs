@@ -131,11 +131,6 @@ impl FaultServer {
         self.store.lock().unwrap().accepted_token = Some(String::new());
     }
 
-    /// Forgets the accepted OAuth token, as if it had been revoked.
-    pub fn revoke_token(&self) {
-        self.store.lock().unwrap().accepted_token = Some(String::new());
-    }
-
     pub fn log(&self) -> Vec<Logged> {
         self.store.lock().unwrap().log.clone()
     }

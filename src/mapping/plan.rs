@@ -429,6 +429,56 @@ mod tests {
     }
 
     #[test]
+    fn group_statements_select_groups_by_name_or_pattern() {
+        let p = plan(
+            "userName <- user.email\ngroup \"Base44 Admins\" as \"Admins\", external id \"b44-admins\"\ngroups matching \"^team-\"\n",
+        );
+        assert_eq!(
+            p.pushed_group("base44 admins"),
+            Some(PushedGroup {
+                display_name: "Admins".into(),
+                external_id: Some("b44-admins".into())
+            })
+        );
+        assert_eq!(
+            p.pushed_group("team-red"),
+            Some(PushedGroup {
+                display_name: "team-red".into(),
+                external_id: None
+            })
+        );
+        assert_eq!(p.pushed_group("red-team"), None);
+        assert_eq!(p.groups[1].line, 3);
+    }
+
+    #[test]
+    fn group_statement_errors_point_at_the_statement() {
+        let file = SourceFile::new(
+            "t.map",
+            "userName <- user.email\ngroups matching \"(\"\ngroup \"a\"\ngroup \"A\"\ngroups matching \"x\" as \"X\"\n",
+        );
+        let errors = compile(&file).unwrap_err();
+        let rendered: Vec<String> = errors
+            .iter()
+            .map(|d| {
+                format!(
+                    "{}: {}",
+                    file.line_col(d.primary.span.start).line,
+                    d.message
+                )
+            })
+            .collect();
+        assert_eq!(
+            rendered,
+            [
+                "2: this is not a valid regular expression",
+                "4: group \"A\" is pushed twice",
+                "5: `as` would give every matching group the same displayName",
+            ]
+        );
+    }
+
+    #[test]
     fn facts_list_reads_writes_and_fallible_rules() {
         let p = plan(
             "extension b = \"urn:b:2.0\"\nscope user.status == \"ACTIVE\"\nuserName <- user.email\nb:n <- user.n as integer\nb:g <- isMemberOfGroupName(\"x\")\n",

@@ -383,3 +383,150 @@ fn members(group: &Json) -> impl Iterator<Item = &str> {
         .flatten()
         .filter_map(|m| crate::scim::path::get_ci(m, "value").and_then(Json::as_str))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::{SourceFile, compile};
+    use crate::state::{ManagedGroup, ManagedUser};
+    use crate::sync::desired::compute;
+    use crate::sync::diff::{Policy, diff};
+    use serde_json::json;
+
+    const MAP: &str = "userName <- user.email\ngroup \"eng\" as \"Engineering\" external id \"g-eng\"\ngroups matching \"^team-\"\n";
+
+    fn record(id: &str, email: &str, active: bool, groups: &[&str]) -> Record {
+        let mut r = Record::from_flat_json(id.into(), json!({"email": email}).as_object().unwrap());
+        r.active = active;
+        r.groups = groups.iter().map(|g| g.to_string()).collect();
+        r
+    }
+
+    #[test]
+    fn creates_renames_chunks_and_removes_only_managed_members() {
+        let plan = compile(&SourceFile::new("t.map", MAP)).unwrap();
+        let records = vec![
+            record("1", "a@x", true, &["eng", "team-x", "other"]),
+            record("2", "b@x", true, &["eng"]),
+            record("3", "c@x", true, &["eng"]),
+            record("4", "d@x", false, &["eng"]),
+        ];
+        let desired = compute(&plan, &records, chrono::Utc::now());
+        let (groups, skips) = desired_groups(&plan, &records, &desired);
+        assert_eq!(
+            groups
+                .iter()
+                .map(|g| (g.display_name.as_str(), g.members.len()))
+                .collect::<Vec<_>>(),
+            [("Engineering", 3), ("team-x", 1)]
+        );
+        assert_eq!(skips.len(), 1);
+        assert_eq!(
+            (skips[0].user.as_str(), skips[0].reason.as_str()),
+            ("4 (d@x)", "the user is inactive")
+        );
+
+        let mut state = State::new("http://t");
+        for (s, id) in [("1", "u1"), ("2", "u2"), ("9", "u9")] {
+            state
+                .users
+                .insert(s.into(), ManagedUser::new(id, format!("{s}@x"), true));
+        }
+        state.groups.insert(
+            "eng".into(),
+            ManagedGroup {
+                id: "g1".into(),
+                display_name: "Eng".into(),
+            },
+        );
+        state.groups.insert(
+            "old".into(),
+            ManagedGroup {
+                id: "g2".into(),
+                display_name: "Old".into(),
+            },
+        );
+        let target_users = vec![
+            json!({"id": "u1", "userName": "a@x"}),
+            json!({"id": "u2", "userName": "b@x"}),
+            json!({"id": "u9", "userName": "gone@x"}),
+        ];
+        let users = diff(
+            &desired,
+            &target_users,
+            &state,
+            &plan.match_path,
+            &Policy::default(),
+        );
+        let target_groups = vec![
+            // u9 is managed and no longer wanted; "outsider" is not ours and stays.
+            json!({"id": "g1", "displayName": "Eng", "members": [{"value": "u1"}, {"value": "u9"}, {"value": "outsider"}]}),
+            json!({"id": "g2", "displayName": "Old"}),
+        ];
+        let actions = ActionsConfig::default();
+        let out = diff_groups(&groups, &target_groups, &state, &users, &actions, 1);
+        let summary: Vec<(Operation, String, Vec<String>)> = out
+            .changes
+            .iter()
+            .map(|c| {
+                (
+                    c.operation,
+                    c.display_name.clone(),
+                    c.members
+                        .iter()
+                        .map(|m| {
+                            m.id.clone()
+                                .unwrap_or_else(|| format!("new {}", m.user_name))
+                        })
+                        .collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (Operation::GroupUpdate, "Engineering".into(), vec![]),
+                (
+                    Operation::GroupAddMembers,
+                    "Engineering".into(),
+                    vec!["u2".into()]
+                ),
+                (
+                    Operation::GroupAddMembers,
+                    "Engineering".into(),
+                    vec!["new c@x".into()]
+                ),
+                (
+                    Operation::GroupRemoveMembers,
+                    "Engineering".into(),
+                    vec!["u9".into()]
+                ),
+                (Operation::GroupCreate, "team-x".into(), vec![]),
+                (
+                    Operation::GroupAddMembers,
+                    "team-x".into(),
+                    vec!["u1".into()]
+                ),
+            ]
+        );
+        assert_eq!(out.changes[0].attributes, ["displayName", "externalId"]);
+        assert_eq!(
+            serde_json::to_value(&out.changes[3].operations).unwrap(),
+            json!([{"op": "remove", "path": "members[value eq \"u9\"]"}])
+        );
+        assert_eq!(
+            out.notices,
+            [
+                "group \"Old\" is no longer pushed; it is left on the target and no longer managed (`group_delete` is off)"
+            ]
+        );
+        assert_eq!(out.forget, ["old"]);
+
+        let deleting = ActionsConfig {
+            group_delete: true,
+            ..ActionsConfig::default()
+        };
+        let out = diff_groups(&groups, &target_groups, &state, &users, &deleting, 100);
+        assert_eq!(out.count(Operation::GroupDelete), 1);
+    }
+}

@@ -597,6 +597,128 @@ mod tests {
     }
 
     #[test]
+    fn switched_off_actions_and_deletion() {
+        let d = desired(json!([
+            {"id": "1", "email": "new@x", "last": "N"},
+            {"id": "3", "email": "changed@x", "last": "After"},
+            {"id": "4", "email": "back@x", "last": "B"},
+        ]));
+        let target = vec![
+            json!({"id": "t3", "userName": "changed@x", "name": {"familyName": "Before"}}),
+            json!({"id": "t4", "userName": "back@x", "name": {"familyName": "B"}, "active": false}),
+            json!({"id": "t7", "userName": "gone@x"}),
+            json!({"id": "t8", "userName": "long-gone@x", "active": false}),
+        ];
+        let mut s = state(&[
+            ("3", "t3", true),
+            ("4", "t4", false),
+            ("7", "t7", true),
+            ("8", "t8", false),
+        ]);
+        let now = chrono::Utc::now();
+        s.users.get_mut("8").unwrap().deactivated_at = Some(now - chrono::Duration::days(31));
+        let off = Policy {
+            actions: ActionsConfig {
+                create: false,
+                update: false,
+                reactivate: false,
+                deactivate: false,
+                ..ActionsConfig::default()
+            },
+            now,
+        };
+        let c = diff(&d, &target, &s, &AttrPath::core("userName"), &off);
+        assert!(c.changes.is_empty(), "{:?}", actions(&c));
+        assert_eq!(
+            c.skipped
+                .iter()
+                .map(|s| s.reason.as_str())
+                .collect::<Vec<_>>(),
+            [
+                "would create, but `create` is off in [sync.actions]",
+                "would reactivate, but `reactivate` is off in [sync.actions]",
+                "left the source; would deactivate, but `deactivate` is off in [sync.actions]",
+            ]
+        );
+
+        // Delete after 30 days: the user deactivated 31 days ago goes, the other is deactivated.
+        let deleting = Policy {
+            actions: ActionsConfig {
+                delete: true,
+                delete_after_days: Some(30),
+                ..ActionsConfig::default()
+            },
+            now,
+        };
+        let c = diff(&d, &target, &s, &AttrPath::core("userName"), &deleting);
+        let gone: Vec<(Action, String)> = c
+            .changes
+            .iter()
+            .filter(|c| matches!(c.action, Action::Deactivate | Action::Delete))
+            .map(|c| (c.action, c.user_name.clone()))
+            .collect();
+        assert_eq!(
+            gone,
+            [
+                (Action::Deactivate, "gone@x".to_owned()),
+                (Action::Delete, "long-gone@x".to_owned())
+            ]
+        );
+        assert_eq!(c.removals(), 2);
+    }
+
+    #[test]
+    fn a_refused_change_is_held_until_the_desired_state_changes() {
+        let d = desired(json!([{"id": "3", "email": "changed@x", "last": "After"}]));
+        let target =
+            vec![json!({"id": "t3", "userName": "changed@x", "name": {"familyName": "Before"}})];
+        let mut s = state(&[("3", "t3", true)]);
+        s.rejected.insert(
+            "3".into(),
+            crate::state::Rejection {
+                operation: "update".into(),
+                status: Some(403),
+                detail: "owners cannot be updated".into(),
+                fingerprint: d.users[0].fingerprint.clone(),
+                at: chrono::Utc::now(),
+            },
+        );
+        let c = diff(
+            &d,
+            &target,
+            &s,
+            &AttrPath::core("userName"),
+            &Policy::default(),
+        );
+        assert!(c.changes.is_empty());
+        assert!(
+            c.skipped[0]
+                .reason
+                .starts_with("not retried: the target refused to update this user on "),
+            "{}",
+            c.skipped[0].reason
+        );
+        assert!(
+            c.skipped[0]
+                .reason
+                .contains("(HTTP 403: owners cannot be updated)")
+        );
+        let changed = desired(json!([{"id": "3", "email": "changed@x", "last": "Again"}]));
+        let c = diff(
+            &changed,
+            &target,
+            &s,
+            &AttrPath::core("userName"),
+            &Policy::default(),
+        );
+        assert_eq!(
+            c.count(Action::Update),
+            1,
+            "a new desired state is tried again"
+        );
+    }
+
+    #[test]
     fn a_failing_rule_never_deactivates() {
         let plan = compile(&SourceFile::new(
             "t.map",

@@ -323,16 +323,40 @@ async fn a_crash_before_the_state_save_converges_without_duplicates() {
     );
 }
 
+/// Cancels the run as soon as the first write is recorded, as SIGTERM would mid-run.
+struct CancelAfterFirst(tokio_util::sync::CancellationToken);
+
+impl scimsync::sync::event::WriteObserver for CancelAfterFirst {
+    fn record(&self, _event: &scimsync::sync::event::WriteEvent) {
+        self.0.cancel();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancellation_stops_new_writes_and_saves_what_was_done() {
     let server = FaultServer::start().await;
-    let setup = Setup::new(&server.url, "concurrency = 1", &people(3));
-    let options = RunOptions::new(false);
-    options.cancel.cancel();
-    let report = run_sync(&setup.config(), &options).await;
-    // Cancelled before the listing: the listing itself stops.
-    assert!(report.is_err() || report.unwrap().cancelled);
-    assert_eq!(server.writes(), 0);
+    let setup = Setup::new(&server.url, "concurrency = 1", &people(5));
+    let mut options = RunOptions::new(false);
+    options.observer = std::sync::Arc::new(CancelAfterFirst(options.cancel.clone()));
+    let report = run_sync(&setup.config(), &options).await.unwrap();
+    assert!(report.cancelled);
+    let applied = report.applied.unwrap();
+    assert_eq!(
+        (applied.created, applied.not_started, applied.failures.len()),
+        (1, 4, 0)
+    );
+    assert_eq!(server.writes(), 1);
+    let state: Json =
+        serde_json::from_str(&std::fs::read_to_string(setup.state_file()).unwrap()).unwrap();
+    assert_eq!(
+        state["users"].as_object().unwrap().len(),
+        1,
+        "the write made is saved"
+    );
+    // The next run finishes the job.
+    let report = setup.run().await.unwrap();
+    assert_eq!(report.applied.unwrap().created, 4);
+    assert_eq!(server.users().len(), 5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -431,5 +455,75 @@ async fn put_mode_and_entra_op_casing() {
     assert_eq!(
         body["Operations"],
         json!([{"op": "Replace", "path": "name.familyName", "value": "Changed"}])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_show_and_forget() {
+    let server = FaultServer::start().await;
+    server.fault(
+        "POST",
+        "/Users",
+        Some("u3@x"),
+        Fault::Refuse(400, "userName is reserved".into()),
+        1,
+    );
+    let setup = Setup::new(&server.url, "", &people(3));
+    let report = setup.run().await.unwrap();
+    assert_eq!(report.applied.unwrap().failures.len(), 1);
+    let config = setup.dir.path().join("scimsync.toml");
+    let cli = move |args: Vec<String>| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_scimsync"))
+            .args(&args)
+            .output()
+            .unwrap();
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let config = config.to_str().unwrap().to_owned();
+    let run = |args: &[&str]| {
+        let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        all.extend(["--config".to_owned(), config.clone()]);
+        tokio::task::spawn_blocking(move || cli(all))
+    };
+    let (code, stdout, _) = run(&["state", "show"]).await.unwrap();
+    assert_eq!(code, 0);
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let held = stdout.lines().nth(3).unwrap_or_default().to_owned();
+    assert!(
+        held.starts_with(&format!("held  s3  create refused (HTTP 400) on {today} "))
+            && held.ends_with(" UTC: userName is reserved"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout.lines().take(3).collect::<Vec<_>>(),
+        [
+            format!("target {}", server.url),
+            "user  s1  u0001  u1@x  active".to_owned(),
+            "user  s2  u0002  u2@x  active".to_owned(),
+        ]
+    );
+    assert!(
+        stdout.ends_with("2 user(s), 0 group(s) managed; 1 held.\n"),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) = run(&["state", "forget", "U2@X", "nobody"]).await.unwrap();
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(stdout, "forgot s2\n");
+    assert_eq!(stderr, "error: not in the state: nobody\n");
+    let (_, json_out, _) = run(&["state", "show", "--output", "json"]).await.unwrap();
+    let state: Json = serde_json::from_str(&json_out).unwrap();
+    assert_eq!(state["users"].as_object().unwrap().len(), 1);
+    assert_eq!(state["rejected"]["s3"]["operation"], "create");
+    assert_eq!(state["rejected"]["s3"]["status"], 400);
+    assert_eq!(state["rejected"]["s3"]["detail"], "userName is reserved");
+    assert!(
+        state["rejected"]["s3"]["at"]
+            .as_str()
+            .unwrap()
+            .starts_with(&today)
     );
 }

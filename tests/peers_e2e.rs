@@ -251,3 +251,43 @@ fn lifecycle_against_scim2_server() {
 fn lifecycle_against_scimmy() {
     lifecycle(&ScimServer::start_scimmy());
 }
+
+const DISCOVERY_MAP: &str = r#"extension b44 = "urn:base44:params:scim:schemas:extension:user:2.0"
+extension other = "urn:example:params:scim:schemas:extension:other:2.0"
+userName        <- user.email
+name.familyName <- user.last
+b44:role        <- "viewer"
+b44:creditLimit <- user.limit as string
+b44:nickname    <- user.nick
+other:level     <- user.level
+"#;
+
+/// `check --online` reads the real server's discovery endpoints and names every problem.
+fn discovery(server: &ScimServer, features: &str) {
+    let project = Project::new();
+    project.write("test.map", DISCOVERY_MAP);
+    let config = project.config(&server.url);
+    let run = scimsync(
+        &["check", "--config", config.to_str().unwrap(), "--online"],
+        Some(&server.token),
+    );
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    let b44 = "urn:base44:params:scim:schemas:extension:user:2.0";
+    assert_eq!(
+        run.stdout,
+        format!(
+            "{}: ok (6 rules)\ntarget {}\n  features: {features}\n{}  error: {b44}:creditLimit: the mapping writes string, the target declares integer\n  error: {b44}:nickname: the target's schema {b44} has no such attribute\n  error: urn:example:params:scim:schemas:extension:other:2.0:level: the target's User resource type does not offer the extension urn:example:params:scim:schemas:extension:other:2.0\n  4 of 7 mapped paths exist on the target with a matching type and are writable\n",
+            project.path("test.map").display(),
+            server.url,
+            "  authentication: oauthbearertoken\n",
+        )
+    );
+}
+
+#[test]
+fn check_online_against_scim2_server() {
+    discovery(
+        &ScimServer::start(),
+        "patch yes, filter yes (maxResults 1000), bulk yes (maxOperations 1000), etag yes, sort yes, changePassword yes",
+    );
+}

@@ -90,19 +90,20 @@ fn show(state: &State) -> String {
             "user  {source}  {}  {}  {status}{since}",
             user.id, user.user_name
         );
-        if let Some(rejection) = state.rejected.get(source) {
-            let _ = writeln!(
-                out,
-                "      held: {} refused{} on {}: {}",
-                rejection.operation,
-                rejection
-                    .status
-                    .map(|s| format!(" (HTTP {s})"))
-                    .unwrap_or_default(),
-                rejection.at.format("%Y-%m-%d %H:%M UTC"),
-                rejection.detail
-            );
-        }
+    }
+    // Held refusals, including creates of users the target never accepted.
+    for (source, rejection) in &state.rejected {
+        let _ = writeln!(
+            out,
+            "held  {source}  {} refused{} on {}: {}",
+            rejection.operation,
+            rejection
+                .status
+                .map(|s| format!(" (HTTP {s})"))
+                .unwrap_or_default(),
+            rejection.at.format("%Y-%m-%d %H:%M UTC"),
+            rejection.detail
+        );
     }
     for (name, group) in &state.groups {
         let _ = writeln!(out, "group {name}  {}  {}", group.id, group.display_name);

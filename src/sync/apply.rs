@@ -179,6 +179,7 @@ impl Applier<'_> {
                     );
                     self.record(state, change, written);
                 }
+                Err(ClientError::Cancelled { .. }) => applied.not_started += 1,
                 Err(error) => {
                     if error.is_permanent() {
                         if let Some(source_id) = &change.source_id {
@@ -407,6 +408,7 @@ impl Applier<'_> {
                         result,
                     );
                 }
+                Err(ClientError::Cancelled { .. }) => applied.not_started += 1,
                 Err(error) => self.fail(
                     applied,
                     change.operation,

@@ -529,4 +529,35 @@ path = "state"
             "{err}"
         );
     }
+
+    #[test]
+    fn each_auth_mode_needs_its_own_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let with = |extra: &str| {
+            Config::load(&write(
+                dir.path(),
+                &GOOD.replace(
+                    "token_env = \"TOKEN\"",
+                    &format!("token_env = \"TOKEN\"\n{extra}"),
+                ),
+            ))
+        };
+        let err = |extra: &str| with(extra).unwrap_err().to_string();
+        assert!(err("auth = \"basic\"").ends_with("[target] auth = \"basic\" needs `username`"));
+        assert!(err("auth = \"oauth2\"\nclient_id = \"c\"").ends_with("needs `token_url`"));
+        assert!(
+            err("username = \"u\"").ends_with("`username` does not apply to auth = \"bearer\"")
+        );
+        assert!(err("auth = \"magic\"").contains("unknown variant `magic`"));
+        let config = with("auth = \"oauth2\"\ntoken_url = \"https://idp/token\"\nclient_id = \"c\"\nrequests_per_second = 2.5\nupdate_mode = \"put\"\npatch_op_case = \"capitalized\"\n[sync.actions]\ndelete = true\ndelete_after_days = 30\n[sync.safety]\nmax_deactivations = 3").unwrap();
+        assert_eq!(config.target.auth, AuthMode::OAuth2);
+        assert_eq!(config.target.requests_per_second, Some(2.5));
+        assert_eq!(config.target.update_mode, UpdateMode::Put);
+        assert_eq!(config.target.patch_op_case, OpCase::Capitalized);
+        assert!(config.sync.actions.delete && config.sync.actions.create);
+        assert_eq!(config.sync.actions.delete_after_days, Some(30));
+        assert_eq!(config.sync.safety.max_deactivations, 3);
+        assert_eq!(config.sync.safety.max_deactivation_percent, 20.0);
+        assert!(err("[sync.safety]\nmax_deactivation_percent = 120").contains("between 0 and 100"));
+    }
 }

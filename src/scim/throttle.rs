@@ -64,6 +64,9 @@ pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Opt
     )
 }
 
+/// Slots a late schedule may catch up on at once (a burst of at most this many requests).
+const CATCH_UP: u32 = 5;
+
 /// The per-target gate every request passes.
 #[derive(Clone, Debug)]
 pub struct Throttle {
@@ -105,7 +108,12 @@ impl Throttle {
         let start = {
             let mut pace = self.pace.lock().await;
             let now = Instant::now();
-            let start = pace.next.max(now);
+            // The schedule is kept, so a request that started late (a busy machine oversleeps)
+            // is made up by the next ones; after an idle spell at most CATCH_UP slots are.
+            if now > pace.next + pace.interval * CATCH_UP {
+                pace.next = now;
+            }
+            let start = pace.next;
             pace.next = start + pace.interval;
             start
         };
@@ -172,6 +180,15 @@ mod tests {
         }
         // Five starts at 10/s: the fifth starts 400 ms after the first.
         assert_eq!(start.elapsed(), Duration::from_millis(400));
+        // A late start is made up by the next requests, within CATCH_UP slots.
+        tokio::time::advance(Duration::from_millis(350)).await;
+        let late = Instant::now();
+        for _ in 0..3 {
+            drop(throttle.acquire().await);
+        }
+        assert_eq!(late.elapsed(), Duration::ZERO, "slots 500, 600, 700 ms are past");
+        drop(throttle.acquire().await);
+        assert_eq!(late.elapsed(), Duration::from_millis(50));
         throttle.pause(Duration::from_secs(2)).await;
         let before = Instant::now();
         drop(throttle.acquire().await);

@@ -60,9 +60,12 @@ struct Store {
     next: u64,
     rules: Vec<FaultRule>,
     log: Vec<Logged>,
-    /// Requests per second the server accepts; more get 429 with `Retry-After: 1`.
+    /// Requests per second the server accepts, as a token bucket of that many tokens
+    /// refilled at that rate (the usual shape of API rate limits); a request that finds the
+    /// bucket empty gets 429 with `Retry-After: 1`.
     rate_limit: Option<u32>,
-    window: Vec<Instant>,
+    tokens: f64,
+    refilled: Option<Instant>,
     /// OAuth: the access token the token endpoint hands out, and the one accepted.
     issued_tokens: u32,
     accepted_token: Option<String>,
@@ -123,7 +126,10 @@ impl FaultServer {
     }
 
     pub fn rate_limit(&self, per_second: u32) {
-        self.store.lock().unwrap().rate_limit = Some(per_second);
+        let mut store = self.store.lock().unwrap();
+        store.rate_limit = Some(per_second);
+        store.tokens = f64::from(per_second);
+        store.refilled = Some(Instant::now());
     }
 
     /// Makes the server accept only OAuth tokens from its own token endpoint.
@@ -325,10 +331,12 @@ fn handle(store: &Arc<Mutex<Store>>, request: &Request) -> Reply {
     }
     if let Some(limit) = store.rate_limit {
         let now = Instant::now();
-        store
-            .window
-            .retain(|t| now.duration_since(*t) < Duration::from_secs(1));
-        if store.window.len() >= limit as usize {
+        let elapsed = store
+            .refilled
+            .map_or(0.0, |t| now.duration_since(t).as_secs_f64());
+        store.tokens = (store.tokens + elapsed * f64::from(limit)).min(f64::from(limit));
+        store.refilled = Some(now);
+        if store.tokens < 1.0 {
             log(&mut store, 429);
             return Reply::Answer(
                 429,
@@ -336,7 +344,7 @@ fn handle(store: &Arc<Mutex<Store>>, request: &Request) -> Reply {
                 error(429, "slow down"),
             );
         }
-        store.window.push(now);
+        store.tokens -= 1.0;
     }
     let matched = store.rules.iter().position(|rule| {
         rule.times > 0

@@ -169,6 +169,43 @@ async fn bare_post(url: &str, token: &str, bodies: &[Json], concurrency: usize) 
     elapsed
 }
 
+/// A bare generator that POSTs at `rate` per second (a ticking interval that catches up when
+/// late), `concurrency` at a time: what any client can get from the limited target here.
+async fn bare_paced_post(
+    url: &str,
+    bodies: &[Json],
+    rate: u32,
+    concurrency: usize,
+) -> (Duration, usize) {
+    let http = reqwest::Client::new();
+    let interval = std::sync::Arc::new(tokio::sync::Mutex::new(tokio::time::interval(
+        Duration::from_secs_f64(1.0 / f64::from(rate)),
+    )));
+    let start = Instant::now();
+    let statuses: Vec<u16> = futures::stream::iter(bodies)
+        .map(|body| {
+            let (http, interval) = (http.clone(), interval.clone());
+            async move {
+                interval.lock().await.tick().await;
+                http.post(format!("{url}/Users"))
+                    .bearer_auth("t")
+                    .header("Content-Type", "application/scim+json")
+                    .body(body.to_string())
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0)
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    (
+        start.elapsed(),
+        statuses.iter().filter(|s| **s == 429).count(),
+    )
+}
+
 async fn bare_list(url: &str, token: &str, page: usize) -> (Duration, usize) {
     let http = reqwest::Client::new();
     let start = Instant::now();
@@ -248,7 +285,17 @@ fn main() {
             list.push(secs(t));
         }
 
-        // A rate-limited target.
+        // A rate-limited target: a bare paced generator, then scimsync, each on a fresh server.
+        let server = fault::FaultServer::start().await;
+        server.rate_limit(o.rate);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("token"), "t").unwrap();
+        let config = project(dir.path(), &server.url, o.rate_users, "");
+        let bodies = bodies(&config).await;
+        let (bare_time, bare_throttled) = bare_paced_post(&server.url, &bodies, o.rate, 8).await;
+        let bare_throughput = (server.log().len() - 1) as f64 / secs(bare_time);
+        println!("bare paced POST x{} at {}/s: {:.2}s = {bare_throughput:.1} req/s, {bare_throttled} answered 429", o.rate_users, o.rate, secs(bare_time));
+        drop(server);
         let server = fault::FaultServer::start().await;
         server.rate_limit(o.rate);
         let dir = tempfile::tempdir().unwrap();
@@ -271,6 +318,7 @@ fn main() {
         println!("| create {} users, concurrency {}: scimsync sync (median of {}) | {s:.2} s ({:.0} users/s), **{:.3}x** the bare time |", o.users, o.concurrency, o.rounds, o.users as f64 / s, s / b);
         println!("| no-op re-sync of {} users: writes | 0 |", o.users);
         println!("| no-op re-sync: scimsync (median) vs listing all users once (median) | {n:.2} s vs {l:.2} s, **{:.3}x** |", n / l);
-        println!("| target limited to {} req/s, {} users, requests_per_second = {} | {requests} requests in {:.2} s = **{throughput:.1} req/s** ({:.1}% of the limit), {throttled} answered 429 |", o.rate, o.rate_users, o.rate, secs(t), throughput * 100.0 / f64::from(o.rate));
+        println!("| target limited to {} req/s, {} users: bare generator paced at {}/s | {:.2} s = {bare_throughput:.1} req/s ({:.1}% of the limit), {bare_throttled} answered 429 |", o.rate, o.rate_users, o.rate, secs(bare_time), bare_throughput * 100.0 / f64::from(o.rate));
+        println!("| target limited to {} req/s, {} users: scimsync with requests_per_second = {} | {requests} requests in {:.2} s = **{throughput:.1} req/s** ({:.1}% of the limit), {throttled} answered 429 |", o.rate, o.rate_users, o.rate, secs(t), throughput * 100.0 / f64::from(o.rate));
     });
 }

@@ -186,7 +186,11 @@ mod tests {
         for _ in 0..3 {
             drop(throttle.acquire().await);
         }
-        assert_eq!(late.elapsed(), Duration::ZERO, "slots 500, 600, 700 ms are past");
+        assert_eq!(
+            late.elapsed(),
+            Duration::ZERO,
+            "slots 500, 600, 700 ms are past"
+        );
         drop(throttle.acquire().await);
         assert_eq!(late.elapsed(), Duration::from_millis(50));
         throttle.pause(Duration::from_secs(2)).await;

@@ -195,6 +195,7 @@ pub async fn run_sync(config: &Config, options: &RunOptions) -> Result<RunReport
     let records = source::load(&config.source)?;
     let state_file = config.state.file();
     let mut state = State::load(&state_file, &config.target.url)?;
+    let loaded = state.clone();
     let client = connect(&config.target)?.with_cancellation(options.cancel.clone());
 
     let desired = desired::compute(&plan, &records, options.now);
@@ -276,7 +277,10 @@ pub async fn run_sync(config: &Config, options: &RunOptions) -> Result<RunReport
         .apply_groups(&report.groups, &mut state, &mut applied)
         .await;
     // Saved whatever happened above, cancellation included: every completed write is in it.
-    state.save(&state_file)?;
+    // A run that changed nothing leaves the file alone (no rewrite, no fsync).
+    if state != loaded || !state_file.exists() {
+        state.save(&state_file)?;
+    }
     report.cancelled = options.cancel.is_cancelled() && applied.not_started > 0;
     report.applied = Some(applied);
     report.requests = client.totals();

@@ -391,6 +391,15 @@ fn handle(store: &Arc<Mutex<Store>>, request: &Request) -> Reply {
     }
 }
 
+/// The stored resources of one kind, without copying them.
+fn resources<'a>(store: &'a Store, kind: &str) -> Box<dyn Iterator<Item = &'a Json> + 'a> {
+    if kind == "Users" {
+        Box::new(store.users.values())
+    } else {
+        Box::new(store.groups.values())
+    }
+}
+
 /// The SCIM store itself: enough of RFC 7644 for the engine's requests.
 fn scim(store: &mut Store, request: &Request) -> (u16, Option<Json>) {
     let (path, query) = request.path.split_once('?').unwrap_or((&request.path, ""));
@@ -405,13 +414,7 @@ fn scim(store: &mut Store, request: &Request) -> (u16, Option<Json>) {
     } else {
         "displayName"
     };
-    let items = |store: &Store| -> Vec<Json> {
-        if kind == "Users" {
-            store.users.values().cloned().collect()
-        } else {
-            store.groups.values().cloned().collect()
-        }
-    };
+    let items = |store: &Store| -> Vec<Json> { resources(store, kind).cloned().collect() };
     let item = |store: &mut Store, id: &str| -> Option<Json> {
         if kind == "Users" {
             store.users.get(id).cloned()
@@ -465,8 +468,7 @@ fn scim(store: &mut Store, request: &Request) -> (u16, Option<Json>) {
         }
         ("POST", None) => {
             let name = body[unique].as_str().unwrap_or_default().to_lowercase();
-            if items(store)
-                .iter()
+            if resources(store, kind)
                 .any(|u| u[unique].as_str().is_some_and(|v| v.to_lowercase() == name))
             {
                 return (

@@ -144,22 +144,25 @@ async fn bodies(config: &Config) -> Vec<Json> {
         .collect()
 }
 
+/// One create; its status (0 when the request failed).
+async fn post(http: &reqwest::Client, url: &str, token: &str, body: &Json) -> u16 {
+    http.post(format!("{url}/Users"))
+        .bearer_auth(token)
+        .header("Content-Type", "application/scim+json")
+        .body(body.to_string())
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+}
+
 async fn bare_post(url: &str, token: &str, bodies: &[Json], concurrency: usize) -> Duration {
     let http = reqwest::Client::new();
     let start = Instant::now();
     let statuses: Vec<u16> = futures::stream::iter(bodies)
         .map(|body| {
             let http = http.clone();
-            async move {
-                http.post(format!("{url}/Users"))
-                    .bearer_auth(token)
-                    .header("Content-Type", "application/scim+json")
-                    .body(body.to_string())
-                    .send()
-                    .await
-                    .map(|r| r.status().as_u16())
-                    .unwrap_or(0)
-            }
+            async move { post(&http, url, token, body).await }
         })
         .buffer_unordered(concurrency)
         .collect()
@@ -187,14 +190,7 @@ async fn bare_paced_post(
             let (http, interval) = (http.clone(), interval.clone());
             async move {
                 interval.lock().await.tick().await;
-                http.post(format!("{url}/Users"))
-                    .bearer_auth("t")
-                    .header("Content-Type", "application/scim+json")
-                    .body(body.to_string())
-                    .send()
-                    .await
-                    .map(|r| r.status().as_u16())
-                    .unwrap_or(0)
+                post(&http, url, "t", body).await
             }
         })
         .buffer_unordered(concurrency)

@@ -117,7 +117,10 @@ impl Throttle {
             pace.next = start + pace.interval;
             start
         };
-        tokio::time::sleep_until(start).await;
+        // Without a budget (or when the slot is already here) no timer is involved at all.
+        if start > Instant::now() {
+            tokio::time::sleep_until(start).await;
+        }
         permit
     }
 

@@ -476,7 +476,7 @@ impl ScimClient {
                 .await?
                 .body
                 .ok_or_else(|| protocol("empty answer to a list request".into()))?;
-            let (total, resources) = list_page(&page).map_err(protocol)?;
+            let (total, resources) = list_page(page).map_err(protocol)?;
             if resources.is_empty() {
                 break;
             }
@@ -530,7 +530,7 @@ impl ScimClient {
                 url: shown.clone(),
                 reason: "empty answer to a filter request".into(),
             })?;
-        list_page(&page)
+        list_page(page)
             .map(|(_, resources)| resources)
             .map_err(|reason| ClientError::Protocol {
                 method: Method::GET,
@@ -664,13 +664,17 @@ impl ScimClient {
     }
 }
 
-/// `totalResults` and `Resources` of a ListResponse (keys matched case-insensitively).
-fn list_page(page: &Json) -> Result<(usize, Vec<Json>), String> {
-    let total = get_ci(page, "totalResults")
+/// `totalResults` and `Resources` of a ListResponse (keys matched case-insensitively); the
+/// resources are moved out, not copied.
+fn list_page(mut page: Json) -> Result<(usize, Vec<Json>), String> {
+    let total = get_ci(&page, "totalResults")
         .and_then(Json::as_u64)
         .ok_or("the list response has no totalResults")? as usize;
-    let resources = match get_ci(page, "Resources") {
-        Some(Json::Array(items)) => items.clone(),
+    let key = page
+        .as_object()
+        .and_then(|o| o.keys().find(|k| k.eq_ignore_ascii_case("Resources")).cloned());
+    let resources = match key.and_then(|k| page.as_object_mut()?.remove(&k)) {
+        Some(Json::Array(items)) => items,
         None | Some(Json::Null) => Vec::new(),
         Some(_) => return Err("Resources is not an array".into()),
     };

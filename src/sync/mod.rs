@@ -198,7 +198,17 @@ pub async fn run_sync(config: &Config, options: &RunOptions) -> Result<RunReport
     let loaded = state.clone();
     let client = connect(&config.target)?.with_cancellation(options.cancel.clone());
 
-    let desired = desired::compute(&plan, &records, options.now);
+    // Mapping every source user (CPU) overlaps with listing the target (waiting on it).
+    let now = options.now;
+    let mapping = tokio::task::spawn_blocking(move || {
+        let desired = desired::compute(&plan, &records, now);
+        (plan, records, desired)
+    });
+    let target_users = client.list_users().await;
+    let (plan, records, desired) = mapping
+        .await
+        .map_err(|e| SyncError::Client(format!("mapping the source users failed: {e}")))?;
+    let target_users = target_users?;
     tracing::info!(
         source = records.len(),
         desired = desired.users.len(),
@@ -206,7 +216,6 @@ pub async fn run_sync(config: &Config, options: &RunOptions) -> Result<RunReport
         out_of_scope = desired.out_of_scope.len(),
         "mapped source users"
     );
-    let target_users = client.list_users().await?;
     tracing::info!(target = target_users.len(), "listed target users");
     let policy = Policy {
         actions: config.sync.actions.clone(),

@@ -263,7 +263,7 @@ other:level     <- user.level
 "#;
 
 /// `check --online` reads the real server's discovery endpoints and names every problem.
-fn discovery(server: &ScimServer, features: &str) {
+fn discovery(server: &ScimServer, features: &str, authentication: &str) {
     let project = Project::new();
     project.write("test.map", DISCOVERY_MAP);
     let config = project.config(&server.url);
@@ -279,7 +279,7 @@ fn discovery(server: &ScimServer, features: &str) {
             "{}: ok (6 rules)\ntarget {}\n  features: {features}\n{}  error: {b44}:creditLimit: the mapping writes string, the target declares integer\n  error: {b44}:nickname: the target's schema {b44} has no such attribute\n  error: urn:example:params:scim:schemas:extension:other:2.0:level: the target's User resource type does not offer the extension urn:example:params:scim:schemas:extension:other:2.0\n  4 of 7 mapped paths exist on the target with a matching type and are writable\n",
             project.path("test.map").display(),
             server.url,
-            "  authentication: oauthbearertoken\n",
+            authentication,
         )
     );
 }
@@ -289,5 +289,15 @@ fn check_online_against_scim2_server() {
     discovery(
         &ScimServer::start(),
         "patch yes, filter yes (maxResults 1000), bulk yes (maxOperations 1000), etag yes, sort yes, changePassword yes",
+        "  authentication: oauthbearertoken\n",
+    );
+}
+
+#[test]
+fn check_online_against_scimmy() {
+    discovery(
+        &ScimServer::start_scimmy(),
+        "patch yes, filter yes (maxResults 1000), bulk yes (maxOperations 1000), etag no, sort yes, changePassword no",
+        "  authentication: oauthbearertoken\n",
     );
 }

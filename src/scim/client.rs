@@ -670,9 +670,11 @@ fn list_page(mut page: Json) -> Result<(usize, Vec<Json>), String> {
     let total = get_ci(&page, "totalResults")
         .and_then(Json::as_u64)
         .ok_or("the list response has no totalResults")? as usize;
-    let key = page
-        .as_object()
-        .and_then(|o| o.keys().find(|k| k.eq_ignore_ascii_case("Resources")).cloned());
+    let key = page.as_object().and_then(|o| {
+        o.keys()
+            .find(|k| k.eq_ignore_ascii_case("Resources"))
+            .cloned()
+    });
     let resources = match key.and_then(|k| page.as_object_mut()?.remove(&k)) {
         Some(Json::Array(items)) => items,
         None | Some(Json::Null) => Vec::new(),

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::scim::patch::OpCase;
 use crate::secret::SecretSource;
 
 #[derive(Clone, Debug, Deserialize)]
@@ -30,6 +31,9 @@ pub struct Config {
     pub source: SourceConfig,
     pub target: TargetConfig,
     pub state: StateConfig,
+    /// What a sync may do and when it must stop (`[sync]`, optional).
+    #[serde(default)]
+    pub sync: SyncConfig,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -86,6 +90,182 @@ pub struct TargetConfig {
     /// Seconds before a request is abandoned.
     #[serde(default = "default_timeout")]
     pub timeout_seconds: u64,
+    /// How requests authenticate; the secret comes from `token_env` / `token_file` /
+    /// `token_credential` in every mode.
+    #[serde(default)]
+    pub auth: AuthMode,
+    /// HTTP Basic: the user name (the password is the secret).
+    pub username: Option<String>,
+    /// OAuth 2.0 client credentials: the token endpoint.
+    pub token_url: Option<String>,
+    /// OAuth 2.0 client credentials: the client id (the client secret is the secret).
+    pub client_id: Option<String>,
+    /// OAuth 2.0 client credentials: the scope to ask for, if the server wants one.
+    pub scope: Option<String>,
+    /// How users are updated: `patch` (leaf paths) or `put` (the full resource after a GET).
+    #[serde(default)]
+    pub update_mode: UpdateMode,
+    /// Casing of PATCH `op` values: `lower` (`replace`, RFC 7644) or `capitalized`
+    /// (`Replace`, as Entra sends them).
+    #[serde(default)]
+    pub patch_op_case: OpCase,
+    /// Requests per second at most (all requests, reads included); none: unlimited.
+    pub requests_per_second: Option<f64>,
+    /// How often a request that failed for a passing reason (429, 5xx, reset, timeout) is
+    /// tried again before it counts as failed.
+    #[serde(default = "default_max_retries")]
+    pub max_retries: u32,
+    /// Longest wait between two tries, in seconds (a server's `Retry-After` above it is obeyed
+    /// up to this bound).
+    #[serde(default = "default_max_backoff")]
+    pub max_backoff_seconds: u64,
+}
+
+fn default_max_retries() -> u32 {
+    5
+}
+
+fn default_max_backoff() -> u64 {
+    60
+}
+
+/// How requests authenticate.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// `Authorization: Bearer <secret>`.
+    #[default]
+    Bearer,
+    /// `Authorization: <secret>`, sent exactly as given.
+    Header,
+    /// `Authorization: Basic base64(username:secret)`.
+    Basic,
+    /// OAuth 2.0 client credentials: `client_id` + secret at `token_url`, then Bearer.
+    OAuth2,
+}
+
+/// How an update is sent.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum UpdateMode {
+    #[default]
+    Patch,
+    Put,
+}
+
+/// `[sync]`: which provisioning actions are on, the safety threshold, group handling.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncConfig {
+    #[serde(default)]
+    pub actions: ActionsConfig,
+    #[serde(default)]
+    pub safety: SafetyConfig,
+    /// Members per group PATCH request (large groups are changed in chunks).
+    #[serde(default = "default_member_chunk")]
+    pub member_chunk: usize,
+}
+
+fn default_member_chunk() -> usize {
+    100
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            actions: ActionsConfig::default(),
+            safety: SafetyConfig::default(),
+            member_chunk: default_member_chunk(),
+        }
+    }
+}
+
+/// `[sync.actions]`: each provisioning action, switchable like Okta's and Entra's toggles.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionsConfig {
+    #[serde(default = "yes")]
+    pub create: bool,
+    #[serde(default = "yes")]
+    pub update: bool,
+    #[serde(default = "yes")]
+    pub deactivate: bool,
+    #[serde(default = "yes")]
+    pub reactivate: bool,
+    /// DELETE users that are no longer wanted (off by default: deactivation is reversible).
+    #[serde(default)]
+    pub delete: bool,
+    /// With `delete`: delete only users scimsync deactivated at least this many days ago.
+    pub delete_after_days: Option<u32>,
+    #[serde(default = "yes")]
+    pub group_create: bool,
+    #[serde(default = "yes")]
+    pub group_rename: bool,
+    #[serde(default = "yes")]
+    pub group_members: bool,
+    /// DELETE pushed groups that no rule selects any more (off by default: some apps turn
+    /// groups into workspaces or projects, and deleting one deletes what is in it).
+    #[serde(default)]
+    pub group_delete: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for ActionsConfig {
+    fn default() -> Self {
+        ActionsConfig {
+            create: true,
+            update: true,
+            deactivate: true,
+            reactivate: true,
+            delete: false,
+            delete_after_days: None,
+            group_create: true,
+            group_rename: true,
+            group_members: true,
+            group_delete: false,
+        }
+    }
+}
+
+/// `[sync.safety]`: the deactivation threshold.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SafetyConfig {
+    /// Most users one run may deactivate or delete.
+    #[serde(default = "default_max_deactivations")]
+    pub max_deactivations: usize,
+    /// Most users one run may deactivate or delete, as a percentage of the users scimsync
+    /// manages. Applies when more than `always_allowed` would go.
+    #[serde(default = "default_max_percent")]
+    pub max_deactivation_percent: f64,
+    /// Deactivations a run may always make, whatever the percentage.
+    #[serde(default = "default_always_allowed")]
+    pub always_allowed: usize,
+}
+
+fn default_max_deactivations() -> usize {
+    50
+}
+
+fn default_max_percent() -> f64 {
+    20.0
+}
+
+fn default_always_allowed() -> usize {
+    5
+}
+
+impl Default for SafetyConfig {
+    fn default() -> Self {
+        SafetyConfig {
+            max_deactivations: default_max_deactivations(),
+            max_deactivation_percent: default_max_percent(),
+            always_allowed: default_always_allowed(),
+        }
+    }
 }
 
 fn default_page_size() -> usize {
@@ -197,6 +377,20 @@ impl Config {
             return Err("[target] url must not carry credentials; use token_env, token_file or token_credential".into());
         }
         self.target.token_source()?;
+        self.validate_auth()?;
+        if !(0.0..=100.0).contains(&self.sync.safety.max_deactivation_percent) {
+            return Err("[sync.safety] max_deactivation_percent must be between 0 and 100".into());
+        }
+        if self.sync.member_chunk == 0 {
+            return Err("[sync] member_chunk must be at least 1".into());
+        }
+        if self
+            .target
+            .requests_per_second
+            .is_some_and(|r| !r.is_finite() || r <= 0.0)
+        {
+            return Err("[target] requests_per_second must be a positive number".into());
+        }
         if self.target.page_size == 0
             || self.target.concurrency == 0
             || self.target.timeout_seconds == 0
@@ -206,6 +400,65 @@ impl Config {
             );
         }
         Ok(())
+    }
+
+    /// Each auth mode's own keys are present, and no other mode's.
+    fn validate_auth(&self) -> Result<(), String> {
+        let t = &self.target;
+        let needs = |key: &str, value: &Option<String>| match value {
+            Some(v) if !v.trim().is_empty() => Ok(()),
+            _ => Err(format!(
+                "[target] auth = \"{}\" needs `{key}`",
+                t.auth.name()
+            )),
+        };
+        let refuses = |key: &str, value: &Option<String>| match value {
+            Some(_) => Err(format!(
+                "[target] `{key}` does not apply to auth = \"{}\"",
+                t.auth.name()
+            )),
+            None => Ok(()),
+        };
+        match t.auth {
+            AuthMode::Bearer | AuthMode::Header => {
+                refuses("username", &t.username)?;
+                refuses("token_url", &t.token_url)?;
+                refuses("client_id", &t.client_id)?;
+            }
+            AuthMode::Basic => {
+                needs("username", &t.username)?;
+                refuses("token_url", &t.token_url)?;
+                refuses("client_id", &t.client_id)?;
+            }
+            AuthMode::OAuth2 => {
+                refuses("username", &t.username)?;
+                needs("token_url", &t.token_url)?;
+                needs("client_id", &t.client_id)?;
+                let url = t.token_url.as_deref().unwrap_or_default();
+                let parsed = url::Url::parse(url)
+                    .map_err(|e| format!("[target] token_url `{url}` is not a URL: {e}"))?;
+                if !matches!(parsed.scheme(), "http" | "https") {
+                    return Err(format!(
+                        "[target] token_url `{url}` must start with https://"
+                    ));
+                }
+            }
+        }
+        if t.auth != AuthMode::OAuth2 {
+            refuses("scope", &t.scope)?;
+        }
+        Ok(())
+    }
+}
+
+impl AuthMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthMode::Bearer => "bearer",
+            AuthMode::Header => "header",
+            AuthMode::Basic => "basic",
+            AuthMode::OAuth2 => "oauth2",
+        }
     }
 }
 
@@ -275,5 +528,36 @@ path = "state"
             err.to_string().contains("needs one of `token_env`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn each_auth_mode_needs_its_own_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let with = |extra: &str| {
+            Config::load(&write(
+                dir.path(),
+                &GOOD.replace(
+                    "token_env = \"TOKEN\"",
+                    &format!("token_env = \"TOKEN\"\n{extra}"),
+                ),
+            ))
+        };
+        let err = |extra: &str| with(extra).unwrap_err().to_string();
+        assert!(err("auth = \"basic\"").ends_with("[target] auth = \"basic\" needs `username`"));
+        assert!(err("auth = \"oauth2\"\nclient_id = \"c\"").ends_with("needs `token_url`"));
+        assert!(
+            err("username = \"u\"").ends_with("`username` does not apply to auth = \"bearer\"")
+        );
+        assert!(err("auth = \"magic\"").contains("unknown variant `magic`"));
+        let config = with("auth = \"oauth2\"\ntoken_url = \"https://idp/token\"\nclient_id = \"c\"\nrequests_per_second = 2.5\nupdate_mode = \"put\"\npatch_op_case = \"capitalized\"\n[sync.actions]\ndelete = true\ndelete_after_days = 30\n[sync.safety]\nmax_deactivations = 3").unwrap();
+        assert_eq!(config.target.auth, AuthMode::OAuth2);
+        assert_eq!(config.target.requests_per_second, Some(2.5));
+        assert_eq!(config.target.update_mode, UpdateMode::Put);
+        assert_eq!(config.target.patch_op_case, OpCase::Capitalized);
+        assert!(config.sync.actions.delete && config.sync.actions.create);
+        assert_eq!(config.sync.actions.delete_after_days, Some(30));
+        assert_eq!(config.sync.safety.max_deactivations, 3);
+        assert_eq!(config.sync.safety.max_deactivation_percent, 20.0);
+        assert!(err("[sync.safety]\nmax_deactivation_percent = 120").contains("between 0 and 100"));
     }
 }

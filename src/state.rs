@@ -1,8 +1,14 @@
-//! What scimsync remembers between runs: which target users it manages, by source identity.
+//! What scimsync remembers between runs: which target users and groups it manages, by source
+//! identity, with a fingerprint of what it last applied to each.
 //!
-//! Only users recorded here are ever deactivated; anything else on the target is left alone.
-//! The state is one JSON file, replaced atomically (write a temporary file, fsync, rename), so a
-//! crash leaves either the old state or the new one, never half of each.
+//! Only objects recorded here are ever deactivated or deleted; anything else on the target is
+//! left alone. The state is one JSON file, replaced atomically (write a temporary file, fsync,
+//! rename, fsync the directory), so a crash leaves either the old state or the new one, never
+//! half of each. JSON rather than an embedded database: one writer per target, whole-file
+//! rewrites of a few MB at most (100k users), and an admin can read and diff it.
+//!
+//! A crash between a write to the target and the state save loses nothing either: the next run
+//! finds the written user by its match attribute and adopts it.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -10,7 +16,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub const STATE_VERSION: u32 = 1;
+use chrono::{DateTime, Utc};
+
+pub const STATE_VERSION: u32 = 2;
+/// Older layouts this version reads (version 1 had no fingerprints, rejections or groups).
+const READABLE_VERSIONS: &[u32] = &[1, 2];
 
 /// One managed user.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +32,47 @@ pub struct ManagedUser {
     pub user_name: String,
     /// Whether scimsync last left the user active.
     pub active: bool,
+    /// Fingerprint of the desired state last applied (or found already in place).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    /// When scimsync deactivated the user (for `delete_after_days`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deactivated_at: Option<DateTime<Utc>>,
+}
+
+impl ManagedUser {
+    pub fn new(id: impl Into<String>, user_name: impl Into<String>, active: bool) -> ManagedUser {
+        ManagedUser {
+            id: id.into(),
+            user_name: user_name.into(),
+            active,
+            fingerprint: None,
+            deactivated_at: None,
+        }
+    }
+}
+
+/// A write the target refused for good (a 4xx that is not about rate, time or conflicts).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    /// The operation refused (`update`, `deactivate`, ...).
+    pub operation: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The target's SCIM `detail`, or the error.
+    pub detail: String,
+    /// Fingerprint of the desired state the refused write carried.
+    pub fingerprint: String,
+    pub at: DateTime<Utc>,
+}
+
+/// One pushed group.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManagedGroup {
+    /// The SCIM `id` the target gave the group.
+    pub id: String,
+    #[serde(rename = "displayName")]
+    pub display_name: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +82,13 @@ pub struct State {
     pub target: String,
     /// Managed users by source identity.
     pub users: BTreeMap<String, ManagedUser>,
+    /// Writes the target refused for good, by source id: not retried until the desired
+    /// state changes.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rejected: BTreeMap<String, Rejection>,
+    /// Pushed groups by source group name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub groups: BTreeMap<String, ManagedGroup>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +115,8 @@ impl State {
             version: STATE_VERSION,
             target: target.to_owned(),
             users: BTreeMap::new(),
+            rejected: BTreeMap::new(),
+            groups: BTreeMap::new(),
         }
     }
 
@@ -73,11 +133,11 @@ impl State {
                 });
             }
         };
-        let state: State = serde_json::from_str(&text).map_err(|e| StateError::Corrupt {
+        let mut state: State = serde_json::from_str(&text).map_err(|e| StateError::Corrupt {
             path: shown.clone(),
             reason: e.to_string(),
         })?;
-        if state.version != STATE_VERSION {
+        if !READABLE_VERSIONS.contains(&state.version) {
             return Err(StateError::Corrupt {
                 path: shown,
                 reason: format!(
@@ -93,6 +153,7 @@ impl State {
                 expected: target.to_owned(),
             });
         }
+        state.version = STATE_VERSION;
         Ok(state)
     }
 
@@ -123,6 +184,33 @@ impl State {
         Ok(())
     }
 
+    /// Drops a user from management by source id, SCIM id or userName (case-insensitive);
+    /// returns the source ids dropped. The target is not touched.
+    pub fn forget(&mut self, key: &str) -> Vec<String> {
+        let matching: Vec<String> = self
+            .users
+            .iter()
+            .filter(|(source, user)| {
+                *source == key || user.id == key || user.user_name.eq_ignore_ascii_case(key)
+            })
+            .map(|(source, _)| source.clone())
+            .collect();
+        for source in &matching {
+            self.users.remove(source);
+            self.rejected.remove(source);
+        }
+        let groups: Vec<String> = self
+            .groups
+            .iter()
+            .filter(|(name, group)| *name == key || group.id == key)
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in &groups {
+            self.groups.remove(name);
+        }
+        matching.into_iter().chain(groups).collect()
+    }
+
     /// The source identity of the managed user with SCIM id `id`.
     pub fn source_of(&self, id: &str) -> Option<&str> {
         self.users
@@ -147,17 +235,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/state.json");
         let mut state = State::new("http://t/v2");
-        state.users.insert(
-            "00u1".into(),
-            ManagedUser {
-                id: "abc".into(),
-                user_name: "a@x".into(),
-                active: true,
-            },
-        );
+        state
+            .users
+            .insert("00u1".into(), ManagedUser::new("abc", "a@x", true));
         state.save(&path).unwrap();
         assert_eq!(State::load(&path, "http://t/v2/").unwrap(), state);
         assert!(!dir.path().join("sub/state.json.tmp").exists());
+    }
+
+    #[test]
+    fn reads_version_1_and_forgets_by_any_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        std::fs::write(
+            &path,
+            r#"{"version":1,"target":"http://t/v2","users":{"00u1":{"id":"abc","userName":"A@x","active":true}}}"#,
+        )
+        .unwrap();
+        let mut state = State::load(&path, "http://t/v2").unwrap();
+        assert_eq!(state.version, STATE_VERSION);
+        assert_eq!(state.users["00u1"], ManagedUser::new("abc", "A@x", true));
+        assert_eq!(state.forget("a@X"), ["00u1"]);
+        assert!(state.users.is_empty());
     }
 
     #[test]

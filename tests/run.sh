@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The full test suite. Installs the test peers it needs into target/peers (scim2-server from
-# PyPI) when they are missing, then runs every test. Extra arguments go to `cargo test`.
+# PyPI, SCIMMY from npm) when they are missing, then runs every test. Extra arguments go to `cargo test`.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/tests/peers/scim-server.sh" install
+"$root/tests/peers/scimmy-server.sh" install
 cargo test --manifest-path "$root/Cargo.toml" --locked "$@"

@@ -265,7 +265,7 @@ fn sync_converges_and_touches_only_what_changed() {
     let plan: Json = serde_json::from_str(&dry.stdout).expect("JSON plan");
     assert_eq!(
         plan["summary"],
-        json!({"create": 1, "update": 2, "reactivate": 0, "deactivate": 1, "unchanged": 0, "skipped": 0})
+        json!({"create": 1, "update": 2, "reactivate": 0, "deactivate": 1, "delete": 0, "unchanged": 0, "skipped": 0})
     );
     let s = |x: &str| x.to_owned();
     assert_eq!(

@@ -1,28 +1,56 @@
 //! `scimsync check FILE.map...`: every error of every file, compiler style.
+//! `scimsync check --config FILE [--online]`: the config and its mapping; with `--online`,
+//! also what the target says about itself (`/ServiceProviderConfig`, `/Schemas`,
+//! `/ResourceTypes`) against every path the mapping writes.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::sync::{SyncError, load_plan};
+use crate::config::Config;
+use crate::mapping::Plan;
+use crate::mapping::plan::TargetType;
+use crate::scim::discovery::{self, Finding};
+use crate::scim::path::AttrPath;
+use crate::scim::schema::{known_attributes, resolve};
+use crate::sync::{SyncError, connect, load_plan};
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
     /// The .map files to check.
-    #[arg(required = true, value_name = "FILE.map")]
+    #[arg(value_name = "FILE.map", required_unless_present = "config")]
     files: Vec<PathBuf>,
     /// Also print what each valid file reads, writes and can fail on.
     #[arg(long)]
     facts: bool,
+    /// Check a scimsync.toml and the mapping it names.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// With --config: ask the target which paths, types and features it supports.
+    #[arg(long, requires = "config")]
+    online: bool,
 }
 
 pub fn run(args: CheckArgs) -> Result<ExitCode, String> {
     let mut failed = false;
-    for path in &args.files {
+    let mut files = args.files.clone();
+    let config = match &args.config {
+        Some(path) => {
+            let config = Config::load(path).map_err(|e| format!("error: {e}"))?;
+            files.push(config.mapping.clone());
+            Some(config)
+        }
+        None => None,
+    };
+    let mut config_plan = None;
+    for path in &files {
         match load_plan(path) {
             Ok(plan) => {
                 println!("{}: ok ({} rules)", path.display(), plan.rules.len());
                 if args.facts {
                     print!("{}", facts_text(&plan));
+                }
+                if config.as_ref().is_some_and(|c| &c.mapping == path) {
+                    config_plan = Some(plan);
                 }
             }
             Err(SyncError::Mapping { rendered, .. }) => {
@@ -34,6 +62,13 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, String> {
                 failed = true;
             }
         }
+    }
+    if let (true, Some(config), Some(plan)) = (args.online, &config, &config_plan) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("error: cannot start the async runtime: {e}"))?;
+        failed |= runtime.block_on(online(config, plan))?;
     }
     Ok(if failed {
         ExitCode::from(1)
@@ -80,4 +115,88 @@ fn facts_text(plan: &crate::mapping::Plan) -> String {
         }
     }
     out
+/// Prints what the target supports and every mapped path it does not take; returns whether
+/// anything is an error.
+async fn online(config: &Config, plan: &Plan) -> Result<bool, String> {
+    let client = connect(&config.target).map_err(|e| format!("error: {e}"))?;
+    let fetch = |endpoint: &'static str| {
+        let client = client.clone();
+        async move {
+            client
+                .discovery(endpoint)
+                .await
+                .map_err(|e| format!("error: {e}"))
+        }
+    };
+    let spc = fetch("ServiceProviderConfig").await?;
+    let schemas = discovery::resources(&fetch("Schemas").await?);
+    let resource_types = discovery::resources(&fetch("ResourceTypes").await?);
+    let features = discovery::features(&spc);
+    let yes = |b: bool| if b { "yes" } else { "no" };
+    let limit =
+        |n: Option<u64>, what: &str| n.map(|n| format!(" ({what} {n})")).unwrap_or_default();
+    println!("target {}", config.target.url);
+    println!(
+        "  features: patch {}, filter {}{}, bulk {}{}, etag {}, sort {}, changePassword {}",
+        yes(features.patch),
+        yes(features.filter),
+        limit(features.filter_max_results, "maxResults"),
+        yes(features.bulk),
+        limit(features.bulk_max_operations, "maxOperations"),
+        yes(features.etag),
+        yes(features.sort),
+        yes(features.change_password)
+    );
+    if !features.authentication.is_empty() {
+        println!("  authentication: {}", features.authentication.join(", "));
+    }
+    let writes = written_paths(plan);
+    let findings = discovery::check_paths(&writes, &schemas, &resource_types);
+    let mut failed = false;
+    if !features.patch && config.target.update_mode == crate::config::UpdateMode::Patch {
+        println!(
+            "  error: the target does not support PATCH; set update_mode = \"put\" in [target]"
+        );
+        failed = true;
+    }
+    for finding in &findings {
+        let level = if finding.is_error() {
+            "error"
+        } else {
+            "warning"
+        };
+        failed |= finding.is_error();
+        println!("  {level}: {}", finding.message());
+    }
+    let ok = writes.len()
+        - findings
+            .iter()
+            .filter(|f| !matches!(f, Finding::Immutable { .. }))
+            .count();
+    println!(
+        "  {ok} of {} mapped paths exist on the target with a matching type and are writable",
+        writes.len()
+    );
+    Ok(failed)
+}
+
+/// Every path a sync writes, with the SCIM type of its values when known: `active` always;
+/// each rule's path, typed by the schema scimsync knows or by the rule's `as` option.
+fn written_paths(plan: &Plan) -> Vec<(AttrPath, Option<&'static str>)> {
+    let mut writes: Vec<(AttrPath, Option<&'static str>)> = Vec::new();
+    for rule in &plan.rules {
+        let known = known_attributes(rule.path.schema.as_deref())
+            .and_then(|attrs| resolve(attrs, &rule.path).ok())
+            .map(|def| def.ty.name());
+        let typed = rule.target_type.map(|t| match t {
+            TargetType::String => "string",
+            TargetType::Integer => "integer",
+            TargetType::Boolean => "boolean",
+        });
+        writes.push((rule.path.clone(), typed.or(known)));
+    }
+    if !writes.iter().any(|(p, _)| p.is_core("active")) {
+        writes.push((AttrPath::core("active"), Some("boolean")));
+    }
+    writes
 }

@@ -6,6 +6,7 @@ mod eval;
 mod explain;
 mod fmt;
 mod map;
+mod state;
 mod sync;
 
 use std::process::ExitCode;
@@ -40,6 +41,8 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Rewrite .map files in the canonical layout (or, with --check, list those that differ).
     Fmt(fmt::FmtArgs),
+    /// Show what scimsync manages on a target, or stop managing some of it.
+    State(state::StateArgs),
 }
 
 /// Runs the command line and returns the process exit code: 0 on success, 1 when anything
@@ -54,6 +57,7 @@ pub fn main() -> ExitCode {
         Command::Map(args) => map::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Fmt(args) => fmt::run(args),
+        Command::State(args) => state::run(args),
     };
     match result {
         Ok(code) => code,

@@ -3,13 +3,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use chrono::Utc;
-
 use crate::config::Config;
 use crate::sync::{RunOptions, render};
 
 #[derive(Clone, Copy, Debug, Default, clap::ValueEnum)]
-pub enum Output {
+pub(crate) enum Output {
     #[default]
     Text,
     Json,
@@ -26,6 +24,10 @@ pub struct SyncArgs {
     /// How to print the plan.
     #[arg(long, value_enum, default_value_t)]
     output: Output,
+    /// Go ahead although this run deactivates or deletes more users than [sync.safety]
+    /// allows (never when the source is empty).
+    #[arg(long)]
+    allow_mass_deactivation: bool,
 }
 
 pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
@@ -34,37 +36,57 @@ pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
         .enable_all()
         .build()
         .map_err(|e| format!("error: cannot start the async runtime: {e}"))?;
-    let options = RunOptions {
-        dry_run: args.dry_run,
-        now: Utc::now(),
-    };
+    let mut options = RunOptions::new(args.dry_run);
+    options.allow_mass_deactivation = args.allow_mass_deactivation;
+    let cancel = options.cancel.clone();
     let report = runtime
-        .block_on(crate::sync::run(&config, &options))
+        .block_on(async {
+            // Ctrl-C or SIGTERM: stop starting writes, let those in flight finish, save state.
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                tracing::warn!("stopping: no new writes; finishing those in flight");
+                cancel.cancel();
+            });
+            crate::sync::run(&config, &options).await
+        })
         .map_err(|e| match e {
             crate::sync::SyncError::Mapping { .. } => e.to_string(),
             other => format!("error: {other}"),
         })?;
     match args.output {
         Output::Json => {
-            let document = render::json(&report.changes, args.dry_run, report.applied.as_ref());
+            let document = render::report_json(&report, args.dry_run);
             println!(
                 "{}",
                 serde_json::to_string_pretty(&document).unwrap_or_default()
             );
         }
         Output::Text => {
-            print!(
-                "{}",
-                render::text(&report.changes, &report.aliases, args.dry_run)
-            );
+            print!("{}", render::report_text(&report, args.dry_run));
             if let Some(applied) = &report.applied {
                 print!("{}", render::applied_text(applied));
             }
         }
     }
-    Ok(if report.failed() {
+    Ok(if report.failed() || report.cancelled {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

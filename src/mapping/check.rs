@@ -101,6 +101,7 @@ impl Checker {
         let mut match_decl: Option<(&PathSyntax, Span)> = None;
         let mut scope_decl: Option<(&Expr, Dialect, Span)> = None;
         let mut rules = Vec::new();
+        let mut group_statements = Vec::new();
 
         for statement in &file.statements {
             match statement {
@@ -179,8 +180,10 @@ impl Checker {
                     }
                 }
                 Statement::Rule(rule) => rules.push(rule),
+                Statement::Group(group) => group_statements.push(group),
             }
         }
+        let groups = self.group_rules(&group_statements, source);
 
         let extensions: Vec<Extension> = extensions.into_iter().map(|(e, _)| e).collect();
         let scope_line = scope_decl.map_or(0, |(_, _, span)| source.line_col(span.start).line);
@@ -334,7 +337,81 @@ impl Checker {
             scope,
             rules: planned,
             facts,
+            groups,
         })
+    }
+
+    /// `group` and `groups matching` statements: regexes compile, a name is pushed once.
+    fn group_rules(
+        &mut self,
+        statements: &[&super::syntax::GroupStatement],
+        source: &SourceFile,
+    ) -> Vec<super::plan::GroupRule> {
+        use super::plan::{GroupRule, GroupSelect};
+        let mut named: HashMap<String, Span> = HashMap::new();
+        let mut rules = Vec::new();
+        for statement in statements {
+            let select = if statement.matching {
+                match regex::Regex::new(&statement.pattern) {
+                    Ok(regex) => GroupSelect::Matching(regex),
+                    Err(e) => {
+                        self.error(
+                            Diagnostic::error(
+                                Code::BadOption,
+                                statement.pattern_span,
+                                "this is not a valid regular expression",
+                            )
+                            .label(
+                                e.to_string()
+                                    .lines()
+                                    .last()
+                                    .unwrap_or("invalid")
+                                    .trim()
+                                    .to_owned(),
+                            )
+                            .help("`groups matching` takes a regular expression, e.g. \"^b44-\""),
+                        );
+                        continue;
+                    }
+                }
+            } else {
+                let key = statement.pattern.to_lowercase();
+                if let Some(first) = named.get(&key) {
+                    let first = *first;
+                    self.error(
+                        Diagnostic::error(
+                            Code::DuplicateStatement,
+                            statement.pattern_span,
+                            format!("group \"{}\" is pushed twice", statement.pattern),
+                        )
+                        .label("pushed again here")
+                        .secondary(first, "first pushed here"),
+                    );
+                    continue;
+                }
+                named.insert(key, statement.pattern_span);
+                GroupSelect::Named(statement.pattern.clone())
+            };
+            if statement.matching && statement.display_name.is_some() {
+                self.error(
+                    Diagnostic::error(
+                        Code::BadOption,
+                        statement.span,
+                        "`as` would give every matching group the same displayName",
+                    )
+                    .label("several groups, one name")
+                    .help("push the group by name: `group \"NAME\" as \"Display name\"`"),
+                );
+                continue;
+            }
+            rules.push(GroupRule {
+                select,
+                display_name: statement.display_name.clone(),
+                external_id: statement.external_id.clone(),
+                line: source.line_col(statement.span.start).line,
+            });
+        }
+        rules
     }
 
     fn duplicate(&mut self, what: &str, span: Span, first: Span) {
@@ -1368,6 +1445,18 @@ fn constant_truth(node: &Node) -> Option<bool> {
             }
         }
         _ => None,
+    }
+}
+
+fn statement_span(statement: &Statement) -> Span {
+    match statement {
+        Statement::Dialect { span, .. }
+        | Statement::Target { span, .. }
+        | Statement::Extension { span, .. }
+        | Statement::Match { span, .. }
+        | Statement::Scope { span, .. } => *span,
+        Statement::Rule(rule) => rule.span,
+        Statement::Group(group) => group.span,
     }
 }
 

@@ -11,8 +11,8 @@ use super::diagnostic::{Code, Diagnostic};
 use super::source::{SourceFile, Span};
 use super::split::split;
 use super::syntax::{
-    Arg, AttributeRule, BinaryOp, Constant, Expr, ExprKind, Ident, MapEntry, MapFile, PathPrefix,
-    PathSyntax, RuleOption, Statement, UnaryOp,
+    Arg, AttributeRule, BinaryOp, Constant, Expr, ExprKind, GroupStatement, Ident, MapEntry, MapFile,
+    PathPrefix, PathSyntax, RuleOption, Statement, UnaryOp,
 };
 use crate::value::Value;
 
@@ -129,6 +129,35 @@ impl Lower<'_> {
                 path: self.path(inner.into_inner().nth(1)?)?,
                 span,
             },
+            Rule::group_decl | Rule::groups_decl => {
+                let matching = inner.as_rule() == Rule::groups_decl;
+                let mut parts = inner.into_inner().filter(|p| {
+                    !matches!(
+                        p.as_rule(),
+                        Rule::kw_group | Rule::kw_groups | Rule::kw_matching
+                    )
+                });
+                let pattern = parts.next()?;
+                let pattern_span = self.span(&pattern);
+                let mut group = GroupStatement {
+                    pattern: self.text(pattern)?,
+                    pattern_span,
+                    matching,
+                    display_name: None,
+                    external_id: None,
+                    span,
+                };
+                for option in parts.next()?.into_inner() {
+                    let rule = option.as_rule();
+                    let value = option.into_inner().last()?;
+                    let value = self.text(value)?;
+                    match rule {
+                        Rule::group_as => group.display_name = Some(value),
+                        _ => group.external_id = Some(value),
+                    }
+                }
+                Statement::Group(group)
+            }
             Rule::okta_scope | Rule::entra_scope => Statement::Scope {
                 expr: self.expr(inner.into_inner().nth(1)?),
                 dialect: self.dialect,

@@ -298,6 +298,45 @@ pub struct Plan {
     pub scope: Option<Node>,
     pub rules: Vec<PlannedRule>,
     pub facts: Facts,
+    /// Which directory groups are pushed, and as what.
+    pub groups: Vec<GroupRule>,
+}
+
+/// One `group` / `groups matching` statement: directory groups pushed to the target.
+#[derive(Clone, Debug)]
+pub struct GroupRule {
+    pub select: GroupSelect,
+    /// The target displayName (`as "..."`); default: the directory group's name.
+    pub display_name: Option<String>,
+    /// The target externalId (`external id "..."`); default: none is sent.
+    pub external_id: Option<String>,
+    /// 1-based line of the statement, for messages.
+    pub line: usize,
+}
+
+/// Which directory groups a [`GroupRule`] selects, by name.
+#[derive(Clone, Debug)]
+pub enum GroupSelect {
+    /// Exactly this name (case-insensitive, as directory group names are).
+    Named(String),
+    /// Every name the regular expression matches (anywhere; anchor it with `^…$`).
+    Matching(Regex),
+}
+
+/// How a selected directory group appears on the target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushedGroup {
+    pub display_name: String,
+    pub external_id: Option<String>,
+}
+
+impl GroupRule {
+    pub fn selects(&self, name: &str) -> bool {
+        match &self.select {
+            GroupSelect::Named(wanted) => wanted.eq_ignore_ascii_case(name),
+            GroupSelect::Matching(regex) => regex.is_match(name),
+        }
+    }
 }
 
 /// A compiled lone expression.
@@ -376,6 +415,18 @@ impl std::fmt::Display for RuleFailure {
 }
 
 impl Plan {
+    /// Whether directory group `name` is pushed, and as what; the first rule that selects it
+    /// decides.
+    pub fn pushed_group(&self, name: &str) -> Option<PushedGroup> {
+        self.groups
+            .iter()
+            .find(|rule| rule.selects(name))
+            .map(|rule| PushedGroup {
+                display_name: rule.display_name.clone().unwrap_or_else(|| name.to_owned()),
+                external_id: rule.external_id.clone(),
+            })
+    }
+
     /// Extension aliases and their URNs, including the built-in `enterprise` alias unless the
     /// file declares that name itself.
     pub fn aliases(&self) -> Vec<(String, String)> {
@@ -496,6 +547,56 @@ mod tests {
 
     fn mapped(plan: &Plan, r: &Record) -> Result<Outcome, RuleFailure> {
         plan.evaluate(r, &Env::new(r))
+    }
+
+    #[test]
+    fn group_statements_select_groups_by_name_or_pattern() {
+        let p = plan(
+            "userName <- user.email\ngroup \"Base44 Admins\" as \"Admins\", external id \"b44-admins\"\ngroups matching \"^team-\"\n",
+        );
+        assert_eq!(
+            p.pushed_group("base44 admins"),
+            Some(PushedGroup {
+                display_name: "Admins".into(),
+                external_id: Some("b44-admins".into())
+            })
+        );
+        assert_eq!(
+            p.pushed_group("team-red"),
+            Some(PushedGroup {
+                display_name: "team-red".into(),
+                external_id: None
+            })
+        );
+        assert_eq!(p.pushed_group("red-team"), None);
+        assert_eq!(p.groups[1].line, 3);
+    }
+
+    #[test]
+    fn group_statement_errors_point_at_the_statement() {
+        let file = SourceFile::new(
+            "t.map",
+            "userName <- user.email\ngroups matching \"(\"\ngroup \"a\"\ngroup \"A\"\ngroups matching \"x\" as \"X\"\n",
+        );
+        let errors = compile(&file).unwrap_err();
+        let rendered: Vec<String> = errors
+            .iter()
+            .map(|d| {
+                format!(
+                    "{}: {}",
+                    file.line_col(d.primary.span.start).line,
+                    d.message
+                )
+            })
+            .collect();
+        assert_eq!(
+            rendered,
+            [
+                "2: this is not a valid regular expression",
+                "4: group \"A\" is pushed twice",
+                "5: `as` would give every matching group the same displayName",
+            ]
+        );
     }
 
     #[test]

@@ -240,6 +240,23 @@ pub enum Statement {
         span: Span,
     },
     Rule(AttributeRule),
+    /// `group "NAME" …` or `groups matching "REGEX" …`.
+    Group(GroupStatement),
+}
+
+/// A statement that pushes directory groups.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupStatement {
+    /// The name (`group`) or the regular expression (`groups matching`).
+    pub pattern: String,
+    pub pattern_span: Span,
+    /// Whether `pattern` is a regular expression.
+    pub matching: bool,
+    /// `as "..."`: the displayName on the target.
+    pub display_name: Option<String>,
+    /// `external id "..."`.
+    pub external_id: Option<String>,
+    pub span: Span,
 }
 
 impl Statement {

@@ -1,22 +1,55 @@
-//! The HTTP side of SCIM: list, create and patch Users on a service provider.
+//! The HTTP side of SCIM: list, find, create, patch, replace and delete Users and Groups, and
+//! read a target's discovery endpoints.
 //!
 //! Accepts what real servers do: `200` with a body or `204` without one, `itemsPerPage` below
-//! the requested `count`, lower-case list keys. The token is only ever in a sensitive header
-//! value; errors name the method and URL, never the token.
+//! the requested `count`, lower-case list keys. Every request passes the target's
+//! [`Throttle`]; failures that pass are retried by the [`RetryPolicy`], but a request that may
+//! have taken effect (a POST that timed out or got a 5xx) is never blindly re-sent: it comes
+//! back as an error with [`ClientError::maybe_applied`] set, and the caller looks before
+//! trying again. Credentials only ever travel in sensitive header values; errors name the
+//! method and URL, never a secret.
 
 use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT};
 use reqwest::{Method, StatusCode};
 use serde_json::Value as Json;
+use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use super::patch::{PatchOperation, body};
+use super::auth::{Auth, AuthError};
+use super::patch::{OpCase, PatchOperation, body};
 use super::path::get_ci;
-use crate::secret::Secret;
+use super::throttle::{RetryPolicy, Throttle, parse_retry_after};
 
 const SCIM_JSON: &str = "application/scim+json";
+
+/// The SCIM resource types scimsync writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum ResourceType {
+    User,
+    Group,
+}
+
+impl ResourceType {
+    /// The endpoint (`Users`, `Groups`).
+    pub fn endpoint(self) -> &'static str {
+        match self {
+            ResourceType::User => "Users",
+            ResourceType::Group => "Groups",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ResourceType::User => "User",
+            ResourceType::Group => "Group",
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -26,6 +59,8 @@ pub enum ClientError {
         url: String,
         reason: String,
         timed_out: bool,
+        /// The request may have reached the server (not a refused connection).
+        sent: bool,
     },
     #[error(
         "{method} {url} failed with HTTP {status}{}",
@@ -44,6 +79,14 @@ pub enum ClientError {
         url: String,
         reason: String,
     },
+    #[error("{url}: {source}")]
+    Auth {
+        url: String,
+        #[source]
+        source: AuthError,
+    },
+    #[error("stopped before {method} {url} was sent")]
+    Cancelled { method: Method, url: String },
 }
 
 fn describe(scim_type: &Option<String>, detail: &Option<String>) -> String {
@@ -63,12 +106,51 @@ impl ClientError {
             _ => None,
         }
     }
+
+    /// The SCIM error's `detail`, when the server sent one.
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            ClientError::Status { detail, .. } => detail.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The SCIM error's `scimType`, when the server sent one.
+    pub fn scim_type(&self) -> Option<&str> {
+        match self {
+            ClientError::Status { scim_type, .. } => scim_type.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether the request may have taken effect although it failed: it reached the server
+    /// and timed out, the connection broke, or the server failed with a 5xx.
+    pub fn maybe_applied(&self) -> bool {
+        match self {
+            ClientError::Transport { sent, .. } => *sent,
+            ClientError::Status { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+
+    /// A rejection the target will repeat for the same request: a 4xx other than 408
+    /// (timeout), 409 (conflict, resolved by a lookup), 429 (rate limit) and 401 (credentials,
+    /// fixed by the admin, not by the data).
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, ClientError::Status { status, .. }
+            if (400..500).contains(status) && !matches!(status, 401 | 408 | 409 | 429))
+    }
 }
 
+/// How a client talks to one target.
 #[derive(Clone, Debug)]
 pub struct ClientOptions {
     pub timeout: Duration,
     pub page_size: usize,
+    pub concurrency: usize,
+    pub requests_per_second: Option<f64>,
+    pub retry: RetryPolicy,
+    pub op_case: OpCase,
 }
 
 impl Default for ClientOptions {
@@ -76,15 +158,47 @@ impl Default for ClientOptions {
         ClientOptions {
             timeout: Duration::from_secs(60),
             page_size: 200,
+            concurrency: 4,
+            requests_per_second: None,
+            retry: RetryPolicy::default(),
+            op_case: OpCase::Lower,
         }
     }
+}
+
+/// Counts of what a client sent, for reports and benchmarks.
+#[derive(Debug, Default)]
+pub struct RequestCounts {
+    /// Requests sent, retries included.
+    pub requests: AtomicUsize,
+    /// Write requests (POST, PUT, PATCH, DELETE) sent, retries included.
+    pub writes: AtomicUsize,
+    /// Requests sent again after a passing failure.
+    pub retries: AtomicUsize,
+    /// 429 answers received.
+    pub throttled: AtomicUsize,
+}
+
+/// A snapshot of [`RequestCounts`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RequestTotals {
+    pub requests: usize,
+    pub writes: usize,
+    pub retries: usize,
+    pub throttled: usize,
 }
 
 #[derive(Clone)]
 pub struct ScimClient {
     http: reqwest::Client,
     base: Url,
+    auth: Arc<Auth>,
     page_size: usize,
+    throttle: Throttle,
+    retry: RetryPolicy,
+    op_case: OpCase,
+    counts: Arc<RequestCounts>,
+    cancel: CancellationToken,
 }
 
 impl std::fmt::Debug for ScimClient {
@@ -95,17 +209,28 @@ impl std::fmt::Debug for ScimClient {
     }
 }
 
+/// A successful answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Answer {
+    pub status: u16,
+    /// The body; `None` for `204 No Content` or an empty body.
+    pub body: Option<Json>,
+}
+
+/// What a request may be retried after.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Replay {
+    /// Sending it twice has the effect of sending it once (GET, PUT, PATCH replace, DELETE).
+    Safe,
+    /// Only when the server surely did not act on it (refused connection, 429).
+    Unsafe,
+}
+
 impl ScimClient {
-    /// A client for the SCIM base URL `base`, authenticating with `Authorization: Bearer`.
-    pub fn new(base: &str, token: &Secret, options: &ClientOptions) -> Result<ScimClient, String> {
+    /// A client for the SCIM base URL `base`.
+    pub fn new(base: &str, auth: Auth, options: &ClientOptions) -> Result<ScimClient, String> {
         let base = Url::parse(base).map_err(|e| format!("`{base}` is not a URL: {e}"))?;
-        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-            .map_err(|_| {
-                "the token contains characters that cannot be sent in an HTTP header".to_owned()
-            })?;
-        authorization.set_sensitive(true);
         let mut headers = HeaderMap::new();
-        headers.insert(AUTHORIZATION, authorization);
         headers.insert(
             ACCEPT,
             HeaderValue::from_static("application/scim+json, application/json"),
@@ -118,13 +243,46 @@ impl ScimClient {
             .default_headers(headers)
             .timeout(options.timeout)
             .connect_timeout(options.timeout.min(Duration::from_secs(10)))
+            .pool_max_idle_per_host(options.concurrency.max(1))
             .build()
             .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
         Ok(ScimClient {
             http,
             base,
+            auth: Arc::new(auth),
             page_size: options.page_size.max(1),
+            throttle: Throttle::new(options.concurrency, options.requests_per_second),
+            retry: options.retry.clone(),
+            op_case: options.op_case,
+            counts: Arc::new(RequestCounts::default()),
+            cancel: CancellationToken::new(),
         })
+    }
+
+    /// Stops waiting (for a slot, a backoff) when `cancel` fires; requests already on the
+    /// wire finish.
+    pub fn with_cancellation(mut self, cancel: CancellationToken) -> ScimClient {
+        self.cancel = cancel;
+        self
+    }
+
+    pub fn totals(&self) -> RequestTotals {
+        let c = &self.counts;
+        RequestTotals {
+            requests: c.requests.load(Ordering::Relaxed),
+            writes: c.writes.load(Ordering::Relaxed),
+            retries: c.retries.load(Ordering::Relaxed),
+            throttled: c.throttled.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The wait before trying an uncertain write again (after looking it up).
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        self.retry.backoff(attempt)
+    }
+
+    pub fn base(&self) -> &str {
+        self.base.as_str()
     }
 
     /// The URL of an endpoint below the base (`Users`, `Users/{id}`), keeping the base's query.
@@ -137,32 +295,120 @@ impl ScimClient {
         url
     }
 
+    /// Sends one request through the throttle, retrying what may be retried.
     async fn send(
         &self,
         method: Method,
         url: Url,
         payload: Option<&Json>,
-    ) -> Result<Option<Json>, ClientError> {
+        replay: Replay,
+    ) -> Result<Answer, ClientError> {
         let shown = url.to_string();
-        let mut request = self.http.request(method.clone(), url);
-        if let Some(payload) = payload {
-            request = request
-                .header(CONTENT_TYPE, SCIM_JSON)
-                .body(serde_json::to_vec(payload).unwrap_or_default());
+        let is_write = method != Method::GET;
+        let mut attempt = 0u32;
+        let mut refreshed_auth = false;
+        loop {
+            let permit = tokio::select! {
+                permit = self.throttle.acquire() => permit,
+                () = self.cancel.cancelled() => return Err(ClientError::Cancelled { method, url: shown }),
+            };
+            let mut request = self.http.request(method.clone(), url.clone());
+            if let Some(payload) = payload {
+                request = request
+                    .header(CONTENT_TYPE, SCIM_JSON)
+                    .body(serde_json::to_vec(payload).unwrap_or_default());
+            }
+            let request = self
+                .auth
+                .apply(&self.http, request)
+                .await
+                .map_err(|source| ClientError::Auth {
+                    url: shown.clone(),
+                    source,
+                })?;
+            self.counts.requests.fetch_add(1, Ordering::Relaxed);
+            if is_write {
+                self.counts.writes.fetch_add(1, Ordering::Relaxed);
+            }
+            let (outcome, retry_after) = self.exchange(request, &method, &shown).await;
+            drop(permit);
+            let wait = match &outcome {
+                Err(ClientError::Status { status: 401, .. }) if !refreshed_auth => {
+                    refreshed_auth = true;
+                    if self.auth.invalidate().await {
+                        continue;
+                    }
+                    None
+                }
+                Err(ClientError::Status { status: 429, .. }) => {
+                    self.counts.throttled.fetch_add(1, Ordering::Relaxed);
+                    let wait = self.retry.after(retry_after, attempt);
+                    self.throttle.pause(wait).await;
+                    Some(wait)
+                }
+                Err(ClientError::Status {
+                    status: 500 | 502 | 503 | 504,
+                    ..
+                }) if replay == Replay::Safe => Some(self.retry.after(retry_after, attempt)),
+                Err(ClientError::Transport { sent: false, .. }) => {
+                    Some(self.retry.backoff(attempt))
+                }
+                Err(ClientError::Transport { sent: true, .. }) if replay == Replay::Safe => {
+                    Some(self.retry.backoff(attempt))
+                }
+                _ => None,
+            };
+            match wait {
+                Some(wait) if attempt < self.retry.max_retries => {
+                    tracing::debug!(%method, url = %shown, attempt, ?wait, "retrying");
+                    attempt += 1;
+                    self.counts.retries.fetch_add(1, Ordering::Relaxed);
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        () = self.cancel.cancelled() => return outcome,
+                    }
+                }
+                _ => return outcome,
+            }
         }
-        let response = request.send().await.map_err(|e| ClientError::Transport {
+    }
+
+    /// One request and its answer, with the answer's `Retry-After` when it had one.
+    async fn exchange(
+        &self,
+        request: reqwest::RequestBuilder,
+        method: &Method,
+        shown: &str,
+    ) -> (Result<Answer, ClientError>, Option<Duration>) {
+        let mut retry_after = None;
+        let result = self
+            .exchange_inner(request, method, shown, &mut retry_after)
+            .await;
+        (result, retry_after)
+    }
+
+    async fn exchange_inner(
+        &self,
+        request: reqwest::RequestBuilder,
+        method: &Method,
+        shown: &str,
+        retry_after_out: &mut Option<Duration>,
+    ) -> Result<Answer, ClientError> {
+        let transport = |e: reqwest::Error| ClientError::Transport {
             method: method.clone(),
-            url: shown.clone(),
+            url: shown.to_owned(),
             reason: root_cause(&e),
             timed_out: e.is_timeout(),
-        })?;
+            sent: !e.is_connect(),
+        };
+        let response = request.send().await.map_err(transport)?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| ClientError::Transport {
-            method: method.clone(),
-            url: shown.clone(),
-            reason: root_cause(&e),
-            timed_out: e.is_timeout(),
-        })?;
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = response.bytes().await.map_err(transport)?;
         if !status.is_success() {
             let error: Option<Json> = serde_json::from_slice(&bytes).ok();
             let text = |key: &str| {
@@ -175,34 +421,47 @@ impl ScimClient {
                         other => Some(other.to_string()),
                     })
             };
+            let mut detail = text("detail");
+            *retry_after_out = retry_after
+                .as_deref()
+                .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
+            if detail.as_ref().is_some_and(|d| d.len() > 500) {
+                detail = detail.map(|d| d.chars().take(500).collect());
+            }
             return Err(ClientError::Status {
-                method,
-                url: shown,
+                method: method.clone(),
+                url: shown.to_owned(),
                 status: status.as_u16(),
                 scim_type: text("scimType"),
-                detail: text("detail"),
+                detail,
             });
         }
         if status == StatusCode::NO_CONTENT || bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(None);
+            return Ok(Answer {
+                status: status.as_u16(),
+                body: None,
+            });
         }
         serde_json::from_slice(&bytes)
-            .map(Some)
+            .map(|json| Answer {
+                status: status.as_u16(),
+                body: Some(json),
+            })
             .map_err(|e| ClientError::Protocol {
-                method,
-                url: shown,
+                method: method.clone(),
+                url: shown.to_owned(),
                 reason: format!("the body is not JSON ({e})"),
             })
     }
 
-    /// Every User on the target, page by page. Pages follow `totalResults` and the number of
+    /// Every resource of a type, page by page. Pages follow `totalResults` and the number of
     /// resources actually returned, since servers cap `count`.
-    pub async fn list_users(&self) -> Result<Vec<Json>, ClientError> {
-        let mut users = Vec::new();
+    pub async fn list(&self, kind: ResourceType) -> Result<Vec<Json>, ClientError> {
+        let mut resources_all = Vec::new();
         let mut seen: HashSet<String> = HashSet::new();
         let mut start_index = 1usize;
         loop {
-            let mut url = self.url(&["Users"]);
+            let mut url = self.url(&[kind.endpoint()]);
             url.query_pairs_mut()
                 .append_pair("startIndex", &start_index.to_string())
                 .append_pair("count", &self.page_size.to_string());
@@ -213,76 +472,225 @@ impl ScimClient {
                 reason,
             };
             let page = self
-                .send(Method::GET, url, None)
+                .send(Method::GET, url, None, Replay::Safe)
                 .await?
+                .body
                 .ok_or_else(|| protocol("empty answer to a list request".into()))?;
-            let total = get_ci(&page, "totalResults")
-                .and_then(Json::as_u64)
-                .ok_or_else(|| protocol("the list response has no totalResults".into()))?
-                as usize;
-            let resources = match get_ci(&page, "Resources") {
-                Some(Json::Array(items)) => items.clone(),
-                None | Some(Json::Null) => Vec::new(),
-                Some(_) => return Err(protocol("Resources is not an array".into())),
-            };
+            let (total, resources) = list_page(page).map_err(protocol)?;
             if resources.is_empty() {
                 break;
             }
             let mut new = 0;
-            for user in resources {
-                let id = super::resource::id(&user)
-                    .ok_or_else(|| protocol("a listed user has no id".into()))?
+            for resource in resources {
+                let id = super::resource::id(&resource)
+                    .ok_or_else(|| protocol("a listed resource has no id".into()))?
                     .to_owned();
                 if seen.insert(id) {
                     new += 1;
-                    users.push(user);
+                    resources_all.push(resource);
                 }
             }
             if new == 0 {
                 return Err(protocol(format!(
-                    "the page at startIndex={start_index} repeats users already listed; the server ignores startIndex"
+                    "the page at startIndex={start_index} repeats resources already listed; the server ignores startIndex"
                 )));
             }
             start_index += new;
-            if users.len() >= total {
+            if resources_all.len() >= total {
                 break;
             }
         }
-        Ok(users)
+        Ok(resources_all)
     }
 
-    /// Creates a user; returns the created resource (with its `id`).
-    pub async fn create_user(&self, resource: &Json) -> Result<Json, ClientError> {
-        let url = self.url(&["Users"]);
+    /// Every User on the target.
+    pub async fn list_users(&self) -> Result<Vec<Json>, ClientError> {
+        self.list(ResourceType::User).await
+    }
+
+    /// The resources whose `attribute` equals `value` (`filter=attribute eq "value"`).
+    pub async fn find(
+        &self,
+        kind: ResourceType,
+        attribute: &str,
+        value: &str,
+    ) -> Result<Vec<Json>, ClientError> {
+        let mut url = self.url(&[kind.endpoint()]);
+        url.query_pairs_mut().append_pair(
+            "filter",
+            &format!("{attribute} eq {}", filter_string(value)),
+        );
         let shown = url.to_string();
-        let created = self.send(Method::POST, url, Some(resource)).await?;
-        match created {
-            Some(user) if super::resource::id(&user).is_some() => Ok(user),
+        let page = self
+            .send(Method::GET, url, None, Replay::Safe)
+            .await?
+            .body
+            .ok_or_else(|| ClientError::Protocol {
+                method: Method::GET,
+                url: shown.clone(),
+                reason: "empty answer to a filter request".into(),
+            })?;
+        list_page(page)
+            .map(|(_, resources)| resources)
+            .map_err(|reason| ClientError::Protocol {
+                method: Method::GET,
+                url: shown,
+                reason,
+            })
+    }
+
+    /// One resource; `None` when the target answers 404.
+    pub async fn get(&self, kind: ResourceType, id: &str) -> Result<Option<Json>, ClientError> {
+        match self
+            .send(
+                Method::GET,
+                self.url(&[kind.endpoint(), id]),
+                None,
+                Replay::Safe,
+            )
+            .await
+        {
+            Ok(found) => Ok(found.body),
+            Err(ClientError::Status { status: 404, .. }) => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Creates a resource; returns it as created (with its `id`) and the status. Not retried
+    /// once it may have reached the server: see [`ClientError::maybe_applied`].
+    pub async fn create(
+        &self,
+        kind: ResourceType,
+        resource: &Json,
+    ) -> Result<(Json, u16), ClientError> {
+        let url = self.url(&[kind.endpoint()]);
+        let shown = url.to_string();
+        let created = self
+            .send(Method::POST, url, Some(resource), Replay::Unsafe)
+            .await?;
+        match created.body {
+            Some(found) if super::resource::id(&found).is_some() => Ok((found, created.status)),
             _ => Err(ClientError::Protocol {
                 method: Method::POST,
                 url: shown,
-                reason: "the created user came back without an id".into(),
+                reason: format!("the created {} came back without an id", kind.name()),
             }),
         }
     }
 
+    /// Creates a user.
+    pub async fn create_user(&self, resource: &Json) -> Result<Json, ClientError> {
+        Ok(self.create(ResourceType::User, resource).await?.0)
+    }
+
     /// Applies PATCH operations; returns the updated resource when the server sends one.
+    /// `replayable` says whether the operations may be sent twice (member `add`s may not).
+    pub async fn patch(
+        &self,
+        kind: ResourceType,
+        id: &str,
+        operations: &[PatchOperation],
+        replayable: bool,
+    ) -> Result<Answer, ClientError> {
+        let replay = if replayable {
+            Replay::Safe
+        } else {
+            Replay::Unsafe
+        };
+        self.send(
+            Method::PATCH,
+            self.url(&[kind.endpoint(), id]),
+            Some(&body(operations, self.op_case)),
+            replay,
+        )
+        .await
+    }
+
+    /// Patches a user (attribute `replace`/`add` operations may be sent twice).
     pub async fn patch_user(
         &self,
         id: &str,
         operations: &[PatchOperation],
-    ) -> Result<Option<Json>, ClientError> {
+    ) -> Result<Answer, ClientError> {
+        self.patch(ResourceType::User, id, operations, true).await
+    }
+
+    /// Replaces a whole resource (PUT).
+    pub async fn put(
+        &self,
+        kind: ResourceType,
+        id: &str,
+        resource: &Json,
+    ) -> Result<Answer, ClientError> {
         self.send(
-            Method::PATCH,
-            self.url(&["Users", id]),
-            Some(&body(operations)),
+            Method::PUT,
+            self.url(&[kind.endpoint(), id]),
+            Some(resource),
+            Replay::Safe,
         )
         .await
     }
+
+    /// Deletes a resource; a 404 (already gone, say after a retried DELETE) is success.
+    /// Returns the status.
+    pub async fn delete(&self, kind: ResourceType, id: &str) -> Result<u16, ClientError> {
+        match self
+            .send(
+                Method::DELETE,
+                self.url(&[kind.endpoint(), id]),
+                None,
+                Replay::Safe,
+            )
+            .await
+        {
+            Ok(answer) => Ok(answer.status),
+            Err(ClientError::Status { status: 404, .. }) => Ok(404),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// A discovery endpoint (`ServiceProviderConfig`, `Schemas`, `ResourceTypes`) as JSON.
+    pub async fn discovery(&self, endpoint: &str) -> Result<Json, ClientError> {
+        let url = self.url(&[endpoint]);
+        let shown = url.to_string();
+        self.send(Method::GET, url, None, Replay::Safe)
+            .await?
+            .body
+            .ok_or_else(|| ClientError::Protocol {
+                method: Method::GET,
+                url: shown,
+                reason: "empty answer".into(),
+            })
+    }
+}
+
+/// `totalResults` and `Resources` of a ListResponse (keys matched case-insensitively); the
+/// resources are moved out, not copied.
+fn list_page(mut page: Json) -> Result<(usize, Vec<Json>), String> {
+    let total = get_ci(&page, "totalResults")
+        .and_then(Json::as_u64)
+        .ok_or("the list response has no totalResults")? as usize;
+    let key = page.as_object().and_then(|o| {
+        o.keys()
+            .find(|k| k.eq_ignore_ascii_case("Resources"))
+            .cloned()
+    });
+    let resources = match key.and_then(|k| page.as_object_mut()?.remove(&k)) {
+        Some(Json::Array(items)) => items,
+        None | Some(Json::Null) => Vec::new(),
+        Some(_) => return Err("Resources is not an array".into()),
+    };
+    Ok((total, resources))
+}
+
+/// A string literal in a SCIM filter: quoted, with `"` and `\` escaped (RFC 7644 §3.4.2.2
+/// uses JSON string syntax).
+pub fn filter_string(value: &str) -> String {
+    Json::String(value.to_owned()).to_string()
 }
 
 /// The innermost cause of an error: "Connection refused" rather than "error sending request".
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     let mut cause: &dyn std::error::Error = error;
     while let Some(inner) = cause.source() {
         cause = inner;
@@ -299,12 +707,13 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::Secret;
 
     #[test]
     fn endpoint_urls_keep_the_base_query() {
         let client = ScimClient::new(
             "https://h/scim/v2/?aadOptscim062020",
-            &Secret::new("t"),
+            Auth::bearer(&Secret::new("t")).unwrap(),
             &ClientOptions::default(),
         )
         .unwrap();
@@ -313,5 +722,10 @@ mod tests {
             "https://h/scim/v2/Users/a%20b?aadOptscim062020"
         );
         assert!(!format!("{client:?}").contains("Bearer"));
+    }
+
+    #[test]
+    fn filter_strings_are_escaped() {
+        assert_eq!(filter_string(r#"a"b\c"#), r#""a\"b\\c""#);
     }
 }

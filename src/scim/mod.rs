@@ -4,8 +4,11 @@
 //! `path` and `schema` are pure data shared with the mapping language; `client` and `patch`
 //! are the wire side and know nothing of `.map` files.
 
+pub mod auth;
 pub mod client;
+pub mod discovery;
 pub mod patch;
 pub mod path;
 pub mod resource;
 pub mod schema;
+pub mod throttle;

@@ -1,105 +1,572 @@
-//! Carries out a list of changes against the target, a bounded number at a time, and
-//! records in the state what was done. A failed write is reported with its user and the
-//! server's answer; the other writes go on.
+//! Carries out a plan against the target, a bounded number of writes at a time, and records
+//! in the state what was done. Every write ends as one [`WriteEvent`] handed to the run's
+//! observer (the single reporting point); a failed write is recorded with its user, the HTTP
+//! status and the target's SCIM `detail`, and the other writes go on.
+//!
+//! A create is never sent twice for one person: when it fails in a way that may have created
+//! the user anyway (a timeout, a reset, a 5xx) or conflicts (409), the user is looked up by the
+//! match attribute and adopted if it is there. When the run is cancelled, no new write starts;
+//! the ones in flight finish and are recorded, so the state saved afterwards is true.
 
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
 use futures::StreamExt as _;
 use serde::Serialize;
+use serde_json::Value as Json;
+use tokio_util::sync::CancellationToken;
 
 use super::diff::{Action, Change, Changes};
-use crate::scim::client::{ClientError, ScimClient};
+use super::event::{Operation, WriteEvent, WriteFailure, WriteObserver, WriteResult};
+use super::groups::{GroupChange, GroupChanges, MemberSkip};
+use crate::config::UpdateMode;
+use crate::scim::client::{ClientError, ResourceType, ScimClient};
+use crate::scim::patch::PatchOperation;
+use crate::scim::path::AttrPath;
 use crate::scim::resource::id;
-use crate::state::{ManagedUser, State};
+use crate::state::{ManagedGroup, ManagedUser, Rejection, State};
+
+/// Tries for a create whose outcome was uncertain: look up, then send again.
+const UNCERTAIN_CREATE_TRIES: u32 = 3;
 
 /// A write that did not succeed.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Failure {
-    pub action: Action,
-    #[serde(rename = "userName")]
-    pub user_name: String,
+    pub operation: Operation,
+    /// The userName or the group's displayName.
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
-    pub error: String,
+    #[serde(flatten)]
+    pub failure: WriteFailure,
 }
 
+/// What a run did.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Applied {
     pub created: usize,
+    pub adopted: usize,
     pub updated: usize,
     pub reactivated: usize,
     pub deactivated: usize,
+    pub deleted: usize,
+    pub groups_created: usize,
+    pub groups_updated: usize,
+    pub members_added: usize,
+    pub members_removed: usize,
+    pub groups_deleted: usize,
     pub failures: Vec<Failure>,
-    /// Write requests sent.
-    pub writes: usize,
+    /// Members that could not be added because their user is not on the target.
+    pub member_skips: Vec<MemberSkip>,
+    /// Writes not started because the run was cancelled.
+    pub not_started: usize,
 }
 
-/// Applies `changes` with at most `concurrency` requests in flight, updating `state`.
-pub async fn apply(
-    client: &ScimClient,
-    changes: &Changes,
-    state: &mut State,
-    concurrency: usize,
-) -> Applied {
-    let mut applied = Applied::default();
-    for (source_id, managed) in &changes.remember {
-        state.users.insert(source_id.clone(), managed.clone());
+/// How writes are carried out.
+pub struct Applier<'a> {
+    pub client: &'a ScimClient,
+    pub observer: &'a dyn WriteObserver,
+    pub run_id: &'a str,
+    pub update_mode: UpdateMode,
+    pub match_path: &'a AttrPath,
+    pub concurrency: usize,
+    pub cancel: &'a CancellationToken,
+    pub now: DateTime<Utc>,
+}
+
+/// A successful user write: the target id, the HTTP status, whether the user was adopted.
+struct Written {
+    id: String,
+    status: u16,
+    adopted: bool,
+}
+
+impl Applier<'_> {
+    fn emit(
+        &self,
+        operation: Operation,
+        id: Option<&str>,
+        name: &str,
+        attributes: Vec<String>,
+        status: Option<u16>,
+        result: WriteResult,
+    ) {
+        self.observer.record(&WriteEvent {
+            time: Utc::now(),
+            run_id: self.run_id.to_owned(),
+            operation,
+            resource_type: operation.resource_type(),
+            id: id.map(str::to_owned),
+            name: name.to_owned(),
+            attributes,
+            status,
+            result,
+        });
     }
-    for source_id in &changes.forget {
-        state.users.remove(source_id);
+
+    fn fail(
+        &self,
+        applied: &mut Applied,
+        operation: Operation,
+        id: Option<&str>,
+        name: &str,
+        attributes: Vec<String>,
+        error: &ClientError,
+    ) {
+        tracing::warn!(operation = operation.name(), name, %error, "write failed");
+        let failure = WriteFailure::from_error(error);
+        self.emit(
+            operation,
+            id,
+            name,
+            attributes,
+            error.status(),
+            WriteResult::Failed(failure.clone()),
+        );
+        applied.failures.push(Failure {
+            operation,
+            name: name.to_owned(),
+            id: id.map(str::to_owned),
+            status: error.status(),
+            failure,
+        });
     }
-    let mut results = futures::stream::iter(changes.changes.iter())
-        .map(|change| async move { (change, write(client, change).await) })
-        .buffer_unordered(concurrency.max(1));
-    while let Some((change, result)) = results.next().await {
-        applied.writes += 1;
-        match result {
-            Ok(target_id) => {
-                record(state, change, target_id);
-                match change.action {
-                    Action::Create => applied.created += 1,
-                    Action::Update => applied.updated += 1,
-                    Action::Reactivate => applied.reactivated += 1,
-                    Action::Deactivate => applied.deactivated += 1,
+
+    /// Applies the user changes, updating `state`.
+    pub async fn apply_users(&self, changes: &Changes, state: &mut State, applied: &mut Applied) {
+        for (source_id, managed) in &changes.remember {
+            state.users.insert(source_id.clone(), managed.clone());
+            state.rejected.remove(source_id);
+        }
+        for source_id in &changes.forget {
+            state.users.remove(source_id);
+        }
+        let cancel = self.cancel.clone();
+        let mut results = futures::stream::iter(changes.changes.iter())
+            .take_while(|_| std::future::ready(!cancel.is_cancelled()))
+            .map(|change| async move { (change, self.write_user(change).await) })
+            .buffer_unordered(self.concurrency.max(1));
+        let mut done = 0;
+        while let Some((change, result)) = results.next().await {
+            done += 1;
+            let attributes: Vec<String> =
+                change.attributes.iter().map(|a| a.path.clone()).collect();
+            let operation = change.action.operation();
+            match result {
+                Ok(written) => {
+                    let result = if written.adopted {
+                        applied.adopted += 1;
+                        WriteResult::Adopted
+                    } else {
+                        match change.action {
+                            Action::Create => applied.created += 1,
+                            Action::Update => applied.updated += 1,
+                            Action::Reactivate => applied.reactivated += 1,
+                            Action::Deactivate => applied.deactivated += 1,
+                            Action::Delete => applied.deleted += 1,
+                        }
+                        WriteResult::Applied
+                    };
+                    self.emit(
+                        operation,
+                        Some(&written.id),
+                        &change.user_name,
+                        attributes,
+                        Some(written.status),
+                        result,
+                    );
+                    self.record(state, change, written);
+                }
+                Err(ClientError::Cancelled { .. }) => applied.not_started += 1,
+                Err(error) => {
+                    if error.is_permanent() {
+                        if let Some(source_id) = &change.source_id {
+                            state.rejected.insert(
+                                source_id.clone(),
+                                Rejection {
+                                    operation: change.action.verb().into(),
+                                    status: error.status(),
+                                    detail: error
+                                        .detail()
+                                        .map_or_else(|| error.to_string(), str::to_owned),
+                                    fingerprint: change.fingerprint.clone(),
+                                    at: self.now,
+                                },
+                            );
+                        }
+                    }
+                    self.fail(
+                        applied,
+                        operation,
+                        change.id.as_deref(),
+                        &change.user_name,
+                        attributes,
+                        &error,
+                    );
                 }
             }
-            Err(error) => {
-                tracing::warn!(action = change.action.verb(), user = %change.user_name, %error, "write failed");
-                applied.failures.push(Failure {
-                    action: change.action,
-                    user_name: change.user_name.clone(),
-                    status: error.status(),
-                    error: error.to_string(),
+        }
+        applied.not_started += changes.changes.len() - done;
+    }
+
+    async fn write_user(&self, change: &Change) -> Result<Written, ClientError> {
+        let target_id = change.id.clone().unwrap_or_default();
+        let written = |status: u16| Written {
+            id: target_id.clone(),
+            status,
+            adopted: false,
+        };
+        match change.action {
+            Action::Create => self.create_user(change).await,
+            Action::Delete => Ok(written(
+                self.client.delete(ResourceType::User, &target_id).await?,
+            )),
+            _ => match self.update_mode {
+                UpdateMode::Patch => Ok(written(
+                    self.client
+                        .patch_user(&target_id, &change.operations())
+                        .await?
+                        .status,
+                )),
+                UpdateMode::Put => {
+                    let current = self
+                        .client
+                        .get(ResourceType::User, &target_id)
+                        .await?
+                        .ok_or_else(|| ClientError::Protocol {
+                            method: reqwest::Method::GET,
+                            url: format!("{}/Users/{target_id}", self.client.base()),
+                            reason: "the user is gone (404)".into(),
+                        })?;
+                    let body = put_body(current, change);
+                    Ok(written(
+                        self.client
+                            .put(ResourceType::User, &target_id, &body)
+                            .await?
+                            .status,
+                    ))
+                }
+            },
+        }
+    }
+
+    /// POST, and on an uncertain outcome or a conflict, look before sending again.
+    async fn create_user(&self, change: &Change) -> Result<Written, ClientError> {
+        let resource = change.resource.as_ref().unwrap_or(&Json::Null);
+        let mut attempt = 0;
+        loop {
+            let error = match self.client.create(ResourceType::User, resource).await {
+                Ok((created, status)) => {
+                    return Ok(Written {
+                        id: id(&created).unwrap_or_default().to_owned(),
+                        status,
+                        adopted: false,
+                    });
+                }
+                Err(error) => error,
+            };
+            let conflict = error.status() == Some(409);
+            if !(conflict || error.maybe_applied()) {
+                return Err(error);
+            }
+            if let Some(found) = self.look_up(change).await? {
+                tracing::info!(user = %change.user_name, "create: the user is on the target; adopting it");
+                return Ok(Written {
+                    id: found,
+                    status: 200,
+                    adopted: true,
                 });
+            }
+            attempt += 1;
+            if conflict || attempt >= UNCERTAIN_CREATE_TRIES || self.cancel.is_cancelled() {
+                return Err(error);
+            }
+            tokio::time::sleep(self.client.backoff(attempt)).await;
+        }
+    }
+
+    /// The id of the target user whose match attribute has the change's value.
+    async fn look_up(&self, change: &Change) -> Result<Option<String>, ClientError> {
+        let Some(value) = &change.match_value else {
+            return Ok(None);
+        };
+        let found = self
+            .client
+            .find(ResourceType::User, &self.match_path.to_string(), value)
+            .await?;
+        let key = super::desired::match_key(self.match_path, value);
+        Ok(found
+            .iter()
+            .find(|user| {
+                self.match_path
+                    .get(user)
+                    .and_then(Json::as_str)
+                    .is_some_and(|v| super::desired::match_key(self.match_path, v) == key)
+            })
+            .and_then(|user| id(user))
+            .map(str::to_owned))
+    }
+
+    fn record(&self, state: &mut State, change: &Change, written: Written) {
+        let Some(source_id) = &change.source_id else {
+            return;
+        };
+        state.rejected.remove(source_id);
+        if change.action == Action::Delete {
+            state.users.remove(source_id);
+            return;
+        }
+        let active = change.action != Action::Deactivate;
+        let previous = state.users.get(source_id);
+        let mut managed = ManagedUser::new(written.id, change.user_name.clone(), active);
+        // An adopted user may differ from the desired state: no fingerprint, so the next run
+        // compares it in full.
+        managed.fingerprint = (!written.adopted).then(|| change.fingerprint.clone());
+        if !active {
+            managed.deactivated_at = previous.and_then(|p| p.deactivated_at).or(Some(self.now));
+        }
+        state.users.insert(source_id.clone(), managed);
+    }
+
+    /// Applies the group changes after the users', so new members have their ids.
+    pub async fn apply_groups(
+        &self,
+        changes: &GroupChanges,
+        state: &mut State,
+        applied: &mut Applied,
+    ) {
+        for (key, managed) in &changes.remember {
+            state.groups.insert(key.clone(), managed.clone());
+        }
+        for key in &changes.forget {
+            state.groups.remove(key);
+        }
+        let user_ids: HashMap<String, String> = state
+            .users
+            .iter()
+            .filter(|(_, u)| u.active)
+            .map(|(source, u)| (source.clone(), u.id.clone()))
+            .collect();
+        // Group ids created in this run, by directory group name.
+        let mut created: HashMap<String, String> = HashMap::new();
+        for change in &changes.changes {
+            if self.cancel.is_cancelled() {
+                applied.not_started += 1;
+                continue;
+            }
+            let group_id = change
+                .id
+                .clone()
+                .or_else(|| created.get(&change.group).cloned());
+            let outcome = self
+                .write_group(change, group_id.as_deref(), &user_ids, applied)
+                .await;
+            let attributes = match change.operation {
+                Operation::GroupAddMembers | Operation::GroupRemoveMembers => {
+                    vec!["members".to_owned()]
+                }
+                _ => change.attributes.clone(),
+            };
+            match outcome {
+                Ok(None) => {}
+                Ok(Some((id, status, adopted))) => {
+                    match change.operation {
+                        Operation::GroupCreate => {
+                            created.insert(change.group.clone(), id.clone());
+                            if !adopted {
+                                applied.groups_created += 1;
+                            }
+                        }
+                        Operation::GroupUpdate => applied.groups_updated += 1,
+                        Operation::GroupDelete => applied.groups_deleted += 1,
+                        _ => {}
+                    }
+                    if change.operation == Operation::GroupDelete {
+                        state.groups.remove(&change.group);
+                    } else {
+                        state.groups.insert(
+                            change.group.clone(),
+                            ManagedGroup {
+                                id: id.clone(),
+                                display_name: change.display_name.clone(),
+                            },
+                        );
+                    }
+                    let result = if adopted {
+                        WriteResult::Adopted
+                    } else {
+                        WriteResult::Applied
+                    };
+                    self.emit(
+                        change.operation,
+                        Some(&id),
+                        &change.display_name,
+                        attributes,
+                        Some(status),
+                        result,
+                    );
+                }
+                Err(ClientError::Cancelled { .. }) => applied.not_started += 1,
+                Err(error) => self.fail(
+                    applied,
+                    change.operation,
+                    group_id.as_deref(),
+                    &change.display_name,
+                    attributes,
+                    &error,
+                ),
             }
         }
     }
-    applied
-}
 
-/// Sends one change; returns the target id of the user it wrote.
-async fn write(client: &ScimClient, change: &Change) -> Result<String, ClientError> {
-    match (change.action, &change.resource, &change.id) {
-        (Action::Create, Some(resource), _) => {
-            let created = client.create_user(resource).await?;
-            Ok(id(&created).unwrap_or_default().to_owned())
+    /// One group write; `Ok(None)` when nothing was left to send.
+    async fn write_group(
+        &self,
+        change: &GroupChange,
+        group_id: Option<&str>,
+        user_ids: &HashMap<String, String>,
+        applied: &mut Applied,
+    ) -> Result<Option<(String, u16, bool)>, ClientError> {
+        let missing_group = || ClientError::Protocol {
+            method: reqwest::Method::PATCH,
+            url: format!("{}/Groups", self.client.base()),
+            reason: format!("group \"{}\" was not created", change.display_name),
+        };
+        match change.operation {
+            Operation::GroupCreate => {
+                let resource = change.resource.as_ref().unwrap_or(&Json::Null);
+                match self.client.create(ResourceType::Group, resource).await {
+                    Ok((created, status)) => Ok(Some((
+                        id(&created).unwrap_or_default().to_owned(),
+                        status,
+                        false,
+                    ))),
+                    Err(error) if error.status() == Some(409) || error.maybe_applied() => {
+                        let found = self
+                            .client
+                            .find(ResourceType::Group, "displayName", &change.display_name)
+                            .await?;
+                        match found.first().and_then(|g| id(g)) {
+                            Some(existing) => Ok(Some((existing.to_owned(), 200, true))),
+                            None => Err(error),
+                        }
+                    }
+                    Err(error) => Err(error),
+                }
+            }
+            Operation::GroupUpdate | Operation::GroupRemoveMembers => {
+                let group_id = group_id.ok_or_else(missing_group)?;
+                let answer = self
+                    .client
+                    .patch(ResourceType::Group, group_id, &change.operations, true)
+                    .await?;
+                if change.operation == Operation::GroupRemoveMembers {
+                    applied.members_removed += change.members.len();
+                }
+                Ok(Some((group_id.to_owned(), answer.status, false)))
+            }
+            Operation::GroupAddMembers => {
+                let group_id = group_id.ok_or_else(missing_group)?;
+                let mut ids = Vec::new();
+                for member in &change.members {
+                    let resolved = member.id.clone().or_else(|| {
+                        member
+                            .source_id
+                            .as_ref()
+                            .and_then(|s| user_ids.get(s).cloned())
+                    });
+                    match resolved {
+                        Some(id) => ids.push(id),
+                        None => applied.member_skips.push(MemberSkip {
+                            group: change.display_name.clone(),
+                            user: member.user_name.clone(),
+                            reason: "the user could not be created on the target".into(),
+                        }),
+                    }
+                }
+                if ids.is_empty() {
+                    return Ok(None);
+                }
+                let answer = self
+                    .client
+                    .patch(
+                        ResourceType::Group,
+                        group_id,
+                        &[PatchOperation::add_members(&ids)],
+                        false,
+                    )
+                    .await?;
+                applied.members_added += ids.len();
+                Ok(Some((group_id.to_owned(), answer.status, false)))
+            }
+            Operation::GroupDelete => {
+                let group_id = group_id.ok_or_else(missing_group)?;
+                let status = self.client.delete(ResourceType::Group, group_id).await?;
+                Ok(Some((group_id.to_owned(), status, false)))
+            }
+            _ => Ok(None),
         }
-        (_, _, Some(target_id)) => {
-            client.patch_user(target_id, &change.operations()).await?;
-            Ok(target_id.clone())
-        }
-        _ => Ok(String::new()),
     }
 }
 
-fn record(state: &mut State, change: &Change, target_id: String) {
-    let Some(source_id) = &change.source_id else {
-        return;
-    };
-    state.users.insert(
-        source_id.clone(),
-        ManagedUser {
-            id: target_id,
-            user_name: change.user_name.clone(),
-            active: change.action != Action::Deactivate,
-        },
-    );
+/// The full resource for a PUT: what the target holds with the change's values written in,
+/// `meta` dropped (read-only) and every extension in use listed in `schemas`.
+fn put_body(mut current: Json, change: &Change) -> Json {
+    if let Some(object) = current.as_object_mut() {
+        object.remove("meta");
+    }
+    for attribute in &change.attributes {
+        attribute.attr.set(&mut current, attribute.new.clone());
+        if let Some(urn) = &attribute.attr.schema {
+            if let Some(Json::Array(schemas)) = current.get_mut("schemas") {
+                if !schemas.iter().any(|s| s.as_str() == Some(urn)) {
+                    schemas.push(Json::String(urn.clone()));
+                }
+            }
+        }
+    }
+    current
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::diff::AttrChange;
+    use serde_json::json;
+
+    #[test]
+    fn put_body_writes_values_into_the_current_resource() {
+        let role = AttrPath {
+            schema: Some("urn:b44:2.0".into()),
+            name: "role".into(),
+            filter: None,
+            sub: None,
+        };
+        let change = Change {
+            action: Action::Update,
+            source_id: Some("1".into()),
+            id: Some("t1".into()),
+            user_name: "a@x".into(),
+            resource: None,
+            attributes: vec![AttrChange {
+                path: role.to_string(),
+                old: None,
+                new: json!("admin"),
+                operation: PatchOperation::set(&role, json!("admin"), None),
+                attr: role.clone(),
+            }],
+            adopted: false,
+            match_value: None,
+            fingerprint: String::new(),
+        };
+        let current = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "t1",
+            "userName": "a@x", "meta": {"version": "W/\"1\""}, "title": "kept"});
+        assert_eq!(
+            put_body(current, &change),
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:b44:2.0"], "id": "t1",
+                "userName": "a@x", "title": "kept", "urn:b44:2.0": {"role": "admin"}})
+        );
+    }
 }

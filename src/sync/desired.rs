@@ -22,6 +22,8 @@ pub struct DesiredUser {
     pub match_key: String,
     pub mapped: MappedUser,
     pub active: bool,
+    /// Fingerprint of everything scimsync would write for this user (see [`fingerprint`]).
+    pub fingerprint: String,
 }
 
 /// A user left out of this run, and why.
@@ -162,14 +164,49 @@ impl<'p> Mapper<'p> {
             Some(Value::Bool(b)) => *b,
             _ => record.active,
         };
+        let fingerprint = fingerprint(&mapped, active);
         Desire::User(DesiredUser {
             source_id: record.id.clone(),
             user_name,
             match_key: key,
             mapped,
             active,
+            fingerprint,
         })
     }
+}
+
+/// A short, stable digest of a user's desired state: every mapped path, value and flow, and
+/// `active`. Stored in the state so a permanently refused write is retried only once the
+/// desired state changes. FNV-1a (64 bit) over a canonical rendering: stable across builds and
+/// Rust versions, unlike `std`'s hasher; it need not resist attackers.
+pub fn fingerprint(mapped: &MappedUser, active: bool) -> String {
+    let mut canonical = String::new();
+    for value in &mapped.values {
+        canonical.push_str(&value.path.to_string());
+        canonical.push('\u{1f}');
+        canonical.push_str(&value.value.to_json().to_string());
+        canonical.push('\u{1f}');
+        canonical.push_str(match value.flow {
+            crate::mapping::plan::Flow::Always => "always",
+            crate::mapping::plan::Flow::OnCreate => "create",
+        });
+        canonical.push('\u{1e}');
+    }
+    canonical.push_str(if active { "active" } else { "inactive" });
+    fnv1a(canonical.as_bytes())
+}
+
+/// The fingerprint recorded for a user that is no longer in the source.
+pub const ABSENT_FINGERPRINT: &str = "absent";
+
+fn fnv1a(bytes: &[u8]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in bytes {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
 }
 
 /// A value as match or unique-value text: non-empty strings and integers.

@@ -9,7 +9,11 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use super::desired::{Desired, DesiredUser, Skip, match_key};
+use chrono::{DateTime, Utc};
+
+use super::desired::{ABSENT_FINGERPRINT, Desired, DesiredUser, Skip, match_key};
+use super::event::Operation;
+use crate::config::ActionsConfig;
 use crate::mapping::plan::Flow;
 use crate::scim::patch::PatchOperation;
 use crate::scim::path::AttrPath;
@@ -23,6 +27,7 @@ pub enum Action {
     Update,
     Reactivate,
     Deactivate,
+    Delete,
 }
 
 impl Action {
@@ -32,6 +37,17 @@ impl Action {
             Action::Update => "update",
             Action::Reactivate => "reactivate",
             Action::Deactivate => "deactivate",
+            Action::Delete => "delete",
+        }
+    }
+
+    pub fn operation(self) -> Operation {
+        match self {
+            Action::Create => Operation::Create,
+            Action::Update => Operation::Update,
+            Action::Reactivate => Operation::Reactivate,
+            Action::Deactivate => Operation::Deactivate,
+            Action::Delete => Operation::Delete,
         }
     }
 }
@@ -44,6 +60,9 @@ pub struct AttrChange {
     pub new: Json,
     #[serde(skip)]
     pub operation: PatchOperation,
+    /// The path, for writing the value into a full resource (PUT mode).
+    #[serde(skip)]
+    pub attr: AttrPath,
 }
 
 /// One write to the target.
@@ -66,6 +85,12 @@ pub struct Change {
     /// Whether the user was found on the target by the match attribute and is taken over.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub adopted: bool,
+    /// The match attribute's value, to look a user up after an uncertain create.
+    #[serde(skip)]
+    pub match_value: Option<String>,
+    /// Fingerprint of the desired state this change brings about.
+    #[serde(skip)]
+    pub fingerprint: String,
 }
 
 impl Change {
@@ -74,6 +99,22 @@ impl Change {
             .iter()
             .map(|a| a.operation.clone())
             .collect()
+    }
+}
+
+/// Which provisioning actions are on, and the clock for `delete_after_days`.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    pub actions: ActionsConfig,
+    pub now: DateTime<Utc>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            actions: ActionsConfig::default(),
+            now: Utc::now(),
+        }
     }
 }
 
@@ -98,6 +139,11 @@ impl Changes {
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
     }
+
+    /// Deactivations and deletions: what the safety threshold counts.
+    pub fn removals(&self) -> usize {
+        self.count(Action::Deactivate) + self.count(Action::Delete)
+    }
 }
 
 pub fn diff(
@@ -105,6 +151,7 @@ pub fn diff(
     target_users: &[Json],
     state: &State,
     match_path: &AttrPath,
+    policy: &Policy,
 ) -> Changes {
     let by_id: HashMap<&str, &Json> = target_users
         .iter()
@@ -121,12 +168,47 @@ pub fn diff(
         skipped: desired.skipped.clone(),
         ..Changes::default()
     };
+    let actions = &policy.actions;
     let mut claimed: HashSet<&str> = HashSet::new();
     let managed_by_id: HashMap<&str, &str> = state
         .users
         .iter()
         .map(|(source, managed)| (managed.id.as_str(), source.as_str()))
         .collect();
+    // A change the target refused for good is held back while the desired state is the same.
+    let held = |source_id: &str, action: Action, fingerprint: &str| {
+        state
+            .rejected
+            .get(source_id)
+            .filter(|r| r.operation == action.verb() && r.fingerprint == fingerprint)
+    };
+    let push = |changes: &mut Changes, change: Change| {
+        let source_id = change.source_id.clone().unwrap_or_default();
+        if let Some(rejection) = held(&source_id, change.action, &change.fingerprint) {
+            let status = rejection
+                .status
+                .map_or_else(String::new, |s| format!("HTTP {s}: "));
+            changes.skipped.push(Skip {
+                source_id,
+                user: change.user_name.clone(),
+                reason: format!(
+                    "not retried: the target refused to {} this user on {} ({status}{}); it is tried again when the user's mapped values change, or after `scimsync state forget`",
+                    change.action.verb(),
+                    rejection.at.format("%Y-%m-%d %H:%M UTC"),
+                    rejection.detail
+                ),
+            });
+        } else {
+            changes.changes.push(change);
+        }
+    };
+    let switched_off = |changes: &mut Changes, user: &DesiredUser, action: &str| {
+        changes.skipped.push(Skip {
+            source_id: user.source_id.clone(),
+            user: user.user_name.clone(),
+            reason: format!("would {action}, but `{action}` is off in [sync.actions]"),
+        });
+    };
 
     for user in &desired.users {
         let known = state.users.get(&user.source_id);
@@ -137,7 +219,11 @@ pub fn diff(
                 changes.forget.push(user.source_id.clone());
             }
             if user.active {
-                changes.changes.push(create(user));
+                if actions.create {
+                    push(&mut changes, create(user, match_path));
+                } else {
+                    switched_off(&mut changes, user, "create");
+                }
             }
             continue;
         };
@@ -167,32 +253,51 @@ pub fn diff(
             resource: None,
             attributes,
             adopted,
+            match_value: None,
+            fingerprint: user.fingerprint.clone(),
         };
         if !user.active {
             if currently_active {
-                changes
-                    .changes
-                    .push(base(Action::Deactivate, vec![active_change(true, false)]));
+                if actions.deactivate {
+                    push(
+                        &mut changes,
+                        base(Action::Deactivate, vec![active_change(true, false)]),
+                    );
+                } else {
+                    switched_off(&mut changes, user, "deactivate");
+                }
             } else {
                 changes.unchanged += 1;
-                changes.remember.push(remember(user, target_id, false));
+                changes
+                    .remember
+                    .push(remember(user, target_id, false, known, policy.now));
             }
             continue;
         }
-        let mut attributes = attribute_changes(user, target);
+        let mut attributes = if actions.update {
+            attribute_changes(user, target)
+        } else {
+            Vec::new()
+        };
         if !currently_active {
-            attributes.push(active_change(false, true));
-            changes.changes.push(base(Action::Reactivate, attributes));
+            if actions.reactivate {
+                attributes.push(active_change(false, true));
+                push(&mut changes, base(Action::Reactivate, attributes));
+            } else {
+                switched_off(&mut changes, user, "reactivate");
+            }
         } else if !attributes.is_empty() {
-            changes.changes.push(base(Action::Update, attributes));
+            push(&mut changes, base(Action::Update, attributes));
         } else {
             changes.unchanged += 1;
-            changes.remember.push(remember(user, target_id, true));
+            changes
+                .remember
+                .push(remember(user, target_id, true, known, policy.now));
         }
     }
 
-    // Managed users that are no longer desired: deactivated, never deleted. Users skipped for
-    // a failing rule are still in the source and are left alone.
+    // Managed users that are no longer desired: deactivated (or deleted when configured).
+    // Users skipped for a failing rule are still in the source and are left alone.
     let present: HashSet<&str> = desired
         .users
         .iter()
@@ -203,28 +308,64 @@ pub fn diff(
         if present.contains(source_id.as_str()) {
             continue;
         }
-        match by_id.get(managed.id.as_str()) {
-            Some(target) if is_active(target) => changes.changes.push(Change {
-                action: Action::Deactivate,
-                source_id: Some(source_id.clone()),
-                id: Some(managed.id.clone()),
-                user_name: match_path
-                    .get(target)
-                    .and_then(Json::as_str)
-                    .unwrap_or(&managed.user_name)
-                    .to_owned(),
-                resource: None,
-                attributes: vec![active_change(true, false)],
-                adopted: false,
-            }),
-            Some(_) => {}
-            None => changes.forget.push(source_id.clone()),
+        let Some(target) = by_id.get(managed.id.as_str()) else {
+            changes.forget.push(source_id.clone());
+            continue;
+        };
+        let user_name = match_path
+            .get(target)
+            .and_then(Json::as_str)
+            .unwrap_or(&managed.user_name)
+            .to_owned();
+        let gone = |action: Action, attributes: Vec<AttrChange>| Change {
+            action,
+            source_id: Some(source_id.clone()),
+            id: Some(managed.id.clone()),
+            user_name: user_name.clone(),
+            resource: None,
+            attributes,
+            adopted: false,
+            match_value: None,
+            fingerprint: ABSENT_FINGERPRINT.into(),
+        };
+        let active = is_active(target);
+        let delete_now = actions.delete
+            && match actions.delete_after_days {
+                None => true,
+                Some(days) => {
+                    !active
+                        && managed.deactivated_at.is_some_and(|at| {
+                            policy.now - at >= chrono::Duration::days(i64::from(days))
+                        })
+                }
+            };
+        if delete_now {
+            push(&mut changes, gone(Action::Delete, Vec::new()));
+        } else if active {
+            if actions.deactivate {
+                push(
+                    &mut changes,
+                    gone(Action::Deactivate, vec![active_change(true, false)]),
+                );
+            } else {
+                changes.skipped.push(Skip {
+                    source_id: source_id.clone(),
+                    user: user_name,
+                    reason: "left the source; would deactivate, but `deactivate` is off in [sync.actions]".into(),
+                });
+            }
+        } else if managed.deactivated_at.is_none() {
+            // Inactive already (by someone else): start the `delete_after_days` clock now.
+            let mut refreshed = managed.clone();
+            refreshed.active = false;
+            refreshed.deactivated_at = Some(policy.now);
+            changes.remember.push((source_id.clone(), refreshed));
         }
     }
     changes
 }
 
-fn create(user: &DesiredUser) -> Change {
+fn create(user: &DesiredUser, match_path: &AttrPath) -> Change {
     // `active` is always sent, so no target has to guess its default.
     let active_path = AttrPath::core("active");
     let active = crate::value::Value::Bool(true);
@@ -248,6 +389,7 @@ fn create(user: &DesiredUser) -> Change {
                 old: None,
                 operation: PatchOperation::set(&v.path, new.clone(), None),
                 new,
+                attr: v.path.clone(),
             }
         })
         .collect();
@@ -259,6 +401,11 @@ fn create(user: &DesiredUser) -> Change {
         resource: Some(resource),
         attributes,
         adopted: false,
+        match_value: user.mapped.get(match_path).map(|v| match v {
+            crate::value::Value::Str(s) => s.clone(),
+            other => other.to_json().to_string(),
+        }),
+        fingerprint: user.fingerprint.clone(),
     }
 }
 
@@ -280,6 +427,7 @@ fn attribute_changes(user: &DesiredUser, target: &Json) -> Vec<AttrChange> {
                 old: current.cloned(),
                 operation: PatchOperation::set(&v.path, new.clone(), current),
                 new,
+                attr: v.path.clone(),
             })
         })
         .collect()
@@ -295,18 +443,25 @@ fn active_change(old: bool, new: bool) -> AttrChange {
             Json::Bool(new),
             Some(&Json::Bool(old)),
         ),
+        attr: AttrPath::core("active"),
     }
 }
 
-fn remember(user: &DesiredUser, target_id: &str, active: bool) -> (String, ManagedUser) {
-    (
-        user.source_id.clone(),
-        ManagedUser {
-            id: target_id.to_owned(),
-            user_name: user.user_name.clone(),
-            active,
-        },
-    )
+/// The state entry of a user found as desired: fingerprint refreshed, and the deactivation
+/// time kept (or started) for inactive users.
+fn remember(
+    user: &DesiredUser,
+    target_id: &str,
+    active: bool,
+    known: Option<&ManagedUser>,
+    now: DateTime<Utc>,
+) -> (String, ManagedUser) {
+    let mut managed = ManagedUser::new(target_id, user.user_name.clone(), active);
+    managed.fingerprint = Some(user.fingerprint.clone());
+    if !active {
+        managed.deactivated_at = known.and_then(|k| k.deactivated_at).or(Some(now));
+    }
+    (user.source_id.clone(), managed)
 }
 
 #[cfg(test)]
@@ -341,14 +496,8 @@ mod tests {
     fn state(entries: &[(&str, &str, bool)]) -> State {
         let mut s = State::new("http://t");
         for (source, id, active) in entries {
-            s.users.insert(
-                source.to_string(),
-                ManagedUser {
-                    id: id.to_string(),
-                    user_name: String::new(),
-                    active: *active,
-                },
-            );
+            s.users
+                .insert(source.to_string(), ManagedUser::new(*id, "", *active));
         }
         s
     }
@@ -393,7 +542,13 @@ mod tests {
             ("7", "t7", true),
             ("9", "t9", true),
         ]);
-        let c = diff(&d, &target, &s, &AttrPath::core("userName"));
+        let c = diff(
+            &d,
+            &target,
+            &s,
+            &AttrPath::core("userName"),
+            &Policy::default(),
+        );
         assert_eq!(
             actions(&c),
             vec![
@@ -442,6 +597,128 @@ mod tests {
     }
 
     #[test]
+    fn switched_off_actions_and_deletion() {
+        let d = desired(json!([
+            {"id": "1", "email": "new@x", "last": "N"},
+            {"id": "3", "email": "changed@x", "last": "After"},
+            {"id": "4", "email": "back@x", "last": "B"},
+        ]));
+        let target = vec![
+            json!({"id": "t3", "userName": "changed@x", "name": {"familyName": "Before"}}),
+            json!({"id": "t4", "userName": "back@x", "name": {"familyName": "B"}, "active": false}),
+            json!({"id": "t7", "userName": "gone@x"}),
+            json!({"id": "t8", "userName": "long-gone@x", "active": false}),
+        ];
+        let mut s = state(&[
+            ("3", "t3", true),
+            ("4", "t4", false),
+            ("7", "t7", true),
+            ("8", "t8", false),
+        ]);
+        let now = chrono::Utc::now();
+        s.users.get_mut("8").unwrap().deactivated_at = Some(now - chrono::Duration::days(31));
+        let off = Policy {
+            actions: ActionsConfig {
+                create: false,
+                update: false,
+                reactivate: false,
+                deactivate: false,
+                ..ActionsConfig::default()
+            },
+            now,
+        };
+        let c = diff(&d, &target, &s, &AttrPath::core("userName"), &off);
+        assert!(c.changes.is_empty(), "{:?}", actions(&c));
+        assert_eq!(
+            c.skipped
+                .iter()
+                .map(|s| s.reason.as_str())
+                .collect::<Vec<_>>(),
+            [
+                "would create, but `create` is off in [sync.actions]",
+                "would reactivate, but `reactivate` is off in [sync.actions]",
+                "left the source; would deactivate, but `deactivate` is off in [sync.actions]",
+            ]
+        );
+
+        // Delete after 30 days: the user deactivated 31 days ago goes, the other is deactivated.
+        let deleting = Policy {
+            actions: ActionsConfig {
+                delete: true,
+                delete_after_days: Some(30),
+                ..ActionsConfig::default()
+            },
+            now,
+        };
+        let c = diff(&d, &target, &s, &AttrPath::core("userName"), &deleting);
+        let gone: Vec<(Action, String)> = c
+            .changes
+            .iter()
+            .filter(|c| matches!(c.action, Action::Deactivate | Action::Delete))
+            .map(|c| (c.action, c.user_name.clone()))
+            .collect();
+        assert_eq!(
+            gone,
+            [
+                (Action::Deactivate, "gone@x".to_owned()),
+                (Action::Delete, "long-gone@x".to_owned())
+            ]
+        );
+        assert_eq!(c.removals(), 2);
+    }
+
+    #[test]
+    fn a_refused_change_is_held_until_the_desired_state_changes() {
+        let d = desired(json!([{"id": "3", "email": "changed@x", "last": "After"}]));
+        let target =
+            vec![json!({"id": "t3", "userName": "changed@x", "name": {"familyName": "Before"}})];
+        let mut s = state(&[("3", "t3", true)]);
+        s.rejected.insert(
+            "3".into(),
+            crate::state::Rejection {
+                operation: "update".into(),
+                status: Some(403),
+                detail: "owners cannot be updated".into(),
+                fingerprint: d.users[0].fingerprint.clone(),
+                at: chrono::Utc::now(),
+            },
+        );
+        let c = diff(
+            &d,
+            &target,
+            &s,
+            &AttrPath::core("userName"),
+            &Policy::default(),
+        );
+        assert!(c.changes.is_empty());
+        assert!(
+            c.skipped[0]
+                .reason
+                .starts_with("not retried: the target refused to update this user on "),
+            "{}",
+            c.skipped[0].reason
+        );
+        assert!(
+            c.skipped[0]
+                .reason
+                .contains("(HTTP 403: owners cannot be updated)")
+        );
+        let changed = desired(json!([{"id": "3", "email": "changed@x", "last": "Again"}]));
+        let c = diff(
+            &changed,
+            &target,
+            &s,
+            &AttrPath::core("userName"),
+            &Policy::default(),
+        );
+        assert_eq!(
+            c.count(Action::Update),
+            1,
+            "a new desired state is tried again"
+        );
+    }
+
+    #[test]
     fn a_failing_rule_never_deactivates() {
         let plan = compile(&SourceFile::new(
             "t.map",
@@ -459,6 +736,7 @@ mod tests {
             &[json!({"id": "t1", "userName": "a@x"})],
             &state(&[("1", "t1", true)]),
             &AttrPath::core("userName"),
+            &Policy::default(),
         );
         assert!(c.changes.is_empty(), "{:?}", c.changes);
     }

@@ -11,22 +11,32 @@
 pub mod apply;
 pub mod desired;
 pub mod diff;
+pub mod event;
+pub mod groups;
 pub mod render;
 pub mod unique;
+pub mod safety;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, ConfigError};
+use crate::config::{AuthMode, Config, ConfigError, TargetConfig};
 use crate::mapping::{self, Plan, SourceFile};
-use crate::scim::client::{ClientError, ClientOptions, ScimClient};
+use crate::scim::auth::Auth;
+use crate::scim::client::{ClientError, ClientOptions, RequestTotals, ResourceType, ScimClient};
+use crate::scim::throttle::RetryPolicy;
 use crate::secret::SecretError;
 use crate::source::{self, SourceError};
 use crate::state::{State, StateError};
-use apply::Applied;
-use diff::{Action, Changes};
+use apply::{Applied, Applier};
+use diff::{Changes, Policy};
+use event::{Discard, Operation, WriteEvent, WriteObserver, WriteResult};
+use groups::{GroupChanges, MemberSkip};
+use safety::Violation;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -55,18 +65,63 @@ pub enum SyncError {
     Safety(String),
 }
 
-#[derive(Clone, Debug)]
+/// How one run goes.
+#[derive(Clone)]
 pub struct RunOptions {
     pub dry_run: bool,
-    /// The clock expressions see (`Time.now()`, `Now()`).
+    /// The clock expressions see (`Time.now()`, `Now()`), and `delete_after_days` counts in.
     pub now: DateTime<Utc>,
+    /// Go ahead even when the run exceeds the deactivation threshold (never for an empty
+    /// source).
+    pub allow_mass_deactivation: bool,
+    /// Fires to stop the run: no new write starts, writes in flight finish, the state is saved.
+    pub cancel: CancellationToken,
+    /// Receives every write (planned, applied, adopted or failed): audit logs and metrics.
+    pub observer: Arc<dyn WriteObserver>,
+    /// Names this run in events.
+    pub run_id: String,
 }
 
+impl RunOptions {
+    pub fn new(dry_run: bool) -> RunOptions {
+        let now = Utc::now();
+        RunOptions {
+            dry_run,
+            now,
+            allow_mass_deactivation: false,
+            cancel: CancellationToken::new(),
+            observer: Arc::new(Discard),
+            run_id: format!("{}-{:04x}", now.format("%Y%m%dT%H%M%SZ"), fastrand::u16(..)),
+        }
+    }
+}
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("dry_run", &self.dry_run)
+            .field("now", &self.now)
+            .field("run_id", &self.run_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a run planned and did.
 #[derive(Clone, Debug)]
 pub struct RunReport {
+    pub run_id: String,
     pub changes: Changes,
+    pub groups: GroupChanges,
+    /// Members of pushed groups whose users are not provisioned, and why.
+    pub member_skips: Vec<MemberSkip>,
     /// `None` for a dry run.
     pub applied: Option<Applied>,
+    /// A dry run that would trip the deactivation threshold says so here.
+    pub safety: Option<Violation>,
+    /// Requests sent, retries and 429s.
+    pub requests: RequestTotals,
+    /// The run was stopped before every write was made.
+    pub cancelled: bool,
     /// The mapping's extension aliases, to show paths the way the `.map` file writes them.
     pub aliases: Vec<(String, String)>,
 }
@@ -94,26 +149,55 @@ pub fn load_plan(path: &Path) -> Result<Plan, SyncError> {
     })
 }
 
-/// Runs one sync as configured.
+/// The client a target config describes: auth, throttle, retries, op casing.
+pub fn connect(target: &TargetConfig) -> Result<ScimClient, SyncError> {
+    let secret = target.token_source().map_err(SyncError::Client)?.load()?;
+    let bad = |e: crate::scim::auth::AuthError| SyncError::Client(e.to_string());
+    let auth = match target.auth {
+        AuthMode::Bearer => Auth::bearer(&secret).map_err(bad)?,
+        AuthMode::Header => Auth::header(&secret).map_err(bad)?,
+        AuthMode::Basic => Auth::basic(target.username.as_deref().unwrap_or_default(), secret),
+        AuthMode::OAuth2 => Auth::oauth2(
+            target.token_url.as_deref().unwrap_or_default(),
+            target.client_id.as_deref().unwrap_or_default(),
+            secret,
+            target.scope.clone(),
+        ),
+    };
+    ScimClient::new(
+        &target.url,
+        auth,
+        &ClientOptions {
+            timeout: Duration::from_secs(target.timeout_seconds),
+            page_size: target.page_size,
+            concurrency: target.concurrency,
+            requests_per_second: target.requests_per_second,
+            retry: RetryPolicy {
+                max_retries: target.max_retries,
+                max: Duration::from_secs(target.max_backoff_seconds),
+                ..RetryPolicy::default()
+            },
+            op_case: target.patch_op_case,
+        },
+    )
+    .map_err(SyncError::Client)
+}
+
+/// Runs one sync as configured (the same as [`run_sync`]).
 pub async fn run(config: &Config, options: &RunOptions) -> Result<RunReport, SyncError> {
+    run_sync(config, options).await
+}
+
+/// Runs one sync as configured: everything that can be wrong with the input is checked before
+/// the first write; a dry run goes through the same planner and records its writes as
+/// [`WriteResult::Planned`] instead of sending them. Callable again and again (the daemon).
+pub async fn run_sync(config: &Config, options: &RunOptions) -> Result<RunReport, SyncError> {
     let plan = load_plan(&config.mapping)?;
     let records = source::load(&config.source)?;
     let state_file = config.state.file();
     let mut state = State::load(&state_file, &config.target.url)?;
-    let token = config
-        .target
-        .token_source()
-        .map_err(SyncError::Client)?
-        .load()?;
-    let client = ScimClient::new(
-        &config.target.url,
-        &token,
-        &ClientOptions {
-            timeout: Duration::from_secs(config.target.timeout_seconds),
-            page_size: config.target.page_size,
-        },
-    )
-    .map_err(SyncError::Client)?;
+    let loaded = state.clone();
+    let client = connect(&config.target)?.with_cancellation(options.cancel.clone());
 
     // The target is listed first: `SelectUniqueValue` avoids the values it already holds.
     let target_users = client.list_users().await?;
@@ -126,34 +210,114 @@ pub async fn run(config: &Config, options: &RunOptions) -> Result<RunReport, Syn
         out_of_scope = desired.out_of_scope.len(),
         "mapped source users"
     );
-    let changes = diff::diff(&desired, &target_users, &state, &plan.match_path);
-    guard_empty_source(&desired, &changes)?;
+    let policy = Policy {
+        actions: config.sync.actions.clone(),
+        now: options.now,
+    };
+    let changes = diff::diff(&desired, &target_users, &state, &plan.match_path, &policy);
+    let (desired_groups, member_skips) = groups::desired_groups(&plan, &records, &desired);
+    let group_changes = if plan.groups.is_empty() && state.groups.is_empty() {
+        GroupChanges::default()
+    } else {
+        let target_groups = client.list(ResourceType::Group).await?;
+        groups::diff_groups(
+            &desired_groups,
+            &target_groups,
+            &state,
+            &changes,
+            &config.sync.actions,
+            config.sync.member_chunk,
+        )
+    };
 
-    let aliases = plan.aliases();
-    if options.dry_run {
-        return Ok(RunReport {
-            changes,
-            applied: None,
-            aliases,
-        });
-    }
-    let applied = apply::apply(&client, &changes, &mut state, config.target.concurrency).await;
-    state.save(&state_file)?;
-    Ok(RunReport {
+    let violation = safety::check(
+        &config.sync.safety,
+        changes.removals(),
+        state.users.len(),
+        desired.source_count,
+    );
+    let mut report = RunReport {
+        run_id: options.run_id.clone(),
         changes,
-        applied: Some(applied),
-        aliases,
-    })
+        groups: group_changes,
+        member_skips,
+        applied: None,
+        safety: None,
+        requests: RequestTotals::default(),
+        cancelled: false,
+        aliases: plan.aliases(),
+    };
+    match violation {
+        Some(v) if v.empty_source => return Err(SyncError::Safety(v.message())),
+        Some(v) if options.dry_run => report.safety = Some(v),
+        Some(v) if !options.allow_mass_deactivation => {
+            return Err(SyncError::Safety(v.message()));
+        }
+        _ => {}
+    }
+
+    if options.dry_run {
+        record_planned(options, &report);
+        report.requests = client.totals();
+        return Ok(report);
+    }
+    let applier = Applier {
+        client: &client,
+        observer: options.observer.as_ref(),
+        run_id: &options.run_id,
+        update_mode: config.target.update_mode,
+        match_path: &plan.match_path,
+        concurrency: config.target.concurrency,
+        cancel: &options.cancel,
+        now: options.now,
+    };
+    let mut applied = Applied::default();
+    applier
+        .apply_users(&report.changes, &mut state, &mut applied)
+        .await;
+    applier
+        .apply_groups(&report.groups, &mut state, &mut applied)
+        .await;
+    // Saved whatever happened above, cancellation included: every completed write is in it.
+    // A run that changed nothing leaves the file alone (no rewrite, no fsync).
+    if state != loaded || !state_file.exists() {
+        state.save(&state_file)?;
+    }
+    report.cancelled = options.cancel.is_cancelled() && applied.not_started > 0;
+    report.applied = Some(applied);
+    report.requests = client.totals();
+    Ok(report)
 }
 
-/// An empty source never deactivates anyone: an empty export is far likelier a broken export
-/// than a company with no staff.
-fn guard_empty_source(desired: &desired::Desired, changes: &Changes) -> Result<(), SyncError> {
-    let deactivations = changes.count(Action::Deactivate);
-    if desired.source_count == 0 && deactivations > 0 {
-        return Err(SyncError::Safety(format!(
-            "the source has no users, which would deactivate {deactivations} managed user(s); check the export or directory"
-        )));
+/// A dry run's writes, handed to the observer as planned.
+fn record_planned(options: &RunOptions, report: &RunReport) {
+    let event = |operation: Operation, id: Option<&String>, name: &str, attributes: Vec<String>| {
+        WriteEvent {
+            time: Utc::now(),
+            run_id: options.run_id.clone(),
+            operation,
+            resource_type: operation.resource_type(),
+            id: id.cloned(),
+            name: name.to_owned(),
+            attributes,
+            status: None,
+            result: WriteResult::Planned,
+        }
+    };
+    for change in &report.changes.changes {
+        options.observer.record(&event(
+            change.action.operation(),
+            change.id.as_ref(),
+            &change.user_name,
+            change.attributes.iter().map(|a| a.path.clone()).collect(),
+        ));
     }
-    Ok(())
+    for change in &report.groups.changes {
+        options.observer.record(&event(
+            change.operation,
+            change.id.as_ref(),
+            &change.display_name,
+            change.attributes.clone(),
+        ));
+    }
 }

@@ -4,8 +4,11 @@ use std::fmt::Write as _;
 
 use serde_json::{Value as Json, json};
 
+use super::RunReport;
 use super::apply::Applied;
 use super::diff::{Action, Changes};
+use super::event::Operation;
+use super::groups::GroupChanges;
 
 /// Extension aliases (`b44` for `urn:base44:…:2.0`) used to shorten paths for people.
 pub type Aliases = [(String, String)];
@@ -34,7 +37,7 @@ pub fn text(changes: &Changes, aliases: &Aliases, detail: bool) -> String {
         let marker = match change.action {
             Action::Create => '+',
             Action::Update | Action::Reactivate => '~',
-            Action::Deactivate => '-',
+            Action::Deactivate | Action::Delete => '-',
         };
         let adopted = if change.adopted {
             " (existing user, adopted)"
@@ -47,7 +50,7 @@ pub fn text(changes: &Changes, aliases: &Aliases, detail: bool) -> String {
             change.action.verb(),
             change.user_name
         );
-        if change.action == Action::Deactivate {
+        if matches!(change.action, Action::Deactivate | Action::Delete) {
             out.push('\n');
             continue;
         }
@@ -90,10 +93,104 @@ pub fn text(changes: &Changes, aliases: &Aliases, detail: bool) -> String {
     out
 }
 
-/// `Plan: 1 to create, 2 to update, 0 to reactivate, 1 to deactivate; 17 unchanged, 1 skipped.`
-pub fn summary(changes: &Changes) -> String {
+/// The whole plan of a run for people: user changes, group changes, member skips, the
+/// threshold verdict of a dry run, and the summary lines.
+pub fn report_text(report: &RunReport, detail: bool) -> String {
+    let mut out = text(&report.changes, &report.aliases, detail);
+    let groups = &report.groups;
+    if !groups.changes.is_empty() || !groups.notices.is_empty() || !report.member_skips.is_empty() {
+        out.push_str(&groups_text(groups));
+        for skip in &report.member_skips {
+            let _ = writeln!(
+                out,
+                "! skip member {} of group {}: {}",
+                skip.user, skip.group, skip.reason
+            );
+        }
+        out.push_str(&group_summary(groups));
+        out.push('\n');
+    }
+    if let Some(violation) = &report.safety {
+        let _ = writeln!(out, "! stop: {}", violation.message());
+    }
+    out
+}
+
+fn groups_text(groups: &GroupChanges) -> String {
+    let mut out = String::new();
+    for change in &groups.changes {
+        let adopted = if change.adopted {
+            " (existing group, adopted)"
+        } else {
+            ""
+        };
+        let names = || {
+            change
+                .members
+                .iter()
+                .map(|m| m.user_name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = match change.operation {
+            Operation::GroupCreate => writeln!(out, "+ create group {}", change.display_name),
+            Operation::GroupUpdate => writeln!(
+                out,
+                "~ update group {}{adopted}: {}",
+                change.display_name,
+                change.attributes.join(", ")
+            ),
+            Operation::GroupAddMembers => writeln!(
+                out,
+                "~ group {}{adopted}: add {} member(s): {}",
+                change.display_name,
+                change.members.len(),
+                names()
+            ),
+            Operation::GroupRemoveMembers => writeln!(
+                out,
+                "~ group {}{adopted}: remove {} member(s): {}",
+                change.display_name,
+                change.members.len(),
+                names()
+            ),
+            Operation::GroupDelete => writeln!(
+                out,
+                "- DELETE group {} (and whatever the app keeps in it: group_delete is on)",
+                change.display_name
+            ),
+            _ => Ok(()),
+        };
+    }
+    for notice in &groups.notices {
+        let _ = writeln!(out, "! {notice}");
+    }
+    out
+}
+
+/// `Groups: 1 to create, 0 to update, 2 membership changes, 0 to delete; 3 unchanged.`
+pub fn group_summary(groups: &GroupChanges) -> String {
     format!(
-        "Plan: {} to create, {} to update, {} to reactivate, {} to deactivate; {} unchanged, {} skipped.",
+        "Groups: {} to create, {} to update, {} membership change(s), {} to delete; {} unchanged.",
+        groups.count(Operation::GroupCreate),
+        groups.count(Operation::GroupUpdate),
+        groups.count(Operation::GroupAddMembers) + groups.count(Operation::GroupRemoveMembers),
+        groups.count(Operation::GroupDelete),
+        groups.unchanged
+    )
+}
+
+/// `Plan: 1 to create, 2 to update, 0 to reactivate, 1 to deactivate; 17 unchanged, 1 skipped.`
+/// (`, N to delete` appears when deletion is planned.)
+pub fn summary(changes: &Changes) -> String {
+    let deletes = changes.count(Action::Delete);
+    let delete = if deletes > 0 {
+        format!(", {deletes} to delete")
+    } else {
+        String::new()
+    };
+    format!(
+        "Plan: {} to create, {} to update, {} to reactivate, {} to deactivate{delete}; {} unchanged, {} skipped.",
         changes.count(Action::Create),
         changes.count(Action::Update),
         changes.count(Action::Reactivate),
@@ -110,21 +207,93 @@ pub fn applied_text(applied: &Applied) -> String {
         let _ = writeln!(
             out,
             "! failed to {} {}: {}",
-            failure.action.verb(),
-            failure.user_name,
-            failure.error
+            failure.operation.name().replace('_', " "),
+            failure.name,
+            failure.failure.error
         );
+    }
+    for skip in &applied.member_skips {
+        let _ = writeln!(
+            out,
+            "! skip member {} of group {}: {}",
+            skip.user, skip.group, skip.reason
+        );
+    }
+    let mut extra = String::new();
+    if applied.adopted > 0 {
+        let _ = write!(extra, ", {} adopted", applied.adopted);
+    }
+    if applied.deleted > 0 {
+        let _ = write!(extra, ", {} deleted", applied.deleted);
     }
     let _ = writeln!(
         out,
-        "Applied: {} created, {} updated, {} reactivated, {} deactivated; {} failed.",
+        "Applied: {} created, {} updated, {} reactivated, {} deactivated{extra}; {} failed.",
         applied.created,
         applied.updated,
         applied.reactivated,
         applied.deactivated,
         applied.failures.len()
     );
+    let group_writes = applied.groups_created
+        + applied.groups_updated
+        + applied.groups_deleted
+        + applied.members_added
+        + applied.members_removed;
+    if group_writes > 0 {
+        let _ = writeln!(
+            out,
+            "Groups: {} created, {} updated, {} deleted; {} member(s) added, {} removed.",
+            applied.groups_created,
+            applied.groups_updated,
+            applied.groups_deleted,
+            applied.members_added,
+            applied.members_removed
+        );
+    }
+    if applied.not_started > 0 {
+        let _ = writeln!(
+            out,
+            "Stopped: {} write(s) not started; the state holds everything done.",
+            applied.not_started
+        );
+    }
     out
+}
+
+/// A whole run as one JSON document: the plan (users and groups), the threshold verdict, and
+/// after a real run what was applied and the request counts.
+pub fn report_json(report: &RunReport, dry_run: bool) -> Json {
+    let mut document = json(&report.changes, dry_run, report.applied.as_ref());
+    if let Json::Object(object) = &mut document {
+        object.insert("run_id".into(), Json::String(report.run_id.clone()));
+        let groups = &report.groups;
+        object.insert(
+            "groups".into(),
+            json!({
+                "summary": {
+                    "create": groups.count(Operation::GroupCreate),
+                    "update": groups.count(Operation::GroupUpdate),
+                    "add_members": groups.count(Operation::GroupAddMembers),
+                    "remove_members": groups.count(Operation::GroupRemoveMembers),
+                    "delete": groups.count(Operation::GroupDelete),
+                    "unchanged": groups.unchanged,
+                },
+                "changes": groups.changes,
+                "notices": groups.notices,
+                "member_skips": report.member_skips,
+            }),
+        );
+        object.insert(
+            "safety".into(),
+            serde_json::to_value(&report.safety).unwrap_or(Json::Null),
+        );
+        object.insert(
+            "requests".into(),
+            serde_json::to_value(report.requests).unwrap_or(Json::Null),
+        );
+    }
+    document
 }
 
 /// The plan (and, after a real run, what was applied) as one JSON document.
@@ -136,6 +305,7 @@ pub fn json(changes: &Changes, dry_run: bool, applied: Option<&Applied>) -> Json
             "update": changes.count(Action::Update),
             "reactivate": changes.count(Action::Reactivate),
             "deactivate": changes.count(Action::Deactivate),
+            "delete": changes.count(Action::Delete),
             "unchanged": changes.unchanged,
             "skipped": changes.skipped.len(),
         },

@@ -24,11 +24,13 @@ pub fn fresh_token() -> String {
     format!("tok-{}-{nanos:x}", std::process::id())
 }
 
-/// A running scim2-server.
+/// A running SCIM peer: scim2-server (PyPI) or SCIMMY (npm).
 pub struct ScimServer {
     pub url: String,
     pub token: String,
     state: tempfile::TempDir,
+    /// The harness script that started it (and stops it).
+    script: &'static str,
 }
 
 /// One request as the server logged it.
@@ -40,26 +42,41 @@ pub struct Logged {
 }
 
 impl ScimServer {
+    /// scim2-server, through `tests/peers/scim-server.sh`.
     pub fn start() -> ScimServer {
+        ScimServer::start_with("tests/peers/scim-server.sh", &["start", "0", "env"])
+    }
+
+    /// SCIMMY + scimmy-routers, through `tests/peers/scimmy-server.sh`.
+    pub fn start_scimmy() -> ScimServer {
+        ScimServer::start_with("tests/peers/scimmy-server.sh", &["start", "env"])
+    }
+
+    fn start_with(script: &'static str, args: &[&str]) -> ScimServer {
         let state = tempfile::Builder::new()
             .prefix("scimsync-scim-")
             .tempdir()
             .expect("temp dir");
         let token = fresh_token();
-        let output = Command::new(repo().join("tests/peers/scim-server.sh"))
-            .args(["start", "0", "env"])
+        let output = Command::new(repo().join(script))
+            .args(args)
             .arg(state.path())
             .env("SCIM_PEER_TOKEN", &token)
             .output()
             .expect("run tests/peers/scim-server.sh");
         assert!(
             output.status.success(),
-            "scim2-server did not start:\n{}",
+            "{script} did not start:\n{}",
             String::from_utf8_lossy(&output.stderr)
         );
         let url = String::from_utf8_lossy(&output.stdout).trim().to_owned();
         assert!(url.starts_with("http://127.0.0.1:"), "unexpected URL {url}");
-        ScimServer { url, token, state }
+        ScimServer {
+            url,
+            token,
+            state,
+            script,
+        }
     }
 
     fn http(&self) -> reqwest::blocking::Client {
@@ -82,6 +99,40 @@ impl ScimServer {
         let mut users = body["Resources"].as_array().cloned().unwrap_or_default();
         users.sort_by_key(|u| u["userName"].as_str().unwrap_or_default().to_owned());
         users
+    }
+
+    /// Every group, by displayName, with its member ids sorted.
+    pub fn groups(&self) -> Vec<(String, Vec<String>)> {
+        let body: Json = self
+            .http()
+            .get(format!("{}/Groups?count=1000", self.url))
+            .bearer_auth(&self.token)
+            .send()
+            .expect("list groups")
+            .json()
+            .expect("list JSON");
+        let mut groups: Vec<(String, Vec<String>)> = body["Resources"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|g| {
+                let mut members: Vec<String> = g["members"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|m| m["value"].as_str().map(str::to_owned))
+                    .collect();
+                members.sort();
+                (
+                    g["displayName"].as_str().unwrap_or_default().to_owned(),
+                    members,
+                )
+            })
+            .collect();
+        groups.sort();
+        groups
     }
 
     /// Users with server-assigned fields (`id`, `meta`) removed, for exact comparisons.
@@ -114,6 +165,8 @@ impl ScimServer {
 
     /// Every request the server has logged so far.
     pub fn requests(&self) -> Vec<Logged> {
+        // Both peers log a request just after answering it: let the last line land.
+        std::thread::sleep(std::time::Duration::from_millis(200));
         let log = std::fs::read_to_string(self.state.path().join("server.log")).unwrap_or_default();
         let line = regex::Regex::new(r#""([A-Z]+) (\S+) HTTP/[0-9.]+" (\d{3})"#).expect("regex");
         line.captures_iter(&log)
@@ -136,7 +189,7 @@ impl ScimServer {
 
 impl Drop for ScimServer {
     fn drop(&mut self) {
-        let _ = Command::new(repo().join("tests/peers/scim-server.sh"))
+        let _ = Command::new(repo().join(self.script))
             .arg("stop")
             .arg(self.state.path())
             .output();

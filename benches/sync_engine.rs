@@ -1,0 +1,320 @@
+//! Sync engine benchmarks, measured side by side in one run (figures in BENCHMARKS.md):
+//!
+//! 1. Creating N users in a fresh scim2-server: a bare load generator (reqwest, POSTing the
+//!    exact bodies scimsync would send at the same concurrency) against `run_sync`.
+//! 2. A no-op re-sync of those users (zero writes) against listing all users once with the
+//!    same page size.
+//! 3. A target limited to R requests/second (the in-process fault server answers 429 above
+//!    it): scimsync's throughput with `requests_per_second = R`, and the 429s it got.
+//!
+//! `cargo bench --bench sync_engine -- [--users N] [--concurrency C] [--rate R] [--rate-users M] [--rounds K]`
+//! Needs scim2-server (`tests/peers/scim-server.sh install`, done by tests/run.sh). Loopback only.
+
+#[path = "../tests/support/fault.rs"]
+mod fault;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt as _;
+use scimsync::config::Config;
+use scimsync::sync::{RunOptions, run_sync};
+use serde_json::{Value as Json, json};
+
+const MAPPING: &str = r#"userName <- user.email
+externalId <- user.getInternalProperty("id")
+name.givenName <- user.first
+name.familyName <- user.last
+displayName <- user.first + " " + user.last
+title <- user.title
+emails[type eq "work"].value <- user.email
+enterprise:department <- user.department
+"#;
+
+struct Options {
+    users: usize,
+    concurrency: usize,
+    rate: u32,
+    rate_users: usize,
+    rounds: usize,
+}
+
+fn options() -> Options {
+    let mut o = Options {
+        users: 2000,
+        concurrency: 4,
+        rate: 50,
+        rate_users: 200,
+        rounds: 2,
+    };
+    let args: Vec<String> = std::env::args().collect();
+    let value = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse::<usize>().ok())
+    };
+    o.users = value("--users").unwrap_or(o.users);
+    o.concurrency = value("--concurrency").unwrap_or(o.concurrency);
+    o.rate = value("--rate").map_or(o.rate, |r| r as u32);
+    o.rate_users = value("--rate-users").unwrap_or(o.rate_users);
+    o.rounds = value("--rounds").unwrap_or(o.rounds);
+    o
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh scim2-server; stopped on drop.
+struct Server {
+    url: String,
+    token: String,
+    state: tempfile::TempDir,
+}
+
+impl Server {
+    fn start() -> Server {
+        let state = tempfile::tempdir().expect("temp dir");
+        let token = format!("bench-{}", fastrand::u64(..));
+        let out = Command::new(repo().join("tests/peers/scim-server.sh"))
+            .args(["start", "0", "env"])
+            .arg(state.path())
+            .env("SCIM_PEER_TOKEN", &token)
+            .output()
+            .expect("start scim2-server");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Server {
+            url: String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+            token,
+            state,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new(repo().join("tests/peers/scim-server.sh"))
+            .arg("stop")
+            .arg(self.state.path())
+            .output();
+    }
+}
+
+fn export(n: usize) -> Json {
+    Json::Array(
+        (0..n)
+            .map(|i| {
+                json!({"id": format!("00u{i:06}"), "email": format!("user{i:06}@example.com"),
+                       "first": format!("Given{i}"), "last": format!("Family{i}"),
+                       "title": "Engineer", "department": format!("dept{}", i % 20)})
+            })
+            .collect(),
+    )
+}
+
+/// A project directory: mapping, export, token file, config.
+fn project(dir: &Path, url: &str, users: usize, extra: &str) -> Config {
+    std::fs::write(dir.join("m.map"), MAPPING).unwrap();
+    std::fs::write(dir.join("users.json"), export(users).to_string()).unwrap();
+    std::fs::write(
+        dir.join("scimsync.toml"),
+        format!(
+            "mapping = \"m.map\"\n[source]\nkind = \"json\"\npath = \"users.json\"\nformat = \"plain\"\n\
+             [target]\nurl = \"{url}\"\ntoken_file = \"token\"\n{extra}\n[state]\npath = \"state\"\n"
+        ),
+    )
+    .unwrap();
+    Config::load(&dir.join("scimsync.toml")).unwrap()
+}
+
+/// The create bodies scimsync sends for this export (from a dry run's plan).
+async fn bodies(config: &Config) -> Vec<Json> {
+    let report = run_sync(config, &RunOptions::new(true)).await.unwrap();
+    report
+        .changes
+        .changes
+        .iter()
+        .filter_map(|c| c.resource.clone())
+        .collect()
+}
+
+/// One create; its status (0 when the request failed).
+async fn post(http: &reqwest::Client, url: &str, token: &str, body: &Json) -> u16 {
+    http.post(format!("{url}/Users"))
+        .bearer_auth(token)
+        .header("Content-Type", "application/scim+json")
+        .body(body.to_string())
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+}
+
+async fn bare_post(url: &str, token: &str, bodies: &[Json], concurrency: usize) -> Duration {
+    let http = reqwest::Client::new();
+    let start = Instant::now();
+    let statuses: Vec<u16> = futures::stream::iter(bodies)
+        .map(|body| {
+            let http = http.clone();
+            async move { post(&http, url, token, body).await }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let elapsed = start.elapsed();
+    assert!(statuses.iter().all(|s| *s == 201), "bare POSTs failed");
+    elapsed
+}
+
+/// A bare generator that POSTs at `rate` per second (a ticking interval that catches up when
+/// late), `concurrency` at a time: what any client can get from the limited target here.
+async fn bare_paced_post(
+    url: &str,
+    bodies: &[Json],
+    rate: u32,
+    concurrency: usize,
+) -> (Duration, usize) {
+    let http = reqwest::Client::new();
+    let interval = std::sync::Arc::new(tokio::sync::Mutex::new(tokio::time::interval(
+        Duration::from_secs_f64(1.0 / f64::from(rate)),
+    )));
+    let start = Instant::now();
+    let statuses: Vec<u16> = futures::stream::iter(bodies)
+        .map(|body| {
+            let (http, interval) = (http.clone(), interval.clone());
+            async move {
+                interval.lock().await.tick().await;
+                post(&http, url, "t", body).await
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    (
+        start.elapsed(),
+        statuses.iter().filter(|s| **s == 429).count(),
+    )
+}
+
+async fn bare_list(url: &str, token: &str, page: usize) -> (Duration, usize) {
+    let http = reqwest::Client::new();
+    let start = Instant::now();
+    let mut seen = 0;
+    let mut index = 1;
+    loop {
+        let body: Json = http
+            .get(format!("{url}/Users?startIndex={index}&count={page}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let got = body["Resources"].as_array().map_or(0, Vec::len);
+        seen += got;
+        index += got;
+        if got == 0 || seen >= body["totalResults"].as_u64().unwrap_or(0) as usize {
+            break;
+        }
+    }
+    (start.elapsed(), seen)
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+fn main() {
+    let o = options();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (mut bare, mut sync, mut noop, mut list) = (vec![], vec![], vec![], vec![]);
+        for round in 1..=o.rounds {
+            // Bare load generator into a fresh server.
+            let server = Server::start();
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("token"), &server.token).unwrap();
+            let extra = format!("concurrency = {}", o.concurrency);
+            let config = project(dir.path(), &server.url, o.users, &extra);
+            let bodies = bodies(&config).await;
+            assert_eq!(bodies.len(), o.users);
+            let t = bare_post(&server.url, &server.token, &bodies, o.concurrency).await;
+            println!("round {round}: bare POST x{}: {:.2}s", o.users, secs(t));
+            bare.push(secs(t));
+            drop(server);
+
+            // scimsync into a fresh server, then a no-op re-sync and a bare listing.
+            let server = Server::start();
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("token"), &server.token).unwrap();
+            let config = project(dir.path(), &server.url, o.users, &extra);
+            let start = Instant::now();
+            let report = run_sync(&config, &RunOptions::new(false)).await.unwrap();
+            let t = start.elapsed();
+            assert_eq!(report.applied.as_ref().unwrap().created, o.users);
+            println!("round {round}: scimsync create x{}: {:.2}s ({} requests)", o.users, secs(t), report.requests.requests);
+            sync.push(secs(t));
+            let start = Instant::now();
+            let report = run_sync(&config, &RunOptions::new(false)).await.unwrap();
+            let t = start.elapsed();
+            assert_eq!(report.requests.writes, 0, "a no-op re-sync writes nothing");
+            println!("round {round}: scimsync no-op re-sync: {:.2}s ({} requests, 0 writes)", secs(t), report.requests.requests);
+            noop.push(secs(t));
+            let (t, seen) = bare_list(&server.url, &server.token, config.target.page_size).await;
+            assert_eq!(seen, o.users);
+            println!("round {round}: bare list of {seen} users (count={}): {:.2}s", config.target.page_size, secs(t));
+            list.push(secs(t));
+        }
+
+        // A rate-limited target: a bare paced generator, then scimsync, each on a fresh server.
+        let server = fault::FaultServer::start().await;
+        server.rate_limit(o.rate);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("token"), "t").unwrap();
+        let config = project(dir.path(), &server.url, o.rate_users, "");
+        let bodies = bodies(&config).await;
+        let (bare_time, bare_throttled) = bare_paced_post(&server.url, &bodies, o.rate, 8).await;
+        let bare_throughput = (server.log().len() - 1) as f64 / secs(bare_time);
+        println!("bare paced POST x{} at {}/s: {:.2}s = {bare_throughput:.1} req/s, {bare_throttled} answered 429", o.rate_users, o.rate, secs(bare_time));
+        drop(server);
+        let server = fault::FaultServer::start().await;
+        server.rate_limit(o.rate);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("token"), "t").unwrap();
+        let extra = format!("concurrency = 8\nrequests_per_second = {}", o.rate);
+        let config = project(dir.path(), &server.url, o.rate_users, &extra);
+        let start = Instant::now();
+        let report = run_sync(&config, &RunOptions::new(false)).await.unwrap();
+        let t = start.elapsed();
+        let requests = server.log().len();
+        let throttled = server.log().iter().filter(|l| l.status == 429).count();
+        assert_eq!(report.applied.as_ref().unwrap().created, o.rate_users);
+        let throughput = requests as f64 / secs(t);
+
+        let (b, s, n, l) = (median(bare), median(sync), median(noop), median(list));
+        println!();
+        println!("| measurement | result |");
+        println!("| --- | --- |");
+        println!("| create {} users, concurrency {}: bare load generator (median of {}) | {b:.2} s ({:.0} users/s) |", o.users, o.concurrency, o.rounds, o.users as f64 / b);
+        println!("| create {} users, concurrency {}: scimsync sync (median of {}) | {s:.2} s ({:.0} users/s), **{:.3}x** the bare time |", o.users, o.concurrency, o.rounds, o.users as f64 / s, s / b);
+        println!("| no-op re-sync of {} users: writes | 0 |", o.users);
+        println!("| no-op re-sync: scimsync (median) vs listing all users once (median) | {n:.2} s vs {l:.2} s, **{:.3}x** |", n / l);
+        println!("| target limited to {} req/s, {} users: bare generator paced at {}/s | {:.2} s = {bare_throughput:.1} req/s ({:.1}% of the limit), {bare_throttled} answered 429 |", o.rate, o.rate_users, o.rate, secs(bare_time), bare_throughput * 100.0 / f64::from(o.rate));
+        println!("| target limited to {} req/s, {} users: scimsync with requests_per_second = {} | {requests} requests in {:.2} s = **{throughput:.1} req/s** ({:.1}% of the limit), {throttled} answered 429 |", o.rate, o.rate_users, o.rate, secs(t), throughput * 100.0 / f64::from(o.rate));
+    });
+}

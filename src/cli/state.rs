@@ -1,0 +1,119 @@
+//! `scimsync state show|forget --config FILE`: what scimsync manages on a target, and letting
+//! go of an object (the target is not touched; a forgotten user is matched and adopted again
+//! on the next run if it is still in the source).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::config::Config;
+use crate::state::State;
+
+#[derive(Debug, clap::Args)]
+pub struct StateArgs {
+    #[command(subcommand)]
+    command: StateCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum StateCommand {
+    /// Print the managed users and groups (text, or the state file's JSON with --output json).
+    Show {
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        #[arg(long, value_enum, default_value_t)]
+        output: super::sync::Output,
+    },
+    /// Stop managing users or groups: by source id, SCIM id, userName or group name.
+    Forget {
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        #[arg(required = true, value_name = "ID|USERNAME")]
+        keys: Vec<String>,
+    },
+}
+
+pub fn run(args: StateArgs) -> Result<ExitCode, String> {
+    match args.command {
+        StateCommand::Show { config, output } => {
+            let (_, state) = load(&config)?;
+            match output {
+                super::sync::Output::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&state).unwrap_or_default()
+                ),
+                super::sync::Output::Text => print!("{}", show(&state)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        StateCommand::Forget { config, keys } => {
+            let (file, mut state) = load(&config)?;
+            let mut missing = Vec::new();
+            for key in &keys {
+                let dropped = state.forget(key);
+                if dropped.is_empty() {
+                    missing.push(key.clone());
+                }
+                for source in dropped {
+                    println!("forgot {source}");
+                }
+            }
+            state.save(&file).map_err(|e| format!("error: {e}"))?;
+            if missing.is_empty() {
+                Ok(ExitCode::SUCCESS)
+            } else {
+                Err(format!("error: not in the state: {}", missing.join(", ")))
+            }
+        }
+    }
+}
+
+fn load(config: &std::path::Path) -> Result<(PathBuf, State), String> {
+    let config = Config::load(config).map_err(|e| format!("error: {e}"))?;
+    let file = config.state.file();
+    let state = State::load(&file, &config.target.url).map_err(|e| format!("error: {e}"))?;
+    Ok((file, state))
+}
+
+/// One line per managed object.
+fn show(state: &State) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(out, "target {}", state.target);
+    for (source, user) in &state.users {
+        let status = if user.active { "active" } else { "inactive" };
+        let since = user
+            .deactivated_at
+            .map(|t| format!(" since {}", t.format("%Y-%m-%d")))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "user  {source}  {}  {}  {status}{since}",
+            user.id, user.user_name
+        );
+    }
+    // Held refusals, including creates of users the target never accepted.
+    for (source, rejection) in &state.rejected {
+        let _ = writeln!(
+            out,
+            "held  {source}  {} refused{} on {}: {}",
+            rejection.operation,
+            rejection
+                .status
+                .map(|s| format!(" (HTTP {s})"))
+                .unwrap_or_default(),
+            rejection.at.format("%Y-%m-%d %H:%M UTC"),
+            rejection.detail
+        );
+    }
+    for (name, group) in &state.groups {
+        let _ = writeln!(out, "group {name}  {}  {}", group.id, group.display_name);
+    }
+    let _ = writeln!(
+        out,
+        "{} user(s), {} group(s) managed; {} held.",
+        state.users.len(),
+        state.groups.len(),
+        state.rejected.len()
+    );
+    out
+}

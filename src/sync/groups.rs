@@ -1,0 +1,532 @@
+//! Pushed groups: which directory groups go to the target, and what to create, rename, delete
+//! and which members to add or remove. Pure, like `diff`: the desired users, the user plan,
+//! the target's groups and the state come in, a list of group changes goes out.
+//!
+//! Members are users: a member is added when the user is provisioned (found, adopted or
+//! created in this run, and active); one that is not is skipped with the reason. Only members
+//! scimsync manages are ever removed, and a group is deleted only when `group_delete` is on.
+//! Target peers keep no referential integrity for members and never fill `User.groups`, so
+//! membership is always read from `/Groups`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use serde::Serialize;
+use serde_json::Value as Json;
+
+use super::desired::Desired;
+use super::diff::{Action, Changes};
+use super::event::Operation;
+use crate::config::ActionsConfig;
+use crate::mapping::Plan;
+use crate::record::Record;
+use crate::scim::patch::PatchOperation;
+use crate::scim::resource::id;
+use crate::scim::schema::CORE_GROUP;
+use crate::state::State;
+
+/// A group as it should be on the target.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DesiredGroup {
+    /// The directory group's name: its identity in the state.
+    pub key: String,
+    pub display_name: String,
+    pub external_id: Option<String>,
+    /// Source ids of the members that should be on the target.
+    pub members: BTreeSet<String>,
+}
+
+/// A member of a pushed group that is not pushed, and why.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MemberSkip {
+    pub group: String,
+    pub user: String,
+    pub reason: String,
+}
+
+/// A user named in a membership change: by source id when scimsync knows the user, with the
+/// target id once known (a user created in this run gets its id during the run).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MemberRef {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(rename = "userName")]
+    pub user_name: String,
+}
+
+/// One write to a group.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GroupChange {
+    pub operation: Operation,
+    /// The directory group's name.
+    pub group: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(rename = "displayName")]
+    pub display_name: String,
+    /// Create: the body. Update: the attributes set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<Json>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attributes: Vec<String>,
+    #[serde(skip)]
+    pub operations: Vec<PatchOperation>,
+    /// Add / remove members: who (one chunk).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<MemberRef>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub adopted: bool,
+}
+
+/// Everything a run would do to groups.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GroupChanges {
+    pub changes: Vec<GroupChange>,
+    pub unchanged: usize,
+    pub member_skips: Vec<MemberSkip>,
+    /// Notices: groups no longer pushed and left alone, actions switched off.
+    pub notices: Vec<String>,
+    /// Groups found on the target by displayName (adopted) or already as desired.
+    pub remember: Vec<(String, crate::state::ManagedGroup)>,
+    /// Groups dropped from the state.
+    pub forget: Vec<String>,
+}
+
+impl GroupChanges {
+    pub fn count(&self, operation: Operation) -> usize {
+        self.changes
+            .iter()
+            .filter(|c| c.operation == operation)
+            .count()
+    }
+}
+
+/// The pushed groups and their members, from the source records.
+pub fn desired_groups(
+    plan: &Plan,
+    records: &[Record],
+    desired: &Desired,
+) -> (Vec<DesiredGroup>, Vec<MemberSkip>) {
+    if plan.groups.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
+    let provisioned: HashMap<&str, bool> = desired
+        .users
+        .iter()
+        .map(|u| (u.source_id.as_str(), u.active))
+        .collect();
+    let skipped: HashMap<&str, &str> = desired
+        .skipped
+        .iter()
+        .map(|s| (s.source_id.as_str(), s.reason.as_str()))
+        .collect();
+    let mut groups: BTreeMap<String, DesiredGroup> = BTreeMap::new();
+    let mut skips = Vec::new();
+    for record in records {
+        for name in &record.groups {
+            let Some(pushed) = plan.pushed_group(name) else {
+                continue;
+            };
+            let group = groups.entry(name.clone()).or_insert_with(|| DesiredGroup {
+                key: name.clone(),
+                display_name: pushed.display_name.clone(),
+                external_id: pushed.external_id.clone(),
+                members: BTreeSet::new(),
+            });
+            let reason = match provisioned.get(record.id.as_str()) {
+                Some(true) => {
+                    group.members.insert(record.id.clone());
+                    continue;
+                }
+                Some(false) => "the user is inactive".to_owned(),
+                None => match skipped.get(record.id.as_str()) {
+                    Some(why) => format!("the user is skipped ({why})"),
+                    None => "the user is out of scope".to_owned(),
+                },
+            };
+            skips.push(MemberSkip {
+                group: group.display_name.clone(),
+                user: record.label(),
+                reason,
+            });
+        }
+    }
+    (groups.into_values().collect(), skips)
+}
+
+/// Compares desired groups with the target's. `users` is the user plan of the same run: it
+/// says which source users have (or will have) which target id.
+pub fn diff_groups(
+    desired: &[DesiredGroup],
+    target_groups: &[Json],
+    state: &State,
+    users: &Changes,
+    actions: &ActionsConfig,
+    member_chunk: usize,
+) -> GroupChanges {
+    let mut out = GroupChanges::default();
+    let by_id: HashMap<&str, &Json> = target_groups
+        .iter()
+        .filter_map(|g| Some((id(g)?, g)))
+        .collect();
+    let by_name: HashMap<String, &Json> = target_groups
+        .iter()
+        .filter_map(|g| Some((display_name(g)?.to_lowercase(), g)))
+        .collect();
+
+    // Source id -> target id (None: created in this run) and userName, for every user that
+    // ends the run provisioned and active.
+    let mut member_ids: HashMap<&str, (Option<&str>, &str)> = HashMap::new();
+    let mut managed_ids: HashSet<&str> = state.users.values().map(|u| u.id.as_str()).collect();
+    for (source, managed) in &users.remember {
+        managed_ids.insert(managed.id.as_str());
+        if managed.active {
+            member_ids.insert(source, (Some(managed.id.as_str()), &managed.user_name));
+        }
+    }
+    for change in &users.changes {
+        let Some(source) = change.source_id.as_deref() else {
+            continue;
+        };
+        if let Some(id) = change.id.as_deref() {
+            managed_ids.insert(id);
+        }
+        if matches!(
+            change.action,
+            Action::Create | Action::Update | Action::Reactivate
+        ) {
+            member_ids.insert(source, (change.id.as_deref(), &change.user_name));
+        }
+    }
+    let chunk = member_chunk.max(1);
+
+    for group in desired {
+        let known = state.groups.get(&group.key);
+        let by_state = known.and_then(|k| by_id.get(k.id.as_str()).copied());
+        let found = by_state.or_else(|| by_name.get(&group.display_name.to_lowercase()).copied());
+        let wanted: Vec<MemberRef> = group
+            .members
+            .iter()
+            .filter_map(|source| {
+                let (id, user_name) = member_ids.get(source.as_str())?;
+                Some(MemberRef {
+                    source_id: Some(source.clone()),
+                    id: id.map(str::to_owned),
+                    user_name: (*user_name).to_owned(),
+                })
+            })
+            .collect();
+        let base = |operation: Operation, id: Option<&str>, adopted: bool| GroupChange {
+            operation,
+            group: group.key.clone(),
+            id: id.map(str::to_owned),
+            display_name: group.display_name.clone(),
+            resource: None,
+            attributes: Vec::new(),
+            operations: Vec::new(),
+            members: Vec::new(),
+            adopted,
+        };
+        let Some(target) = found else {
+            if known.is_some() {
+                out.forget.push(group.key.clone());
+            }
+            if !actions.group_create {
+                out.notices.push(format!(
+                    "group \"{}\" is not on the target; `group_create` is off in [sync.actions]",
+                    group.display_name
+                ));
+                continue;
+            }
+            let mut create = base(Operation::GroupCreate, None, false);
+            let mut resource = serde_json::json!({
+                "schemas": [CORE_GROUP],
+                "displayName": group.display_name,
+            });
+            if let Some(external_id) = &group.external_id {
+                resource["externalId"] = Json::String(external_id.clone());
+            }
+            create.resource = Some(resource);
+            out.changes.push(create);
+            if actions.group_members {
+                for members in wanted.chunks(chunk) {
+                    let mut add = base(Operation::GroupAddMembers, None, false);
+                    add.members = members.to_vec();
+                    out.changes.push(add);
+                }
+            }
+            continue;
+        };
+        let target_id = id(target).unwrap_or_default();
+        let adopted = by_state.is_none();
+        let mut changed = false;
+        let mut update = base(Operation::GroupUpdate, Some(target_id), adopted);
+        if display_name(target) != Some(group.display_name.as_str()) {
+            update.attributes.push("displayName".into());
+            update.operations.push(PatchOperation::replace(
+                "displayName",
+                Json::String(group.display_name.clone()),
+            ));
+        }
+        if let Some(external_id) = &group.external_id {
+            if target.get("externalId").and_then(Json::as_str) != Some(external_id) {
+                update.attributes.push("externalId".into());
+                update.operations.push(PatchOperation::replace(
+                    "externalId",
+                    Json::String(external_id.clone()),
+                ));
+            }
+        }
+        if !update.operations.is_empty() {
+            if actions.group_rename {
+                out.changes.push(update);
+                changed = true;
+            } else {
+                out.notices.push(format!(
+                    "group \"{}\" differs on the target ({}); `group_rename` is off in [sync.actions]",
+                    group.display_name,
+                    update.attributes.join(", ")
+                ));
+            }
+        }
+        if actions.group_members {
+            let present: HashSet<&str> = members(target).collect();
+            let add: Vec<MemberRef> = wanted
+                .iter()
+                .filter(|m| m.id.as_deref().is_none_or(|id| !present.contains(id)))
+                .cloned()
+                .collect();
+            let wanted_ids: HashSet<&str> = wanted.iter().filter_map(|m| m.id.as_deref()).collect();
+            let names: HashMap<&str, &str> = state
+                .users
+                .values()
+                .map(|u| (u.id.as_str(), u.user_name.as_str()))
+                .collect();
+            let remove: Vec<MemberRef> = members(target)
+                .filter(|id| managed_ids.contains(id) && !wanted_ids.contains(id))
+                .map(|id| MemberRef {
+                    source_id: None,
+                    id: Some(id.to_owned()),
+                    user_name: names.get(id).copied().unwrap_or(id).to_owned(),
+                })
+                .collect();
+            for members in add.chunks(chunk) {
+                let mut change = base(Operation::GroupAddMembers, Some(target_id), adopted);
+                change.members = members.to_vec();
+                out.changes.push(change);
+                changed = true;
+            }
+            for members in remove.chunks(chunk) {
+                let mut change = base(Operation::GroupRemoveMembers, Some(target_id), adopted);
+                change.operations = members
+                    .iter()
+                    .filter_map(|m| m.id.as_deref().map(PatchOperation::remove_member))
+                    .collect();
+                change.members = members.to_vec();
+                out.changes.push(change);
+                changed = true;
+            }
+        }
+        if !changed {
+            out.unchanged += 1;
+        }
+        out.remember.push((
+            group.key.clone(),
+            crate::state::ManagedGroup {
+                id: target_id.to_owned(),
+                display_name: group.display_name.clone(),
+            },
+        ));
+    }
+
+    // Groups scimsync pushed that no statement selects any more.
+    let desired_keys: HashSet<&str> = desired.iter().map(|g| g.key.as_str()).collect();
+    for (key, managed) in &state.groups {
+        if desired_keys.contains(key.as_str()) {
+            continue;
+        }
+        if !by_id.contains_key(managed.id.as_str()) {
+            out.forget.push(key.clone());
+        } else if actions.group_delete {
+            out.changes.push(GroupChange {
+                operation: Operation::GroupDelete,
+                group: key.clone(),
+                id: Some(managed.id.clone()),
+                display_name: managed.display_name.clone(),
+                resource: None,
+                attributes: Vec::new(),
+                operations: Vec::new(),
+                members: Vec::new(),
+                adopted: false,
+            });
+        } else {
+            out.notices.push(format!(
+                "group \"{}\" is no longer pushed; it is left on the target and no longer managed (`group_delete` is off)",
+                managed.display_name
+            ));
+            out.forget.push(key.clone());
+        }
+    }
+    out
+}
+
+fn display_name(group: &Json) -> Option<&str> {
+    crate::scim::path::get_ci(group, "displayName").and_then(Json::as_str)
+}
+
+/// The member ids of a target group.
+fn members(group: &Json) -> impl Iterator<Item = &str> {
+    crate::scim::path::get_ci(group, "members")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|m| crate::scim::path::get_ci(m, "value").and_then(Json::as_str))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::{SourceFile, compile};
+    use crate::state::{ManagedGroup, ManagedUser};
+    use crate::sync::desired::compute;
+    use crate::sync::diff::{Policy, diff};
+    use serde_json::json;
+
+    const MAP: &str = "userName <- user.email\ngroup \"eng\" as \"Engineering\" external id \"g-eng\"\ngroups matching \"^team-\"\n";
+
+    fn record(id: &str, email: &str, active: bool, groups: &[&str]) -> Record {
+        let mut r = Record::from_flat_json(id.into(), json!({"email": email}).as_object().unwrap());
+        r.active = active;
+        r.groups = groups.iter().map(|g| g.to_string()).collect();
+        r
+    }
+
+    #[test]
+    fn creates_renames_chunks_and_removes_only_managed_members() {
+        let plan = compile(&SourceFile::new("t.map", MAP)).unwrap();
+        let records = vec![
+            record("1", "a@x", true, &["eng", "team-x", "other"]),
+            record("2", "b@x", true, &["eng"]),
+            record("3", "c@x", true, &["eng"]),
+            record("4", "d@x", false, &["eng"]),
+        ];
+        let desired = compute(&plan, &records, chrono::Utc::now());
+        let (groups, skips) = desired_groups(&plan, &records, &desired);
+        assert_eq!(
+            groups
+                .iter()
+                .map(|g| (g.display_name.as_str(), g.members.len()))
+                .collect::<Vec<_>>(),
+            [("Engineering", 3), ("team-x", 1)]
+        );
+        assert_eq!(skips.len(), 1);
+        assert_eq!(
+            (skips[0].user.as_str(), skips[0].reason.as_str()),
+            ("4 (d@x)", "the user is inactive")
+        );
+
+        let mut state = State::new("http://t");
+        for (s, id) in [("1", "u1"), ("2", "u2"), ("9", "u9")] {
+            state
+                .users
+                .insert(s.into(), ManagedUser::new(id, format!("{s}@x"), true));
+        }
+        state.groups.insert(
+            "eng".into(),
+            ManagedGroup {
+                id: "g1".into(),
+                display_name: "Eng".into(),
+            },
+        );
+        state.groups.insert(
+            "old".into(),
+            ManagedGroup {
+                id: "g2".into(),
+                display_name: "Old".into(),
+            },
+        );
+        let target_users = vec![
+            json!({"id": "u1", "userName": "a@x"}),
+            json!({"id": "u2", "userName": "b@x"}),
+            json!({"id": "u9", "userName": "gone@x"}),
+        ];
+        let users = diff(
+            &desired,
+            &target_users,
+            &state,
+            &plan.match_path,
+            &Policy::default(),
+        );
+        let target_groups = vec![
+            // u9 is managed and no longer wanted; "outsider" is not ours and stays.
+            json!({"id": "g1", "displayName": "Eng", "members": [{"value": "u1"}, {"value": "u9"}, {"value": "outsider"}]}),
+            json!({"id": "g2", "displayName": "Old"}),
+        ];
+        let actions = ActionsConfig::default();
+        let out = diff_groups(&groups, &target_groups, &state, &users, &actions, 1);
+        let summary: Vec<(Operation, String, Vec<String>)> = out
+            .changes
+            .iter()
+            .map(|c| {
+                (
+                    c.operation,
+                    c.display_name.clone(),
+                    c.members
+                        .iter()
+                        .map(|m| {
+                            m.id.clone()
+                                .unwrap_or_else(|| format!("new {}", m.user_name))
+                        })
+                        .collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (Operation::GroupUpdate, "Engineering".into(), vec![]),
+                (
+                    Operation::GroupAddMembers,
+                    "Engineering".into(),
+                    vec!["u2".into()]
+                ),
+                (
+                    Operation::GroupAddMembers,
+                    "Engineering".into(),
+                    vec!["new c@x".into()]
+                ),
+                (
+                    Operation::GroupRemoveMembers,
+                    "Engineering".into(),
+                    vec!["u9".into()]
+                ),
+                (Operation::GroupCreate, "team-x".into(), vec![]),
+                (
+                    Operation::GroupAddMembers,
+                    "team-x".into(),
+                    vec!["u1".into()]
+                ),
+            ]
+        );
+        assert_eq!(out.changes[0].attributes, ["displayName", "externalId"]);
+        assert_eq!(
+            serde_json::to_value(&out.changes[3].operations).unwrap(),
+            json!([{"op": "remove", "path": "members[value eq \"u9\"]"}])
+        );
+        assert_eq!(
+            out.notices,
+            [
+                "group \"Old\" is no longer pushed; it is left on the target and no longer managed (`group_delete` is off)"
+            ]
+        );
+        assert_eq!(out.forget, ["old"]);
+
+        let deleting = ActionsConfig {
+            group_delete: true,
+            ..ActionsConfig::default()
+        };
+        let out = diff_groups(&groups, &target_groups, &state, &users, &deleting, 100);
+        assert_eq!(out.count(Operation::GroupDelete), 1);
+    }
+}

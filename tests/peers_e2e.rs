@@ -1,0 +1,303 @@
+//! End to end against two independent real SCIM servers on loopback, scim2-server (PyPI) and
+//! SCIMMY (npm): users created, adopted, updated, deactivated and reactivated; groups created
+//! with their members, members removed and added back; unmanaged users and members left alone;
+//! no-op runs send zero writes. The servers' final state is asserted exactly (users projected
+//! onto the attributes the mapping writes, groups by displayName with their member userNames).
+
+mod support;
+
+use serde_json::{Value as Json, json};
+use support::{Project, ScimServer, scimsync};
+
+const MAPPING: &str = r#"# peers e2e
+userName        <- user.email
+externalId      <- user.getInternalProperty("id")
+name.givenName  <- user.first
+name.familyName <- user.last
+displayName     <- user.first + " " + user.last
+
+group "eng" as "Engineering"
+groups matching "^adm"
+"#;
+
+fn person(id: &str, first: &str, last: &str, active: bool, groups: &[&str]) -> Json {
+    json!({"id": id, "email": format!("{}@example.com", first.to_lowercase()), "first": first,
+           "last": last, "active": active, "groups": groups})
+}
+
+/// Each user as `(userName, externalId, givenName, familyName, displayName, active)`.
+fn users(server: &ScimServer) -> Vec<(String, String, String, String, String, bool)> {
+    server
+        .users()
+        .iter()
+        .map(|u| {
+            let s = |v: &Json| v.as_str().unwrap_or("-").to_owned();
+            (
+                s(&u["userName"]),
+                s(&u["externalId"]),
+                s(&u["name"]["givenName"]),
+                s(&u["name"]["familyName"]),
+                s(&u["displayName"]),
+                u["active"].as_bool().unwrap_or(true),
+            )
+        })
+        .collect()
+}
+
+/// Each group with its members' userNames.
+fn groups(server: &ScimServer) -> Vec<(String, Vec<String>)> {
+    let names: std::collections::HashMap<String, String> = server
+        .users()
+        .iter()
+        .map(|u| {
+            (
+                u["id"].as_str().unwrap().to_owned(),
+                u["userName"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    server
+        .groups()
+        .into_iter()
+        .map(|(name, ids)| {
+            let mut members: Vec<String> = ids
+                .iter()
+                .map(|id| {
+                    names
+                        .get(id)
+                        .cloned()
+                        .unwrap_or_else(|| format!("unknown {id}"))
+                })
+                .collect();
+            members.sort();
+            (name, members)
+        })
+        .collect()
+}
+
+fn row(
+    u: &str,
+    x: &str,
+    g: &str,
+    f: &str,
+    active: bool,
+) -> (String, String, String, String, String, bool) {
+    (
+        format!("{u}@example.com"),
+        x.into(),
+        g.into(),
+        f.into(),
+        if x == "-" {
+            "-".into()
+        } else {
+            format!("{g} {f}")
+        },
+        active,
+    )
+}
+
+fn members(names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| format!("{n}@example.com")).collect()
+}
+
+fn lifecycle(server: &ScimServer) {
+    let project = Project::new();
+    project.write("test.map", MAPPING);
+    let config = project.config(&server.url);
+    std::fs::write(
+        &config,
+        std::fs::read_to_string(&config).unwrap().replace(
+            "path = \"users.json\"",
+            "path = \"users.json\"\nformat = \"plain\"",
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap().to_owned();
+    // Already on the target: carol (adopted by userName) and a stranger (never touched).
+    server.create(
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "carol@example.com", "name": {"givenName": "Carol", "familyName": "Old"}}),
+    );
+    server.create(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "stranger@example.com"}));
+    let write = |people: Json| project.write("users.json", &people.to_string());
+    let sync = |dry: bool| {
+        let mut args = vec!["sync", "--config", config.as_str()];
+        if dry {
+            args.push("--dry-run");
+        }
+        let run = scimsync(&args, Some(&server.token));
+        assert_eq!(run.code, 0, "{}", run.all_output());
+        run.stdout
+    };
+
+    write(json!([
+        person("s1", "Alice", "Liddell", true, &["eng", "admins"]),
+        person("s2", "Bob", "Builder", true, &["eng"]),
+        person("s3", "Carol", "Danvers", true, &["eng"]),
+        person("s4", "Dave", "Gone", false, &["eng"]),
+    ]));
+    let plan = sync(true);
+    assert!(
+        plan.contains("~ update carol@example.com (existing user, adopted)"),
+        "{plan}"
+    );
+    assert!(plan.contains("+ create group Engineering"), "{plan}");
+    assert!(
+        plan.contains(
+            "! skip member s4 (dave@example.com) of group Engineering: the user is inactive"
+        ),
+        "{plan}"
+    );
+    let out = sync(false);
+    assert!(
+        out.contains("Groups: 2 created, 0 updated, 0 deleted; 4 member(s) added, 0 removed."),
+        "{out}"
+    );
+    assert_eq!(
+        users(server),
+        [
+            row("alice", "s1", "Alice", "Liddell", true),
+            row("bob", "s2", "Bob", "Builder", true),
+            row("carol", "s3", "Carol", "Danvers", true),
+            (
+                "stranger@example.com".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                true
+            ),
+        ]
+    );
+    assert_eq!(
+        groups(server),
+        [
+            (
+                "Engineering".to_owned(),
+                members(&["alice", "bob", "carol"])
+            ),
+            ("admins".to_owned(), members(&["alice"])),
+        ]
+    );
+
+    // Nothing changed: nothing is written.
+    let writes = server.writes();
+    let out = sync(false);
+    assert!(out.contains("No changes"), "{out}");
+    assert_eq!(server.writes(), writes);
+
+    // Bob leaves, Alice is renamed, Carol leaves eng, Dave becomes active.
+    write(json!([
+        person("s1", "Alice", "Kingsleigh", true, &["eng", "admins"]),
+        person("s3", "Carol", "Danvers", true, &[]),
+        person("s4", "Dave", "Gone", true, &["eng"]),
+    ]));
+    sync(false);
+    assert_eq!(
+        users(server),
+        [
+            row("alice", "s1", "Alice", "Kingsleigh", true),
+            row("bob", "s2", "Bob", "Builder", false),
+            row("carol", "s3", "Carol", "Danvers", true),
+            row("dave", "s4", "Dave", "Gone", true),
+            (
+                "stranger@example.com".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                true
+            ),
+        ]
+    );
+    assert_eq!(
+        groups(server),
+        [
+            ("Engineering".to_owned(), members(&["alice", "dave"])),
+            ("admins".to_owned(), members(&["alice"])),
+        ]
+    );
+
+    // Bob comes back: reactivated with the same id, and back in the group.
+    let bob_id = server.users()[1]["id"].clone();
+    write(json!([
+        person("s1", "Alice", "Kingsleigh", true, &["eng", "admins"]),
+        person("s2", "Bob", "Builder", true, &["eng"]),
+        person("s3", "Carol", "Danvers", true, &[]),
+        person("s4", "Dave", "Gone", true, &["eng"]),
+    ]));
+    let out = sync(false);
+    assert!(out.contains("~ reactivate bob@example.com"), "{out}");
+    assert_eq!(server.users()[1]["id"], bob_id);
+    assert_eq!(server.users()[1]["active"], true);
+    assert_eq!(
+        groups(server),
+        [
+            ("Engineering".to_owned(), members(&["alice", "bob", "dave"])),
+            ("admins".to_owned(), members(&["alice"])),
+        ]
+    );
+    let writes = server.writes();
+    assert!(sync(false).contains("No changes"));
+    assert_eq!(server.writes(), writes, "converged");
+}
+
+#[test]
+fn lifecycle_against_scim2_server() {
+    lifecycle(&ScimServer::start());
+}
+
+#[test]
+fn lifecycle_against_scimmy() {
+    lifecycle(&ScimServer::start_scimmy());
+}
+
+const DISCOVERY_MAP: &str = r#"extension b44 = "urn:base44:params:scim:schemas:extension:user:2.0"
+extension other = "urn:example:params:scim:schemas:extension:other:2.0"
+userName        <- user.email
+name.familyName <- user.last
+b44:role        <- "viewer"
+b44:creditLimit <- user.limit as string
+b44:nickname    <- user.nick
+other:level     <- user.level
+"#;
+
+/// `check --online` reads the real server's discovery endpoints and names every problem.
+fn discovery(server: &ScimServer, features: &str, authentication: &str) {
+    let project = Project::new();
+    project.write("test.map", DISCOVERY_MAP);
+    let config = project.config(&server.url);
+    let run = scimsync(
+        &["check", "--config", config.to_str().unwrap(), "--online"],
+        Some(&server.token),
+    );
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    let b44 = "urn:base44:params:scim:schemas:extension:user:2.0";
+    assert_eq!(
+        run.stdout,
+        format!(
+            "{}: ok (6 rules)\ntarget {}\n  features: {features}\n{}  error: {b44}:creditLimit: the mapping writes string, the target declares integer\n  error: {b44}:nickname: the target's schema {b44} has no such attribute\n  error: urn:example:params:scim:schemas:extension:other:2.0:level: the target's User resource type does not offer the extension urn:example:params:scim:schemas:extension:other:2.0\n  4 of 7 mapped paths exist on the target with a matching type and are writable\n",
+            project.path("test.map").display(),
+            server.url,
+            authentication,
+        )
+    );
+}
+
+#[test]
+fn check_online_against_scim2_server() {
+    discovery(
+        &ScimServer::start(),
+        "patch yes, filter yes (maxResults 1000), bulk yes (maxOperations 1000), etag yes, sort yes, changePassword yes",
+        "  authentication: oauthbearertoken\n",
+    );
+}
+
+#[test]
+fn check_online_against_scimmy() {
+    discovery(
+        &ScimServer::start_scimmy(),
+        "patch yes, filter yes (maxResults 1000), bulk yes (maxOperations 1000), etag no, sort yes, changePassword no",
+        "  authentication: oauthbearertoken\n",
+    );
+}

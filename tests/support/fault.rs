@@ -1,0 +1,567 @@
+//! An in-process SCIM server for fault injection only: a small in-memory Users/Groups store
+//! behind a hand-rolled HTTP/1.1 loop, so a test can script exactly what goes wrong (429 with
+//! or without `Retry-After`, 5xx, a reset before or after the write took effect, a reply slower
+//! than the client's timeout, 409, a permanent 4xx for one user) and a rate limit. Every
+//! request is logged with its status. Real-server behaviour is tested against scim2-server and
+//! SCIMMY; this exists for what they cannot be made to do.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value as Json, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// What goes wrong with a request that matches a [`FaultRule`].
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// Answer with this status (and `Retry-After` when given) without acting.
+    Status(u16, Option<String>),
+    /// Act, then answer with this status (a 5xx after the write took effect; a 409 for a user
+    /// that appeared meanwhile).
+    StatusAfterApply(u16),
+    /// Close the connection without acting.
+    Reset,
+    /// Act, then wait this long before answering (longer than the client's timeout).
+    SlowAfterApply(Duration),
+    /// A permanent refusal with a SCIM error detail.
+    Refuse(u16, String),
+}
+
+/// Which requests a fault hits, and how many times.
+#[derive(Clone, Debug)]
+pub struct FaultRule {
+    pub method: &'static str,
+    /// A substring of the path (`/Users`, an id).
+    pub path: String,
+    /// A substring of the body, to hit one user.
+    pub body: Option<String>,
+    pub fault: Fault,
+    /// How many matching requests it hits; `usize::MAX` for every one.
+    pub times: usize,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Logged {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub authorization: Option<String>,
+    pub body: String,
+}
+
+#[derive(Default)]
+struct Store {
+    users: BTreeMap<String, Json>,
+    groups: BTreeMap<String, Json>,
+    next: u64,
+    rules: Vec<FaultRule>,
+    log: Vec<Logged>,
+    /// Requests per second the server accepts, as a token bucket of that many tokens
+    /// refilled at that rate (the usual shape of API rate limits); a request that finds the
+    /// bucket empty gets 429 with `Retry-After: 1`.
+    rate_limit: Option<u32>,
+    tokens: f64,
+    refilled: Option<Instant>,
+    /// OAuth: the access token the token endpoint hands out, and the one accepted.
+    issued_tokens: u32,
+    accepted_token: Option<String>,
+}
+
+pub struct FaultServer {
+    pub url: String,
+    store: Arc<Mutex<Store>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FaultServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FaultServer {
+    pub async fn start() -> FaultServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let store = Arc::new(Mutex::new(Store::default()));
+        let shared = store.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let store = shared.clone();
+                tokio::spawn(async move {
+                    let _ = serve(stream, store).await;
+                });
+            }
+        });
+        FaultServer {
+            url: format!("http://127.0.0.1:{port}/v2"),
+            store,
+            task,
+        }
+    }
+
+    pub fn fault(
+        &self,
+        method: &'static str,
+        path: &str,
+        body: Option<&str>,
+        fault: Fault,
+        times: usize,
+    ) {
+        self.store.lock().unwrap().rules.push(FaultRule {
+            method,
+            path: path.to_owned(),
+            body: body.map(str::to_owned),
+            fault,
+            times,
+        });
+    }
+
+    pub fn clear_faults(&self) {
+        self.store.lock().unwrap().rules.clear();
+    }
+
+    pub fn rate_limit(&self, per_second: u32) {
+        let mut store = self.store.lock().unwrap();
+        store.rate_limit = Some(per_second);
+        store.tokens = f64::from(per_second);
+        store.refilled = Some(Instant::now());
+    }
+
+    /// Makes the server accept only OAuth tokens from its own token endpoint.
+    pub fn require_oauth(&self) {
+        self.store.lock().unwrap().accepted_token = Some(String::new());
+    }
+
+    pub fn log(&self) -> Vec<Logged> {
+        self.store.lock().unwrap().log.clone()
+    }
+
+    pub fn clear_log(&self) {
+        self.store.lock().unwrap().log.clear();
+    }
+
+    /// `METHOD STATUS` of every logged request, in order.
+    pub fn trace(&self) -> Vec<String> {
+        self.log()
+            .iter()
+            .map(|l| {
+                format!(
+                    "{} {} {}",
+                    l.method,
+                    l.path.split('?').next().unwrap_or(""),
+                    l.status
+                )
+            })
+            .collect()
+    }
+
+    pub fn writes(&self) -> usize {
+        self.log().iter().filter(|l| l.method != "GET").count()
+    }
+
+    pub fn users(&self) -> Vec<Json> {
+        let mut users: Vec<Json> = self.store.lock().unwrap().users.values().cloned().collect();
+        users.sort_by_key(|u| u["userName"].as_str().unwrap_or_default().to_owned());
+        users
+    }
+
+    pub fn groups(&self) -> Vec<Json> {
+        self.store
+            .lock()
+            .unwrap()
+            .groups
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Adds a user directly, as another tool would.
+    pub fn seed_user(&self, body: Json) -> String {
+        let mut store = self.store.lock().unwrap();
+        insert(&mut store, "Users", body)
+    }
+}
+
+fn insert(store: &mut Store, kind: &str, mut body: Json) -> String {
+    store.next += 1;
+    let id = format!("{}{:04}", &kind[..1].to_lowercase(), store.next);
+    body["id"] = json!(id);
+    body["meta"] = json!({"resourceType": &kind[..kind.len() - 1]});
+    if kind == "Users" {
+        if body.get("active").is_none() {
+            body["active"] = json!(true);
+        }
+        store.users.insert(id.clone(), body);
+    } else {
+        store.groups.insert(id.clone(), body);
+    }
+    id
+}
+
+struct Request {
+    method: String,
+    path: String,
+    authorization: Option<String>,
+    body: Vec<u8>,
+}
+
+async fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<Request> {
+    loop {
+        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buffer[..end]).to_string();
+            let mut lines = head.split("\r\n");
+            let mut first = lines.next()?.split(' ');
+            let method = first.next()?.to_owned();
+            let path = first.next()?.to_owned();
+            let mut length = 0;
+            let mut authorization = None;
+            for line in lines {
+                let (name, value) = line.split_once(':')?;
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().ok()?;
+                }
+                if name.eq_ignore_ascii_case("authorization") {
+                    authorization = Some(value.trim().to_owned());
+                }
+            }
+            while buffer.len() < end + 4 + length {
+                let mut chunk = [0u8; 8192];
+                let n = stream.read(&mut chunk).await.ok()?;
+                if n == 0 {
+                    return None;
+                }
+                buffer.extend_from_slice(&chunk[..n]);
+            }
+            let body = buffer[end + 4..end + 4 + length].to_vec();
+            buffer.drain(..end + 4 + length);
+            return Some(Request {
+                method,
+                path,
+                authorization,
+                body,
+            });
+        }
+        let mut chunk = [0u8; 8192];
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+    }
+}
+
+enum Reply {
+    Answer(u16, Vec<(String, String)>, Option<Json>),
+    Reset,
+    Slow(Duration, u16, Option<Json>),
+}
+
+async fn serve(mut stream: TcpStream, store: Arc<Mutex<Store>>) -> std::io::Result<()> {
+    let mut buffer = Vec::new();
+    while let Some(request) = read_request(&mut stream, &mut buffer).await {
+        let reply = handle(&store, &request);
+        let (status, headers, body, delay) = match reply {
+            Reply::Reset => return Ok(()),
+            Reply::Answer(s, h, b) => (s, h, b, None),
+            Reply::Slow(d, s, b) => (s, Vec::new(), b, Some(d)),
+        };
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let reason = match status {
+            200 => "OK",
+            201 => "Created",
+            204 => "No Content",
+            _ => "Status",
+        };
+        let mut head = format!(
+            "HTTP/1.1 {status} {reason}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(body.as_bytes()).await?;
+    }
+    Ok(())
+}
+
+fn error(status: u16, detail: &str) -> Option<Json> {
+    Some(
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": status.to_string(), "detail": detail}),
+    )
+}
+
+fn handle(store: &Arc<Mutex<Store>>, request: &Request) -> Reply {
+    let mut store = store.lock().unwrap();
+    let body_text = String::from_utf8_lossy(&request.body).to_string();
+    let log = |store: &mut Store, status: u16| {
+        store.log.push(Logged {
+            method: request.method.clone(),
+            path: request.path.clone(),
+            status,
+            authorization: request.authorization.clone(),
+            body: body_text.clone(),
+        });
+    };
+    if request.path.starts_with("/oauth/token") {
+        store.issued_tokens += 1;
+        let token = format!("issued-{}", store.issued_tokens);
+        store.accepted_token = Some(token.clone());
+        log(&mut store, 200);
+        return Reply::Answer(
+            200,
+            Vec::new(),
+            Some(json!({"access_token": token, "token_type": "Bearer", "expires_in": 3600})),
+        );
+    }
+    if let Some(accepted) = store.accepted_token.clone() {
+        if request.authorization.as_deref() != Some(&format!("Bearer {accepted}")) {
+            log(&mut store, 401);
+            return Reply::Answer(401, Vec::new(), error(401, "bad token"));
+        }
+    }
+    if let Some(limit) = store.rate_limit {
+        let now = Instant::now();
+        let elapsed = store
+            .refilled
+            .map_or(0.0, |t| now.duration_since(t).as_secs_f64());
+        store.tokens = (store.tokens + elapsed * f64::from(limit)).min(f64::from(limit));
+        store.refilled = Some(now);
+        if store.tokens < 1.0 {
+            log(&mut store, 429);
+            return Reply::Answer(
+                429,
+                vec![("Retry-After".into(), "1".into())],
+                error(429, "slow down"),
+            );
+        }
+        store.tokens -= 1.0;
+    }
+    let matched = store.rules.iter().position(|rule| {
+        rule.times > 0
+            && rule.method == request.method
+            && request.path.contains(&rule.path)
+            && rule.body.as_ref().is_none_or(|b| body_text.contains(b))
+    });
+    let fault = matched.map(|i| {
+        store.rules[i].times -= 1;
+        store.rules[i].fault.clone()
+    });
+    match fault {
+        Some(Fault::Status(status, retry_after)) => {
+            log(&mut store, status);
+            let headers = retry_after
+                .map(|r| vec![("Retry-After".to_owned(), r)])
+                .unwrap_or_default();
+            return Reply::Answer(status, headers, error(status, "injected"));
+        }
+        Some(Fault::Refuse(status, detail)) => {
+            log(&mut store, status);
+            return Reply::Answer(status, Vec::new(), error(status, &detail));
+        }
+        Some(Fault::Reset) => {
+            log(&mut store, 0);
+            return Reply::Reset;
+        }
+        _ => {}
+    }
+    let (status, body) = scim(&mut store, request);
+    match fault {
+        Some(Fault::StatusAfterApply(status)) => {
+            log(&mut store, status);
+            Reply::Answer(status, Vec::new(), error(status, "injected after apply"))
+        }
+        Some(Fault::SlowAfterApply(delay)) => {
+            log(&mut store, status);
+            Reply::Slow(delay, status, body)
+        }
+        _ => {
+            log(&mut store, status);
+            Reply::Answer(status, Vec::new(), body)
+        }
+    }
+}
+
+/// The stored resources of one kind, without copying them.
+fn resources<'a>(store: &'a Store, kind: &str) -> Box<dyn Iterator<Item = &'a Json> + 'a> {
+    if kind == "Users" {
+        Box::new(store.users.values())
+    } else {
+        Box::new(store.groups.values())
+    }
+}
+
+/// The SCIM store itself: enough of RFC 7644 for the engine's requests.
+fn scim(store: &mut Store, request: &Request) -> (u16, Option<Json>) {
+    let (path, query) = request.path.split_once('?').unwrap_or((&request.path, ""));
+    let parts: Vec<&str> = path.trim_start_matches("/v2/").split('/').collect();
+    let body: Json = serde_json::from_slice(&request.body).unwrap_or(Json::Null);
+    let kind = parts[0];
+    if kind != "Users" && kind != "Groups" {
+        return (404, error(404, "no such endpoint"));
+    }
+    let unique = if kind == "Users" {
+        "userName"
+    } else {
+        "displayName"
+    };
+    let items = |store: &Store| -> Vec<Json> { resources(store, kind).cloned().collect() };
+    let item = |store: &mut Store, id: &str| -> Option<Json> {
+        if kind == "Users" {
+            store.users.get(id).cloned()
+        } else {
+            store.groups.get(id).cloned()
+        }
+    };
+    let put = |store: &mut Store, id: &str, value: Json| {
+        if kind == "Users" {
+            store.users.insert(id.to_owned(), value);
+        } else {
+            store.groups.insert(id.to_owned(), value);
+        }
+    };
+    match (request.method.as_str(), parts.get(1)) {
+        ("GET", None) => {
+            let pairs: BTreeMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect();
+            let mut all = items(store);
+            if let Some(filter) = pairs.get("filter") {
+                let (attr, value) = filter.split_once(" eq ").unwrap_or(("", ""));
+                let value: String = serde_json::from_str(value).unwrap_or_default();
+                all.retain(|u| {
+                    u[attr]
+                        .as_str()
+                        .is_some_and(|v| v.eq_ignore_ascii_case(&value))
+                });
+            }
+            let start: usize = pairs
+                .get("startIndex")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(1);
+            let count: usize = pairs
+                .get("count")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(100);
+            let total = all.len();
+            let page: Vec<Json> = all
+                .into_iter()
+                .skip(start.saturating_sub(1))
+                .take(count)
+                .collect();
+            (
+                200,
+                Some(
+                    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+                "totalResults": total, "startIndex": start, "itemsPerPage": page.len(), "Resources": page}),
+                ),
+            )
+        }
+        ("POST", None) => {
+            let name = body[unique].as_str().unwrap_or_default().to_lowercase();
+            if resources(store, kind)
+                .any(|u| u[unique].as_str().is_some_and(|v| v.to_lowercase() == name))
+            {
+                return (
+                    409,
+                    Some(
+                        json!({"status": "409", "scimType": "uniqueness", "detail": format!("{unique} already in use")}),
+                    ),
+                );
+            }
+            let id = insert(store, kind, body);
+            (201, item(store, &id))
+        }
+        ("GET", Some(id)) => match item(store, id) {
+            Some(found) => (200, Some(found)),
+            None => (404, error(404, "not found")),
+        },
+        ("PUT", Some(id)) => {
+            if item(store, id).is_none() {
+                return (404, error(404, "not found"));
+            }
+            let mut value = body;
+            value["id"] = json!(id);
+            put(store, id, value.clone());
+            (200, Some(value))
+        }
+        ("DELETE", Some(id)) => {
+            let existed = if kind == "Users" {
+                store.users.remove(*id).is_some()
+            } else {
+                store.groups.remove(*id).is_some()
+            };
+            if existed {
+                (204, None)
+            } else {
+                (404, error(404, "not found"))
+            }
+        }
+        ("PATCH", Some(id)) => {
+            let Some(mut value) = item(store, id) else {
+                return (404, error(404, "not found"));
+            };
+            for op in body["Operations"].as_array().cloned().unwrap_or_default() {
+                let name = op["op"].as_str().unwrap_or_default().to_lowercase();
+                let path = op["path"].as_str().unwrap_or_default();
+                if let Some(member) = path
+                    .strip_prefix("members[value eq ")
+                    .and_then(|r| r.strip_suffix(']'))
+                {
+                    let member: String = serde_json::from_str(member).unwrap_or_default();
+                    if let Some(list) = value["members"].as_array_mut() {
+                        list.retain(|m| m["value"].as_str() != Some(&member));
+                    }
+                    continue;
+                }
+                match (name.as_str(), path) {
+                    ("add", "members") => {
+                        if !value["members"].is_array() {
+                            value["members"] = json!([]);
+                        }
+                        for m in op["value"].as_array().cloned().unwrap_or_default() {
+                            value["members"].as_array_mut().unwrap().push(m);
+                        }
+                    }
+                    ("replace" | "add", path) => {
+                        let (schema, leaf) = match path.rsplit_once(':') {
+                            Some((urn, attr)) if path.starts_with("urn:") => (Some(urn), attr),
+                            _ => (None, path),
+                        };
+                        let target = match schema {
+                            Some(urn) => {
+                                if !value[urn].is_object() {
+                                    value[urn] = json!({});
+                                }
+                                &mut value[urn]
+                            }
+                            None => &mut value,
+                        };
+                        match leaf.split_once('.') {
+                            Some((outer, inner)) => {
+                                if !target[outer].is_object() {
+                                    target[outer] = json!({});
+                                }
+                                target[outer][inner] = op["value"].clone();
+                            }
+                            None => target[leaf] = op["value"].clone(),
+                        }
+                    }
+                    _ => return (400, error(400, "unsupported patch")),
+                }
+            }
+            put(store, id, value);
+            (204, None)
+        }
+        _ => (405, error(405, "method not allowed")),
+    }
+}

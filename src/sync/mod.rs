@@ -96,7 +96,10 @@ pub fn load_plan(path: &Path) -> Result<Plan, SyncError> {
 /// Runs one sync as configured.
 pub async fn run(config: &Config, options: &RunOptions) -> Result<RunReport, SyncError> {
     let plan = load_plan(&config.mapping)?;
-    let records = source::load(&config.source)?;
+    let projection = source_projection(&plan);
+    let records = source::read(&config.source, &projection, options.now)
+        .await?
+        .users;
     let state_file = config.state.file();
     let mut state = State::load(&state_file, &config.target.url)?;
     let token = config
@@ -142,6 +145,12 @@ pub async fn run(config: &Config, options: &RunOptions) -> Result<RunReport, Syn
         applied: Some(applied),
         aliases,
     })
+}
+
+/// What the source must deliver for this plan: the attributes its rules and scope read
+/// (a directory then sends only those), and group memberships if any rule reads them.
+pub fn source_projection(plan: &Plan) -> source::Projection {
+    source::Projection::only(plan.facts.reads.iter().cloned(), plan.facts.reads_groups)
 }
 
 /// An empty source never deactivates anyone: an empty export is far likelier a broken export

@@ -220,3 +220,4 @@ pub fn scimsync_in(args: &[&str], token: Option<&str>, dir: Option<&Path>) -> Ru
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
+pub mod ldap;

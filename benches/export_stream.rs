@@ -9,23 +9,14 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use chrono::Utc;
-use scimsync::config::Config;
 use scimsync::mapping::Outcome;
 use scimsync::mapping::eval::Env;
-use scimsync::sync::load_plan;
 
 fn main() -> Result<(), String> {
-    let config_path: PathBuf = std::env::args()
-        .nth(1)
-        .filter(|a| !a.starts_with('-'))
-        .ok_or("usage: export_stream CONFIG.toml")?
-        .into();
-    let config = Config::load(&config_path).map_err(|e| e.to_string())?;
-    let plan = load_plan(&config.mapping).map_err(|e| e.to_string())?;
+    let (config, plan) = common::config_and_plan("export_stream")?;
     let now = Utc::now();
     let start = Instant::now();
     let (mut records, mut mapped, mut out_of_scope, mut failed) = (0usize, 0usize, 0usize, 0usize);

@@ -10,6 +10,8 @@
 # cached under target/bench-ldap/N so repeated runs skip the seeding.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=benches/lib.sh
+. "$root/benches/lib.sh"
 N=${N:-100000}
 ROUNDS=${ROUNDS:-3}
 work=$root/target/bench-ldap/$N
@@ -35,20 +37,10 @@ base_dn = "ou=people,$suffix"
 filter = "(objectClass=inetOrgPerson)"
 page_size = 1000
 
-[target]
-url = "http://127.0.0.1:9/unused"
-token_env = "UNUSED"
-
-[state]
-path = "$work/state"
 TOML
+unused_target "$work/state" >>"$work/scimsync.toml"
 
-bin=$(cd "$root" && cargo bench --no-run --bench ldap_read --message-format=json 2>/dev/null \
-  | python3 -c 'import json,sys
-for l in sys.stdin:
-    m=json.loads(l)
-    if m.get("reason")=="compiler-artifact" and m.get("target",{}).get("name")=="ldap_read" and m.get("executable"): print(m["executable"])' | tail -n1)
-[ -x "$bin" ] || { echo "could not build benches/ldap_read.rs" >&2; exit 1; }
+bin=$(bench_binary ldap_read)
 
 # The attributes scimsync asks for with this mapping (what slapd sends it), for a like-for-like dump.
 attrs=(displayName employeeType givenName sn uid objectGUID entryUUID userAccountControl accountExpires nsAccountLock pwdAccountLockedTime shadowExpire memberOf)

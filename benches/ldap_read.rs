@@ -9,21 +9,13 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use chrono::Utc;
-use scimsync::config::Config;
-use scimsync::sync::{desired, load_plan, source_projection};
+use scimsync::sync::{desired, source_projection};
 
 fn main() -> Result<(), String> {
-    let config_path: PathBuf = std::env::args()
-        .nth(1)
-        .filter(|a| !a.starts_with('-'))
-        .ok_or("usage: ldap_read CONFIG.toml")?
-        .into();
-    let config = Config::load(&config_path).map_err(|e| e.to_string())?;
-    let plan = load_plan(&config.mapping).map_err(|e| e.to_string())?;
+    let (config, plan) = common::config_and_plan("ldap_read")?;
     let projection = source_projection(&plan);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -12,3 +12,17 @@ pub fn peak_rss_mb() -> f64 {
         })
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
+
+/// The config named by the first argument, and its compiled mapping.
+pub fn config_and_plan(
+    usage: &str,
+) -> Result<(scimsync::config::Config, scimsync::mapping::Plan), String> {
+    let path: std::path::PathBuf = std::env::args()
+        .nth(1)
+        .filter(|a| !a.starts_with('-'))
+        .ok_or_else(|| format!("usage: {usage} CONFIG.toml"))?
+        .into();
+    let config = scimsync::config::Config::load(&path).map_err(|e| e.to_string())?;
+    let plan = scimsync::sync::load_plan(&config.mapping).map_err(|e| e.to_string())?;
+    Ok((config, plan))
+}

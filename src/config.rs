@@ -40,6 +40,8 @@ pub struct Config {
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum SourceConfig {
     Json(JsonSourceConfig),
+    /// An LDAP directory (OpenLDAP, 389, Active Directory); see `source::ldap::settings`.
+    Ldap(Box<crate::source::ldap::settings::LdapConfig>),
 }
 
 /// What shape a JSON export has.
@@ -51,8 +53,24 @@ pub enum JsonFormat {
     Auto,
     /// Okta's List Users API: `{id, status, profile: {...}}`.
     Okta,
+    /// Microsoft Graph users: `{"value": [...]}` or a bare array of `{id, userPrincipalName,
+    /// accountEnabled, ...}`.
+    Graph,
     /// Flat objects, one per user.
     Plain,
+}
+
+/// How records are laid out in an export file.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum JsonFraming {
+    /// `.jsonl` / `.ndjson` files are JSON Lines, anything else one JSON document.
+    #[default]
+    Auto,
+    /// One JSON document: an array of users, or Graph's `{"value": [...]}`.
+    Document,
+    /// JSON Lines: one user object per line.
+    Lines,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -64,6 +82,42 @@ pub struct JsonSourceConfig {
     /// For plain exports: the field that identifies a user for good (default `id`).
     #[serde(default = "default_id_field")]
     pub id_field: String,
+    #[serde(default)]
+    pub framing: JsonFraming,
+    /// Okta: a groups export (`[{id, profile: {name}, members: [user ids or users]}]`)
+    /// that says who is in which group.
+    pub groups_path: Option<PathBuf>,
+    /// Graph: the app's service principal (`{id, appRoles: [{id, value}]}`, as
+    /// `GET /servicePrincipals/{id}` returns it), to turn `appRoleAssignments` into role
+    /// values; only assignments to this service principal count.
+    pub service_principal_path: Option<PathBuf>,
+}
+
+impl JsonSourceConfig {
+    fn resolve_paths(&mut self, base: &Path) {
+        self.path = base.join(&self.path);
+        for path in [&mut self.groups_path, &mut self.service_principal_path]
+            .into_iter()
+            .flatten()
+        {
+            *path = base.join(&*path);
+        }
+    }
+
+    /// Whether the file is JSON Lines.
+    pub fn is_lines(&self) -> bool {
+        match self.framing {
+            JsonFraming::Lines => true,
+            JsonFraming::Document => false,
+            JsonFraming::Auto => self
+                .path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| {
+                    e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("ndjson")
+                }),
+        }
+    }
 }
 
 fn default_id_field() -> String {
@@ -351,7 +405,8 @@ impl Config {
         let base = path.parent().unwrap_or(Path::new("."));
         config.mapping = base.join(&config.mapping);
         match &mut config.source {
-            SourceConfig::Json(json) => json.path = base.join(&json.path),
+            SourceConfig::Json(json) => json.resolve_paths(base),
+            SourceConfig::Ldap(ldap) => ldap.resolve_paths(base),
         }
         if let Some(file) = &mut config.target.token_file {
             *file = base.join(&*file);
@@ -365,6 +420,9 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), String> {
+        if let SourceConfig::Ldap(ldap) = &self.source {
+            ldap.validate()?;
+        }
         let url = url::Url::parse(&self.target.url)
             .map_err(|e| format!("[target] url `{}` is not a URL: {e}", self.target.url))?;
         if !matches!(url.scheme(), "http" | "https") {
@@ -489,7 +547,9 @@ path = "state"
         let dir = tempfile::tempdir().unwrap();
         let config = Config::load(&write(dir.path(), GOOD)).unwrap();
         assert_eq!(config.mapping, dir.path().join("m.map"));
-        let SourceConfig::Json(json) = &config.source;
+        let SourceConfig::Json(json) = &config.source else {
+            panic!("a json source")
+        };
         assert_eq!(json.path, dir.path().join("users.json"));
         assert_eq!(config.state.file(), dir.path().join("state/state.json"));
         assert_eq!(

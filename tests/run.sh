@@ -5,4 +5,5 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/tests/peers/scim-server.sh" install
 "$root/tests/peers/scimmy-server.sh" install
+"$root/tests/peers/ldap-server.sh" install
 cargo test --manifest-path "$root/Cargo.toml" --locked "$@"

@@ -92,7 +92,7 @@ fn inline_record(json: &str) -> Result<Record, String> {
         .get("profile")
         .is_some_and(serde_json::Value::is_object)
     {
-        return record_from_json(&value, crate::config::JsonFormat::Okta, "id")
+        return record_from_json(value.clone(), crate::config::JsonFormat::Okta, "id")
             .map_err(|e| format!("error: --record: {e}"));
     }
     let id = match object.get("id") {

@@ -23,11 +23,13 @@ use crate::value::Value;
 /// The shape of the export's users.
 #[derive(Clone, Copy, Debug, Default, clap::ValueEnum)]
 pub enum ExportFormat {
-    /// Okta's shape when a user has a `profile` object, else plain.
+    /// Decided by the first user: Okta's shape with a `profile` object, Graph's with `userPrincipalName`, else plain.
     #[default]
     Auto,
     /// Okta's List Users API: `{id, status, profile: {...}, groups: [...]}`.
     Okta,
+    /// Microsoft Graph users: `{"value": [...]}` or a bare array of `{id, userPrincipalName, ...}`.
+    Graph,
     /// Flat objects, one per user; nested objects become dotted names.
     Plain,
 }
@@ -37,6 +39,7 @@ impl From<ExportFormat> for JsonFormat {
         match format {
             ExportFormat::Auto => JsonFormat::Auto,
             ExportFormat::Okta => JsonFormat::Okta,
+            ExportFormat::Graph => JsonFormat::Graph,
             ExportFormat::Plain => JsonFormat::Plain,
         }
     }

@@ -1,24 +1,149 @@
 //! Directory sources: where users come from. Each source turns its input into
-//! [`Record`]s and knows nothing of `.map` files.
+//! [`Record`]s (and [`Group`]s) and knows nothing of `.map` files: the layer that wires a
+//! source to a plan says which attributes it needs ([`Projection`]).
+//!
+//! ```text
+//! json/   exports: Okta, Microsoft Graph, plain; one document or JSON Lines (streamed)
+//! ldap/   OpenLDAP, 389, Active Directory over LDAP (paged, TLS)
+//! ```
 //!
 //! A source either delivers every user or fails: a truncated read must never look like
 //! "these users left", since that would deactivate them.
 
 pub mod json;
+pub mod ldap;
 pub mod stream;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
 
 use crate::config::SourceConfig;
 use crate::record::Record;
+use crate::value::Value;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     #[error(transparent)]
     Json(#[from] json::JsonSourceError),
+    #[error(transparent)]
+    Ldap(#[from] ldap::LdapError),
 }
 
-/// Reads every user from the configured source.
-pub fn load(config: &SourceConfig) -> Result<Vec<Record>, SourceError> {
+/// A group as a source delivers it, ready for group push.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Group {
+    /// Stable identity (entryUUID, objectGUID, Okta or Entra group id; the name when the
+    /// source has nothing better).
+    pub id: String,
+    /// The name mappings see (`isMemberOfGroupName`) and a target would show.
+    pub name: String,
+    /// Other attributes (`description`, `dn`, ...).
+    pub attrs: BTreeMap<String, Value>,
+    /// Source ids of the users in the group, by the source's nesting policy (directly, or
+    /// through nested groups when flattened).
+    pub members: Vec<String>,
+    /// Ids of groups directly inside this one.
+    pub member_groups: Vec<String>,
+}
+
+/// Everything a source read: its users and its groups.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Directory {
+    pub users: Vec<Record>,
+    pub groups: Vec<Group>,
+}
+
+/// What a consumer needs from the source, so a directory sends only that.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Projection {
+    /// Attribute names to fetch, as the mapping spells them; `None` for every attribute.
+    pub attributes: Option<BTreeSet<String>>,
+    /// Whether group memberships (and the groups) are needed.
+    pub groups: bool,
+}
+
+impl Projection {
+    /// Every attribute and the groups: what a tool that shows whole records needs.
+    pub fn everything() -> Projection {
+        Projection {
+            attributes: None,
+            groups: true,
+        }
+    }
+
+    /// Exactly these attributes (and groups when `groups`).
+    pub fn only<I: IntoIterator<Item = S>, S: Into<String>>(
+        attributes: I,
+        groups: bool,
+    ) -> Projection {
+        Projection {
+            attributes: Some(attributes.into_iter().map(Into::into).collect()),
+            groups,
+        }
+    }
+}
+
+/// Reads every user and group the configured source holds, fetching what `projection` asks.
+pub async fn read(
+    config: &SourceConfig,
+    projection: &Projection,
+    now: DateTime<Utc>,
+) -> Result<Directory, SourceError> {
     match config {
-        SourceConfig::Json(json) => Ok(json::load(&json.path, json.format, &json.id_field)?),
+        SourceConfig::Json(json) => {
+            let json = json.clone();
+            // File reading is blocking; keep it off the async workers.
+            tokio::task::spawn_blocking(move || json::read(&json))
+                .await
+                .map_err(|e| ldap::LdapError::Runtime(e.to_string()))?
+                .map_err(SourceError::from)
+        }
+        SourceConfig::Ldap(ldap) => Ok(ldap::read(ldap, projection, now).await?),
+    }
+}
+
+/// Reads every user from the configured source (every attribute), blocking. For LDAP this
+/// runs its own short-lived runtime on a separate thread, so it works inside or outside one.
+pub fn load(config: &SourceConfig) -> Result<Vec<Record>, SourceError> {
+    Ok(load_directory(config, &Projection::everything(), Utc::now())?.users)
+}
+
+/// [`read`], blocking (see [`load`]).
+pub fn load_directory(
+    config: &SourceConfig,
+    projection: &Projection,
+    now: DateTime<Utc>,
+) -> Result<Directory, SourceError> {
+    match config {
+        SourceConfig::Json(json) => Ok(json::read(json)?),
+        SourceConfig::Ldap(ldap) => std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| ldap::LdapError::Runtime(e.to_string()))?;
+                    runtime.block_on(ldap::read(ldap, projection, now))
+                })
+                .join()
+                .unwrap_or_else(|_| {
+                    Err(ldap::LdapError::Runtime("the LDAP reader panicked".into()))
+                })
+        })
+        .map_err(SourceError::from),
+    }
+}
+
+/// The users of an export one at a time, without holding the file in memory (JSON Lines
+/// and JSON documents alike). Each item is a user or the error that ends the stream; a
+/// consumer must not act on a stream that ended in an error as if it were complete.
+/// Directories (LDAP) are read with [`read`], page by page.
+pub fn stream(config: &SourceConfig) -> Result<json::RecordStream, SourceError> {
+    match config {
+        SourceConfig::Json(json) => Ok(json::RecordStream::open(json)?),
+        SourceConfig::Ldap(_) => Err(SourceError::Ldap(ldap::LdapError::Runtime(
+            "an LDAP directory is read with source::read, not streamed from a file".into(),
+        ))),
     }
 }

@@ -193,7 +193,10 @@ pub async fn run(config: &Config, options: &RunOptions) -> Result<RunReport, Syn
 /// [`WriteResult::Planned`] instead of sending them. Callable again and again (the daemon).
 pub async fn run_sync(config: &Config, options: &RunOptions) -> Result<RunReport, SyncError> {
     let plan = load_plan(&config.mapping)?;
-    let records = source::load(&config.source)?;
+    let projection = source_projection(&plan);
+    let records = source::read(&config.source, &projection, options.now)
+        .await?
+        .users;
     let state_file = config.state.file();
     let mut state = State::load(&state_file, &config.target.url)?;
     let loaded = state.clone();
@@ -320,4 +323,10 @@ fn record_planned(options: &RunOptions, report: &RunReport) {
             change.attributes.clone(),
         ));
     }
+}
+
+/// What the source must deliver for this plan: the attributes its rules and scope read
+/// (a directory then sends only those), and group memberships if any rule reads them.
+pub fn source_projection(plan: &Plan) -> source::Projection {
+    source::Projection::only(plan.facts.reads.iter().cloned(), plan.facts.reads_groups)
 }

@@ -303,3 +303,4 @@ pub fn project_map_files() -> Vec<PathBuf> {
         .flat_map(|dir| map_files(&repo().join(dir)))
         .collect()
 }
+pub mod ldap;

@@ -1,0 +1,28 @@
+//! Shared by the bench binaries.
+
+/// VmHWM from /proc/self/status: the peak resident set of this process, in MiB.
+pub fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// The config named by the first argument, and its compiled mapping.
+pub fn config_and_plan(
+    usage: &str,
+) -> Result<(scimsync::config::Config, scimsync::mapping::Plan), String> {
+    let path: std::path::PathBuf = std::env::args()
+        .nth(1)
+        .filter(|a| !a.starts_with('-'))
+        .ok_or_else(|| format!("usage: {usage} CONFIG.toml"))?
+        .into();
+    let config = scimsync::config::Config::load(&path).map_err(|e| e.to_string())?;
+    let plan = scimsync::sync::load_plan(&config.mapping).map_err(|e| e.to_string())?;
+    Ok((config, plan))
+}

@@ -1,0 +1,161 @@
+//! Reaching the directory: TCP with a connect timeout, TLS (ldaps:// or StartTLS) verified
+//! against the system's roots or a configured CA file, then a simple bind.
+//!
+//! Every failure here is fatal for the run: nothing has been read, so nothing may be written.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings};
+use rustls::ClientConfig;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+
+use super::LdapError;
+use super::settings::LdapConfig;
+use crate::secret::Secret;
+
+/// An open, bound connection. The driver task ends when the handle is dropped.
+pub struct Connection {
+    pub ldap: Ldap,
+    pub timeout: Duration,
+}
+
+/// Connects and binds as configured; `password` is `None` for an anonymous bind.
+pub async fn open(config: &LdapConfig, password: Option<&Secret>) -> Result<Connection, LdapError> {
+    let timeout = Duration::from_secs(config.timeout_seconds);
+    let mut settings = LdapConnSettings::new()
+        .set_conn_timeout(Duration::from_secs(config.connect_timeout_seconds))
+        .set_starttls(config.starttls);
+    if config.danger_accept_invalid_certs {
+        tracing::warn!(
+            url = %config.url,
+            "danger_accept_invalid_certs is on: the directory's certificate is NOT verified; anyone on the network path can read the bind password and forge users"
+        );
+        settings = settings.set_no_tls_verify(true);
+    } else {
+        settings = settings.set_config(tls_config(config)?);
+    }
+    let url = config.url.clone();
+    // The connect timeout covers TCP only; a server that accepts and then says nothing during
+    // the TLS handshake or StartTLS is caught by the operation timeout around the whole thing.
+    let connected = tokio::time::timeout(
+        Duration::from_secs(config.connect_timeout_seconds) + timeout,
+        LdapConnAsync::with_settings(settings, &config.url),
+    )
+    .await
+    .map_err(|_| LdapError::Connect {
+        url: url.clone(),
+        reason: "timed out".into(),
+    })?
+    .map_err(|e| LdapError::Connect {
+        url: url.clone(),
+        reason: describe(&e),
+    })?;
+    let (driver, mut ldap) = connected;
+    ldap3::drive!(driver);
+    if let Some(dn) = &config.bind_dn {
+        let secret = password.map(Secret::expose).unwrap_or_default();
+        let result = ldap
+            .with_timeout(timeout)
+            .simple_bind(dn, secret)
+            .await
+            .map_err(|e| LdapError::Connect {
+                url: url.clone(),
+                reason: describe(&e),
+            })?;
+        if result.rc != 0 {
+            return Err(LdapError::Bind {
+                url,
+                dn: dn.clone(),
+                reason: result_text(result.rc, &result.text),
+            });
+        }
+    }
+    Ok(Connection { ldap, timeout })
+}
+
+/// Certificates are always verified; `ca_file` replaces the system's roots.
+fn tls_config(config: &LdapConfig) -> Result<Arc<ClientConfig>, LdapError> {
+    let mut roots = rustls::RootCertStore::empty();
+    match &config.ca_file {
+        Some(path) => {
+            let shown = path.display().to_string();
+            let bad = |reason: String| LdapError::Tls {
+                reason: format!("ca_file {shown}: {reason}"),
+            };
+            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+                .map_err(|e| bad(e.to_string()))?
+                .collect::<Result<_, _>>()
+                .map_err(|e| bad(e.to_string()))?;
+            if certs.is_empty() {
+                return Err(bad("no PEM certificate in the file".into()));
+            }
+            for cert in certs {
+                roots.add(cert).map_err(|e| bad(e.to_string()))?;
+            }
+        }
+        None => {
+            let native = rustls_native_certs::load_native_certs();
+            for cert in native.certs {
+                // A broken certificate in the system store should not stop the others.
+                let _ = roots.add(cert);
+            }
+        }
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let tls = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| LdapError::Tls {
+            reason: e.to_string(),
+        })?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(tls))
+}
+
+/// An ldap3 error in words an admin can act on. Never contains the password: ldap3 errors
+/// carry result codes and server text, not the request.
+pub fn describe(error: &ldap3::LdapError) -> String {
+    use ldap3::LdapError as E;
+    match error {
+        E::Io { source } => match source.kind() {
+            std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
+            std::io::ErrorKind::TimedOut => "timed out".into(),
+            _ => source.to_string(),
+        },
+        E::Timeout { .. } => "timed out waiting for the server".into(),
+        E::EndOfStream => "the server closed the connection".into(),
+        E::LdapResult { result } => result_text(result.rc, &result.text),
+        other => other.to_string(),
+    }
+}
+
+/// An LDAP result code with its name and the server's message.
+pub fn result_text(rc: u32, text: &str) -> String {
+    let name = match rc {
+        1 => "operationsError",
+        2 => "protocolError",
+        3 => "timeLimitExceeded",
+        4 => "sizeLimitExceeded",
+        10 => "referral",
+        11 => "adminLimitExceeded",
+        12 => "unavailableCriticalExtension",
+        32 => "noSuchObject",
+        34 => "invalidDNSyntax",
+        48 => "inappropriateAuthentication",
+        49 => "invalidCredentials",
+        50 => "insufficientAccessRights",
+        51 => "busy",
+        52 => "unavailable",
+        53 => "unwillingToPerform",
+        80 => "other",
+        _ => "error",
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        format!("{name} (result code {rc})")
+    } else {
+        format!("{name} (result code {rc}): {text}")
+    }
+}

@@ -1,0 +1,278 @@
+//! The `[source] kind = "ldap"` settings: where the directory is, how to reach it safely, and
+//! which entries are users and groups.
+//!
+//! ```toml
+//! [source]
+//! kind = "ldap"
+//! url = "ldaps://dc1.corp.example.com"        # or ldap://host:389 with starttls = true
+//! ca_file = "corp-root-ca.pem"
+//! bind_dn = "CN=svc-scimsync,OU=Service,DC=corp,DC=example,DC=com"
+//! bind_password_env = "LDAP_PASSWORD"         # or bind_password_file / bind_password_credential
+//! base_dn = "OU=Staff,DC=corp,DC=example,DC=com"
+//! filter = "(&(objectCategory=person)(objectClass=user))"
+//!
+//! [source.groups]
+//! membership = "member_of"
+//! base_dn = "OU=Groups,DC=corp,DC=example,DC=com"
+//! nesting = "flatten"
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::secret::SecretSource;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LdapConfig {
+    /// `ldap://host[:port]` or `ldaps://host[:port]`.
+    pub url: String,
+    /// Upgrade an `ldap://` connection with StartTLS before binding.
+    #[serde(default)]
+    pub starttls: bool,
+    /// PEM file with the CA certificate(s) that signed the server's certificate. Without it
+    /// the system's trust store is used.
+    pub ca_file: Option<PathBuf>,
+    /// Accept any server certificate. Only for a lab: anyone on the path can read the bind
+    /// password and forge the directory. Logged as a warning on every run.
+    #[serde(default)]
+    pub danger_accept_invalid_certs: bool,
+    /// The DN to bind as; without it the bind is anonymous.
+    pub bind_dn: Option<String>,
+    pub bind_password_env: Option<String>,
+    pub bind_password_file: Option<PathBuf>,
+    /// A systemd credential (`LoadCredential=NAME:...`) that holds the bind password.
+    pub bind_password_credential: Option<String>,
+    /// Where users are searched.
+    pub base_dn: String,
+    #[serde(default)]
+    pub scope: SearchScope,
+    /// Which entries are users.
+    #[serde(default = "default_user_filter")]
+    pub filter: String,
+    /// Entries per page (RFC 2696 paged results are always used). Active Directory caps a
+    /// page at 1,000 entries.
+    #[serde(default = "default_page_size")]
+    pub page_size: u32,
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_seconds: u64,
+    /// The longest wait for any one server response (a bind, a page of results).
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+    /// The attribute that identifies a user for good: `auto` (objectGUID, else entryUUID),
+    /// or any attribute name whose value never changes for a person.
+    #[serde(default = "default_id_attribute")]
+    pub id_attribute: String,
+    /// Attributes fetched in addition to the ones the mapping reads.
+    #[serde(default)]
+    pub attributes: Vec<String>,
+    /// What to do with a search continuation reference (a referral to another server or
+    /// partition): `fail` (default) or `ignore`. Active Directory returns such references
+    /// for its DNS partitions when the base is the domain root.
+    #[serde(default)]
+    pub referrals: ReferralPolicy,
+    #[serde(default)]
+    pub groups: GroupsConfig,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchScope {
+    Base,
+    #[serde(alias = "onelevel")]
+    One,
+    #[default]
+    #[serde(alias = "subtree")]
+    Sub,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ReferralPolicy {
+    #[default]
+    Fail,
+    Ignore,
+}
+
+/// How group memberships are found.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Membership {
+    /// The user's `memberOf` attribute (Active Directory; OpenLDAP with the memberof overlay).
+    #[default]
+    MemberOf,
+    /// Searching group entries and reading their member attribute.
+    Search,
+    /// No groups at all.
+    None,
+}
+
+/// Whether a member of a nested group counts as a member of the outer group.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Nesting {
+    /// Only groups a user is directly a member of.
+    #[default]
+    Direct,
+    /// Every group reachable through nested groups; cycles are cut.
+    Flatten,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupsConfig {
+    #[serde(default)]
+    pub membership: Membership,
+    /// Where group entries are searched. Required for `membership = "search"` and for
+    /// `nesting = "flatten"`; with `member_of` alone, groups are named from their DN.
+    pub base_dn: Option<String>,
+    #[serde(default = "default_group_filter")]
+    pub filter: String,
+    /// `member` (DNs), `uniqueMember` (DNs, optionally `#uid`), or `memberUid` (uid values).
+    #[serde(default = "default_member_attribute")]
+    pub member_attribute: String,
+    /// The attribute that names a group (its `isMemberOfGroupName` name).
+    #[serde(default = "default_group_name_attribute")]
+    pub name_attribute: String,
+    #[serde(default)]
+    pub nesting: Nesting,
+}
+
+impl Default for GroupsConfig {
+    fn default() -> Self {
+        GroupsConfig {
+            membership: Membership::default(),
+            base_dn: None,
+            filter: default_group_filter(),
+            member_attribute: default_member_attribute(),
+            name_attribute: default_group_name_attribute(),
+            nesting: Nesting::default(),
+        }
+    }
+}
+
+fn default_user_filter() -> String {
+    "(objectClass=person)".into()
+}
+
+fn default_group_filter() -> String {
+    "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup)(objectClass=group))".into()
+}
+
+fn default_member_attribute() -> String {
+    "member".into()
+}
+
+fn default_group_name_attribute() -> String {
+    "cn".into()
+}
+
+fn default_page_size() -> u32 {
+    500
+}
+
+fn default_connect_timeout() -> u64 {
+    10
+}
+
+fn default_timeout() -> u64 {
+    60
+}
+
+fn default_id_attribute() -> String {
+    "auto".into()
+}
+
+impl LdapConfig {
+    /// Where the bind password comes from; `None` for an anonymous bind.
+    pub fn password_source(&self) -> Result<Option<SecretSource>, String> {
+        let sources: Vec<SecretSource> = [
+            self.bind_password_env.clone().map(SecretSource::Env),
+            self.bind_password_file.clone().map(SecretSource::File),
+            self.bind_password_credential
+                .clone()
+                .map(SecretSource::Credential),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        match (self.bind_dn.is_some(), sources.len()) {
+            (false, 0) => Ok(None),
+            (false, _) => Err("[source] a bind password is set but `bind_dn` is not".into()),
+            (true, 1) => Ok(sources.into_iter().next()),
+            (true, 0) => Err("[source] `bind_dn` needs one of `bind_password_env`, `bind_password_file` or `bind_password_credential`".into()),
+            (true, _) => Err("[source] takes only one of `bind_password_env`, `bind_password_file` and `bind_password_credential`".into()),
+        }
+    }
+
+    /// Makes file paths relative to the config file's directory.
+    pub fn resolve_paths(&mut self, base: &Path) {
+        for path in [&mut self.ca_file, &mut self.bind_password_file]
+            .into_iter()
+            .flatten()
+        {
+            *path = base.join(&*path);
+        }
+    }
+
+    /// Checks what can be checked without the network.
+    pub fn validate(&self) -> Result<(), String> {
+        let url = url::Url::parse(&self.url)
+            .map_err(|e| format!("[source] url `{}` is not a URL: {e}", self.url))?;
+        match url.scheme() {
+            "ldap" => {}
+            "ldaps" if self.starttls => {
+                return Err(
+                    "[source] `starttls` is for ldap:// URLs; ldaps:// is TLS from the start"
+                        .into(),
+                );
+            }
+            "ldaps" => {}
+            other => {
+                return Err(format!(
+                    "[source] url `{}`: scheme `{other}` is not ldap:// or ldaps://",
+                    self.url
+                ));
+            }
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(format!("[source] url `{}` has no host", self.url));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err("[source] url must not carry credentials; use bind_dn and bind_password_env, bind_password_file or bind_password_credential".into());
+        }
+        self.password_source()?;
+        if self.page_size == 0 || self.connect_timeout_seconds == 0 || self.timeout_seconds == 0 {
+            return Err(
+                "[source] page_size, connect_timeout_seconds and timeout_seconds must be at least 1"
+                    .into(),
+            );
+        }
+        if i32::try_from(self.page_size).is_err() {
+            return Err("[source] page_size is too large".into());
+        }
+        ldap3::parse_filter(&self.filter).map_err(|_| {
+            format!(
+                "[source] filter `{}` is not a valid LDAP filter",
+                self.filter
+            )
+        })?;
+        ldap3::parse_filter(&self.groups.filter).map_err(|_| {
+            format!(
+                "[source.groups] filter `{}` is not a valid LDAP filter",
+                self.groups.filter
+            )
+        })?;
+        if self.groups.base_dn.is_none() {
+            if self.groups.membership == Membership::Search {
+                return Err("[source.groups] membership = \"search\" needs `base_dn` (where the group entries are)".into());
+            }
+            if self.groups.nesting == Nesting::Flatten && self.groups.membership != Membership::None
+            {
+                return Err("[source.groups] nesting = \"flatten\" needs `base_dn`: nested groups are found by reading the group entries".into());
+            }
+        }
+        Ok(())
+    }
+}

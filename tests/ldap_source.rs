@@ -1,0 +1,406 @@
+//! The LDAP source against a real OpenLDAP slapd on loopback (tests/peers/ldap-server.sh,
+//! seeded by tests/peers/gen-ldif.py): paging, attribute projection as slapd saw it, values,
+//! groups both ways with both nesting policies, StartTLS and ldaps with a CA made at test
+//! time, and every way a read must fail rather than return part of the directory.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::Utc;
+use scimsync::config::SourceConfig;
+use scimsync::record::Record;
+use scimsync::source::{self, Directory, Projection, SourceError};
+use scimsync::value::Value;
+use support::ldap::{GROUPS, LdapServer, PEOPLE};
+
+fn config(toml_text: &str) -> SourceConfig {
+    #[derive(serde::Deserialize)]
+    struct Wrapper {
+        source: SourceConfig,
+    }
+    let config = toml::from_str::<Wrapper>(toml_text)
+        .expect("valid [source]")
+        .source;
+    if let SourceConfig::Ldap(ldap) = &config {
+        ldap.validate().expect("valid LDAP settings");
+    }
+    config
+}
+
+fn read(config: &SourceConfig, projection: &Projection) -> Result<Directory, SourceError> {
+    source::load_directory(config, projection, Utc::now())
+}
+
+fn user<'a>(directory: &'a Directory, uid: &str) -> &'a Record {
+    directory
+        .users
+        .iter()
+        .find(|u| u.get("uid") == &Value::from(uid))
+        .unwrap_or_else(|| panic!("no user {uid}"))
+}
+
+fn is_uuid(text: &str) -> bool {
+    text.len() == 36 && text.chars().filter(|c| *c == '-').count() == 4
+}
+
+#[test]
+fn pages_smaller_than_the_result_deliver_every_user_with_decoded_values() {
+    let server = LdapServer::start(12, false);
+    let source = config(&server.source_toml(&server.url, "reader", "page_size = 5"));
+    let directory = read(&source, &Projection::everything()).unwrap();
+
+    assert_eq!(directory.users.len(), 12);
+    // 12 entries in pages of 5: three searches, the last one ending the paging.
+    assert_eq!(server.searches(PEOPLE), 3);
+
+    let ids: std::collections::BTreeSet<&str> =
+        directory.users.iter().map(|u| u.id.as_str()).collect();
+    assert_eq!(ids.len(), 12, "identities are unique");
+    assert!(
+        ids.iter().all(|id| is_uuid(id)),
+        "entryUUID identities: {ids:?}"
+    );
+
+    let zoe = user(&directory, "user0010");
+    assert_eq!(zoe.get("cn"), &Value::from("Zoë Nuñez"));
+    assert_eq!(
+        zoe.get("dn"),
+        &Value::from("uid=user0010,ou=people,dc=example,dc=com")
+    );
+    let seven = user(&directory, "user0007");
+    assert_eq!(
+        seven.get("mail"),
+        &Value::List(vec![
+            Value::from("user0007@example.com"),
+            Value::from("user0007.alias@example.com")
+        ])
+    );
+    assert_eq!(
+        user(&directory, "user0001").get("mail"),
+        &Value::from("user0001@example.com")
+    );
+    // user0003's shadowExpire is in 1970: disabled; everyone else is active.
+    let inactive: Vec<&str> = directory
+        .users
+        .iter()
+        .filter(|u| !u.active)
+        .map(|u| u.get("uid").as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(inactive, ["user0003"]);
+    assert_eq!(
+        user(&directory, "user0001").groups,
+        ["admins", "loop-a", "sales"]
+    );
+}
+
+#[test]
+fn only_the_attributes_the_mapping_reads_are_requested() {
+    let server = LdapServer::start(12, false);
+    let source = config(&server.source_toml(&server.url, "reader", ""));
+    let projection = Projection::only(["mail", "givenName"], false);
+    let directory = read(&source, &projection).unwrap();
+
+    assert_eq!(
+        server.requested_attributes(PEOPLE),
+        [
+            "givenName mail objectGUID entryUUID userAccountControl accountExpires nsAccountLock pwdAccountLockedTime shadowExpire"
+        ]
+    );
+    let one = user_by_mail(&directory, "user0001@example.com");
+    assert_eq!(
+        one.attrs.keys().collect::<Vec<_>>(),
+        ["givenName", "mail"],
+        "records hold what the mapping reads, under its spelling"
+    );
+    assert!(one.groups.is_empty());
+}
+
+fn user_by_mail<'a>(directory: &'a Directory, mail: &str) -> &'a Record {
+    directory
+        .users
+        .iter()
+        .find(|u| u.get("mail") == &Value::from(mail))
+        .unwrap_or_else(|| panic!("no user {mail}"))
+}
+
+#[test]
+fn attribute_names_follow_the_mappings_spelling_and_groups_add_member_of() {
+    let server = LdapServer::start(4, false);
+    let source = config(&server.source_toml(&server.url, "reader", ""));
+    let projection = Projection::only(["GIVENNAME"], true);
+    let directory = read(&source, &projection).unwrap();
+    assert_eq!(
+        server.requested_attributes(PEOPLE),
+        [
+            "GIVENNAME objectGUID entryUUID userAccountControl accountExpires nsAccountLock pwdAccountLockedTime shadowExpire memberOf"
+        ]
+    );
+    assert!(
+        directory
+            .users
+            .iter()
+            .all(|u| u.attrs.keys().collect::<Vec<_>>() == ["GIVENNAME"])
+    );
+}
+
+#[test]
+fn groups_from_member_of_and_from_group_search_agree_and_nesting_is_configurable() {
+    let server = LdapServer::start(12, false);
+    let everything = Projection::everything();
+
+    let member_of = config(&server.source_toml(
+        &server.url,
+        "reader",
+        &format!("[source.groups]\nmembership = \"member_of\"\nbase_dn = \"{GROUPS}\"\n"),
+    ));
+    let by_search = config(&server.source_toml(
+        &server.url,
+        "reader",
+        &format!("[source.groups]\nmembership = \"search\"\nbase_dn = \"{GROUPS}\"\n"),
+    ));
+    let a = read(&member_of, &everything).unwrap();
+    let b = read(&by_search, &everything).unwrap();
+    for (x, y) in a.users.iter().zip(&b.users) {
+        assert_eq!(x.groups, y.groups, "{}", x.label());
+    }
+    assert_eq!(user(&a, "user0001").groups, ["admins", "loop-a", "sales"]);
+
+    // Groups are records: stable ids, names, members by source id.
+    let sales = a.groups.iter().find(|g| g.name == "sales").unwrap();
+    assert!(is_uuid(&sales.id));
+    assert_eq!(
+        sales.attrs.get("description"),
+        Some(&Value::from("Département sales"))
+    );
+    let one = user(&a, "user0001").id.clone();
+    assert!(sales.members.contains(&one));
+    let staff = a.groups.iter().find(|g| g.name == "staff").unwrap();
+    assert!(
+        staff.members.is_empty(),
+        "direct: staff has only groups as members"
+    );
+    assert_eq!(staff.member_groups.len(), 4);
+
+    let flattened = config(&server.source_toml(
+        &server.url,
+        "reader",
+        &format!("[source.groups]\nmembership = \"search\"\nbase_dn = \"{GROUPS}\"\nnesting = \"flatten\"\n"),
+    ));
+    let f = read(&flattened, &everything).unwrap();
+    // sales ⊂ staff; loop-a ⊂ loop-b ⊂ loop-a (a cycle, cut).
+    assert_eq!(
+        user(&f, "user0001").groups,
+        ["admins", "loop-a", "loop-b", "sales", "staff"]
+    );
+    let staff = f.groups.iter().find(|g| g.name == "staff").unwrap();
+    assert_eq!(staff.members.len(), 12, "everyone is in a department");
+
+    let posix = config(&server.source_toml(
+        &server.url,
+        "reader",
+        &format!("[source.groups]\nmembership = \"search\"\nbase_dn = \"{GROUPS}\"\nmember_attribute = \"memberUid\"\n"),
+    ));
+    let p = read(&posix, &everything).unwrap();
+    assert_eq!(user(&p, "user0001").groups, ["unix"]);
+    assert_eq!(user(&p, "user0002").groups, ["unix"]);
+    assert!(user(&p, "user0003").groups.is_empty());
+
+    // Without group entries, memberOf alone names groups by their RDN.
+    let bare = config(&server.source_toml(&server.url, "reader", ""));
+    let d = read(&bare, &everything).unwrap();
+    assert_eq!(user(&d, "user0001").groups, ["admins", "loop-a", "sales"]);
+}
+
+#[test]
+fn a_rename_keeps_the_identity() {
+    let server = LdapServer::start(4, false);
+    let source = config(&server.source_toml(&server.url, "reader", ""));
+    let before = read(&source, &Projection::everything()).unwrap();
+    let id = user(&before, "user0002").id.clone();
+
+    server.modify(
+        "dn: uid=user0002,ou=people,dc=example,dc=com\nchangetype: modrdn\nnewrdn: uid=ada\ndeleteoldrdn: 1\n\ndn: uid=ada,ou=people,dc=example,dc=com\nchangetype: modify\nreplace: mail\nmail: ada@example.com\n",
+    );
+    let after = read(&source, &Projection::everything()).unwrap();
+    let ada = user(&after, "ada");
+    assert_eq!(ada.id, id);
+    assert_eq!(ada.get("mail"), &Value::from("ada@example.com"));
+    assert_eq!(after.users.len(), 4);
+}
+
+#[test]
+fn starttls_and_ldaps_verify_the_server_against_the_ca() {
+    let server = LdapServer::start(3, true);
+    let ldaps = server.ldaps_url.clone().expect("an ldaps URL");
+    let ca = server.ca_file();
+    let ca_line = format!("ca_file = \"{}\"", ca.display());
+
+    let starttls = config(&server.source_toml(
+        &server.url,
+        "reader",
+        &format!("starttls = true\n{ca_line}"),
+    ));
+    assert_eq!(
+        read(&starttls, &Projection::everything())
+            .unwrap()
+            .users
+            .len(),
+        3
+    );
+    let tls = config(&server.source_toml(&ldaps, "reader", &ca_line));
+    assert_eq!(
+        read(&tls, &Projection::everything()).unwrap().users.len(),
+        3
+    );
+
+    // Verification is on by default: the test CA is not in the system's trust store.
+    let untrusted = config(&server.source_toml(&ldaps, "reader", ""));
+    let err = read(&untrusted, &Projection::everything())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(&format!("cannot connect to LDAP server {ldaps}: "))
+            && err.contains("UnknownIssuer"),
+        "{err}"
+    );
+    let untrusted = config(&server.source_toml(&server.url, "reader", "starttls = true"));
+    let err = read(&untrusted, &Projection::everything())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("UnknownIssuer"), "{err}");
+
+    // Only the loudly named switch turns it off.
+    let insecure =
+        config(&server.source_toml(&ldaps, "reader", "danger_accept_invalid_certs = true"));
+    assert_eq!(
+        read(&insecure, &Projection::everything())
+            .unwrap()
+            .users
+            .len(),
+        3
+    );
+}
+
+#[test]
+fn a_wrong_password_fails_the_bind_without_showing_it() {
+    let server = LdapServer::start(2, false);
+    let source = config(&server.source_toml(&server.url, "hunter2-wrong", ""));
+    let err = read(&source, &Projection::everything())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        format!(
+            "LDAP bind as cn=reader,dc=example,dc=com at {} failed: invalidCredentials (result code 49)",
+            server.url
+        )
+    );
+    assert!(!err.contains("hunter2"));
+}
+
+#[test]
+fn an_unreachable_directory_is_an_error() {
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let url = format!("ldap://127.0.0.1:{port}");
+    let source = config(&format!(
+        "[source]\nkind = \"ldap\"\nurl = \"{url}\"\nbase_dn = \"{PEOPLE}\"\nconnect_timeout_seconds = 2\n"
+    ));
+    let err = read(&source, &Projection::everything())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        format!("cannot connect to LDAP server {url}: connection refused")
+    );
+}
+
+/// Forwards one connection to `upstream`; once `cut_after` bytes came back from the server,
+/// stops the server (the slapd process, by its pid) and keeps forwarding what is left.
+fn stopping_proxy(
+    upstream: String,
+    cut_after: usize,
+    server: Arc<LdapServer>,
+) -> (String, Arc<AtomicBool>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ldap://{}", listener.local_addr().unwrap());
+    let stopped = Arc::new(AtomicBool::new(false));
+    let flag = stopped.clone();
+    std::thread::spawn(move || {
+        let Ok((client, _)) = listener.accept() else {
+            return;
+        };
+        let server_stream = TcpStream::connect(upstream.trim_start_matches("ldap://")).unwrap();
+        let (mut c_read, mut s_write) = (
+            client.try_clone().unwrap(),
+            server_stream.try_clone().unwrap(),
+        );
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut c_read, &mut s_write);
+        });
+        let (mut s_read, mut c_write) = (server_stream, client);
+        let mut seen = 0usize;
+        let mut buf = [0u8; 8192];
+        loop {
+            let n = match s_read.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            seen += n;
+            if c_write.write_all(&buf[..n]).is_err() {
+                break;
+            }
+            if seen > cut_after && !flag.swap(true, Ordering::SeqCst) {
+                server.stop();
+            }
+        }
+        let _ = c_write.shutdown(std::net::Shutdown::Both);
+    });
+    (url, stopped)
+}
+
+#[test]
+fn a_server_stopped_mid_search_fails_the_read() {
+    let server = Arc::new(LdapServer::start(2000, false));
+    let (url, stopped) = stopping_proxy(server.url.clone(), 20_000, server.clone());
+    let source =
+        config(&server.source_toml(&url, "reader", "page_size = 100\ntimeout_seconds = 10"));
+    let err = read(&source, &Projection::everything())
+        .unwrap_err()
+        .to_string();
+    assert!(stopped.load(Ordering::SeqCst), "the server was stopped");
+    assert!(
+        err.starts_with(&format!("LDAP search for users under {PEOPLE} failed: ")),
+        "{err}"
+    );
+}
+
+#[test]
+fn referrals_abort_unless_ignored() {
+    let server = LdapServer::start(3, false);
+    server.modify(
+        "dn: ou=elsewhere,ou=people,dc=example,dc=com\nchangetype: add\nobjectClass: referral\nobjectClass: extensibleObject\nou: elsewhere\nref: ldap://other.example.net/ou=people,dc=other\n",
+    );
+    let failing = config(&server.source_toml(&server.url, "reader", ""));
+    let err = read(&failing, &Projection::everything())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("referred part of the search to ldap://other.example.net/ou=people,dc=other"),
+        "{err}"
+    );
+    let ignoring = config(&server.source_toml(&server.url, "reader", "referrals = \"ignore\""));
+    assert_eq!(
+        read(&ignoring, &Projection::everything())
+            .unwrap()
+            .users
+            .len(),
+        3
+    );
+}

@@ -27,16 +27,18 @@ fn main() -> Result<(), String> {
         .block_on(scimsync::source::read(&config.source, &projection, now))
         .map_err(|e| e.to_string())?;
     let read = start.elapsed();
+    let rss_after_read = common::rss_mb();
     let desired = desired::compute(&plan, &directory.users, now);
     let total = start.elapsed();
     println!(
-        "{{\"users\": {}, \"desired\": {}, \"skipped\": {}, \"read_s\": {:.3}, \"map_s\": {:.3}, \"total_s\": {:.3}, \"peak_rss_mb\": {:.1}}}",
+        "{{\"users\": {}, \"desired\": {}, \"skipped\": {}, \"read_s\": {:.3}, \"map_s\": {:.3}, \"total_s\": {:.3}, \"rss_after_read_mb\": {:.1}, \"peak_rss_mb\": {:.1}}}",
         directory.users.len(),
         desired.users.len(),
         desired.skipped.len(),
         read.as_secs_f64(),
         (total - read).as_secs_f64(),
         total.as_secs_f64(),
+        rss_after_read,
         common::peak_rss_mb()
     );
     Ok(())

@@ -321,17 +321,28 @@ fn an_unreachable_directory_is_an_error() {
     );
 }
 
+/// What the fault-injecting proxy does once enough bytes came back from the server.
+#[derive(Clone, Copy)]
+enum Fault {
+    /// Stop the slapd process (by its pid) and keep forwarding whatever is left.
+    StopServer,
+    /// Keep the connection open and forward nothing more: a server that stopped answering.
+    Stall,
+}
+
 /// Forwards one connection to `upstream`; once `cut_after` bytes came back from the server,
-/// stops the server (the slapd process, by its pid) and keeps forwarding what is left.
-fn stopping_proxy(
+/// injects `fault`.
+fn faulty_proxy(
     upstream: String,
     cut_after: usize,
     server: Arc<LdapServer>,
+    fault: Fault,
 ) -> (String, Arc<AtomicBool>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("ldap://{}", listener.local_addr().unwrap());
     let stopped = Arc::new(AtomicBool::new(false));
     let flag = stopped.clone();
+    let mut server = Some(server);
     std::thread::spawn(move || {
         let Ok((client, _)) = listener.accept() else {
             return;
@@ -357,7 +368,20 @@ fn stopping_proxy(
                 break;
             }
             if seen > cut_after && !flag.swap(true, Ordering::SeqCst) {
-                server.stop();
+                match fault {
+                    Fault::StopServer => {
+                        if let Some(server) = &server {
+                            server.stop();
+                        }
+                    }
+                    Fault::Stall => {
+                        // Let the test own the server's lifetime, then hold the connection
+                        // (bounded) and let it go.
+                        drop(server.take());
+                        std::thread::sleep(std::time::Duration::from_secs(10));
+                        break;
+                    }
+                }
             }
         }
         let _ = c_write.shutdown(std::net::Shutdown::Both);
@@ -368,7 +392,12 @@ fn stopping_proxy(
 #[test]
 fn a_server_stopped_mid_search_fails_the_read() {
     let server = Arc::new(LdapServer::start(2000, false));
-    let (url, stopped) = stopping_proxy(server.url.clone(), 20_000, server.clone());
+    let (url, stopped) = faulty_proxy(
+        server.url.clone(),
+        20_000,
+        server.clone(),
+        Fault::StopServer,
+    );
     let source =
         config(&server.source_toml(&url, "reader", "page_size = 100\ntimeout_seconds = 10"));
     let err = read(&source, &Projection::everything())
@@ -402,5 +431,21 @@ fn referrals_abort_unless_ignored() {
             .users
             .len(),
         3
+    );
+}
+
+#[test]
+fn a_server_that_stops_answering_times_out() {
+    let server = Arc::new(LdapServer::start(2000, false));
+    let (url, stalled) = faulty_proxy(server.url.clone(), 20_000, server.clone(), Fault::Stall);
+    let source =
+        config(&server.source_toml(&url, "reader", "page_size = 100\ntimeout_seconds = 2"));
+    let err = read(&source, &Projection::everything())
+        .unwrap_err()
+        .to_string();
+    assert!(stalled.load(Ordering::SeqCst));
+    assert_eq!(
+        err,
+        format!("LDAP search for users under {PEOPLE} failed: timed out waiting for the server")
     );
 }

@@ -31,12 +31,33 @@ pub struct GroupEntry {
 /// What identifies a user to group entries.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserKeys {
-    /// Normalized DN.
-    pub dn: String,
+    /// Normalized DN, when group entries list members by DN.
+    pub dn: Option<String>,
     /// `uid`, for `memberUid` groups.
     pub uid: Option<String>,
-    /// `memberOf` DNs as the server spells them.
-    pub member_of: Vec<String>,
+    /// `memberOf` values, as indexes into [`DnTable`].
+    pub member_of: Vec<u32>,
+}
+
+/// Group DNs seen in `memberOf` values, each stored once however many users name it
+/// (100,000 users in the same few groups must not mean 100,000 copies of each DN).
+#[derive(Clone, Debug, Default)]
+pub struct DnTable {
+    pub dns: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl DnTable {
+    /// The index of `dn` (as the server spells it), adding it when new.
+    pub fn intern(&mut self, dn: &str) -> u32 {
+        if let Some(&i) = self.index.get(dn) {
+            return i;
+        }
+        let i = u32::try_from(self.dns.len()).unwrap_or(u32::MAX);
+        self.dns.push(dn.to_owned());
+        self.index.insert(dn.to_owned(), i);
+        i
+    }
 }
 
 /// A DN in a form two spellings of the same DN share: lower case, no spaces around `,`,
@@ -118,24 +139,33 @@ impl Memberships {
     }
 
     /// Sets every user's group names and returns the groups as records, with their user
-    /// members by the nesting policy. `keys[i]` belongs to `users[i]`.
-    pub fn assign(self, users: &mut [Record], keys: &[UserKeys]) -> Vec<Group> {
+    /// members by the nesting policy. `keys[i]` belongs to `users[i]`; `dns` resolves their
+    /// `memberOf` indexes.
+    pub fn assign(self, users: &mut [Record], keys: &[UserKeys], dns: &DnTable) -> Vec<Group> {
         match self.groups {
             Some(entries) => {
-                assign_with_entries(self.membership, self.nesting, &entries, users, keys)
+                assign_with_entries(self.membership, self.nesting, &entries, users, keys, dns)
             }
-            None => assign_from_member_of(users, keys),
+            None => assign_from_member_of(users, keys, dns),
         }
     }
 }
 
 /// `memberOf` without the group entries: groups are named by their RDN and identified by DN.
-fn assign_from_member_of(users: &mut [Record], keys: &[UserKeys]) -> Vec<Group> {
-    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
+fn assign_from_member_of(users: &mut [Record], keys: &[UserKeys], dns: &DnTable) -> Vec<Group> {
+    let normalized: Vec<String> = dns.dns.iter().map(|dn| normalize_dn(dn)).collect();
+    let mut groups: BTreeMap<&str, Group> = BTreeMap::new();
     for (user, keys) in users.iter_mut().zip(keys) {
         let mut names = BTreeSet::new();
-        for dn in &keys.member_of {
-            let group = groups.entry(normalize_dn(dn)).or_insert_with(|| Group {
+        // The same group may be named twice (two spellings of one DN): count it once.
+        let mut mine: BTreeSet<&str> = BTreeSet::new();
+        for &i in &keys.member_of {
+            let key = normalized[i as usize].as_str();
+            if !mine.insert(key) {
+                continue;
+            }
+            let dn = &dns.dns[i as usize];
+            let group = groups.entry(key).or_insert_with(|| Group {
                 id: dn.clone(),
                 name: rdn_value(dn),
                 attrs: BTreeMap::from([("dn".to_owned(), Value::Str(dn.clone()))]),
@@ -156,6 +186,7 @@ fn assign_with_entries(
     entries: &[GroupEntry],
     users: &mut [Record],
     keys: &[UserKeys],
+    dns: &DnTable,
 ) -> Vec<Group> {
     let by_dn: HashMap<String, usize> = entries
         .iter()
@@ -208,6 +239,13 @@ fn assign_with_entries(
         }
     };
 
+    // Each distinct memberOf DN, resolved to a group entry once.
+    let member_of_group: Vec<Option<usize>> = dns
+        .dns
+        .iter()
+        .map(|dn| by_dn.get(&normalize_dn(dn)).copied())
+        .collect();
+
     let mut members: Vec<Vec<String>> = vec![Vec::new(); entries.len()];
     for (user, keys) in users.iter_mut().zip(keys) {
         let mut direct = BTreeSet::new();
@@ -216,17 +254,12 @@ fn assign_with_entries(
                 direct.extend(
                     keys.member_of
                         .iter()
-                        .filter_map(|dn| by_dn.get(&normalize_dn(dn))),
+                        .filter_map(|&i| member_of_group[i as usize]),
                 );
             }
             Membership::Search | Membership::None => {
-                let key = keys.uid.as_deref().unwrap_or(&keys.dn);
-                if let Some(groups) = user_key_groups.get(key) {
-                    direct.extend(groups.iter().copied());
-                }
-                // A memberUid group may also list the user by DN (mixed directories).
-                if keys.uid.is_some() {
-                    if let Some(groups) = user_key_groups.get(&keys.dn) {
+                for key in keys.uid.iter().chain(keys.dn.iter()) {
+                    if let Some(groups) = user_key_groups.get(key) {
                         direct.extend(groups.iter().copied());
                     }
                 }
@@ -286,7 +319,7 @@ mod tests {
                 ..Record::default()
             },
             UserKeys {
-                dn: normalize_dn(&format!("uid={id},ou=people,dc=x")),
+                dn: Some(normalize_dn(&format!("uid={id},ou=people,dc=x"))),
                 ..UserKeys::default()
             },
         )
@@ -325,8 +358,11 @@ mod tests {
     #[test]
     fn direct_policy_reads_only_direct_membership() {
         let (groups, mut users, keys) = nested();
-        let out = Memberships::new(Membership::Search, Nesting::Direct, Some(groups))
-            .assign(&mut users, &keys);
+        let out = Memberships::new(Membership::Search, Nesting::Direct, Some(groups)).assign(
+            &mut users,
+            &keys,
+            &DnTable::default(),
+        );
         assert_eq!(users[0].groups, ["inner"]);
         assert_eq!(users[1].groups, ["outer"]);
         assert_eq!(out[0].members, ["ann"]);
@@ -337,8 +373,11 @@ mod tests {
     #[test]
     fn flatten_follows_nesting_and_survives_cycles() {
         let (groups, mut users, keys) = nested();
-        let out = Memberships::new(Membership::Search, Nesting::Flatten, Some(groups))
-            .assign(&mut users, &keys);
+        let out = Memberships::new(Membership::Search, Nesting::Flatten, Some(groups)).assign(
+            &mut users,
+            &keys,
+            &DnTable::default(),
+        );
         assert_eq!(users[0].groups, ["inner", "middle", "outer"]);
         assert_eq!(users[1].groups, ["middle", "outer"]);
         assert_eq!(out[2].members, ["ann", "bob"]);
@@ -347,11 +386,19 @@ mod tests {
     #[test]
     fn member_of_without_entries_names_groups_by_rdn() {
         let (mut u, mut k) = user("ann");
-        k.member_of = vec!["cn=Eng,ou=groups,dc=x".into()];
+        let mut dns = DnTable::default();
+        k.member_of = vec![
+            dns.intern("cn=Eng,ou=groups,dc=x"),
+            dns.intern("CN=Eng, ou=groups,dc=x"),
+        ];
         u.groups.clear();
         let mut users = vec![u];
-        let out =
-            Memberships::new(Membership::MemberOf, Nesting::Direct, None).assign(&mut users, &[k]);
+        let out = Memberships::new(Membership::MemberOf, Nesting::Direct, None).assign(
+            &mut users,
+            &[k],
+            &dns,
+        );
+        assert_eq!(out.len(), 1, "two spellings of one DN are one group");
         assert_eq!(users[0].groups, ["Eng"]);
         assert_eq!(out[0].members, ["ann"]);
     }
@@ -363,8 +410,11 @@ mod tests {
         let (u, mut k) = user("ann");
         k.uid = Some("ann".into());
         let mut users = vec![u];
-        Memberships::new(Membership::Search, Nesting::Direct, Some(vec![g]))
-            .assign(&mut users, &[k]);
+        Memberships::new(Membership::Search, Nesting::Direct, Some(vec![g])).assign(
+            &mut users,
+            &[k],
+            &DnTable::default(),
+        );
         assert_eq!(users[0].groups, ["posix"]);
     }
 }

@@ -49,7 +49,7 @@ pub enum LdapError {
     },
     #[error("LDAP entry {dn}: {reason}")]
     Entry { dn: String, reason: String },
-    #[error("LDAP: two entries have the identity `{id}` ({first} and {second})")]
+    #[error("LDAP: two entries have the identity `{id}` (user {first} and entry {second})")]
     DuplicateIdentity {
         id: String,
         first: String,
@@ -93,6 +93,7 @@ pub async fn read(
         timeout: conn.timeout,
         users: Vec::new(),
         keys: Vec::new(),
+        dns: groups::DnTable::default(),
         seen: HashMap::new(),
     };
     let query = Query {
@@ -106,7 +107,10 @@ pub async fn read(
     };
     search::paged(&mut conn, &query, &mut sink).await?;
     let UserSink {
-        mut users, keys, ..
+        mut users,
+        keys,
+        dns,
+        ..
     } = sink;
     let _ = conn.ldap.unbind().await;
 
@@ -116,7 +120,7 @@ pub async fn read(
             config.groups.nesting,
             group_entries,
         );
-        memberships.assign(&mut users, &keys)
+        memberships.assign(&mut users, &keys, &dns)
     } else {
         Vec::new()
     };
@@ -307,18 +311,25 @@ struct UserSink<'a> {
     users: Vec<Record>,
     /// Per user (same order): the group-membership keys: its DN, uid and memberOf values.
     keys: Vec<groups::UserKeys>,
-    /// Identity → DN, to refuse two entries with one identity.
-    seen: HashMap<String, String>,
+    dns: groups::DnTable,
+    /// Hashes of the identities seen (with the user's index), to refuse two entries with one
+    /// identity without keeping a second copy of every id.
+    seen: HashMap<u64, usize>,
 }
 
 impl AsyncEntrySink for &mut UserSink<'_> {
     async fn entry(&mut self, mut entry: Entry) -> Result<(), LdapError> {
         complete_ranges(&mut self.ldap, self.timeout, &mut entry).await?;
         let id = identity(&entry, &self.config.id_attribute)?;
-        if let Some(first) = self.seen.insert(id.clone(), entry.dn.clone()) {
+        let mut hasher = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(&id, &mut hasher);
+        if let Some(first) = self
+            .seen
+            .insert(std::hash::Hasher::finish(&hasher), self.users.len())
+        {
             return Err(LdapError::DuplicateIdentity {
                 id,
-                first,
+                first: self.users.get(first).map(Record::label).unwrap_or_default(),
                 second: entry.dn,
             });
         }
@@ -334,7 +345,9 @@ impl AsyncEntrySink for &mut UserSink<'_> {
             reason,
         })?;
         let keys = groups::UserKeys {
-            dn: groups::normalize_dn(&entry.dn),
+            dn: (self.plan.member_key == MemberKey::Dn
+                && self.config.groups.membership == Membership::Search)
+                .then(|| groups::normalize_dn(&entry.dn)),
             uid: match self.plan.member_key {
                 MemberKey::Uid => entry.first_text("uid").map(str::to_owned),
                 MemberKey::Dn => None,
@@ -345,7 +358,7 @@ impl AsyncEntrySink for &mut UserSink<'_> {
                     .unwrap_or_default()
                     .iter()
                     .filter_map(|v| std::str::from_utf8(v).ok())
-                    .map(str::to_owned)
+                    .map(|dn| self.dns.intern(dn))
                     .collect()
             } else {
                 Vec::new()

@@ -252,18 +252,17 @@ impl LdapConfig {
         if i32::try_from(self.page_size).is_err() {
             return Err("[source] page_size is too large".into());
         }
-        ldap3::parse_filter(&self.filter).map_err(|_| {
-            format!(
-                "[source] filter `{}` is not a valid LDAP filter",
-                self.filter
-            )
-        })?;
-        ldap3::parse_filter(&self.groups.filter).map_err(|_| {
-            format!(
-                "[source.groups] filter `{}` is not a valid LDAP filter",
-                self.groups.filter
-            )
-        })?;
+        for (table, filter) in [
+            ("[source]", &self.filter),
+            ("[source.groups]", &self.groups.filter),
+        ] {
+            // ldap3 also takes a bare `a=b`; a filter in the config must be the standard form.
+            if !filter.trim_start().starts_with('(') || ldap3::parse_filter(filter).is_err() {
+                return Err(format!(
+                    "{table} filter `{filter}` is not a valid LDAP filter"
+                ));
+            }
+        }
         if self.groups.base_dn.is_none() {
             if self.groups.membership == Membership::Search {
                 return Err("[source.groups] membership = \"search\" needs `base_dn` (where the group entries are)".into());
@@ -274,5 +273,81 @@ impl LdapConfig {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(extra: &str) -> Result<LdapConfig, String> {
+        let text = format!("url = \"ldap://127.0.0.1:3890\"\nbase_dn = \"dc=x\"\n{extra}");
+        let config: LdapConfig = toml::from_str(&text).map_err(|e| e.message().to_owned())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    #[test]
+    fn defaults_are_safe_and_paged() {
+        let c = parse("").unwrap();
+        assert!(!c.danger_accept_invalid_certs && !c.starttls);
+        assert_eq!((c.page_size, c.timeout_seconds), (500, 60));
+        assert_eq!(c.id_attribute, "auto");
+        assert_eq!(c.referrals, ReferralPolicy::Fail);
+        assert_eq!(c.groups.nesting, Nesting::Direct);
+        assert_eq!(c.password_source(), Ok(None));
+    }
+
+    #[test]
+    fn bad_settings_are_refused_with_the_key() {
+        let cases = [
+            (
+                "url = \"http://x\"",
+                "[source] url `http://x`: scheme `http` is not ldap:// or ldaps://",
+            ),
+            (
+                "starttls = true\nurl = \"ldaps://x\"",
+                "[source] `starttls` is for ldap:// URLs; ldaps:// is TLS from the start",
+            ),
+            (
+                "bind_password_env = \"P\"",
+                "[source] a bind password is set but `bind_dn` is not",
+            ),
+            (
+                "bind_dn = \"cn=a\"",
+                "[source] `bind_dn` needs one of `bind_password_env`, `bind_password_file` or `bind_password_credential`",
+            ),
+            (
+                "filter = \"objectClass=person\"",
+                "[source] filter `objectClass=person` is not a valid LDAP filter",
+            ),
+            (
+                "page_size = 0",
+                "[source] page_size, connect_timeout_seconds and timeout_seconds must be at least 1",
+            ),
+            (
+                "[groups]\nmembership = \"search\"",
+                "[source.groups] membership = \"search\" needs `base_dn` (where the group entries are)",
+            ),
+            (
+                "[groups]\nnesting = \"flatten\"",
+                "[source.groups] nesting = \"flatten\" needs `base_dn`: nested groups are found by reading the group entries",
+            ),
+        ];
+        for (extra, expected) in cases {
+            // Cases that set `url` themselves replace the default one.
+            let text = if extra.contains("url =") {
+                format!("base_dn = \"dc=x\"\n{extra}")
+            } else {
+                format!("url = \"ldap://127.0.0.1:3890\"\nbase_dn = \"dc=x\"\n{extra}")
+            };
+            let config: LdapConfig = toml::from_str(&text).unwrap();
+            assert_eq!(config.validate().unwrap_err(), expected, "{extra}");
+        }
+        let secret = parse("bind_dn = \"cn=a\"\nbind_password_credential = \"ldap\"").unwrap();
+        assert_eq!(
+            secret.password_source(),
+            Ok(Some(SecretSource::Credential("ldap".into())))
+        );
     }
 }

@@ -86,7 +86,11 @@ fn malformed_export_names_file_and_record() {
         r#"[{"id":"00u1","profile":{"email":"a@example.com"}}, {"profile":{}}]"#,
     );
     let run = scimsync(&["sync", "--config", &config], Some(&server.token));
-    assert_refused(&run, &server, &["users.json, record 1: missing `id`"]);
+    assert_refused(
+        &run,
+        &server,
+        &["users.json, record 1 (line 1): missing `id`"],
+    );
     project.write("users.json", "[{\"id\": \"00u1\",");
     let run = scimsync(&["sync", "--config", &config], Some(&server.token));
     assert_refused(&run, &server, &["users.json is not valid JSON (line 1"]);

@@ -189,7 +189,7 @@ fn malformed_exports_name_file_record_and_line() {
         ),
         (
             "okta-truncated.json",
-            "export {}, record 1 (line 3): the file ends inside a string".to_owned(),
+            "export {} is not valid JSON (line 3): record 1: the file ends inside a string".to_owned(),
         ),
         (
             "graph-one-page.json",

@@ -37,6 +37,13 @@ pub enum JsonSourceError {
         column: usize,
         message: String,
     },
+    #[error("export {path} is not valid JSON (line {line}): record {index}: {message}")]
+    Broken {
+        path: String,
+        line: usize,
+        index: usize,
+        message: String,
+    },
     #[error("export {path}, line {line}: {message}")]
     Structure {
         path: String,
@@ -246,19 +253,7 @@ impl RecordStream {
     }
 
     fn structure(&self, e: ScanError) -> JsonSourceError {
-        match e.index {
-            Some(index) => JsonSourceError::Record {
-                path: self.path.clone(),
-                index,
-                line: e.line,
-                message: e.message,
-            },
-            None => JsonSourceError::Structure {
-                path: self.path.clone(),
-                line: e.line,
-                message: e.message,
-            },
-        }
+        scan_error(&self.path, e)
     }
 
     fn next_record(&mut self) -> Result<Option<Record>, JsonSourceError> {
@@ -398,6 +393,23 @@ pub(crate) fn strip_position(message: &str) -> String {
     }
 }
 
+/// A structural error: broken JSON inside a record, or a file of the wrong shape.
+fn scan_error(path: &str, e: ScanError) -> JsonSourceError {
+    match e.index {
+        Some(index) => JsonSourceError::Broken {
+            path: path.to_owned(),
+            index,
+            line: e.line,
+            message: e.message,
+        },
+        None => JsonSourceError::Structure {
+            path: path.to_owned(),
+            line: e.line,
+            message: e.message,
+        },
+    }
+}
+
 /// Reads a small side file (a groups export, a service principal) as one JSON document.
 pub(crate) fn read_side_file(path: &Path) -> Result<Json, JsonSourceError> {
     let shown = path.display().to_string();
@@ -421,11 +433,7 @@ pub(crate) fn each_piece<R: BufRead>(
     let mut scanner = DocumentScanner::new(input);
     let path = path.to_owned();
     move || {
-        let structure = |e: ScanError| JsonSourceError::Structure {
-            path: path.clone(),
-            line: e.line,
-            message: e.message,
-        };
+        let structure = |e: ScanError| scan_error(&path, e);
         let Some(piece) = scanner.next_piece().map_err(structure)? else {
             scanner.finish().map_err(structure)?;
             return Ok(None);

@@ -14,8 +14,8 @@ pub mod diff;
 pub mod event;
 pub mod groups;
 pub mod render;
-pub mod unique;
 pub mod safety;
+pub mod unique;
 
 use std::path::Path;
 use std::sync::Arc;

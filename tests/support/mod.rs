@@ -220,3 +220,11 @@ pub fn scimsync_in(args: &[&str], token: Option<&str>, dir: Option<&Path>) -> Ru
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
+
+/// `user` with its `schemas` sorted, so resources compare whatever order a server keeps.
+pub fn sorted_schemas(mut user: Json) -> Json {
+    if let Some(schemas) = user.get_mut("schemas").and_then(Json::as_array_mut) {
+        schemas.sort_by_key(|s| s.as_str().unwrap_or_default().to_owned());
+    }
+    user
+}

@@ -272,13 +272,13 @@ fn base44_okta_syncs_into_a_real_scim_server() {
         .unwrap()
         .iter()
         .filter_map(|u| u.get("create").cloned())
-        .map(sorted_schemas)
+        .map(support::sorted_schemas)
         .collect();
     want.sort_by_key(|u| u["userName"].as_str().unwrap().to_owned());
     let have: Vec<Json> = server
         .user_contents()
         .into_iter()
-        .map(sorted_schemas)
+        .map(support::sorted_schemas)
         .collect();
     // JSON objects compare regardless of key order (the server reorders them).
     assert_eq!(have, want);
@@ -298,11 +298,4 @@ fn base44_okta_syncs_into_a_real_scim_server() {
     let again = support::scimsync(&["sync", "--config", config], token);
     assert_eq!(again.code, 0, "{}", again.all_output());
     assert_eq!(server.writes(), writes, "a second sync writes nothing");
-}
-
-fn sorted_schemas(mut user: Json) -> Json {
-    if let Some(schemas) = user.get_mut("schemas").and_then(Json::as_array_mut) {
-        schemas.sort_by_key(|s| s.as_str().unwrap_or_default().to_owned());
-    }
-    user
 }

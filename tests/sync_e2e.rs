@@ -115,12 +115,7 @@ fn contents(server: &ScimServer) -> Vec<Json> {
     server
         .user_contents()
         .into_iter()
-        .map(|mut u| {
-            if let Some(schemas) = u.get_mut("schemas").and_then(Json::as_array_mut) {
-                schemas.sort_by_key(|s| s.as_str().unwrap_or_default().to_owned());
-            }
-            u
-        })
+        .map(support::sorted_schemas)
         .collect()
 }
 

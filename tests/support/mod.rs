@@ -304,3 +304,10 @@ pub fn project_map_files() -> Vec<PathBuf> {
         .collect()
 }
 pub mod ldap;
+/// `user` with its `schemas` sorted, so resources compare whatever order a server keeps.
+pub fn sorted_schemas(mut user: Json) -> Json {
+    if let Some(schemas) = user.get_mut("schemas").and_then(Json::as_array_mut) {
+        schemas.sort_by_key(|s| s.as_str().unwrap_or_default().to_owned());
+    }
+    user
+}

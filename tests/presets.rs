@@ -72,7 +72,9 @@ fn now() -> DateTime<Utc> {
 
 fn compile(path: &Path) -> Plan {
     let text = std::fs::read_to_string(path).expect("read preset");
-    let file = SourceFile::new(path.display().to_string(), text);
+    // Named as in the repository, so messages are the same on every machine.
+    let shown = path.strip_prefix(repo()).unwrap_or(path);
+    let file = SourceFile::new(shown.display().to_string(), text);
     mapping::compile(&file).unwrap_or_else(|diagnostics| {
         panic!(
             "{} does not compile:\n{}",

@@ -323,7 +323,7 @@ fn evaluating_any_record_through_every_preset_returns() {
                         plan.facts
                             .fallible
                             .iter()
-                            .any(|p| p.to_string() == failure.rule)
+                            .any(|p| p.line == failure.line)
                             || failure.rule == "scope",
                         "{name}: rule {} failed but the plan does not list it as fallible: {}",
                         failure.rule,

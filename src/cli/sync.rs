@@ -3,10 +3,14 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
 use chrono::Utc;
 
 use crate::config::Config;
-use crate::sync::{RunOptions, render};
+use crate::daemon::run::{RunError, new_run_id, run_once};
+use crate::observe::progress::Progress;
+use crate::sync::{RunOptions, SyncError, render};
 
 #[derive(Clone, Copy, Debug, Default, clap::ValueEnum)]
 pub enum Output {
@@ -30,6 +34,7 @@ pub struct SyncArgs {
 
 pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
     let config = Config::load(&args.config).map_err(|e| format!("error: {e}"))?;
+    let plan = crate::sync::load_plan(&config.mapping).map_err(render_error)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -38,12 +43,20 @@ pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
         dry_run: args.dry_run,
         now: Utc::now(),
     };
-    let report = runtime
-        .block_on(crate::sync::run(&config, &options))
-        .map_err(|e| match e {
-            crate::sync::SyncError::Mapping { .. } => e.to_string(),
-            other => format!("error: {other}"),
-        })?;
+    let progress = Arc::new(Progress::for_stderr());
+    let outcome = runtime.block_on(run_once(
+        &new_run_id(),
+        &config,
+        &plan,
+        &options,
+        vec![progress.clone()],
+    ));
+    progress.finish();
+    outcome.summary.log(0, 1);
+    let report = outcome.report.map_err(|e| match e {
+        RunError::Sync(e) => render_error(e),
+        other => format!("error: {other}"),
+    })?;
     match args.output {
         Output::Json => {
             let document = render::json(&report.changes, args.dry_run, report.applied.as_ref());
@@ -67,4 +80,11 @@ pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn render_error(error: SyncError) -> String {
+    match error {
+        SyncError::Mapping { .. } => error.to_string(),
+        other => format!("error: {other}"),
+    }
 }

@@ -2,10 +2,13 @@
 //! records in the state what was done. A failed write is reported with its user and the
 //! server's answer; the other writes go on.
 
+use std::time::Instant;
+
 use futures::StreamExt as _;
 use serde::Serialize;
 
 use super::diff::{Action, Change, Changes};
+use crate::observe::{Observer, WriteEvent};
 use crate::scim::client::{ClientError, ScimClient};
 use crate::scim::resource::id;
 use crate::state::{ManagedUser, State};
@@ -33,11 +36,14 @@ pub struct Applied {
 }
 
 /// Applies `changes` with at most `concurrency` requests in flight, updating `state`.
+/// Every finished write is reported to `observer`; once it says the run is cancelled, no
+/// further write is started (those in flight finish, so the state stays true).
 pub async fn apply(
     client: &ScimClient,
     changes: &Changes,
     state: &mut State,
     concurrency: usize,
+    observer: &dyn Observer,
 ) -> Applied {
     let mut applied = Applied::default();
     for (source_id, managed) in &changes.remember {
@@ -46,11 +52,25 @@ pub async fn apply(
     for source_id in &changes.forget {
         state.users.remove(source_id);
     }
-    let mut results = futures::stream::iter(changes.changes.iter())
-        .map(|change| async move { (change, write(client, change).await) })
-        .buffer_unordered(concurrency.max(1));
-    while let Some((change, result)) = results.next().await {
+    // Keep up to `concurrency` writes in flight; stop starting new ones once cancelled.
+    let mut pending = changes.changes.iter();
+    let mut in_flight = futures::stream::FuturesUnordered::new();
+    loop {
+        while in_flight.len() < concurrency.max(1) && !observer.cancelled() {
+            let Some(change) = pending.next() else {
+                break;
+            };
+            in_flight.push(timed_write(client, change));
+        }
+        let Some((change, result, latency)) = in_flight.next().await else {
+            break;
+        };
         applied.writes += 1;
+        observer.write(&WriteEvent::new(
+            change,
+            result.as_ref().map(String::as_str),
+            latency,
+        ));
         match result {
             Ok(target_id) => {
                 record(state, change, target_id);
@@ -73,6 +93,15 @@ pub async fn apply(
         }
     }
     applied
+}
+
+async fn timed_write<'a>(
+    client: &ScimClient,
+    change: &'a Change,
+) -> (&'a Change, Result<String, ClientError>, std::time::Duration) {
+    let started = Instant::now();
+    let result = write(client, change).await;
+    (change, result, started.elapsed())
 }
 
 /// Sends one change; returns the target id of the user it wrote.

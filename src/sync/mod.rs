@@ -14,12 +14,13 @@ pub mod diff;
 pub mod render;
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
 use crate::config::{Config, ConfigError};
 use crate::mapping::{self, Plan, SourceFile};
+use crate::observe::{Mapped, Observer, Quiet};
 use crate::scim::client::{ClientError, ClientOptions, ScimClient};
 use crate::secret::SecretError;
 use crate::source::{self, SourceError};
@@ -96,6 +97,17 @@ pub fn load_plan(path: &Path) -> Result<Plan, SyncError> {
 /// Runs one sync as configured.
 pub async fn run(config: &Config, options: &RunOptions) -> Result<RunReport, SyncError> {
     let plan = load_plan(&config.mapping)?;
+    run_with(config, &plan, options, &Quiet).await
+}
+
+/// Runs one sync with an already compiled `plan` (the daemon keeps the plan it last loaded
+/// successfully), reporting progress and every write to `observer`.
+pub async fn run_with(
+    config: &Config,
+    plan: &Plan,
+    options: &RunOptions,
+    observer: &dyn Observer,
+) -> Result<RunReport, SyncError> {
     let records = source::load(&config.source)?;
     let state_file = config.state.file();
     let mut state = State::load(&state_file, &config.target.url)?;
@@ -114,7 +126,7 @@ pub async fn run(config: &Config, options: &RunOptions) -> Result<RunReport, Syn
     )
     .map_err(SyncError::Client)?;
 
-    let desired = desired::compute(&plan, &records, options.now);
+    let desired = desired::compute(plan, &records, options.now);
     tracing::info!(
         source = records.len(),
         desired = desired.users.len(),
@@ -122,7 +134,14 @@ pub async fn run(config: &Config, options: &RunOptions) -> Result<RunReport, Syn
         out_of_scope = desired.out_of_scope.len(),
         "mapped source users"
     );
+    observer.mapped(&Mapped {
+        source: records.len(),
+        in_scope: desired.users.len(),
+        skipped: desired.skipped.len(),
+    });
+    let listing = Instant::now();
     let target_users = client.list_users().await?;
+    observer.listed(target_users.len(), listing.elapsed());
     tracing::info!(target = target_users.len(), "listed target users");
     let changes = diff::diff(&desired, &target_users, &state, &plan.match_path);
     guard_empty_source(&desired, &changes)?;
@@ -135,7 +154,15 @@ pub async fn run(config: &Config, options: &RunOptions) -> Result<RunReport, Syn
             aliases,
         });
     }
-    let applied = apply::apply(&client, &changes, &mut state, config.target.concurrency).await;
+    observer.planned(changes.changes.len());
+    let applied = apply::apply(
+        &client,
+        &changes,
+        &mut state,
+        config.target.concurrency,
+        observer,
+    )
+    .await;
     state.save(&state_file)?;
     Ok(RunReport {
         changes,

@@ -52,7 +52,8 @@ pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
         vec![progress.clone()],
     ));
     progress.finish();
-    outcome.summary.log(0, 1);
+    // Failures are printed below as the command's result; the summary line is for -v and logs.
+    outcome.summary.log(tracing::Level::INFO, 0);
     let report = outcome.report.map_err(|e| match e {
         RunError::Sync(e) => render_error(e),
         other => format!("error: {other}"),

@@ -313,7 +313,10 @@ fn finish_run(shared: &Shared, loaded: &Loaded, outcome: &RunOutcome) {
         summary.duration,
         failures,
     );
-    summary.log(failures, loaded.failure_threshold());
+    summary.log(
+        summary.level(failures, loaded.failure_threshold()),
+        failures,
+    );
     if let Err(error) = &outcome.report {
         // The summary has the first line; mapping diagnostics and the like need all of theirs.
         let text = error.to_string();

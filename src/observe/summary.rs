@@ -83,9 +83,20 @@ impl RunSummary {
         self.error.is_none() && self.failed == 0
     }
 
-    /// Logs the summary line: info for a clean run, warn for a failed one, error once failures
-    /// have repeated `escalate` times or more in a row.
-    pub fn log(&self, consecutive_failures: u32, escalate: u32) {
+    /// The level of the daemon's summary line: info for a clean run, warn for a failed one,
+    /// error once failures have repeated `escalate` times or more in a row.
+    pub fn level(&self, consecutive_failures: u32, escalate: u32) -> tracing::Level {
+        if self.succeeded() {
+            tracing::Level::INFO
+        } else if consecutive_failures >= escalate {
+            tracing::Level::ERROR
+        } else {
+            tracing::Level::WARN
+        }
+    }
+
+    /// Logs the summary line at `level`.
+    pub fn log(&self, level: tracing::Level, consecutive_failures: u32) {
         let error = self.error.as_deref().unwrap_or("");
         macro_rules! line {
             ($level:ident) => {
@@ -106,12 +117,12 @@ impl RunSummary {
                 )
             };
         }
-        if self.succeeded() {
-            line!(info);
-        } else if consecutive_failures >= escalate {
-            line!(error);
-        } else {
-            line!(warn);
+        match level {
+            tracing::Level::ERROR => line!(error),
+            tracing::Level::WARN => line!(warn),
+            tracing::Level::INFO => line!(info),
+            tracing::Level::DEBUG => line!(debug),
+            tracing::Level::TRACE => line!(trace),
         }
     }
 }

@@ -85,6 +85,10 @@ struct Daemon {
 
 impl Daemon {
     fn start(project: &Project, token: &str) -> Daemon {
+        Daemon::start_with(project, token, &[])
+    }
+
+    fn start_with(project: &Project, token: &str, env: &[(&str, &str)]) -> Daemon {
         let log = project.path("daemon.log");
         let stderr = std::fs::File::create(&log).expect("log file");
         let stdout = std::fs::File::create(project.path("daemon.out")).expect("out file");
@@ -94,6 +98,8 @@ impl Daemon {
             .env("SCIMSYNC_TEST_TOKEN", token)
             .env_remove("RUST_LOG")
             .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_USEC")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr)
@@ -613,4 +619,147 @@ fn project_without_schedule() -> Project {
     project.write("users.json", "[]");
     project.config("http://127.0.0.1:9/v2");
     project
+}
+
+#[test]
+fn sigterm_during_writes_finishes_them_and_saves_the_state() {
+    let server = ScimServer::start();
+    let project = project(
+        &server.url,
+        None,
+        "cron = \"0 0 0 1 1 *\"\nrun_at_start = true\nshutdown_timeout_seconds = 20",
+    );
+    let users: Vec<Json> = (0..300)
+        .map(|i| {
+            user(
+                &format!("{i}"),
+                &format!("user{i:03}@example.com"),
+                "U",
+                None,
+            )
+        })
+        .collect();
+    replace(&project.path("users.json"), &Json::Array(users).to_string());
+    let mut daemon = Daemon::start(&project, &server.token);
+    let audit_path = project.path("log/audit.jsonl");
+    wait_for(Duration::from_secs(30), "the first writes", || {
+        let text = std::fs::read_to_string(&audit_path).unwrap_or_default();
+        (text.lines().count() >= 5).then_some(())
+    });
+    let code = daemon.terminate(Duration::from_secs(25));
+    assert_eq!(code, 0, "{}", std::fs::read_to_string(&daemon.log).unwrap());
+    daemon.wait_for_message(
+        "stop signal received; finishing the writes in flight",
+        1,
+        Duration::from_secs(1),
+    );
+
+    let audit: Vec<Json> = std::fs::read_to_string(&audit_path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(audit.len() < 300, "the run finished before the signal");
+    assert!(
+        audit
+            .iter()
+            .all(|l| l["operation"] == "create" && l["result"] == "success")
+    );
+    let mut audited: Vec<String> = audit
+        .iter()
+        .map(|l| l["userName"].as_str().unwrap().to_owned())
+        .collect();
+    audited.sort();
+    // Every write that was started finished, was audited, and is in the saved state.
+    let on_server: Vec<String> = server_users(&server).into_iter().map(|u| u.0).collect();
+    assert_eq!(on_server, audited);
+    let state: Json =
+        serde_json::from_str(&std::fs::read_to_string(project.path("state/state.json")).unwrap())
+            .unwrap();
+    let mut in_state: Vec<String> = state["users"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|u| u["userName"].as_str().unwrap().to_owned())
+        .collect();
+    in_state.sort();
+    assert_eq!(in_state, audited);
+    let finished = daemon.messages_starting("run finished");
+    assert_eq!(finished.len(), 1);
+    assert_eq!(finished[0]["created"], audit.len());
+}
+
+#[test]
+fn systemd_is_told_ready_status_reloading_stopping_and_watchdog() {
+    use std::os::unix::net::UnixDatagram;
+    let dead = format!("http://127.0.0.1:{}/v2", free_port());
+    let project = project(&dead, None, "cron = \"0 0 0 1 1 *\"\nrun_at_start = true");
+    let socket_path = project.path("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).expect("bind the notify socket");
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let mut daemon = Daemon::start_with(
+        &project,
+        "tok-unused",
+        &[
+            ("NOTIFY_SOCKET", socket_path.to_str().unwrap()),
+            ("WATCHDOG_USEC", "400000"),
+        ],
+    );
+    let mut received: Vec<String> = Vec::new();
+    let mut receive_until = |done: &dyn Fn(&[String]) -> bool, what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut buffer = [0u8; 4096];
+        while !done(&received) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}: {received:?}"
+            );
+            if let Ok(n) = socket.recv(&mut buffer) {
+                received.push(String::from_utf8_lossy(&buffer[..n]).trim_end().to_owned());
+            }
+        }
+        received.clone()
+    };
+    let got = receive_until(
+        &|r| {
+            r.iter()
+                .any(|m| m.contains("STATUS=last run") && m.contains("failed"))
+        },
+        "the first run's status",
+    );
+    assert!(
+        got[0].starts_with("READY=1\nSTATUS=waiting for the first run"),
+        "{got:?}"
+    );
+    let got = receive_until(
+        &|r| r.iter().filter(|m| m.as_str() == "WATCHDOG=1").count() >= 2,
+        "watchdog pings",
+    );
+    assert!(got.iter().any(|m| m == "WATCHDOG=1"));
+    daemon.signal("HUP");
+    let got = receive_until(
+        &|r| r.iter().any(|m| m.starts_with("RELOADING=1")),
+        "RELOADING=1",
+    );
+    let reloading = got
+        .iter()
+        .position(|m| m.starts_with("RELOADING=1"))
+        .unwrap();
+    assert!(got[reloading].contains("MONOTONIC_USEC="), "{got:?}");
+    let got = receive_until(
+        &|r| r[reloading..].iter().any(|m| m.starts_with("READY=1")),
+        "READY=1 after the reload",
+    );
+    assert!(got.len() > reloading);
+    assert_eq!(daemon.terminate(Duration::from_secs(10)), 0);
+    let got = receive_until(
+        &|r| r.iter().any(|m| m.starts_with("STOPPING=1")),
+        "STOPPING=1",
+    );
+    assert!(
+        got.iter()
+            .any(|m| m.starts_with("STOPPING=1\nSTATUS=stopping"))
+    );
 }

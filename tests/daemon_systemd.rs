@@ -51,7 +51,10 @@ fn a_broken_unit_fails_the_check() {
     let unit = shipped_unit();
     let broken = [
         unit.replace("Type=notify", "Type=notifyy"),
-        unit.replace("ProtectSystem=strict", "ProtectSystem=strict\nProtectSystm=yes"),
+        unit.replace(
+            "ProtectSystem=strict",
+            "ProtectSystem=strict\nProtectSystm=yes",
+        ),
         unit.replace(
             "ExecStart=/usr/local/bin/scimsync",
             "ExecStart=/nonexistent/scimsync",

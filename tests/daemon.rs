@@ -763,3 +763,68 @@ fn systemd_is_told_ready_status_reloading_stopping_and_watchdog() {
             .any(|m| m.starts_with("STOPPING=1\nSTATUS=stopping"))
     );
 }
+
+#[test]
+fn sync_shows_plain_progress_lines_and_writes_the_audit_log() {
+    let server = ScimServer::start();
+    let project = project(&server.url, None, "cron = \"0 0 0 1 1 *\"");
+    let users: Vec<Json> = (0..60)
+        .map(|i| user(&format!("{i}"), &format!("p{i:02}@example.com"), "P", None))
+        .collect();
+    replace(&project.path("users.json"), &Json::Array(users).to_string());
+    let run = support::scimsync(
+        &[
+            "sync",
+            "--config",
+            project.path("scimsync.toml").to_str().unwrap(),
+        ],
+        Some(&server.token),
+    );
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    let progress: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("progress: "))
+        .collect();
+    assert_eq!(progress.len(), 10, "{}", run.stderr);
+    assert_eq!(progress[0], "progress: 6/60 writes (10%), 0 failed");
+    assert_eq!(progress[9], "progress: 60/60 writes (100%), 0 failed");
+    let audit = std::fs::read_to_string(project.path("log/audit.jsonl")).unwrap();
+    let lines: Vec<Json> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 60);
+    let run_ids: std::collections::BTreeSet<&str> = lines
+        .iter()
+        .map(|l| l["run_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(run_ids.len(), 1, "one run");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["operation"] == "create" && l["result"] == "success")
+    );
+    assert!(!run.all_output().contains(&server.token));
+    assert!(!audit.contains(&server.token));
+
+    // A dry run writes nothing, so it audits nothing and shows no progress.
+    let run = support::scimsync(
+        &[
+            "sync",
+            "--dry-run",
+            "--config",
+            project.path("scimsync.toml").to_str().unwrap(),
+        ],
+        Some(&server.token),
+    );
+    assert_eq!(run.code, 0);
+    assert!(!run.stderr.contains("progress:"));
+    assert_eq!(
+        std::fs::read_to_string(project.path("log/audit.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        60
+    );
+}

@@ -578,39 +578,24 @@ fn repeated_failures_escalate_without_hot_looping() {
 
 #[test]
 fn a_broken_config_at_start_exits_1_with_its_diagnostics() {
-    let project = project("http://127.0.0.1:9/v2", None, "cron = \"* * * * * *\"");
-    project.write("test.map", BROKEN_MAPPING);
-    let run = support::scimsync(
-        &[
-            "daemon",
-            "--config",
-            project.path("scimsync.toml").to_str().unwrap(),
-        ],
-        Some("tok"),
-    );
-    assert_eq!(run.code, 1);
-    assert!(
-        run.stderr.contains("test.map:5:19: error:"),
-        "{}",
-        run.stderr
-    );
-
-    let project = project_without_schedule();
-    let run = support::scimsync(
-        &[
-            "daemon",
-            "--config",
-            project.path("scimsync.toml").to_str().unwrap(),
-        ],
-        Some("tok"),
-    );
-    assert_eq!(run.code, 1);
-    assert!(
-        run.stderr
-            .contains("`scimsync daemon` needs a [schedule] section"),
-        "{}",
-        run.stderr
-    );
+    let broken_mapping = project("http://127.0.0.1:9/v2", None, "cron = \"* * * * * *\"");
+    broken_mapping.write("test.map", BROKEN_MAPPING);
+    let cases = [
+        (broken_mapping, "test.map:5:19: error:"),
+        (
+            project_without_schedule(),
+            "`scimsync daemon` needs a [schedule] section",
+        ),
+    ];
+    for (project, expected) in cases {
+        let config = project.path("scimsync.toml");
+        let run = support::scimsync(
+            &["daemon", "--config", config.to_str().unwrap()],
+            Some("tok"),
+        );
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(run.stderr.contains(expected), "{}", run.stderr);
+    }
 }
 
 fn project_without_schedule() -> Project {

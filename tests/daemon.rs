@@ -466,21 +466,36 @@ fn daemon_syncs_each_tick_reloads_on_hup_and_stops_on_term() {
     }
 }
 
-/// A deliberately slow SCIM target (fault injection): every list request is answered with an
-/// empty list after `delay`. Returns its base URL.
-fn slow_target(delay: Duration) -> String {
+/// A deliberately slow SCIM target (fault injection): list requests get an empty list after
+/// `list_delay`; creates get `201` after `write_delay`, and are announced on the returned
+/// channel as they arrive. Returns its base URL.
+fn slow_target(
+    list_delay: Duration,
+    write_delay: Duration,
+) -> (String, std::sync::mpsc::Receiver<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}/v2", listener.local_addr().expect("addr"));
+    let (writes, arrived) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || answer_slowly(stream, delay));
+            let writes = writes.clone();
+            std::thread::spawn(move || answer_slowly(stream, list_delay, write_delay, &writes));
         }
     });
-    url
+    (url, arrived)
 }
 
-fn answer_slowly(mut stream: TcpStream, delay: Duration) {
+fn answer_slowly(
+    mut stream: TcpStream,
+    list_delay: Duration,
+    write_delay: Duration,
+    writes: &std::sync::mpsc::Sender<()>,
+) {
     let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+        return;
+    }
     let mut length = 0usize;
     loop {
         let mut line = String::new();
@@ -496,18 +511,75 @@ fn answer_slowly(mut stream: TcpStream, delay: Duration) {
     }
     let mut body = vec![0; length];
     let _ = reader.read_exact(&mut body);
-    std::thread::sleep(delay);
-    let answer = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":0,"startIndex":1,"itemsPerPage":0,"Resources":[]}"#;
+    let (status, answer) = if request_line.starts_with("POST ") {
+        let _ = writes.send(());
+        std::thread::sleep(write_delay);
+        (
+            "201 Created",
+            r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"fake-1","userName":"ada@example.com"}"#,
+        )
+    } else {
+        std::thread::sleep(list_delay);
+        (
+            "200 OK",
+            r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":0,"startIndex":1,"itemsPerPage":0,"Resources":[]}"#,
+        )
+    };
     let _ = write!(
         stream,
-        "HTTP/1.1 200 OK\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+        "HTTP/1.1 {status}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
         answer.len()
     );
 }
 
 #[test]
+fn a_stop_that_outlasts_its_bound_or_is_repeated_abandons_the_run_with_exit_1() {
+    let cases = [
+        (
+            "shutdown_timeout_seconds = 1",
+            false,
+            "did not finish within 1s of the stop signal",
+        ),
+        (
+            "shutdown_timeout_seconds = 60",
+            true,
+            "a second stop signal came",
+        ),
+    ];
+    for (bound, signal_twice, expected) in cases {
+        let (url, writes) = slow_target(Duration::ZERO, Duration::from_secs(120));
+        let project = project(
+            &url,
+            None,
+            &format!("cron = \"0 0 0 1 1 *\"\nrun_at_start = true\n{bound}"),
+        );
+        replace(
+            &project.path("users.json"),
+            &json!([user("1", "ada@example.com", "Ada", None)]).to_string(),
+        );
+        let mut daemon = Daemon::start(&project, "tok-slow-target");
+        writes
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the create to arrive");
+        if signal_twice {
+            daemon.signal("TERM");
+            daemon.wait_for_message(
+                "stop signal received; finishing the writes in flight",
+                1,
+                Duration::from_secs(10),
+            );
+        }
+        let code = daemon.terminate(Duration::from_secs(15));
+        let log = std::fs::read_to_string(&daemon.log).unwrap();
+        assert_eq!(code, 1, "{log}");
+        assert!(log.contains(expected), "{log}");
+        assert!(!project.path("state/state.json").exists());
+    }
+}
+
+#[test]
 fn ticks_during_a_run_are_skipped_and_runs_never_overlap() {
-    let url = slow_target(Duration::from_millis(2500));
+    let (url, _writes) = slow_target(Duration::from_millis(2500), Duration::ZERO);
     let project = project(
         &url,
         None,

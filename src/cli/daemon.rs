@@ -19,9 +19,10 @@ pub fn run(args: DaemonArgs) -> Result<ExitCode, String> {
     match runtime.block_on(crate::daemon::serve(args.config)) {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(crate::daemon::DaemonError::Startup(message)) => Err(message),
+        // Once running, the log is the daemon's voice (journald, JSON consumers): say it once there.
         Err(other) => {
             tracing::error!("{other}");
-            Err(format!("error: {other}"))
+            Ok(ExitCode::from(1))
         }
     }
 }

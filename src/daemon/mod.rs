@@ -71,6 +71,10 @@ pub enum DaemonError {
         "the run in progress did not finish within {0}s of the stop signal; it was abandoned and its state changes were not saved"
     )]
     ShutdownTimedOut(u64),
+    #[error(
+        "a second stop signal came while the run in progress was finishing; it was abandoned and its state changes were not saved"
+    )]
+    ShutdownForced,
 }
 
 /// A config with everything derived from it, loaded and checked as a whole.
@@ -272,7 +276,13 @@ pub async fn serve(config_path: PathBuf) -> Result<(), DaemonError> {
             _ = interrupt.recv() => break,
         }
     }
-    shutdown(running, &mut done, &shared, &loaded).await
+    let second_signal = async {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+    };
+    shutdown(running, &mut done, &shared, &loaded, second_signal).await
 }
 
 fn start_run(loaded: &Loaded, shared: &Arc<Shared>, done: mpsc::Sender<RunOutcome>) -> Running {
@@ -346,6 +356,7 @@ async fn shutdown(
     done: &mut mpsc::Receiver<RunOutcome>,
     shared: &Shared,
     loaded: &Loaded,
+    second_signal: impl std::future::Future<Output = ()>,
 ) -> Result<(), DaemonError> {
     let Some(running) = running else {
         notify::stopping("stopping");
@@ -367,15 +378,22 @@ async fn shutdown(
         timeout_seconds = bound,
         "stop signal received; finishing the writes in flight and saving the state"
     );
-    match tokio::time::timeout(Duration::from_secs(bound), done.recv()).await {
-        Ok(Some(outcome)) => {
-            finish_run(shared, loaded, &outcome);
-            tracing::info!("state saved; exiting");
-            Ok(())
-        }
-        Ok(None) | Err(_) => {
+    tokio::select! {
+        finished = tokio::time::timeout(Duration::from_secs(bound), done.recv()) => match finished {
+            Ok(Some(outcome)) => {
+                finish_run(shared, loaded, &outcome);
+                tracing::info!("state saved; exiting");
+                Ok(())
+            }
+            Ok(None) | Err(_) => {
+                running.task.abort();
+                Err(DaemonError::ShutdownTimedOut(bound))
+            }
+        },
+        // A second SIGTERM/SIGINT (a second Ctrl-C) means: stop now.
+        () = second_signal => {
             running.task.abort();
-            Err(DaemonError::ShutdownTimedOut(bound))
+            Err(DaemonError::ShutdownForced)
         }
     }
 }

@@ -14,8 +14,9 @@
 //!   and the daemon keeps running with what it had.
 //! - SIGTERM/SIGINT: no new write is started, writes in flight finish, the state is saved and
 //!   the daemon exits 0, within `shutdown_timeout_seconds`. A run that has not started writing
-//!   yet is dropped at once (it has written nothing). If the bound passes, the run is abandoned
-//!   and the exit code is 1 (the next run adopts whatever was written, by the match attribute).
+//!   yet is dropped at once (it has written nothing). If the bound passes (or a second stop
+//!   signal comes), the run is abandoned and the exit code is 1 (the next run adopts whatever
+//!   was written, by the match attribute).
 
 pub mod health;
 pub mod http;

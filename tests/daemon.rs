@@ -678,18 +678,13 @@ fn project_without_schedule() -> Project {
     project
 }
 
-#[test]
-fn sigterm_during_writes_finishes_them_and_saves_the_state() {
-    let server = ScimServer::start();
-    let project = project(
-        &server.url,
-        None,
-        "cron = \"0 0 0 1 1 *\"\nrun_at_start = true\nshutdown_timeout_seconds = 20",
-    );
-    let users: Vec<Json> = (0..300)
+/// A project whose export has `n` users, none of them on the server yet.
+fn many_users_project(server: &ScimServer, n: usize, schedule: &str) -> Project {
+    let project = project(&server.url, None, schedule);
+    let users: Vec<Json> = (0..n)
         .map(|i| {
             user(
-                &format!("{i}"),
+                &i.to_string(),
                 &format!("user{i:03}@example.com"),
                 "U",
                 None,
@@ -697,26 +692,31 @@ fn sigterm_during_writes_finishes_them_and_saves_the_state() {
         })
         .collect();
     replace(&project.path("users.json"), &Json::Array(users).to_string());
-    let mut daemon = Daemon::start(&project, &server.token);
+    project
+}
+
+/// Waits until the audit log has at least `n` lines.
+fn wait_for_audit_lines(project: &Project, n: usize) {
     let audit_path = project.path("log/audit.jsonl");
     wait_for(Duration::from_secs(30), "the first writes", || {
         let text = std::fs::read_to_string(&audit_path).unwrap_or_default();
-        (text.lines().count() >= 5).then_some(())
+        (text.lines().count() >= n).then_some(())
     });
-    let code = daemon.terminate(Duration::from_secs(25));
-    assert_eq!(code, 0, "{}", std::fs::read_to_string(&daemon.log).unwrap());
-    daemon.wait_for_message(
-        "stop signal received; finishing the writes in flight",
-        1,
-        Duration::from_secs(1),
-    );
+}
 
-    let audit: Vec<Json> = std::fs::read_to_string(&audit_path)
+/// After an interrupted first run: every write that was started finished, was audited (all
+/// creates, all successful), is on the server and is in the saved state. Returns how many.
+fn assert_interrupted_run_is_consistent(
+    project: &Project,
+    server: &ScimServer,
+    of: usize,
+) -> usize {
+    let audit: Vec<Json> = std::fs::read_to_string(project.path("log/audit.jsonl"))
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert!(audit.len() < 300, "the run finished before the signal");
+    assert!(audit.len() < of, "the run finished before the signal");
     assert!(
         audit
             .iter()
@@ -727,8 +727,7 @@ fn sigterm_during_writes_finishes_them_and_saves_the_state() {
         .map(|l| l["userName"].as_str().unwrap().to_owned())
         .collect();
     audited.sort();
-    // Every write that was started finished, was audited, and is in the saved state.
-    let on_server: Vec<String> = server_users(&server).into_iter().map(|u| u.0).collect();
+    let on_server: Vec<String> = server_users(server).into_iter().map(|u| u.0).collect();
     assert_eq!(on_server, audited);
     let state: Json =
         serde_json::from_str(&std::fs::read_to_string(project.path("state/state.json")).unwrap())
@@ -741,9 +740,70 @@ fn sigterm_during_writes_finishes_them_and_saves_the_state() {
         .collect();
     in_state.sort();
     assert_eq!(in_state, audited);
+    audit.len()
+}
+
+#[test]
+fn sigterm_during_writes_finishes_them_and_saves_the_state() {
+    let server = ScimServer::start();
+    let project = many_users_project(
+        &server,
+        300,
+        "cron = \"0 0 0 1 1 *\"\nrun_at_start = true\nshutdown_timeout_seconds = 20",
+    );
+    let mut daemon = Daemon::start(&project, &server.token);
+    wait_for_audit_lines(&project, 5);
+    let code = daemon.terminate(Duration::from_secs(25));
+    assert_eq!(code, 0, "{}", std::fs::read_to_string(&daemon.log).unwrap());
+    daemon.wait_for_message(
+        "stop signal received; finishing the writes in flight",
+        1,
+        Duration::from_secs(1),
+    );
+    let written = assert_interrupted_run_is_consistent(&project, &server, 300);
     let finished = daemon.messages_starting("run finished");
     assert_eq!(finished.len(), 1);
-    assert_eq!(finished[0]["created"], audit.len());
+    assert_eq!(finished[0]["created"], written);
+}
+
+#[test]
+fn sync_interrupted_by_sigint_finishes_in_flight_writes_and_saves_the_state() {
+    let server = ScimServer::start();
+    let project = many_users_project(&server, 300, "cron = \"0 0 0 1 1 *\"");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scimsync"))
+        .args(["sync", "--config"])
+        .arg(project.path("scimsync.toml"))
+        .env("SCIMSYNC_TEST_TOKEN", &server.token)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start sync");
+    wait_for_audit_lines(&project, 5);
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let exited = wait_for(Duration::from_secs(25), "sync to exit", || {
+        child.try_wait().expect("try_wait")
+    });
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("read stderr");
+    assert_eq!(exited.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("stopping: finishing the writes in flight"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("error: interrupted:"), "{stderr}");
+    assert!(!stderr.contains(&server.token));
+    assert_interrupted_run_is_consistent(&project, &server, 300);
 }
 
 #[test]

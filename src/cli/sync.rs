@@ -9,6 +9,7 @@ use chrono::Utc;
 
 use crate::config::Config;
 use crate::daemon::run::{RunError, new_run_id, run_once};
+use crate::observe::Cancel;
 use crate::observe::progress::Progress;
 use crate::sync::{RunOptions, SyncError, render};
 
@@ -44,13 +45,18 @@ pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
         now: Utc::now(),
     };
     let progress = Arc::new(Progress::for_stderr());
-    let outcome = runtime.block_on(run_once(
-        &new_run_id(),
-        &config,
-        &plan,
-        &options,
-        vec![progress.clone()],
-    ));
+    let cancel = Cancel::default();
+    let outcome = runtime.block_on(async {
+        tokio::spawn(stop_on_signals(cancel.clone()));
+        run_once(
+            &new_run_id(),
+            &config,
+            &plan,
+            &options,
+            vec![progress.clone(), Arc::new(cancel.clone())],
+        )
+        .await
+    });
     progress.finish();
     // Failures are printed below as the command's result; the summary line is for -v and logs.
     outcome.summary.log(tracing::Level::INFO, 0);
@@ -76,6 +82,12 @@ pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
             }
         }
     }
+    if cancel.is_cancelled() && !args.dry_run {
+        return Err(
+            "error: interrupted: the writes above were made and the state is saved; run sync again to finish"
+                .into(),
+        );
+    }
     Ok(if report.failed() {
         ExitCode::from(1)
     } else {
@@ -87,5 +99,31 @@ fn render_error(error: SyncError) -> String {
     match error {
         SyncError::Mapping { .. } => error.to_string(),
         other => format!("error: {other}"),
+    }
+}
+
+/// The first SIGINT (Ctrl-C) or SIGTERM stops new writes: those in flight finish and the state
+/// is saved. A second one ends the process at once.
+async fn stop_on_signals(cancel: Cancel) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return;
+    };
+    for _ in 0..2 {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        if cancel.is_cancelled() {
+            eprintln!("stopped at once; the state of this run is not saved");
+            std::process::exit(130);
+        }
+        cancel.cancel();
+        eprintln!(
+            "stopping: finishing the writes in flight and saving the state (signal again to stop at once)"
+        );
     }
 }

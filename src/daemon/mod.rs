@@ -252,8 +252,14 @@ pub async fn serve(config_path: PathBuf) -> Result<(), DaemonError> {
                 notify::reloading();
                 match Loaded::load(&config_path) {
                     Ok(new) => {
-                        if new.config.http != loaded.config.http {
-                            tracing::warn!("[http] changes take effect when the daemon restarts");
+                        let listen = |l: &Loaded| l.config.http.as_ref().map(|h| h.listen);
+                        if listen(&new) != listen(&loaded) {
+                            tracing::warn!("[http] listen changes take effect when the daemon restarts");
+                        }
+                        if let Some(http) = &new.config.http {
+                            shared
+                                .max_success_age_seconds
+                                .store(http.max_success_age_seconds, Ordering::Relaxed);
                         }
                         let schedule_changed = new.config.schedule != loaded.config.schedule;
                         loaded = new;

@@ -925,6 +925,46 @@ fn sync_shows_plain_progress_lines_and_writes_the_audit_log() {
     assert!(!run.all_output().contains(&server.token));
     assert!(!audit.contains(&server.token));
 
+    // On a terminal (a pty from util-linux `script`, in Debian's essential bsdutils): a bar.
+    replace(
+        &project.path("users.json"),
+        &Json::Array(
+            (0..60)
+                .map(|i| user(&i.to_string(), &format!("p{i:02}@example.com"), "Q", None))
+                .collect(),
+        )
+        .to_string(),
+    );
+    let command = format!(
+        "{} sync --config {}",
+        env!("CARGO_BIN_EXE_scimsync"),
+        project.path("scimsync.toml").display()
+    );
+    let output = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("SCIMSYNC_TEST_TOKEN", &server.token)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run script(1)");
+    let terminal = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{terminal}");
+    assert!(
+        terminal.contains("Read 60 users: 60 in scope, 0 skipped"),
+        "{terminal}"
+    );
+    assert!(
+        regex::Regex::new(r"writing \[[=> ]{40}\] \d+/60")
+            .unwrap()
+            .is_match(&terminal),
+        "{terminal}"
+    );
+    assert!(!terminal.contains("progress: "), "{terminal}");
+    assert!(
+        terminal.contains("Applied: 0 created, 60 updated"),
+        "{terminal}"
+    );
+
     // A dry run writes nothing, so it audits nothing and shows no progress.
     let run = support::scimsync(
         &[
@@ -942,6 +982,6 @@ fn sync_shows_plain_progress_lines_and_writes_the_audit_log() {
             .unwrap()
             .lines()
             .count(),
-        60
+        120
     );
 }

@@ -150,11 +150,10 @@ struct Tick {
 fn next_tick(schedule: &Schedule, after: DateTime<Utc>) -> Option<Tick> {
     let due = schedule.next_after(after)?;
     let fires = due + chrono::Duration::from_std(schedule.jitter()).unwrap_or_default();
-    match fires == due {
-        true => tracing::info!(next_run = %due.to_rfc3339(), "next run scheduled"),
-        false => {
-            tracing::info!(next_run = %fires.to_rfc3339(), due = %due.to_rfc3339(), "next run scheduled (with jitter)")
-        }
+    if fires == due {
+        tracing::info!(next_run = %due.to_rfc3339(), "next run scheduled");
+    } else {
+        tracing::info!(next_run = %fires.to_rfc3339(), due = %due.to_rfc3339(), "next run scheduled (with jitter)");
     }
     Some(Tick { due, fires })
 }
@@ -250,31 +249,9 @@ pub async fn serve(config_path: PathBuf) -> Result<(), DaemonError> {
             }
             _ = hangup.recv() => {
                 notify::reloading();
-                match Loaded::load(&config_path) {
-                    Ok(new) => {
-                        let listen = |l: &Loaded| l.config.http.as_ref().map(|h| h.listen);
-                        if listen(&new) != listen(&loaded) {
-                            tracing::warn!("[http] listen changes take effect when the daemon restarts");
-                        }
-                        if let Some(http) = &new.config.http {
-                            shared
-                                .max_success_age_seconds
-                                .store(http.max_success_age_seconds, Ordering::Relaxed);
-                        }
-                        let schedule_changed = new.config.schedule != loaded.config.schedule;
-                        loaded = new;
-                        shared.health().failure_threshold = loaded.failure_threshold();
-                        shared.metrics.reloaded(true);
-                        tracing::info!(config = %config_path.display(), "configuration and mapping reloaded");
-                        if schedule_changed {
-                            next = next_tick(&loaded.schedule, Utc::now());
-                            shared.health().next_run = next.map(|t| t.fires);
-                        }
-                    }
-                    Err(diagnostics) => {
-                        shared.metrics.reloaded(false);
-                        tracing::error!("reload rejected, still running the previous configuration:\n{}", diagnostics.trim_end());
-                    }
+                if reload(&config_path, &mut loaded, &shared) {
+                    next = next_tick(&loaded.schedule, Utc::now());
+                    shared.health().next_run = next.map(|t| t.fires);
                 }
                 notify::ready(&status_line(&shared));
             }
@@ -290,6 +267,37 @@ pub async fn serve(config_path: PathBuf) -> Result<(), DaemonError> {
         }
     };
     shutdown(running, &mut done, &shared, &loaded, second_signal).await
+}
+
+/// Re-reads the config and mapping (SIGHUP). A broken one is rejected with its diagnostics and
+/// `loaded` stays as it was. Returns whether the schedule changed.
+fn reload(config_path: &Path, loaded: &mut Loaded, shared: &Shared) -> bool {
+    let new = match Loaded::load(config_path) {
+        Ok(new) => new,
+        Err(diagnostics) => {
+            shared.metrics.reloaded(false);
+            tracing::error!(
+                "reload rejected, still running the previous configuration:\n{}",
+                diagnostics.trim_end()
+            );
+            return false;
+        }
+    };
+    let listen = |l: &Loaded| l.config.http.as_ref().map(|h| h.listen);
+    if listen(&new) != listen(loaded) {
+        tracing::warn!("[http] listen changes take effect when the daemon restarts");
+    }
+    if let Some(http) = &new.config.http {
+        shared
+            .max_success_age_seconds
+            .store(http.max_success_age_seconds, Ordering::Relaxed);
+    }
+    let schedule_changed = new.config.schedule != loaded.config.schedule;
+    *loaded = new;
+    shared.health().failure_threshold = loaded.failure_threshold();
+    shared.metrics.reloaded(true);
+    tracing::info!(config = %config_path.display(), "configuration and mapping reloaded");
+    schedule_changed
 }
 
 fn start_run(loaded: &Loaded, shared: &Arc<Shared>, done: mpsc::Sender<RunOutcome>) -> Running {

@@ -1,0 +1,78 @@
+//! What observing a run costs per write: the audit log line (serialised, written and flushed
+//! to a file) and the metrics updates, against nothing. A plain bench binary (no criterion):
+//! `cargo bench --bench observe`; figures in BENCHMARKS.md.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use scimsync::observe::audit::AuditLog;
+use scimsync::observe::metrics::Metrics;
+use scimsync::observe::{Fanout, Observer, Quiet, WriteEvent, WriteOutcome};
+use scimsync::sync::diff::Action;
+
+const WRITES: u32 = 100_000;
+
+fn event(i: u32) -> WriteEvent {
+    WriteEvent {
+        time: Utc::now(),
+        operation: if i % 3 == 0 {
+            Action::Create
+        } else {
+            Action::Update
+        },
+        resource_type: "User",
+        id: Some(format!("2819c223-7f76-453a-919d-{i:012}")),
+        user_name: format!("user{i}@example.com"),
+        attributes: vec![
+            "name.givenName".into(),
+            "title".into(),
+            "emails[type eq \"work\"].value".into(),
+        ],
+        outcome: if i % 50 == 0 {
+            WriteOutcome::Failed {
+                status: Some(409),
+                scim_type: Some("uniqueness".into()),
+                detail: "userName is already taken".into(),
+            }
+        } else {
+            WriteOutcome::Succeeded
+        },
+        latency: Duration::from_millis(u64::from(i % 400)),
+    }
+}
+
+fn per_write(name: &str, observer: &dyn Observer) {
+    let events: Vec<WriteEvent> = (0..WRITES).map(event).collect();
+    let started = Instant::now();
+    for e in &events {
+        observer.write(black_box(e));
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "{name:<28} {:>8.2} µs/write  ({WRITES} writes in {:.3} s)",
+        elapsed.as_secs_f64() * 1e6 / f64::from(WRITES),
+        elapsed.as_secs_f64()
+    );
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let audit = Arc::new(AuditLog::open(&dir.path().join("audit.jsonl"), "bench").expect("audit"));
+    let metrics = Arc::new(Metrics::new());
+    per_write("nothing (Quiet)", &Quiet);
+    per_write("metrics", metrics.as_ref());
+    per_write("audit log", audit.as_ref());
+    per_write(
+        "audit log + metrics",
+        &Fanout(vec![audit.clone(), metrics.clone()]),
+    );
+    let rendered = Instant::now();
+    let text = metrics.render();
+    println!(
+        "render /metrics              {:>8.2} µs ({} bytes)",
+        rendered.elapsed().as_secs_f64() * 1e6,
+        text.len()
+    );
+}

@@ -23,13 +23,7 @@ fn main() -> Result<(), String> {
     for record in scimsync::source::stream(&config.source).map_err(|e| e.to_string())? {
         let record = record.map_err(|e| e.to_string())?;
         records += 1;
-        match plan.evaluate(
-            &record,
-            &Env {
-                record: &record,
-                now,
-            },
-        ) {
+        match plan.evaluate(&record, &Env::at(&record, now)) {
             Ok(Outcome::Mapped(_)) => mapped += 1,
             Ok(Outcome::OutOfScope) => out_of_scope += 1,
             Err(_) => failed += 1,

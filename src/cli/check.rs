@@ -115,6 +115,8 @@ fn facts_text(plan: &crate::mapping::Plan) -> String {
         }
     }
     out
+}
+
 /// Prints what the target supports and every mapped path it does not take; returns whether
 /// anything is an error.
 async fn online(config: &Config, plan: &Plan) -> Result<bool, String> {

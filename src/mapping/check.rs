@@ -1448,18 +1448,6 @@ fn constant_truth(node: &Node) -> Option<bool> {
     }
 }
 
-fn statement_span(statement: &Statement) -> Span {
-    match statement {
-        Statement::Dialect { span, .. }
-        | Statement::Target { span, .. }
-        | Statement::Extension { span, .. }
-        | Statement::Match { span, .. }
-        | Statement::Scope { span, .. } => *span,
-        Statement::Rule(rule) => rule.span,
-        Statement::Group(group) => group.span,
-    }
-}
-
 /// Whether a node reads nothing of the user and calls nothing that varies.
 fn is_constant(node: &Node) -> bool {
     let mut constant = true;

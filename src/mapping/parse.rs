@@ -11,8 +11,8 @@ use super::diagnostic::{Code, Diagnostic};
 use super::source::{SourceFile, Span};
 use super::split::split;
 use super::syntax::{
-    Arg, AttributeRule, BinaryOp, Constant, Expr, ExprKind, GroupStatement, Ident, MapEntry, MapFile,
-    PathPrefix, PathSyntax, RuleOption, Statement, UnaryOp,
+    Arg, AttributeRule, BinaryOp, Constant, Expr, ExprKind, GroupStatement, Ident, MapEntry,
+    MapFile, PathPrefix, PathSyntax, RuleOption, Statement, UnaryOp,
 };
 use crate::value::Value;
 

@@ -269,6 +269,7 @@ impl Statement {
             | Statement::Match { span, .. }
             | Statement::Scope { span, .. } => *span,
             Statement::Rule(rule) => rule.span,
+            Statement::Group(group) => group.span,
         }
     }
 }

@@ -382,6 +382,7 @@ impl AsyncEntrySink for &mut UserSink<'_> {
             id,
             attrs,
             groups: Vec::new(),
+            group_ids: Vec::new(),
             active,
         });
         self.keys.push(keys);

@@ -165,7 +165,7 @@ fn eval_reports_parse_check_and_runtime_errors() {
     assert_eq!(run.code, 1);
     assert_eq!(
         run.stderr,
-        "<expr>:1:1: error[E0401]: Convert.toInt: \"lots\" is not a whole number\n   |\n 1 | Convert.toInt(user.n)\n   | ^^^^^^^^^^^^^^^^^^^^^ failed here\n"
+        "<expr>:1:1: error[E0401]: Convert.toInt: \"lots\" is not a number\n   |\n 1 | Convert.toInt(user.n)\n   | ^^^^^^^^^^^^^^^^^^^^^ failed here\n"
     );
     let run = eval("okta", "user.x", "[1]");
     assert_eq!(
@@ -297,7 +297,7 @@ fn map_reads_json_arrays_and_stops_on_a_malformed_export() {
     assert_eq!(
         run.stderr,
         format!(
-            "error: export {} is not valid JSON (line 2, column 10): EOF while parsing a value\n",
+            "error: export {} is not valid JSON (line 2, column 10): record 1: EOF while parsing a value\n",
             broken.display()
         )
     );

@@ -311,7 +311,10 @@ fn daemon_syncs_each_tick_reloads_on_hup_and_stops_on_term() {
     let rejected = daemon.wait_for_message("reload rejected", 1, Duration::from_secs(10));
     let message = rejected[0]["message"].as_str().unwrap();
     assert_eq!(rejected[0]["level"], "ERROR");
-    assert!(message.contains("test.map:5:19: error:"), "{message}");
+    assert!(
+        message.contains("test.map:5:19: error[E0202]:"),
+        "{message}"
+    );
     replace(
         &users,
         &json!([
@@ -653,7 +656,7 @@ fn a_broken_config_at_start_exits_1_with_its_diagnostics() {
     let broken_mapping = project("http://127.0.0.1:9/v2", None, "cron = \"* * * * * *\"");
     broken_mapping.write("test.map", BROKEN_MAPPING);
     let cases = [
-        (broken_mapping, "test.map:5:19: error:"),
+        (broken_mapping, "test.map:5:19: error[E0202]:"),
         (
             project_without_schedule(),
             "`scimsync daemon` needs a [schedule] section",

@@ -34,6 +34,90 @@ pub struct Config {
     /// What a sync may do and when it must stop (`[sync]`, optional).
     #[serde(default)]
     pub sync: SyncConfig,
+    /// When `scimsync daemon` runs (required by the daemon, ignored by `sync`).
+    #[serde(default)]
+    pub schedule: Option<ScheduleConfig>,
+    /// The audit log: one JSON line per write to the target.
+    #[serde(default)]
+    pub audit: Option<AuditConfig>,
+    /// The daemon's health and metrics listener; off when absent.
+    #[serde(default)]
+    pub http: Option<HttpConfig>,
+}
+
+/// `[schedule]`: cron expressions (6 fields with seconds, or 7 with years; several are
+/// combined), evaluated in UTC.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleConfig {
+    pub cron: CronExpressions,
+    /// Run once as soon as the daemon starts, before the first tick.
+    #[serde(default)]
+    pub run_at_start: bool,
+    /// Delay each tick by a random 0..jitter_seconds, so many instances do not hit one target
+    /// at the same second.
+    #[serde(default)]
+    pub jitter_seconds: u64,
+    /// On SIGTERM/SIGINT, how long an in-flight run may take to finish its in-flight writes
+    /// and save the state before the daemon gives up on it.
+    #[serde(default = "default_shutdown_timeout")]
+    pub shutdown_timeout_seconds: u64,
+    /// Consecutive failed runs after which failures are logged as errors and `/healthz`
+    /// reports unhealthy.
+    #[serde(default = "default_failure_threshold")]
+    pub failure_threshold: u32,
+}
+
+/// One cron expression or a list of them (the schedule is their union).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum CronExpressions {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl CronExpressions {
+    pub fn as_slice(&self) -> &[String] {
+        match self {
+            CronExpressions::One(one) => std::slice::from_ref(one),
+            CronExpressions::Many(many) => many,
+        }
+    }
+}
+
+fn default_shutdown_timeout() -> u64 {
+    30
+}
+
+fn default_failure_threshold() -> u32 {
+    3
+}
+
+/// `[audit]`: where the JSON Lines audit log goes (appended to; created with mode 0600).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    pub path: PathBuf,
+}
+
+/// `[http]`: the daemon's `/healthz` and `/metrics` listener.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Address and port to listen on; loopback unless you mean otherwise.
+    #[serde(default = "default_listen")]
+    pub listen: std::net::SocketAddr,
+    /// `/healthz` is unhealthy when the last successful run is older than this.
+    #[serde(default = "default_max_success_age")]
+    pub max_success_age_seconds: u64,
+}
+
+fn default_listen() -> std::net::SocketAddr {
+    std::net::SocketAddr::from(([127, 0, 0, 1], 9464))
+}
+
+fn default_max_success_age() -> u64 {
+    86_400
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -412,6 +496,9 @@ impl Config {
             *file = base.join(&*file);
         }
         config.state.path = base.join(&config.state.path);
+        if let Some(audit) = &mut config.audit {
+            audit.path = base.join(&audit.path);
+        }
         config.validate().map_err(|message| ConfigError::Invalid {
             path: shown,
             message,
@@ -455,6 +542,28 @@ impl Config {
         {
             return Err(
                 "[target] page_size, concurrency and timeout_seconds must be at least 1".into(),
+            );
+        }
+        self.validate_schedule()?;
+        Ok(())
+    }
+
+    fn validate_schedule(&self) -> Result<(), String> {
+        let Some(schedule) = &self.schedule else {
+            return Ok(());
+        };
+        if schedule.cron.as_slice().is_empty() {
+            return Err("[schedule] cron needs at least one expression".into());
+        }
+        for expression in schedule.cron.as_slice() {
+            expression.parse::<cron::Schedule>().map_err(|e| {
+                format!("[schedule] cron `{expression}` is not a valid expression ({e}); it takes 6 fields: sec min hour day-of-month month day-of-week (and an optional year)")
+            })?;
+        }
+        if schedule.shutdown_timeout_seconds == 0 || schedule.failure_threshold == 0 {
+            return Err(
+                "[schedule] shutdown_timeout_seconds and failure_threshold must be at least 1"
+                    .into(),
             );
         }
         Ok(())
@@ -619,5 +728,34 @@ path = "state"
         assert_eq!(config.sync.safety.max_deactivations, 3);
         assert_eq!(config.sync.safety.max_deactivation_percent, 20.0);
         assert!(err("[sync.safety]\nmax_deactivation_percent = 120").contains("between 0 and 100"));
+    }
+
+    #[test]
+    fn schedule_audit_and_http_sections() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "{GOOD}[schedule]\ncron = [\"0 0,40 */2 * * *\", \"0 20 1/2 * * *\"]\nrun_at_start = true\n[audit]\npath = \"audit.jsonl\"\n[http]\n"
+        );
+        let config = Config::load(&write(dir.path(), &text)).unwrap();
+        let schedule = config.schedule.unwrap();
+        assert_eq!(schedule.cron.as_slice().len(), 2);
+        assert!(schedule.run_at_start);
+        assert_eq!(schedule.shutdown_timeout_seconds, 30);
+        assert_eq!(config.audit.unwrap().path, dir.path().join("audit.jsonl"));
+        let http = config.http.unwrap();
+        assert_eq!(http.listen.to_string(), "127.0.0.1:9464");
+        assert_eq!(http.max_success_age_seconds, 86_400);
+    }
+
+    #[test]
+    fn a_bad_cron_expression_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!("{GOOD}[schedule]\ncron = \"*/40 * * * *\"\n");
+        let err = Config::load(&write(dir.path(), &text)).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("cron `*/40 * * * *` is not a valid expression"),
+            "{err}"
+        );
     }
 }

@@ -13,7 +13,9 @@
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod mapping;
+pub mod observe;
 pub mod record;
 pub mod scim;
 pub mod secret;

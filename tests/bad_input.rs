@@ -93,7 +93,11 @@ fn malformed_export_names_file_and_record() {
     );
     project.write("users.json", "[{\"id\": \"00u1\",");
     let run = scimsync(&["sync", "--config", &config], Some(&server.token));
-    assert_refused(&run, &server, &["users.json is not valid JSON (line 1"]);
+    assert_refused(
+        &run,
+        &server,
+        &["users.json, record 0 (line 1): the file ends inside a record"],
+    );
     std::fs::remove_file(project.path("users.json")).unwrap();
     let run = scimsync(&["sync", "--config", &config], Some(&server.token));
     assert_refused(&run, &server, &["cannot read export", "users.json"]);

@@ -93,13 +93,11 @@ fn outcomes(preset: &Preset) -> Json {
         .unwrap_or_else(|e| panic!("{}: {e}", preset.name));
 
     let desired = desired::compute(&plan, &records, now());
-    let changes = diff::diff(
-        &desired,
-        &[],
-        &State::default(),
-        &plan.match_path,
-        &diff::Policy::default(),
-    );
+    let policy = diff::Policy {
+        now: now(),
+        ..diff::Policy::default()
+    };
+    let changes = diff::diff(&desired, &[], &State::default(), &plan.match_path, &policy);
     let mut created: HashMap<&str, &Json> = HashMap::new();
     for change in &changes.changes {
         assert_eq!(

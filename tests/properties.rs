@@ -320,10 +320,7 @@ fn evaluating_any_record_through_every_preset_returns() {
                     }
                     Ok(Outcome::OutOfScope) => {}
                     Err(failure) => prop_assert!(
-                        plan.facts
-                            .fallible
-                            .iter()
-                            .any(|p| p.line == failure.line)
+                        plan.facts.fallible.iter().any(|p| p.line == failure.line)
                             || failure.rule == "scope",
                         "{name}: rule {} failed but the plan does not list it as fallible: {}",
                         failure.rule,

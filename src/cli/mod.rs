@@ -2,6 +2,7 @@
 //! rendered here, once; the library below only returns typed errors.
 
 mod check;
+mod daemon;
 mod eval;
 mod explain;
 mod fmt;
@@ -25,6 +26,9 @@ struct Cli {
     /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
+    /// Log line format on stderr: human-readable text, or one JSON object per line.
+    #[arg(long, value_enum, default_value_t, global = true)]
+    log_format: crate::observe::logging::LogFormat,
 }
 
 #[derive(Debug, Subcommand)]
@@ -43,13 +47,21 @@ enum Command {
     Fmt(fmt::FmtArgs),
     /// Show what scimsync manages on a target, or stop managing some of it.
     State(state::StateArgs),
+    /// Sync on the config's [schedule] in the foreground (systemd Type=notify) until stopped.
+    Daemon(daemon::DaemonArgs),
 }
 
 /// Runs the command line and returns the process exit code: 0 on success, 1 when anything
 /// failed (2 is clap's code for a usage error).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    // The daemon reports every run at info; one-off commands only warn unless asked.
+    let quiet = if matches!(cli.command, Command::Daemon(_)) {
+        "info"
+    } else {
+        "warn"
+    };
+    init_logging(cli.verbose, quiet, cli.log_format);
     let result = match cli.command {
         Command::Sync(args) => sync::run(args),
         Command::Check(args) => check::run(args),
@@ -58,6 +70,7 @@ pub fn main() -> ExitCode {
         Command::Explain(args) => explain::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::State(args) => state::run(args),
+        Command::Daemon(args) => daemon::run(args),
     };
     match result {
         Ok(code) => code,
@@ -68,17 +81,11 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, quiet: &str, format: crate::observe::logging::LogFormat) {
     let default = match verbose {
-        0 => "warn",
+        0 => quiet,
         1 => "info",
         _ => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("scimsync={default},warn")));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+    crate::observe::logging::init(format, default);
 }

@@ -3,8 +3,14 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
 use crate::config::Config;
-use crate::sync::{RunOptions, render};
+use crate::daemon::run::{RunError, run_once};
+use crate::observe::progress::Progress;
+use crate::sync::{RunOptions, SyncError, render};
 
 #[derive(Clone, Copy, Debug, Default, clap::ValueEnum)]
 pub(crate) enum Output {
@@ -32,27 +38,26 @@ pub struct SyncArgs {
 
 pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
     let config = Config::load(&args.config).map_err(|e| format!("error: {e}"))?;
+    let plan = crate::sync::load_plan(&config.mapping).map_err(render_error)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("error: cannot start the async runtime: {e}"))?;
     let mut options = RunOptions::new(args.dry_run);
     options.allow_mass_deactivation = args.allow_mass_deactivation;
+    let progress = Arc::new(Progress::for_stderr());
     let cancel = options.cancel.clone();
-    let report = runtime
-        .block_on(async {
-            // Ctrl-C or SIGTERM: stop starting writes, let those in flight finish, save state.
-            tokio::spawn(async move {
-                shutdown_signal().await;
-                tracing::warn!("stopping: no new writes; finishing those in flight");
-                cancel.cancel();
-            });
-            crate::sync::run(&config, &options).await
-        })
-        .map_err(|e| match e {
-            crate::sync::SyncError::Mapping { .. } => e.to_string(),
-            other => format!("error: {other}"),
-        })?;
+    let outcome = runtime.block_on(async {
+        tokio::spawn(stop_on_signals(cancel.clone()));
+        run_once(&config, &plan, &options, vec![progress.clone()]).await
+    });
+    progress.finish();
+    // Failures are printed below as the command's result; the summary line is for -v and logs.
+    outcome.summary.log(tracing::Level::INFO, 0);
+    let report = outcome.report.map_err(|e| match e {
+        RunError::Sync(e) => render_error(e),
+        other => format!("error: {other}"),
+    })?;
     match args.output {
         Output::Json => {
             let document = render::report_json(&report, args.dry_run);
@@ -68,25 +73,48 @@ pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
             }
         }
     }
-    Ok(if report.failed() || report.cancelled {
+    if report.cancelled || (cancel.is_cancelled() && !args.dry_run) {
+        return Err(
+            "error: interrupted: the writes above were made and the state is saved; run sync again to finish"
+                .into(),
+        );
+    }
+    Ok(if report.failed() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
+fn render_error(error: SyncError) -> String {
+    match error {
+        SyncError::Mapping { .. } => error.to_string(),
+        other => format!("error: {other}"),
     }
-    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// The first SIGINT (Ctrl-C) or SIGTERM stops new writes: those in flight finish and the state
+/// is saved. A second one ends the process at once.
+async fn stop_on_signals(cancel: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return;
+    };
+    for _ in 0..2 {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        if cancel.is_cancelled() {
+            eprintln!("stopped at once; the state of this run is not saved");
+            std::process::exit(130);
+        }
+        cancel.cancel();
+        eprintln!(
+            "stopping: finishing the writes in flight and saving the state (signal again to stop at once)"
+        );
+    }
 }

@@ -152,16 +152,21 @@ impl OAuthClient {
             url: self.token_url.clone(),
             reason,
         };
-        let mut form = url::form_urlencoded::Serializer::new(String::new());
-        form.append_pair("grant_type", "client_credentials");
-        if let Some(scope) = &self.scope {
-            form.append_pair("scope", scope);
-        }
+        // Built before the request: the serializer is not `Send`, and the daemon runs syncs on
+        // spawned tasks, so it must not live across an await.
+        let form = {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            form.append_pair("grant_type", "client_credentials");
+            if let Some(scope) = &self.scope {
+                form.append_pair("scope", scope);
+            }
+            form.finish()
+        };
         let response = http
             .post(&self.token_url)
             .basic_auth(&self.client_id, Some(self.client_secret.expose()))
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(form.finish())
+            .body(form)
             .send()
             .await
             .map_err(|e| fail(super::client::root_cause(&e)))?;

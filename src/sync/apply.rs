@@ -9,6 +9,7 @@
 //! the ones in flight finish and are recorded, so the state saved afterwards is true.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt as _;
@@ -76,6 +77,14 @@ pub struct Applier<'a> {
     pub now: DateTime<Utc>,
 }
 
+/// What a write is about: its operation, the resource's id and name, the attributes it changes.
+struct Subject<'s> {
+    operation: Operation,
+    id: Option<&'s str>,
+    name: &'s str,
+    attributes: Vec<String>,
+}
+
 /// A successful user write: the target id, the HTTP status, whether the user was adopted.
 struct Written {
     id: String,
@@ -86,52 +95,48 @@ struct Written {
 impl Applier<'_> {
     fn emit(
         &self,
-        operation: Operation,
-        id: Option<&str>,
-        name: &str,
-        attributes: Vec<String>,
+        subject: Subject<'_>,
         status: Option<u16>,
         result: WriteResult,
+        latency: Duration,
     ) {
         self.observer.record(&WriteEvent {
             time: Utc::now(),
             run_id: self.run_id.to_owned(),
-            operation,
-            resource_type: operation.resource_type(),
-            id: id.map(str::to_owned),
-            name: name.to_owned(),
-            attributes,
+            operation: subject.operation,
+            resource_type: subject.operation.resource_type(),
+            id: subject.id.map(str::to_owned),
+            name: subject.name.to_owned(),
+            attributes: subject.attributes,
             status,
             result,
+            latency,
         });
     }
 
     fn fail(
         &self,
         applied: &mut Applied,
-        operation: Operation,
-        id: Option<&str>,
-        name: &str,
-        attributes: Vec<String>,
+        subject: Subject<'_>,
         error: &ClientError,
+        latency: Duration,
     ) {
+        let (operation, name, id) = (subject.operation, subject.name, subject.id);
         tracing::warn!(operation = operation.name(), name, %error, "write failed");
         let failure = WriteFailure::from_error(error);
-        self.emit(
-            operation,
-            id,
-            name,
-            attributes,
-            error.status(),
-            WriteResult::Failed(failure.clone()),
-        );
         applied.failures.push(Failure {
             operation,
             name: name.to_owned(),
             id: id.map(str::to_owned),
             status: error.status(),
-            failure,
+            failure: failure.clone(),
         });
+        self.emit(
+            subject,
+            error.status(),
+            WriteResult::Failed(failure),
+            latency,
+        );
     }
 
     /// Applies the user changes, updating `state`.
@@ -143,13 +148,22 @@ impl Applier<'_> {
         for source_id in &changes.forget {
             state.users.remove(source_id);
         }
-        let cancel = self.cancel.clone();
-        let mut results = futures::stream::iter(changes.changes.iter())
-            .take_while(|_| std::future::ready(!cancel.is_cancelled()))
-            .map(|change| async move { (change, self.write_user(change).await) })
-            .buffer_unordered(self.concurrency.max(1));
+        // Up to `concurrency` writes in flight; once cancelled, no new one starts. (A loop
+        // over FuturesUnordered rather than stream combinators: their closures make the run's
+        // future too general for `tokio::spawn`, which the daemon needs.)
+        let mut pending = changes.changes.iter();
+        let mut in_flight = futures::stream::FuturesUnordered::new();
         let mut done = 0;
-        while let Some((change, result)) = results.next().await {
+        loop {
+            while in_flight.len() < self.concurrency.max(1) && !self.cancel.is_cancelled() {
+                let Some(change) = pending.next() else {
+                    break;
+                };
+                in_flight.push(self.timed_write_user(change));
+            }
+            let Some((change, result, latency)) = in_flight.next().await else {
+                break;
+            };
             done += 1;
             let attributes: Vec<String> =
                 change.attributes.iter().map(|a| a.path.clone()).collect();
@@ -169,14 +183,13 @@ impl Applier<'_> {
                         }
                         WriteResult::Applied
                     };
-                    self.emit(
+                    let subject = Subject {
                         operation,
-                        Some(&written.id),
-                        &change.user_name,
+                        id: Some(&written.id),
+                        name: &change.user_name,
                         attributes,
-                        Some(written.status),
-                        result,
-                    );
+                    };
+                    self.emit(subject, Some(written.status), result, latency);
                     self.record(state, change, written);
                 }
                 Err(ClientError::Cancelled { .. }) => applied.not_started += 1,
@@ -197,18 +210,26 @@ impl Applier<'_> {
                             );
                         }
                     }
-                    self.fail(
-                        applied,
+                    let subject = Subject {
                         operation,
-                        change.id.as_deref(),
-                        &change.user_name,
+                        id: change.id.as_deref(),
+                        name: &change.user_name,
                         attributes,
-                        &error,
-                    );
+                    };
+                    self.fail(applied, subject, &error, latency);
                 }
             }
         }
         applied.not_started += changes.changes.len() - done;
+    }
+
+    async fn timed_write_user<'c>(
+        &self,
+        change: &'c Change,
+    ) -> (&'c Change, Result<Written, ClientError>, Duration) {
+        let started = Instant::now();
+        let result = self.write_user(change).await;
+        (change, result, started.elapsed())
     }
 
     async fn write_user(&self, change: &Change) -> Result<Written, ClientError> {
@@ -360,9 +381,11 @@ impl Applier<'_> {
                 .id
                 .clone()
                 .or_else(|| created.get(&change.group).cloned());
+            let started = Instant::now();
             let outcome = self
                 .write_group(change, group_id.as_deref(), &user_ids, applied)
                 .await;
+            let latency = started.elapsed();
             let attributes = match change.operation {
                 Operation::GroupAddMembers | Operation::GroupRemoveMembers => {
                     vec!["members".to_owned()]
@@ -399,24 +422,24 @@ impl Applier<'_> {
                     } else {
                         WriteResult::Applied
                     };
-                    self.emit(
-                        change.operation,
-                        Some(&id),
-                        &change.display_name,
+                    let subject = Subject {
+                        operation: change.operation,
+                        id: Some(&id),
+                        name: &change.display_name,
                         attributes,
-                        Some(status),
-                        result,
-                    );
+                    };
+                    self.emit(subject, Some(status), result, latency);
                 }
                 Err(ClientError::Cancelled { .. }) => applied.not_started += 1,
-                Err(error) => self.fail(
-                    applied,
-                    change.operation,
-                    group_id.as_deref(),
-                    &change.display_name,
-                    attributes,
-                    &error,
-                ),
+                Err(error) => {
+                    let subject = Subject {
+                        operation: change.operation,
+                        id: group_id.as_deref(),
+                        name: &change.display_name,
+                        attributes,
+                    };
+                    self.fail(applied, subject, &error, latency);
+                }
             }
         }
     }

@@ -1,6 +1,10 @@
 //! The one reporting point of a run: every write scimsync sends, plans (dry run) or holds back
 //! becomes one [`WriteEvent`], handed to the run's [`WriteObserver`] as it happens. An audit
-//! log, metrics or a progress display hook in here and nowhere else.
+//! log, metrics or a progress display hook in here and nowhere else. Besides the writes, the
+//! observer hears three milestones of the run (source mapped, target listed, writes planned),
+//! which metrics and the progress display need before the first write.
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -107,11 +111,57 @@ pub struct WriteEvent {
     pub status: Option<u16>,
     #[serde(flatten)]
     pub result: WriteResult,
+    /// How long the write took, retries included (zero when planned).
+    #[serde(skip)]
+    pub latency: Duration,
 }
 
-/// Receives every [`WriteEvent`] of a run, in the order writes complete.
+impl WriteEvent {
+    /// Whether the target took the write (applied, or an existing user adopted).
+    pub fn succeeded(&self) -> bool {
+        matches!(self.result, WriteResult::Applied | WriteResult::Adopted)
+    }
+}
+
+/// How the source mapped, before anything is compared with the target.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Mapped {
+    /// Users read from the source.
+    pub source: usize,
+    /// Users the mapping provisions (in scope, not skipped).
+    pub in_scope: usize,
+    pub skipped: usize,
+}
+
+/// Receives every [`WriteEvent`] of a run, in the order writes complete, and the run's
+/// milestones before them (each with a do-nothing default).
 pub trait WriteObserver: Send + Sync {
     fn record(&self, event: &WriteEvent);
+    /// The source was read and mapped.
+    fn mapped(&self, _mapped: &Mapped) {}
+    /// The target's users were listed (`users` of them, in `latency`).
+    fn listed(&self, _users: usize, _latency: Duration) {}
+    /// The run is about to send `writes` writes (not called for a dry run).
+    fn planned(&self, _writes: usize) {}
+}
+
+/// Hands every event to each of several observers, in order.
+#[derive(Default)]
+pub struct Fanout(pub Vec<std::sync::Arc<dyn WriteObserver>>);
+
+impl WriteObserver for Fanout {
+    fn record(&self, event: &WriteEvent) {
+        self.0.iter().for_each(|o| o.record(event));
+    }
+    fn mapped(&self, mapped: &Mapped) {
+        self.0.iter().for_each(|o| o.mapped(mapped));
+    }
+    fn listed(&self, users: usize, latency: Duration) {
+        self.0.iter().for_each(|o| o.listed(users, latency));
+    }
+    fn planned(&self, writes: usize) {
+        self.0.iter().for_each(|o| o.planned(writes));
+    }
 }
 
 /// An observer that keeps nothing.

@@ -19,7 +19,7 @@ pub mod unique;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
@@ -34,7 +34,7 @@ use crate::source::{self, SourceError};
 use crate::state::{State, StateError};
 use apply::{Applied, Applier};
 use diff::{Changes, Policy};
-use event::{Discard, Operation, WriteEvent, WriteObserver, WriteResult};
+use event::{Discard, Mapped, Operation, WriteEvent, WriteObserver, WriteResult};
 use groups::{GroupChanges, MemberSkip};
 use safety::Violation;
 
@@ -183,7 +183,8 @@ pub fn connect(target: &TargetConfig) -> Result<ScimClient, SyncError> {
     .map_err(SyncError::Client)
 }
 
-/// Runs one sync as configured (the same as [`run_sync`]).
+/// Runs one sync as configured (the same as [`run_sync`]; `scimsync sync` and the daemon go
+/// through `daemon::run::run_once`, which adds the audit log and the run summary).
 pub async fn run(config: &Config, options: &RunOptions) -> Result<RunReport, SyncError> {
     run_sync(config, options).await
 }
@@ -193,7 +194,17 @@ pub async fn run(config: &Config, options: &RunOptions) -> Result<RunReport, Syn
 /// [`WriteResult::Planned`] instead of sending them. Callable again and again (the daemon).
 pub async fn run_sync(config: &Config, options: &RunOptions) -> Result<RunReport, SyncError> {
     let plan = load_plan(&config.mapping)?;
-    let projection = source_projection(&plan);
+    run_plan(config, &plan, options).await
+}
+
+/// [`run_sync`] with an already compiled `plan`: the daemon keeps the plan it last loaded
+/// successfully, so a broken `.map` file on disk does not stop it until a reload is asked for.
+pub async fn run_plan(
+    config: &Config,
+    plan: &Plan,
+    options: &RunOptions,
+) -> Result<RunReport, SyncError> {
+    let projection = source_projection(plan);
     let records = source::read(&config.source, &projection, options.now)
         .await?
         .users;
@@ -203,9 +214,13 @@ pub async fn run_sync(config: &Config, options: &RunOptions) -> Result<RunReport
     let client = connect(&config.target)?.with_cancellation(options.cancel.clone());
 
     // The target is listed first: `SelectUniqueValue` avoids the values it already holds.
+    let listing = Instant::now();
     let target_users = client.list_users().await?;
+    options
+        .observer
+        .listed(target_users.len(), listing.elapsed());
     tracing::info!(target = target_users.len(), "listed target users");
-    let desired = desired::compute_against(&plan, &records, options.now, &target_users);
+    let desired = desired::compute_against(plan, &records, options.now, &target_users);
     tracing::info!(
         source = records.len(),
         desired = desired.users.len(),
@@ -213,12 +228,17 @@ pub async fn run_sync(config: &Config, options: &RunOptions) -> Result<RunReport
         out_of_scope = desired.out_of_scope.len(),
         "mapped source users"
     );
+    options.observer.mapped(&Mapped {
+        source: records.len(),
+        in_scope: desired.users.len(),
+        skipped: desired.skipped.len(),
+    });
     let policy = Policy {
         actions: config.sync.actions.clone(),
         now: options.now,
     };
     let changes = diff::diff(&desired, &target_users, &state, &plan.match_path, &policy);
-    let (desired_groups, member_skips) = groups::desired_groups(&plan, &records, &desired);
+    let (desired_groups, member_skips) = groups::desired_groups(plan, &records, &desired);
     let group_changes = if plan.groups.is_empty() && state.groups.is_empty() {
         GroupChanges::default()
     } else {
@@ -264,6 +284,9 @@ pub async fn run_sync(config: &Config, options: &RunOptions) -> Result<RunReport
         report.requests = client.totals();
         return Ok(report);
     }
+    options
+        .observer
+        .planned(report.changes.changes.len() + report.groups.changes.len());
     let applier = Applier {
         client: &client,
         observer: options.observer.as_ref(),
@@ -305,6 +328,7 @@ fn record_planned(options: &RunOptions, report: &RunReport) {
             attributes,
             status: None,
             result: WriteResult::Planned,
+            latency: Duration::ZERO,
         }
     };
     for change in &report.changes.changes {

@@ -272,16 +272,18 @@ impl RecordStream {
             column,
             text,
         } = piece;
-        let json: Json = serde_json::from_slice(&text).map_err(|e| JsonSourceError::Syntax {
-            path: self.path.clone(),
-            line: line + e.line() - 1,
-            column: if e.line() == 1 {
-                column + e.column() - 1
-            } else {
-                e.column()
-            },
-            message: format!("record {index}: {}", strip_position(&e.to_string())),
-        })?;
+        // Trailing blanks trimmed: a record cut short is reported where its text ends.
+        let json: Json =
+            serde_json::from_slice(text.trim_ascii_end()).map_err(|e| JsonSourceError::Syntax {
+                path: self.path.clone(),
+                line: line + e.line() - 1,
+                column: if e.line() == 1 {
+                    column + e.column() - 1
+                } else {
+                    e.column()
+                },
+                message: format!("record {index}: {}", strip_position(&e.to_string())),
+            })?;
         let record_error = |message: String| JsonSourceError::Record {
             path: self.path.clone(),
             index,
@@ -438,15 +440,19 @@ pub(crate) fn each_piece<R: BufRead>(
             scanner.finish().map_err(structure)?;
             return Ok(None);
         };
-        let json = serde_json::from_slice(&piece.text).map_err(|e| JsonSourceError::Syntax {
-            path: path.clone(),
-            line: piece.line + e.line() - 1,
-            column: if e.line() == 1 {
-                piece.column + e.column() - 1
-            } else {
-                e.column()
-            },
-            message: format!("record {}: {}", piece.index, strip_position(&e.to_string())),
+        // Trailing blanks trimmed: a record cut short is then reported where its text ends,
+        // not at the start of the next line.
+        let json = serde_json::from_slice(piece.text.trim_ascii_end()).map_err(|e| {
+            JsonSourceError::Syntax {
+                path: path.clone(),
+                line: piece.line + e.line() - 1,
+                column: if e.line() == 1 {
+                    piece.column + e.column() - 1
+                } else {
+                    e.column()
+                },
+                message: format!("record {}: {}", piece.index, strip_position(&e.to_string())),
+            }
         })?;
         Ok(Some((piece.index, piece.line, json)))
     }

@@ -1,0 +1,152 @@
+//! The daemon's health: the last run, the last success and the failure streak, and the
+//! verdict `/healthz` gives from them.
+//!
+//! | status | HTTP | when |
+//! | --- | --- | --- |
+//! | `ok` | 200 | the last run succeeded and the last success is recent enough |
+//! | `starting` | 200 | no run has finished yet, and the daemon started recently enough |
+//! | `degraded` | 200 | the last run failed, fewer times in a row than `failure_threshold` |
+//! | `unhealthy` | 503 | `failure_threshold` failures in a row, or no success for longer than `max_success_age_seconds` |
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value as Json, json};
+
+use crate::observe::summary::RunSummary;
+
+#[derive(Debug)]
+pub struct Health {
+    pub started: DateTime<Utc>,
+    pub last_run: Option<RunSummary>,
+    pub last_success: Option<DateTime<Utc>>,
+    pub consecutive_failures: u32,
+    pub failure_threshold: u32,
+    /// The id of the run in progress.
+    pub running: Option<String>,
+    pub next_run: Option<DateTime<Utc>>,
+}
+
+fn age_seconds(now: DateTime<Utc>, then: DateTime<Utc>) -> i64 {
+    (now - then).num_seconds().max(0)
+}
+
+impl Health {
+    pub fn new(started: DateTime<Utc>, failure_threshold: u32) -> Health {
+        Health {
+            started,
+            last_run: None,
+            last_success: None,
+            consecutive_failures: 0,
+            failure_threshold,
+            running: None,
+            next_run: None,
+        }
+    }
+
+    /// Records a finished run; returns the failure streak after it.
+    pub fn record(&mut self, summary: &RunSummary) -> u32 {
+        if summary.succeeded() {
+            self.consecutive_failures = 0;
+            self.last_success = Some(summary.finished);
+        } else {
+            self.consecutive_failures += 1;
+        }
+        self.last_run = Some(summary.clone());
+        self.running = None;
+        self.consecutive_failures
+    }
+
+    /// Whether the daemon is healthy at `now`, and the `/healthz` document.
+    pub fn verdict(&self, now: DateTime<Utc>, max_success_age: Duration) -> (bool, Json) {
+        let max_age = i64::try_from(max_success_age.as_secs()).unwrap_or(i64::MAX);
+        let mut reasons = Vec::new();
+        if self.consecutive_failures >= self.failure_threshold {
+            reasons.push(format!(
+                "{} runs in a row failed",
+                self.consecutive_failures
+            ));
+        }
+        let success_age = self.last_success.map(|t| age_seconds(now, t));
+        let stale = match success_age {
+            Some(age) => age > max_age,
+            None => age_seconds(now, self.started) > max_age,
+        };
+        if stale {
+            reasons.push(format!("no successful run in the last {max_age}s"));
+        }
+        let status = if !reasons.is_empty() {
+            "unhealthy"
+        } else if self.consecutive_failures > 0 {
+            "degraded"
+        } else if self.last_run.is_none() {
+            "starting"
+        } else {
+            "ok"
+        };
+        let last_run = self.last_run.as_ref().map(|run| {
+            json!({
+                "run_id": run.run_id,
+                "result": if run.succeeded() { "success" } else { "failure" },
+                "finished": run.finished.to_rfc3339(),
+                "age_seconds": age_seconds(now, run.finished),
+                "summary": run.to_string(),
+            })
+        });
+        let document = json!({
+            "status": status,
+            "reasons": reasons,
+            "last_run": last_run,
+            "last_success": self.last_success.map(|t| t.to_rfc3339()),
+            "last_success_age_seconds": success_age,
+            "max_success_age_seconds": max_age,
+            "consecutive_failures": self.consecutive_failures,
+            "running": self.running,
+            "next_run": self.next_run.map(|t| t.to_rfc3339()),
+        });
+        (status != "unhealthy", document)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + seconds, 0).unwrap()
+    }
+
+    fn run(finished_at: i64, error: Option<&str>) -> RunSummary {
+        let mut summary = RunSummary::new("r", at(finished_at), Duration::ZERO, Err(String::new()));
+        summary.error = error.map(str::to_owned);
+        summary
+    }
+
+    #[test]
+    fn statuses_follow_the_table() {
+        let hour = Duration::from_secs(3600);
+        let mut health = Health::new(at(0), 2);
+        let (healthy, doc) = health.verdict(at(10), hour);
+        assert!(healthy);
+        assert_eq!(doc["status"], "starting");
+        assert_eq!(health.record(&run(20, None)), 0);
+        assert_eq!(health.verdict(at(30), hour).1["status"], "ok");
+        assert_eq!(
+            health.verdict(at(30), hour).1["last_success_age_seconds"],
+            10
+        );
+        assert_eq!(health.record(&run(40, Some("boom"))), 1);
+        let (healthy, doc) = health.verdict(at(50), hour);
+        assert!(healthy);
+        assert_eq!(doc["status"], "degraded");
+        assert_eq!(doc["last_run"]["result"], "failure");
+        assert_eq!(health.record(&run(60, Some("boom"))), 2);
+        let (healthy, doc) = health.verdict(at(70), hour);
+        assert!(!healthy);
+        assert_eq!(doc["reasons"][0], "2 runs in a row failed");
+        health.record(&run(80, None));
+        let (healthy, doc) = health.verdict(at(80 + 3601), hour);
+        assert!(!healthy, "{doc}");
+        assert_eq!(doc["reasons"][0], "no successful run in the last 3600s");
+    }
+}

@@ -1,0 +1,69 @@
+//! One sync run with its observability: the audit log (when configured), the caller's
+//! observers, and the run's summary, around the engine's [`sync::run_plan`]. `scimsync sync`
+//! and every daemon tick go through [`run_once`], so both write the same audit lines and
+//! summary; the orchestration of the run itself is the engine's alone.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::Utc;
+use tracing::Instrument as _;
+
+use crate::config::Config;
+use crate::mapping::Plan;
+use crate::observe::audit::{AuditError, AuditLog};
+use crate::observe::summary::RunSummary;
+use crate::sync::event::{Fanout, WriteObserver};
+use crate::sync::{self, RunOptions, RunReport, SyncError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    #[error("{0}; nothing was written")]
+    Audit(#[from] AuditError),
+}
+
+/// What a run returns: the sync's report (or why it failed) and its summary.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub report: Result<RunReport, RunError>,
+    pub summary: RunSummary,
+}
+
+/// Runs one sync with `plan` as `options` say (its run id, dry run, cancellation token),
+/// reporting to `observers`, to the observer already in `options`, and (unless this is a dry
+/// run) to the configured audit log. An audit log that cannot be opened stops the run before
+/// any write: writes that could not be audited are not made.
+pub async fn run_once(
+    config: &Config,
+    plan: &Plan,
+    options: &RunOptions,
+    mut observers: Vec<Arc<dyn WriteObserver>>,
+) -> RunOutcome {
+    let run_id = options.run_id.as_str();
+    let started = Utc::now();
+    let clock = Instant::now();
+    let span = tracing::info_span!("run", run_id = %run_id);
+    let report = async {
+        if let (Some(audit), false) = (&config.audit, options.dry_run) {
+            observers.push(Arc::new(AuditLog::open(&audit.path, run_id)?));
+        }
+        observers.push(options.observer.clone());
+        let options = RunOptions {
+            observer: Arc::new(Fanout(observers)),
+            ..options.clone()
+        };
+        tracing::debug!("run started");
+        Ok(sync::run_plan(config, plan, &options).await?)
+    }
+    .instrument(span)
+    .await;
+    let summary = RunSummary::new(
+        run_id,
+        started,
+        clock.elapsed(),
+        report.as_ref().map_err(|e: &RunError| e.to_string()),
+    );
+    RunOutcome { report, summary }
+}

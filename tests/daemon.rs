@@ -406,6 +406,12 @@ fn daemon_syncs_each_tick_reloads_on_hup_and_stops_on_term() {
         assert!(chrono::DateTime::parse_from_rfc3339(line["time"].as_str().unwrap()).is_ok());
         assert_eq!(line["resource_type"], "User");
         assert_eq!(line["result"], "success");
+        // Successful writes carry the target's HTTP status too (the engine's WriteEvent).
+        if line["operation"] == "create" {
+            assert_eq!(line["status"], 201, "{line}");
+        } else {
+            assert!(matches!(line["status"].as_u64(), Some(200 | 204)), "{line}");
+        }
         assert!(
             line["id"].as_str().is_some_and(|id| !id.is_empty()),
             "{line}"

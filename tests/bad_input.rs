@@ -96,7 +96,7 @@ fn malformed_export_names_file_and_record() {
     assert_refused(
         &run,
         &server,
-        &["users.json, record 0 (line 1): the file ends inside a record"],
+        &["users.json is not valid JSON (line 1): record 0: the file ends inside a record"],
     );
     std::fs::remove_file(project.path("users.json")).unwrap();
     let run = scimsync(&["sync", "--config", &config], Some(&server.token));

@@ -297,7 +297,7 @@ fn map_reads_json_arrays_and_stops_on_a_malformed_export() {
     assert_eq!(
         run.stderr,
         format!(
-            "error: export {} is not valid JSON (line 3, column 0): record 1: EOF while parsing a value\n",
+            "error: export {} is not valid JSON (line 2, column 10): record 1: EOF while parsing a value\n",
             broken.display()
         )
     );

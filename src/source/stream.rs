@@ -1,13 +1,13 @@
 //! Streaming reads of exports for `scimsync map` and `explain`: one record at a time, through
-//! the same [`RecordStream`] a sync reads with, so a streamed export means exactly what a
-//! loaded one means. A malformed export is an error that names the file and the record, and
-//! reading stops at the first one.
+//! the same [`RecordStream`](super::json::RecordStream) a sync reads with, so a streamed
+//! export means exactly what a loaded one means. A malformed export is an error that names
+//! the file and the record, and reading stops at the first one.
 
 use std::ops::ControlFlow;
 use std::path::Path;
 
-use super::json::{JsonSourceError, RecordStream};
-use crate::config::{JsonFormat, JsonFraming, JsonSourceConfig};
+use super::json::JsonSourceError;
+use crate::config::JsonFormat;
 use crate::record::Record;
 
 /// How many records a stream delivered.
@@ -25,16 +25,8 @@ pub fn for_each_record(
     id_field: &str,
     mut each: impl FnMut(Record) -> ControlFlow<()>,
 ) -> Result<StreamStats, JsonSourceError> {
-    let config = JsonSourceConfig {
-        path: path.to_owned(),
-        format,
-        id_field: id_field.to_owned(),
-        framing: JsonFraming::Auto,
-        groups_path: None,
-        service_principal_path: None,
-    };
     let mut stats = StreamStats::default();
-    for record in RecordStream::open(&config)? {
+    for record in super::json::open(path, format, id_field)? {
         stats.records += 1;
         if each(record?).is_break() {
             break;

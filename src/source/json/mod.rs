@@ -67,15 +67,23 @@ pub fn load(
     format: JsonFormat,
     id_field: &str,
 ) -> Result<Vec<Record>, JsonSourceError> {
-    let config = JsonSourceConfig {
+    open(path, format, id_field)?.collect()
+}
+
+/// Opens an export file with no side files, JSON Lines when its extension says so.
+pub fn open(
+    path: &Path,
+    format: JsonFormat,
+    id_field: &str,
+) -> Result<RecordStream, JsonSourceError> {
+    RecordStream::open(&JsonSourceConfig {
         path: path.to_owned(),
         format,
         id_field: id_field.to_owned(),
         framing: JsonFraming::Auto,
         groups_path: None,
         service_principal_path: None,
-    };
-    RecordStream::open(&config)?.collect()
+    })
 }
 
 /// Parses an export already in memory (one JSON document); `path` is only for messages.

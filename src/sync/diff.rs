@@ -475,6 +475,17 @@ mod tests {
     const MAP: &str =
         "userName <- user.email\nname.familyName <- user.last\ntitle <- user.title on create\n";
 
+    /// The diff most tests want: matched on userName, default actions.
+    fn diff_on_user_name(desired: &Desired, target: &[Json], state: &State) -> Changes {
+        diff(
+            desired,
+            target,
+            state,
+            &AttrPath::core("userName"),
+            &Policy::default(),
+        )
+    }
+
     fn desired(users: serde_json::Value) -> Desired {
         let plan = compile(&SourceFile::new("t.map", MAP)).unwrap();
         let records: Vec<Record> = users
@@ -542,13 +553,7 @@ mod tests {
             ("7", "t7", true),
             ("9", "t9", true),
         ]);
-        let c = diff(
-            &d,
-            &target,
-            &s,
-            &AttrPath::core("userName"),
-            &Policy::default(),
-        );
+        let c = diff_on_user_name(&d, &target, &s);
         assert_eq!(
             actions(&c),
             vec![
@@ -683,13 +688,7 @@ mod tests {
                 at: chrono::Utc::now(),
             },
         );
-        let c = diff(
-            &d,
-            &target,
-            &s,
-            &AttrPath::core("userName"),
-            &Policy::default(),
-        );
+        let c = diff_on_user_name(&d, &target, &s);
         assert!(c.changes.is_empty());
         assert!(
             c.skipped[0]
@@ -704,13 +703,7 @@ mod tests {
                 .contains("(HTTP 403: owners cannot be updated)")
         );
         let changed = desired(json!([{"id": "3", "email": "changed@x", "last": "Again"}]));
-        let c = diff(
-            &changed,
-            &target,
-            &s,
-            &AttrPath::core("userName"),
-            &Policy::default(),
-        );
+        let c = diff_on_user_name(&changed, &target, &s);
         assert_eq!(
             c.count(Action::Update),
             1,

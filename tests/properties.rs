@@ -184,8 +184,8 @@ fn record(names: Vec<String>) -> impl Strategy<Value = Record> {
     )
         .prop_map(
             |(attrs, groups, active, id): (BTreeMap<String, Value>, _, _, _)| Record {
+                attrs: attrs.into_iter().collect(),
                 id,
-                attrs,
                 groups,
                 group_ids: Vec::new(),
                 active,

@@ -14,13 +14,13 @@ pub mod json;
 pub mod ldap;
 pub mod stream;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 
 use crate::config::SourceConfig;
+use crate::record::Attrs;
 use crate::record::Record;
-use crate::value::Value;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -39,7 +39,7 @@ pub struct Group {
     /// The name mappings see (`isMemberOfGroupName`) and a target would show.
     pub name: String,
     /// Other attributes (`description`, `dn`, ...).
-    pub attrs: BTreeMap<String, Value>,
+    pub attrs: Attrs,
     /// Source ids of the users in the group, by the source's nesting policy (directly, or
     /// through nested groups when flattened).
     pub members: Vec<String>,

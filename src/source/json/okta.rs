@@ -2,13 +2,13 @@
 //! (`GET /apps/{id}/users?expand=user`: the Okta user under `_embedded.user`, the app user's
 //! own profile, e.g. its role, beside it), and a groups export saying who is in which group.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use serde_json::Value as Json;
 
 use super::{Context, JsonSourceError, each_piece, identity, json_kind};
-use crate::record::{Record, flatten_into, group_names};
+use crate::record::{Attrs, Record, flatten_into, group_names};
 use crate::source::Group;
 use crate::value::Value;
 
@@ -102,10 +102,11 @@ fn user_record(
     // a profile attribute of the same name wins.
     for key in OKTA_USER_TIMESTAMPS {
         if let Some(Json::String(time)) = object.get(*key) {
-            record
-                .attrs
-                .entry((*key).to_owned())
-                .or_insert_with(|| Value::from(time.as_str()));
+            if !record.attrs.contains_key(key) {
+                record
+                    .attrs
+                    .insert((*key).to_owned(), Value::from(time.as_str()));
+            }
         }
     }
     if let Some(groups) = object.get("groups") {
@@ -230,7 +231,7 @@ fn group(item: &Json) -> Result<Group, String> {
         .and_then(Json::as_str)
         .ok_or("missing `profile.name` (the group's name)")?
         .to_owned();
-    let mut attrs = BTreeMap::new();
+    let mut attrs = Attrs::new();
     if let Some(profile) = profile {
         for (key, value) in profile {
             flatten_into(&mut attrs, key, value);

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::MemberKey;
 use super::settings::{Membership, Nesting};
-use crate::record::Record;
+use crate::record::{Attrs, Record};
 use crate::source::Group;
 use crate::value::Value;
 
@@ -20,7 +20,7 @@ pub struct GroupEntry {
     pub id: String,
     pub dn: String,
     pub name: String,
-    pub attrs: BTreeMap<String, Value>,
+    pub attrs: Attrs,
     /// Raw member values (DNs, or uids for `memberUid`).
     pub members: Vec<String>,
     /// The group's own `memberOf` values (DNs of groups it is nested in).
@@ -168,7 +168,7 @@ fn assign_from_member_of(users: &mut [Record], keys: &[UserKeys], dns: &DnTable)
             let group = groups.entry(key).or_insert_with(|| Group {
                 id: dn.clone(),
                 name: rdn_value(dn),
-                attrs: BTreeMap::from([("dn".to_owned(), Value::Str(dn.clone()))]),
+                attrs: Attrs::from([("dn".to_owned(), Value::Str(dn.clone()))]),
                 members: Vec::new(),
                 member_groups: Vec::new(),
             });
@@ -304,7 +304,7 @@ mod tests {
             id: id.into(),
             dn: format!("cn={id},ou=groups,dc=x"),
             name: id.into(),
-            attrs: BTreeMap::new(),
+            attrs: Attrs::new(),
             members: members.iter().map(|m| (*m).to_owned()).collect(),
             member_of: member_of.iter().map(|m| (*m).to_owned()).collect(),
             member_key: MemberKey::Dn,

@@ -14,12 +14,12 @@ pub mod search;
 pub mod settings;
 pub mod values;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
 use super::{Directory, Projection};
-use crate::record::Record;
+use crate::record::{Attrs, Record};
 use crate::secret::SecretError;
 use crate::value::Value;
 use groups::{GroupEntry, Memberships};
@@ -364,7 +364,7 @@ impl AsyncEntrySink for &mut UserSink<'_> {
                 Vec::new()
             },
         };
-        let mut attrs = BTreeMap::new();
+        let mut attrs = Attrs::new();
         if self.plan.keep_dn {
             attrs.insert("dn".to_owned(), Value::Str(entry.dn.clone()));
         }
@@ -499,7 +499,7 @@ impl AsyncEntrySink for &mut GroupSink<'_> {
         };
         let members = texts(&groups.member_attribute);
         let member_of = texts("memberOf");
-        let mut attrs = BTreeMap::new();
+        let mut attrs = Attrs::new();
         if let Some(description) = entry.first_text("description") {
             attrs.insert("description".to_owned(), Value::from(description));
         }

@@ -1,7 +1,8 @@
 //! Reads every user of the configured `[source]` (an LDAP directory, paged) and maps them
-//! through the configured `.map` file, the way `scimsync sync` does before it talks to the
-//! target. Prints one JSON line: users, seconds to read, to map, in total, and the peak
-//! resident memory of the process. Driven by `benches/ldap-vs-ldapsearch.sh`.
+//! through the configured `.map` file, the way `scimsync sync` does before it compares with
+//! the target: `sync::read_desired`, which maps each user as it is read. Prints one JSON line:
+//! users, desired users, seconds in total, and the peak resident memory of the process.
+//! Driven by `benches/ldap-vs-ldapsearch.sh`.
 //!
 //! ```sh
 //! cargo bench --bench ldap_read -- path/to/scimsync.toml
@@ -12,33 +13,28 @@ mod common;
 use std::time::Instant;
 
 use chrono::Utc;
-use scimsync::sync::{desired, source_projection};
+use scimsync::sync::read_desired;
 
 fn main() -> Result<(), String> {
     let (config, plan) = common::config_and_plan("ldap_read")?;
-    let projection = source_projection(&plan);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
     let now = Utc::now();
     let start = Instant::now();
-    let directory = runtime
-        .block_on(scimsync::source::read(&config.source, &projection, now))
+    // No target: nothing is taken for `SelectUniqueValue`, as in `desired::compute`.
+    let read = runtime
+        .block_on(read_desired(&config.source, &plan, now, &[]))
         .map_err(|e| e.to_string())?;
-    let read = start.elapsed();
-    let rss_after_read = common::rss_mb();
-    let desired = desired::compute(&plan, &directory.users, now);
     let total = start.elapsed();
+    let desired = &read.desired;
     println!(
-        "{{\"users\": {}, \"desired\": {}, \"skipped\": {}, \"read_s\": {:.3}, \"map_s\": {:.3}, \"total_s\": {:.3}, \"rss_after_read_mb\": {:.1}, \"peak_rss_mb\": {:.1}}}",
-        directory.users.len(),
+        "{{\"users\": {}, \"desired\": {}, \"skipped\": {}, \"total_s\": {:.3}, \"peak_rss_mb\": {:.1}}}",
+        desired.source_count,
         desired.users.len(),
         desired.skipped.len(),
-        read.as_secs_f64(),
-        (total - read).as_secs_f64(),
         total.as_secs_f64(),
-        rss_after_read,
         common::peak_rss_mb()
     );
     Ok(())

@@ -90,24 +90,114 @@ pub async fn read(
     projection: &Projection,
     now: DateTime<Utc>,
 ) -> Result<Directory, SourceError> {
+    let mut users = Vec::new();
+    let groups = read_each(config, projection, now, |user| users.push(user)).await?;
+    Ok(Directory { users, groups })
+}
+
+/// How many users the LDAP reader hands over at a time: enough that passing them between
+/// threads costs nothing next to reading them, few enough that memory does not follow the
+/// directory.
+const BATCH: usize = 256;
+
+/// Reads every user the configured source holds and hands each one to `each` as soon as it is
+/// read (with its groups set), then returns the groups. A consumer that keeps what it makes
+/// of each user, not the user, needs memory for that alone.
+///
+/// For a directory the read runs on a thread of its own and `each` runs here, on the
+/// caller's task, so the two overlap. An error means the read is incomplete: whatever `each`
+/// was given must then be thrown away.
+pub async fn read_each(
+    config: &SourceConfig,
+    projection: &Projection,
+    now: DateTime<Utc>,
+    mut each: impl FnMut(Record),
+) -> Result<Vec<Group>, SourceError> {
     match config {
         SourceConfig::Json(json) => {
             let json = json.clone();
             // File reading is blocking; keep it off the async workers.
-            tokio::task::spawn_blocking(move || json::read(&json))
+            let directory = tokio::task::spawn_blocking(move || json::read(&json))
                 .await
-                .map_err(|e| ldap::LdapError::Runtime(e.to_string()))?
-                .map_err(SourceError::from)
+                .map_err(|e| ldap::LdapError::Runtime(e.to_string()))??;
+            directory.users.into_iter().for_each(each);
+            Ok(directory.groups)
         }
-        SourceConfig::Ldap(_) => {
+        SourceConfig::Ldap(ldap) => {
+            let (sender, mut receiver) = tokio::sync::mpsc::channel(4);
+            let (ldap, projection) = (ldap.clone(), projection.clone());
             // The read is one sequential pipeline (socket → BER → records): on a runtime of
-            // its own, on one thread, entries never hop between worker threads, which makes
-            // it faster and keeps its allocations in one arena.
-            let (config, projection) = (config.clone(), projection.clone());
-            tokio::task::spawn_blocking(move || load_directory(&config, &projection, now))
-                .await
-                .map_err(|e| ldap::LdapError::Runtime(e.to_string()))?
+            // its own, on one thread, entries never hop between worker threads, and its
+            // allocations stay in one arena.
+            std::thread::Builder::new()
+                .name("ldap-reader".into())
+                .spawn(move || {
+                    let outcome = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| ldap::LdapError::Runtime(e.to_string()))
+                        .and_then(|runtime| {
+                            runtime.block_on(async {
+                                let mut batches = Batches {
+                                    sender: sender.clone(),
+                                    batch: Vec::with_capacity(BATCH),
+                                };
+                                let groups =
+                                    ldap::read_users(&ldap, &projection, now, &mut batches).await?;
+                                batches.flush().await?;
+                                Ok(groups)
+                            })
+                        });
+                    // The consumer may be gone (it stopped); then nobody is waiting for this.
+                    let _ = sender.blocking_send(Delivery::End(outcome));
+                })
+                .map_err(|e| ldap::LdapError::Runtime(e.to_string()))?;
+            while let Some(delivery) = receiver.recv().await {
+                match delivery {
+                    Delivery::Users(users) => users.into_iter().for_each(&mut each),
+                    Delivery::End(outcome) => return outcome.map_err(SourceError::from),
+                }
+            }
+            Err(ldap::LdapError::Runtime(
+                "the LDAP reader stopped before the end of the read".into(),
+            )
+            .into())
         }
+    }
+}
+
+/// What the LDAP reader thread sends: users as they are read, then how the read ended.
+enum Delivery {
+    Users(Vec<Record>),
+    End(Result<Vec<Group>, ldap::LdapError>),
+}
+
+/// Groups users into batches for the channel to the consumer.
+struct Batches {
+    sender: tokio::sync::mpsc::Sender<Delivery>,
+    batch: Vec<Record>,
+}
+
+impl Batches {
+    async fn flush(&mut self) -> Result<(), ldap::LdapError> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        self.sender
+            .send(Delivery::Users(batch))
+            .await
+            .map_err(|_| ldap::LdapError::Runtime("the consumer of the LDAP read stopped".into()))
+    }
+}
+
+impl ldap::UserDelivery for Batches {
+    async fn user(&mut self, record: Record) -> Result<(), ldap::LdapError> {
+        self.batch.push(record);
+        if self.batch.len() >= BATCH {
+            self.flush().await?;
+        }
+        Ok(())
     }
 }
 

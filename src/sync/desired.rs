@@ -45,6 +45,18 @@ pub struct Desired {
     pub source_count: usize,
 }
 
+impl Desired {
+    /// Adds what the plan made of `record`.
+    pub fn add(&mut self, record: &Record, desire: Desire) {
+        self.source_count += 1;
+        match desire {
+            Desire::User(user) => self.users.push(user),
+            Desire::OutOfScope => self.out_of_scope.push(record.id.clone()),
+            Desire::Skipped(skip) => self.skipped.push(skip),
+        }
+    }
+}
+
 /// The lookup key for a match value: `userName` is case-insensitive in SCIM (RFC 7643 §4.1.1),
 /// other attributes are compared exactly.
 pub fn match_key(match_path: &AttrPath, value: &str) -> String {
@@ -68,17 +80,10 @@ pub fn compute_against(
     now: DateTime<Utc>,
     target_users: &[Json],
 ) -> Desired {
-    let mut desired = Desired {
-        source_count: records.len(),
-        ..Desired::default()
-    };
+    let mut desired = Desired::default();
     let mut mapper = Mapper::against(plan, now, target_users);
     for record in records {
-        match mapper.map(record) {
-            Desire::User(user) => desired.users.push(user),
-            Desire::OutOfScope => desired.out_of_scope.push(record.id.clone()),
-            Desire::Skipped(skip) => desired.skipped.push(skip),
-        }
+        desired.add(record, mapper.map(record));
     }
     desired
 }

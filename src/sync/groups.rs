@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use super::desired::Desired;
+use super::desired::{Desire, Desired};
 use super::diff::{Action, Changes};
 use super::event::Operation;
 use crate::config::ActionsConfig;
@@ -102,7 +102,88 @@ impl GroupChanges {
     }
 }
 
-/// The pushed groups and their members, from the source records.
+/// What a run makes of a user, as far as group push cares.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum MemberStatus<'a> {
+    /// Provisioned and active: a member on the target.
+    Active,
+    Inactive,
+    /// Skipped, for this reason.
+    Skipped(&'a str),
+    OutOfScope,
+}
+
+impl<'a> MemberStatus<'a> {
+    pub fn of(desire: &'a Desire) -> MemberStatus<'a> {
+        match desire {
+            Desire::User(user) if user.active => MemberStatus::Active,
+            Desire::User(_) => MemberStatus::Inactive,
+            Desire::Skipped(skip) => MemberStatus::Skipped(&skip.reason),
+            Desire::OutOfScope => MemberStatus::OutOfScope,
+        }
+    }
+}
+
+/// The pushed groups and their members, built one source user at a time as users are
+/// mapped: only the members of pushed groups are kept, not the users.
+pub struct PushedGroups<'p> {
+    plan: &'p Plan,
+    groups: BTreeMap<String, DesiredGroup>,
+    skips: Vec<MemberSkip>,
+}
+
+impl<'p> PushedGroups<'p> {
+    pub fn new(plan: &'p Plan) -> PushedGroups<'p> {
+        PushedGroups {
+            plan,
+            groups: BTreeMap::new(),
+            skips: Vec::new(),
+        }
+    }
+
+    /// Counts `record` in the pushed groups it is in: a member when `status` is active,
+    /// otherwise a skipped member with the reason.
+    pub fn add(&mut self, record: &Record, status: MemberStatus<'_>) {
+        if self.plan.groups.is_empty() {
+            return;
+        }
+        for name in &record.groups {
+            let Some(pushed) = self.plan.pushed_group(name) else {
+                continue;
+            };
+            let group = self
+                .groups
+                .entry(name.clone())
+                .or_insert_with(|| DesiredGroup {
+                    key: name.clone(),
+                    display_name: pushed.display_name.clone(),
+                    external_id: pushed.external_id.clone(),
+                    members: BTreeSet::new(),
+                });
+            let reason = match status {
+                MemberStatus::Active => {
+                    group.members.insert(record.id.clone());
+                    continue;
+                }
+                MemberStatus::Inactive => "the user is inactive".to_owned(),
+                MemberStatus::Skipped(why) => format!("the user is skipped ({why})"),
+                MemberStatus::OutOfScope => "the user is out of scope".to_owned(),
+            };
+            self.skips.push(MemberSkip {
+                group: group.display_name.clone(),
+                user: record.label(),
+                reason,
+            });
+        }
+    }
+
+    pub fn finish(self) -> (Vec<DesiredGroup>, Vec<MemberSkip>) {
+        (self.groups.into_values().collect(), self.skips)
+    }
+}
+
+/// The pushed groups and their members, from the source records and what the run made of
+/// them ([`PushedGroups`] over records kept in memory).
 pub fn desired_groups(
     plan: &Plan,
     records: &[Record],
@@ -121,38 +202,18 @@ pub fn desired_groups(
         .iter()
         .map(|s| (s.source_id.as_str(), s.reason.as_str()))
         .collect();
-    let mut groups: BTreeMap<String, DesiredGroup> = BTreeMap::new();
-    let mut skips = Vec::new();
+    let mut pushed = PushedGroups::new(plan);
     for record in records {
-        for name in &record.groups {
-            let Some(pushed) = plan.pushed_group(name) else {
-                continue;
-            };
-            let group = groups.entry(name.clone()).or_insert_with(|| DesiredGroup {
-                key: name.clone(),
-                display_name: pushed.display_name.clone(),
-                external_id: pushed.external_id.clone(),
-                members: BTreeSet::new(),
-            });
-            let reason = match provisioned.get(record.id.as_str()) {
-                Some(true) => {
-                    group.members.insert(record.id.clone());
-                    continue;
-                }
-                Some(false) => "the user is inactive".to_owned(),
-                None => match skipped.get(record.id.as_str()) {
-                    Some(why) => format!("the user is skipped ({why})"),
-                    None => "the user is out of scope".to_owned(),
-                },
-            };
-            skips.push(MemberSkip {
-                group: group.display_name.clone(),
-                user: record.label(),
-                reason,
-            });
-        }
+        let status = match provisioned.get(record.id.as_str()) {
+            Some(true) => MemberStatus::Active,
+            Some(false) => MemberStatus::Inactive,
+            None => skipped
+                .get(record.id.as_str())
+                .map_or(MemberStatus::OutOfScope, |why| MemberStatus::Skipped(why)),
+        };
+        pushed.add(record, status);
     }
-    (groups.into_values().collect(), skips)
+    pushed.finish()
 }
 
 /// Compares desired groups with the target's. `users` is the user plan of the same run: it

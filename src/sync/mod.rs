@@ -204,32 +204,33 @@ pub async fn run_plan(
     plan: &Plan,
     options: &RunOptions,
 ) -> Result<RunReport, SyncError> {
-    let projection = source_projection(plan);
-    let records = source::read(&config.source, &projection, options.now)
-        .await?
-        .users;
     let state_file = config.state.file();
     let mut state = State::load(&state_file, &config.target.url)?;
     let loaded = state.clone();
     let client = connect(&config.target)?.with_cancellation(options.cancel.clone());
 
-    // The target is listed first: `SelectUniqueValue` avoids the values it already holds.
+    // The target is listed first: `SelectUniqueValue` avoids the values it already holds,
+    // and each source user is mapped as soon as it is read.
     let listing = Instant::now();
     let target_users = client.list_users().await?;
     options
         .observer
         .listed(target_users.len(), listing.elapsed());
     tracing::info!(target = target_users.len(), "listed target users");
-    let desired = desired::compute_against(plan, &records, options.now, &target_users);
+    let SourceDesired {
+        desired,
+        groups: desired_groups,
+        member_skips,
+    } = read_desired(&config.source, plan, options.now, &target_users).await?;
     tracing::info!(
-        source = records.len(),
+        source = desired.source_count,
         desired = desired.users.len(),
         skipped = desired.skipped.len(),
         out_of_scope = desired.out_of_scope.len(),
         "mapped source users"
     );
     options.observer.mapped(&Mapped {
-        source: records.len(),
+        source: desired.source_count,
         in_scope: desired.users.len(),
         skipped: desired.skipped.len(),
     });
@@ -238,7 +239,6 @@ pub async fn run_plan(
         now: options.now,
     };
     let changes = diff::diff(&desired, &target_users, &state, &plan.match_path, &policy);
-    let (desired_groups, member_skips) = groups::desired_groups(plan, &records, &desired);
     let group_changes = if plan.groups.is_empty() && state.groups.is_empty() {
         GroupChanges::default()
     } else {
@@ -347,6 +347,41 @@ fn record_planned(options: &RunOptions, report: &RunReport) {
             change.attributes.clone(),
         ));
     }
+}
+
+/// The desired state of a run and its pushed groups (with the members that are not pushed).
+#[derive(Debug)]
+pub struct SourceDesired {
+    pub desired: desired::Desired,
+    pub groups: Vec<groups::DesiredGroup>,
+    pub member_skips: Vec<MemberSkip>,
+}
+
+/// Reads the source and maps each user as soon as it is read, keeping what the plan makes of
+/// it, never the user: memory follows the desired state, not the directory, and mapping
+/// overlaps the read. `SelectUniqueValue` avoids the values of `target_users`.
+pub async fn read_desired(
+    source: &crate::config::SourceConfig,
+    plan: &Plan,
+    now: DateTime<Utc>,
+    target_users: &[serde_json::Value],
+) -> Result<SourceDesired, SyncError> {
+    let projection = source_projection(plan);
+    let mut mapper = desired::Mapper::against(plan, now, target_users);
+    let mut desired = desired::Desired::default();
+    let mut pushed = groups::PushedGroups::new(plan);
+    source::read_each(source, &projection, now, |record| {
+        let desire = mapper.map(&record);
+        pushed.add(&record, groups::MemberStatus::of(&desire));
+        desired.add(&record, desire);
+    })
+    .await?;
+    let (groups, member_skips) = pushed.finish();
+    Ok(SourceDesired {
+        desired,
+        groups,
+        member_skips,
+    })
 }
 
 /// What the source must deliver for this plan: the attributes its rules and scope read

@@ -6,7 +6,7 @@
 //! user in group A, where A is a member of B, is also in B; cycles (A in B in A) are cut by
 //! remembering which groups were already visited. Pure: no I/O.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use super::MemberKey;
 use super::settings::{Membership, Nesting};
@@ -28,36 +28,15 @@ pub struct GroupEntry {
     pub member_key: MemberKey,
 }
 
-/// What identifies a user to group entries.
+/// What identifies a user to group entries, borrowed from the user's entry while it is read.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct UserKeys {
+pub struct UserKeys<'e> {
     /// Normalized DN, when group entries list members by DN.
     pub dn: Option<String>,
     /// `uid`, for `memberUid` groups.
-    pub uid: Option<String>,
-    /// `memberOf` values, as indexes into [`DnTable`].
-    pub member_of: Vec<u32>,
-}
-
-/// Group DNs seen in `memberOf` values, each stored once however many users name it
-/// (100,000 users in the same few groups must not mean 100,000 copies of each DN).
-#[derive(Clone, Debug, Default)]
-pub struct DnTable {
-    pub dns: Vec<String>,
-    index: HashMap<String, u32>,
-}
-
-impl DnTable {
-    /// The index of `dn` (as the server spells it), adding it when new.
-    pub fn intern(&mut self, dn: &str) -> u32 {
-        if let Some(&i) = self.index.get(dn) {
-            return i;
-        }
-        let i = u32::try_from(self.dns.len()).unwrap_or(u32::MAX);
-        self.dns.push(dn.to_owned());
-        self.index.insert(dn.to_owned(), i);
-        i
-    }
+    pub uid: Option<&'e str>,
+    /// `memberOf` values, as the server spells them.
+    pub member_of: Vec<&'e str>,
 }
 
 /// A DN in a form two spellings of the same DN share: lower case, no spaces around `,`,
@@ -118,11 +97,48 @@ fn member_dn(value: &str) -> &str {
     }
 }
 
-/// The membership policy, with the group entries read (if any).
+/// Group membership, resolved one user at a time as the users are read.
+///
+/// Everything a user's groups depend on (the group entries, read before the users, and the
+/// user's own entry) is known when its entry arrives, so each user leaves the reader with its
+/// groups set and can be mapped while the read goes on: no user is held until the end of the
+/// search just to be given its groups.
 pub struct Memberships {
+    resolver: Resolver,
+}
+
+enum Resolver {
+    /// `memberOf` without the group entries: groups are named by their RDN and identified by
+    /// DN.
+    Rdn(RdnGroups),
+    /// Group entries were read: memberships follow the policy and the nesting between them.
+    Entries(Box<EntryGraph>),
+}
+
+#[derive(Default)]
+struct RdnGroups {
+    /// A `memberOf` value as the server spells it → its group: a few distinct DNs repeat on
+    /// every user, and are normalized once.
+    spelled: HashMap<String, usize>,
+    /// Normalized DN → group: two spellings of one DN are one group.
+    by_key: HashMap<String, usize>,
+    /// With their normalized DNs, in order of first sight.
+    groups: Vec<(String, Group)>,
+}
+
+struct EntryGraph {
     membership: Membership,
     nesting: Nesting,
-    groups: Option<Vec<GroupEntry>>,
+    entries: Vec<GroupEntry>,
+    by_dn: HashMap<String, usize>,
+    /// Direct parents of each group: groups listing it as a member, and its own memberOf.
+    parents: Vec<BTreeSet<usize>>,
+    /// Member values that are not groups (user DNs or uids) → the groups listing them.
+    user_key_groups: HashMap<String, Vec<usize>>,
+    /// A user's `memberOf` value as spelled → the group entry it names, if any.
+    spelled: HashMap<String, Option<usize>>,
+    /// Source ids of each group's users, by the nesting policy.
+    members: Vec<Vec<String>>,
 }
 
 impl Memberships {
@@ -131,104 +147,146 @@ impl Memberships {
         nesting: Nesting,
         groups: Option<Vec<GroupEntry>>,
     ) -> Memberships {
-        Memberships {
+        let resolver = match groups {
+            Some(entries) => {
+                Resolver::Entries(Box::new(EntryGraph::new(membership, nesting, entries)))
+            }
+            None => Resolver::Rdn(RdnGroups::default()),
+        };
+        Memberships { resolver }
+    }
+
+    /// The names of the groups the user `id` (with `keys`) is in, sorted, and counts the user
+    /// as a member of those groups.
+    pub fn resolve(&mut self, id: &str, keys: &UserKeys<'_>) -> Vec<String> {
+        match &mut self.resolver {
+            Resolver::Rdn(rdn) => rdn.resolve(id, keys),
+            Resolver::Entries(graph) => graph.resolve(id, keys),
+        }
+    }
+
+    /// The groups as records, with their user members, once every user has been resolved.
+    pub fn into_groups(self) -> Vec<Group> {
+        match self.resolver {
+            Resolver::Rdn(rdn) => rdn.into_groups(),
+            Resolver::Entries(graph) => graph.into_groups(),
+        }
+    }
+
+    /// Sets every user's group names and returns the groups: [`resolve`](Self::resolve) for
+    /// each user, then [`into_groups`](Self::into_groups). `keys[i]` belongs to `users[i]`.
+    pub fn assign(mut self, users: &mut [Record], keys: &[UserKeys<'_>]) -> Vec<Group> {
+        for (user, keys) in users.iter_mut().zip(keys) {
+            user.groups = self.resolve(&user.id, keys);
+        }
+        self.into_groups()
+    }
+}
+
+impl RdnGroups {
+    fn resolve(&mut self, id: &str, keys: &UserKeys<'_>) -> Vec<String> {
+        // The same group may be named twice (two spellings of one DN): count it once.
+        let mut mine = BTreeSet::new();
+        for &dn in &keys.member_of {
+            let group = match self.spelled.get(dn) {
+                Some(&g) => g,
+                None => {
+                    let key = normalize_dn(dn);
+                    let g = match self.by_key.get(&key) {
+                        Some(&g) => g,
+                        None => {
+                            let g = self.groups.len();
+                            self.by_key.insert(key.clone(), g);
+                            self.groups.push((
+                                key,
+                                Group {
+                                    id: dn.to_owned(),
+                                    name: rdn_value(dn),
+                                    attrs: Attrs::from([(
+                                        "dn".to_owned(),
+                                        Value::Str(dn.to_owned()),
+                                    )]),
+                                    members: Vec::new(),
+                                    member_groups: Vec::new(),
+                                },
+                            ));
+                            g
+                        }
+                    };
+                    self.spelled.insert(dn.to_owned(), g);
+                    g
+                }
+            };
+            mine.insert(group);
+        }
+        let mut names = Vec::with_capacity(mine.len());
+        for g in mine {
+            let group = &mut self.groups[g].1;
+            group.members.push(id.to_owned());
+            names.push(group.name.clone());
+        }
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    fn into_groups(mut self) -> Vec<Group> {
+        self.groups.sort_by(|a, b| a.0.cmp(&b.0));
+        self.groups.into_iter().map(|(_, group)| group).collect()
+    }
+}
+
+impl EntryGraph {
+    fn new(membership: Membership, nesting: Nesting, entries: Vec<GroupEntry>) -> EntryGraph {
+        let by_dn: HashMap<String, usize> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (normalize_dn(&g.dn), i))
+            .collect();
+        let mut parents: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); entries.len()];
+        let mut user_key_groups: HashMap<String, Vec<usize>> = HashMap::new();
+        for (g, entry) in entries.iter().enumerate() {
+            for value in &entry.members {
+                let key = match entry.member_key {
+                    MemberKey::Dn => normalize_dn(member_dn(value)),
+                    MemberKey::Uid => value.clone(),
+                };
+                match by_dn.get(&key) {
+                    Some(&child) if entry.member_key == MemberKey::Dn && child != g => {
+                        parents[child].insert(g);
+                    }
+                    Some(_) => {}
+                    None => user_key_groups.entry(key).or_default().push(g),
+                }
+            }
+            for parent in &entry.member_of {
+                if let Some(&p) = by_dn.get(&normalize_dn(parent)) {
+                    if p != g {
+                        parents[g].insert(p);
+                    }
+                }
+            }
+        }
+        EntryGraph {
             membership,
             nesting,
-            groups,
+            members: vec![Vec::new(); entries.len()],
+            entries,
+            by_dn,
+            parents,
+            user_key_groups,
+            spelled: HashMap::new(),
         }
     }
 
-    /// Sets every user's group names and returns the groups as records, with their user
-    /// members by the nesting policy. `keys[i]` belongs to `users[i]`; `dns` resolves their
-    /// `memberOf` indexes.
-    pub fn assign(self, users: &mut [Record], keys: &[UserKeys], dns: &DnTable) -> Vec<Group> {
-        match self.groups {
-            Some(entries) => {
-                assign_with_entries(self.membership, self.nesting, &entries, users, keys, dns)
-            }
-            None => assign_from_member_of(users, keys, dns),
-        }
-    }
-}
-
-/// `memberOf` without the group entries: groups are named by their RDN and identified by DN.
-fn assign_from_member_of(users: &mut [Record], keys: &[UserKeys], dns: &DnTable) -> Vec<Group> {
-    let normalized: Vec<String> = dns.dns.iter().map(|dn| normalize_dn(dn)).collect();
-    let mut groups: BTreeMap<&str, Group> = BTreeMap::new();
-    for (user, keys) in users.iter_mut().zip(keys) {
-        let mut names = BTreeSet::new();
-        // The same group may be named twice (two spellings of one DN): count it once.
-        let mut mine: BTreeSet<&str> = BTreeSet::new();
-        for &i in &keys.member_of {
-            let key = normalized[i as usize].as_str();
-            if !mine.insert(key) {
-                continue;
-            }
-            let dn = &dns.dns[i as usize];
-            let group = groups.entry(key).or_insert_with(|| Group {
-                id: dn.clone(),
-                name: rdn_value(dn),
-                attrs: Attrs::from([("dn".to_owned(), Value::Str(dn.clone()))]),
-                members: Vec::new(),
-                member_groups: Vec::new(),
-            });
-            group.members.push(user.id.clone());
-            names.insert(group.name.clone());
-        }
-        user.groups = names.into_iter().collect();
-    }
-    groups.into_values().collect()
-}
-
-fn assign_with_entries(
-    membership: Membership,
-    nesting: Nesting,
-    entries: &[GroupEntry],
-    users: &mut [Record],
-    keys: &[UserKeys],
-    dns: &DnTable,
-) -> Vec<Group> {
-    let by_dn: HashMap<String, usize> = entries
-        .iter()
-        .enumerate()
-        .map(|(i, g)| (normalize_dn(&g.dn), i))
-        .collect();
-
-    // Direct parents of each group: groups listing it as a member, and its own memberOf.
-    let mut parents: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); entries.len()];
-    // Member values that are not groups: user keys → groups.
-    let mut user_key_groups: HashMap<String, Vec<usize>> = HashMap::new();
-    for (g, entry) in entries.iter().enumerate() {
-        for value in &entry.members {
-            let key = match entry.member_key {
-                MemberKey::Dn => normalize_dn(member_dn(value)),
-                MemberKey::Uid => value.clone(),
-            };
-            match by_dn.get(&key) {
-                Some(&child) if entry.member_key == MemberKey::Dn && child != g => {
-                    parents[child].insert(g);
-                }
-                Some(_) => {}
-                None => user_key_groups.entry(key).or_default().push(g),
-            }
-        }
-        for parent in &entry.member_of {
-            if let Some(&p) = by_dn.get(&normalize_dn(parent)) {
-                if p != g {
-                    parents[g].insert(p);
-                }
-            }
-        }
-    }
-
-    let closure = |direct: &BTreeSet<usize>| -> BTreeSet<usize> {
-        match nesting {
-            Nesting::Direct => direct.clone(),
+    fn closure(&self, direct: BTreeSet<usize>) -> BTreeSet<usize> {
+        match self.nesting {
+            Nesting::Direct => direct,
             Nesting::Flatten => {
-                let mut seen = direct.clone();
-                let mut stack: Vec<usize> = direct.iter().copied().collect();
+                let mut seen = direct;
+                let mut stack: Vec<usize> = seen.iter().copied().collect();
                 while let Some(g) = stack.pop() {
-                    for &p in &parents[g] {
+                    for &p in &self.parents[g] {
                         if seen.insert(p) {
                             stack.push(p);
                         }
@@ -237,62 +295,62 @@ fn assign_with_entries(
                 seen
             }
         }
-    };
+    }
 
-    // Each distinct memberOf DN, resolved to a group entry once.
-    let member_of_group: Vec<Option<usize>> = dns
-        .dns
-        .iter()
-        .map(|dn| by_dn.get(&normalize_dn(dn)).copied())
-        .collect();
-
-    let mut members: Vec<Vec<String>> = vec![Vec::new(); entries.len()];
-    for (user, keys) in users.iter_mut().zip(keys) {
+    fn resolve(&mut self, id: &str, keys: &UserKeys<'_>) -> Vec<String> {
         let mut direct = BTreeSet::new();
-        match membership {
+        match self.membership {
             Membership::MemberOf => {
-                direct.extend(
-                    keys.member_of
-                        .iter()
-                        .filter_map(|&i| member_of_group[i as usize]),
-                );
+                for &dn in &keys.member_of {
+                    let group = match self.spelled.get(dn) {
+                        Some(&g) => g,
+                        None => {
+                            let g = self.by_dn.get(&normalize_dn(dn)).copied();
+                            self.spelled.insert(dn.to_owned(), g);
+                            g
+                        }
+                    };
+                    direct.extend(group);
+                }
             }
             Membership::Search | Membership::None => {
-                for key in keys.uid.iter().chain(keys.dn.iter()) {
-                    if let Some(groups) = user_key_groups.get(key) {
+                for key in keys.uid.into_iter().chain(keys.dn.as_deref()) {
+                    if let Some(groups) = self.user_key_groups.get(key) {
                         direct.extend(groups.iter().copied());
                     }
                 }
             }
         }
-        let all = closure(&direct);
-        let mut names: Vec<String> = all.iter().map(|&g| entries[g].name.clone()).collect();
+        let all = self.closure(direct);
+        let mut names: Vec<String> = all.iter().map(|&g| self.entries[g].name.clone()).collect();
         names.sort();
         names.dedup();
-        user.groups = names;
         for g in all {
-            members[g].push(user.id.clone());
+            self.members[g].push(id.to_owned());
         }
+        names
     }
 
-    let mut children: Vec<Vec<String>> = vec![Vec::new(); entries.len()];
-    for (child, ps) in parents.iter().enumerate() {
-        for &p in ps {
-            children[p].push(entries[child].id.clone());
+    fn into_groups(self) -> Vec<Group> {
+        let mut children: Vec<Vec<String>> = vec![Vec::new(); self.entries.len()];
+        for (child, ps) in self.parents.iter().enumerate() {
+            for &p in ps {
+                children[p].push(self.entries[child].id.clone());
+            }
         }
+        self.entries
+            .into_iter()
+            .zip(self.members)
+            .zip(children)
+            .map(|((entry, members), member_groups)| Group {
+                id: entry.id,
+                name: entry.name,
+                attrs: entry.attrs,
+                members,
+                member_groups,
+            })
+            .collect()
     }
-    entries
-        .iter()
-        .zip(members)
-        .zip(children)
-        .map(|((entry, members), member_groups)| Group {
-            id: entry.id.clone(),
-            name: entry.name.clone(),
-            attrs: entry.attrs.clone(),
-            members,
-            member_groups,
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -311,7 +369,7 @@ mod tests {
         }
     }
 
-    fn user(id: &str) -> (Record, UserKeys) {
+    fn user(id: &str) -> (Record, UserKeys<'static>) {
         (
             Record {
                 id: id.into(),
@@ -336,7 +394,7 @@ mod tests {
     }
 
     /// inner ⊂ middle ⊂ outer ⊂ middle (a cycle); ann is in inner, bob in outer.
-    fn nested() -> (Vec<GroupEntry>, Vec<Record>, Vec<UserKeys>) {
+    fn nested() -> (Vec<GroupEntry>, Vec<Record>, Vec<UserKeys<'static>>) {
         let groups = vec![
             group("inner", &["uid=ann,ou=people,dc=x"], &[]),
             group(
@@ -358,11 +416,8 @@ mod tests {
     #[test]
     fn direct_policy_reads_only_direct_membership() {
         let (groups, mut users, keys) = nested();
-        let out = Memberships::new(Membership::Search, Nesting::Direct, Some(groups)).assign(
-            &mut users,
-            &keys,
-            &DnTable::default(),
-        );
+        let out = Memberships::new(Membership::Search, Nesting::Direct, Some(groups))
+            .assign(&mut users, &keys);
         assert_eq!(users[0].groups, ["inner"]);
         assert_eq!(users[1].groups, ["outer"]);
         assert_eq!(out[0].members, ["ann"]);
@@ -373,11 +428,8 @@ mod tests {
     #[test]
     fn flatten_follows_nesting_and_survives_cycles() {
         let (groups, mut users, keys) = nested();
-        let out = Memberships::new(Membership::Search, Nesting::Flatten, Some(groups)).assign(
-            &mut users,
-            &keys,
-            &DnTable::default(),
-        );
+        let out = Memberships::new(Membership::Search, Nesting::Flatten, Some(groups))
+            .assign(&mut users, &keys);
         assert_eq!(users[0].groups, ["inner", "middle", "outer"]);
         assert_eq!(users[1].groups, ["middle", "outer"]);
         assert_eq!(out[2].members, ["ann", "bob"]);
@@ -386,18 +438,11 @@ mod tests {
     #[test]
     fn member_of_without_entries_names_groups_by_rdn() {
         let (mut u, mut k) = user("ann");
-        let mut dns = DnTable::default();
-        k.member_of = vec![
-            dns.intern("cn=Eng,ou=groups,dc=x"),
-            dns.intern("CN=Eng, ou=groups,dc=x"),
-        ];
+        k.member_of = vec!["cn=Eng,ou=groups,dc=x", "CN=Eng, ou=groups,dc=x"];
         u.groups.clear();
         let mut users = vec![u];
-        let out = Memberships::new(Membership::MemberOf, Nesting::Direct, None).assign(
-            &mut users,
-            &[k],
-            &dns,
-        );
+        let out =
+            Memberships::new(Membership::MemberOf, Nesting::Direct, None).assign(&mut users, &[k]);
         assert_eq!(out.len(), 1, "two spellings of one DN are one group");
         assert_eq!(users[0].groups, ["Eng"]);
         assert_eq!(out[0].members, ["ann"]);
@@ -408,13 +453,10 @@ mod tests {
         let mut g = group("posix", &["ann"], &[]);
         g.member_key = MemberKey::Uid;
         let (u, mut k) = user("ann");
-        k.uid = Some("ann".into());
+        k.uid = Some("ann");
         let mut users = vec![u];
-        Memberships::new(Membership::Search, Nesting::Direct, Some(vec![g])).assign(
-            &mut users,
-            &[k],
-            &DnTable::default(),
-        );
+        Memberships::new(Membership::Search, Nesting::Direct, Some(vec![g]))
+            .assign(&mut users, &[k]);
         assert_eq!(users[0].groups, ["posix"]);
     }
 }

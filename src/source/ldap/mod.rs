@@ -14,7 +14,7 @@ pub mod search;
 pub mod settings;
 pub mod values;
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 
@@ -49,7 +49,7 @@ pub enum LdapError {
     },
     #[error("LDAP entry {dn}: {reason}")]
     Entry { dn: String, reason: String },
-    #[error("LDAP: two entries have the identity `{id}` (user {first} and entry {second})")]
+    #[error("LDAP: two entries have the identity `{id}`: {first} and {second}")]
     DuplicateIdentity {
         id: String,
         first: String,
@@ -69,6 +69,34 @@ pub async fn read(
     projection: &Projection,
     now: DateTime<Utc>,
 ) -> Result<Directory, LdapError> {
+    let mut users = Vec::new();
+    let groups = read_users(config, projection, now, &mut users).await?;
+    Ok(Directory { users, groups })
+}
+
+/// Where [`read_users`] hands each user, its groups set, as soon as its entry is read.
+pub trait UserDelivery {
+    fn user(&mut self, record: Record) -> impl std::future::Future<Output = Result<(), LdapError>>;
+}
+
+/// Keeps every user: the whole directory at once.
+impl UserDelivery for Vec<Record> {
+    async fn user(&mut self, record: Record) -> Result<(), LdapError> {
+        self.push(record);
+        Ok(())
+    }
+}
+
+/// Reads every user the configuration selects and hands each one to `delivery` as it comes,
+/// with its groups resolved; returns the groups (when asked) once the search is complete.
+/// Users already delivered when this fails are part of an incomplete read, which the caller
+/// must discard.
+pub async fn read_users<D: UserDelivery>(
+    config: &LdapConfig,
+    projection: &Projection,
+    now: DateTime<Utc>,
+    delivery: &mut D,
+) -> Result<Vec<crate::source::Group>, LdapError> {
     let password = config
         .password_source()
         .map_err(|reason| LdapError::Connect {
@@ -80,10 +108,19 @@ pub async fn read(
     let mut conn = connect::open(config, password.as_ref()).await?;
     let resolve_groups = projection.groups && config.groups.membership != Membership::None;
 
+    // Group entries first: with them (or with memberOf alone) each user's groups are known
+    // the moment its entry arrives.
     let group_entries = match (&config.groups.base_dn, resolve_groups) {
         (Some(base), true) => Some(read_groups(&mut conn, config, base).await?),
         _ => None,
     };
+    let memberships = resolve_groups.then(|| {
+        Memberships::new(
+            config.groups.membership,
+            config.groups.nesting,
+            group_entries,
+        )
+    });
     let plan = UserAttributes::new(config, projection, resolve_groups);
     let mut sink = UserSink {
         config,
@@ -91,10 +128,9 @@ pub async fn read(
         now,
         ldap: conn.ldap.clone(),
         timeout: conn.timeout,
-        users: Vec::new(),
-        keys: Vec::new(),
-        dns: groups::DnTable::default(),
-        seen: HashMap::new(),
+        memberships,
+        seen: HashSet::new(),
+        delivery,
     };
     let query = Query {
         base: &config.base_dn,
@@ -106,25 +142,11 @@ pub async fn read(
         what: "users",
     };
     search::paged(&mut conn, &query, &mut sink).await?;
-    let UserSink {
-        mut users,
-        keys,
-        dns,
-        ..
-    } = sink;
+    let memberships = sink.memberships;
     let _ = conn.ldap.unbind().await;
-
-    let groups = if resolve_groups {
-        let memberships = Memberships::new(
-            config.groups.membership,
-            config.groups.nesting,
-            group_entries,
-        );
-        memberships.assign(&mut users, &keys, &dns)
-    } else {
-        Vec::new()
-    };
-    Ok(Directory { users, groups })
+    Ok(memberships
+        .map(Memberships::into_groups)
+        .unwrap_or_default())
 }
 
 /// A bind password over plain LDAP to another machine is readable by anyone on the path.
@@ -181,19 +203,21 @@ fn push_identity_attributes(request: &mut Vec<String>, id_attribute: &str) {
     }
 }
 
-/// The stable identity of an entry.
-fn identity(entry: &Entry, id_attribute: &str) -> Result<String, LdapError> {
+/// The stable identity of an entry, and the attribute it was read from.
+fn identity<'a>(entry: &Entry, id_attribute: &'a str) -> Result<(&'a str, String), LdapError> {
     let candidates: Vec<&str> = if id_attribute.eq_ignore_ascii_case("auto") {
         AUTO_IDENTITY.to_vec()
     } else {
         vec![id_attribute]
     };
-    for name in &candidates {
+    for &name in &candidates {
         if let Some(value) = entry.values(name).and_then(|v| v.first()) {
-            return text_value(name, value).map_err(|reason| LdapError::Entry {
-                dn: entry.dn.clone(),
-                reason: format!("identity attribute {name}: {reason}"),
-            });
+            return text_value(name, value)
+                .map(|id| (name, id))
+                .map_err(|reason| LdapError::Entry {
+                    dn: entry.dn.clone(),
+                    reason: format!("identity attribute {name}: {reason}"),
+                });
         }
     }
     Err(LdapError::Entry {
@@ -221,9 +245,11 @@ fn text_value(name: &str, bytes: &[u8]) -> Result<String, String> {
 struct UserAttributes {
     /// Sent to the server.
     request: Vec<String>,
-    /// Lower-cased attribute name → the name records use; `None` keeps everything the
-    /// server returns under the server's spelling.
-    keep: Option<HashMap<String, String>>,
+    /// The names records use for the attributes the mapping reads (matched to the server's
+    /// spelling case-insensitively); `None` keeps everything the server returns under the
+    /// server's spelling. A short list: scanning it costs less per attribute than hashing a
+    /// lower-cased copy of every name the server sends.
+    keep: Option<Vec<String>>,
     /// Whether the mapping asked for the entry's DN (`user.dn`).
     keep_dn: bool,
     /// The user attribute that group member values point at (`memberUid` → `uid`).
@@ -245,16 +271,18 @@ impl UserAttributes {
         let mut keep_dn = false;
         match &projection.attributes {
             Some(names) => {
-                let mut map = HashMap::new();
+                let mut kept: Vec<String> = Vec::new();
                 for name in names.iter().chain(config.attributes.iter()) {
                     if name.eq_ignore_ascii_case("dn") {
                         keep_dn = true;
                         continue;
                     }
-                    map.insert(name.to_ascii_lowercase(), name.clone());
+                    // Two spellings of one name: the later one wins, as it did in a map.
+                    kept.retain(|k| !k.eq_ignore_ascii_case(name));
+                    kept.push(name.clone());
                     request.push(name.clone());
                 }
-                keep = Some(map);
+                keep = Some(kept);
             }
             None => {
                 keep_dn = true;
@@ -295,41 +323,39 @@ impl UserAttributes {
     fn record_name<'a>(&'a self, server_name: &'a str) -> Option<&'a str> {
         match &self.keep {
             None => Some(server_name),
-            Some(map) => map
-                .get(&server_name.to_ascii_lowercase())
+            Some(kept) => kept
+                .iter()
+                .find(|k| k.eq_ignore_ascii_case(server_name))
                 .map(String::as_str),
         }
     }
 }
 
-struct UserSink<'a> {
+struct UserSink<'a, D> {
     config: &'a LdapConfig,
     plan: &'a UserAttributes,
     now: DateTime<Utc>,
     ldap: ldap3::Ldap,
     timeout: std::time::Duration,
-    users: Vec<Record>,
-    /// Per user (same order): the group-membership keys: its DN, uid and memberOf values.
-    keys: Vec<groups::UserKeys>,
-    dns: groups::DnTable,
-    /// Hashes of the identities seen (with the user's index), to refuse two entries with one
-    /// identity without keeping a second copy of every id.
-    seen: HashMap<u64, usize>,
+    /// `None` when no groups are resolved.
+    memberships: Option<Memberships>,
+    /// Hashes of the identities seen, to refuse two entries with one identity without keeping
+    /// a second copy of every id (users are handed on as they are read).
+    seen: HashSet<u64>,
+    delivery: &'a mut D,
 }
 
-impl AsyncEntrySink for &mut UserSink<'_> {
+impl<D: UserDelivery> AsyncEntrySink for &mut UserSink<'_, D> {
     async fn entry(&mut self, mut entry: Entry) -> Result<(), LdapError> {
         complete_ranges(&mut self.ldap, self.timeout, &mut entry).await?;
-        let id = identity(&entry, &self.config.id_attribute)?;
+        let (id_attribute, id) = identity(&entry, &self.config.id_attribute)?;
         let mut hasher = std::hash::DefaultHasher::new();
         std::hash::Hash::hash(&id, &mut hasher);
-        if let Some(first) = self
-            .seen
-            .insert(std::hash::Hasher::finish(&hasher), self.users.len())
-        {
+        if !self.seen.insert(std::hash::Hasher::finish(&hasher)) {
+            let first = self.earlier_entry(&entry, id_attribute).await;
             return Err(LdapError::DuplicateIdentity {
                 id,
-                first: self.users.get(first).map(Record::label).unwrap_or_default(),
+                first,
                 second: entry.dn,
             });
         }
@@ -344,25 +370,30 @@ impl AsyncEntrySink for &mut UserSink<'_> {
             dn: entry.dn.clone(),
             reason,
         })?;
-        let keys = groups::UserKeys {
-            dn: (self.plan.member_key == MemberKey::Dn
-                && self.config.groups.membership == Membership::Search)
-                .then(|| groups::normalize_dn(&entry.dn)),
-            uid: match self.plan.member_key {
-                MemberKey::Uid => entry.first_text("uid").map(str::to_owned),
-                MemberKey::Dn => None,
-            },
-            member_of: if self.plan.read_member_of {
-                entry
-                    .values("memberOf")
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(|v| std::str::from_utf8(v).ok())
-                    .map(|dn| self.dns.intern(dn))
-                    .collect()
-            } else {
-                Vec::new()
-            },
+        let groups = match &mut self.memberships {
+            Some(memberships) => {
+                let keys = groups::UserKeys {
+                    dn: (self.plan.member_key == MemberKey::Dn
+                        && self.config.groups.membership == Membership::Search)
+                        .then(|| groups::normalize_dn(&entry.dn)),
+                    uid: match self.plan.member_key {
+                        MemberKey::Uid => entry.first_text("uid"),
+                        MemberKey::Dn => None,
+                    },
+                    member_of: if self.plan.read_member_of {
+                        entry
+                            .values("memberOf")
+                            .unwrap_or_default()
+                            .iter()
+                            .filter_map(|v| std::str::from_utf8(v).ok())
+                            .collect()
+                    } else {
+                        Vec::new()
+                    },
+                };
+                memberships.resolve(&id, &keys)
+            }
+            None => Vec::new(),
         };
         let mut attrs = Attrs::new();
         if self.plan.keep_dn {
@@ -376,17 +407,64 @@ impl AsyncEntrySink for &mut UserSink<'_> {
                 dn: entry.dn.clone(),
                 reason: format!("attribute {name}: {reason}"),
             })?;
-            attrs.insert(record_name.to_owned(), value);
+            // The server's spelling is almost always the mapping's: keep its string.
+            let record_name = if record_name == name {
+                name
+            } else {
+                record_name.to_owned()
+            };
+            attrs.insert(record_name, value);
         }
-        self.users.push(Record {
-            id,
-            attrs,
-            groups: Vec::new(),
-            group_ids: Vec::new(),
-            active,
-        });
-        self.keys.push(keys);
-        Ok(())
+        self.delivery
+            .user(Record {
+                id,
+                attrs,
+                groups,
+                group_ids: Vec::new(),
+                active,
+            })
+            .await
+    }
+}
+
+impl<D> UserSink<'_, D> {
+    /// The DN of the entry read earlier with the same identity as `entry`, for the message:
+    /// users are not kept, so it is searched for again (once, on the way to an error).
+    async fn earlier_entry(&mut self, entry: &Entry, id_attribute: &str) -> String {
+        let unknown = || "an entry read earlier".to_owned();
+        let Some(raw) = entry.values(id_attribute).and_then(|v| v.first()) else {
+            return unknown();
+        };
+        let filter = format!(
+            "(&{}({id_attribute}={}))",
+            wrapped_filter(&self.config.filter),
+            search::escape_filter_value(raw)
+        );
+        match search::find_dns(
+            &mut self.ldap,
+            self.timeout,
+            &self.config.base_dn,
+            self.config.scope,
+            &filter,
+        )
+        .await
+        {
+            Ok(dns) => dns
+                .into_iter()
+                .find(|dn| dn != &entry.dn)
+                .unwrap_or_else(unknown),
+            Err(_) => unknown(),
+        }
+    }
+}
+
+/// A configured filter as one filter term, parenthesised if it was written without.
+fn wrapped_filter(filter: &str) -> String {
+    let filter = filter.trim();
+    if filter.starts_with('(') {
+        filter.to_owned()
+    } else {
+        format!("({filter})")
     }
 }
 
@@ -482,7 +560,7 @@ struct GroupSink<'a> {
 impl AsyncEntrySink for &mut GroupSink<'_> {
     async fn entry(&mut self, mut entry: Entry) -> Result<(), LdapError> {
         complete_ranges(&mut self.ldap, self.timeout, &mut entry).await?;
-        let id = identity(&entry, &self.config.id_attribute)?;
+        let (_, id) = identity(&entry, &self.config.id_attribute)?;
         let groups = &self.config.groups;
         let name = entry
             .first_text(&groups.name_attribute)

@@ -188,6 +188,44 @@ pub async fn read_entry(
     found.ok_or_else(|| failed("the entry was not returned".into()))
 }
 
+/// The DNs of the entries `filter` selects under `base` (no attributes are fetched).
+pub async fn find_dns(
+    ldap: &mut Ldap,
+    timeout: std::time::Duration,
+    base: &str,
+    search_scope: SearchScope,
+    filter: &str,
+) -> Result<Vec<String>, LdapError> {
+    let failed = |reason: String| LdapError::Search {
+        what: "entries",
+        base: base.to_owned(),
+        reason,
+    };
+    // "1.1": no attributes (RFC 4511 §4.5.1.8).
+    let mut stream = ldap
+        .with_timeout(timeout)
+        .streaming_search(base, scope(search_scope), filter, vec!["1.1"])
+        .await
+        .map_err(|e| failed(describe(&e)))?;
+    let mut dns = Vec::new();
+    while let Some(item) = stream.next().await.map_err(|e| failed(describe(&e)))? {
+        if let Some(entry) = (!item.is_ref()).then(|| decode_entry(item.0)).flatten() {
+            dns.push(entry.dn);
+        }
+    }
+    let result = stream.finish().await;
+    if result.rc != 0 {
+        return Err(failed(result_text(result.rc, &result.text)));
+    }
+    Ok(dns)
+}
+
+/// A value for an equality filter, every byte escaped as `\hh` (RFC 4515): right for text
+/// and binary values (`objectGUID`) alike.
+pub fn escape_filter_value(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("\\{b:02x}")).collect()
+}
+
 /// The cookie of a paged-results response control value; `None` if it is malformed.
 fn paged_cookie(raw: &RawControl) -> Option<Vec<u8>> {
     let (_, tag) = parse_tag(raw.val.as_deref()?).ok()?;

@@ -61,6 +61,9 @@ pub struct Projection {
     pub attributes: Option<BTreeSet<String>>,
     /// Whether group memberships (and the groups) are needed.
     pub groups: bool,
+    /// Whether the groups must list their members. A sync reads each user's group names
+    /// and never the member lists, which would hold every source id once more per group.
+    pub group_members: bool,
 }
 
 impl Projection {
@@ -69,6 +72,7 @@ impl Projection {
         Projection {
             attributes: None,
             groups: true,
+            group_members: true,
         }
     }
 
@@ -80,6 +84,7 @@ impl Projection {
         Projection {
             attributes: Some(attributes.into_iter().map(Into::into).collect()),
             groups,
+            group_members: groups,
         }
     }
 }

@@ -13,17 +13,38 @@ use crate::record::Record;
 use crate::scim::path::AttrPath;
 use crate::value::Value;
 
-/// A user as it should be on the target.
+/// A user as it should be on the target. A run holds one per source user, so it holds no
+/// copy it can do without: the match key is kept only where it differs from `user_name`,
+/// and the fingerprint is a number, formatted when it is written to the state.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DesiredUser {
     pub source_id: String,
     pub user_name: String,
-    /// The match attribute's value, normalised for lookups.
-    pub match_key: String,
+    /// The match attribute's value, normalised for lookups, when it is not `user_name`
+    /// itself (with `match userName` and a lower-case userName, it is).
+    match_key: Option<String>,
     pub mapped: MappedUser,
     pub active: bool,
     /// Fingerprint of everything scimsync would write for this user (see [`fingerprint`]).
-    pub fingerprint: String,
+    pub fingerprint: Fingerprint,
+}
+
+impl DesiredUser {
+    /// The match attribute's value, normalised for lookups (see [`match_key`]).
+    pub fn match_key(&self) -> &str {
+        self.match_key.as_deref().unwrap_or(&self.user_name)
+    }
+}
+
+/// A digest of a user's desired state (see [`fingerprint`]); shown and stored as 16 hex
+/// digits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Fingerprint(pub u64);
+
+impl std::fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
 }
 
 /// A user left out of this run, and why.
@@ -150,7 +171,15 @@ impl<'p> Mapper<'p> {
         let Some(user_name) = mapped.get(&self.user_name_path).and_then(text) else {
             return skip("no value for `userName`".into());
         };
-        let Some(match_value) = mapped.get(&plan.match_path).and_then(text) else {
+        let match_value = if plan.match_path == self.user_name_path {
+            Some(std::borrow::Cow::Borrowed(user_name.as_str()))
+        } else {
+            mapped
+                .get(&plan.match_path)
+                .and_then(text)
+                .map(std::borrow::Cow::Owned)
+        };
+        let Some(match_value) = match_value else {
             return skip(format!(
                 "no value for the match attribute `{}`",
                 plan.match_path
@@ -164,6 +193,7 @@ impl<'p> Mapper<'p> {
             ));
         }
         self.keys.insert(key.clone(), record.id.clone());
+        let key = (key != user_name).then_some(key);
         self.taken.claim(&mapped);
         let active = match mapped.get(&self.active_path) {
             Some(Value::Bool(b)) => *b,
@@ -185,33 +215,98 @@ impl<'p> Mapper<'p> {
 /// `active`. Stored in the state so a permanently refused write is retried only once the
 /// desired state changes. FNV-1a (64 bit) over a canonical rendering: stable across builds and
 /// Rust versions, unlike `std`'s hasher; it need not resist attackers.
-pub fn fingerprint(mapped: &MappedUser, active: bool) -> String {
-    let mut canonical = String::new();
+///
+/// The rendering is `path \x1f json-value \x1f flow \x1e` per value, then `active` or
+/// `inactive`; it is fed to the hash as it is written, never built as a string (a run
+/// fingerprints every user).
+pub fn fingerprint(mapped: &MappedUser, active: bool) -> Fingerprint {
+    use std::fmt::Write as _;
+    let mut hash = Fnv1a::new();
     for value in &mapped.values {
-        canonical.push_str(&value.path.to_string());
-        canonical.push('\u{1f}');
-        canonical.push_str(&value.value.to_json().to_string());
-        canonical.push('\u{1f}');
-        canonical.push_str(match value.flow {
-            crate::mapping::plan::Flow::Always => "always",
-            crate::mapping::plan::Flow::OnCreate => "create",
+        // Writing into the hash cannot fail.
+        let _ = write!(hash, "{}", value.path);
+        hash.bytes(b"\x1f");
+        write_json(&value.value, &mut hash);
+        hash.bytes(b"\x1f");
+        hash.bytes(match value.flow {
+            crate::mapping::plan::Flow::Always => b"always",
+            crate::mapping::plan::Flow::OnCreate => b"create",
         });
-        canonical.push('\u{1e}');
+        hash.bytes(b"\x1e");
     }
-    canonical.push_str(if active { "active" } else { "inactive" });
-    fnv1a(canonical.as_bytes())
+    hash.bytes(if active { b"active" } else { b"inactive" });
+    Fingerprint(hash.0)
+}
+
+/// `value` as JSON text, exactly as `value.to_json().to_string()` renders it, without
+/// building the JSON value.
+fn write_json(value: &Value, hash: &mut Fnv1a) {
+    match value {
+        Value::Null => hash.bytes(b"null"),
+        Value::Bool(b) => hash.bytes(if *b { b"true" } else { b"false" }),
+        Value::Int(i) => {
+            let _ = serde_json::to_writer(&mut *hash, i);
+        }
+        Value::Float(f) if f.is_finite() => {
+            let _ = serde_json::to_writer(&mut *hash, f);
+        }
+        // Not representable in JSON: `to_json` makes it null.
+        Value::Float(_) => hash.bytes(b"null"),
+        Value::Str(s) => {
+            let _ = serde_json::to_writer(&mut *hash, s);
+        }
+        Value::List(items) => {
+            hash.bytes(b"[");
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    hash.bytes(b",");
+                }
+                write_json(item, hash);
+            }
+            hash.bytes(b"]");
+        }
+        // Rare (complex roles); a JSON object also merges repeated member names.
+        Value::Object(_) => {
+            let _ = serde_json::to_writer(&mut *hash, &value.to_json());
+        }
+    }
 }
 
 /// The fingerprint recorded for a user that is no longer in the source.
 pub const ABSENT_FINGERPRINT: &str = "absent";
 
-fn fnv1a(bytes: &[u8]) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in bytes {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
+/// FNV-1a, 64 bit, fed through `fmt::Write` and `io::Write`.
+struct Fnv1a(u64);
+
+impl Fnv1a {
+    fn new() -> Fnv1a {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
     }
-    format!("{hash:016x}")
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 ^= u64::from(*byte);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+impl std::fmt::Write for Fnv1a {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.bytes(s.as_bytes());
+        Ok(())
+    }
+}
+
+impl std::io::Write for Fnv1a {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.bytes(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A value as match or unique-value text: non-empty strings and integers.
@@ -220,5 +315,85 @@ pub(super) fn text(value: &Value) -> Option<String> {
         Value::Str(s) if !s.is_empty() => Some(s.clone()),
         Value::Int(i) => Some(i.to_string()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::plan::{Flow, MappedValue};
+    use crate::scim::path::{FilterValue, ValueFilter};
+
+    /// The rendering the fingerprint was first defined over, built as a string: fingerprints
+    /// already stored in state files must not change.
+    fn reference(mapped: &MappedUser, active: bool) -> String {
+        let mut canonical = String::new();
+        for value in &mapped.values {
+            canonical.push_str(&value.path.to_string());
+            canonical.push('\u{1f}');
+            canonical.push_str(&value.value.to_json().to_string());
+            canonical.push('\u{1f}');
+            canonical.push_str(match value.flow {
+                Flow::Always => "always",
+                Flow::OnCreate => "create",
+            });
+            canonical.push('\u{1e}');
+        }
+        canonical.push_str(if active { "active" } else { "inactive" });
+        let mut hash = Fnv1a::new();
+        hash.bytes(canonical.as_bytes());
+        format!("{:016x}", hash.0)
+    }
+
+    #[test]
+    fn fingerprints_are_the_stored_ones() {
+        let values = [
+            Value::from("Zoë \"Q\" \\ Nuñez\n"),
+            Value::Int(-42),
+            Value::Float(1.5e300),
+            Value::Float(f64::NAN),
+            Value::Float(3.0),
+            Value::Bool(true),
+            Value::Null,
+            Value::List(vec![Value::from("a"), Value::Int(1), Value::List(vec![])]),
+            Value::Object(vec![
+                ("value".into(), Value::from("admin")),
+                ("display".into(), Value::Null),
+            ]),
+        ];
+        let mapped = MappedUser {
+            values: values
+                .into_iter()
+                .enumerate()
+                .map(|(i, value)| MappedValue {
+                    path: AttrPath {
+                        schema: (i % 3 == 0)
+                            .then(|| "urn:x:params:scim:schemas:extension:y:2.0".to_owned()),
+                        name: format!("a{i}"),
+                        filter: (i % 4 == 1).then(|| ValueFilter {
+                            attr: "type".into(),
+                            value: FilterValue::Str("work".into()),
+                        }),
+                        sub: (i % 4 == 1).then(|| "value".to_owned()),
+                    },
+                    value,
+                    flow: if i % 2 == 0 {
+                        Flow::Always
+                    } else {
+                        Flow::OnCreate
+                    },
+                })
+                .collect(),
+        };
+        for active in [true, false] {
+            assert_eq!(
+                fingerprint(&mapped, active).to_string(),
+                reference(&mapped, active)
+            );
+        }
+        assert_eq!(
+            fingerprint(&MappedUser::default(), true).to_string(),
+            reference(&MappedUser::default(), true)
+        );
     }
 }

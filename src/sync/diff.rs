@@ -213,7 +213,7 @@ pub fn diff(
     for user in &desired.users {
         let known = state.users.get(&user.source_id);
         let by_state = known.and_then(|m| by_id.get(m.id.as_str()).copied());
-        let found = by_state.or_else(|| by_match.get(&user.match_key).copied());
+        let found = by_state.or_else(|| by_match.get(user.match_key()).copied());
         let Some(target) = found else {
             if known.is_some() {
                 changes.forget.push(user.source_id.clone());
@@ -238,7 +238,7 @@ pub fn diff(
                 user: user.user_name.clone(),
                 reason: format!(
                     "the target user with `{match_path}` \"{}\" is managed for another source user",
-                    user.match_key
+                    user.match_key()
                 ),
             });
             continue;
@@ -254,7 +254,7 @@ pub fn diff(
             attributes,
             adopted,
             match_value: None,
-            fingerprint: user.fingerprint.clone(),
+            fingerprint: user.fingerprint.to_string(),
         };
         if !user.active {
             if currently_active {
@@ -405,7 +405,7 @@ fn create(user: &DesiredUser, match_path: &AttrPath) -> Change {
             crate::value::Value::Str(s) => s.clone(),
             other => other.to_json().to_string(),
         }),
-        fingerprint: user.fingerprint.clone(),
+        fingerprint: user.fingerprint.to_string(),
     }
 }
 
@@ -457,7 +457,7 @@ fn remember(
     now: DateTime<Utc>,
 ) -> (String, ManagedUser) {
     let mut managed = ManagedUser::new(target_id, user.user_name.clone(), active);
-    managed.fingerprint = Some(user.fingerprint.clone());
+    managed.fingerprint = Some(user.fingerprint.to_string());
     if !active {
         managed.deactivated_at = known.and_then(|k| k.deactivated_at).or(Some(now));
     }
@@ -684,7 +684,7 @@ mod tests {
                 operation: "update".into(),
                 status: Some(403),
                 detail: "owners cannot be updated".into(),
-                fingerprint: d.users[0].fingerprint.clone(),
+                fingerprint: d.users[0].fingerprint.to_string(),
                 at: chrono::Utc::now(),
             },
         );

@@ -387,5 +387,9 @@ pub async fn read_desired(
 /// What the source must deliver for this plan: the attributes its rules and scope read
 /// (a directory then sends only those), and group memberships if any rule reads them.
 pub fn source_projection(plan: &Plan) -> source::Projection {
-    source::Projection::only(plan.facts.reads.iter().cloned(), plan.facts.reads_groups)
+    source::Projection {
+        // Group push works from each user's group names.
+        group_members: false,
+        ..source::Projection::only(plan.facts.reads.iter().cloned(), plan.facts.reads_groups)
+    }
 }

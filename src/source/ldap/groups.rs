@@ -105,6 +105,8 @@ fn member_dn(value: &str) -> &str {
 /// search just to be given its groups.
 pub struct Memberships {
     resolver: Resolver,
+    /// Whether groups list their members (see [`Projection::group_members`](crate::source::Projection::group_members)).
+    keep_members: bool,
 }
 
 enum Resolver {
@@ -142,10 +144,13 @@ struct EntryGraph {
 }
 
 impl Memberships {
+    /// `keep_members`: whether the groups [`into_groups`](Self::into_groups) returns list
+    /// their members.
     pub fn new(
         membership: Membership,
         nesting: Nesting,
         groups: Option<Vec<GroupEntry>>,
+        keep_members: bool,
     ) -> Memberships {
         let resolver = match groups {
             Some(entries) => {
@@ -153,15 +158,19 @@ impl Memberships {
             }
             None => Resolver::Rdn(RdnGroups::default()),
         };
-        Memberships { resolver }
+        Memberships {
+            resolver,
+            keep_members,
+        }
     }
 
     /// The names of the groups the user `id` (with `keys`) is in, sorted, and counts the user
     /// as a member of those groups.
     pub fn resolve(&mut self, id: &str, keys: &UserKeys<'_>) -> Vec<String> {
+        let member = self.keep_members.then_some(id);
         match &mut self.resolver {
-            Resolver::Rdn(rdn) => rdn.resolve(id, keys),
-            Resolver::Entries(graph) => graph.resolve(id, keys),
+            Resolver::Rdn(rdn) => rdn.resolve(member, keys),
+            Resolver::Entries(graph) => graph.resolve(member, keys),
         }
     }
 
@@ -184,7 +193,8 @@ impl Memberships {
 }
 
 impl RdnGroups {
-    fn resolve(&mut self, id: &str, keys: &UserKeys<'_>) -> Vec<String> {
+    /// The user's group names; `member`: its id, to list it in its groups.
+    fn resolve(&mut self, member: Option<&str>, keys: &UserKeys<'_>) -> Vec<String> {
         // The same group may be named twice (two spellings of one DN): count it once.
         let mut mine = BTreeSet::new();
         for &dn in &keys.member_of {
@@ -222,7 +232,7 @@ impl RdnGroups {
         let mut names = Vec::with_capacity(mine.len());
         for g in mine {
             let group = &mut self.groups[g].1;
-            group.members.push(id.to_owned());
+            group.members.extend(member.map(str::to_owned));
             names.push(group.name.clone());
         }
         names.sort();
@@ -297,7 +307,8 @@ impl EntryGraph {
         }
     }
 
-    fn resolve(&mut self, id: &str, keys: &UserKeys<'_>) -> Vec<String> {
+    /// The user's group names; `member`: its id, to list it in its groups.
+    fn resolve(&mut self, member: Option<&str>, keys: &UserKeys<'_>) -> Vec<String> {
         let mut direct = BTreeSet::new();
         match self.membership {
             Membership::MemberOf => {
@@ -325,8 +336,10 @@ impl EntryGraph {
         let mut names: Vec<String> = all.iter().map(|&g| self.entries[g].name.clone()).collect();
         names.sort();
         names.dedup();
-        for g in all {
-            self.members[g].push(id.to_owned());
+        if let Some(id) = member {
+            for g in all {
+                self.members[g].push(id.to_owned());
+            }
         }
         names
     }
@@ -416,7 +429,7 @@ mod tests {
     #[test]
     fn direct_policy_reads_only_direct_membership() {
         let (groups, mut users, keys) = nested();
-        let out = Memberships::new(Membership::Search, Nesting::Direct, Some(groups))
+        let out = Memberships::new(Membership::Search, Nesting::Direct, Some(groups), true)
             .assign(&mut users, &keys);
         assert_eq!(users[0].groups, ["inner"]);
         assert_eq!(users[1].groups, ["outer"]);
@@ -428,7 +441,7 @@ mod tests {
     #[test]
     fn flatten_follows_nesting_and_survives_cycles() {
         let (groups, mut users, keys) = nested();
-        let out = Memberships::new(Membership::Search, Nesting::Flatten, Some(groups))
+        let out = Memberships::new(Membership::Search, Nesting::Flatten, Some(groups), true)
             .assign(&mut users, &keys);
         assert_eq!(users[0].groups, ["inner", "middle", "outer"]);
         assert_eq!(users[1].groups, ["middle", "outer"]);
@@ -441,8 +454,8 @@ mod tests {
         k.member_of = vec!["cn=Eng,ou=groups,dc=x", "CN=Eng, ou=groups,dc=x"];
         u.groups.clear();
         let mut users = vec![u];
-        let out =
-            Memberships::new(Membership::MemberOf, Nesting::Direct, None).assign(&mut users, &[k]);
+        let out = Memberships::new(Membership::MemberOf, Nesting::Direct, None, true)
+            .assign(&mut users, &[k]);
         assert_eq!(out.len(), 1, "two spellings of one DN are one group");
         assert_eq!(users[0].groups, ["Eng"]);
         assert_eq!(out[0].members, ["ann"]);
@@ -455,7 +468,7 @@ mod tests {
         let (u, mut k) = user("ann");
         k.uid = Some("ann");
         let mut users = vec![u];
-        Memberships::new(Membership::Search, Nesting::Direct, Some(vec![g]))
+        Memberships::new(Membership::Search, Nesting::Direct, Some(vec![g]), true)
             .assign(&mut users, &[k]);
         assert_eq!(users[0].groups, ["posix"]);
     }

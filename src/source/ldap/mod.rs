@@ -119,6 +119,7 @@ pub async fn read_users<D: UserDelivery>(
             config.groups.membership,
             config.groups.nesting,
             group_entries,
+            projection.group_members,
         )
     });
     let plan = UserAttributes::new(config, projection, resolve_groups);

@@ -746,7 +746,7 @@ fn switch(a: &mut Args<'_>) -> Result<Value, EvalError> {
         )));
     }
     let source = a.value_ref(0)?;
-    let source = entra_str(&*source);
+    let source = entra_str(&source);
     let mut i = 2;
     while i + 1 < a.len() {
         if a.given(i) && entra_str(&*a.value_ref(i)?) == source {

@@ -18,7 +18,7 @@ use std::hint::black_box;
 
 use chrono::{DateTime, Utc};
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use serde_json::json;
 
 use scimsync::mapping::{self, Env, Plan, SourceFile};
@@ -159,4 +159,31 @@ criterion_group! {
     config = Criterion::default().with_measurement(ThreadCpuTime);
     targets = cpu_time
 }
-criterion_main!(wall, cpu);
+/// `EVAL_PASSES=N`: no criterion, just N passes of `plan.evaluate` over the records, for
+/// `valgrind --tool=callgrind`, whose instruction counts do not move with the machine's load
+/// (see BENCHMARKS.md: instructions per user = (count(N) - count(0)) / (N * USERS)).
+fn passes(n: usize) {
+    let plan = plan();
+    let records = records();
+    let now = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+        .expect("RFC 3339")
+        .with_timezone(&Utc);
+    for _ in 0..n {
+        for record in &records {
+            let env = Env::at(record, now);
+            let _ = black_box(plan.evaluate(black_box(record), &env));
+        }
+    }
+}
+
+fn main() {
+    if let Some(n) = std::env::var("EVAL_PASSES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        return passes(n);
+    }
+    wall();
+    cpu();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -195,7 +195,7 @@ fn written_paths(plan: &Plan) -> Vec<(AttrPath, Option<&'static str>)> {
             TargetType::Integer => "integer",
             TargetType::Boolean => "boolean",
         });
-        writes.push((rule.path.clone(), typed.or(known)));
+        writes.push((AttrPath::clone(&rule.path), typed.or(known)));
     }
     if !writes.iter().any(|(p, _)| p.is_core("active")) {
         writes.push((AttrPath::core("active"), Some("boolean")));

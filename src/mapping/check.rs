@@ -5,6 +5,7 @@
 //! and is not reported again, so one mistake produces one diagnostic.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use super::Dialect;
 use super::diagnostic::{Code, Diagnostic, did_you_mean};
@@ -15,6 +16,7 @@ use super::plan::{
 };
 use super::source::{SourceFile, Span};
 use super::syntax::*;
+use crate::record::AttrName;
 use crate::scim::path::{AttrPath, FilterValue, ValueFilter};
 use crate::scim::schema::{self, AttrType, PathProblem};
 use crate::value::Value;
@@ -266,7 +268,7 @@ impl Checker {
                 }
                 if !self.risks.is_empty() {
                     fallible_rules.push(FallibleRule {
-                        path: Some(planned_rule.path.clone()),
+                        path: Some(AttrPath::clone(&planned_rule.path)),
                         line: planned_rule.line,
                         reasons: std::mem::take(&mut self.risks).into_iter().collect(),
                     });
@@ -299,7 +301,7 @@ impl Checker {
         };
         if let Some(m) = &match_path {
             let unique = planned.iter().find(|r| {
-                &r.path == m
+                *r.path == *m
                     && matches!(&r.expr, Node::Call { function, .. } if function.name == "SelectUniqueValue")
             });
             if let (Some(_), Some(span)) = (unique, written.get(m)) {
@@ -325,7 +327,7 @@ impl Checker {
         let facts = Facts {
             reads: std::mem::take(&mut self.reads),
             reads_groups: self.reads_groups,
-            writes: planned.iter().map(|r| r.path.clone()).collect(),
+            writes: planned.iter().map(|r| AttrPath::clone(&r.path)).collect(),
             fallible: fallible_rules,
         };
         Some(Plan {
@@ -816,7 +818,7 @@ impl Checker {
             self.risk("the result must be one of the allowed values");
         }
         Some(PlannedRule {
-            path,
+            path: Arc::new(path),
             written: shown,
             expr,
             flow: flow.map_or(Flow::Always, |(f, _)| f),
@@ -838,7 +840,7 @@ impl Checker {
             ExprKind::Str(s) => (Node::Const(Value::Str(s.clone())), Ty::Str),
             ExprKind::Attr(name) => {
                 self.reads.insert(name.clone());
-                (Node::Attr(name.clone()), Ty::Any)
+                (Node::Attr(AttrName::new(name.as_str())), Ty::Any)
             }
             ExprKind::Name(name) => self.bare_name(name, e.span, dialect),
             ExprKind::Member { .. } => self.member(e, dialect),

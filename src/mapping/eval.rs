@@ -3,6 +3,8 @@
 //! Errors are values of [`EvalError`] with the span of the failing node: a rule that fails for
 //! one user skips that user, never the run, and nothing here may panic on any input.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 
 use super::plan::{Node, Op};
@@ -88,7 +90,7 @@ impl EvalError {
 pub fn eval(node: &Node, env: &Env<'_>) -> Result<Value, EvalError> {
     Ok(match node {
         Node::Const(v) => v.clone(),
-        Node::Attr(name) => env.record.get(name).clone(),
+        Node::Attr(name) => env.record.get_named(name).clone(),
         Node::Groups => Value::List(
             env.record
                 .groups
@@ -231,6 +233,16 @@ pub fn eval(node: &Node, env: &Env<'_>) -> Result<Value, EvalError> {
                 .collect::<Result<_, _>>()?,
         ),
     })
+}
+
+/// Evaluates without copying what the record or the plan already holds: an attribute or a
+/// constant comes back borrowed, for functions that only look at their argument.
+pub fn eval_ref<'a>(node: &'a Node, env: &Env<'a>) -> Result<Cow<'a, Value>, EvalError> {
+    match node {
+        Node::Const(v) => Ok(Cow::Borrowed(v)),
+        Node::Attr(name) => Ok(Cow::Borrowed(env.record.get_named(name))),
+        other => eval(other, env).map(Cow::Owned),
+    }
 }
 
 /// A condition's truth. Okta conditions must be booleans; Entra passes `"True"`/`"False"`.
@@ -402,14 +414,19 @@ pub fn spel_text(v: &Value) -> String {
 
 /// How Entra renders a value as a string: booleans as `True`/`False`, null as empty.
 pub fn entra_text(v: &Value) -> String {
+    entra_str(v).into_owned()
+}
+
+/// [`entra_text`], borrowing a string value instead of copying it.
+pub fn entra_str(v: &Value) -> Cow<'_, str> {
     match v {
-        Value::Null => String::new(),
-        Value::Str(s) => s.clone(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::Int(i) => i.to_string(),
-        Value::Float(f) => f.to_string(),
-        Value::List(items) => items.first().map(entra_text).unwrap_or_default(),
-        Value::Object(_) => v.to_json().to_string(),
+        Value::Null => Cow::Borrowed(""),
+        Value::Str(s) => Cow::Borrowed(s),
+        Value::Bool(true) => Cow::Borrowed("True"),
+        Value::Bool(false) => Cow::Borrowed("False"),
+        Value::Int(i) => Cow::Owned(i.to_string()),
+        Value::Float(f) => Cow::Owned(f.to_string()),
+        Value::List(items) => items.first().map(entra_str).unwrap_or_default(),
+        Value::Object(_) => Cow::Owned(v.to_json().to_string()),
     }
 }

@@ -5,13 +5,14 @@
 //! can fetch only those), which SCIM paths it writes, and which rules can fail at run time.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use regex::Regex;
 
 use super::eval::{Env, EvalError, eval};
 use super::functions::Function;
 use super::source::Span;
-use crate::record::Record;
+use crate::record::{AttrName, Record};
 use crate::scim::path::AttrPath;
 use crate::value::Value;
 
@@ -20,7 +21,7 @@ use crate::value::Value;
 pub enum Node {
     Const(Value),
     /// A record attribute, by name.
-    Attr(String),
+    Attr(AttrName),
     /// The record's group names, as a list.
     Groups,
     /// `user.getInternalProperty("id")`: the source identity.
@@ -226,7 +227,7 @@ impl TargetType {
 /// One compiled attribute rule.
 #[derive(Clone, Debug)]
 pub struct PlannedRule {
-    pub path: AttrPath,
+    pub path: Arc<AttrPath>,
     /// The path as the file writes it (`b44:role`), for messages.
     pub written: String,
     pub expr: Node,
@@ -359,7 +360,8 @@ impl ExprPlan {
 /// One value a rule produced for a user.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MappedValue {
-    pub path: AttrPath,
+    /// Shared with the rule that produced it: a user's values cost no path copies.
+    pub path: Arc<AttrPath>,
     pub value: Value,
     pub flow: Flow,
 }
@@ -374,7 +376,7 @@ impl MappedUser {
     pub fn get(&self, path: &AttrPath) -> Option<&Value> {
         self.values
             .iter()
-            .find(|v| &v.path == path)
+            .find(|v| *v.path == *path)
             .map(|v| &v.value)
     }
 }
@@ -737,7 +739,7 @@ mod tests {
             panic!("maps")
         };
         let resource =
-            crate::scim::resource::user_resource(u.values.iter().map(|v| (&v.path, &v.value)));
+            crate::scim::resource::user_resource(u.values.iter().map(|v| (&*v.path, &v.value)));
         let role = |name: &str| serde_json::json!({"primary": false, "type": "WindowsAzureActiveDirectoryRole", "displayName": name, "value": name});
         assert_eq!(
             resource["roles"],

@@ -369,13 +369,13 @@ fn create(user: &DesiredUser, match_path: &AttrPath) -> Change {
     // `active` is always sent, so no target has to guess its default.
     let active_path = AttrPath::core("active");
     let active = crate::value::Value::Bool(true);
-    let explicit_active = user.mapped.values.iter().any(|v| v.path == active_path);
+    let explicit_active = user.mapped.values.iter().any(|v| *v.path == active_path);
     let implied = (!explicit_active).then_some((&active_path, &active));
     let resource = user_resource(
         user.mapped
             .values
             .iter()
-            .map(|v| (&v.path, &v.value))
+            .map(|v| (&*v.path, &v.value))
             .chain(implied),
     );
     let attributes = user
@@ -389,7 +389,7 @@ fn create(user: &DesiredUser, match_path: &AttrPath) -> Change {
                 old: None,
                 operation: PatchOperation::set(&v.path, new.clone(), None),
                 new,
-                attr: v.path.clone(),
+                attr: AttrPath::clone(&v.path),
             }
         })
         .collect();
@@ -427,7 +427,7 @@ fn attribute_changes(user: &DesiredUser, target: &Json) -> Vec<AttrChange> {
                 old: current.cloned(),
                 operation: PatchOperation::set(&v.path, new.clone(), current),
                 new,
-                attr: v.path.clone(),
+                attr: AttrPath::clone(&v.path),
             })
         })
         .collect()

@@ -73,7 +73,7 @@ impl<'t> TakenValues<'t> {
             .plan
             .rules
             .iter()
-            .find(|r| &r.path == match_path)
+            .find(|r| *r.path == *match_path)
             .and_then(|rule| rule.apply(env).ok())
             .and_then(|value| text(&value))
             .and_then(|v| self.by_match.get(&match_key(match_path, &v)).copied());

@@ -12,6 +12,7 @@ use crate::mapping::functions::okta::{self, methods};
 use crate::mapping::functions::{Function, joda};
 use crate::mapping::source::Span;
 use crate::mapping::syntax::{Arg, Expr, ExprKind, Ident};
+use crate::record::AttrName;
 use crate::value::Value;
 
 /// EL v2 user properties outside the profile: `user.id` and `user.status` are the record's
@@ -220,7 +221,7 @@ impl Checker {
         }
         let attribute = |this: &mut Checker, key: String| {
             this.reads.insert(key.clone());
-            (Node::Attr(key), Ty::Any)
+            (Node::Attr(AttrName::new(key)), Ty::Any)
         };
         if dialect != Dialect::Okta2 {
             return attribute(self, names.join("."));

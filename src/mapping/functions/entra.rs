@@ -15,7 +15,7 @@ mod text;
 
 use super::dotnet_datetime::{self, NetDateTime};
 use super::{Args, EvalFn, Function, Ty, diacritics};
-use crate::mapping::eval::{EvalError, entra_text, truth};
+use crate::mapping::eval::{EvalError, entra_str, entra_text, truth};
 use crate::value::Value;
 
 const fn f(
@@ -81,7 +81,7 @@ pub static FUNCTIONS: &[Function] = &[
         Some(1),
         &[Any],
         List,
-        |a| Ok(roles::all_roles(a.value(0)?)),
+        |a| Ok(roles::all_roles(&*a.value_ref(0)?)),
     ),
     f(
         "AssertiveAppRoleAssignmentsComplex",
@@ -90,7 +90,7 @@ pub static FUNCTIONS: &[Function] = &[
         Some(1),
         &[Any],
         List,
-        |a| Ok(roles::all_roles_assertive(a.value(0)?)),
+        |a| Ok(roles::all_roles_assertive(&*a.value_ref(0)?)),
     ),
     fallible(f(
         "BitAnd",
@@ -624,7 +624,7 @@ pub static FUNCTIONS: &[Function] = &[
         Some(1),
         &[Any],
         Str,
-        |a| Ok(roles::single_role(a.value(0)?)),
+        |a| Ok(roles::single_role(&*a.value_ref(0)?)),
     ),
     // No trimming, as .NET's String.Split: "a, b" split on "," gives "a" and " b".
     f(
@@ -745,10 +745,11 @@ fn switch(a: &mut Args<'_>) -> Result<Value, EvalError> {
             a.len()
         )));
     }
-    let source = entra_text(&a.value(0)?);
+    let source = a.value_ref(0)?;
+    let source = entra_str(&source);
     let mut i = 2;
     while i + 1 < a.len() {
-        if a.given(i) && entra_text(&a.value(i)?) == source {
+        if a.given(i) && entra_str(&*a.value_ref(i)?) == source {
             return a.value(i + 1);
         }
         i += 2;

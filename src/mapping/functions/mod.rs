@@ -13,7 +13,9 @@ pub mod joda;
 pub mod okta;
 
 use super::Dialect;
-use super::eval::{Env, EvalError, eval};
+use std::borrow::Cow;
+
+use super::eval::{Env, EvalError, eval, eval_ref};
 use super::plan::Node;
 use super::source::Span;
 use crate::value::Value;
@@ -177,6 +179,15 @@ impl<'a> Args<'a> {
         match self.nodes.get(i) {
             Some(Some(node)) => eval(node, self.env),
             _ => Ok(Value::Null),
+        }
+    }
+
+    /// Argument `i` without a copy when it is a record attribute or a constant; null when
+    /// absent or left out.
+    pub fn value_ref(&mut self, i: usize) -> Result<Cow<'a, Value>, EvalError> {
+        match self.nodes.get(i) {
+            Some(Some(node)) => eval_ref(node, self.env),
+            _ => Ok(Cow::Owned(Value::Null)),
         }
     }
 

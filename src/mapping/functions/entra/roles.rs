@@ -7,45 +7,38 @@ use crate::value::Value;
 const ROLE_TYPE: &str = "WindowsAzureActiveDirectoryRole";
 
 /// The role values of `[appRoleAssignments]`, in order, without empty ones.
-fn role_values(assignments: Value) -> Vec<Value> {
-    match assignments {
-        Value::List(items) => items
-            .into_iter()
-            .filter(|v| !v.is_null_or_empty())
-            .collect(),
-        Value::Null => Vec::new(),
-        one if one.is_null_or_empty() => Vec::new(),
-        one => vec![one],
-    }
+fn role_values(assignments: &Value) -> impl Iterator<Item = &Value> {
+    let items = match assignments {
+        Value::List(items) => items.as_slice(),
+        one => std::slice::from_ref(one),
+    };
+    items.iter().filter(|v| !v.is_null_or_empty())
 }
 
 /// `SingleAppRoleAssignment([appRoleAssignments])`: one role, for `roles[primary eq
 /// "True"].value`. Entra picks one when there are several and does not say which; scimsync
 /// picks the first, so the result is at least stable. No role gives null (nothing flows).
-pub fn single_role(assignments: Value) -> Value {
-    role_values(assignments)
-        .into_iter()
-        .next()
-        .unwrap_or_default()
+pub fn single_role(assignments: &Value) -> Value {
+    role_values(assignments).next().cloned().unwrap_or_default()
 }
 
 /// `AppRoleAssignmentsComplex([appRoleAssignments])`: every role as a complex `roles` value,
 /// exactly as Entra sends them: `{primary: false, type: "WindowsAzureActiveDirectoryRole",
 /// displayName, value}` (`displayName` is not an RFC 7643 member of `roles`; strict servers
 /// reject it). No role gives null.
-pub fn all_roles(assignments: Value) -> Value {
+pub fn all_roles(assignments: &Value) -> Value {
     complex_roles(assignments, "displayName")
 }
 
 /// `AssertiveAppRoleAssignmentsComplex([appRoleAssignments])`: the same roles with RFC 7643's
 /// `display` member. Entra replaces the target's roles with exactly these; scimsync's diff
 /// always compares and replaces the whole list, for both functions.
-pub fn all_roles_assertive(assignments: Value) -> Value {
+pub fn all_roles_assertive(assignments: &Value) -> Value {
     complex_roles(assignments, "display")
 }
 
-fn complex_roles(assignments: Value, display_member: &str) -> Value {
-    let roles = role_values(assignments);
+fn complex_roles(assignments: &Value, display_member: &str) -> Value {
+    let roles: Vec<Value> = role_values(assignments).cloned().collect();
     if roles.is_empty() {
         return Value::Null;
     }

@@ -366,7 +366,7 @@ mod tests {
                 .into_iter()
                 .enumerate()
                 .map(|(i, value)| MappedValue {
-                    path: AttrPath {
+                    path: std::sync::Arc::new(AttrPath {
                         schema: (i % 3 == 0)
                             .then(|| "urn:x:params:scim:schemas:extension:y:2.0".to_owned()),
                         name: format!("a{i}"),
@@ -375,7 +375,7 @@ mod tests {
                             value: FilterValue::Str("work".into()),
                         }),
                         sub: (i % 4 == 1).then(|| "value".to_owned()),
-                    },
+                    }),
                     value,
                     flow: if i % 2 == 0 {
                         Flow::Always

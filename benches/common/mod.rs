@@ -1,5 +1,10 @@
 //! Shared by the bench binaries.
 
+/// The allocator `scimsync` itself runs with (src/main.rs), so a bench measures what the
+/// command does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// VmHWM from /proc/self/status: the peak resident set of this process, in MiB.
 pub fn peak_rss_mb() -> f64 {
     status_mb("VmHWM:")

@@ -449,3 +449,111 @@ fn a_server_that_stops_answering_times_out() {
         format!("LDAP search for users under {PEOPLE} failed: timed out waiting for the server")
     );
 }
+
+/// An entry with Active Directory's account attributes, which the test slapd knows from
+/// tests/peers/ad-test.schema (AD's names and syntaxes; the values are AD's binary forms).
+fn ad_user(uid: &str, guid_base64: &str, extra: &str) -> String {
+    format!(
+        "dn: uid={uid},{PEOPLE}\nchangetype: add\nobjectClass: inetOrgPerson\nobjectClass: scimsyncTestAdAccount\nuid: {uid}\ncn: {uid}\nsn: {uid}\nobjectGUID:: {guid_base64}\n{extra}\n"
+    )
+}
+
+#[test]
+fn active_directory_identities_and_account_flags_from_a_directory() {
+    let server = LdapServer::start(1, false);
+    // 12d5f564-206d-4b48-914e-b6703f788a58 and S-1-5-21-1004336348-1177238915-682003330-1105
+    // in AD's byte order (GUID: first three fields little-endian; SID: little-endian
+    // sub-authorities).
+    let guid = "ZPXVEm0gSEuRTrZwP3iKWA==";
+    let sid = "AQUAAAAAAAUVAAAA3PTcO4M9K0aCi6YoUQQAAA==";
+    server.modify(
+        &[
+            ad_user(
+                "ada",
+                guid,
+                &format!("objectSid:: {sid}\nuserAccountControl: 512\naccountExpires: 0\n"),
+            ),
+            // 0x2: disabled.
+            ad_user(
+                "bob",
+                "AAECAwQFBgcICQoLDA0ODw==",
+                "userAccountControl: 514\n",
+            ),
+            // 2001-01-01T00:00:00Z as FILETIME ticks: expired.
+            ad_user(
+                "cy",
+                "EBESExQVFhcYGRobHB0eHw==",
+                "userAccountControl: 512\naccountExpires: 126227808000000000\n",
+            ),
+            // i64::MAX: never expires.
+            ad_user(
+                "dee",
+                "ICEiIyQlJicoKSorLC0uLw==",
+                "accountExpires: 9223372036854775807\n",
+            ),
+        ]
+        .join("\n"),
+    );
+    let source = config(&server.source_toml(&server.url, "reader", ""));
+    let directory = read(&source, &Projection::everything()).unwrap();
+    assert_eq!(directory.users.len(), 5);
+
+    let ada = user(&directory, "ada");
+    // `id_attribute = "auto"` prefers objectGUID to entryUUID, decoded as AD shows it.
+    assert_eq!(ada.id, "12d5f564-206d-4b48-914e-b6703f788a58");
+    assert_eq!(
+        ada.get("objectGUID"),
+        &Value::from("12d5f564-206d-4b48-914e-b6703f788a58")
+    );
+    assert_eq!(
+        ada.get("objectSid"),
+        &Value::from("S-1-5-21-1004336348-1177238915-682003330-1105")
+    );
+    assert_eq!(ada.get("accountExpires"), &Value::Null, "0 means never");
+    assert!(ada.active);
+
+    let bob = user(&directory, "bob");
+    assert_eq!(bob.id, "03020100-0504-0706-0809-0a0b0c0d0e0f");
+    assert!(!bob.active, "userAccountControl 514 has the disabled bit");
+
+    let cy = user(&directory, "cy");
+    assert_eq!(
+        cy.get("accountExpires"),
+        &Value::from("2001-01-01T00:00:00Z")
+    );
+    assert!(!cy.active, "accountExpires is in the past");
+
+    let dee = user(&directory, "dee");
+    assert_eq!(dee.get("accountExpires"), &Value::Null);
+    assert!(dee.active);
+
+    // The generated user has no objectGUID: its entryUUID identifies it.
+    assert!(is_uuid(&user(&directory, "user0001").id));
+}
+
+#[test]
+fn two_entries_with_one_identity_stop_the_read_and_both_are_named() {
+    let server = LdapServer::start(6, false);
+    // employeeType is admin, editor or viewer: an identity attribute no directory should use,
+    // which here makes two users share one "identity".
+    let source = config(&server.source_toml(
+        &server.url,
+        "reader",
+        "id_attribute = \"employeeType\"\npage_size = 2",
+    ));
+    let err = read(&source, &Projection::everything())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("LDAP: two entries have the identity `"),
+        "{err}"
+    );
+    // Users are not kept during the read: the first entry is found again for the message.
+    let dns: Vec<&str> = err
+        .split(|c: char| c.is_whitespace())
+        .filter(|w| w.starts_with("uid=user"))
+        .collect();
+    assert_eq!(dns.len(), 2, "{err}");
+    assert_ne!(dns[0], dns[1], "{err}");
+    assert!(dns.iter().all(|dn| dn.ends_with(PEOPLE)), "{err}");
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A private OpenLDAP slapd (Debian package) for scimsync's tests and benchmarks, on 127.0.0.1
 # only, with its own generated slapd.conf and MDB database under a state directory. The
-# system slapd (/etc/ldap/slapd.d) is never used or started.
+# system slapd (/etc/ldap/slapd.d) is never used or started. Besides the standard schemas it
+# loads ad-test.schema (AD's account attributes, for the AD decoders' tests).
 #
 #   ldap-server.sh install                       # apt-get install slapd ldap-utils openssl (idempotent)
 #   ldap-server.sh start PORT [LDIF] [STATE]     # PORT 0 = a free port; seeds an empty DB with
@@ -25,6 +26,8 @@ ROOTDN="cn=admin,$SUFFIX"
 ROOTPW=${LDAP_ROOTPW:-secret}
 READER_PW=${LDAP_READER_PW:-reader}
 SLAPD=/usr/sbin/slapd
+# Beside this script: AD's account attributes (objectGUID, objectSid, ...) for the tests.
+PEERS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export PATH=$PATH:/usr/sbin:/sbin
 
 die() { echo "ldap-server.sh: $*" >&2; exit 1; }
@@ -77,6 +80,7 @@ include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/nis.schema
 include /etc/ldap/schema/inetorgperson.schema
+include $PEERS/ad-test.schema
 pidfile  $st/slapd.pid
 argsfile $st/slapd.args
 modulepath /usr/lib/ldap

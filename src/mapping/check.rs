@@ -820,6 +820,7 @@ impl Checker {
         Some(PlannedRule {
             path: Arc::new(path),
             written: shown,
+            redacted: expr.redacts(),
             expr,
             flow: flow.map_or(Flow::Always, |(f, _)| f),
             default: default_leaf.map(|(v, _)| v),

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use super::Dialect;
 use super::diagnostic::{Code, Diagnostic, did_you_mean};
-use super::eval::full_match_regex;
 use super::functions::{self, Ty};
+use super::pattern::{Anchoring, Pattern};
 use super::plan::{
     ExprPlan, Extension, Facts, FallibleRule, Flow, Node, Op, Plan, PlannedRule, TargetType,
 };
@@ -1139,6 +1139,8 @@ impl Checker {
         let nodes = self.call_args(function, &full_name, args, 0, dialect);
         if dialect.is_spel() {
             self.okta_constant_args(function, args, 0);
+        } else if full_name == "Replace" {
+            self.entra_replace_pattern(args);
         }
         if function.uses_groups {
             self.reads_groups = true;
@@ -1154,6 +1156,23 @@ impl Checker {
             },
             function.returns,
         )
+    }
+
+    /// Entra `Replace`'s `regexPattern`, when it is a constant, must compile before any user
+    /// is mapped.
+    fn entra_replace_pattern(&mut self, args: &[Arg]) {
+        if let Some(Arg::Given(Expr {
+            kind: ExprKind::Str(text),
+            span,
+        })) = args.get(2)
+        {
+            if let Err(problem) = Pattern::new(text, Anchoring::Anywhere) {
+                self.error(
+                    Diagnostic::error(Code::Type, *span, problem)
+                        .label("not a valid regular expression"),
+                );
+            }
+        }
     }
 
     /// Checks a call's arguments against `function`'s types; `first` is the index of the
@@ -1347,7 +1366,7 @@ impl Checker {
             }
             BinaryOp::Matches => {
                 let compiled = match rhs.kind {
-                    ExprKind::Str(ref pattern) => match full_match_regex(pattern) {
+                    ExprKind::Str(ref pattern) => match Pattern::new(pattern, Anchoring::Whole) {
                         Ok(re) => Some(re),
                         Err(why) => {
                             self.error(

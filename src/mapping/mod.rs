@@ -19,6 +19,7 @@ pub mod eval;
 pub mod format;
 pub mod functions;
 pub mod parse;
+pub mod pattern;
 pub mod plan;
 pub mod source;
 pub mod split;

@@ -11,6 +11,7 @@ use regex::Regex;
 
 use super::eval::{Env, EvalError, eval};
 use super::functions::Function;
+use super::pattern::Pattern;
 use super::source::Span;
 use crate::record::{AttrName, Record};
 use crate::scim::path::AttrPath;
@@ -48,7 +49,7 @@ pub enum Node {
     Matches {
         value: Box<Node>,
         pattern: Box<Node>,
-        compiled: Option<Regex>,
+        compiled: Option<Pattern>,
         span: Span,
     },
     Conditional {
@@ -622,7 +623,11 @@ mod tests {
         let Ok(Outcome::Mapped(user)) = p.evaluate(&record, &Env::new(&record)) else {
             panic!("maps");
         };
-        assert_eq!(user.values[1].value, Value::from("b-secret"), "the value is sent");
+        assert_eq!(
+            user.values[1].value,
+            Value::from("b-secret"),
+            "the value is sent"
+        );
         assert_eq!(user.shown().values[1].value, Value::from(REDACTED));
         assert_eq!(user.shown().values[0].value, Value::from("a@x"));
     }

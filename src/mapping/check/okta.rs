@@ -7,9 +7,9 @@
 use super::{Checker, Node, Ty};
 use crate::mapping::Dialect;
 use crate::mapping::diagnostic::{Code, Diagnostic, did_you_mean};
-use crate::mapping::eval::full_match_regex;
 use crate::mapping::functions::okta::{self, methods};
 use crate::mapping::functions::{Function, joda};
+use crate::mapping::pattern::{Anchoring, Pattern};
 use crate::mapping::source::Span;
 use crate::mapping::syntax::{Arg, Expr, ExprKind, Ident};
 use crate::record::AttrName;
@@ -407,7 +407,7 @@ impl Checker {
                 continue;
             };
             let problem = match kind {
-                Kind::Regex => full_match_regex(text).err(),
+                Kind::Regex => Pattern::new(text, Anchoring::Whole).err(),
                 Kind::Zone => joda::zone(text).is_none().then(|| {
                     format!("\"{text}\" is not a time-zone id; use an IANA id like \"America/New_York\" or \"Etc/UTC\"")
                 }),

@@ -435,3 +435,33 @@ fn eval_okta_time_reads_now_and_okta2_runs_methods() {
         run.stderr
     );
 }
+
+/// An Okta app-user export (`GET /apps/{id}/users?expand=user`) maps with `appuser.*` reading
+/// the app user's profile and `user.*` the embedded Okta user.
+#[test]
+fn map_reads_app_user_profiles_through_appuser() {
+    let project = Project::new();
+    let mapping = project.write(
+        "m.map",
+        "extension b44 = \"urn:base44:params:scim:schemas:extension:user:2.0\"\nuserName <- user.login\nb44:role <- appuser.role\n  one of \"admin\", \"editor\", \"viewer\"\n",
+    );
+    let export = support::repo().join("tests/fixtures/exports/okta-app-users.json");
+    let run = scimsync(
+        &[
+            "map",
+            "--mapping",
+            mapping.to_str().unwrap(),
+            "--input",
+            export.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        concat!(
+            r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:base44:params:scim:schemas:extension:user:2.0"],"userName":"zoe@example.com","urn:base44:params:scim:schemas:extension:user:2.0":{"role":"admin"},"active":true}"#,
+            "\n"
+        )
+    );
+}

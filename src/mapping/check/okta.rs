@@ -12,7 +12,7 @@ use crate::mapping::functions::{Function, joda};
 use crate::mapping::pattern::{Anchoring, Pattern};
 use crate::mapping::source::Span;
 use crate::mapping::syntax::{Arg, Expr, ExprKind, Ident};
-use crate::record::AttrName;
+use crate::record::{APP_USER_PREFIX, AttrName};
 use crate::value::Value;
 
 /// EL v2 user properties outside the profile: `user.id` and `user.status` are the record's
@@ -189,6 +189,15 @@ impl Checker {
         dialect: Dialect,
     ) -> (Node, Ty) {
         let null = (Node::Const(Value::Null), Ty::Any);
+        let attribute = |this: &mut Checker, key: String| {
+            this.reads.insert(key.clone());
+            (Node::Attr(AttrName::new(key)), Ty::Any)
+        };
+        // The app user's profile, which Okta app-user exports carry (`GET /apps/{id}/users`);
+        // Okta's help pages also write it `appUser`.
+        if root == APP_USER_PREFIX || root == "appUser" {
+            return attribute(self, format!("{APP_USER_PREFIX}.{}", names.join(".")));
+        }
         if let Some((_, why)) = okta::TENANT_ROOTS.iter().find(|(r, _)| *r == root) {
             self.error(
                 Diagnostic::error(
@@ -219,10 +228,6 @@ impl Checker {
             self.error(d);
             return null;
         }
-        let attribute = |this: &mut Checker, key: String| {
-            this.reads.insert(key.clone());
-            (Node::Attr(AttrName::new(key)), Ty::Any)
-        };
         if dialect != Dialect::Okta2 {
             return attribute(self, names.join("."));
         }

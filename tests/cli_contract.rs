@@ -465,3 +465,20 @@ fn map_reads_app_user_profiles_through_appuser() {
         )
     );
 }
+
+/// A read that looks like a typo is a warning on stderr: `check` still passes.
+#[test]
+fn check_warns_about_likely_misspelt_source_attributes() {
+    let project = Project::new();
+    let mapping = project.write("m.map", "dialect entra\nuserName <- [userPrincipleName]\n");
+    let run = scimsync(&["check", mapping.to_str().unwrap()], None);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    assert_eq!(run.stdout, format!("{}: ok (1 rules)\n", mapping.display()));
+    assert_eq!(
+        run.stderr,
+        format!(
+            "{}:2:13: warning[E0204]: `userPrincipleName` is not a standard Entra ID user attribute\n   |\n 2 | userName <- [userPrincipleName]\n   |             ^^^^^^^^^^^^^^^^^^^ read from the source as written\n   = help: did you mean `userPrincipalName`? A custom attribute of this name is fine; a misspelt one is always null\n",
+            mapping.display()
+        )
+    );
+}

@@ -22,6 +22,7 @@ use crate::scim::schema::{self, AttrType, PathProblem};
 use crate::value::Value;
 
 mod okta;
+mod vocabulary;
 
 /// The result of checking a file: the plan when the structure allowed building one, and what
 /// was found wrong.
@@ -340,6 +341,7 @@ impl Checker {
             rules: planned,
             facts,
             groups,
+            warnings: Vec::new(),
         })
     }
 
@@ -839,10 +841,7 @@ impl Checker {
             ExprKind::Int(i) => (Node::Const(Value::Int(*i)), Ty::Int),
             ExprKind::Float(f) => (Node::Const(Value::Float(*f)), Ty::Num),
             ExprKind::Str(s) => (Node::Const(Value::Str(s.clone())), Ty::Str),
-            ExprKind::Attr(name) => {
-                self.reads.insert(name.clone());
-                (Node::Attr(AttrName::new(name.as_str())), Ty::Any)
-            }
+            ExprKind::Attr(name) => (self.source_attribute(name, e.span, dialect), Ty::Any),
             ExprKind::Name(name) => self.bare_name(name, e.span, dialect),
             ExprKind::Member { .. } => self.member(e, dialect),
             ExprKind::Call {
@@ -1156,6 +1155,26 @@ impl Checker {
             },
             function.returns,
         )
+    }
+
+    /// A source attribute a rule reads: noted for the plan's facts, and a warning when the
+    /// name looks like a typo of a standard one.
+    fn source_attribute(&mut self, name: &str, span: Span, dialect: Dialect) -> Node {
+        self.reads.insert(name.to_owned());
+        if let Some(meant) = vocabulary::suggestion(name, dialect) {
+            self.error(
+                Diagnostic::warning(
+                    Code::UnknownName,
+                    span,
+                    format!("`{name}` is not a standard {} attribute", dialect.source_kind()),
+                )
+                .label("read from the source as written")
+                .help(format!(
+                    "did you mean `{meant}`? A custom attribute of this name is fine; a misspelt one is always null"
+                )),
+            );
+        }
+        Node::Attr(AttrName::new(name))
     }
 
     /// Entra `Replace`'s `regexPattern`, when it is a constant, must compile before any user

@@ -320,6 +320,9 @@ pub struct Plan {
     pub facts: Facts,
     /// Which directory groups are pushed, and as what.
     pub groups: Vec<GroupRule>,
+    /// What the checker found suspicious but not wrong (a source attribute that looks
+    /// misspelt), for `check` and the run's log.
+    pub warnings: Vec<super::Diagnostic>,
 }
 
 /// One `group` / `groups matching` statement: directory groups pushed to the target.

@@ -12,7 +12,7 @@ use crate::mapping::functions::{Function, joda};
 use crate::mapping::pattern::{Anchoring, Pattern};
 use crate::mapping::source::Span;
 use crate::mapping::syntax::{Arg, Expr, ExprKind, Ident};
-use crate::record::{APP_USER_PREFIX, AttrName};
+use crate::record::APP_USER_PREFIX;
 use crate::value::Value;
 
 /// EL v2 user properties outside the profile: `user.id` and `user.status` are the record's
@@ -189,10 +189,8 @@ impl Checker {
         dialect: Dialect,
     ) -> (Node, Ty) {
         let null = (Node::Const(Value::Null), Ty::Any);
-        let attribute = |this: &mut Checker, key: String| {
-            this.reads.insert(key.clone());
-            (Node::Attr(AttrName::new(key)), Ty::Any)
-        };
+        let attribute =
+            |this: &mut Checker, key: String| (this.source_attribute(&key, span, dialect), Ty::Any);
         // The app user's profile, which Okta app-user exports carry (`GET /apps/{id}/users`);
         // Okta's help pages also write it `appUser`.
         if root == APP_USER_PREFIX || root == "appUser" {

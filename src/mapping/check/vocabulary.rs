@@ -145,9 +145,15 @@ pub fn suggestion(name: &str, dialect: Dialect) -> Option<&'static str> {
         6..=9 => 1,
         _ => 2,
     };
+    // A standard name with something added or cut off (`emails`, `extensionAttribute16`) is
+    // a deliberate variant more often than a slip.
+    let lower = name.to_ascii_lowercase();
     known
         .iter()
-        .filter(|k| !k.eq_ignore_ascii_case(name))
+        .filter(|k| {
+            let k = k.to_ascii_lowercase();
+            !lower.starts_with(&k) && !k.starts_with(&lower)
+        })
         .map(|k| (strsim::damerau_levenshtein(name, k), *k))
         .filter(|(distance, _)| *distance <= allowed)
         .min_by_key(|(distance, _)| *distance)
@@ -188,6 +194,8 @@ mod tests {
             "appuser.role",
             "b44Role",
             "creditLimit",
+            "emails",
+            "titles",
         ] {
             assert_eq!(suggestion(name, Dialect::Okta), None, "{name}");
         }

@@ -184,6 +184,10 @@ impl<'a> IntoIterator for &'a Attrs {
     }
 }
 
+/// App-user profile attributes (an Okta app-user export's `profile`) are recorded as
+/// `appuser.<name>`, which is how Okta expressions read them.
+pub const APP_USER_PREFIX: &str = "appuser";
+
 /// The record key that holds group names in `--record` JSON and plain exports.
 pub const GROUPS_KEY: &str = "groups";
 

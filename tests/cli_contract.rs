@@ -435,3 +435,50 @@ fn eval_okta_time_reads_now_and_okta2_runs_methods() {
         run.stderr
     );
 }
+
+/// An Okta app-user export (`GET /apps/{id}/users?expand=user`) maps with `appuser.*` reading
+/// the app user's profile and `user.*` the embedded Okta user.
+#[test]
+fn map_reads_app_user_profiles_through_appuser() {
+    let project = Project::new();
+    let mapping = project.write(
+        "m.map",
+        "extension b44 = \"urn:base44:params:scim:schemas:extension:user:2.0\"\nuserName <- user.login\nb44:role <- appuser.role\n  one of \"admin\", \"editor\", \"viewer\"\n",
+    );
+    let export = support::repo().join("tests/fixtures/exports/okta-app-users.json");
+    let run = scimsync(
+        &[
+            "map",
+            "--mapping",
+            mapping.to_str().unwrap(),
+            "--input",
+            export.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        concat!(
+            r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:base44:params:scim:schemas:extension:user:2.0"],"userName":"zoe@example.com","urn:base44:params:scim:schemas:extension:user:2.0":{"role":"admin"},"active":true}"#,
+            "\n"
+        )
+    );
+}
+
+/// A read that looks like a typo is a warning on stderr: `check` still passes.
+#[test]
+fn check_warns_about_likely_misspelt_source_attributes() {
+    let project = Project::new();
+    let mapping = project.write("m.map", "dialect entra\nuserName <- [userPrincipleName]\n");
+    let run = scimsync(&["check", mapping.to_str().unwrap()], None);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    assert_eq!(run.stdout, format!("{}: ok (1 rules)\n", mapping.display()));
+    assert_eq!(
+        run.stderr,
+        format!(
+            "{}:2:13: warning[E0204]: `userPrincipleName` is not a standard Entra ID user attribute\n   |\n 2 | userName <- [userPrincipleName]\n   |             ^^^^^^^^^^^^^^^^^^^ read from the source as written\n   = help: did you mean `userPrincipalName`? A custom attribute of this name is fine; a misspelt one is always null\n",
+            mapping.display()
+        )
+    );
+}

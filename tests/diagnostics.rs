@@ -10,7 +10,7 @@ fn diagnostics_corpus() {
         let text = std::fs::read_to_string(path).unwrap();
         let file = SourceFile::new(name, text);
         let rendered = match mapping::compile(&file) {
-            Ok(_) => "ok\n".to_owned(),
+            Ok(plan) => format!("{}ok\n", mapping::render_all(&plan.warnings, &file)),
             Err(diagnostics) => mapping::render_all(&diagnostics, &file),
         };
         insta::assert_snapshot!(rendered);

@@ -113,3 +113,89 @@ fn entra_mapping_generates_unique_names_and_converges() {
     );
     assert_eq!(server.writes(), after_first, "a no-op sync must not write");
 }
+
+/// `Redact` (Entra: "[Redact]" in the provisioning logs): the value reaches the target, but
+/// no diff, JSON report, skip reason or explanation shows it.
+#[test]
+fn redacted_values_flow_but_never_show() {
+    const REDACTING: &str = "dialect entra\nmatch externalId\n\nexternalId <- [objectId]\nuserName <- [userPrincipalName]\nenterprise:employeeNumber <- Redact([badgeSecret])\n";
+    const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let server = ScimServer::start();
+    let project = Project::new();
+    project.write("test.map", REDACTING);
+    let config = config(&project, &server.url);
+    let token = Some(server.token.as_str());
+    let user = |secret: &str| json!([{"objectId": "o1", "userPrincipalName": "ada@contoso.com", "badgeSecret": secret}]);
+    project.write("users.json", &user("s3cr3t-one").to_string());
+
+    let dry = scimsync(&["sync", "--config", &config, "--dry-run", "-v"], token);
+    assert_eq!(dry.code, 0, "{}", dry.all_output());
+    assert!(!dry.all_output().contains("s3cr3t"), "{}", dry.all_output());
+    assert!(
+        dry.stdout.starts_with(
+            "+ create ada@contoso.com\n    externalId: \"o1\"\n    userName: \"ada@contoso.com\"\n    enterprise:employeeNumber: \"[Redact]\"\n"
+        ),
+        "{}",
+        dry.stdout
+    );
+    let json_report = scimsync(
+        &["sync", "--config", &config, "--dry-run", "--output", "json"],
+        token,
+    );
+    assert!(
+        !json_report.all_output().contains("s3cr3t"),
+        "{}",
+        json_report.all_output()
+    );
+    let report: serde_json::Value = serde_json::from_str(&json_report.stdout).expect("JSON report");
+    assert_eq!(
+        report["changes"][0]["resource"][ENTERPRISE]["employeeNumber"],
+        json!("[Redact]")
+    );
+
+    let run = scimsync(&["sync", "--config", &config], token);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    assert!(!run.all_output().contains("s3cr3t"), "{}", run.all_output());
+    let users = server.user_contents();
+    assert_eq!(users.len(), 1);
+    assert_eq!(
+        users[0][ENTERPRISE]["employeeNumber"],
+        json!("s3cr3t-one"),
+        "the real value is sent"
+    );
+
+    // An update shows neither the old nor the new value.
+    project.write("users.json", &user("s3cr3t-two").to_string());
+    let dry = scimsync(&["sync", "--config", &config, "--dry-run", "-v"], token);
+    assert_eq!(dry.code, 0, "{}", dry.all_output());
+    assert!(!dry.all_output().contains("s3cr3t"), "{}", dry.all_output());
+    assert!(
+        dry.stdout.starts_with(
+            "~ update ada@contoso.com\n    enterprise:employeeNumber: \"[Redact]\" -> \"[Redact]\"\n"
+        ),
+        "{}",
+        dry.stdout
+    );
+    let run = scimsync(&["sync", "--config", &config], token);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    assert_eq!(
+        server.user_contents()[0][ENTERPRISE]["employeeNumber"],
+        json!("s3cr3t-two")
+    );
+
+    // `explain` hides the rule's inputs and result, and the resource's value.
+    let explained = scimsync(&["explain", "--config", &config, "--user", "o1"], None);
+    assert_eq!(explained.code, 0, "{}", explained.all_output());
+    assert!(
+        !explained.all_output().contains("s3cr3t"),
+        "{}",
+        explained.all_output()
+    );
+    assert!(
+        explained
+            .stdout
+            .contains("  reads   badgeSecret = [Redact]\n"),
+        "{}",
+        explained.stdout
+    );
+}

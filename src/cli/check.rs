@@ -12,7 +12,7 @@ use crate::mapping::plan::TargetType;
 use crate::scim::discovery::{self, Finding};
 use crate::scim::path::AttrPath;
 use crate::scim::schema::{known_attributes, resolve};
-use crate::sync::{SyncError, connect, load_plan};
+use crate::sync::{SyncError, connect, load_plan_and_warnings};
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -43,8 +43,9 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, String> {
     };
     let mut config_plan = None;
     for path in &files {
-        match load_plan(path) {
-            Ok(plan) => {
+        match load_plan_and_warnings(path) {
+            Ok((plan, warnings)) => {
+                eprint!("{warnings}");
                 println!("{}: ok ({} rules)", path.display(), plan.rules.len());
                 if args.facts {
                     print!("{}", facts_text(&plan));

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use super::map::{ExportFormat, resource_of};
 use crate::config::Config;
 use crate::mapping::eval::eval;
-use crate::mapping::plan::{Flow, Node, PlannedRule};
+use crate::mapping::plan::{Flow, Node, PlannedRule, REDACTED};
 use crate::mapping::{Env, Plan, SourceFile};
 use crate::record::{GROUPS_KEY, Record};
 use crate::source::{self, json::record_from_json, stream};
@@ -191,7 +191,11 @@ pub fn explain(plan: &Plan, file: &SourceFile, record: &Record, now: DateTime<Ut
         };
         let _ = writeln!(out, "\n{} (line {}{flow})", shown(&rule.path), rule.line);
         let _ = writeln!(out, "  {}", source_line(file, rule.line));
-        write_inputs(&mut out, &rule.expr, record, &env);
+        if rule.redacted {
+            write_redacted_inputs(&mut out, &rule.expr);
+        } else {
+            write_inputs(&mut out, &rule.expr, record, &env);
+        }
         let _ = writeln!(out, "  result  {}", rule_result(rule, &env));
     }
 
@@ -199,7 +203,7 @@ pub fn explain(plan: &Plan, file: &SourceFile, record: &Record, now: DateTime<Ut
     let _ = writeln!(out);
     match mapper.map(record) {
         Desire::User(user) => {
-            let resource = resource_of(&user.mapped, user.active);
+            let resource = resource_of(&user.mapped.shown(), user.active);
             let _ = writeln!(
                 out,
                 "{}",
@@ -290,10 +294,22 @@ fn write_inputs(out: &mut String, node: &Node, record: &Record, env: &Env<'_>) {
     let _ = writeln!(out, "  reads   {}", shown.join(", "));
 }
 
+/// `  reads   password = [Redact]`: a redacted rule's inputs would give its value away.
+fn write_redacted_inputs(out: &mut String, node: &Node) {
+    let inputs = node.inputs();
+    if !inputs.is_empty() {
+        let shown: Vec<String> = inputs.iter().map(|n| format!("{n} = {REDACTED}")).collect();
+        let _ = writeln!(out, "  reads   {}", shown.join(", "));
+    }
+}
+
 /// What a rule yields for this user and whether (and why not) it flows.
 fn rule_result(rule: &PlannedRule, env: &Env<'_>) -> String {
     let raw = match eval(&rule.expr, env) {
         Ok(raw) => raw,
+        Err(_) if rule.redacted => {
+            return format!("fails on a value that is not shown ({REDACTED}); the user is skipped");
+        }
         Err(e) => return format!("fails: {}; the user is skipped", e.message),
     };
     let value = match rule.apply(env) {
@@ -309,7 +325,11 @@ fn rule_result(rule: &PlannedRule, env: &Env<'_>) -> String {
         };
     }
     let mut text = value.to_string();
-    if raw.is_null() && rule.default.is_some() {
+    if rule.redacted {
+        text = format!(
+            "{REDACTED} (Redact: the value is sent, never shown; `scimsync eval` shows it)"
+        );
+    } else if raw.is_null() && rule.default.is_some() {
         text.push_str(" (the expression is null: the default)");
     } else if raw != value {
         let _ = write!(text, " (converted from {raw})");

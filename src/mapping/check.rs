@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use super::Dialect;
 use super::diagnostic::{Code, Diagnostic, did_you_mean};
-use super::eval::full_match_regex;
 use super::functions::{self, Ty};
+use super::pattern::{Anchoring, Pattern};
 use super::plan::{
     ExprPlan, Extension, Facts, FallibleRule, Flow, Node, Op, Plan, PlannedRule, TargetType,
 };
@@ -22,6 +22,7 @@ use crate::scim::schema::{self, AttrType, PathProblem};
 use crate::value::Value;
 
 mod okta;
+mod vocabulary;
 
 /// The result of checking a file: the plan when the structure allowed building one, and what
 /// was found wrong.
@@ -54,7 +55,8 @@ const ENTRA_CONSTANTS: &[&str] = &[
 pub fn check_expression(expr: &Expr, dialect: Dialect) -> Result<ExprPlan, Vec<Diagnostic>> {
     let mut checker = Checker::default();
     let (node, _) = checker.expr(expr, dialect);
-    if checker.diagnostics.is_empty() {
+    // A lone expression has no file to warn in; `check` on a `.map` file reports warnings.
+    if !checker.diagnostics.iter().any(Diagnostic::is_error) {
         Ok(ExprPlan { node })
     } else {
         Err(checker.diagnostics)
@@ -340,6 +342,7 @@ impl Checker {
             rules: planned,
             facts,
             groups,
+            warnings: Vec::new(),
         })
     }
 
@@ -820,6 +823,7 @@ impl Checker {
         Some(PlannedRule {
             path: Arc::new(path),
             written: shown,
+            redacted: expr.redacts(),
             expr,
             flow: flow.map_or(Flow::Always, |(f, _)| f),
             default: default_leaf.map(|(v, _)| v),
@@ -838,10 +842,7 @@ impl Checker {
             ExprKind::Int(i) => (Node::Const(Value::Int(*i)), Ty::Int),
             ExprKind::Float(f) => (Node::Const(Value::Float(*f)), Ty::Num),
             ExprKind::Str(s) => (Node::Const(Value::Str(s.clone())), Ty::Str),
-            ExprKind::Attr(name) => {
-                self.reads.insert(name.clone());
-                (Node::Attr(AttrName::new(name.as_str())), Ty::Any)
-            }
+            ExprKind::Attr(name) => (self.source_attribute(name, e.span, dialect), Ty::Any),
             ExprKind::Name(name) => self.bare_name(name, e.span, dialect),
             ExprKind::Member { .. } => self.member(e, dialect),
             ExprKind::Call {
@@ -1138,6 +1139,8 @@ impl Checker {
         let nodes = self.call_args(function, &full_name, args, 0, dialect);
         if dialect.is_spel() {
             self.okta_constant_args(function, args, 0);
+        } else if full_name == "Replace" {
+            self.entra_replace_pattern(args);
         }
         if function.uses_groups {
             self.reads_groups = true;
@@ -1153,6 +1156,43 @@ impl Checker {
             },
             function.returns,
         )
+    }
+
+    /// A source attribute a rule reads: noted for the plan's facts, and a warning when the
+    /// name looks like a typo of a standard one.
+    fn source_attribute(&mut self, name: &str, span: Span, dialect: Dialect) -> Node {
+        self.reads.insert(name.to_owned());
+        if let Some(meant) = vocabulary::suggestion(name, dialect) {
+            self.error(
+                Diagnostic::warning(
+                    Code::UnknownName,
+                    span,
+                    format!("`{name}` is not a standard {} attribute", dialect.source_kind()),
+                )
+                .label("read from the source as written")
+                .help(format!(
+                    "did you mean `{meant}`? A custom attribute of this name is fine; a misspelt one is always null"
+                )),
+            );
+        }
+        Node::Attr(AttrName::new(name))
+    }
+
+    /// Entra `Replace`'s `regexPattern`, when it is a constant, must compile before any user
+    /// is mapped.
+    fn entra_replace_pattern(&mut self, args: &[Arg]) {
+        if let Some(Arg::Given(Expr {
+            kind: ExprKind::Str(text),
+            span,
+        })) = args.get(2)
+        {
+            if let Err(problem) = Pattern::new(text, Anchoring::Anywhere) {
+                self.error(
+                    Diagnostic::error(Code::Type, *span, problem)
+                        .label("not a valid regular expression"),
+                );
+            }
+        }
     }
 
     /// Checks a call's arguments against `function`'s types; `first` is the index of the
@@ -1346,7 +1386,7 @@ impl Checker {
             }
             BinaryOp::Matches => {
                 let compiled = match rhs.kind {
-                    ExprKind::Str(ref pattern) => match full_match_regex(pattern) {
+                    ExprKind::Str(ref pattern) => match Pattern::new(pattern, Anchoring::Whole) {
                         Ok(re) => Some(re),
                         Err(why) => {
                             self.error(

@@ -7,6 +7,7 @@ use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 
+use super::pattern::{Anchoring, Pattern};
 use super::plan::{Node, Op};
 use super::source::Span;
 use crate::record::Record;
@@ -161,7 +162,7 @@ pub fn eval(node: &Node, env: &Env<'_>) -> Result<Value, EvalError> {
             };
             let text = text.as_str();
             let is_match = match compiled {
-                Some(re) => re.is_match(text),
+                Some(pattern) => pattern.is_match(text),
                 None => {
                     let pattern = eval(pattern, env)?;
                     let Some(pattern) = pattern.as_str() else {
@@ -173,12 +174,11 @@ pub fn eval(node: &Node, env: &Env<'_>) -> Result<Value, EvalError> {
                             ),
                         ));
                     };
-                    full_match_regex(pattern)
-                        .map_err(|e| EvalError::new(*span, e))?
-                        .is_match(text)
+                    Pattern::cached(pattern, Anchoring::Whole)
+                        .and_then(|pattern| pattern.is_match(text))
                 }
             };
-            Value::Bool(is_match)
+            Value::Bool(is_match.map_err(|e| EvalError::new(*span, e))?)
         }
         Node::Conditional {
             cond,
@@ -260,23 +260,6 @@ pub fn truth(value: &Value, span: Span) -> Result<bool, EvalError> {
             format!("expected true or false, got {other}"),
         )),
     }
-}
-
-/// SpEL `matches`: the whole input must match.
-pub fn full_match_regex(pattern: &str) -> Result<regex::Regex, String> {
-    // Compile the pattern alone first, so an error quotes what the user wrote.
-    let reason = |e: regex::Error| {
-        let text = e.to_string();
-        let why = text
-            .lines()
-            .rev()
-            .find_map(|l| l.strip_prefix("error: "))
-            .unwrap_or(&text)
-            .to_owned();
-        format!("`{pattern}` is not a valid regular expression: {why}")
-    };
-    regex::Regex::new(pattern).map_err(reason)?;
-    regex::Regex::new(&format!("^(?:{pattern})$")).map_err(reason)
 }
 
 fn binary(op: Op, lhs: Value, rhs: Value, span: Span) -> Result<Value, EvalError> {

@@ -19,6 +19,7 @@ pub mod eval;
 pub mod format;
 pub mod functions;
 pub mod parse;
+pub mod pattern;
 pub mod plan;
 pub mod source;
 pub mod split;
@@ -52,6 +53,14 @@ impl Dialect {
             "entra" => Some(Dialect::Entra),
             "okta2" => Some(Dialect::Okta2),
             _ => None,
+        }
+    }
+
+    /// Whose attributes its mappings usually read, for messages.
+    pub fn source_kind(self) -> &'static str {
+        match self {
+            Dialect::Entra => "Entra ID user",
+            Dialect::Okta | Dialect::Okta2 => "Okta profile or LDAP",
         }
     }
 
@@ -104,7 +113,10 @@ pub fn compile(file: &SourceFile) -> Result<Plan, Vec<Diagnostic>> {
     diagnostics.extend(checked.diagnostics);
     diagnostics.sort_by_key(|d| (d.primary.span.start, d.code));
     match checked.plan {
-        Some(plan) if !diagnostics.iter().any(Diagnostic::is_error) => Ok(plan),
+        Some(mut plan) if !diagnostics.iter().any(Diagnostic::is_error) => {
+            plan.warnings = diagnostics;
+            Ok(plan)
+        }
         _ => Err(diagnostics),
     }
 }

@@ -11,6 +11,7 @@ use regex::Regex;
 
 use super::eval::{Env, EvalError, eval};
 use super::functions::Function;
+use super::pattern::Pattern;
 use super::source::Span;
 use crate::record::{AttrName, Record};
 use crate::scim::path::AttrPath;
@@ -48,7 +49,7 @@ pub enum Node {
     Matches {
         value: Box<Node>,
         pattern: Box<Node>,
-        compiled: Option<Regex>,
+        compiled: Option<Pattern>,
         span: Span,
     },
     Conditional {
@@ -105,6 +106,15 @@ impl Node {
         }
     }
 
+    /// Whether the expression hides its result from logs: Entra's `Redact` anywhere in it.
+    pub fn redacts(&self) -> bool {
+        let mut found = false;
+        self.walk(&mut |n| {
+            found |= matches!(n, Node::Call { function, .. } if function.name == REDACT);
+        });
+        found
+    }
+
     /// The record attributes this expression reads, in first-read order, without repeats;
     /// group membership reads as `groups`, the source status as `status`, the id as `id`.
     pub fn inputs(&self) -> Vec<String> {
@@ -125,6 +135,12 @@ impl Node {
         names
     }
 }
+
+/// Entra's function that flows a value unchanged but keeps it out of every log.
+pub const REDACT: &str = "Redact";
+
+/// What scimsync prints in place of a redacted value, as Entra's provisioning logs do.
+pub const REDACTED: &str = "[Redact]";
 
 /// Binary operators, with the dialect's semantics already chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -230,6 +246,9 @@ pub struct PlannedRule {
     pub path: Arc<AttrPath>,
     /// The path as the file writes it (`b44:role`), for messages.
     pub written: String,
+    /// Whether the value is shown as `[Redact]` in diffs, explanations and messages (the
+    /// expression uses `Redact`); it is still sent.
+    pub redacted: bool,
     pub expr: Node,
     pub flow: Flow,
     pub default: Option<Value>,
@@ -301,6 +320,9 @@ pub struct Plan {
     pub facts: Facts,
     /// Which directory groups are pushed, and as what.
     pub groups: Vec<GroupRule>,
+    /// What the checker found suspicious but not wrong (a source attribute that looks
+    /// misspelt), for `check` and the run's log.
+    pub warnings: Vec<super::Diagnostic>,
 }
 
 /// One `group` / `groups matching` statement: directory groups pushed to the target.
@@ -364,6 +386,8 @@ pub struct MappedValue {
     pub path: Arc<AttrPath>,
     pub value: Value,
     pub flow: Flow,
+    /// Shown as `[Redact]` wherever scimsync prints values; sent as it is.
+    pub redacted: bool,
 }
 
 /// A user as the plan maps it: the values of every rule that produced one.
@@ -373,6 +397,18 @@ pub struct MappedUser {
 }
 
 impl MappedUser {
+    /// The values as scimsync shows them: those of rules that use `Redact` as `[Redact]`.
+    pub fn shown(&self) -> std::borrow::Cow<'_, MappedUser> {
+        if !self.values.iter().any(|v| v.redacted) {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut shown = self.clone();
+        for value in shown.values.iter_mut().filter(|v| v.redacted) {
+            value.value = Value::from(REDACTED);
+        }
+        std::borrow::Cow::Owned(shown)
+    }
+
     pub fn get(&self, path: &AttrPath) -> Option<&Value> {
         self.values
             .iter()
@@ -485,6 +521,7 @@ impl Plan {
                     path: rule.path.clone(),
                     value,
                     flow: rule.flow,
+                    redacted: rule.redacted,
                 });
             }
         }
@@ -499,7 +536,14 @@ impl PlannedRule {
             rule: self.written.clone(),
             file: String::new(),
             line: self.line,
-            message,
+            // Messages quote the offending value; a redacted rule's value stays unseen.
+            message: if self.redacted {
+                format!(
+                    "the rule failed on its value, which is not shown ({REDACTED}); `scimsync eval` the expression on this user to see why"
+                )
+            } else {
+                message
+            },
         };
         let env = Env {
             target: Some(&self.path),
@@ -549,6 +593,46 @@ mod tests {
 
     fn mapped(plan: &Plan, r: &Record) -> Result<Outcome, RuleFailure> {
         plan.evaluate(r, &Env::new(r))
+    }
+
+    #[test]
+    fn redacted_rules_keep_their_values_out_of_messages() {
+        let p = plan(
+            "dialect entra\nextension x = \"urn:x:2.0\"\nuserName <- [upn]\nenterprise:employeeNumber <- Redact([badge])\nx:level <- Redact([level]) as integer\n",
+        );
+        assert_eq!(
+            p.rules.iter().map(|r| r.redacted).collect::<Vec<_>>(),
+            [false, true, true]
+        );
+        let record = Record::from_flat_json(
+            "1".into(),
+            serde_json::json!({"upn": "a@x", "badge": "b-secret", "level": "l-secret"})
+                .as_object()
+                .expect("object"),
+        );
+        let failure = p
+            .evaluate(&record, &Env::new(&record))
+            .expect_err("`l-secret` is not an integer");
+        assert_eq!(failure.rule, "x:level");
+        assert!(!failure.to_string().contains("secret"), "{failure}");
+        assert!(failure.message.contains("[Redact]"), "{failure}");
+
+        let record = Record::from_flat_json(
+            "1".into(),
+            serde_json::json!({"upn": "a@x", "badge": "b-secret"})
+                .as_object()
+                .expect("object"),
+        );
+        let Ok(Outcome::Mapped(user)) = p.evaluate(&record, &Env::new(&record)) else {
+            panic!("maps");
+        };
+        assert_eq!(
+            user.values[1].value,
+            Value::from("b-secret"),
+            "the value is sent"
+        );
+        assert_eq!(user.shown().values[1].value, Value::from(REDACTED));
+        assert_eq!(user.shown().values[0].value, Value::from("a@x"));
     }
 
     #[test]

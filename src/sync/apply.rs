@@ -579,6 +579,7 @@ mod tests {
                 new: json!("admin"),
                 operation: PatchOperation::set(&role, json!("admin"), None),
                 attr: role.clone(),
+                redacted: false,
             }],
             adopted: false,
             match_value: None,

@@ -382,6 +382,7 @@ mod tests {
                     } else {
                         Flow::OnCreate
                     },
+                    redacted: i == 0,
                 })
                 .collect(),
         };

@@ -4,6 +4,7 @@
 //! A desired user is found on the target by the SCIM id the state remembers, else by the
 //! match attribute (and then adopted). Only users in the state are ever deactivated.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
@@ -14,7 +15,7 @@ use chrono::{DateTime, Utc};
 use super::desired::{ABSENT_FINGERPRINT, Desired, DesiredUser, Skip, match_key};
 use super::event::Operation;
 use crate::config::ActionsConfig;
-use crate::mapping::plan::Flow;
+use crate::mapping::plan::{Flow, REDACTED};
 use crate::scim::patch::PatchOperation;
 use crate::scim::path::AttrPath;
 use crate::scim::resource::{id, is_active, same_value, user_resource};
@@ -63,6 +64,9 @@ pub struct AttrChange {
     /// The path, for writing the value into a full resource (PUT mode).
     #[serde(skip)]
     pub attr: AttrPath,
+    /// The rule uses `Redact`: the values are shown as `[Redact]` (see [`Change::shown`]).
+    #[serde(skip)]
+    pub redacted: bool,
 }
 
 /// One write to the target.
@@ -94,6 +98,27 @@ pub struct Change {
 }
 
 impl Change {
+    /// The change as scimsync shows it (dry-run diffs, JSON reports): values of rules that
+    /// use `Redact` replaced by `[Redact]`, in the attribute list and in a create's body, as
+    /// Entra's provisioning logs show them. What is sent is the change itself.
+    pub fn shown(&self) -> Cow<'_, Change> {
+        if !self.attributes.iter().any(|a| a.redacted) {
+            return Cow::Borrowed(self);
+        }
+        let hidden = Json::String(REDACTED.to_owned());
+        let mut shown = self.clone();
+        for attribute in shown.attributes.iter_mut().filter(|a| a.redacted) {
+            if attribute.old.is_some() {
+                attribute.old = Some(hidden.clone());
+            }
+            attribute.new = hidden.clone();
+            if let Some(resource) = &mut shown.resource {
+                attribute.attr.set(resource, hidden.clone());
+            }
+        }
+        Cow::Owned(shown)
+    }
+
     pub fn operations(&self) -> Vec<PatchOperation> {
         self.attributes
             .iter()
@@ -390,6 +415,7 @@ fn create(user: &DesiredUser, match_path: &AttrPath) -> Change {
                 operation: PatchOperation::set(&v.path, new.clone(), None),
                 new,
                 attr: AttrPath::clone(&v.path),
+                redacted: v.redacted,
             }
         })
         .collect();
@@ -428,6 +454,7 @@ fn attribute_changes(user: &DesiredUser, target: &Json) -> Vec<AttrChange> {
                 operation: PatchOperation::set(&v.path, new.clone(), current),
                 new,
                 attr: AttrPath::clone(&v.path),
+                redacted: v.redacted,
             })
         })
         .collect()
@@ -444,6 +471,7 @@ fn active_change(old: bool, new: bool) -> AttrChange {
             Some(&Json::Bool(old)),
         ),
         attr: AttrPath::core("active"),
+        redacted: false,
     }
 }
 

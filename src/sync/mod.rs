@@ -134,19 +134,31 @@ impl RunReport {
     }
 }
 
-/// Reads and compiles a `.map` file; errors come back rendered, every one of them.
+/// Reads and compiles a `.map` file; errors come back rendered, every one of them. Warnings
+/// go to the log, one event each.
 pub fn load_plan(path: &Path) -> Result<Plan, SyncError> {
+    let (plan, warnings) = load_plan_and_warnings(path)?;
+    for warning in warnings.lines().filter(|l| l.contains(": warning[")) {
+        tracing::warn!("{warning}");
+    }
+    Ok(plan)
+}
+
+/// [`load_plan`], with the warnings rendered compiler style (`check` prints them whole).
+pub fn load_plan_and_warnings(path: &Path) -> Result<(Plan, String), SyncError> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| SyncError::MappingRead {
         path: shown.clone(),
         reason: e.kind().to_string(),
     })?;
     let file = SourceFile::new(shown.clone(), text);
-    mapping::compile(&file).map_err(|diagnostics| SyncError::Mapping {
+    let plan = mapping::compile(&file).map_err(|diagnostics| SyncError::Mapping {
         path: shown,
         rendered: mapping::render_all(&diagnostics, &file),
         count: diagnostics.iter().filter(|d| d.is_error()).count(),
-    })
+    })?;
+    let warnings = mapping::render_all(&plan.warnings, &file);
+    Ok((plan, warnings))
 }
 
 /// The client a target config describes: auth, throttle, retries, op casing.

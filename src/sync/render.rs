@@ -34,6 +34,7 @@ pub fn short_path(path: &str, aliases: &Aliases) -> String {
 pub fn text(changes: &Changes, aliases: &Aliases, detail: bool) -> String {
     let mut out = String::new();
     for change in &changes.changes {
+        let change = change.shown();
         let marker = match change.action {
             Action::Create => '+',
             Action::Update | Action::Reactivate => '~',
@@ -309,7 +310,7 @@ pub fn json(changes: &Changes, dry_run: bool, applied: Option<&Applied>) -> Json
             "unchanged": changes.unchanged,
             "skipped": changes.skipped.len(),
         },
-        "changes": changes.changes,
+        "changes": changes.changes.iter().map(|c| c.shown()).collect::<Vec<_>>(),
         "skipped": changes.skipped,
     });
     if let (Some(applied), Json::Object(object)) = (applied, &mut document) {

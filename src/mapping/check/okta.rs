@@ -7,12 +7,12 @@
 use super::{Checker, Node, Ty};
 use crate::mapping::Dialect;
 use crate::mapping::diagnostic::{Code, Diagnostic, did_you_mean};
-use crate::mapping::eval::full_match_regex;
 use crate::mapping::functions::okta::{self, methods};
 use crate::mapping::functions::{Function, joda};
+use crate::mapping::pattern::{Anchoring, Pattern};
 use crate::mapping::source::Span;
 use crate::mapping::syntax::{Arg, Expr, ExprKind, Ident};
-use crate::record::AttrName;
+use crate::record::APP_USER_PREFIX;
 use crate::value::Value;
 
 /// EL v2 user properties outside the profile: `user.id` and `user.status` are the record's
@@ -189,6 +189,13 @@ impl Checker {
         dialect: Dialect,
     ) -> (Node, Ty) {
         let null = (Node::Const(Value::Null), Ty::Any);
+        let attribute =
+            |this: &mut Checker, key: String| (this.source_attribute(&key, span, dialect), Ty::Any);
+        // The app user's profile, which Okta app-user exports carry (`GET /apps/{id}/users`);
+        // Okta's help pages also write it `appUser`.
+        if root == APP_USER_PREFIX || root == "appUser" {
+            return attribute(self, format!("{APP_USER_PREFIX}.{}", names.join(".")));
+        }
         if let Some((_, why)) = okta::TENANT_ROOTS.iter().find(|(r, _)| *r == root) {
             self.error(
                 Diagnostic::error(
@@ -219,10 +226,6 @@ impl Checker {
             self.error(d);
             return null;
         }
-        let attribute = |this: &mut Checker, key: String| {
-            this.reads.insert(key.clone());
-            (Node::Attr(AttrName::new(key)), Ty::Any)
-        };
         if dialect != Dialect::Okta2 {
             return attribute(self, names.join("."));
         }
@@ -407,7 +410,7 @@ impl Checker {
                 continue;
             };
             let problem = match kind {
-                Kind::Regex => full_match_regex(text).err(),
+                Kind::Regex => Pattern::new(text, Anchoring::Whole).err(),
                 Kind::Zone => joda::zone(text).is_none().then(|| {
                     format!("\"{text}\" is not a time-zone id; use an IANA id like \"America/New_York\" or \"Etc/UTC\"")
                 }),

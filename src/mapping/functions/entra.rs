@@ -617,14 +617,25 @@ pub static FUNCTIONS: &[Function] = &[
         Any,
         select_unique_value,
     )),
+    // scimsync's optional preference list decides between several roles, which Entra leaves
+    // unspecified.
     f(
         "SingleAppRoleAssignment",
-        "SingleAppRoleAssignment([appRoleAssignments])",
+        "SingleAppRoleAssignment([appRoleAssignments], preferred...?)",
         1,
-        Some(1),
-        &[Any],
+        None,
+        &[Any, Str],
         Str,
-        |a| Ok(roles::single_role(&*a.value_ref(0)?)),
+        |a| {
+            let assignments = a.value_ref(0)?;
+            let mut preferred = Vec::with_capacity(a.len().saturating_sub(1));
+            for i in 1..a.len() {
+                if let Some(role) = text_arg(a, i)? {
+                    preferred.push(role);
+                }
+            }
+            Ok(roles::single_role(&assignments, &preferred))
+        },
     ),
     // No trimming, as .NET's String.Split: "a, b" split on "," gives "a" and " b".
     f(

@@ -209,14 +209,6 @@ pub static TENANT_ONLY: &[(&str, &str)] = &[
 /// Okta user.
 pub static TENANT_ROOTS: &[(&str, &str)] = &[
     (
-        "appuser",
-        "`appuser` is the app user profile Okta keeps for App-to-Okta mappings; scimsync builds the app user from these rules, so read the directory user with `user.attributeName`",
-    ),
-    (
-        "appUser",
-        "`appUser` is the app user profile Okta keeps for App-to-Okta mappings; scimsync builds the app user from these rules, so read the directory user with `user.attributeName`",
-    ),
-    (
         "app",
         "`app` holds the settings of an Okta app instance; write the value itself as a string literal",
     ),

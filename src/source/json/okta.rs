@@ -21,8 +21,7 @@ const ACTIVE_STATUSES: &[&str] = &[
     "LOCKED_OUT",
 ];
 
-/// App-user profile attributes are recorded as `appuser.<name>` (Okta's own prefix for them).
-pub const APP_USER_PREFIX: &str = "appuser";
+use crate::record::APP_USER_PREFIX;
 
 /// A user in the shape of Okta's List Users API, or an app user with the user embedded.
 pub fn record(

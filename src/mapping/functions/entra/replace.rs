@@ -2,15 +2,10 @@
 //! replacementAttributeName, template)`: one function, five behaviours, chosen by which
 //! arguments are present. An omitted argument is not `""`: `""` is a legal replacement.
 //!
-//! Patterns are .NET regular expressions; scimsync runs them with the `regex` crate, which
-//! reads the same syntax for everything Entra's documentation uses (named groups
-//! `(?<name>…)`, classes, quantifiers) but has no look-around or back-references — a pattern
-//! that uses them is reported as invalid rather than silently misread.
+//! Patterns are .NET regular expressions, run by [`Pattern`]: named groups `(?<name>…)`,
+//! look-around, back-references and atomic groups included.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-
-use regex::Regex;
+use crate::mapping::pattern::{Anchoring, Pattern};
 
 /// The arguments as the call gave them: `None` = left out.
 #[derive(Debug, Default)]
@@ -48,7 +43,8 @@ pub fn replace(args: ReplaceArgs) -> Result<Option<String>, String> {
     let Some(pattern) = &args.pattern else {
         return Err("Replace: give oldValue or regexPattern".into());
     };
-    let regex = compiled(pattern)?;
+    let regex =
+        Pattern::cached(pattern, Anchoring::Anywhere).map_err(|why| format!("Replace: {why}"))?;
     match (&args.group, &args.replacement, &args.replacement_attribute) {
         (Some(group), None, Some(attribute)) => {
             // Mode 5: the source when it has a value; else the named group of the pattern
@@ -61,11 +57,7 @@ pub fn replace(args: ReplaceArgs) -> Result<Option<String>, String> {
             };
             check_group(&regex, group)?;
             Ok(Some(
-                regex
-                    .captures(other)
-                    .and_then(|c| c.name(group))
-                    .map_or("", |m| m.as_str())
-                    .to_owned(),
+                regex.first_group(other, group)?.unwrap_or("").to_owned(),
             ))
         }
         (Some(group), Some(replacement), _) => {
@@ -76,12 +68,10 @@ pub fn replace(args: ReplaceArgs) -> Result<Option<String>, String> {
             };
             let mut out = String::with_capacity(source.len());
             let mut last = 0;
-            for caps in regex.captures_iter(source) {
-                if let Some(m) = caps.name(group) {
-                    out.push_str(&source[last..m.start()]);
-                    out.push_str(replacement);
-                    last = m.end();
-                }
+            for span in regex.group_spans(source, group)? {
+                out.push_str(&source[last..span.start]);
+                out.push_str(replacement);
+                last = span.end;
             }
             out.push_str(&source[last..]);
             Ok(Some(out))
@@ -91,11 +81,8 @@ pub fn replace(args: ReplaceArgs) -> Result<Option<String>, String> {
             let Some(source) = &args.source else {
                 return Ok(None);
             };
-            let substitution = rust_substitution(replacement);
             Ok(Some(
-                regex
-                    .replace_all(source, substitution.as_str())
-                    .into_owned(),
+                regex.replace_all(source, &rust_substitution(replacement))?,
             ))
         }
         (Some(_), None, None) => Err(
@@ -106,8 +93,8 @@ pub fn replace(args: ReplaceArgs) -> Result<Option<String>, String> {
     }
 }
 
-fn check_group(regex: &Regex, group: &str) -> Result<(), String> {
-    if regex.capture_names().flatten().any(|n| n == group) {
+fn check_group(regex: &Pattern, group: &str) -> Result<(), String> {
+    if regex.has_group(group) {
         Ok(())
     } else {
         Err(format!(
@@ -116,7 +103,7 @@ fn check_group(regex: &Regex, group: &str) -> Result<(), String> {
     }
 }
 
-/// Rewrites a .NET replacement string for the `regex` crate: `$1a` in .NET is group 1 then
+/// Rewrites a .NET replacement string in the substitution syntax of [`Pattern::replace_all`]: `$1a` in .NET is group 1 then
 /// `a` (the crate would read a group named `1a`), `$&` is the whole match, and a `$` that
 /// starts no substitution is literal.
 fn rust_substitution(dotnet: &str) -> String {
@@ -161,28 +148,6 @@ fn rust_substitution(dotnet: &str) -> String {
         }
     }
     out
-}
-
-thread_local! {
-    /// Compiled patterns: a mapping uses a handful, evaluated for every user.
-    static CACHE: RefCell<HashMap<String, Regex>> = RefCell::new(HashMap::new());
-}
-
-/// Compiles `pattern` once per thread; a few dozen distinct patterns at most are kept.
-pub fn compiled(pattern: &str) -> Result<Regex, String> {
-    CACHE.with(|cache| {
-        if let Some(regex) = cache.borrow().get(pattern) {
-            return Ok(regex.clone());
-        }
-        let regex = Regex::new(pattern)
-            .map_err(|e| format!("invalid regular expression \"{pattern}\": {e}"))?;
-        let mut cache = cache.borrow_mut();
-        if cache.len() >= 64 {
-            cache.clear();
-        }
-        cache.insert(pattern.to_owned(), regex.clone());
-        Ok(regex)
-    })
 }
 
 #[cfg(test)]

@@ -15,11 +15,18 @@ fn role_values(assignments: &Value) -> impl Iterator<Item = &Value> {
     items.iter().filter(|v| !v.is_null_or_empty())
 }
 
-/// `SingleAppRoleAssignment([appRoleAssignments])`: one role, for `roles[primary eq
-/// "True"].value`. Entra picks one when there are several and does not say which; scimsync
-/// picks the first, so the result is at least stable. No role gives null (nothing flows).
-pub fn single_role(assignments: &Value) -> Value {
-    role_values(assignments).next().cloned().unwrap_or_default()
+/// `SingleAppRoleAssignment([appRoleAssignments], preferred...)`: one role, for `roles[primary
+/// eq "True"].value`. Entra picks one when there are several and does not say which; scimsync
+/// takes the first of `preferred` the user holds (scimsync's extension: "admin" over
+/// "editor"), else the user's first role, so the result is at least stable. No role gives
+/// null (nothing flows).
+pub fn single_role(assignments: &Value, preferred: &[String]) -> Value {
+    preferred
+        .iter()
+        .find_map(|wanted| role_values(assignments).find(|role| role.as_str() == Some(wanted)))
+        .or_else(|| role_values(assignments).next())
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// `AppRoleAssignmentsComplex([appRoleAssignments])`: every role as a complex `roles` value,

@@ -4,13 +4,9 @@
 //! Names compare exactly (case-sensitive), as Okta group names do. A null name matches
 //! nothing.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-
-use regex::Regex;
-
 use super::super::Args;
-use crate::mapping::eval::{EvalError, full_match_regex};
+use crate::mapping::eval::EvalError;
+use crate::mapping::pattern::{Anchoring, Pattern};
 use crate::value::Value;
 
 /// Whether any group name passes `test` against the (non-null) argument.
@@ -41,31 +37,14 @@ pub fn is_member_of_group_name_regex(a: &mut Args<'_>) -> Result<Value, EvalErro
     let Some(pattern) = a.text(0)? else {
         return Ok(Value::Bool(false));
     };
-    let regex =
-        compiled(&pattern).map_err(|why| a.error(format!("isMemberOfGroupNameRegex: {why}")))?;
-    Ok(Value::Bool(
-        a.env().record.groups.iter().any(|g| regex.is_match(g)),
-    ))
-}
-
-/// Patterns compiled once per thread: the same rule runs for every user of a sync.
-fn compiled(pattern: &str) -> Result<Regex, String> {
-    const KEEP: usize = 64;
-    thread_local! {
-        static CACHE: RefCell<HashMap<String, Regex>> = RefCell::new(HashMap::new());
+    let fail = |why: String| a.error(format!("isMemberOfGroupNameRegex: {why}"));
+    let regex = Pattern::cached(&pattern, Anchoring::Whole).map_err(fail)?;
+    for group in &a.env().record.groups {
+        if regex.is_match(group).map_err(fail)? {
+            return Ok(Value::Bool(true));
+        }
     }
-    CACHE.with(|cache| {
-        if let Some(regex) = cache.borrow().get(pattern) {
-            return Ok(regex.clone());
-        }
-        let regex = full_match_regex(pattern)?;
-        let mut cache = cache.borrow_mut();
-        if cache.len() >= KEEP {
-            cache.clear();
-        }
-        cache.insert(pattern.to_owned(), regex.clone());
-        Ok(regex)
-    })
+    Ok(Value::Bool(false))
 }
 
 /// `isMemberOfGroup(id)` and `isMemberOfAnyGroup(id, ...)`: by Okta group id. Only sources

@@ -1,7 +1,9 @@
 //! The LDAP source against a real OpenLDAP slapd on loopback (tests/peers/ldap-server.sh,
 //! seeded by tests/peers/gen-ldif.py): paging, attribute projection as slapd saw it, values,
-//! groups both ways with both nesting policies, StartTLS and ldaps with a CA made at test
-//! time, and every way a read must fail rather than return part of the directory.
+//! Active Directory's account attributes (served by slapd through a test schema), groups both
+//! ways with both nesting policies, StartTLS and ldaps with a CA made at test time, and every
+//! way a read must fail rather than return part of the directory. Range retrieval, which no
+//! slapd sends, is played by a labelled stand-in server (`range_server`).
 
 mod support;
 
@@ -556,4 +558,212 @@ fn two_entries_with_one_identity_stop_the_read_and_both_are_named() {
     assert_eq!(dns.len(), 2, "{err}");
     assert_ne!(dns[0], dns[1], "{err}");
     assert!(dns.iter().all(|dn| dn.ends_with(PEOPLE)), "{err}");
+}
+
+/// A stand-in for Active Directory in the one case slapd cannot play: range retrieval
+/// (`memberOf;range=0-1`, then `memberOf;range=2-*`), which OpenLDAP never sends. It is a
+/// fake, not a directory: a loopback listener that answers one connection with
+/// hand-encoded BER (ldap3's parser reads the requests), just enough LDAP for a bind and the
+/// searches scimsync makes, serving one user whose `memberOf` comes in `ranges`.
+mod range_server {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+
+    use scimsync::value::Value;
+
+    use ldap3::asn1::{PL, StructureTag, parse_tag};
+
+    pub const DN: &str = "CN=Ada,OU=People,DC=corp,DC=example";
+
+    /// Serves one connection; `ranges` are the `memberOf` values per step, AD-style.
+    pub fn start(ranges: Vec<Vec<&'static str>>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("ldap://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            if let Ok((stream, _)) = listener.accept() {
+                serve(stream, &ranges);
+            }
+        });
+        url
+    }
+
+    fn serve(mut stream: TcpStream, ranges: &[Vec<&str>]) {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let (used, request) = match parse_tag(&buf) {
+                Ok((rest, tag)) => (buf.len() - rest.len(), tag),
+                Err(_) => match stream.read(&mut chunk) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => {
+                        buf.extend_from_slice(&chunk[..n]);
+                        continue;
+                    }
+                },
+            };
+            buf.drain(..used);
+            let mut parts = request.expect_constructed().unwrap_or_default().into_iter();
+            let (Some(id), Some(op)) = (parts.next(), parts.next()) else {
+                return;
+            };
+            let id = id.expect_primitive().unwrap_or_default();
+            let reply = match op.id {
+                // BindRequest → BindResponse: success.
+                0 => vec![message(&id, &result(0x61))],
+                // UnbindRequest: the end.
+                2 => return,
+                // SearchRequest: the user, its first range or the next one.
+                3 => search(&id, op, ranges),
+                _ => continue,
+            };
+            if stream.write_all(&reply.concat()).is_err() {
+                return;
+            }
+        }
+    }
+
+    fn search(id: &[u8], op: StructureTag, ranges: &[Vec<&str>]) -> Vec<Vec<u8>> {
+        let fields = op.expect_constructed().unwrap_or_default();
+        let wanted: Vec<String> = fields
+            .into_iter()
+            .nth(7)
+            .and_then(StructureTag::expect_constructed)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|a| match a.payload {
+                PL::P(bytes) => String::from_utf8(bytes).ok(),
+                PL::C(_) => None,
+            })
+            .collect();
+        // `memberOf;range=N-*` asks for the values from N on: the step that starts there.
+        let asked_from = wanted.iter().find_map(|a| {
+            let start = a.split_once(";range=")?.1.split_once('-')?.0;
+            start.parse::<usize>().ok()
+        });
+        let mut start = 0;
+        let mut step = 0;
+        while step < ranges.len() && start < asked_from.unwrap_or(0) {
+            start += ranges[step].len();
+            step += 1;
+        }
+        let values = ranges.get(step).cloned().unwrap_or_default();
+        let last = step + 1 >= ranges.len();
+        let high = if last {
+            "*".to_owned()
+        } else {
+            (start + values.len() - 1).to_string()
+        };
+        let range = attribute(&format!("memberOf;range={start}-{high}"), &values);
+        let attributes = if asked_from.is_some() {
+            vec![range]
+        } else {
+            vec![
+                attribute("objectClass", &["top", "person", "user"]),
+                attribute("uid", &["ada"]),
+                attribute("entryUUID", &["5f2b5d52-9a52-4f52-8e25-3b1a3e7f0a11"]),
+                range,
+            ]
+        };
+        let entry = ber(
+            0x64,
+            &[octets(DN.as_bytes()), ber(0x30, &attributes.concat())].concat(),
+        );
+        vec![message(id, &entry), message(id, &result(0x65))]
+    }
+
+    /// LDAPMessage ::= SEQUENCE { messageID, protocolOp }
+    fn message(id: &[u8], op: &[u8]) -> Vec<u8> {
+        ber(0x30, &[ber(0x02, id), op.to_vec()].concat())
+    }
+
+    /// An LDAPResult saying success, under the given application tag.
+    fn result(tag: u8) -> Vec<u8> {
+        ber(tag, &[ber(0x0a, &[0]), octets(b""), octets(b"")].concat())
+    }
+
+    fn attribute(name: &str, values: &[&str]) -> Vec<u8> {
+        let set: Vec<u8> = values.iter().flat_map(|v| octets(v.as_bytes())).collect();
+        ber(0x30, &[octets(name.as_bytes()), ber(0x31, &set)].concat())
+    }
+
+    fn octets(bytes: &[u8]) -> Vec<u8> {
+        ber(0x04, bytes)
+    }
+
+    /// One BER element: tag, definite length, content.
+    fn ber(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        let len = content.len();
+        if len < 0x80 {
+            out.push(len as u8);
+        } else {
+            let bytes: Vec<u8> = len
+                .to_be_bytes()
+                .into_iter()
+                .skip_while(|b| *b == 0)
+                .collect();
+            out.push(0x80 | bytes.len() as u8);
+            out.extend(bytes);
+        }
+        out.extend_from_slice(content);
+        out
+    }
+
+    /// The group names (RDN values) `memberOf` DNs give.
+    pub fn names(values: &[&str]) -> Vec<String> {
+        let mut names: Vec<String> = values
+            .iter()
+            .map(|dn| {
+                dn.trim_start_matches("CN=")
+                    .split(',')
+                    .next()
+                    .unwrap_or("")
+                    .to_owned()
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
+    pub fn list(values: &[&str]) -> Value {
+        Value::List(values.iter().map(|v| Value::from(*v)).collect())
+    }
+}
+
+#[test]
+fn range_retrieval_reads_every_range_of_a_large_attribute() {
+    let groups = [
+        "CN=g0,OU=Groups,DC=corp,DC=example",
+        "CN=g1,OU=Groups,DC=corp,DC=example",
+        "CN=g2,OU=Groups,DC=corp,DC=example",
+        "CN=g3,OU=Groups,DC=corp,DC=example",
+        "CN=g4,OU=Groups,DC=corp,DC=example",
+    ];
+    // As AD sends a large attribute: 0-1, then 2-3, then 4-* (AD's steps are 1,500 values).
+    let url = range_server::start(vec![
+        groups[..2].to_vec(),
+        groups[2..4].to_vec(),
+        groups[4..].to_vec(),
+    ]);
+    let source = config(&format!(
+        "[source]\nkind = \"ldap\"\nurl = \"{url}\"\nbase_dn = \"DC=corp,DC=example\"\n"
+    ));
+    let directory = read(&source, &Projection::everything()).unwrap();
+    assert_eq!(directory.users.len(), 1);
+    let ada = &directory.users[0];
+    // Every range, in order, under the attribute's own name.
+    assert_eq!(ada.get("memberOf"), &range_server::list(&groups));
+    assert!(
+        ada.attrs.keys().all(|k| !k.contains(";range=")),
+        "{:?}",
+        ada.attrs
+    );
+    assert_eq!(ada.groups, range_server::names(&groups));
+    assert_eq!(directory.groups.len(), 5);
+    assert!(
+        directory
+            .groups
+            .iter()
+            .all(|g| g.members == [ada.id.clone()])
+    );
 }

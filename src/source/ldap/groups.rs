@@ -164,8 +164,8 @@ impl Memberships {
         }
     }
 
-    /// The names of the groups the user `id` (with `keys`) is in, sorted, and counts the user
-    /// as a member of those groups.
+    /// The names of the groups the user `id` (with `keys`) is in, sorted; the user is listed
+    /// as a member of those groups when groups keep their members.
     pub fn resolve(&mut self, id: &str, keys: &UserKeys<'_>) -> Vec<String> {
         let member = self.keep_members.then_some(id);
         match &mut self.resolver {
@@ -459,6 +459,16 @@ mod tests {
         assert_eq!(out.len(), 1, "two spellings of one DN are one group");
         assert_eq!(users[0].groups, ["Eng"]);
         assert_eq!(out[0].members, ["ann"]);
+    }
+
+    #[test]
+    fn groups_without_member_lists_still_name_each_users_groups() {
+        let (groups, mut users, keys) = nested();
+        let out = Memberships::new(Membership::Search, Nesting::Flatten, Some(groups), false)
+            .assign(&mut users, &keys);
+        assert_eq!(users[0].groups, ["inner", "middle", "outer"]);
+        assert!(out.iter().all(|g| g.members.is_empty()));
+        assert_eq!(out[1].member_groups, ["inner", "outer"]);
     }
 
     #[test]

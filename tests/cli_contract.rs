@@ -231,16 +231,7 @@ fn map_writes_json_lines_and_reports_skipped_users_on_stderr() {
             "\n",
         ),
     );
-    let run = scimsync(
-        &[
-            "map",
-            "--mapping",
-            mapping.to_str().unwrap(),
-            "--input",
-            export.to_str().unwrap(),
-        ],
-        None,
-    );
+    let run = map(&mapping, &export);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.stdout,
@@ -311,16 +302,7 @@ fn map_reads_json_arrays_and_stops_on_a_malformed_export() {
     );
 
     let bad_mapping = project.write("bad.map", "userName <- user.mail +\n");
-    let run = scimsync(
-        &[
-            "map",
-            "--mapping",
-            bad_mapping.to_str().unwrap(),
-            "--input",
-            export.to_str().unwrap(),
-        ],
-        None,
-    );
+    let run = map(&bad_mapping, &export);
     assert_eq!((run.code, run.stdout.as_str()), (1, ""));
     assert!(
         run.stderr.starts_with(&format!(
@@ -446,16 +428,7 @@ fn map_reads_app_user_profiles_through_appuser() {
         "extension b44 = \"urn:base44:params:scim:schemas:extension:user:2.0\"\nuserName <- user.login\nb44:role <- appuser.role\n  one of \"admin\", \"editor\", \"viewer\"\n",
     );
     let export = support::repo().join("tests/fixtures/exports/okta-app-users.json");
-    let run = scimsync(
-        &[
-            "map",
-            "--mapping",
-            mapping.to_str().unwrap(),
-            "--input",
-            export.to_str().unwrap(),
-        ],
-        None,
-    );
+    let run = map(&mapping, &export);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.stdout,
@@ -481,4 +454,18 @@ fn check_warns_about_likely_misspelt_source_attributes() {
             mapping.display()
         )
     );
+}
+
+/// `scimsync map --mapping MAPPING --input EXPORT`.
+fn map(mapping: &std::path::Path, export: &std::path::Path) -> support::Run {
+    scimsync(
+        &[
+            "map",
+            "--mapping",
+            mapping.to_str().unwrap(),
+            "--input",
+            export.to_str().unwrap(),
+        ],
+        None,
+    )
 }

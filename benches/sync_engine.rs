@@ -140,7 +140,7 @@ async fn bodies(config: &Config) -> Vec<Json> {
         .changes
         .changes
         .iter()
-        .filter_map(|c| c.resource.clone())
+        .filter_map(|c| c.body())
         .collect()
 }
 

@@ -98,7 +98,7 @@ fn outcomes(preset: &Preset) -> Json {
         ..diff::Policy::default()
     };
     let changes = diff::diff(&desired, &[], &State::default(), &plan.match_path, &policy);
-    let mut created: HashMap<&str, &Json> = HashMap::new();
+    let mut created: HashMap<&str, Json> = HashMap::new();
     for change in &changes.changes {
         assert_eq!(
             change.action,
@@ -109,7 +109,7 @@ fn outcomes(preset: &Preset) -> Json {
             .source_id
             .as_deref()
             .expect("a create names its source user");
-        created.insert(id, change.resource.as_ref().expect("a create has a body"));
+        created.insert(id, change.body().expect("a create has a body"));
     }
     let skipped: HashMap<&str, &str> = changes
         .skipped

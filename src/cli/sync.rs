@@ -1,5 +1,6 @@
 //! `scimsync sync --config FILE [--dry-run] [--output text|json]`.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -61,10 +62,11 @@ pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
     match args.output {
         Output::Json => {
             let document = render::report_json(&report, args.dry_run);
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&document).unwrap_or_default()
-            );
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            serde_json::to_writer_pretty(&mut out, &document)
+                .and_then(|()| writeln!(out).map_err(serde_json::Error::io))
+                .and_then(|()| out.flush().map_err(serde_json::Error::io))
+                .map_err(|e| format!("error: cannot write the report: {e}"))?;
         }
         Output::Text => {
             print!("{}", render::report_text(&report, args.dry_run));

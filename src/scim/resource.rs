@@ -10,6 +10,15 @@ use crate::value::Value;
 /// A User resource with `values` set at their paths and every extension schema listed in
 /// `schemas`, as RFC 7643 §3 asks.
 pub fn user_resource<'a>(values: impl IntoIterator<Item = (&'a AttrPath, &'a Value)>) -> Json {
+    user_resource_from_json(
+        values
+            .into_iter()
+            .map(|(path, value)| (path, value.to_json())),
+    )
+}
+
+/// [`user_resource`] from values already in JSON.
+pub fn user_resource_from_json<'a>(values: impl IntoIterator<Item = (&'a AttrPath, Json)>) -> Json {
     let mut schemas = vec![CORE_USER.to_owned()];
     // `schemas` first, for readable payloads; filled in once all values are placed.
     let mut resource = serde_json::json!({ "schemas": [] });
@@ -19,7 +28,7 @@ pub fn user_resource<'a>(values: impl IntoIterator<Item = (&'a AttrPath, &'a Val
                 schemas.push(urn.clone());
             }
         }
-        path.set(&mut resource, value.to_json());
+        path.set(&mut resource, value);
     }
     resource["schemas"] = Json::Array(schemas.into_iter().map(Json::String).collect());
     resource

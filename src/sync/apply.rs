@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::Value as Json;
 use tokio_util::sync::CancellationToken;
 
-use super::diff::{Action, Change, Changes};
+use super::diff::{Action, AttrChange, Change, Changes};
 use super::event::{Operation, WriteEvent, WriteFailure, WriteObserver, WriteResult};
 use super::groups::{GroupChange, GroupChanges, MemberSkip};
 use crate::config::UpdateMode;
@@ -165,8 +165,7 @@ impl Applier<'_> {
                 break;
             };
             done += 1;
-            let attributes: Vec<String> =
-                change.attributes.iter().map(|a| a.path.clone()).collect();
+            let attributes: Vec<String> = change.attributes.iter().map(AttrChange::path).collect();
             let operation = change.action.operation();
             match result {
                 Ok(written) => {
@@ -275,7 +274,8 @@ impl Applier<'_> {
 
     /// POST, and on an uncertain outcome or a conflict, look before sending again.
     async fn create_user(&self, change: &Change) -> Result<Written, ClientError> {
-        let resource = change.resource.as_ref().unwrap_or(&Json::Null);
+        let resource = change.body().unwrap_or(Json::Null);
+        let resource = &resource;
         let mut attempt = 0;
         loop {
             let error = match self.client.create(ResourceType::User, resource).await {
@@ -572,13 +572,10 @@ mod tests {
             source_id: Some("1".into()),
             id: Some("t1".into()),
             user_name: "a@x".into(),
-            resource: None,
             attributes: vec![AttrChange {
-                path: role.to_string(),
+                attr: std::sync::Arc::new(role.clone()),
                 old: None,
                 new: json!("admin"),
-                operation: PatchOperation::set(&role, json!("admin"), None),
-                attr: role.clone(),
                 redacted: false,
             }],
             adopted: false,

@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value as Json;
@@ -18,7 +19,7 @@ use crate::config::ActionsConfig;
 use crate::mapping::plan::{Flow, REDACTED};
 use crate::scim::patch::PatchOperation;
 use crate::scim::path::AttrPath;
-use crate::scim::resource::{id, is_active, same_value, user_resource};
+use crate::scim::resource::{id, is_active, same_value, user_resource_from_json};
 use crate::state::{ManagedUser, State};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -54,16 +55,15 @@ impl Action {
 }
 
 /// One attribute brought to its desired value.
+///
+/// Kept lean, as a first sync plans one per attribute of every user: the path is shared with
+/// the rule, and its text and the PATCH operation are derived when they are needed.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AttrChange {
-    pub path: String,
+    #[serde(rename = "path", serialize_with = "path_text")]
+    pub attr: Arc<AttrPath>,
     pub old: Option<Json>,
     pub new: Json,
-    #[serde(skip)]
-    pub operation: PatchOperation,
-    /// The path, for writing the value into a full resource (PUT mode).
-    #[serde(skip)]
-    pub attr: AttrPath,
     /// The rule uses `Redact`: the values are shown as `[Redact]` (see [`Change::shown`]).
     #[serde(skip)]
     pub redacted: bool,
@@ -80,9 +80,6 @@ pub struct Change {
     pub id: Option<String>,
     #[serde(rename = "userName")]
     pub user_name: String,
-    /// The body of a create.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resource: Option<Json>,
     /// The attribute changes of an update or reactivation (and `active` of a deactivation).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attributes: Vec<AttrChange>,
@@ -112,19 +109,47 @@ impl Change {
                 attribute.old = Some(hidden.clone());
             }
             attribute.new = hidden.clone();
-            if let Some(resource) = &mut shown.resource {
-                attribute.attr.set(resource, hidden.clone());
-            }
         }
         Cow::Owned(shown)
     }
 
-    pub fn operations(&self) -> Vec<PatchOperation> {
-        self.attributes
-            .iter()
-            .map(|a| a.operation.clone())
-            .collect()
+    /// The body of a create, built from its attributes when it is sent or shown rather than
+    /// kept beside them: a first sync plans a create for every user. `active` is sent even
+    /// when no rule sets it, so no target has to guess its default.
+    pub fn body(&self) -> Option<Json> {
+        if self.action != Action::Create {
+            return None;
+        }
+        let active = AttrPath::core("active");
+        let implied = (!self.attributes.iter().any(|a| *a.attr == active))
+            .then(|| (&active, Json::Bool(true)));
+        Some(user_resource_from_json(
+            self.attributes
+                .iter()
+                .map(|a| (&*a.attr, a.new.clone()))
+                .chain(implied),
+        ))
     }
+
+    pub fn operations(&self) -> Vec<PatchOperation> {
+        self.attributes.iter().map(AttrChange::operation).collect()
+    }
+}
+
+impl AttrChange {
+    /// The path as SCIM writes it (`name.givenName`, `urn:…:User:department`).
+    pub fn path(&self) -> String {
+        self.attr.to_string()
+    }
+
+    /// The PATCH operation that makes the change.
+    pub fn operation(&self) -> PatchOperation {
+        PatchOperation::set(&self.attr, self.new.clone(), self.old.as_ref())
+    }
+}
+
+fn path_text<S: serde::Serializer>(path: &Arc<AttrPath>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(path)
 }
 
 /// Which provisioning actions are on, and the clock for `delete_after_days`.
@@ -275,7 +300,6 @@ pub fn diff(
             source_id: Some(user.source_id.clone()),
             id: Some(target_id.to_owned()),
             user_name: user.user_name.clone(),
-            resource: None,
             attributes,
             adopted,
             match_value: None,
@@ -347,7 +371,6 @@ pub fn diff(
             source_id: Some(source_id.clone()),
             id: Some(managed.id.clone()),
             user_name: user_name.clone(),
-            resource: None,
             attributes,
             adopted: false,
             match_value: None,
@@ -391,18 +414,6 @@ pub fn diff(
 }
 
 fn create(user: &DesiredUser, match_path: &AttrPath) -> Change {
-    // `active` is always sent, so no target has to guess its default.
-    let active_path = AttrPath::core("active");
-    let active = crate::value::Value::Bool(true);
-    let explicit_active = user.mapped.values.iter().any(|v| *v.path == active_path);
-    let implied = (!explicit_active).then_some((&active_path, &active));
-    let resource = user_resource(
-        user.mapped
-            .values
-            .iter()
-            .map(|v| (&*v.path, &v.value))
-            .chain(implied),
-    );
     let attributes = user
         .mapped
         .values
@@ -410,11 +421,9 @@ fn create(user: &DesiredUser, match_path: &AttrPath) -> Change {
         .map(|v| {
             let new = v.value.to_json();
             AttrChange {
-                path: v.path.to_string(),
+                attr: Arc::clone(&v.path),
                 old: None,
-                operation: PatchOperation::set(&v.path, new.clone(), None),
                 new,
-                attr: AttrPath::clone(&v.path),
                 redacted: v.redacted,
             }
         })
@@ -424,7 +433,6 @@ fn create(user: &DesiredUser, match_path: &AttrPath) -> Change {
         source_id: Some(user.source_id.clone()),
         id: None,
         user_name: user.user_name.clone(),
-        resource: Some(resource),
         attributes,
         adopted: false,
         match_value: user.mapped.get(match_path).map(|v| match v {
@@ -449,11 +457,9 @@ fn attribute_changes(user: &DesiredUser, target: &Json) -> Vec<AttrChange> {
             }
             let new = v.value.to_json();
             Some(AttrChange {
-                path: v.path.to_string(),
+                attr: Arc::clone(&v.path),
                 old: current.cloned(),
-                operation: PatchOperation::set(&v.path, new.clone(), current),
                 new,
-                attr: AttrPath::clone(&v.path),
                 redacted: v.redacted,
             })
         })
@@ -462,15 +468,9 @@ fn attribute_changes(user: &DesiredUser, target: &Json) -> Vec<AttrChange> {
 
 fn active_change(old: bool, new: bool) -> AttrChange {
     AttrChange {
-        path: "active".into(),
+        attr: Arc::new(AttrPath::core("active")),
         old: Some(Json::Bool(old)),
         new: Json::Bool(new),
-        operation: PatchOperation::set(
-            &AttrPath::core("active"),
-            Json::Bool(new),
-            Some(&Json::Bool(old)),
-        ),
-        attr: AttrPath::core("active"),
         redacted: false,
     }
 }
@@ -548,7 +548,7 @@ mod tests {
                 (
                     c.action,
                     c.user_name.clone(),
-                    c.attributes.iter().map(|a| a.path.clone()).collect(),
+                    c.attributes.iter().map(AttrChange::path).collect(),
                 )
             })
             .collect()
@@ -622,7 +622,7 @@ mod tests {
         );
         let create = &c.changes[0];
         assert_eq!(
-            create.resource,
+            create.body(),
             Some(
                 json!({"schemas": [crate::scim::schema::CORE_USER], "userName": "new@x", "name": {"familyName": "N"}, "active": true})
             )

@@ -348,7 +348,11 @@ fn record_planned(options: &RunOptions, report: &RunReport) {
             change.action.operation(),
             change.id.as_ref(),
             &change.user_name,
-            change.attributes.iter().map(|a| a.path.clone()).collect(),
+            change
+                .attributes
+                .iter()
+                .map(diff::AttrChange::path)
+                .collect(),
         ));
     }
     for change in &report.groups.changes {

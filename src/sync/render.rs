@@ -4,11 +4,16 @@ use std::fmt::Write as _;
 
 use serde_json::{Value as Json, json};
 
+use serde::Serialize;
+
 use super::RunReport;
 use super::apply::Applied;
-use super::diff::{Action, Changes};
+use super::desired::Skip;
+use super::diff::{Action, Change, Changes};
 use super::event::Operation;
-use super::groups::GroupChanges;
+use super::groups::{GroupChange, GroupChanges, MemberSkip};
+use super::safety::Violation;
+use crate::scim::client::RequestTotals;
 
 /// Extension aliases (`b44` for `urn:base44:…:2.0`) used to shorten paths for people.
 pub type Aliases = [(String, String)];
@@ -59,7 +64,7 @@ pub fn text(changes: &Changes, aliases: &Aliases, detail: bool) -> String {
             let names: Vec<String> = change
                 .attributes
                 .iter()
-                .map(|a| short_path(&a.path, aliases))
+                .map(|a| short_path(&a.path(), aliases))
                 .collect();
             if change.action != Action::Create && !names.is_empty() {
                 let _ = write!(out, ": {}", names.join(", "));
@@ -69,7 +74,7 @@ pub fn text(changes: &Changes, aliases: &Aliases, detail: bool) -> String {
         }
         out.push('\n');
         for attribute in &change.attributes {
-            let path = short_path(&attribute.path, aliases);
+            let path = short_path(&attribute.path(), aliases);
             match (&attribute.old, change.action) {
                 (_, Action::Create) => {
                     let _ = writeln!(out, "    {path}: {}", attribute.new);
@@ -264,44 +269,11 @@ pub fn applied_text(applied: &Applied) -> String {
 
 /// A whole run as one JSON document: the plan (users and groups), the threshold verdict, and
 /// after a real run what was applied and the request counts.
-pub fn report_json(report: &RunReport, dry_run: bool) -> Json {
-    let mut document = json(&report.changes, dry_run, report.applied.as_ref());
-    if let Json::Object(object) = &mut document {
-        object.insert("run_id".into(), Json::String(report.run_id.clone()));
-        let groups = &report.groups;
-        object.insert(
-            "groups".into(),
-            json!({
-                "summary": {
-                    "create": groups.count(Operation::GroupCreate),
-                    "update": groups.count(Operation::GroupUpdate),
-                    "add_members": groups.count(Operation::GroupAddMembers),
-                    "remove_members": groups.count(Operation::GroupRemoveMembers),
-                    "delete": groups.count(Operation::GroupDelete),
-                    "unchanged": groups.unchanged,
-                },
-                "changes": groups.changes,
-                "notices": groups.notices,
-                "member_skips": report.member_skips,
-            }),
-        );
-        object.insert(
-            "safety".into(),
-            serde_json::to_value(&report.safety).unwrap_or(Json::Null),
-        );
-        object.insert(
-            "requests".into(),
-            serde_json::to_value(report.requests).unwrap_or(Json::Null),
-        );
-    }
-    document
-}
-
-/// The plan (and, after a real run, what was applied) as one JSON document.
-pub fn json(changes: &Changes, dry_run: bool, applied: Option<&Applied>) -> Json {
-    let mut document = json!({
-        "dry_run": dry_run,
-        "summary": {
+pub fn report_json(report: &RunReport, dry_run: bool) -> JsonReport<'_> {
+    let (changes, groups) = (&report.changes, &report.groups);
+    JsonReport {
+        dry_run,
+        summary: json!({
             "create": changes.count(Action::Create),
             "update": changes.count(Action::Update),
             "reactivate": changes.count(Action::Reactivate),
@@ -309,15 +281,74 @@ pub fn json(changes: &Changes, dry_run: bool, applied: Option<&Applied>) -> Json
             "delete": changes.count(Action::Delete),
             "unchanged": changes.unchanged,
             "skipped": changes.skipped.len(),
+        }),
+        changes: ShownChanges(&changes.changes),
+        skipped: &changes.skipped,
+        applied: report.applied.as_ref(),
+        run_id: &report.run_id,
+        groups: JsonGroups {
+            summary: json!({
+                "create": groups.count(Operation::GroupCreate),
+                "update": groups.count(Operation::GroupUpdate),
+                "add_members": groups.count(Operation::GroupAddMembers),
+                "remove_members": groups.count(Operation::GroupRemoveMembers),
+                "delete": groups.count(Operation::GroupDelete),
+                "unchanged": groups.unchanged,
+            }),
+            changes: &groups.changes,
+            notices: &groups.notices,
+            member_skips: &report.member_skips,
         },
-        "changes": changes.changes.iter().map(|c| c.shown()).collect::<Vec<_>>(),
-        "skipped": changes.skipped,
-    });
-    if let (Some(applied), Json::Object(object)) = (applied, &mut document) {
-        object.insert(
-            "applied".into(),
-            serde_json::to_value(applied).unwrap_or(Json::Null),
-        );
+        safety: report.safety.as_ref(),
+        requests: report.requests,
     }
-    document
+}
+
+/// The plan (and, after a real run, what was applied) as one JSON document, serialised
+/// straight from the report: a first sync of 100,000 users plans 100,000 creates, and a copy
+/// of them as a JSON tree would double the run's memory.
+#[derive(Serialize)]
+pub struct JsonReport<'a> {
+    dry_run: bool,
+    summary: Json,
+    changes: ShownChanges<'a>,
+    skipped: &'a [Skip],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    applied: Option<&'a Applied>,
+    run_id: &'a str,
+    groups: JsonGroups<'a>,
+    safety: Option<&'a Violation>,
+    requests: RequestTotals,
+}
+
+#[derive(Serialize)]
+struct JsonGroups<'a> {
+    summary: Json,
+    changes: &'a [GroupChange],
+    notices: &'a [String],
+    member_skips: &'a [MemberSkip],
+}
+
+/// Changes as they are shown: redacted values as `[Redact]`, and a create with the body it
+/// sends (built one change at a time, as it is written out).
+struct ShownChanges<'a>(&'a [Change]);
+
+#[derive(Serialize)]
+struct ShownChange<'a> {
+    #[serde(flatten)]
+    change: std::borrow::Cow<'a, Change>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource: Option<Json>,
+}
+
+impl Serialize for ShownChanges<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|change| {
+            let change = change.shown();
+            ShownChange {
+                resource: change.body(),
+                change,
+            }
+        }))
+    }
 }

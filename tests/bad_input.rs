@@ -180,3 +180,30 @@ fn empty_export_never_deactivates_managed_users() {
     );
     assert_eq!(server.writes(), writes);
 }
+
+/// Users are mapped while the export is still being read: a broken record far into the file,
+/// after whole batches of good users were handed over, still stops the run before any write.
+#[test]
+fn export_broken_after_many_good_users_writes_nothing() {
+    let server = ScimServer::start();
+    let (project, config) = project(&server);
+    let mut lines: String = (0..1000)
+        .map(|i| {
+            format!(
+                "{{\"id\":\"00u{i}\",\"status\":\"ACTIVE\",\"profile\":{{\"email\":\"u{i}@example.com\"}}}}\n"
+            )
+        })
+        .collect();
+    lines.push_str("{\"id\":\"00uX\",\"status\":\"ACTIVE\",\"profile\":\n");
+    project.write("users.jsonl", &lines);
+    let config_text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("users.json", "users.jsonl");
+    std::fs::write(&config, config_text).unwrap();
+    let run = scimsync(&["sync", "--config", &config], Some(&server.token));
+    assert_refused(
+        &run,
+        &server,
+        &["users.jsonl is not valid JSON (line 1001", "record 1000"],
+    );
+}

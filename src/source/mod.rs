@@ -116,17 +116,32 @@ pub async fn read_each(
     config: &SourceConfig,
     projection: &Projection,
     now: DateTime<Utc>,
-    mut each: impl FnMut(Record),
+    each: impl FnMut(Record),
 ) -> Result<Vec<Group>, SourceError> {
     match config {
         SourceConfig::Json(json) => {
-            let json = json.clone();
-            // File reading is blocking; keep it off the async workers.
-            let directory = tokio::task::spawn_blocking(move || json::read(&json))
-                .await
-                .map_err(|e| ldap::LdapError::Runtime(e.to_string()))??;
-            directory.users.into_iter().for_each(each);
-            Ok(directory.groups)
+            let (sender, mut receiver) = tokio::sync::mpsc::channel(4);
+            let (json, members) = (json.clone(), projection.group_members);
+            // File reading and parsing block: on a thread of their own, overlapping `each`.
+            std::thread::Builder::new()
+                .name("export-reader".into())
+                .spawn(move || {
+                    let mut batch = Vec::with_capacity(BATCH);
+                    let outcome = json::read_each(&json, members, |user| {
+                        batch.push(user);
+                        if batch.len() >= BATCH {
+                            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                            // A consumer that is gone has stopped; nobody waits for the rest.
+                            let _ = sender.blocking_send(Delivery::Users(full));
+                        }
+                    });
+                    if !batch.is_empty() {
+                        let _ = sender.blocking_send(Delivery::Users(batch));
+                    }
+                    let _ = sender.blocking_send(Delivery::End(outcome.map_err(SourceError::from)));
+                })
+                .map_err(|e| ldap::LdapError::Runtime(e.to_string()))?;
+            receive(&mut receiver, each).await
         }
         SourceConfig::Ldap(ldap) => {
             let (sender, mut receiver) = tokio::sync::mpsc::channel(4);
@@ -154,27 +169,35 @@ pub async fn read_each(
                             })
                         });
                     // The consumer may be gone (it stopped); then nobody is waiting for this.
-                    let _ = sender.blocking_send(Delivery::End(outcome));
+                    let _ = sender.blocking_send(Delivery::End(outcome.map_err(SourceError::from)));
                 })
                 .map_err(|e| ldap::LdapError::Runtime(e.to_string()))?;
-            while let Some(delivery) = receiver.recv().await {
-                match delivery {
-                    Delivery::Users(users) => users.into_iter().for_each(&mut each),
-                    Delivery::End(outcome) => return outcome.map_err(SourceError::from),
-                }
-            }
-            Err(ldap::LdapError::Runtime(
-                "the LDAP reader stopped before the end of the read".into(),
-            )
-            .into())
+            receive(&mut receiver, each).await
         }
     }
 }
 
-/// What the LDAP reader thread sends: users as they are read, then how the read ended.
+/// Hands the users a reader thread sends to `each`, and returns how the read ended.
+async fn receive(
+    receiver: &mut tokio::sync::mpsc::Receiver<Delivery>,
+    mut each: impl FnMut(Record),
+) -> Result<Vec<Group>, SourceError> {
+    while let Some(delivery) = receiver.recv().await {
+        match delivery {
+            Delivery::Users(users) => users.into_iter().for_each(&mut each),
+            Delivery::End(outcome) => return outcome,
+        }
+    }
+    Err(
+        ldap::LdapError::Runtime("the source reader stopped before the end of the read".into())
+            .into(),
+    )
+}
+
+/// What a reader thread sends: users as they are read, then how the read ended.
 enum Delivery {
     Users(Vec<Record>),
-    End(Result<Vec<Group>, ldap::LdapError>),
+    End(Result<Vec<Group>, SourceError>),
 }
 
 /// Groups users into batches for the channel to the consumer.

@@ -102,32 +102,45 @@ pub fn parse(
 
 /// Reads the whole export as a directory: users, and the groups the export names.
 pub fn read(config: &JsonSourceConfig) -> Result<Directory, JsonSourceError> {
-    let mut stream = RecordStream::open(config)?;
-    let users = stream.by_ref().collect::<Result<Vec<_>, _>>()?;
-    let groups = match stream.shaper.context.okta_groups.take() {
-        Some(export) => export.groups,
-        None => groups_named_by_users(&users, &stream.shaper.context.group_ids),
-    };
+    let mut users = Vec::new();
+    let groups = read_each(config, true, |user| users.push(user))?;
     Ok(Directory { users, groups })
 }
 
-/// Groups as the users name them (embedded Okta groups, Graph `memberOf`, plain `groups`).
-fn groups_named_by_users(users: &[Record], ids: &HashMap<String, String>) -> Vec<Group> {
-    let mut groups: BTreeMap<&str, Group> = BTreeMap::new();
-    for user in users {
-        for name in &user.groups {
-            groups
-                .entry(name)
-                .or_insert_with(|| Group {
+/// Streams the export: each user goes to `each` as soon as it is parsed, so memory holds one
+/// user at a time, not the file; then the groups come back: the groups export's, else those
+/// the users name (embedded Okta groups, Graph `memberOf`, plain `groups`), listing their
+/// members when `members`. An error means the export is broken somewhere: whatever `each`
+/// was given must be thrown away.
+pub fn read_each(
+    config: &JsonSourceConfig,
+    members: bool,
+    mut each: impl FnMut(Record),
+) -> Result<Vec<Group>, JsonSourceError> {
+    let mut stream = RecordStream::open(config)?;
+    let from_export = stream.shaper.context.okta_groups.is_some();
+    let mut named: BTreeMap<String, Group> = BTreeMap::new();
+    while let Some(user) = stream.next() {
+        let user = user?;
+        if !from_export {
+            let ids = &stream.shaper.context.group_ids;
+            for name in &user.groups {
+                let group = named.entry(name.clone()).or_insert_with(|| Group {
                     id: ids.get(name).cloned().unwrap_or_else(|| name.clone()),
                     name: name.clone(),
                     ..Group::default()
-                })
-                .members
-                .push(user.id.clone());
+                });
+                if members {
+                    group.members.push(user.id.clone());
+                }
+            }
         }
+        each(user);
     }
-    groups.into_values().collect()
+    Ok(match stream.shaper.context.okta_groups.take() {
+        Some(export) => export.groups,
+        None => named.into_values().collect(),
+    })
 }
 
 /// Side files an export's records are read with.

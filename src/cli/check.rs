@@ -45,7 +45,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, String> {
     for path in &files {
         match load_plan_and_warnings(path) {
             Ok((plan, warnings)) => {
-                eprint!("{warnings}");
+                eprint!("{}", warnings.concat());
                 println!("{}: ok ({} rules)", path.display(), plan.rules.len());
                 if args.facts {
                     print!("{}", facts_text(&plan));

@@ -138,14 +138,15 @@ impl RunReport {
 /// go to the log, one event each.
 pub fn load_plan(path: &Path) -> Result<Plan, SyncError> {
     let (plan, warnings) = load_plan_and_warnings(path)?;
-    for warning in warnings.lines().filter(|l| l.contains(": warning[")) {
-        tracing::warn!("{warning}");
+    for warning in warnings {
+        // The headline (`file:line:col: warning[E0204]: ...`); `check` shows the whole of it.
+        tracing::warn!("{}", warning.lines().next().unwrap_or_default());
     }
     Ok(plan)
 }
 
-/// [`load_plan`], with the warnings rendered compiler style (`check` prints them whole).
-pub fn load_plan_and_warnings(path: &Path) -> Result<(Plan, String), SyncError> {
+/// [`load_plan`], with each warning rendered compiler style (`check` prints them whole).
+pub fn load_plan_and_warnings(path: &Path) -> Result<(Plan, Vec<String>), SyncError> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| SyncError::MappingRead {
         path: shown.clone(),
@@ -157,7 +158,11 @@ pub fn load_plan_and_warnings(path: &Path) -> Result<(Plan, String), SyncError> 
         rendered: mapping::render_all(&diagnostics, &file),
         count: diagnostics.iter().filter(|d| d.is_error()).count(),
     })?;
-    let warnings = mapping::render_all(&plan.warnings, &file);
+    let warnings = plan
+        .warnings
+        .iter()
+        .map(|warning| mapping::render_all(std::slice::from_ref(warning), &file))
+        .collect();
     Ok((plan, warnings))
 }
 

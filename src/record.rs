@@ -124,10 +124,6 @@ impl Attrs {
         }
     }
 
-    pub fn remove(&mut self, name: &str) -> Option<Value> {
-        self.find(name).map(|i| self.entries.remove(i).value)
-    }
-
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -144,11 +140,6 @@ impl Attrs {
     /// Attributes, sorted by name.
     pub fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
         self.into_iter()
-    }
-
-    /// Drops spare capacity: records are kept in memory for a whole run.
-    pub fn shrink_to_fit(&mut self) {
-        self.entries.shrink_to_fit();
     }
 }
 
@@ -326,9 +317,8 @@ mod tests {
             Some(Value::from("uid"))
         );
         assert_eq!(attrs.get("uid"), Some(&Value::Int(1)));
-        assert_eq!(attrs.remove("cn"), Some(Value::from("cn")));
-        assert!(!attrs.contains_key("cn"));
+        assert!(attrs.contains_key("cn"));
         assert_eq!(attrs.get("zz"), None);
-        assert_eq!(attrs.len(), 3);
+        assert_eq!(attrs.len(), 4);
     }
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use fancy_regex::Regex;
 
 /// Where a pattern has to match.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Anchoring {
     /// The whole value: SpEL `matches` and Okta's group regexes (Java `String.matches`).
     Whole,
@@ -50,20 +50,23 @@ impl Pattern {
     pub fn cached(pattern: &str, anchoring: Anchoring) -> Result<Pattern, String> {
         const KEEP: usize = 64;
         thread_local! {
-            static CACHE: RefCell<HashMap<(String, Anchoring), Pattern>> =
-                RefCell::new(HashMap::new());
+            // One map per anchoring, so a lookup borrows the pattern instead of copying it.
+            static CACHE: RefCell<[HashMap<String, Pattern>; 2]> = RefCell::default();
         }
+        let slot = match anchoring {
+            Anchoring::Whole => 0,
+            Anchoring::Anywhere => 1,
+        };
         CACHE.with(|cache| {
-            let key = (pattern.to_owned(), anchoring);
-            if let Some(found) = cache.borrow().get(&key) {
+            if let Some(found) = cache.borrow()[slot].get(pattern) {
                 return Ok(found.clone());
             }
             let compiled = Pattern::new(pattern, anchoring)?;
-            let mut cache = cache.borrow_mut();
-            if cache.len() >= KEEP {
-                cache.clear();
+            let map = &mut cache.borrow_mut()[slot];
+            if map.len() >= KEEP {
+                map.clear();
             }
-            cache.insert(key, compiled.clone());
+            map.insert(pattern.to_owned(), compiled.clone());
             Ok(compiled)
         })
     }

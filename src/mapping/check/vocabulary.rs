@@ -105,7 +105,6 @@ const OKTA: &[&str] = &[
     "zipCode",
     // LDAP (inetOrgPerson, Active Directory).
     "accountExpires",
-    "department",
     "description",
     "distinguishedName",
     "employeeID",

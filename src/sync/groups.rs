@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use super::desired::{Desire, Desired};
+use super::desired::Desire;
 use super::diff::{Action, Changes};
 use super::event::Operation;
 use crate::config::ActionsConfig;
@@ -180,40 +180,6 @@ impl<'p> PushedGroups<'p> {
     pub fn finish(self) -> (Vec<DesiredGroup>, Vec<MemberSkip>) {
         (self.groups.into_values().collect(), self.skips)
     }
-}
-
-/// The pushed groups and their members, from the source records and what the run made of
-/// them ([`PushedGroups`] over records kept in memory).
-pub fn desired_groups(
-    plan: &Plan,
-    records: &[Record],
-    desired: &Desired,
-) -> (Vec<DesiredGroup>, Vec<MemberSkip>) {
-    if plan.groups.is_empty() {
-        return (Vec::new(), Vec::new());
-    }
-    let provisioned: HashMap<&str, bool> = desired
-        .users
-        .iter()
-        .map(|u| (u.source_id.as_str(), u.active))
-        .collect();
-    let skipped: HashMap<&str, &str> = desired
-        .skipped
-        .iter()
-        .map(|s| (s.source_id.as_str(), s.reason.as_str()))
-        .collect();
-    let mut pushed = PushedGroups::new(plan);
-    for record in records {
-        let status = match provisioned.get(record.id.as_str()) {
-            Some(true) => MemberStatus::Active,
-            Some(false) => MemberStatus::Inactive,
-            None => skipped
-                .get(record.id.as_str())
-                .map_or(MemberStatus::OutOfScope, |why| MemberStatus::Skipped(why)),
-        };
-        pushed.add(record, status);
-    }
-    pushed.finish()
 }
 
 /// Compares desired groups with the target's. `users` is the user plan of the same run: it
@@ -450,7 +416,6 @@ mod tests {
     use super::*;
     use crate::mapping::{SourceFile, compile};
     use crate::state::{ManagedGroup, ManagedUser};
-    use crate::sync::desired::compute;
     use crate::sync::diff::{Policy, diff};
     use serde_json::json;
 
@@ -466,14 +431,19 @@ mod tests {
     #[test]
     fn creates_renames_chunks_and_removes_only_managed_members() {
         let plan = compile(&SourceFile::new("t.map", MAP)).unwrap();
-        let records = vec![
+        let records = [
             record("1", "a@x", true, &["eng", "team-x", "other"]),
             record("2", "b@x", true, &["eng"]),
             record("3", "c@x", true, &["eng"]),
             record("4", "d@x", false, &["eng"]),
         ];
-        let desired = compute(&plan, &records, chrono::Utc::now());
-        let (groups, skips) = desired_groups(&plan, &records, &desired);
+        let mut planner = crate::sync::SourcePlanner::new(&plan, chrono::Utc::now(), &[]);
+        records.iter().for_each(|r| planner.add(r));
+        let crate::sync::SourceDesired {
+            desired,
+            groups,
+            member_skips: skips,
+        } = planner.finish();
         assert_eq!(
             groups
                 .iter()

@@ -387,22 +387,50 @@ pub async fn read_desired(
     now: DateTime<Utc>,
     target_users: &[serde_json::Value],
 ) -> Result<SourceDesired, SyncError> {
-    let projection = source_projection(plan);
-    let mut mapper = desired::Mapper::against(plan, now, target_users);
-    let mut desired = desired::Desired::default();
-    let mut pushed = groups::PushedGroups::new(plan);
-    source::read_each(source, &projection, now, |record| {
-        let desire = mapper.map(&record);
-        pushed.add(&record, groups::MemberStatus::of(&desire));
-        desired.add(&record, desire);
+    let mut planner = SourcePlanner::new(plan, now, target_users);
+    source::read_each(source, &source_projection(plan), now, |record| {
+        planner.add(&record)
     })
     .await?;
-    let (groups, member_skips) = pushed.finish();
-    Ok(SourceDesired {
-        desired,
-        groups,
-        member_skips,
-    })
+    Ok(planner.finish())
+}
+
+/// What a run makes of its source users, one user at a time: the desired state, and the
+/// members of pushed groups. Pure; [`read_desired`] feeds it from the source.
+pub struct SourcePlanner<'p> {
+    mapper: desired::Mapper<'p>,
+    desired: desired::Desired,
+    pushed: groups::PushedGroups<'p>,
+}
+
+impl<'p> SourcePlanner<'p> {
+    /// `SelectUniqueValue` avoids the values of `target_users`.
+    pub fn new(
+        plan: &'p Plan,
+        now: DateTime<Utc>,
+        target_users: &'p [serde_json::Value],
+    ) -> SourcePlanner<'p> {
+        SourcePlanner {
+            mapper: desired::Mapper::against(plan, now, target_users),
+            desired: desired::Desired::default(),
+            pushed: groups::PushedGroups::new(plan),
+        }
+    }
+
+    pub fn add(&mut self, record: &crate::record::Record) {
+        let desire = self.mapper.map(record);
+        self.pushed.add(record, groups::MemberStatus::of(&desire));
+        self.desired.add(record, desire);
+    }
+
+    pub fn finish(self) -> SourceDesired {
+        let (groups, member_skips) = self.pushed.finish();
+        SourceDesired {
+            desired: self.desired,
+            groups,
+            member_skips,
+        }
+    }
 }
 
 /// What the source must deliver for this plan: the attributes its rules and scope read

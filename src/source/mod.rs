@@ -100,7 +100,7 @@ pub async fn read(
     Ok(Directory { users, groups })
 }
 
-/// How many users the LDAP reader hands over at a time: enough that passing them between
+/// How many users a reader thread hands over at a time: enough that passing them between
 /// threads costs nothing next to reading them, few enough that memory does not follow the
 /// directory.
 const BATCH: usize = 256;
@@ -109,8 +109,8 @@ const BATCH: usize = 256;
 /// read (with its groups set), then returns the groups. A consumer that keeps what it makes
 /// of each user, not the user, needs memory for that alone.
 ///
-/// For a directory the read runs on a thread of its own and `each` runs here, on the
-/// caller's task, so the two overlap. An error means the read is incomplete: whatever `each`
+/// The read (of a directory or an export) runs on a thread of its own and `each` runs here,
+/// on the caller's task, so the two overlap. An error means the read is incomplete: whatever `each`
 /// was given must then be thrown away.
 pub async fn read_each(
     config: &SourceConfig,
@@ -118,68 +118,62 @@ pub async fn read_each(
     now: DateTime<Utc>,
     each: impl FnMut(Record),
 ) -> Result<Vec<Group>, SourceError> {
-    match config {
+    let receiver = match config {
         SourceConfig::Json(json) => {
-            let (sender, mut receiver) = tokio::sync::mpsc::channel(4);
             let (json, members) = (json.clone(), projection.group_members);
             // File reading and parsing block: on a thread of their own, overlapping `each`.
-            std::thread::Builder::new()
-                .name("export-reader".into())
-                .spawn(move || {
-                    let mut batch = Vec::with_capacity(BATCH);
-                    let outcome = json::read_each(&json, members, |user| {
-                        batch.push(user);
-                        if batch.len() >= BATCH {
-                            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                            // A consumer that is gone has stopped; nobody waits for the rest.
-                            let _ = sender.blocking_send(Delivery::Users(full));
-                        }
-                    });
-                    if !batch.is_empty() {
-                        let _ = sender.blocking_send(Delivery::Users(batch));
-                    }
-                    let _ = sender.blocking_send(Delivery::End(outcome.map_err(SourceError::from)));
-                })
-                .map_err(|e| ldap::LdapError::Runtime(e.to_string()))?;
-            receive(&mut receiver, each).await
+            spawn_reader("export-reader", move |batches| {
+                let groups = json::read_each(&json, members, |user| batches.push_blocking(user))?;
+                batches.flush_blocking();
+                Ok(groups)
+            })?
         }
         SourceConfig::Ldap(ldap) => {
-            let (sender, mut receiver) = tokio::sync::mpsc::channel(4);
             let (ldap, projection) = (ldap.clone(), projection.clone());
             // The read is one sequential pipeline (socket → BER → records): on a runtime of
             // its own, on one thread, entries never hop between worker threads, and its
             // allocations stay in one arena.
-            std::thread::Builder::new()
-                .name("ldap-reader".into())
-                .spawn(move || {
-                    let outcome = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .map_err(|e| ldap::LdapError::Runtime(e.to_string()))
-                        .and_then(|runtime| {
-                            runtime.block_on(async {
-                                let mut batches = Batches {
-                                    sender: sender.clone(),
-                                    batch: Vec::with_capacity(BATCH),
-                                };
-                                let groups =
-                                    ldap::read_users(&ldap, &projection, now, &mut batches).await?;
-                                batches.flush().await?;
-                                Ok(groups)
-                            })
-                        });
-                    // The consumer may be gone (it stopped); then nobody is waiting for this.
-                    let _ = sender.blocking_send(Delivery::End(outcome.map_err(SourceError::from)));
+            spawn_reader("ldap-reader", move |batches| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| ldap::LdapError::Runtime(e.to_string()))?;
+                runtime.block_on(async {
+                    let groups = ldap::read_users(&ldap, &projection, now, batches).await?;
+                    batches.flush().await?;
+                    Ok(groups)
                 })
-                .map_err(|e| ldap::LdapError::Runtime(e.to_string()))?;
-            receive(&mut receiver, each).await
+            })?
         }
-    }
+    };
+    receive(receiver, each).await
+}
+
+/// Runs `read` on a thread named `name`, which hands users over in batches and then says
+/// how the read ended; the receiver gets both.
+fn spawn_reader(
+    name: &str,
+    read: impl FnOnce(&mut Batches) -> Result<Vec<Group>, SourceError> + Send + 'static,
+) -> Result<tokio::sync::mpsc::Receiver<Delivery>, SourceError> {
+    let (sender, receiver) = tokio::sync::mpsc::channel(4);
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let mut batches = Batches {
+                sender: sender.clone(),
+                batch: Vec::with_capacity(BATCH),
+            };
+            let outcome = read(&mut batches);
+            // The consumer may be gone (it stopped); then nobody is waiting for this.
+            let _ = sender.blocking_send(Delivery::End(outcome));
+        })
+        .map_err(|e| ldap::LdapError::Runtime(e.to_string()))?;
+    Ok(receiver)
 }
 
 /// Hands the users a reader thread sends to `each`, and returns how the read ended.
 async fn receive(
-    receiver: &mut tokio::sync::mpsc::Receiver<Delivery>,
+    mut receiver: tokio::sync::mpsc::Receiver<Delivery>,
     mut each: impl FnMut(Record),
 ) -> Result<Vec<Group>, SourceError> {
     while let Some(delivery) = receiver.recv().await {
@@ -207,25 +201,53 @@ struct Batches {
 }
 
 impl Batches {
-    async fn flush(&mut self) -> Result<(), ldap::LdapError> {
-        if self.batch.is_empty() {
-            return Ok(());
+    /// Adds `record`; a full batch comes back, to be sent.
+    fn add(&mut self, record: Record) -> Option<Vec<Record>> {
+        self.batch.push(record);
+        (self.batch.len() >= BATCH).then(|| self.take())
+    }
+
+    fn take(&mut self) -> Vec<Record> {
+        std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH))
+    }
+
+    /// For a reader outside any runtime. A consumer that is gone has stopped: nobody waits
+    /// for the rest, so a failed send is not an error of the read.
+    fn push_blocking(&mut self, record: Record) {
+        if let Some(full) = self.add(record) {
+            let _ = self.sender.blocking_send(Delivery::Users(full));
         }
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+    }
+
+    fn flush_blocking(&mut self) {
+        if !self.batch.is_empty() {
+            let rest = self.take();
+            let _ = self.sender.blocking_send(Delivery::Users(rest));
+        }
+    }
+
+    async fn send(&mut self, batch: Vec<Record>) -> Result<(), ldap::LdapError> {
         self.sender
             .send(Delivery::Users(batch))
             .await
             .map_err(|_| ldap::LdapError::Runtime("the consumer of the LDAP read stopped".into()))
     }
+
+    async fn flush(&mut self) -> Result<(), ldap::LdapError> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = self.take();
+        self.send(batch).await
+    }
 }
 
 impl ldap::UserDelivery for Batches {
     async fn user(&mut self, record: Record) -> Result<(), ldap::LdapError> {
-        self.batch.push(record);
-        if self.batch.len() >= BATCH {
-            self.flush().await?;
+        match self.add(record) {
+            Some(full) => self.send(full).await,
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 

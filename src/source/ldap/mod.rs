@@ -436,9 +436,10 @@ impl<D> UserSink<'_, D> {
         let Some(raw) = entry.values(id_attribute).and_then(|v| v.first()) else {
             return unknown();
         };
+        // The configured filter is parenthesised (the config is refused otherwise).
         let filter = format!(
             "(&{}({id_attribute}={}))",
-            wrapped_filter(&self.config.filter),
+            self.config.filter.trim(),
             search::escape_filter_value(raw)
         );
         match search::find_dns(
@@ -456,16 +457,6 @@ impl<D> UserSink<'_, D> {
                 .unwrap_or_else(unknown),
             Err(_) => unknown(),
         }
-    }
-}
-
-/// A configured filter as one filter term, parenthesised if it was written without.
-fn wrapped_filter(filter: &str) -> String {
-    let filter = filter.trim();
-    if filter.starts_with('(') {
-        filter.to_owned()
-    } else {
-        format!("({filter})")
     }
 }
 

@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::MemberKey;
 use super::settings::{Membership, Nesting};
-use crate::record::{Attrs, Record};
+use crate::record::Attrs;
 use crate::source::Group;
 use crate::value::Value;
 
@@ -117,11 +117,29 @@ enum Resolver {
     Entries(Box<EntryGraph>),
 }
 
-#[derive(Default)]
+/// `memberOf` values as the server spells them, each looked up once: a few distinct DNs
+/// repeat on every user, and normalizing them is the costly part.
+struct Spellings<T>(HashMap<String, T>);
+
+impl<T: Copy> Spellings<T> {
+    fn new() -> Spellings<T> {
+        Spellings(HashMap::new())
+    }
+
+    /// What `dn` stands for; `look_up` runs the first time this spelling is seen.
+    fn get(&mut self, dn: &str, look_up: impl FnOnce(&str) -> T) -> T {
+        if let Some(&found) = self.0.get(dn) {
+            return found;
+        }
+        let found = look_up(dn);
+        self.0.insert(dn.to_owned(), found);
+        found
+    }
+}
+
 struct RdnGroups {
-    /// A `memberOf` value as the server spells it → its group: a few distinct DNs repeat on
-    /// every user, and are normalized once.
-    spelled: HashMap<String, usize>,
+    /// A `memberOf` value as the server spells it → its group.
+    spelled: Spellings<usize>,
     /// Normalized DN → group: two spellings of one DN are one group.
     by_key: HashMap<String, usize>,
     /// With their normalized DNs, in order of first sight.
@@ -138,7 +156,7 @@ struct EntryGraph {
     /// Member values that are not groups (user DNs or uids) → the groups listing them.
     user_key_groups: HashMap<String, Vec<usize>>,
     /// A user's `memberOf` value as spelled → the group entry it names, if any.
-    spelled: HashMap<String, Option<usize>>,
+    spelled: Spellings<Option<usize>>,
     /// Source ids of each group's users, by the nesting policy.
     members: Vec<Vec<String>>,
 }
@@ -156,7 +174,11 @@ impl Memberships {
             Some(entries) => {
                 Resolver::Entries(Box::new(EntryGraph::new(membership, nesting, entries)))
             }
-            None => Resolver::Rdn(RdnGroups::default()),
+            None => Resolver::Rdn(RdnGroups {
+                spelled: Spellings::new(),
+                by_key: HashMap::new(),
+                groups: Vec::new(),
+            }),
         };
         Memberships {
             resolver,
@@ -184,7 +206,12 @@ impl Memberships {
 
     /// Sets every user's group names and returns the groups: [`resolve`](Self::resolve) for
     /// each user, then [`into_groups`](Self::into_groups). `keys[i]` belongs to `users[i]`.
-    pub fn assign(mut self, users: &mut [Record], keys: &[UserKeys<'_>]) -> Vec<Group> {
+    #[cfg(test)]
+    pub fn assign(
+        mut self,
+        users: &mut [crate::record::Record],
+        keys: &[UserKeys<'_>],
+    ) -> Vec<Group> {
         for (user, keys) in users.iter_mut().zip(keys) {
             user.groups = self.resolve(&user.id, keys);
         }
@@ -198,35 +225,23 @@ impl RdnGroups {
         // The same group may be named twice (two spellings of one DN): count it once.
         let mut mine = BTreeSet::new();
         for &dn in &keys.member_of {
-            let group = match self.spelled.get(dn) {
-                Some(&g) => g,
-                None => {
-                    let key = normalize_dn(dn);
-                    let g = match self.by_key.get(&key) {
-                        Some(&g) => g,
-                        None => {
-                            let g = self.groups.len();
-                            self.by_key.insert(key.clone(), g);
-                            self.groups.push((
-                                key,
-                                Group {
-                                    id: dn.to_owned(),
-                                    name: rdn_value(dn),
-                                    attrs: Attrs::from([(
-                                        "dn".to_owned(),
-                                        Value::Str(dn.to_owned()),
-                                    )]),
-                                    members: Vec::new(),
-                                    member_groups: Vec::new(),
-                                },
-                            ));
-                            g
-                        }
-                    };
-                    self.spelled.insert(dn.to_owned(), g);
-                    g
-                }
-            };
+            let (by_key, groups) = (&mut self.by_key, &mut self.groups);
+            let group = self.spelled.get(dn, |dn| {
+                let key = normalize_dn(dn);
+                *by_key.entry(key.clone()).or_insert_with(|| {
+                    groups.push((
+                        key,
+                        Group {
+                            id: dn.to_owned(),
+                            name: rdn_value(dn),
+                            attrs: Attrs::from([("dn".to_owned(), Value::Str(dn.to_owned()))]),
+                            members: Vec::new(),
+                            member_groups: Vec::new(),
+                        },
+                    ));
+                    groups.len() - 1
+                })
+            });
             mine.insert(group);
         }
         let mut names = Vec::with_capacity(mine.len());
@@ -285,7 +300,7 @@ impl EntryGraph {
             by_dn,
             parents,
             user_key_groups,
-            spelled: HashMap::new(),
+            spelled: Spellings::new(),
         }
     }
 
@@ -313,15 +328,11 @@ impl EntryGraph {
         match self.membership {
             Membership::MemberOf => {
                 for &dn in &keys.member_of {
-                    let group = match self.spelled.get(dn) {
-                        Some(&g) => g,
-                        None => {
-                            let g = self.by_dn.get(&normalize_dn(dn)).copied();
-                            self.spelled.insert(dn.to_owned(), g);
-                            g
-                        }
-                    };
-                    direct.extend(group);
+                    let by_dn = &self.by_dn;
+                    direct.extend(
+                        self.spelled
+                            .get(dn, |dn| by_dn.get(&normalize_dn(dn)).copied()),
+                    );
                 }
             }
             Membership::Search | Membership::None => {
@@ -369,6 +380,7 @@ impl EntryGraph {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::Record;
 
     fn group(id: &str, members: &[&str], member_of: &[&str]) -> GroupEntry {
         GroupEntry {

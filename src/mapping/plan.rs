@@ -110,7 +110,7 @@ impl Node {
     pub fn redacts(&self) -> bool {
         let mut found = false;
         self.walk(&mut |n| {
-            found |= matches!(n, Node::Call { function, .. } if function.name == REDACT);
+            found |= matches!(n, Node::Call { function, .. } if function.redacts);
         });
         found
     }
@@ -135,9 +135,6 @@ impl Node {
         names
     }
 }
-
-/// Entra's function that flows a value unchanged but keeps it out of every log.
-pub const REDACT: &str = "Redact";
 
 /// What scimsync prints in place of a redacted value, as Entra's provisioning logs do.
 pub const REDACTED: &str = "[Redact]";

@@ -37,6 +37,7 @@ const fn f(
         omittable: false,
         fallible: false,
         uses_groups: false,
+        redacts: false,
         eval,
     }
 }
@@ -549,9 +550,12 @@ pub static FUNCTIONS: &[Function] = &[
         },
     ))),
     // Entra hides the value in its provisioning logs; the value itself flows unchanged.
-    f("Redact", "Redact(value)", 1, Some(1), &[Any], Any, |a| {
-        a.value(0)
-    }),
+    Function {
+        redacts: true,
+        ..f("Redact", "Redact(value)", 1, Some(1), &[Any], Any, |a| {
+            a.value(0)
+        })
+    },
     f(
         "RemoveDuplicates",
         "RemoveDuplicates(attribute)",

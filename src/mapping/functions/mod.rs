@@ -93,6 +93,8 @@ pub struct Function {
     pub fallible: bool,
     /// Whether it reads the record's group memberships.
     pub uses_groups: bool,
+    /// Whether a rule that calls it is shown as `[Redact]` (Entra's `Redact`).
+    pub redacts: bool,
     pub eval: EvalFn,
 }
 

@@ -33,6 +33,7 @@ const fn f(
         omittable: false,
         fallible: false,
         uses_groups: false,
+        redacts: false,
         eval,
     }
 }

@@ -125,11 +125,18 @@ pub fn read_each(
         if !from_export {
             let ids = &stream.shaper.context.group_ids;
             for name in &user.groups {
-                let group = named.entry(name.clone()).or_insert_with(|| Group {
-                    id: ids.get(name).cloned().unwrap_or_else(|| name.clone()),
-                    name: name.clone(),
-                    ..Group::default()
-                });
+                // Most users name groups already seen: no copy of the name for those.
+                if !named.contains_key(name) {
+                    let group = Group {
+                        id: ids.get(name).cloned().unwrap_or_else(|| name.clone()),
+                        name: name.clone(),
+                        ..Group::default()
+                    };
+                    named.insert(name.clone(), group);
+                }
+                let Some(group) = named.get_mut(name) else {
+                    continue;
+                };
                 if members {
                     group.members.push(user.id.clone());
                 }

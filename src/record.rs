@@ -30,16 +30,16 @@ pub struct Record {
 /// user has a few dozen attributes at most. A lookup hashes the name and scans the hashes,
 /// comparing one string at the end: a tenth of the work of a `BTreeMap`, whose nodes are
 /// scanned with a string comparison per key (issue 3's throughput target lives here). One
-/// vector holds no node slack, which matters with 100,000 records in memory. Iteration is
-/// by name, as a `BTreeMap`'s is.
+/// vector holds no node slack, which matters with 100,000 records in memory. Names are
+/// listed in order, as a `BTreeMap`'s are.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Attrs {
     entries: Vec<Entry>,
 }
 
-/// One attribute of [`Attrs`]; read it through `Attrs::iter`.
+/// One attribute of [`Attrs`], with the hash of its name.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Entry {
+struct Entry {
     hash: u64,
     name: String,
     value: Value,
@@ -136,11 +136,6 @@ impl Attrs {
     pub fn keys(&self) -> impl Iterator<Item = &String> {
         self.entries.iter().map(|e| &e.name)
     }
-
-    /// Attributes, sorted by name.
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
-        self.into_iter()
-    }
 }
 
 impl<K: Into<String>> FromIterator<(K, Value)> for Attrs {
@@ -162,16 +157,6 @@ impl<K: Into<String>> Extend<(K, Value)> for Attrs {
 impl<K: Into<String>, const N: usize> From<[(K, Value); N]> for Attrs {
     fn from(items: [(K, Value); N]) -> Attrs {
         items.into_iter().collect()
-    }
-}
-
-impl<'a> IntoIterator for &'a Attrs {
-    type Item = (&'a String, &'a Value);
-    type IntoIter =
-        std::iter::Map<std::slice::Iter<'a, Entry>, fn(&'a Entry) -> (&'a String, &'a Value)>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.entries.iter().map(|e| (&e.name, &e.value))
     }
 }
 

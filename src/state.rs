@@ -130,7 +130,11 @@ pub struct State {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub removals: Vec<Removal>,
     /// Managed active users at the start of recent runs, oldest first.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", rename = "activeCounts")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        rename = "activeCounts"
+    )]
     pub active_counts: Vec<ActiveCount>,
 }
 
@@ -296,15 +300,16 @@ impl State {
         self.removals.iter().filter(|r| r.at > since).count()
     }
 
-    /// Managed active users at `start`: the count of the last run that began at or before
-    /// it, or of the first run after it when the history is younger than that.
-    pub fn active_at(&self, start: DateTime<Utc>) -> Option<usize> {
-        self.active_counts
+    /// The most managed users active at any time since `start`: the count in force at
+    /// `start` (the last one noted at or before it) and every count noted after it. Counting
+    /// from the peak, not only from `start`, keeps a state younger than the window (its
+    /// first count is 0) from calling every removal 100 %.
+    pub fn peak_active_since(&self, start: DateTime<Utc>) -> Option<usize> {
+        let in_force = self.active_counts.iter().rposition(|c| c.at <= start);
+        self.active_counts[in_force.unwrap_or(0)..]
             .iter()
-            .rev()
-            .find(|c| c.at <= start)
-            .or_else(|| self.active_counts.first())
             .map(|c| c.active)
+            .max()
     }
 
     /// The source identity of the managed user with SCIM id `id`.

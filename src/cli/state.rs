@@ -113,12 +113,26 @@ fn show(state: &State) -> String {
             rejection.detail
         );
     }
+    // Creates whose outcome is not known yet: the next run looks each up before creating.
+    for (source, pending) in &state.pending {
+        let _ = writeln!(
+            out,
+            "pending  {source}  create of {} sent {}; the next run looks it up by {} before creating it",
+            pending.user_name,
+            pending.at.format("%Y-%m-%d %H:%M UTC"),
+            pending.match_attribute
+        );
+    }
     for (name, group) in &state.groups {
         let _ = writeln!(out, "group {name}  {}  {}", group.id, group.display_name);
     }
+    let pending = match state.pending.len() {
+        0 => String::new(),
+        n => format!("; {n} pending"),
+    };
     let _ = writeln!(
         out,
-        "{} user(s), {} group(s) managed; {} held.",
+        "{} user(s), {} group(s) managed; {} held{pending}.",
         state.users.len(),
         state.groups.len(),
         state.rejected.len()

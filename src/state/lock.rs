@@ -129,9 +129,10 @@ mod tests {
             "{refused:?}"
         );
         assert!(
-            refused
-                .to_string()
-                .starts_with(&format!("state {} is in use by another scimsync run (PID {pid})", state.display())),
+            refused.to_string().starts_with(&format!(
+                "state {} is in use by another scimsync run (PID {pid})",
+                state.display()
+            )),
             "{refused}"
         );
         assert_eq!(StateLock::holder(&state), Some(Some(pid)));

@@ -165,7 +165,13 @@ impl Applier<'_> {
         error: &ClientError,
         latency: Duration,
     ) {
-        self.fail_with(applied, subject, WriteFailure::from_error(error), error, latency);
+        self.fail_with(
+            applied,
+            subject,
+            WriteFailure::from_error(error),
+            error,
+            latency,
+        );
     }
 
     fn fail_with(

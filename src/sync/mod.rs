@@ -231,8 +231,8 @@ pub async fn run_plan(
     let _lock = lock_for(&state_file, options.dry_run)?;
     let mut state = State::load(&state_file, &config.target.url)?;
     let loaded = state.clone();
-    let window = chrono::Duration::from_std(config.sync.safety.window)
-        .unwrap_or(chrono::Duration::MAX);
+    let window =
+        chrono::Duration::from_std(config.sync.safety.window).unwrap_or(chrono::Duration::MAX);
     state.start_window(options.now, window);
     let client = connect(&config.target)?.with_cancellation(options.cancel.clone());
 
@@ -367,8 +367,8 @@ fn lock_for(state_file: &Path, dry_run: bool) -> Result<Option<StateLock>, SyncE
     match StateLock::holder(state_file) {
         Some(pid) => tracing::warn!(
             state = %state_file.display(),
-            holder = pid.map_or_else(|| "unknown".to_owned(), |p| p.to_string()),
-            "dry run: another scimsync run is writing this target; this dry run takes no lock and reads the state as last saved"
+            "dry run: another scimsync run{} is writing this target; this dry run takes no lock and reads the state as last saved",
+            pid.map_or_else(String::new, |p| format!(" (PID {p})"))
         ),
         None => tracing::debug!(state = %state_file.display(), "dry run: no lock taken"),
     }

@@ -20,7 +20,8 @@ use crate::state::State;
 pub struct Violation {
     /// Deactivations and deletions the run would make.
     pub removals: usize,
-    /// Managed users that were active at the window's start.
+    /// Managed users that were active at the window's start (or at its peak, when users
+    /// were added since).
     pub managed: usize,
     /// Removals scimsync already made within the window.
     pub already_removed: usize,
@@ -53,7 +54,7 @@ impl Violation {
         } else {
             (
                 format!(
-                    "this run would deactivate or delete {} users, and {} were already deactivated or deleted in the last {window}: {total} of the {} managed users active at its start ({percent:.0}%)",
+                    "this run would deactivate or delete {} users, and {} were already deactivated or deleted in the last {window}: {total} of {} managed active users ({percent:.0}%)",
                     self.removals, self.already_removed, self.managed
                 ),
                 format!(" per {window}"),
@@ -84,11 +85,11 @@ fn percent(part: usize, whole: usize) -> f64 {
 }
 
 /// What the window holds before this run: the removals already made in it, and the managed
-/// users active at its start.
+/// users active at its start (or, when more were added since, at its peak).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WindowSoFar {
     pub already_removed: usize,
-    pub active_at_start: usize,
+    pub baseline: usize,
     pub length: Duration,
 }
 
@@ -98,7 +99,9 @@ impl WindowSoFar {
         let start = now - chrono::Duration::from_std(length).unwrap_or(chrono::Duration::MAX);
         WindowSoFar {
             already_removed: state.removals_since(start),
-            active_at_start: state.active_at(start).unwrap_or_else(|| state.active_users()),
+            baseline: state
+                .peak_active_since(start)
+                .unwrap_or_else(|| state.active_users()),
             length,
         }
     }
@@ -113,7 +116,7 @@ pub fn check(
 ) -> Option<Violation> {
     let violation = |empty_source| Violation {
         removals,
-        managed: window.active_at_start,
+        managed: window.baseline,
         already_removed: window.already_removed,
         window_seconds: window.length.as_secs(),
         max_deactivations: config.max_deactivations,
@@ -129,7 +132,7 @@ pub fn check(
     let total = removals + window.already_removed;
     let over = total > config.always_allowed
         && (total > config.max_deactivations
-            || percent(total, window.active_at_start) > config.max_deactivation_percent);
+            || percent(total, window.baseline) > config.max_deactivation_percent);
     over.then(|| violation(false))
 }
 
@@ -140,7 +143,7 @@ mod tests {
     fn one_run(active: usize) -> WindowSoFar {
         WindowSoFar {
             already_removed: 0,
-            active_at_start: active,
+            baseline: active,
             length: Duration::from_secs(86_400),
         }
     }
@@ -153,7 +156,10 @@ mod tests {
             None,
             "a handful is always allowed"
         );
-        assert!(check(&config, 6, one_run(10), 10).is_some(), "60 % is too many");
+        assert!(
+            check(&config, 6, one_run(10), 10).is_some(),
+            "60 % is too many"
+        );
         assert_eq!(check(&config, 6, one_run(100), 100), None);
         assert!(
             check(&config, 51, one_run(1000), 1000).is_some(),
@@ -172,13 +178,13 @@ mod tests {
         let config = SafetyConfig::default();
         let window = WindowSoFar {
             already_removed: 40,
-            active_at_start: 200,
+            baseline: 200,
             length: Duration::from_secs(86_400),
         };
         // 40 more of the 200 active at the window's start: 40 %, although this run alone is 20 %.
         assert_eq!(
             check(&config, 40, window, 160).unwrap().message(),
-            "this run would deactivate or delete 40 users, and 40 were already deactivated or deleted in the last 24 h: 80 of the 200 managed users active at its start (40%), above the threshold (50 users or 20% per 24 h); nothing was written. If this is intended, run once with --allow-mass-deactivation, or raise max_deactivations / max_deactivation_percent in [sync.safety]"
+            "this run would deactivate or delete 40 users, and 40 were already deactivated or deleted in the last 24 h: 80 of 200 managed active users (40%), above the threshold (50 users or 20% per 24 h); nothing was written. If this is intended, run once with --allow-mass-deactivation, or raise max_deactivations / max_deactivation_percent in [sync.safety]"
         );
         assert_eq!(check(&config, 0, window, 160), None, "nothing to remove");
     }
@@ -213,7 +219,7 @@ mod tests {
             window,
             WindowSoFar {
                 already_removed: 40,
-                active_at_start: 200,
+                baseline: 200,
                 length: Duration::from_secs(86_400)
             }
         );
@@ -221,10 +227,14 @@ mod tests {
         let t2 = t0 + chrono::Duration::hours(25);
         state.start_window(t2, day);
         let window = WindowSoFar::of(&state, t2, Duration::from_secs(86_400));
-        assert_eq!((window.already_removed, window.active_at_start), (0, 160));
+        assert_eq!((window.already_removed, window.baseline), (0, 160));
         assert_eq!(state.removals, []);
         assert_eq!(
-            state.active_counts.iter().map(|c| c.active).collect::<Vec<_>>(),
+            state
+                .active_counts
+                .iter()
+                .map(|c| c.active)
+                .collect::<Vec<_>>(),
             [160],
             "the count in force at the window's start is kept, older ones dropped"
         );

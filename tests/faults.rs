@@ -372,6 +372,10 @@ async fn cancellation_stops_new_writes_and_saves_what_was_done() {
         1,
         "the write made is saved"
     );
+    assert!(
+        state.get("pending").is_none(),
+        "creates never started are not pending: {state}"
+    );
     // The next run finishes the job.
     let report = setup.run().await.unwrap();
     assert_eq!(report.applied.unwrap().created, 4);

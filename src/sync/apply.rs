@@ -303,6 +303,10 @@ impl Applier<'_> {
                 }
             }
         }
+        // Creates that never started certainly did not happen: not pending.
+        for change in pending {
+            settle_pending(state, change);
+        }
         applied.not_started += changes.changes.len() - done;
     }
 

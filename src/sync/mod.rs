@@ -370,7 +370,10 @@ fn lock_for(state_file: &Path, dry_run: bool) -> Result<Option<StateLock>, SyncE
             "dry run: another scimsync run{} is writing this target; this dry run takes no lock and reads the state as last saved",
             pid.map_or_else(String::new, |p| format!(" (PID {p})"))
         ),
-        None => tracing::debug!(state = %state_file.display(), "dry run: no lock taken"),
+        None => tracing::info!(
+            state = %state_file.display(),
+            "dry run: no lock taken (a dry run writes nothing)"
+        ),
     }
     Ok(None)
 }

@@ -579,6 +579,28 @@ async fn wait_for(limit: Duration, mut ready: impl FnMut() -> bool) -> bool {
     ready()
 }
 
+impl Setup {
+    /// A 30 s client timeout, for runs that must outlast a slow answer.
+    fn patient(&self) {
+        let toml = self.dir.path().join("scimsync.toml");
+        let text = std::fs::read_to_string(&toml).unwrap();
+        std::fs::write(
+            &toml,
+            text.replace("timeout_seconds = 1", "timeout_seconds = 30"),
+        )
+        .unwrap();
+    }
+
+    /// Waits (at most 10 s) until process `pid` holds the state's lock.
+    async fn locked_by(&self, pid: u32) -> bool {
+        let lock = self.dir.path().join("state/state.json.lock");
+        wait_for(Duration::from_secs(10), || {
+            std::fs::read_to_string(&lock).is_ok_and(|p| p.trim() == pid.to_string())
+        })
+        .await
+    }
+}
+
 fn state_json(setup: &Setup) -> Json {
     serde_json::from_str(&std::fs::read_to_string(setup.state_file()).unwrap()).unwrap()
 }
@@ -732,13 +754,7 @@ async fn a_crash_during_creates_is_resolved_by_lookup_not_a_second_create() {
         usize::MAX,
     );
     let setup = Setup::new(&server.url, "", &people(4));
-    std::fs::write(
-        setup.dir.path().join("scimsync.toml"),
-        std::fs::read_to_string(setup.dir.path().join("scimsync.toml"))
-            .unwrap()
-            .replace("timeout_seconds = 1", "timeout_seconds = 30"),
-    )
-    .unwrap();
+    setup.patient();
     let mut child = binary(&setup, &["sync"]).spawn().unwrap();
     // The creates are on disk as pending before the first POST goes out; kill -9 then.
     assert!(
@@ -779,13 +795,7 @@ async fn two_runs_on_one_state_never_write_at_once() {
     let server = FaultServer::start().await;
     server.allow_duplicates();
     let setup = Setup::new(&server.url, "", &people(3));
-    std::fs::write(
-        setup.dir.path().join("scimsync.toml"),
-        std::fs::read_to_string(setup.dir.path().join("scimsync.toml"))
-            .unwrap()
-            .replace("timeout_seconds = 1", "timeout_seconds = 30"),
-    )
-    .unwrap();
+    setup.patient();
     // The first run's listing takes 3 s: long enough for a second run to try.
     server.fault(
         "GET",
@@ -796,12 +806,8 @@ async fn two_runs_on_one_state_never_write_at_once() {
     );
     let first = binary(&setup, &["sync"]).spawn().unwrap();
     let first_pid = first.id().unwrap();
-    let lock = setup.dir.path().join("state/state.json.lock");
     assert!(
-        wait_for(Duration::from_secs(10), || {
-            std::fs::read_to_string(&lock).is_ok_and(|pid| pid.trim() == first_pid.to_string())
-        })
-        .await,
+        setup.locked_by(first_pid).await,
         "the first run holds the lock"
     );
     let second = binary(&setup, &["sync"]).output().await.unwrap();
@@ -859,13 +865,7 @@ async fn two_runs_on_one_state_never_write_at_once() {
 async fn a_lock_left_by_a_killed_run_does_not_block_the_next() {
     let server = FaultServer::start().await;
     let setup = Setup::new(&server.url, "", &people(2));
-    std::fs::write(
-        setup.dir.path().join("scimsync.toml"),
-        std::fs::read_to_string(setup.dir.path().join("scimsync.toml"))
-            .unwrap()
-            .replace("timeout_seconds = 1", "timeout_seconds = 30"),
-    )
-    .unwrap();
+    setup.patient();
     server.fault(
         "GET",
         "/Users?",
@@ -876,12 +876,7 @@ async fn a_lock_left_by_a_killed_run_does_not_block_the_next() {
     let mut first = binary(&setup, &["sync"]).spawn().unwrap();
     let lock = setup.dir.path().join("state/state.json.lock");
     let pid = first.id().unwrap().to_string();
-    assert!(
-        wait_for(Duration::from_secs(10), || {
-            std::fs::read_to_string(&lock).is_ok_and(|p| p.trim() == pid)
-        })
-        .await
-    );
+    assert!(setup.locked_by(first.id().unwrap()).await);
     first.start_kill().unwrap();
     first.wait().await.unwrap();
     // The file still names the dead process; the kernel released its lock.

@@ -6,6 +6,9 @@
 //! [`Secret`] prints as `[redacted]`; only [`Secret::expose`] gives the text, at the point it
 //! is put on the wire. Every secret loaded is registered with [`redact`], so a server that
 //! echoes it back cannot make scimsync store or show it.
+//!
+//! A secret file readable by group or others is read, with a warning naming it (as ssh
+//! does for keys).
 
 pub mod redact;
 
@@ -100,10 +103,17 @@ impl SecretSource {
     }
 
     fn read_file(&self, path: &Path) -> Result<String, SecretError> {
-        std::fs::read_to_string(path).map_err(|e| SecretError::Unreadable {
+        let text = std::fs::read_to_string(path).map_err(|e| SecretError::Unreadable {
             from: self.clone(),
             reason: e.kind().to_string(),
-        })
+        })?;
+        if let Some(mode) = crate::private_file::open_to_others(path) {
+            tracing::warn!(
+                "{self}: permissions {mode:04o} are too open, group or others can access it; chmod 600 {}",
+                path.display()
+            );
+        }
+        Ok(text)
     }
 }
 

@@ -41,6 +41,7 @@ fn event(i: u32) -> WriteEvent {
                 scim_type: Some("uniqueness".into()),
                 detail: Some("userName is already taken".into()),
                 permanent: true,
+                outcome_unknown: false,
             })
         } else {
             WriteResult::Applied

@@ -386,6 +386,32 @@ pub struct SafetyConfig {
     /// Deactivations a run may always make, whatever the percentage.
     #[serde(default = "default_always_allowed")]
     pub always_allowed: usize,
+    /// The rolling window the limits hold over (`"24h"`, `"90m"`, `"0s"` for one run alone):
+    /// removals scimsync made within it count toward them, and the percentage is of the
+    /// managed active users at the window's start, so a source that shrinks a little every
+    /// run cannot deactivate everyone over several runs.
+    #[serde(default = "default_safety_window", with = "duration_text")]
+    pub window: std::time::Duration,
+}
+
+fn default_safety_window() -> std::time::Duration {
+    std::time::Duration::from_secs(24 * 3600)
+}
+
+/// Durations written as text (`"24h"`, `"1h 30m"`), as systemd and humantime read them.
+mod duration_text {
+    use serde::Deserialize as _;
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<std::time::Duration, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        humantime::parse_duration(&text).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a duration ({e}); write it like \"24h\", \"90m\" or \"1h 30m\""
+            ))
+        })
+    }
 }
 
 fn default_max_deactivations() -> usize {
@@ -406,6 +432,7 @@ impl Default for SafetyConfig {
             max_deactivations: default_max_deactivations(),
             max_deactivation_percent: default_max_percent(),
             always_allowed: default_always_allowed(),
+            window: default_safety_window(),
         }
     }
 }

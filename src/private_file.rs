@@ -1,5 +1,5 @@
 //! Files private to the user scimsync runs as: every file scimsync creates (the state, its
-//! temporary file, the audit log) is created with mode 0600, since it may hold what a target
+//! temporary file, its lock file, the audit log) is created with mode 0600, since it may hold what a target
 //! said about its users; and a secret file that others can read is told apart, so the caller
 //! can warn about it as ssh does.
 
@@ -33,6 +33,18 @@ pub fn append(path: &Path) -> io::Result<File> {
         .open(path)
 }
 
+/// Opens `path` for reading and writing without truncating it (a lock file), creating it
+/// readable and writable by its owner only.
+pub fn read_write(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(PRIVATE)
+        .open(path)
+}
+
 /// The permission bits of `path` when its group or others have any access to it.
 pub fn open_to_others(path: &Path) -> Option<u32> {
     let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o7777;
@@ -62,11 +74,14 @@ mod tests {
     }
 
     #[test]
-    fn appended_files_are_created_private_and_existing_ones_keep_their_mode() {
+    fn appended_and_lock_files_are_created_private_and_existing_ones_keep_their_mode() {
         let dir = tempfile::tempdir().unwrap();
         let fresh = dir.path().join("audit.jsonl");
         drop(append(&fresh).unwrap());
         assert_eq!(mode(&fresh), 0o600);
+        let lock = dir.path().join("state.json.lock");
+        drop(read_write(&lock).unwrap());
+        assert_eq!(mode(&lock), 0o600);
         let shipped = dir.path().join("shipped.jsonl");
         std::fs::write(&shipped, "{}\n").unwrap();
         std::fs::set_permissions(&shipped, Permissions::from_mode(0o640)).unwrap();

@@ -18,6 +18,8 @@ use serde::{Deserialize, Serialize};
 
 use chrono::{DateTime, Utc};
 
+pub mod lock;
+
 pub const STATE_VERSION: u32 = 2;
 /// Older layouts this version reads (version 1 had no fingerprints, rejections or groups).
 const READABLE_VERSIONS: &[u32] = &[1, 2];
@@ -66,6 +68,38 @@ pub struct Rejection {
     pub at: DateTime<Utc>,
 }
 
+/// A create whose outcome is not known yet: recorded before the POST is sent, and kept when
+/// the target did not answer (a timeout, a broken connection, a 5xx). The next run looks the
+/// user up by its match value before it may create it again: a create is never sent twice
+/// for one person, also on targets that do not enforce uniqueness.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingCreate {
+    /// The match attribute (`userName`, `externalId`, ...) and the value the create carried.
+    #[serde(rename = "matchAttribute")]
+    pub match_attribute: String,
+    #[serde(rename = "matchValue")]
+    pub match_value: String,
+    #[serde(rename = "userName")]
+    pub user_name: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A deactivation or deletion scimsync made: the deactivation guard counts these over its
+/// rolling window.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Removal {
+    pub source: String,
+    pub at: DateTime<Utc>,
+}
+
+/// How many managed users were active when a run started: the guard's baseline is the count
+/// at its window's start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActiveCount {
+    pub at: DateTime<Utc>,
+    pub active: usize,
+}
+
 /// One pushed group.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManagedGroup {
@@ -89,6 +123,19 @@ pub struct State {
     /// Pushed groups by source group name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub groups: BTreeMap<String, ManagedGroup>,
+    /// Creates whose outcome is not known yet, by source id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pending: BTreeMap<String, PendingCreate>,
+    /// Removals within the deactivation guard's window, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removals: Vec<Removal>,
+    /// Managed active users at the start of recent runs, oldest first.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        rename = "activeCounts"
+    )]
+    pub active_counts: Vec<ActiveCount>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -117,6 +164,9 @@ impl State {
             users: BTreeMap::new(),
             rejected: BTreeMap::new(),
             groups: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            removals: Vec::new(),
+            active_counts: Vec::new(),
         }
     }
 
@@ -195,9 +245,18 @@ impl State {
             })
             .map(|(source, _)| source.clone())
             .collect();
+        let pending: Vec<String> = self
+            .pending
+            .iter()
+            .filter(|(source, p)| *source == key || p.user_name.eq_ignore_ascii_case(key))
+            .map(|(source, _)| source.clone())
+            .filter(|source| !matching.contains(source))
+            .collect();
+        let matching: Vec<String> = matching.into_iter().chain(pending).collect();
         for source in &matching {
             self.users.remove(source);
             self.rejected.remove(source);
+            self.pending.remove(source);
         }
         let groups: Vec<String> = self
             .groups
@@ -209,6 +268,48 @@ impl State {
             self.groups.remove(name);
         }
         matching.into_iter().chain(groups).collect()
+    }
+
+    /// Managed users scimsync last left active.
+    pub fn active_users(&self) -> usize {
+        self.users.values().filter(|u| u.active).count()
+    }
+
+    /// Starts a run at `now` for the deactivation guard: forgets removals and counts that
+    /// left the `window` (the count in force at the window's start is kept: it is the
+    /// window's baseline), and notes how many managed users are active.
+    pub fn start_window(&mut self, now: DateTime<Utc>, window: chrono::Duration) {
+        let start = now - window;
+        self.removals.retain(|r| r.at > start);
+        let before_start = self.active_counts.iter().filter(|c| c.at <= start).count();
+        self.active_counts.drain(..before_start.saturating_sub(1));
+        self.note_active(now);
+    }
+
+    /// Notes how many managed users are active at `at` (a run's start and end); only a count
+    /// that differs from the last one noted is kept, so the history stays short.
+    pub fn note_active(&mut self, at: DateTime<Utc>) {
+        let active = self.active_users();
+        if self.active_counts.last().is_none_or(|c| c.active != active) {
+            self.active_counts.push(ActiveCount { at, active });
+        }
+    }
+
+    /// Removals made after `since`.
+    pub fn removals_since(&self, since: DateTime<Utc>) -> usize {
+        self.removals.iter().filter(|r| r.at > since).count()
+    }
+
+    /// The most managed users active at any time since `start`: the count in force at
+    /// `start` (the last one noted at or before it) and every count noted after it. Counting
+    /// from the peak, not only from `start`, keeps a state younger than the window (its
+    /// first count is 0) from calling every removal 100 %.
+    pub fn peak_active_since(&self, start: DateTime<Utc>) -> Option<usize> {
+        let in_force = self.active_counts.iter().rposition(|c| c.at <= start);
+        self.active_counts[in_force.unwrap_or(0)..]
+            .iter()
+            .map(|c| c.active)
+            .max()
     }
 
     /// The source identity of the managed user with SCIM id `id`.

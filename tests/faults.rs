@@ -198,16 +198,35 @@ async fn reset_before_the_write_and_500_after_it() {
     let setup = Setup::new(&server.url, "concurrency = 1", &people(2));
     let report = setup.run().await.unwrap();
     let applied = report.applied.unwrap();
+    // A reset after the request went out may have created u1: it is not sent again in this
+    // run but left pending; u2 is found and adopted.
     assert_eq!(
-        (applied.created, applied.adopted),
-        (1, 1),
-        "u1 re-sent after a lookup; u2 found and adopted"
+        (applied.created, applied.adopted, applied.pending),
+        (0, 1, 1),
+        "u1 pending after a lookup found nothing; u2 found and adopted"
     );
+    assert_eq!(applied.failures[0].name, "u1@x");
+    assert!(applied.failures[0].failure.outcome_unknown);
+    assert_eq!(user_names(&server), ["u2@x"]);
+    let state: Json =
+        serde_json::from_str(&std::fs::read_to_string(setup.state_file()).unwrap()).unwrap();
+    assert_eq!(state["pending"]["s1"]["matchValue"], "u1@x");
+    assert_eq!(state["pending"].as_object().unwrap().len(), 1);
+    assert_eq!(
+        server.log().iter().filter(|l| l.method == "POST").count(),
+        2
+    );
+    // The next run looks u1 up, finds it absent and creates it, once.
+    let again = setup.run().await.unwrap();
+    assert_eq!(again.applied.unwrap().created, 1);
     assert_eq!(user_names(&server), ["u1@x", "u2@x"]);
     assert_eq!(
         server.log().iter().filter(|l| l.method == "POST").count(),
         3
     );
+    let state: Json =
+        serde_json::from_str(&std::fs::read_to_string(setup.state_file()).unwrap()).unwrap();
+    assert!(state.get("pending").is_none(), "{state}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -352,6 +371,10 @@ async fn cancellation_stops_new_writes_and_saves_what_was_done() {
         state["users"].as_object().unwrap().len(),
         1,
         "the write made is saved"
+    );
+    assert!(
+        state.get("pending").is_none(),
+        "creates never started are not pending: {state}"
     );
     // The next run finishes the job.
     let report = setup.run().await.unwrap();
@@ -526,6 +549,398 @@ async fn state_show_and_forget() {
             .unwrap()
             .starts_with(&today)
     );
+}
+
+// --- Exactly once, one writer, and a guard that holds across runs (trust in production) ---
+
+/// `scimsync ARGS` in the setup's directory, as a child process.
+fn binary(setup: &Setup, args: &[&str]) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_scimsync"));
+    command
+        .args(args)
+        .arg("--config")
+        .arg(setup.dir.path().join("scimsync.toml"))
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    command
+}
+
+/// Waits (at most `limit`) for `ready`; false when it never came.
+async fn wait_for(limit: Duration, mut ready: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
+        if ready() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    ready()
+}
+
+fn state_json(setup: &Setup) -> Json {
+    serde_json::from_str(&std::fs::read_to_string(setup.state_file()).unwrap()).unwrap()
+}
+
+fn posts(server: &FaultServer) -> usize {
+    server.log().iter().filter(|l| l.method == "POST").count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_creates_on_a_target_without_uniqueness_are_never_sent_twice() {
+    let server = FaultServer::start().await;
+    server.allow_duplicates();
+    // Each POST takes 2 s (the client gives up after 1 s) and only then creates the user:
+    // the lookup after the timeout finds nothing yet.
+    server.fault(
+        "POST",
+        "/Users",
+        None,
+        Fault::SlowThenApply(Duration::from_secs(2)),
+        usize::MAX,
+    );
+    let setup = Setup::new(&server.url, "", &people(5));
+    let report = setup.run().await.unwrap();
+    let applied = report.applied.as_ref().unwrap();
+    assert_eq!(
+        (
+            applied.created,
+            applied.adopted,
+            applied.pending,
+            applied.failures.len()
+        ),
+        (0, 0, 5, 5)
+    );
+    assert!(report.failed(), "an unknown outcome is not a success");
+    assert!(applied.failures.iter().all(|f| f.failure.outcome_unknown));
+    let text = scimsync::sync::render::applied_text(applied);
+    assert!(
+        text.contains("? pending create u1@x: cannot reach ")
+            && text.contains("It is not sent again: the next run looks the user up"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("Applied: 0 created, 0 updated, 0 reactivated, 0 deactivated; 5 failed (5 of them pending: outcome unknown).\n"),
+        "{text}"
+    );
+    assert_eq!(state_json(&setup)["pending"].as_object().unwrap().len(), 5);
+    let show = binary(&setup, &["state", "show"]).output().await.unwrap();
+    let shown = String::from_utf8_lossy(&show.stdout);
+    let pending: Vec<&str> = shown.lines().filter(|l| l.starts_with("pending")).collect();
+    assert_eq!(pending.len(), 5, "{shown}");
+    assert!(
+        pending[0].starts_with("pending  s1  create of u1@x sent ")
+            && pending[0]
+                .ends_with(" UTC; the next run looks it up by userName before creating it"),
+        "{shown}"
+    );
+    assert!(
+        shown.ends_with("0 user(s), 0 group(s) managed; 0 held; 5 pending.\n"),
+        "{shown}"
+    );
+    // Every POST sent lands within 2 s of being sent: after that, the server holds exactly
+    // what was sent.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(posts(&server), 5, "one POST per user");
+    assert_eq!(server.users().len(), 5);
+    // The next run adopts what the lost answers created, and sends no POST.
+    server.clear_faults();
+    server.clear_log();
+    let again = setup.run().await.unwrap();
+    let applied = again.applied.as_ref().unwrap();
+    assert_eq!((applied.created, applied.failures.len()), (0, 0));
+    assert_eq!(posts(&server), 0, "{:?}", server.trace());
+    assert_eq!(
+        user_names(&server),
+        ["u1@x", "u2@x", "u3@x", "u4@x", "u5@x"]
+    );
+    let state = state_json(&setup);
+    assert!(state.get("pending").is_none());
+    assert_eq!(state["users"].as_object().unwrap().len(), 5);
+    // And then nothing is left to do.
+    server.clear_log();
+    let third = setup.run().await.unwrap();
+    assert_eq!(third.changes.changes.len(), 0);
+    assert_eq!(server.writes(), 0);
+    assert_eq!(server.users().len(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listing_that_leaves_out_managed_users_does_not_recreate_them() {
+    let server = FaultServer::start().await;
+    server.allow_duplicates();
+    let setup = Setup::new(&server.url, "", &people(50));
+    setup.run().await.unwrap();
+    let ids: Vec<String> = server
+        .users()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 50);
+    // The listing loses every managed user; one of them (u50) is really gone.
+    server.leave_out_of_listing(&ids);
+    let gone = ids[49].clone();
+    server.clear_log();
+    let client = reqwest::Client::new();
+    let deleted = client
+        .delete(format!("{}/Users/{gone}", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    // u1 leaves the source: it must be deactivated, not forgotten, although unlisted.
+    setup.users(&Json::Array(people(50).as_array().unwrap()[1..].to_vec()));
+    server.clear_log();
+    let report = setup.run().await.unwrap();
+    let applied = report.applied.unwrap();
+    assert_eq!(
+        (
+            applied.created,
+            applied.deactivated,
+            applied.updated,
+            applied.failures.len()
+        ),
+        (1, 1, 0, 0),
+        "only the user the target answered 404 for is created again"
+    );
+    let gets = server
+        .log()
+        .iter()
+        .filter(|l| l.method == "GET" && l.path.starts_with("/v2/Users/"))
+        .count();
+    assert_eq!(gets, 50, "each unlisted managed user confirmed by id");
+    assert_eq!(posts(&server), 1);
+    let users = server.users();
+    assert_eq!(users.len(), 50, "49 kept + u50 created again");
+    assert_eq!(users.iter().filter(|u| u["userName"] == "u50@x").count(), 1);
+    assert_eq!(
+        users.iter().find(|u| u["userName"] == "u1@x").unwrap()["active"],
+        false
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_during_creates_is_resolved_by_lookup_not_a_second_create() {
+    let server = FaultServer::start().await;
+    server.allow_duplicates();
+    server.fault(
+        "POST",
+        "/Users",
+        None,
+        Fault::SlowThenApply(Duration::from_secs(1)),
+        usize::MAX,
+    );
+    let setup = Setup::new(&server.url, "", &people(4));
+    std::fs::write(
+        setup.dir.path().join("scimsync.toml"),
+        std::fs::read_to_string(setup.dir.path().join("scimsync.toml"))
+            .unwrap()
+            .replace("timeout_seconds = 1", "timeout_seconds = 30"),
+    )
+    .unwrap();
+    let mut child = binary(&setup, &["sync"]).spawn().unwrap();
+    // The creates are on disk as pending before the first POST goes out; kill -9 then.
+    assert!(
+        wait_for(Duration::from_secs(20), || {
+            std::fs::read_to_string(setup.state_file()).is_ok_and(|s| s.contains("\"pending\""))
+        })
+        .await,
+        "the pending creates are saved before they are sent"
+    );
+    child.start_kill().unwrap();
+    let status = child.wait().await.unwrap();
+    assert!(!status.success());
+    assert!(
+        wait_for(Duration::from_secs(10), || server.users().len() == 4).await,
+        "the POSTs in flight still land"
+    );
+    // The listing does not show them yet (eventual consistency): only the pending records
+    // and a lookup by userName can find them.
+    let ids: Vec<String> = server
+        .users()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_owned())
+        .collect();
+    server.leave_out_of_listing(&ids);
+    server.clear_faults();
+    server.clear_log();
+    let report = setup.run().await.unwrap();
+    assert_eq!(report.applied.unwrap().created, 0);
+    assert_eq!(posts(&server), 0, "{:?}", server.trace());
+    assert_eq!(server.users().len(), 4);
+    let state = state_json(&setup);
+    assert!(state.get("pending").is_none(), "{state}");
+    assert_eq!(state["users"].as_object().unwrap().len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runs_on_one_state_never_write_at_once() {
+    let server = FaultServer::start().await;
+    server.allow_duplicates();
+    let setup = Setup::new(&server.url, "", &people(3));
+    std::fs::write(
+        setup.dir.path().join("scimsync.toml"),
+        std::fs::read_to_string(setup.dir.path().join("scimsync.toml"))
+            .unwrap()
+            .replace("timeout_seconds = 1", "timeout_seconds = 30"),
+    )
+    .unwrap();
+    // The first run's listing takes 3 s: long enough for a second run to try.
+    server.fault(
+        "GET",
+        "/Users?",
+        None,
+        Fault::SlowAfterApply(Duration::from_secs(3)),
+        1,
+    );
+    let first = binary(&setup, &["sync"]).spawn().unwrap();
+    let first_pid = first.id().unwrap();
+    let lock = setup.dir.path().join("state/state.json.lock");
+    assert!(
+        wait_for(Duration::from_secs(10), || {
+            std::fs::read_to_string(&lock).is_ok_and(|pid| pid.trim() == first_pid.to_string())
+        })
+        .await,
+        "the first run holds the lock"
+    );
+    let second = binary(&setup, &["sync"]).output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{stderr}");
+    let state_path = setup.state_file();
+    assert!(
+        stderr.contains(&format!(
+            "error: state {} is in use by another scimsync run (PID {first_pid})",
+            state_path.display()
+        )),
+        "{stderr}"
+    );
+    let forget = binary(&setup, &["state", "forget", "s1"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(forget.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&forget.stderr).contains(&format!("(PID {first_pid})")));
+    // A dry run takes no lock, and says a writer holds it.
+    let dry = binary(&setup, &["sync", "--dry-run"])
+        .output()
+        .await
+        .unwrap();
+    let dry_err = String::from_utf8_lossy(&dry.stderr);
+    assert_eq!(dry.status.code(), Some(0), "{dry_err}");
+    assert!(
+        dry_err.contains(&format!(
+            "dry run: another scimsync run (PID {first_pid}) is writing this target"
+        )),
+        "{dry_err}"
+    );
+    let first = first.wait_with_output().await.unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert_eq!(
+        user_names(&server),
+        ["u1@x", "u2@x", "u3@x"],
+        "created once"
+    );
+    assert_eq!(posts(&server), 3);
+    // The lock went with its process: the next run goes ahead.
+    let next = binary(&setup, &["sync"]).output().await.unwrap();
+    assert!(
+        next.status.success(),
+        "{}",
+        String::from_utf8_lossy(&next.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_left_by_a_killed_run_does_not_block_the_next() {
+    let server = FaultServer::start().await;
+    let setup = Setup::new(&server.url, "", &people(2));
+    std::fs::write(
+        setup.dir.path().join("scimsync.toml"),
+        std::fs::read_to_string(setup.dir.path().join("scimsync.toml"))
+            .unwrap()
+            .replace("timeout_seconds = 1", "timeout_seconds = 30"),
+    )
+    .unwrap();
+    server.fault(
+        "GET",
+        "/Users?",
+        None,
+        Fault::SlowAfterApply(Duration::from_secs(5)),
+        1,
+    );
+    let mut first = binary(&setup, &["sync"]).spawn().unwrap();
+    let lock = setup.dir.path().join("state/state.json.lock");
+    let pid = first.id().unwrap().to_string();
+    assert!(
+        wait_for(Duration::from_secs(10), || {
+            std::fs::read_to_string(&lock).is_ok_and(|p| p.trim() == pid)
+        })
+        .await
+    );
+    first.start_kill().unwrap();
+    first.wait().await.unwrap();
+    // The file still names the dead process; the kernel released its lock.
+    assert_eq!(std::fs::read_to_string(&lock).unwrap().trim(), pid);
+    let next = binary(&setup, &["sync"]).output().await.unwrap();
+    assert!(
+        next.status.success(),
+        "{}",
+        String::from_utf8_lossy(&next.stderr)
+    );
+    assert_eq!(user_names(&server), ["u1@x", "u2@x"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_that_shrinks_every_run_is_stopped_by_the_window() {
+    let server = FaultServer::start().await;
+    let setup = Setup::new(&server.url, "", &people(200));
+    setup.run().await.unwrap();
+    let first_n = |n: usize| Json::Array(people(200).as_array().unwrap()[..n].to_vec());
+    // 200 -> 160: 40 of 200 (20 %), allowed.
+    setup.users(&first_n(160));
+    let report = setup.run().await.unwrap();
+    assert_eq!(report.applied.unwrap().deactivated, 40);
+    // 160 -> 120: 40 more in the same day is 80 of 200 (40 %): stopped, nothing written.
+    setup.users(&first_n(120));
+    server.clear_log();
+    let message = setup.run().await.unwrap_err().to_string();
+    assert_eq!(
+        message,
+        "refusing to sync: this run would deactivate or delete 40 users, and 40 were already deactivated or deleted in the last 24 h: 80 of 200 managed active users (40%), above the threshold (50 users or 20% per 24 h); nothing was written. If this is intended, run once with --allow-mass-deactivation, or raise max_deactivations / max_deactivation_percent in [sync.safety]"
+    );
+    assert_eq!(server.writes(), 0);
+    // The dry run says the same; with --allow-mass-deactivation it shows the real run's
+    // plan, with no stop.
+    let dry = run_sync(&setup.config(), &RunOptions::new(true))
+        .await
+        .unwrap();
+    assert_eq!(dry.safety.as_ref().unwrap().already_removed, 40);
+    let mut allowed = RunOptions::new(true);
+    allowed.allow_mass_deactivation = true;
+    let dry_allowed = run_sync(&setup.config(), &allowed).await.unwrap();
+    assert_eq!(dry_allowed.safety, None);
+    assert_eq!(
+        dry_allowed
+            .changes
+            .count(scimsync::sync::diff::Action::Deactivate),
+        40
+    );
+    assert!(
+        !scimsync::sync::render::report_text(&dry_allowed, true).contains("! stop"),
+        "the dry run shows what the real run with the same flags does"
+    );
+    // A window of one run only goes back to counting each run alone.
+    let toml = setup.dir.path().join("scimsync.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(&toml, format!("{text}\n[sync.safety]\nwindow = \"0s\"\n")).unwrap();
+    setup.users(&first_n(130));
+    let report = setup.run().await.unwrap();
+    assert_eq!(report.applied.unwrap().deactivated, 30);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

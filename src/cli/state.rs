@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use crate::config::Config;
 use crate::state::State;
+use crate::state::lock::StateLock;
 
 #[derive(Debug, clap::Args)]
 pub struct StateArgs {
@@ -46,7 +47,11 @@ pub fn run(args: StateArgs) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         StateCommand::Forget { config, keys } => {
-            let (file, mut state) = load(&config)?;
+            let config = Config::load(&config).map_err(|e| format!("error: {e}"))?;
+            // A run in progress would save over what is forgotten here.
+            let _lock =
+                StateLock::acquire(&config.state.file()).map_err(|e| format!("error: {e}"))?;
+            let (file, mut state) = load_state(&config)?;
             let mut missing = Vec::new();
             for key in &keys {
                 let dropped = state.forget(key);
@@ -68,7 +73,10 @@ pub fn run(args: StateArgs) -> Result<ExitCode, String> {
 }
 
 fn load(config: &std::path::Path) -> Result<(PathBuf, State), String> {
-    let config = Config::load(config).map_err(|e| format!("error: {e}"))?;
+    load_state(&Config::load(config).map_err(|e| format!("error: {e}"))?)
+}
+
+fn load_state(config: &Config) -> Result<(PathBuf, State), String> {
     let file = config.state.file();
     let state = State::load(&file, &config.target.url).map_err(|e| format!("error: {e}"))?;
     Ok((file, state))
@@ -105,12 +113,26 @@ fn show(state: &State) -> String {
             rejection.detail
         );
     }
+    // Creates whose outcome is not known yet: the next run looks each up before creating.
+    for (source, pending) in &state.pending {
+        let _ = writeln!(
+            out,
+            "pending  {source}  create of {} sent {}; the next run looks it up by {} before creating it",
+            pending.user_name,
+            pending.at.format("%Y-%m-%d %H:%M UTC"),
+            pending.match_attribute
+        );
+    }
     for (name, group) in &state.groups {
         let _ = writeln!(out, "group {name}  {}  {}", group.id, group.display_name);
     }
+    let pending = match state.pending.len() {
+        0 => String::new(),
+        n => format!("; {n} pending"),
+    };
     let _ = writeln!(
         out,
-        "{} user(s), {} group(s) managed; {} held.",
+        "{} user(s), {} group(s) managed; {} held{pending}.",
         state.users.len(),
         state.groups.len(),
         state.rejected.len()

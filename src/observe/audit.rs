@@ -168,6 +168,7 @@ mod tests {
             scim_type: Some("uniqueness".into()),
             detail: Some("taken".into()),
             permanent: true,
+            outcome_unknown: false,
         })
     }
 

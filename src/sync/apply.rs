@@ -3,10 +3,14 @@
 //! observer (the single reporting point); a failed write is recorded with its user, the HTTP
 //! status and the target's SCIM `detail`, and the other writes go on.
 //!
-//! A create is never sent twice for one person: when it fails in a way that may have created
-//! the user anyway (a timeout, a reset, a 5xx) or conflicts (409), the user is looked up by the
-//! match attribute and adopted if it is there. When the run is cancelled, no new write starts;
-//! the ones in flight finish and are recorded, so the state saved afterwards is true.
+//! A create is never sent twice for one person, also on targets that do not enforce
+//! uniqueness: every create is recorded in the state as pending before it is sent (see
+//! [`pending_creates`]). When it fails in a way that may have created the user anyway (a
+//! timeout, a reset, a 5xx) or conflicts (409), the user is looked up by the match attribute
+//! and adopted if it is there; if the lookup finds nothing, the create stays pending and is not
+//! sent again in this run (the target may still be working on it): the next run resolves it by
+//! lookup before it may create the user. When the run is cancelled, no new write starts; the
+//! ones in flight finish and are recorded, so the state saved afterwards is true.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -25,10 +29,7 @@ use crate::scim::client::{ClientError, ResourceType, ScimClient};
 use crate::scim::patch::PatchOperation;
 use crate::scim::path::AttrPath;
 use crate::scim::resource::id;
-use crate::state::{ManagedGroup, ManagedUser, Rejection, State};
-
-/// Tries for a create whose outcome was uncertain: look up, then send again.
-const UNCERTAIN_CREATE_TRIES: u32 = 3;
+use crate::state::{ManagedGroup, ManagedUser, PendingCreate, Rejection, State};
 
 /// A write that did not succeed.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -63,6 +64,49 @@ pub struct Applied {
     pub member_skips: Vec<MemberSkip>,
     /// Writes not started because the run was cancelled.
     pub not_started: usize,
+    /// Creates whose outcome is unknown (among the failures): pending until the next run.
+    pub pending: usize,
+}
+
+/// The state entries that record `changes`' creates as pending, to be saved before the first
+/// create is sent: a crash or a lost answer then leaves a record for the next run to resolve.
+pub fn pending_creates(
+    changes: &Changes,
+    match_path: &AttrPath,
+    now: DateTime<Utc>,
+) -> Vec<(String, PendingCreate)> {
+    changes
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Create)
+        .filter_map(|c| {
+            Some((
+                c.source_id.clone()?,
+                PendingCreate {
+                    match_attribute: match_path.to_string(),
+                    match_value: c.match_value.clone()?,
+                    user_name: c.user_name.clone(),
+                    at: now,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// A user write that did not succeed, and whether it may have taken effect all the same.
+struct NotWritten {
+    error: ClientError,
+    /// A create the target may have made: it stays pending, and is not sent again this run.
+    outcome_unknown: bool,
+}
+
+impl From<ClientError> for NotWritten {
+    fn from(error: ClientError) -> NotWritten {
+        NotWritten {
+            error,
+            outcome_unknown: false,
+        }
+    }
 }
 
 /// How writes are carried out.
@@ -121,9 +165,25 @@ impl Applier<'_> {
         error: &ClientError,
         latency: Duration,
     ) {
+        self.fail_with(
+            applied,
+            subject,
+            WriteFailure::from_error(error),
+            error,
+            latency,
+        );
+    }
+
+    fn fail_with(
+        &self,
+        applied: &mut Applied,
+        subject: Subject<'_>,
+        failure: WriteFailure,
+        error: &ClientError,
+        latency: Duration,
+    ) {
         let (operation, name, id) = (subject.operation, subject.name, subject.id);
         tracing::warn!(operation = operation.name(), name, %error, "write failed");
-        let failure = WriteFailure::from_error(error);
         applied.failures.push(Failure {
             operation,
             name: name.to_owned(),
@@ -191,8 +251,32 @@ impl Applier<'_> {
                     self.emit(subject, Some(written.status), result, latency);
                     self.record(state, change, written);
                 }
-                Err(ClientError::Cancelled { .. }) => applied.not_started += 1,
-                Err(error) => {
+                Err(NotWritten {
+                    error: ClientError::Cancelled { .. },
+                    ..
+                }) => {
+                    settle_pending(state, change);
+                    applied.not_started += 1;
+                }
+                Err(NotWritten {
+                    error,
+                    outcome_unknown: true,
+                }) => {
+                    applied.pending += 1;
+                    let subject = Subject {
+                        operation,
+                        id: None,
+                        name: &change.user_name,
+                        attributes,
+                    };
+                    let failure = WriteFailure {
+                        outcome_unknown: true,
+                        ..WriteFailure::from_error(&error)
+                    };
+                    self.fail_with(applied, subject, failure, &error, latency);
+                }
+                Err(NotWritten { error, .. }) => {
+                    settle_pending(state, change);
                     if error.is_permanent() {
                         if let Some(source_id) = &change.source_id {
                             state.rejected.insert(
@@ -219,19 +303,23 @@ impl Applier<'_> {
                 }
             }
         }
+        // Creates that never started certainly did not happen: not pending.
+        for change in pending {
+            settle_pending(state, change);
+        }
         applied.not_started += changes.changes.len() - done;
     }
 
     async fn timed_write_user<'c>(
         &self,
         change: &'c Change,
-    ) -> (&'c Change, Result<Written, ClientError>, Duration) {
+    ) -> (&'c Change, Result<Written, NotWritten>, Duration) {
         let started = Instant::now();
         let result = self.write_user(change).await;
         (change, result, started.elapsed())
     }
 
-    async fn write_user(&self, change: &Change) -> Result<Written, ClientError> {
+    async fn write_user(&self, change: &Change) -> Result<Written, NotWritten> {
         let target_id = change.id.clone().unwrap_or_default();
         let written = |status: u16| Written {
             id: target_id.clone(),
@@ -272,39 +360,40 @@ impl Applier<'_> {
         }
     }
 
-    /// POST, and on an uncertain outcome or a conflict, look before sending again.
-    async fn create_user(&self, change: &Change) -> Result<Written, ClientError> {
+    /// POST once; on an uncertain outcome or a conflict, look the user up and adopt it. A
+    /// create whose outcome stays unknown is never sent again in this run.
+    async fn create_user(&self, change: &Change) -> Result<Written, NotWritten> {
         let resource = change.body().unwrap_or(Json::Null);
-        let resource = &resource;
-        let mut attempt = 0;
-        loop {
-            let error = match self.client.create(ResourceType::User, resource).await {
-                Ok((created, status)) => {
-                    return Ok(Written {
-                        id: id(&created).unwrap_or_default().to_owned(),
-                        status,
-                        adopted: false,
-                    });
-                }
-                Err(error) => error,
-            };
-            let conflict = error.status() == Some(409);
-            if !(conflict || error.maybe_applied()) {
-                return Err(error);
-            }
-            if let Some(found) = self.look_up(change).await? {
-                tracing::info!(user = %change.user_name, "create: the user is on the target; adopting it");
+        let error = match self.client.create(ResourceType::User, &resource).await {
+            Ok((created, status)) => {
                 return Ok(Written {
+                    id: id(&created).unwrap_or_default().to_owned(),
+                    status,
+                    adopted: false,
+                });
+            }
+            Err(error) => error,
+        };
+        let conflict = error.status() == Some(409);
+        let uncertain = error.maybe_applied();
+        if !(conflict || uncertain) {
+            return Err(error.into());
+        }
+        match self.look_up(change).await {
+            Ok(Some(found)) => {
+                tracing::info!(user = %change.user_name, "create: the user is on the target; adopting it");
+                Ok(Written {
                     id: found,
                     status: 200,
                     adopted: true,
-                });
+                })
             }
-            attempt += 1;
-            if conflict || attempt >= UNCERTAIN_CREATE_TRIES || self.cancel.is_cancelled() {
-                return Err(error);
-            }
-            tokio::time::sleep(self.client.backoff(attempt)).await;
+            // A conflict the lookup cannot explain is the target's refusal, not an unknown.
+            Ok(None) if conflict => Err(error.into()),
+            Ok(None) | Err(_) => Err(NotWritten {
+                error,
+                outcome_unknown: true,
+            }),
         }
     }
 
@@ -335,6 +424,13 @@ impl Applier<'_> {
             return;
         };
         state.rejected.remove(source_id);
+        state.pending.remove(source_id);
+        if matches!(change.action, Action::Deactivate | Action::Delete) {
+            state.removals.push(crate::state::Removal {
+                source: source_id.clone(),
+                at: self.now,
+            });
+        }
         if change.action == Action::Delete {
             state.users.remove(source_id);
             return;
@@ -531,6 +627,13 @@ impl Applier<'_> {
             }
             _ => Ok(None),
         }
+    }
+}
+
+/// A create that certainly did not happen (refused, or never sent) is no longer pending.
+fn settle_pending(state: &mut State, change: &Change) {
+    if let (Action::Create, Some(source_id)) = (change.action, &change.source_id) {
+        state.pending.remove(source_id);
     }
 }
 

@@ -79,6 +79,10 @@ pub struct WriteFailure {
     pub detail: Option<String>,
     /// The target will refuse this write again: it is held until the desired state changes.
     pub permanent: bool,
+    /// A create the target may have made although it did not say so (a timeout, a broken
+    /// connection, a 5xx): pending, resolved by a lookup at the start of the next run.
+    #[serde(rename = "outcomeUnknown", skip_serializing_if = "std::ops::Not::not")]
+    pub outcome_unknown: bool,
 }
 
 impl WriteFailure {
@@ -88,6 +92,7 @@ impl WriteFailure {
             scim_type: error.scim_type().map(str::to_owned),
             detail: error.detail().map(str::to_owned),
             permanent: error.is_permanent(),
+            outcome_unknown: false,
         }
     }
 }

@@ -9,6 +9,7 @@
 //! happens before the first write. A dry run is the same path without `apply`.
 
 pub mod apply;
+pub mod confirm;
 pub mod desired;
 pub mod diff;
 pub mod event;
@@ -31,6 +32,7 @@ use crate::scim::client::{ClientError, ClientOptions, RequestTotals, ResourceTyp
 use crate::scim::throttle::RetryPolicy;
 use crate::secret::SecretError;
 use crate::source::{self, SourceError};
+use crate::state::lock::{LockError, StateLock};
 use crate::state::{State, StateError};
 use apply::{Applied, Applier};
 use diff::{Changes, Policy};
@@ -57,6 +59,8 @@ pub enum SyncError {
     Secret(#[from] SecretError),
     #[error(transparent)]
     State(#[from] StateError),
+    #[error(transparent)]
+    Locked(#[from] LockError),
     #[error("cannot list the target's users: {0}")]
     Target(#[from] ClientError),
     #[error("target: {0}")]
@@ -222,18 +226,32 @@ pub async fn run_plan(
     options: &RunOptions,
 ) -> Result<RunReport, SyncError> {
     let state_file = config.state.file();
+    // One writer per target, held until the run ends; a dry run writes nothing and takes no
+    // lock (the state is replaced atomically, so it reads a whole one).
+    let _lock = lock_for(&state_file, options.dry_run)?;
     let mut state = State::load(&state_file, &config.target.url)?;
     let loaded = state.clone();
+    let window =
+        chrono::Duration::from_std(config.sync.safety.window).unwrap_or(chrono::Duration::MAX);
+    state.start_window(options.now, window);
     let client = connect(&config.target)?.with_cancellation(options.cancel.clone());
 
     // The target is listed first: `SelectUniqueValue` avoids the values it already holds,
     // and each source user is mapped as soon as it is read.
     let listing = Instant::now();
-    let target_users = client.list_users().await?;
+    let mut target_users = client.list_users().await?;
     options
         .observer
         .listed(target_users.len(), listing.elapsed());
     tracing::info!(target = target_users.len(), "listed target users");
+    confirm::complete_listing(
+        &client,
+        &mut state,
+        &plan.match_path,
+        &mut target_users,
+        config.target.concurrency,
+    )
+    .await?;
     let SourceDesired {
         desired,
         groups: desired_groups,
@@ -273,7 +291,7 @@ pub async fn run_plan(
     let violation = safety::check(
         &config.sync.safety,
         changes.removals(),
-        state.users.len(),
+        safety::WindowSoFar::of(&state, options.now, config.sync.safety.window),
         desired.source_count,
     );
     let mut report = RunReport {
@@ -287,13 +305,13 @@ pub async fn run_plan(
         cancelled: false,
         aliases: plan.aliases(),
     };
+    // A dry run shows what the real run with the same flags would do.
     match violation {
         Some(v) if v.empty_source => return Err(SyncError::Safety(v.message())),
+        Some(_) if options.allow_mass_deactivation => {}
         Some(v) if options.dry_run => report.safety = Some(v),
-        Some(v) if !options.allow_mass_deactivation => {
-            return Err(SyncError::Safety(v.message()));
-        }
-        _ => {}
+        Some(v) => return Err(SyncError::Safety(v.message())),
+        None => {}
     }
 
     if options.dry_run {
@@ -314,6 +332,13 @@ pub async fn run_plan(
         cancel: &options.cancel,
         now: options.now,
     };
+    // Every create is pending on disk before it is sent: a lost answer or a crash leaves a
+    // record the next run resolves by lookup, never a second create.
+    let pending = apply::pending_creates(&report.changes, &plan.match_path, options.now);
+    if !pending.is_empty() {
+        state.pending.extend(pending);
+        state.save(&state_file)?;
+    }
     let mut applied = Applied::default();
     applier
         .apply_users(&report.changes, &mut state, &mut applied)
@@ -321,6 +346,7 @@ pub async fn run_plan(
     applier
         .apply_groups(&report.groups, &mut state, &mut applied)
         .await;
+    state.note_active(Utc::now());
     // Saved whatever happened above, cancellation included: every completed write is in it.
     // A run that changed nothing leaves the file alone (no rewrite, no fsync).
     if state != loaded || !state_file.exists() {
@@ -330,6 +356,26 @@ pub async fn run_plan(
     report.applied = Some(applied);
     report.requests = client.totals();
     Ok(report)
+}
+
+/// The exclusive lock a writing run holds on its state; a dry run takes none, and says when a
+/// writing run holds it (the state it reads may then be a step behind).
+fn lock_for(state_file: &Path, dry_run: bool) -> Result<Option<StateLock>, SyncError> {
+    if !dry_run {
+        return Ok(Some(StateLock::acquire(state_file)?));
+    }
+    match StateLock::holder(state_file) {
+        Some(pid) => tracing::warn!(
+            state = %state_file.display(),
+            "dry run: another scimsync run{} is writing this target; this dry run takes no lock and reads the state as last saved",
+            pid.map_or_else(String::new, |p| format!(" (PID {p})"))
+        ),
+        None => tracing::info!(
+            state = %state_file.display(),
+            "dry run: no lock taken (a dry run writes nothing)"
+        ),
+    }
+    Ok(None)
 }
 
 /// A dry run's writes, handed to the observer as planned.

@@ -210,6 +210,14 @@ pub fn summary(changes: &Changes) -> String {
 pub fn applied_text(applied: &Applied) -> String {
     let mut out = String::new();
     for failure in &applied.failures {
+        if failure.failure.outcome_unknown {
+            let _ = writeln!(
+                out,
+                "? pending create {}: {}; the target may have created the user. It is not sent again: the next run looks the user up and adopts it, or creates it if it is not there",
+                failure.name, failure.failure.error
+            );
+            continue;
+        }
         let _ = writeln!(
             out,
             "! failed to {} {}: {}",
@@ -232,9 +240,13 @@ pub fn applied_text(applied: &Applied) -> String {
     if applied.deleted > 0 {
         let _ = write!(extra, ", {} deleted", applied.deleted);
     }
+    let pending = match applied.pending {
+        0 => String::new(),
+        n => format!(" ({n} of them pending: outcome unknown)"),
+    };
     let _ = writeln!(
         out,
-        "Applied: {} created, {} updated, {} reactivated, {} deactivated{extra}; {} failed.",
+        "Applied: {} created, {} updated, {} reactivated, {} deactivated{extra}; {} failed{pending}.",
         applied.created,
         applied.updated,
         applied.reactivated,

@@ -28,6 +28,9 @@ pub enum Fault {
     Reset,
     /// Act, then wait this long before answering (longer than the client's timeout).
     SlowAfterApply(Duration),
+    /// Wait this long, then act and answer: a lookup made meanwhile finds nothing yet, as
+    /// with a slow create on a real server.
+    SlowThenApply(Duration),
     /// A permanent refusal with a SCIM error detail.
     Refuse(u16, String),
 }
@@ -82,6 +85,12 @@ struct Store {
     issued_tokens: u32,
     accepted_token: Option<String>,
     echo: Option<Echo>,
+    /// Whether a POST with a userName (displayName) already in use is refused with 409;
+    /// several real SaaS targets do not check, and keep both.
+    allow_duplicates: bool,
+    /// User ids the listing leaves out (an incomplete listing: eventual consistency, a page
+    /// that shrank while paging); GET by id and filters still find them.
+    unlisted: std::collections::BTreeSet<String>,
 }
 
 pub struct FaultServer {
@@ -143,6 +152,20 @@ impl FaultServer {
         store.rate_limit = Some(per_second);
         store.tokens = f64::from(per_second);
         store.refilled = Some(Instant::now());
+    }
+
+    /// Stops refusing duplicate userNames (and group displayNames) on POST.
+    pub fn allow_duplicates(&self) {
+        self.store.lock().unwrap().allow_duplicates = true;
+    }
+
+    /// Leaves these user ids out of every listing (not out of GET by id or filters).
+    pub fn leave_out_of_listing(&self, ids: &[String]) {
+        self.store
+            .lock()
+            .unwrap()
+            .unlisted
+            .extend(ids.iter().cloned());
     }
 
     /// Makes the server accept only OAuth tokens from its own token endpoint.
@@ -291,6 +314,8 @@ enum Reply {
     Slow(Duration, u16, Option<Json>),
     /// A body that is not SCIM JSON, with its content type.
     Text(u16, &'static str, String),
+    /// Act on the request only after this long.
+    Later(Duration),
 }
 
 /// `reply`, with its body replaced by an echo of the request's headers when the server is set
@@ -328,11 +353,16 @@ fn echoed(store: &Arc<Mutex<Store>>, request: &Request, reply: Reply) -> Reply {
 async fn serve(mut stream: TcpStream, store: Arc<Mutex<Store>>) -> std::io::Result<()> {
     let mut buffer = Vec::new();
     while let Some(request) = read_request(&mut stream, &mut buffer).await {
-        let reply = echoed(&store, &request, handle(&store, &request));
+        let mut reply = handle(&store, &request);
+        if let Reply::Later(delay) = reply {
+            tokio::time::sleep(delay).await;
+            reply = apply_and_log(&store, &request);
+        }
+        let reply = echoed(&store, &request, reply);
         let json = |body: Option<Json>| body.map(|b| b.to_string()).unwrap_or_default();
         let scim = "application/scim+json";
         let (status, headers, body, content_type, delay) = match reply {
-            Reply::Reset => return Ok(()),
+            Reply::Reset | Reply::Later(_) => return Ok(()),
             Reply::Answer(s, h, b) => (s, h, json(b), scim, None),
             Reply::Slow(d, s, b) => (s, Vec::new(), json(b), scim, Some(d)),
             Reply::Text(s, content_type, text) => (s, Vec::new(), text, content_type, None),
@@ -442,6 +472,7 @@ fn handle(store: &Arc<Mutex<Store>>, request: &Request) -> Reply {
             log(&mut store, 0);
             return Reply::Reset;
         }
+        Some(Fault::SlowThenApply(delay)) => return Reply::Later(delay),
         _ => {}
     }
     let (status, body) = scim(&mut store, request);
@@ -459,6 +490,20 @@ fn handle(store: &Arc<Mutex<Store>>, request: &Request) -> Reply {
             Reply::Answer(status, Vec::new(), body)
         }
     }
+}
+
+/// Acts on a request held back by [`Fault::SlowThenApply`], and logs it.
+fn apply_and_log(store: &Arc<Mutex<Store>>, request: &Request) -> Reply {
+    let mut store = store.lock().unwrap();
+    let (status, body) = scim(&mut store, request);
+    store.log.push(Logged {
+        method: request.method.clone(),
+        path: request.path.clone(),
+        status,
+        authorization: request.authorization.clone(),
+        body: String::from_utf8_lossy(&request.body).to_string(),
+    });
+    Reply::Answer(status, Vec::new(), body)
 }
 
 /// The stored resources of one kind, without copying them.
@@ -513,6 +558,12 @@ fn scim(store: &mut Store, request: &Request) -> (u16, Option<Json>) {
                         .as_str()
                         .is_some_and(|v| v.eq_ignore_ascii_case(&value))
                 });
+            } else {
+                all.retain(|u| {
+                    u["id"]
+                        .as_str()
+                        .is_none_or(|id| !store.unlisted.contains(id))
+                });
             }
             let start: usize = pairs
                 .get("startIndex")
@@ -538,8 +589,9 @@ fn scim(store: &mut Store, request: &Request) -> (u16, Option<Json>) {
         }
         ("POST", None) => {
             let name = body[unique].as_str().unwrap_or_default().to_lowercase();
-            if resources(store, kind)
-                .any(|u| u[unique].as_str().is_some_and(|v| v.to_lowercase() == name))
+            if !store.allow_duplicates
+                && resources(store, kind)
+                    .any(|u| u[unique].as_str().is_some_and(|v| v.to_lowercase() == name))
             {
                 return (
                     409,

@@ -17,7 +17,7 @@
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
-use std::sync::{PoisonError, RwLock};
+use std::sync::{PoisonError, RwLock, RwLockWriteGuard};
 
 use base64::Engine as _;
 
@@ -140,29 +140,26 @@ fn encodings(secret: &str) -> Vec<String> {
 /// The process's redactor: every secret loaded or fetched so far.
 static REDACTOR: RwLock<Redactor> = RwLock::new(Redactor::new());
 
+/// The process's redactor, to add to. A panic elsewhere while it was held leaves a list that
+/// is still whole (each change is one push and a rebuild), so a poisoned lock is used anyway.
+fn registry() -> RwLockWriteGuard<'static, Redactor> {
+    REDACTOR.write().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// Registers a secret with the process's redactor; false when it is too short to be.
 pub fn register(secret: &str) -> bool {
-    REDACTOR
-        .write()
-        .unwrap_or_else(PoisonError::into_inner)
-        .add(secret)
+    registry().add(secret)
 }
 
 /// Registers an OAuth access token with the process's redactor (the last
 /// [`ACCESS_TOKENS_KEPT`] are kept).
 pub fn register_access_token(token: &str) -> bool {
-    REDACTOR
-        .write()
-        .unwrap_or_else(PoisonError::into_inner)
-        .add_access_token(token)
+    registry().add_access_token(token)
 }
 
 /// Registers the HTTP Basic credential of `user` and `secret` with the process's redactor.
 pub fn register_basic(user: &str, secret: &str) {
-    REDACTOR
-        .write()
-        .unwrap_or_else(PoisonError::into_inner)
-        .add_basic(user, secret);
+    registry().add_basic(user, secret);
 }
 
 /// `text` with every secret the process holds replaced by `[redacted]`.

@@ -219,7 +219,7 @@ impl State {
             .unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(fail)?;
         let temporary = temporary_path(path);
-        let mut file = std::fs::File::create(&temporary).map_err(fail)?;
+        let mut file = crate::private_file::create(&temporary).map_err(fail)?;
         let mut text =
             serde_json::to_vec_pretty(self).map_err(|e| fail(std::io::Error::other(e)))?;
         text.push(b'\n');
@@ -342,6 +342,19 @@ mod tests {
         state.save(&path).unwrap();
         assert_eq!(State::load(&path, "http://t/v2/").unwrap(), state);
         assert!(!dir.path().join("sub/state.json.tmp").exists());
+    }
+
+    #[test]
+    fn the_saved_state_is_private_to_its_owner() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        // An older scimsync left it world-readable; the next save replaces it with a private one.
+        std::fs::write(&path, "{}").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        State::new("http://t/v2").save(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o7777, 0o600);
     }
 
     #[test]

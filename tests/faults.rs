@@ -937,3 +937,19 @@ async fn a_source_that_shrinks_every_run_is_stopped_by_the_window() {
     let report = setup.run().await.unwrap();
     assert_eq!(report.applied.unwrap().deactivated, 30);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_detail_is_redacted_before_it_is_cut() {
+    let server = FaultServer::start().await;
+    // The token (`secret-token`, loaded from the file) straddles the 500-character cut.
+    let detail = format!("{}secret-token{}", "x".repeat(490), "y".repeat(20));
+    server.fault("POST", "/Users", None, Fault::Refuse(400, detail), 1);
+    let setup = Setup::new(&server.url, "", &people(1));
+    let report = setup.run().await.unwrap();
+    let failure = serde_json::to_value(&report.applied.unwrap().failures[0]).unwrap();
+    assert_eq!(
+        failure["detail"],
+        format!("{}[redacted]", "x".repeat(490)),
+        "the half of the token before the cut must not survive"
+    );
+}

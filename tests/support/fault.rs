@@ -1,8 +1,9 @@
 //! An in-process SCIM server for fault injection only: a small in-memory Users/Groups store
 //! behind a hand-rolled HTTP/1.1 loop, so a test can script exactly what goes wrong (429 with
 //! or without `Retry-After`, 5xx, a reset before or after the write took effect, a reply slower
-//! than the client's timeout, 409, a permanent 4xx for one user) and a rate limit. Every
-//! request is logged with its status. Real-server behaviour is tested against scim2-server and
+//! than the client's timeout, 409, a permanent 4xx for one user), a rate limit, and error
+//! answers that echo the request's headers, credentials included. Every request is logged with
+//! its status. Real-server behaviour is tested against scim2-server and
 //! SCIMMY; this exists for what they cannot be made to do.
 
 #![allow(dead_code)]
@@ -47,6 +48,17 @@ pub struct FaultRule {
     pub times: usize,
 }
 
+/// How a server that echoes the request's headers in its 401, 403 and 500 answers (a debug
+/// gateway, a WAF, some SCIM servers) writes them: `echo: authorization: … | host: …`, the
+/// `Authorization` header first.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Echo {
+    /// A SCIM error with the echo as `detail` and the `Authorization` value as `scimType`.
+    ScimError,
+    /// An HTML block page (`text/html`) with the echo in its text.
+    HtmlPage,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Logged {
     pub method: String,
@@ -72,6 +84,7 @@ struct Store {
     /// OAuth: the access token the token endpoint hands out, and the one accepted.
     issued_tokens: u32,
     accepted_token: Option<String>,
+    echo: Option<Echo>,
     /// Whether a POST with a userName (displayName) already in use is refused with 409;
     /// several real SaaS targets do not check, and keep both.
     allow_duplicates: bool,
@@ -160,6 +173,17 @@ impl FaultServer {
         self.store.lock().unwrap().accepted_token = Some(String::new());
     }
 
+    /// Makes every 401, 403 and 500 answer echo the request's headers.
+    pub fn echo_headers(&self, echo: Echo) {
+        self.store.lock().unwrap().echo = Some(echo);
+    }
+
+    /// Every access token the token endpoint has handed out, in order.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        let issued = self.store.lock().unwrap().issued_tokens;
+        (1..=issued).map(issued_token).collect()
+    }
+
     pub fn log(&self) -> Vec<Logged> {
         self.store.lock().unwrap().log.clone()
     }
@@ -230,6 +254,8 @@ struct Request {
     method: String,
     path: String,
     authorization: Option<String>,
+    /// Every header line but the `Authorization` one, as received.
+    other_headers: Vec<String>,
     body: Vec<u8>,
 }
 
@@ -243,6 +269,7 @@ async fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<Re
             let path = first.next()?.to_owned();
             let mut length = 0;
             let mut authorization = None;
+            let mut other_headers = Vec::new();
             for line in lines {
                 let (name, value) = line.split_once(':')?;
                 if name.eq_ignore_ascii_case("content-length") {
@@ -250,6 +277,8 @@ async fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<Re
                 }
                 if name.eq_ignore_ascii_case("authorization") {
                     authorization = Some(value.trim().to_owned());
+                } else {
+                    other_headers.push(line.to_owned());
                 }
             }
             while buffer.len() < end + 4 + length {
@@ -266,6 +295,7 @@ async fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<Re
                 method,
                 path,
                 authorization,
+                other_headers,
                 body,
             });
         }
@@ -282,8 +312,42 @@ enum Reply {
     Answer(u16, Vec<(String, String)>, Option<Json>),
     Reset,
     Slow(Duration, u16, Option<Json>),
+    /// A body that is not SCIM JSON, with its content type.
+    Text(u16, &'static str, String),
     /// Act on the request only after this long.
     Later(Duration),
+}
+
+/// `reply`, with its body replaced by an echo of the request's headers when the server is set
+/// to echo them and the status is 401, 403 or 500.
+fn echoed(store: &Arc<Mutex<Store>>, request: &Request, reply: Reply) -> Reply {
+    let Some(echo) = store.lock().unwrap().echo else {
+        return reply;
+    };
+    let status = match &reply {
+        Reply::Answer(status @ (401 | 403 | 500), ..) => *status,
+        _ => return reply,
+    };
+    let authorization = request.authorization.clone().unwrap_or_default();
+    let text = std::iter::once(format!("authorization: {authorization}"))
+        .chain(request.other_headers.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(" | ");
+    match echo {
+        Echo::ScimError => Reply::Answer(
+            status,
+            Vec::new(),
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                "status": status.to_string(), "scimType": authorization, "detail": format!("echo: {text}")}),
+            ),
+        ),
+        Echo::HtmlPage => Reply::Text(
+            status,
+            "text/html",
+            format!("<html><body><h1>Request blocked</h1><pre>echo: {text}</pre></body></html>"),
+        ),
+    }
 }
 
 async fn serve(mut stream: TcpStream, store: Arc<Mutex<Store>>) -> std::io::Result<()> {
@@ -294,15 +358,18 @@ async fn serve(mut stream: TcpStream, store: Arc<Mutex<Store>>) -> std::io::Resu
             tokio::time::sleep(delay).await;
             reply = apply_and_log(&store, &request);
         }
-        let (status, headers, body, delay) = match reply {
+        let reply = echoed(&store, &request, reply);
+        let json = |body: Option<Json>| body.map(|b| b.to_string()).unwrap_or_default();
+        let scim = "application/scim+json";
+        let (status, headers, body, content_type, delay) = match reply {
             Reply::Reset | Reply::Later(_) => return Ok(()),
-            Reply::Answer(s, h, b) => (s, h, b, None),
-            Reply::Slow(d, s, b) => (s, Vec::new(), b, Some(d)),
+            Reply::Answer(s, h, b) => (s, h, json(b), scim, None),
+            Reply::Slow(d, s, b) => (s, Vec::new(), json(b), scim, Some(d)),
+            Reply::Text(s, content_type, text) => (s, Vec::new(), text, content_type, None),
         };
         if let Some(delay) = delay {
             tokio::time::sleep(delay).await;
         }
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
         let reason = match status {
             200 => "OK",
             201 => "Created",
@@ -310,7 +377,7 @@ async fn serve(mut stream: TcpStream, store: Arc<Mutex<Store>>) -> std::io::Resu
             _ => "Status",
         };
         let mut head = format!(
-            "HTTP/1.1 {status} {reason}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\n",
+            "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n",
             body.len()
         );
         for (name, value) in headers {
@@ -321,6 +388,10 @@ async fn serve(mut stream: TcpStream, store: Arc<Mutex<Store>>) -> std::io::Resu
         stream.write_all(body.as_bytes()).await?;
     }
     Ok(())
+}
+
+fn issued_token(n: u32) -> String {
+    format!("issued-{n}")
 }
 
 fn error(status: u16, detail: &str) -> Option<Json> {
@@ -343,7 +414,7 @@ fn handle(store: &Arc<Mutex<Store>>, request: &Request) -> Reply {
     };
     if request.path.starts_with("/oauth/token") {
         store.issued_tokens += 1;
-        let token = format!("issued-{}", store.issued_tokens);
+        let token = issued_token(store.issued_tokens);
         store.accepted_token = Some(token.clone());
         log(&mut store, 200);
         return Reply::Answer(

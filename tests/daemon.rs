@@ -587,7 +587,17 @@ fn a_stop_that_outlasts_its_bound_or_is_repeated_abandons_the_run_with_exit_1() 
         let log = std::fs::read_to_string(&daemon.log).unwrap();
         assert_eq!(code, 1, "{log}");
         assert!(log.contains(expected), "{log}");
-        assert!(!project.path("state/state.json").exists());
+        // The abandoned create is on disk as pending (saved before it was sent), so the next
+        // run looks it up before it may create Ada again; nothing is recorded as managed.
+        let state: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(project.path("state/state.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            state["pending"]["1"]["matchValue"], "ada@example.com",
+            "{state}"
+        );
+        assert_eq!(state["users"], json!({}), "{state}");
     }
 }
 

@@ -661,9 +661,12 @@ async fn slow_creates_on_a_target_without_uniqueness_are_never_sent_twice() {
         shown.ends_with("0 user(s), 0 group(s) managed; 0 held; 5 pending.\n"),
         "{shown}"
     );
-    // Every POST sent lands within 2 s of being sent: after that, the server holds exactly
-    // what was sent.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // Once every POST received has landed, the server holds exactly what was sent.
+    assert!(
+        wait_for(Duration::from_secs(10), || posts(&server)
+            == server.received("POST"))
+        .await
+    );
     assert_eq!(posts(&server), 5, "one POST per user");
     assert_eq!(server.users().len(), 5);
     // The next run adopts what the lost answers created, and sends no POST.
@@ -756,12 +759,15 @@ async fn a_crash_during_creates_is_resolved_by_lookup_not_a_second_create() {
     let setup = Setup::new(&server.url, "", &people(4));
     setup.patient();
     let mut child = binary(&setup, &["sync"]).spawn().unwrap();
-    // The creates are on disk as pending before the first POST goes out; kill -9 then.
+    // The creates are on disk as pending before the first POST goes out; kill -9 once all
+    // four are on their way (the default concurrency is 4).
     assert!(
-        wait_for(Duration::from_secs(20), || {
-            std::fs::read_to_string(setup.state_file()).is_ok_and(|s| s.contains("\"pending\""))
-        })
-        .await,
+        wait_for(Duration::from_secs(20), || server.received("POST") == 4).await,
+        "the four creates are sent"
+    );
+    assert_eq!(
+        state_json(&setup)["pending"].as_object().unwrap().len(),
+        4,
         "the pending creates are saved before they are sent"
     );
     child.start_kill().unwrap();

@@ -75,6 +75,8 @@ struct Store {
     next: u64,
     rules: Vec<FaultRule>,
     log: Vec<Logged>,
+    /// Requests received, by method, as they arrive (the log has them once answered).
+    received: BTreeMap<String, usize>,
     /// Requests per second the server accepts, as a token bucket of that many tokens
     /// refilled at that rate (the usual shape of API rate limits); a request that finds the
     /// bucket empty gets 429 with `Retry-After: 1`.
@@ -152,6 +154,17 @@ impl FaultServer {
         store.rate_limit = Some(per_second);
         store.tokens = f64::from(per_second);
         store.refilled = Some(Instant::now());
+    }
+
+    /// How many `method` requests arrived so far, answered or not.
+    pub fn received(&self, method: &str) -> usize {
+        self.store
+            .lock()
+            .unwrap()
+            .received
+            .get(method)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Stops refusing duplicate userNames (and group displayNames) on POST.
@@ -402,6 +415,7 @@ fn error(status: u16, detail: &str) -> Option<Json> {
 
 fn handle(store: &Arc<Mutex<Store>>, request: &Request) -> Reply {
     let mut store = store.lock().unwrap();
+    *store.received.entry(request.method.clone()).or_default() += 1;
     let body_text = String::from_utf8_lossy(&request.body).to_string();
     let log = |store: &mut Store, status: u16| {
         store.log.push(Logged {

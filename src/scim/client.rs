@@ -421,7 +421,8 @@ impl ScimClient {
                         other => Some(other.to_string()),
                     })
             };
-            let mut detail = text("detail");
+            // An empty `detail` says nothing: left out, so no message ends in ": ".
+            let mut detail = text("detail").filter(|d| !d.trim().is_empty());
             *retry_after_out = retry_after
                 .as_deref()
                 .and_then(|v| parse_retry_after(v, chrono::Utc::now()));

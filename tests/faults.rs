@@ -1170,6 +1170,12 @@ async fn strict_patch_204_that_drops_an_attribute_is_noticed_in_the_next_listing
          Applied: 0 created, 0 updated, 0 reactivated, 0 deactivated; 0 failed.\n"
     );
     assert_eq!(server.writes(), 0);
+    let document =
+        serde_json::to_value(scimsync::sync::render::report_json(&second, false)).unwrap();
+    assert_eq!(
+        document["not_kept"],
+        json!([{"source_id": "s1", "user": "u1@x", "path": "title"}])
+    );
     let state = state_json(&setup);
     assert_eq!(
         state["notKept"],

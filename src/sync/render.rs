@@ -305,6 +305,8 @@ pub fn report_json(report: &RunReport, dry_run: bool) -> JsonReport<'_> {
         }),
         changes: ShownChanges(&changes.changes),
         skipped: &changes.skipped,
+        taken_over: &changes.taken_over,
+        not_kept: &changes.not_kept,
         applied: report.applied.as_ref(),
         run_id: &report.run_id,
         groups: JsonGroups {
@@ -334,6 +336,12 @@ pub struct JsonReport<'a> {
     summary: Json,
     changes: ShownChanges<'a>,
     skipped: &'a [Skip],
+    /// Takeovers that needed no write (see `sync::takeover`).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    taken_over: &'a [super::takeover::TakenOver],
+    /// Values the target did not keep, noticed in this listing (see `sync::kept`).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    not_kept: &'a [super::kept::NotKept],
     #[serde(skip_serializing_if = "Option::is_none")]
     applied: Option<&'a Applied>,
     run_id: &'a str,

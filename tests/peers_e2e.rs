@@ -355,3 +355,69 @@ fn case_insensitive_values_against_scim2_server() {
 fn case_insensitive_values_against_scimmy() {
     case_insensitive_values(&ScimServer::start_scimmy());
 }
+
+/// A change to a filtered path (`emails[type eq "work"].value`) is one PATCH the peer
+/// implements: the element is replaced in place, the other element is left alone, and the
+/// next run writes nothing. (The in-process fault server covers targets that answer 501.)
+fn filtered_path_update(server: &ScimServer) {
+    let project = Project::new();
+    project.write(
+        "test.map",
+        "userName <- user.email\nemails[type eq \"work\"].value <- user.work\n",
+    );
+    let config = project.config(&server.url);
+    let config = config.to_str().unwrap();
+    server.create(
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "ada@example.com",
+        "emails": [{"type": "work", "value": "old@example.com"},
+                   {"type": "home", "value": "home@example.com"}]}),
+    );
+    project.write(
+        "users.json",
+        r#"[{"id": "s1", "email": "ada@example.com", "work": "new@example.com"}]"#,
+    );
+    let sync = || scimsync(&["sync", "--config", config], Some(&server.token));
+    let run = sync();
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    assert!(
+        run.stdout.starts_with(
+            "~ update ada@example.com (existing user, adopted): emails[type eq \"work\"].value\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    let mut emails: Vec<(String, String)> = server.users()[0]["emails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap().to_owned(),
+                e["value"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    emails.sort();
+    assert_eq!(
+        emails,
+        [
+            ("home".to_owned(), "home@example.com".to_owned()),
+            ("work".to_owned(), "new@example.com".to_owned())
+        ]
+    );
+    let writes = server.writes();
+    let again = sync();
+    assert!(again.stdout.starts_with("No changes"), "{}", again.stdout);
+    assert_eq!(server.writes(), writes);
+}
+
+#[test]
+fn filtered_path_update_against_scim2_server() {
+    filtered_path_update(&ScimServer::start());
+}
+
+#[test]
+fn filtered_path_update_against_scimmy() {
+    filtered_path_update(&ScimServer::start_scimmy());
+}

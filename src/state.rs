@@ -136,6 +136,18 @@ pub struct State {
         rename = "activeCounts"
     )]
     pub active_counts: Vec<ActiveCount>,
+    /// Values the target accepted but did not keep, by source id, then attribute path: the
+    /// fingerprint of the value. Not sent again while the desired value is the same.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        rename = "notKept"
+    )]
+    pub not_kept: BTreeMap<String, BTreeMap<String, String>>,
+    /// Values sent in a write whose answer did not show the resource (a 204), by source id,
+    /// then path: the fingerprint of the value. The next listing shows whether they were kept.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unverified: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -167,6 +179,8 @@ impl State {
             pending: BTreeMap::new(),
             removals: Vec::new(),
             active_counts: Vec::new(),
+            not_kept: BTreeMap::new(),
+            unverified: BTreeMap::new(),
         }
     }
 
@@ -257,6 +271,8 @@ impl State {
             self.users.remove(source);
             self.rejected.remove(source);
             self.pending.remove(source);
+            self.not_kept.remove(source);
+            self.unverified.remove(source);
         }
         let groups: Vec<String> = self
             .groups

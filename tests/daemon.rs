@@ -1229,9 +1229,15 @@ fn secrets_echoed_by_the_target_reach_no_output_of_sync_or_state() {
         assert_eq!(text.code, 1, "{}", text.all_output());
         let url = &server.url;
         for line in [
-            format!("! failed to create u1@x: POST {url}/Users failed with HTTP 401"),
-            format!("! failed to create u2@x: POST {url}/Users failed with HTTP 403"),
-            format!("! failed to update u4@x: PATCH {url}/Users/u0001 failed with HTTP 500"),
+            format!(
+                "! create user u1@x (userName, name.givenName) failed: POST {url}/Users failed with HTTP 401"
+            ),
+            format!(
+                "! create user u2@x (userName, name.givenName) failed: POST {url}/Users failed with HTTP 403"
+            ),
+            format!(
+                "! update user u4@x (name.givenName) failed: PATCH {url}/Users/u0001 failed with HTTP 500"
+            ),
         ] {
             assert!(text.stdout.contains(&line), "{line}\n{}", text.stdout);
         }

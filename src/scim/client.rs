@@ -424,8 +424,9 @@ impl ScimClient {
                         other => Some(redact::redact_owned(other.to_string())),
                     })
             };
-            // Redacted before it is cut, so a secret cut in two cannot slip through.
-            let mut detail = text("detail");
+            // Redacted before it is cut, so a secret cut in two cannot slip through; an empty
+            // `detail` says nothing: left out, so no message ends in ": ".
+            let mut detail = text("detail").filter(|d| !d.trim().is_empty());
             *retry_after_out = retry_after
                 .as_deref()
                 .and_then(|v| parse_retry_after(v, chrono::Utc::now()));

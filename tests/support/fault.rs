@@ -59,6 +59,32 @@ pub enum Echo {
     HtmlPage,
 }
 
+/// Behaviours of strict or partial real targets, switched on together or one by one (see
+/// [`FaultServer::strict`]). Each is something a SaaS target was seen to do.
+#[derive(Clone, Debug, Default)]
+pub struct Strict {
+    /// Answers at most this many resources per page (`count=200` gets 100), with the true
+    /// `totalResults`.
+    pub page_cap: Option<usize>,
+    /// Filters other than one `attr eq "value"` are refused with 400 `invalidFilter`.
+    pub single_eq_filter: bool,
+    /// Filters on these attributes (lower case, e.g. `externalid`, `emails`) return nothing.
+    pub blind_filters: Vec<&'static str>,
+    /// PATCH operations with a filtered path (`emails[type eq "work"].value`,
+    /// `members[value eq "…"]`) get 501 with an empty SCIM `detail`.
+    pub no_filtered_patch: bool,
+    /// Top-level attributes the target does not store: accepted and dropped on every write.
+    pub drops: Vec<&'static str>,
+    /// A deleted user's userName stays reserved: a POST with it gets 409.
+    pub reserve_deleted_names: bool,
+    /// `emails[].value` is stored lower-cased.
+    pub lowercase_emails: bool,
+    /// `POST /Groups` ignores `members` (the group is created empty).
+    pub group_post_ignores_members: bool,
+    /// What `GET /Schemas` answers (404 when `None`).
+    pub schemas: Option<Json>,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Logged {
     pub method: String,
@@ -93,6 +119,10 @@ struct Store {
     /// User ids the listing leaves out (an incomplete listing: eventual consistency, a page
     /// that shrank while paging); GET by id and filters still find them.
     unlisted: std::collections::BTreeSet<String>,
+    /// The strict behaviours switched on.
+    strict: Strict,
+    /// userNames of deleted users (lower case), for [`Strict::reserve_deleted_names`].
+    reserved: std::collections::BTreeSet<String>,
 }
 
 pub struct FaultServer {
@@ -179,6 +209,11 @@ impl FaultServer {
             .unwrap()
             .unlisted
             .extend(ids.iter().cloned());
+    }
+
+    /// Switches on the strict target behaviours of `strict` (replacing earlier ones).
+    pub fn strict(&self, strict: Strict) {
+        self.store.lock().unwrap().strict = strict;
     }
 
     /// Makes the server accept only OAuth tokens from its own token endpoint.
@@ -535,9 +570,18 @@ fn scim(store: &mut Store, request: &Request) -> (u16, Option<Json>) {
     let parts: Vec<&str> = path.trim_start_matches("/v2/").split('/').collect();
     let body: Json = serde_json::from_slice(&request.body).unwrap_or(Json::Null);
     let kind = parts[0];
+    if kind == "Schemas" && request.method == "GET" {
+        if let Some(schemas) = &store.strict.schemas {
+            return (200, Some(schemas.clone()));
+        }
+    }
     if kind != "Users" && kind != "Groups" {
         return (404, error(404, "no such endpoint"));
     }
+    if let Some(refusal) = strict_refusal(store, request, kind, &body) {
+        return refusal;
+    }
+    let body = strict_store(&store.strict, kind, body, request.method == "POST");
     let unique = if kind == "Users" {
         "userName"
     } else {
@@ -566,6 +610,14 @@ fn scim(store: &mut Store, request: &Request) -> (u16, Option<Json>) {
             let mut all = items(store);
             if let Some(filter) = pairs.get("filter") {
                 let (attr, value) = filter.split_once(" eq ").unwrap_or(("", ""));
+                let blind = store
+                    .strict
+                    .blind_filters
+                    .iter()
+                    .any(|b| attr.to_lowercase().starts_with(b));
+                if blind {
+                    all.clear();
+                }
                 let value: String = serde_json::from_str(value).unwrap_or_default();
                 all.retain(|u| {
                     u[attr]
@@ -586,7 +638,8 @@ fn scim(store: &mut Store, request: &Request) -> (u16, Option<Json>) {
             let count: usize = pairs
                 .get("count")
                 .and_then(|s| s.parse().ok())
-                .unwrap_or(100);
+                .unwrap_or(100)
+                .min(store.strict.page_cap.unwrap_or(usize::MAX));
             let total = all.len();
             let page: Vec<Json> = all
                 .into_iter()
@@ -632,7 +685,12 @@ fn scim(store: &mut Store, request: &Request) -> (u16, Option<Json>) {
         }
         ("DELETE", Some(id)) => {
             let existed = if kind == "Users" {
-                store.users.remove(*id).is_some()
+                let removed = store.users.remove(*id);
+                if let Some(name) = removed.as_ref().and_then(|u| u["userName"].as_str()) {
+                    let name = name.to_lowercase();
+                    store.reserved.insert(name);
+                }
+                removed.is_some()
             } else {
                 store.groups.remove(*id).is_some()
             };
@@ -695,9 +753,89 @@ fn scim(store: &mut Store, request: &Request) -> (u16, Option<Json>) {
                     _ => return (400, error(400, "unsupported patch")),
                 }
             }
+            let value = strict_store(&store.strict, kind, value, false);
             put(store, id, value);
             (204, None)
         }
         _ => (405, error(405, "method not allowed")),
     }
+}
+
+/// A request a strict target refuses before acting: a compound filter, a filtered PATCH path,
+/// a POST with a userName still reserved by a deleted user.
+fn strict_refusal(
+    store: &Store,
+    request: &Request,
+    kind: &str,
+    body: &Json,
+) -> Option<(u16, Option<Json>)> {
+    let strict = &store.strict;
+    let (_, query) = request.path.split_once('?').unwrap_or(("", ""));
+    let filter = url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "filter")
+        .map(|(_, v)| v.into_owned());
+    if let Some(filter) = filter.filter(|_| strict.single_eq_filter) {
+        let simple = filter.split_once(" eq ").is_some_and(|(attr, value)| {
+            !attr.contains(' ')
+                && !attr.contains('[')
+                && serde_json::from_str::<String>(value).is_ok()
+        });
+        if !simple {
+            return Some((
+                400,
+                Some(
+                    json!({"status": "400", "scimType": "invalidFilter", "detail": "only attr eq \"value\" is supported"}),
+                ),
+            ));
+        }
+    }
+    let filtered_path = body["Operations"].as_array().is_some_and(|ops| {
+        ops.iter()
+            .any(|op| op["path"].as_str().is_some_and(|p| p.contains('[')))
+    });
+    if request.method == "PATCH" && strict.no_filtered_patch && filtered_path {
+        return Some((501, error(501, "")));
+    }
+    let reserved = body["userName"]
+        .as_str()
+        .is_some_and(|n| store.reserved.contains(&n.to_lowercase()));
+    if request.method == "POST" && kind == "Users" && strict.reserve_deleted_names && reserved {
+        return Some((
+            409,
+            Some(
+                json!({"status": "409", "scimType": "uniqueness", "detail": "userName is reserved"}),
+            ),
+        ));
+    }
+    None
+}
+
+/// A resource as a strict target stores it: attributes it does not keep dropped, e-mails
+/// lower-cased, and (for `POST /Groups`) members ignored.
+fn strict_store(strict: &Strict, kind: &str, mut resource: Json, post: bool) -> Json {
+    let Some(object) = resource.as_object_mut() else {
+        return resource;
+    };
+    if object.contains_key("Operations") {
+        return resource;
+    }
+    for dropped in &strict.drops {
+        object.remove(*dropped);
+    }
+    if strict.lowercase_emails {
+        for email in object
+            .get_mut("emails")
+            .and_then(Json::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(value) = email["value"].as_str() {
+                email["value"] = json!(value.to_lowercase());
+            }
+        }
+    }
+    if strict.group_post_ignores_members && kind == "Groups" && post {
+        object.remove("members");
+    }
+    resource
 }

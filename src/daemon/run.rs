@@ -63,6 +63,7 @@ pub async fn run_once(
         run_id,
         started,
         clock.elapsed(),
+        options.dry_run,
         report.as_ref().map_err(|e: &RunError| e.to_string()),
     );
     RunOutcome { report, summary }

@@ -29,10 +29,12 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
+    /// `dry_run` is the run's own setting: a run that failed has no report to tell it.
     pub fn new(
         run_id: &str,
         started: DateTime<Utc>,
         duration: Duration,
+        dry_run: bool,
         report: Result<&RunReport, String>,
     ) -> RunSummary {
         let finished = started
@@ -42,7 +44,7 @@ impl RunSummary {
             started,
             finished,
             duration,
-            dry_run: false,
+            dry_run,
             created: 0,
             updated: 0,
             reactivated: 0,
@@ -55,11 +57,12 @@ impl RunSummary {
         match report {
             Err(error) => summary.error = Some(error),
             Ok(report) => {
+                // A target that asked for a long pause stopped the writes: not a completed run.
+                summary.error = report.held_off.map(|held| held.to_string());
                 summary.unchanged = report.changes.unchanged;
                 summary.skipped = report.changes.skipped.len();
                 match &report.applied {
                     None => {
-                        summary.dry_run = true;
                         summary.created = report.changes.count(Action::Create);
                         summary.updated = report.changes.count(Action::Update);
                         summary.reactivated = report.changes.count(Action::Reactivate);
@@ -168,6 +171,7 @@ mod tests {
             "r1",
             started,
             Duration::from_millis(2500),
+            false,
             Err("\nmapping x.map: 1 error(s)\nmore".into()),
         );
         assert!(!summary.succeeded());

@@ -23,7 +23,7 @@ use url::Url;
 use super::auth::{Auth, AuthError};
 use super::patch::{OpCase, PatchOperation, body};
 use super::path::get_ci;
-use super::throttle::{RetryPolicy, Throttle, parse_retry_after};
+use super::throttle::{HeldOff, RetryPolicy, Throttle, parse_retry_after};
 
 const SCIM_JSON: &str = "application/scim+json";
 
@@ -87,6 +87,14 @@ pub enum ClientError {
     },
     #[error("stopped before {method} {url} was sent")]
     Cancelled { method: Method, url: String },
+    /// The target asked for a longer pause than `max_backoff_seconds`: this request, and every
+    /// one after it in this run, is not sent.
+    #[error("{method} {url}: {held}")]
+    Throttled {
+        method: Method,
+        url: String,
+        held: HeldOff,
+    },
 }
 
 fn describe(scim_type: &Option<String>, detail: &Option<String>) -> String {
@@ -276,6 +284,12 @@ impl ScimClient {
         }
     }
 
+    /// Whether, and why, the target asked for a pause this run cannot wait out; once it has,
+    /// nothing more is sent to it.
+    pub fn held_off(&self) -> Option<HeldOff> {
+        self.throttle.held_off()
+    }
+
     /// The wait before trying an uncertain write again (after looking it up).
     pub fn backoff(&self, attempt: u32) -> Duration {
         self.retry.backoff(attempt)
@@ -312,6 +326,13 @@ impl ScimClient {
                 permit = self.throttle.acquire() => permit,
                 () = self.cancel.cancelled() => return Err(ClientError::Cancelled { method, url: shown }),
             };
+            if let Some(held) = self.throttle.held_off() {
+                return Err(ClientError::Throttled {
+                    method,
+                    url: shown,
+                    held,
+                });
+            }
             let mut request = self.http.request(method.clone(), url.clone());
             if let Some(payload) = payload {
                 request = request
@@ -342,14 +363,16 @@ impl ScimClient {
                 }
                 Err(ClientError::Status { status: 429, .. }) => {
                     self.counts.throttled.fetch_add(1, Ordering::Relaxed);
-                    let wait = self.retry.after(retry_after, attempt);
+                    let wait = self.wait_after(retry_after, attempt, &method, &shown)?;
                     self.throttle.pause(wait).await;
                     Some(wait)
                 }
                 Err(ClientError::Status {
                     status: 500 | 502 | 503 | 504,
                     ..
-                }) if replay == Replay::Safe => Some(self.retry.after(retry_after, attempt)),
+                }) if replay == Replay::Safe => {
+                    Some(self.wait_after(retry_after, attempt, &method, &shown)?)
+                }
                 Err(ClientError::Transport { sent: false, .. }) => {
                     Some(self.retry.backoff(attempt))
                 }
@@ -360,7 +383,12 @@ impl ScimClient {
             };
             match wait {
                 Some(wait) if attempt < self.retry.max_retries => {
-                    tracing::debug!(%method, url = %shown, attempt, ?wait, "retrying");
+                    if outcome.as_ref().is_err_and(|e| e.status() == Some(429)) {
+                        tracing::warn!(%method, url = %shown, attempt, wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                            "the target is throttling (HTTP 429): waiting {:.1} s before trying again", wait.as_secs_f64());
+                    } else {
+                        tracing::debug!(%method, url = %shown, attempt, ?wait, "retrying");
+                    }
                     attempt += 1;
                     self.counts.retries.fetch_add(1, Ordering::Relaxed);
                     tokio::select! {
@@ -371,6 +399,34 @@ impl ScimClient {
                 _ => return outcome,
             }
         }
+    }
+
+    /// The wait before trying again after a 429 or a 5xx. A `Retry-After` over the policy's
+    /// `max` holds the target off: this request fails with [`ClientError::Throttled`], and so
+    /// does every later one without being sent.
+    fn wait_after(
+        &self,
+        retry_after: Option<Duration>,
+        attempt: u32,
+        method: &Method,
+        shown: &str,
+    ) -> Result<Duration, ClientError> {
+        if let Some(wait) = self.retry.after(retry_after, attempt) {
+            return Ok(wait);
+        }
+        let asked = retry_after.unwrap_or_default();
+        let held = self
+            .throttle
+            .hold_off(HeldOff::new(asked, self.retry.max, chrono::Utc::now()));
+        tracing::warn!(%method, url = %shown, wait_seconds = held.wait_seconds(), max_backoff_seconds = held.cap.as_secs(),
+            until = %held.until.to_rfc3339(),
+            "the target asks to wait {} s, more than max_backoff_seconds ({} s): nothing more is sent to it this run",
+            held.wait_seconds(), held.cap.as_secs());
+        Err(ClientError::Throttled {
+            method: method.clone(),
+            url: shown.to_owned(),
+            held,
+        })
     }
 
     /// One request and its answer, with the answer's `Retry-After` when it had one.

@@ -5,8 +5,9 @@
 //!
 //! A create is never sent twice for one person: when it fails in a way that may have created
 //! the user anyway (a timeout, a reset, a 5xx) or conflicts (409), the user is looked up by the
-//! match attribute and adopted if it is there. When the run is cancelled, no new write starts;
-//! the ones in flight finish and are recorded, so the state saved afterwards is true.
+//! match attribute and adopted if it is there. When the run is cancelled, or the target asks
+//! for a longer pause than `max_backoff_seconds`, no new write starts; the ones in flight
+//! finish and are recorded, so the state saved afterwards is true.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -139,6 +140,12 @@ impl Applier<'_> {
         );
     }
 
+    /// No new write starts once the run is cancelled or the target has asked for a pause
+    /// longer than the run may wait.
+    fn stopped(&self) -> bool {
+        self.cancel.is_cancelled() || self.client.held_off().is_some()
+    }
+
     /// Applies the user changes, updating `state`.
     pub async fn apply_users(&self, changes: &Changes, state: &mut State, applied: &mut Applied) {
         for (source_id, managed) in &changes.remember {
@@ -155,7 +162,7 @@ impl Applier<'_> {
         let mut in_flight = futures::stream::FuturesUnordered::new();
         let mut done = 0;
         loop {
-            while in_flight.len() < self.concurrency.max(1) && !self.cancel.is_cancelled() {
+            while in_flight.len() < self.concurrency.max(1) && !self.stopped() {
                 let Some(change) = pending.next() else {
                     break;
                 };
@@ -191,7 +198,10 @@ impl Applier<'_> {
                     self.emit(subject, Some(written.status), result, latency);
                     self.record(state, change, written);
                 }
-                Err(ClientError::Cancelled { .. }) => applied.not_started += 1,
+                // Not sent, or refused unapplied by a target that asked to be left alone (429).
+                Err(ClientError::Cancelled { .. } | ClientError::Throttled { .. }) => {
+                    applied.not_started += 1;
+                }
                 Err(error) => {
                     if error.is_permanent() {
                         if let Some(source_id) = &change.source_id {
@@ -373,7 +383,7 @@ impl Applier<'_> {
         // Group ids created in this run, by directory group name.
         let mut created: HashMap<String, String> = HashMap::new();
         for change in &changes.changes {
-            if self.cancel.is_cancelled() {
+            if self.stopped() {
                 applied.not_started += 1;
                 continue;
             }
@@ -430,7 +440,10 @@ impl Applier<'_> {
                     };
                     self.emit(subject, Some(status), result, latency);
                 }
-                Err(ClientError::Cancelled { .. }) => applied.not_started += 1,
+                // Not sent, or refused unapplied by a target that asked to be left alone (429).
+                Err(ClientError::Cancelled { .. } | ClientError::Throttled { .. }) => {
+                    applied.not_started += 1;
+                }
                 Err(error) => {
                     let subject = Subject {
                         operation: change.operation,

@@ -28,7 +28,7 @@ use crate::config::{AuthMode, Config, ConfigError, TargetConfig};
 use crate::mapping::{self, Plan, SourceFile};
 use crate::scim::auth::Auth;
 use crate::scim::client::{ClientError, ClientOptions, RequestTotals, ResourceType, ScimClient};
-use crate::scim::throttle::RetryPolicy;
+use crate::scim::throttle::{HeldOff, RetryPolicy};
 use crate::secret::SecretError;
 use crate::source::{self, SourceError};
 use crate::state::{State, StateError};
@@ -122,6 +122,9 @@ pub struct RunReport {
     pub requests: RequestTotals,
     /// The run was stopped before every write was made.
     pub cancelled: bool,
+    /// The target asked for a longer pause than `max_backoff_seconds`: the writes after that
+    /// were not sent (they count as not started).
+    pub held_off: Option<HeldOff>,
     /// The mapping's extension aliases, to show paths the way the `.map` file writes them.
     pub aliases: Vec<(String, String)>,
 }
@@ -285,6 +288,7 @@ pub async fn run_plan(
         safety: None,
         requests: RequestTotals::default(),
         cancelled: false,
+        held_off: None,
         aliases: plan.aliases(),
     };
     match violation {
@@ -327,6 +331,7 @@ pub async fn run_plan(
         state.save(&state_file)?;
     }
     report.cancelled = options.cancel.is_cancelled() && applied.not_started > 0;
+    report.held_off = client.held_off();
     report.applied = Some(applied);
     report.requests = client.totals();
     Ok(report)

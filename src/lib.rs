@@ -22,4 +22,5 @@ pub mod secret;
 pub mod source;
 pub mod state;
 pub mod sync;
+pub mod tls;
 pub mod value;

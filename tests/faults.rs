@@ -725,3 +725,56 @@ async fn an_unknown_okta_status_stops_the_run_before_any_write() {
     );
     assert_eq!(server.writes(), 0);
 }
+
+/// A CA and a certificate it signed for 127.0.0.1: (CA PEM, server chain PEM, server key PEM).
+fn private_ca() -> (String, String, String) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "scimsync test CA");
+    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
+    let issuer = rcgen::Issuer::from_params(&ca, &ca_key);
+    let server_key = rcgen::KeyPair::generate().unwrap();
+    let server = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&server_key, &issuer)
+        .unwrap();
+    (ca_pem, server.pem(), server_key.serialize_pem())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_certificate_is_not_retried_and_ca_file_trusts_a_private_ca() {
+    let (ca, chain, key) = private_ca();
+    let server = FaultServer::start_tls(&chain, &key).await;
+    let setup = Setup::new(&server.url, "", &people(2));
+    let err = setup.run().await.unwrap_err();
+    let host = server
+        .url
+        .trim_start_matches("https://")
+        .trim_end_matches("/v2");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "cannot list the target's users: GET {}/Users?startIndex=1&count=200: the TLS certificate of {host} is not trusted: it is not signed by a trusted CA (UnknownIssuer); if the target uses a private CA, set `ca_file` in [target] to that CA's PEM certificate",
+            server.url
+        )
+    );
+    assert_eq!(server.connections(), 1, "one attempt, no retries");
+    assert!(server.log().is_empty(), "no request got through");
+
+    // The CA in `ca_file` (relative to the config): the same target is trusted.
+    let setup = Setup::new(&server.url, "ca_file = \"ca.pem\"", &people(2));
+    std::fs::write(setup.dir.path().join("ca.pem"), ca).unwrap();
+    let report = setup.run().await.unwrap();
+    assert_eq!(report.applied.unwrap().created, 2);
+    assert_eq!(user_names(&server), ["u1@x", "u2@x"]);
+    assert_eq!(
+        server.trace(),
+        [
+            "GET /v2/Users 200",
+            "POST /v2/Users 201",
+            "POST /v2/Users 201"
+        ]
+    );
+}

@@ -6,10 +6,13 @@
 //! [`Throttle`]; failures that pass are retried by the [`RetryPolicy`], but a request that may
 //! have taken effect (a POST that timed out or got a 5xx) is never blindly re-sent: it comes
 //! back as an error with [`ClientError::maybe_applied`] set, and the caller looks before
-//! trying again. Credentials only ever travel in sensitive header values; errors name the
-//! method and URL, never a secret.
+//! trying again. An untrusted TLS certificate ([`ClientError::Certificate`]) and a target
+//! asking for a longer pause than the policy allows ([`ClientError::Throttled`]) are never
+//! retried. Credentials only ever travel in sensitive header values; errors name the method
+//! and URL, never a secret.
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -87,6 +90,16 @@ pub enum ClientError {
     },
     #[error("stopped before {method} {url} was sent")]
     Cancelled { method: Method, url: String },
+    /// The target's TLS certificate is not trusted: permanent, never retried.
+    #[error(
+        "{method} {url}: the TLS certificate of {host} is not trusted: {problem}; if the target uses a private CA, set `ca_file` in [target] to that CA's PEM certificate"
+    )]
+    Certificate {
+        method: Method,
+        url: String,
+        host: String,
+        problem: String,
+    },
     /// The target asked for a longer pause than `max_backoff_seconds`: this request, and every
     /// one after it in this run, is not sent.
     #[error("{method} {url}: {held}")]
@@ -159,6 +172,8 @@ pub struct ClientOptions {
     pub requests_per_second: Option<f64>,
     pub retry: RetryPolicy,
     pub op_case: OpCase,
+    /// CA certificates that verify the target instead of the system's roots.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for ClientOptions {
@@ -170,6 +185,7 @@ impl Default for ClientOptions {
             requests_per_second: None,
             retry: RetryPolicy::default(),
             op_case: OpCase::Lower,
+            ca_file: None,
         }
     }
 }
@@ -247,7 +263,12 @@ impl ScimClient {
             USER_AGENT,
             HeaderValue::from_static(concat!("scimsync/", env!("CARGO_PKG_VERSION"))),
         );
+        let mut tls = crate::tls::client_config(options.ca_file.as_deref())
+            .map_err(|e| format!("cannot set up TLS for {base}: {e}"))?;
+        // What reqwest offers when it builds the config itself (http2 is on).
+        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
             .default_headers(headers)
             .timeout(options.timeout)
             .connect_timeout(options.timeout.min(Duration::from_secs(10)))
@@ -450,12 +471,23 @@ impl ScimClient {
         shown: &str,
         retry_after_out: &mut Option<Duration>,
     ) -> Result<Answer, ClientError> {
-        let transport = |e: reqwest::Error| ClientError::Transport {
-            method: method.clone(),
-            url: shown.to_owned(),
-            reason: root_cause(&e),
-            timed_out: e.is_timeout(),
-            sent: !e.is_connect(),
+        let transport = |e: reqwest::Error| match crate::tls::certificate_problem(&e) {
+            Some(problem) => ClientError::Certificate {
+                method: method.clone(),
+                url: shown.to_owned(),
+                host: e
+                    .url()
+                    .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
+                    .unwrap_or_default(),
+                problem,
+            },
+            None => ClientError::Transport {
+                method: method.clone(),
+                url: shown.to_owned(),
+                reason: root_cause(&e),
+                timed_out: e.is_timeout(),
+                sent: !e.is_connect(),
+            },
         };
         let response = request.send().await.map_err(transport)?;
         let status = response.status();

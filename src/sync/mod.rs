@@ -198,6 +198,7 @@ pub fn connect(target: &TargetConfig) -> Result<ScimClient, SyncError> {
                 ..RetryPolicy::default()
             },
             op_case: target.patch_op_case,
+            ca_file: target.ca_file.clone(),
         },
     )
     .map_err(SyncError::Client)

@@ -471,25 +471,13 @@ async fn state_show_and_forget() {
     let setup = Setup::new(&server.url, "", &people(3));
     let report = setup.run().await.unwrap();
     assert_eq!(report.applied.unwrap().failures.len(), 1);
-    let config = setup.dir.path().join("scimsync.toml");
-    let cli = move |args: Vec<String>| {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_scimsync"))
-            .args(&args)
-            .output()
-            .unwrap();
-        (
-            output.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    };
-    let config = config.to_str().unwrap().to_owned();
-    let run = |args: &[&str]| {
-        let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let config = setup.config_arg();
+    let run = |list: &[&str]| {
+        let mut all = args(list);
         all.extend(["--config".to_owned(), config.clone()]);
-        tokio::task::spawn_blocking(move || cli(all))
+        scimsync_cli(all)
     };
-    let (code, stdout, _) = run(&["state", "show"]).await.unwrap();
+    let (code, stdout, _) = run(&["state", "show"]).await;
     assert_eq!(code, 0);
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let held = stdout.lines().nth(3).unwrap_or_default().to_owned();
@@ -510,11 +498,11 @@ async fn state_show_and_forget() {
         stdout.ends_with("2 user(s), 0 group(s) managed; 1 held.\n"),
         "{stdout}"
     );
-    let (code, stdout, stderr) = run(&["state", "forget", "U2@X", "nobody"]).await.unwrap();
+    let (code, stdout, stderr) = run(&["state", "forget", "U2@X", "nobody"]).await;
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(stdout, "forgot s2\n");
     assert_eq!(stderr, "error: not in the state: nobody\n");
-    let (_, json_out, _) = run(&["state", "show", "--output", "json"]).await.unwrap();
+    let (_, json_out, _) = run(&["state", "show", "--output", "json"]).await;
     let state: Json = serde_json::from_str(&json_out).unwrap();
     assert_eq!(state["users"].as_object().unwrap().len(), 1);
     assert_eq!(state["rejected"]["s3"]["operation"], "create");

@@ -181,4 +181,37 @@ mod tests {
         );
         assert_eq!(summary.finished.timestamp(), 1_700_000_002);
     }
+
+    #[test]
+    fn a_run_stopped_by_a_long_retry_after_is_not_a_success() {
+        let started = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let held = crate::scim::throttle::HeldOff::new(
+            Duration::from_secs(3600),
+            Duration::from_secs(60),
+            started,
+        );
+        let report = RunReport {
+            run_id: "r2".into(),
+            changes: Default::default(),
+            groups: Default::default(),
+            member_skips: Vec::new(),
+            applied: Some(crate::sync::apply::Applied {
+                created: 2,
+                not_started: 3,
+                ..Default::default()
+            }),
+            safety: None,
+            requests: Default::default(),
+            cancelled: false,
+            held_off: Some(held),
+            aliases: Vec::new(),
+        };
+        let summary = RunSummary::new("r2", started, Duration::from_secs(1), false, Ok(&report));
+        assert!(!summary.succeeded());
+        assert_eq!(summary.created, 2);
+        assert_eq!(
+            summary.to_string(),
+            "failed after 1.0s: the target asks to wait 3600 s, more than max_backoff_seconds (60 s); nothing more was sent to it"
+        );
+    }
 }

@@ -90,7 +90,8 @@ pub enum ClientError {
     },
     #[error("stopped before {method} {url} was sent")]
     Cancelled { method: Method, url: String },
-    /// The target's TLS certificate is not trusted: permanent, never retried.
+    /// The target's TLS certificate is not trusted: never retried. A fault of the target's
+    /// setup, not of the request, so not [`ClientError::is_permanent`] (no user is held for it).
     #[error(
         "{method} {url}: the TLS certificate of {host} is not trusted: {problem}; if the target uses a private CA, set `ca_file` in [target] to that CA's PEM certificate"
     )]

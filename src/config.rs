@@ -261,6 +261,9 @@ pub struct TargetConfig {
     /// up to this bound).
     #[serde(default = "default_max_backoff")]
     pub max_backoff_seconds: u64,
+    /// PEM CA certificate(s) that verify the target (and its token endpoint) instead of the
+    /// system's roots: for a target behind a private CA.
+    pub ca_file: Option<PathBuf>,
 }
 
 fn default_max_retries() -> u32 {
@@ -523,7 +526,10 @@ impl Config {
             SourceConfig::Json(json) => json.resolve_paths(base),
             SourceConfig::Ldap(ldap) => ldap.resolve_paths(base),
         }
-        if let Some(file) = &mut config.target.token_file {
+        for file in [&mut config.target.token_file, &mut config.target.ca_file]
+            .into_iter()
+            .flatten()
+        {
             *file = base.join(&*file);
         }
         config.state.path = base.join(&config.state.path);

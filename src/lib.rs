@@ -23,4 +23,5 @@ pub mod secret;
 pub mod source;
 pub mod state;
 pub mod sync;
+pub mod tls;
 pub mod value;

@@ -1352,3 +1352,71 @@ fn a_secret_too_short_to_redact_is_warned_about() {
     );
     assert!(run.stderr.contains(&warning), "{}", run.stderr);
 }
+
+/// A target that answers every request with `429` and `Retry-After: <retry_after>`, counting
+/// the requests. Returns its base URL.
+fn throttling_target(
+    retry_after: &'static str,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/v2", listener.local_addr().expect("addr"));
+    let requests = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = requests.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut line = String::new();
+            // The request line and headers (a GET has no body).
+            while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                line.clear();
+            }
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 429 Too Many Requests\r\nRetry-After: {retry_after}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    (url, requests)
+}
+
+#[test]
+fn a_target_asking_to_wait_past_the_cap_gets_no_tick_before_then() {
+    let (url, requests) = throttling_target("5");
+    let project = project(&url, None, "cron = \"* * * * * *\"\nrun_at_start = true");
+    let config = std::fs::read_to_string(project.path("scimsync.toml")).unwrap();
+    project.write(
+        "scimsync.toml",
+        &config.replace(
+            "timeout_seconds = 10\n",
+            "timeout_seconds = 10\nmax_backoff_seconds = 1\n",
+        ),
+    );
+    let mut daemon = Daemon::start(&project, "tok-throttled");
+    let finished = daemon.wait_for_message("run finished", 1, Duration::from_secs(30));
+    assert_eq!(finished[0]["level"], "WARN");
+    assert_eq!(
+        finished[0]["error"],
+        format!(
+            "cannot list the target's users: GET {url}/Users?startIndex=1&count=200: the target asks to wait 5 s, more than max_backoff_seconds (1 s); nothing more was sent to it"
+        )
+    );
+    let skipping = daemon.wait_for_message(
+        "the target asked to be left alone until then",
+        1,
+        Duration::from_secs(10),
+    );
+    let until =
+        chrono::DateTime::parse_from_rfc3339(skipping[0]["until"].as_str().unwrap()).unwrap();
+    // Three one-second ticks later the target has still seen one request only.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(requests.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(daemon.messages_starting("run started").len() == 1);
+    let scheduled = daemon.messages_starting("next run scheduled");
+    let next = chrono::DateTime::parse_from_rfc3339(
+        scheduled.last().unwrap()["next_run"].as_str().unwrap(),
+    )
+    .unwrap();
+    assert!(next >= until, "{next} is before {until}");
+    assert_eq!(daemon.terminate(Duration::from_secs(10)), 0);
+}

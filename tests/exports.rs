@@ -192,6 +192,14 @@ fn malformed_exports_name_file_record_and_line() {
             "export {} is not valid JSON (line 3): record 1: the file ends inside a string".to_owned(),
         ),
         (
+            "okta-unknown-status.json",
+            "export {}, record 1 (line 3): `status` \"WHATEVER\" is not an Okta user status (one of ACTIVE, STAGED, PROVISIONED, RECOVERY, PASSWORD_EXPIRED, LOCKED_OUT, SUSPENDED, DEPROVISIONED)".to_owned(),
+        ),
+        (
+            "okta-duplicate-key.json",
+            "export {}, record 1 (line 3): duplicate key `profile.email`".to_owned(),
+        ),
+        (
             "graph-one-page.json",
             "export {}: this is one page of a longer Graph list (`@odata.nextLink` is https://graph.microsoft.com/v1.0/users?$skiptoken=X); export every page into one file".to_owned(),
         ),
@@ -200,6 +208,20 @@ fn malformed_exports_name_file_record_and_line() {
         let err = read(&format!("path = \"{}\"", fixture(file))).unwrap_err();
         assert_eq!(err, expected.replace("{}", &fixture(file)), "{file}");
     }
+    // A groups export is held to the same rule as the users it names.
+    let err = read(&format!(
+        "path = \"{}\"\ngroups_path = \"{}\"",
+        fixture("okta-users.json"),
+        fixture("groups-duplicate-key.json")
+    ))
+    .unwrap_err();
+    assert_eq!(
+        err,
+        format!(
+            "export {}, record 0 (line 2): duplicate key `members`",
+            fixture("groups-duplicate-key.json")
+        )
+    );
     let err = read(&format!(
         "path = \"{}\"\nformat = \"graph\"",
         fixture("graph-users.json")

@@ -26,6 +26,12 @@ impl Setup {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("m.map"), MAP).unwrap();
         std::fs::write(dir.path().join("token"), "secret-token\n").unwrap();
+        // As an admin keeps it (a token open to others is warned about).
+        std::fs::set_permissions(
+            dir.path().join("token"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .unwrap();
         std::fs::write(dir.path().join("users.json"), users.to_string()).unwrap();
         std::fs::write(
             dir.path().join("scimsync.toml"),
@@ -510,25 +516,13 @@ async fn state_show_and_forget() {
     let setup = Setup::new(&server.url, "", &people(3));
     let report = setup.run().await.unwrap();
     assert_eq!(report.applied.unwrap().failures.len(), 1);
-    let config = setup.dir.path().join("scimsync.toml");
-    let cli = move |args: Vec<String>| {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_scimsync"))
-            .args(&args)
-            .output()
-            .unwrap();
-        (
-            output.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    };
-    let config = config.to_str().unwrap().to_owned();
-    let run = |args: &[&str]| {
-        let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let config = setup.config_arg();
+    let run = |list: &[&str]| {
+        let mut all = args(list);
         all.extend(["--config".to_owned(), config.clone()]);
-        tokio::task::spawn_blocking(move || cli(all))
+        scimsync_cli(all)
     };
-    let (code, stdout, _) = run(&["state", "show"]).await.unwrap();
+    let (code, stdout, _) = run(&["state", "show"]).await;
     assert_eq!(code, 0);
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let held = stdout.lines().nth(3).unwrap_or_default().to_owned();
@@ -549,11 +543,11 @@ async fn state_show_and_forget() {
         stdout.ends_with("2 user(s), 0 group(s) managed; 1 held.\n"),
         "{stdout}"
     );
-    let (code, stdout, stderr) = run(&["state", "forget", "U2@X", "nobody"]).await.unwrap();
+    let (code, stdout, stderr) = run(&["state", "forget", "U2@X", "nobody"]).await;
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(stdout, "forgot s2\n");
     assert_eq!(stderr, "error: not in the state: nobody\n");
-    let (_, json_out, _) = run(&["state", "show", "--output", "json"]).await.unwrap();
+    let (_, json_out, _) = run(&["state", "show", "--output", "json"]).await;
     let state: Json = serde_json::from_str(&json_out).unwrap();
     assert_eq!(state["users"].as_object().unwrap().len(), 1);
     assert_eq!(state["rejected"]["s3"]["operation"], "create");
@@ -1365,4 +1359,255 @@ async fn a_person_re_created_in_the_source_takes_over_their_account() {
     );
     assert_eq!(server.users()[0]["active"], true);
     assert_eq!(user_names(&server), ["ada@x", "bob@x"]);
+}
+
+/// Runs the scimsync binary off the async runtime (the fault server lives on it): exit code,
+/// stdout, stderr.
+async fn scimsync_cli(args: Vec<String>) -> (i32, String, String) {
+    tokio::task::spawn_blocking(move || {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_scimsync"))
+            .args(&args)
+            .output()
+            .unwrap();
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+impl Setup {
+    fn config_arg(&self) -> String {
+        self.dir
+            .path()
+            .join("scimsync.toml")
+            .to_str()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|a| (*a).to_owned()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_over_the_cap_stops_sending_and_keeps_the_writes_made() {
+    let server = FaultServer::start().await;
+    // Within max_backoff_seconds (2): waited out, with a warning.
+    server.fault(
+        "POST",
+        "/Users",
+        Some("u1@x"),
+        Fault::Status(429, Some("1".into())),
+        1,
+    );
+    // An hour: the run stops sending; u2 and u3 are not tried, now or in a retry loop.
+    server.fault(
+        "POST",
+        "/Users",
+        Some("u2@x"),
+        Fault::Status(429, Some("3600".into())),
+        usize::MAX,
+    );
+    let setup = Setup::new(&server.url, "concurrency = 1", &people(3));
+    let started = chrono::Utc::now();
+    let (code, stdout, stderr) =
+        scimsync_cli(args(&["sync", "--config", &setup.config_arg()])).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        server.trace(),
+        [
+            "GET /v2/Users 200",
+            "POST /v2/Users 429",
+            "POST /v2/Users 201",
+            "POST /v2/Users 429"
+        ],
+        "nothing is sent after the long Retry-After"
+    );
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains(" WARN ")).collect();
+    assert_eq!(warnings.len(), 2, "{stderr}");
+    assert!(
+        warnings[0]
+            .contains("the target is throttling (HTTP 429): waiting 1.0 s before trying again"),
+        "{stderr}"
+    );
+    assert!(
+        warnings[1].contains(
+            "the target asks to wait 3600 s, more than max_backoff_seconds (2 s): nothing more is sent to it this run"
+        ),
+        "{stderr}"
+    );
+    let last = stderr.lines().last().unwrap();
+    let (message, after) = last.split_once(" after ").unwrap();
+    assert_eq!(
+        message,
+        "error: the target asks to wait 3600 s, more than max_backoff_seconds (2 s); nothing more was sent to it; the writes above were made and the state is saved; run sync again"
+    );
+    let until = chrono::NaiveDateTime::parse_from_str(after, "%Y-%m-%d %H:%M:%S UTC")
+        .unwrap()
+        .and_utc();
+    let hour_later = (until - started).num_seconds();
+    assert!((3600..=3630).contains(&hour_later), "{last}");
+    assert!(
+        stdout.ends_with("Stopped: 2 write(s) not started; the state holds everything done.\n"),
+        "{stdout}"
+    );
+    assert_eq!(user_names(&server), ["u1@x"]);
+    let state: Json =
+        serde_json::from_str(&std::fs::read_to_string(setup.state_file()).unwrap()).unwrap();
+    let managed: Vec<&String> = state["users"].as_object().unwrap().keys().collect();
+    assert_eq!(managed, ["s1"], "the write made before the stop is saved");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_date_over_the_cap_stops_the_listing() {
+    let server = FaultServer::start().await;
+    let later = std::time::SystemTime::now() + Duration::from_secs(7200);
+    server.fault(
+        "GET",
+        "/Users",
+        None,
+        Fault::Status(429, Some(httpdate::fmt_http_date(later))),
+        usize::MAX,
+    );
+    let setup = Setup::new(&server.url, "", &people(2));
+    let err = setup.run().await.unwrap_err();
+    let SyncError::Target(scimsync::scim::client::ClientError::Throttled { held, .. }) = &err
+    else {
+        panic!("{err}")
+    };
+    assert!(
+        (7198..=7200).contains(&held.wait_seconds()),
+        "{}",
+        held.wait_seconds()
+    );
+    assert_eq!(held.cap, Duration::from_secs(2));
+    assert_eq!(server.trace(), ["GET /v2/Users 429"], "one request only");
+    assert!(!setup.state_file().exists(), "nothing was written");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_summary_of_a_failed_dry_run_says_it_was_a_dry_run() {
+    let server = FaultServer::start().await;
+    server.fault(
+        "GET",
+        "/Users",
+        None,
+        Fault::Refuse(403, "not allowed to list".into()),
+        usize::MAX,
+    );
+    let setup = Setup::new(&server.url, "", &people(1));
+    let (code, _, stderr) = scimsync_cli(args(&[
+        "-v",
+        "--log-format",
+        "json",
+        "sync",
+        "--dry-run",
+        "--config",
+        &setup.config_arg(),
+    ]))
+    .await;
+    assert_eq!(code, 1, "{stderr}");
+    let summaries: Vec<Json> = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Json>(l).ok())
+        .filter(|l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("run finished"))
+        })
+        .collect();
+    assert_eq!(summaries.len(), 1, "{stderr}");
+    let url = format!("{}/Users?startIndex=1&count=200", server.url);
+    assert_eq!(summaries[0]["dry_run"], true);
+    assert_eq!(
+        summaries[0]["error"],
+        format!(
+            "cannot list the target's users: GET {url} failed with HTTP 403: not allowed to list"
+        )
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_okta_status_stops_the_run_before_any_write() {
+    let server = FaultServer::start().await;
+    let users = json!([
+        {"id": "00u1", "status": "active", "profile": {"email": "u1@x", "last": "L1"}},
+        {"id": "00u2", "status": "WHATEVER", "profile": {"email": "u2@x", "last": "L2"}}
+    ]);
+    let setup = Setup::new(&server.url, "", &users);
+    let toml = setup.dir.path().join("scimsync.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(
+        &toml,
+        text.replace("format = \"plain\"", "format = \"okta\""),
+    )
+    .unwrap();
+    let err = setup.run().await.unwrap_err();
+    let export = setup.dir.path().join("users.json");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "export {}, record 1 (line 1): `status` \"WHATEVER\" is not an Okta user status (one of ACTIVE, STAGED, PROVISIONED, RECOVERY, PASSWORD_EXPIRED, LOCKED_OUT, SUSPENDED, DEPROVISIONED)",
+            export.display()
+        )
+    );
+    assert_eq!(server.writes(), 0);
+}
+
+/// A CA and a certificate it signed for 127.0.0.1: (CA PEM, server chain PEM, server key PEM).
+fn private_ca() -> (String, String, String) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "scimsync test CA");
+    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
+    let issuer = rcgen::Issuer::from_params(&ca, &ca_key);
+    let server_key = rcgen::KeyPair::generate().unwrap();
+    let server = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&server_key, &issuer)
+        .unwrap();
+    (ca_pem, server.pem(), server_key.serialize_pem())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_certificate_is_not_retried_and_ca_file_trusts_a_private_ca() {
+    let (ca, chain, key) = private_ca();
+    let server = FaultServer::start_tls(&chain, &key).await;
+    let setup = Setup::new(&server.url, "", &people(2));
+    let err = setup.run().await.unwrap_err();
+    let host = server
+        .url
+        .trim_start_matches("https://")
+        .trim_end_matches("/v2");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "cannot list the target's users: GET {}/Users?startIndex=1&count=200: the TLS certificate of {host} is not trusted: it is not signed by a trusted CA (UnknownIssuer); if the target uses a private CA, set `ca_file` in [target] to that CA's PEM certificate",
+            server.url
+        )
+    );
+    assert_eq!(server.connections(), 1, "one attempt, no retries");
+    assert!(server.log().is_empty(), "no request got through");
+
+    // The CA in `ca_file` (relative to the config): the same target is trusted.
+    let setup = Setup::new(&server.url, "ca_file = \"ca.pem\"", &people(2));
+    std::fs::write(setup.dir.path().join("ca.pem"), ca).unwrap();
+    let report = setup.run().await.unwrap();
+    assert_eq!(report.applied.unwrap().created, 2);
+    assert_eq!(user_names(&server), ["u1@x", "u2@x"]);
+    assert_eq!(
+        server.trace(),
+        [
+            "GET /v2/Users 200",
+            "POST /v2/Users 201",
+            "POST /v2/Users 201"
+        ]
+    );
 }

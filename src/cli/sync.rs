@@ -11,6 +11,8 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::daemon::run::{RunError, run_once};
 use crate::observe::progress::Progress;
+use crate::scim::client::ClientError;
+use crate::scim::throttle::HeldOff;
 use crate::sync::{RunOptions, SyncError, render};
 
 #[derive(Clone, Copy, Debug, Default, clap::ValueEnum)]
@@ -75,6 +77,12 @@ pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
             }
         }
     }
+    if let Some(held) = &report.held_off {
+        return Err(format!(
+            "error: {held}; the writes above were made and the state is saved; {}",
+            run_again_after(held)
+        ));
+    }
     if report.cancelled || (cancel.is_cancelled() && !args.dry_run) {
         return Err(
             "error: interrupted: the writes above were made and the state is saved; run sync again to finish"
@@ -91,8 +99,19 @@ pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
 fn render_error(error: SyncError) -> String {
     match error {
         SyncError::Mapping { .. } => error.to_string(),
+        SyncError::Target(ClientError::Throttled { ref held, .. }) => {
+            format!("error: {error}; {}", run_again_after(held))
+        }
         other => format!("error: {other}"),
     }
+}
+
+/// When the next run may go, for a target that asked for a long pause.
+fn run_again_after(held: &HeldOff) -> String {
+    format!(
+        "run sync again after {}",
+        held.until.format("%Y-%m-%d %H:%M:%S UTC")
+    )
 }
 
 /// The first SIGINT (Ctrl-C) or SIGTERM stops new writes: those in flight finish and the state

@@ -145,7 +145,13 @@ mod tests {
     }
 
     fn run(finished_at: i64, error: Option<&str>) -> RunSummary {
-        let mut summary = RunSummary::new("r", at(finished_at), Duration::ZERO, Err(String::new()));
+        let mut summary = RunSummary::new(
+            "r",
+            at(finished_at),
+            Duration::ZERO,
+            false,
+            Err(String::new()),
+        );
         summary.error = error.map(str::to_owned);
         summary
     }

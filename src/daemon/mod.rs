@@ -10,6 +10,8 @@
 //! - Runs never overlap: a tick that comes while a run is in progress is skipped and logged.
 //! - A failed run is retried on the next tick (never sooner, so failures cannot hot-loop);
 //!   `failure_threshold` failures in a row turn the log level to error and `/healthz` to 503.
+//!   A run stopped by a target asking to wait longer than `max_backoff_seconds` is followed by
+//!   the first tick after that wait, not before.
 //! - SIGHUP reloads the config and mapping; if either is broken, the diagnostics are logged
 //!   and the daemon keeps running with what it had.
 //! - SIGTERM/SIGINT: no new write is started, writes in flight finish, the state is saved and
@@ -164,6 +166,18 @@ fn next_tick(schedule: &Schedule, after: DateTime<Utc>) -> Option<Tick> {
     Some(Tick { due, fires })
 }
 
+/// The next tick once the target asked to be left alone until `until`: the ticks before then
+/// are skipped, so the daemon does not knock again while the target asked it to wait.
+fn after_hold_off(schedule: &Schedule, next: Option<Tick>, until: DateTime<Utc>) -> Option<Tick> {
+    match next {
+        Some(tick) if tick.fires < until => {
+            tracing::warn!(until = %until.to_rfc3339(), "the target asked to be left alone until then: the ticks before are skipped");
+            next_tick(schedule, until)
+        }
+        other => other,
+    }
+}
+
 async fn sleep_until(tick: Option<Tick>) {
     match tick {
         Some(tick) => {
@@ -254,6 +268,10 @@ pub async fn serve(config_path: PathBuf) -> Result<(), DaemonError> {
             Some(outcome) = done.recv() => {
                 running = None;
                 finish_run(&shared, &loaded, &outcome);
+                if let Some(held) = outcome.held_off() {
+                    next = after_hold_off(&loaded.schedule, next, held.until);
+                    shared.health().next_run = next.map(|t| t.fires);
+                }
                 notify::status(&status_line(&shared));
             }
             _ = hangup.recv() => {
@@ -416,5 +434,35 @@ async fn shutdown(
             running.task.abort();
             Err(DaemonError::ShutdownForced)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{CronExpressions, ScheduleConfig};
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn ticks_within_a_targets_wait_are_skipped() {
+        let schedule = Schedule::new(&ScheduleConfig {
+            cron: CronExpressions::One("0 */15 * * * *".into()),
+            run_at_start: false,
+            jitter_seconds: 0,
+            shutdown_timeout_seconds: 30,
+            failure_threshold: 3,
+        })
+        .unwrap();
+        let next = next_tick(&schedule, at("2026-01-01T10:00:00Z"));
+        assert_eq!(next.map(|t| t.fires), Some(at("2026-01-01T10:15:00Z")));
+        let deferred = after_hold_off(&schedule, next, at("2026-01-01T11:00:30Z"));
+        assert_eq!(deferred.map(|t| t.fires), Some(at("2026-01-01T11:15:00Z")));
+        let kept = after_hold_off(&schedule, next, at("2026-01-01T10:05:00Z"));
+        assert_eq!(kept.map(|t| t.fires), Some(at("2026-01-01T10:15:00Z")));
     }
 }

@@ -13,6 +13,8 @@ use crate::config::Config;
 use crate::mapping::Plan;
 use crate::observe::audit::{AuditError, AuditLog};
 use crate::observe::summary::RunSummary;
+use crate::scim::client::ClientError;
+use crate::scim::throttle::HeldOff;
 use crate::sync::event::{Fanout, WriteObserver};
 use crate::sync::{self, RunOptions, RunReport, SyncError};
 
@@ -29,6 +31,20 @@ pub enum RunError {
 pub struct RunOutcome {
     pub report: Result<RunReport, RunError>,
     pub summary: RunSummary,
+}
+
+impl RunOutcome {
+    /// The target's request to be left alone, when the run stopped for one: its writes
+    /// (or its listing) were cut short by a `Retry-After` over `max_backoff_seconds`.
+    pub fn held_off(&self) -> Option<HeldOff> {
+        match &self.report {
+            Ok(report) => report.held_off,
+            Err(RunError::Sync(SyncError::Target(ClientError::Throttled { held, .. }))) => {
+                Some(*held)
+            }
+            Err(_) => None,
+        }
+    }
 }
 
 /// Runs one sync with `plan` as `options` say (its run id, dry run, cancellation token),
@@ -63,6 +79,7 @@ pub async fn run_once(
         run_id,
         started,
         clock.elapsed(),
+        options.dry_run,
         report.as_ref().map_err(|e: &RunError| e.to_string()),
     );
     RunOutcome { report, summary }

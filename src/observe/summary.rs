@@ -29,10 +29,12 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
+    /// `dry_run` is the run's own setting: a run that failed has no report to tell it.
     pub fn new(
         run_id: &str,
         started: DateTime<Utc>,
         duration: Duration,
+        dry_run: bool,
         report: Result<&RunReport, String>,
     ) -> RunSummary {
         let finished = started
@@ -42,7 +44,7 @@ impl RunSummary {
             started,
             finished,
             duration,
-            dry_run: false,
+            dry_run,
             created: 0,
             updated: 0,
             reactivated: 0,
@@ -55,11 +57,12 @@ impl RunSummary {
         match report {
             Err(error) => summary.error = Some(error),
             Ok(report) => {
+                // A target that asked for a long pause stopped the writes: not a completed run.
+                summary.error = report.held_off.map(|held| held.to_string());
                 summary.unchanged = report.changes.unchanged;
                 summary.skipped = report.changes.skipped.len();
                 match &report.applied {
                     None => {
-                        summary.dry_run = true;
                         summary.created = report.changes.count(Action::Create);
                         summary.updated = report.changes.count(Action::Update);
                         summary.reactivated = report.changes.count(Action::Reactivate);
@@ -168,6 +171,7 @@ mod tests {
             "r1",
             started,
             Duration::from_millis(2500),
+            false,
             Err("\nmapping x.map: 1 error(s)\nmore".into()),
         );
         assert!(!summary.succeeded());
@@ -176,5 +180,38 @@ mod tests {
             "failed after 2.5s: mapping x.map: 1 error(s)"
         );
         assert_eq!(summary.finished.timestamp(), 1_700_000_002);
+    }
+
+    #[test]
+    fn a_run_stopped_by_a_long_retry_after_is_not_a_success() {
+        let started = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let held = crate::scim::throttle::HeldOff::new(
+            Duration::from_secs(3600),
+            Duration::from_secs(60),
+            started,
+        );
+        let report = RunReport {
+            run_id: "r2".into(),
+            changes: Default::default(),
+            groups: Default::default(),
+            member_skips: Vec::new(),
+            applied: Some(crate::sync::apply::Applied {
+                created: 2,
+                not_started: 3,
+                ..Default::default()
+            }),
+            safety: None,
+            requests: Default::default(),
+            cancelled: false,
+            held_off: Some(held),
+            aliases: Vec::new(),
+        };
+        let summary = RunSummary::new("r2", started, Duration::from_secs(1), false, Ok(&report));
+        assert!(!summary.succeeded());
+        assert_eq!(summary.created, 2);
+        assert_eq!(
+            summary.to_string(),
+            "failed after 1.0s: the target asks to wait 3600 s, more than max_backoff_seconds (60 s); nothing more was sent to it"
+        );
     }
 }

@@ -6,11 +6,14 @@
 //! [`Throttle`]; failures that pass are retried by the [`RetryPolicy`], but a request that may
 //! have taken effect (a POST that timed out or got a 5xx) is never blindly re-sent: it comes
 //! back as an error with [`ClientError::maybe_applied`] set, and the caller looks before
-//! trying again. Credentials only ever travel in sensitive header values; errors name the
-//! method and URL, never a secret, and what the server said is redacted as it is read
+//! trying again. An untrusted TLS certificate ([`ClientError::Certificate`]) and a target
+//! asking for a longer pause than the policy allows ([`ClientError::Throttled`]) are never
+//! retried. Credentials only ever travel in sensitive header values; errors name the method
+//! and URL, never a secret, and what the server said is redacted as it is read
 //! ([`crate::secret::redact`]), in case it echoes a credential.
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -24,7 +27,7 @@ use url::Url;
 use super::auth::{Auth, AuthError};
 use super::patch::{OpCase, PatchOperation, body};
 use super::path::get_ci;
-use super::throttle::{RetryPolicy, Throttle, parse_retry_after};
+use super::throttle::{HeldOff, RetryPolicy, Throttle, parse_retry_after};
 use crate::secret::redact;
 
 const SCIM_JSON: &str = "application/scim+json";
@@ -89,6 +92,25 @@ pub enum ClientError {
     },
     #[error("stopped before {method} {url} was sent")]
     Cancelled { method: Method, url: String },
+    /// The target's TLS certificate is not trusted: never retried. A fault of the target's
+    /// setup, not of the request, so not [`ClientError::is_permanent`] (no user is held for it).
+    #[error(
+        "{method} {url}: the TLS certificate of {host} is not trusted: {problem}; if the target uses a private CA, set `ca_file` in [target] to that CA's PEM certificate"
+    )]
+    Certificate {
+        method: Method,
+        url: String,
+        host: String,
+        problem: String,
+    },
+    /// The target asked for a longer pause than `max_backoff_seconds`: this request, and every
+    /// one after it in this run, is not sent.
+    #[error("{method} {url}: {held}")]
+    Throttled {
+        method: Method,
+        url: String,
+        held: HeldOff,
+    },
 }
 
 fn describe(scim_type: &Option<String>, detail: &Option<String>) -> String {
@@ -153,6 +175,8 @@ pub struct ClientOptions {
     pub requests_per_second: Option<f64>,
     pub retry: RetryPolicy,
     pub op_case: OpCase,
+    /// CA certificates that verify the target instead of the system's roots.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for ClientOptions {
@@ -164,6 +188,7 @@ impl Default for ClientOptions {
             requests_per_second: None,
             retry: RetryPolicy::default(),
             op_case: OpCase::Lower,
+            ca_file: None,
         }
     }
 }
@@ -241,7 +266,12 @@ impl ScimClient {
             USER_AGENT,
             HeaderValue::from_static(concat!("scimsync/", env!("CARGO_PKG_VERSION"))),
         );
+        let mut tls = crate::tls::client_config(options.ca_file.as_deref())
+            .map_err(|e| format!("cannot set up TLS for {base}: {e}"))?;
+        // What reqwest offers when it builds the config itself (http2 is on).
+        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
             .default_headers(headers)
             .timeout(options.timeout)
             .connect_timeout(options.timeout.min(Duration::from_secs(10)))
@@ -276,6 +306,12 @@ impl ScimClient {
             retries: c.retries.load(Ordering::Relaxed),
             throttled: c.throttled.load(Ordering::Relaxed),
         }
+    }
+
+    /// Whether, and why, the target asked for a pause this run cannot wait out; once it has,
+    /// nothing more is sent to it.
+    pub fn held_off(&self) -> Option<HeldOff> {
+        self.throttle.held_off()
     }
 
     /// The wait before trying an uncertain write again (after looking it up).
@@ -314,6 +350,13 @@ impl ScimClient {
                 permit = self.throttle.acquire() => permit,
                 () = self.cancel.cancelled() => return Err(ClientError::Cancelled { method, url: shown }),
             };
+            if let Some(held) = self.throttle.held_off() {
+                return Err(ClientError::Throttled {
+                    method,
+                    url: shown,
+                    held,
+                });
+            }
             let mut request = self.http.request(method.clone(), url.clone());
             if let Some(payload) = payload {
                 request = request
@@ -344,14 +387,16 @@ impl ScimClient {
                 }
                 Err(ClientError::Status { status: 429, .. }) => {
                     self.counts.throttled.fetch_add(1, Ordering::Relaxed);
-                    let wait = self.retry.after(retry_after, attempt);
+                    let wait = self.wait_after(retry_after, attempt, &method, &shown)?;
                     self.throttle.pause(wait).await;
                     Some(wait)
                 }
                 Err(ClientError::Status {
                     status: 500 | 502 | 503 | 504,
                     ..
-                }) if replay == Replay::Safe => Some(self.retry.after(retry_after, attempt)),
+                }) if replay == Replay::Safe => {
+                    Some(self.wait_after(retry_after, attempt, &method, &shown)?)
+                }
                 Err(ClientError::Transport { sent: false, .. }) => {
                     Some(self.retry.backoff(attempt))
                 }
@@ -362,7 +407,12 @@ impl ScimClient {
             };
             match wait {
                 Some(wait) if attempt < self.retry.max_retries => {
-                    tracing::debug!(%method, url = %shown, attempt, ?wait, "retrying");
+                    if outcome.as_ref().is_err_and(|e| e.status() == Some(429)) {
+                        tracing::warn!(%method, url = %shown, attempt, wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                            "the target is throttling (HTTP 429): waiting {:.1} s before trying again", wait.as_secs_f64());
+                    } else {
+                        tracing::debug!(%method, url = %shown, attempt, ?wait, "retrying");
+                    }
                     attempt += 1;
                     self.counts.retries.fetch_add(1, Ordering::Relaxed);
                     tokio::select! {
@@ -373,6 +423,34 @@ impl ScimClient {
                 _ => return outcome,
             }
         }
+    }
+
+    /// The wait before trying again after a 429 or a 5xx. A `Retry-After` over the policy's
+    /// `max` holds the target off: this request fails with [`ClientError::Throttled`], and so
+    /// does every later one without being sent.
+    fn wait_after(
+        &self,
+        retry_after: Option<Duration>,
+        attempt: u32,
+        method: &Method,
+        shown: &str,
+    ) -> Result<Duration, ClientError> {
+        if let Some(wait) = self.retry.after(retry_after, attempt) {
+            return Ok(wait);
+        }
+        let asked = retry_after.unwrap_or_default();
+        let held = self
+            .throttle
+            .hold_off(HeldOff::new(asked, self.retry.max, chrono::Utc::now()));
+        tracing::warn!(%method, url = %shown, wait_seconds = held.wait_seconds(), max_backoff_seconds = held.cap.as_secs(),
+            until = %held.until.to_rfc3339(),
+            "the target asks to wait {} s, more than max_backoff_seconds ({} s): nothing more is sent to it this run",
+            held.wait_seconds(), held.cap.as_secs());
+        Err(ClientError::Throttled {
+            method: method.clone(),
+            url: shown.to_owned(),
+            held,
+        })
     }
 
     /// One request and its answer, with the answer's `Retry-After` when it had one.
@@ -396,12 +474,23 @@ impl ScimClient {
         shown: &str,
         retry_after_out: &mut Option<Duration>,
     ) -> Result<Answer, ClientError> {
-        let transport = |e: reqwest::Error| ClientError::Transport {
-            method: method.clone(),
-            url: shown.to_owned(),
-            reason: root_cause(&e),
-            timed_out: e.is_timeout(),
-            sent: !e.is_connect(),
+        let transport = |e: reqwest::Error| match crate::tls::certificate_problem(&e) {
+            Some(problem) => ClientError::Certificate {
+                method: method.clone(),
+                url: shown.to_owned(),
+                host: e
+                    .url()
+                    .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
+                    .unwrap_or_default(),
+                problem,
+            },
+            None => ClientError::Transport {
+                method: method.clone(),
+                url: shown.to_owned(),
+                reason: root_cause(&e),
+                timed_out: e.is_timeout(),
+                sent: !e.is_connect(),
+            },
         };
         let response = request.send().await.map_err(transport)?;
         let status = response.status();

@@ -3,10 +3,14 @@
 //!
 //! Every request, reads included, takes a slot from one [`Throttle`] per target. A 429 pauses
 //! the whole throttle until the server's `Retry-After` (or a backoff) has passed, so the
-//! requests in flight do not each run into the limit again: no 429 storms.
+//! requests in flight do not each run into the limit again: no 429 storms. A `Retry-After`
+//! longer than the policy's `max` is not shortened and hammered: the throttle is
+//! [held off](HeldOff) and nothing more is sent to that target in this run.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
@@ -18,7 +22,8 @@ pub struct RetryPolicy {
     pub max_retries: u32,
     /// First backoff; doubled on every further try.
     pub base: Duration,
-    /// Upper bound of one wait, `Retry-After` included.
+    /// Upper bound of one wait; a server asking for a longer `Retry-After` is not sent
+    /// anything more (see [`HeldOff`]).
     pub max: Duration,
 }
 
@@ -44,24 +49,65 @@ impl RetryPolicy {
     }
 
     /// The wait after a 429 or 503: the server's `Retry-After` when it gave one, else the
-    /// backoff; never longer than `max`.
-    pub fn after(&self, retry_after: Option<Duration>, attempt: u32) -> Duration {
-        retry_after.map_or_else(|| self.backoff(attempt), |d| d.min(self.max))
+    /// backoff. `None` when the server asks for longer than `max`: waiting less and trying
+    /// again would only hammer it.
+    pub fn after(&self, retry_after: Option<Duration>, attempt: u32) -> Option<Duration> {
+        match retry_after {
+            None => Some(self.backoff(attempt)),
+            Some(asked) if asked <= self.max => Some(asked),
+            Some(_) => None,
+        }
     }
 }
 
-/// Parses `Retry-After` (RFC 9110 §10.2.3): delay seconds or an HTTP date.
-pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+/// A target that asked for a longer pause than the retry policy's `max`: nothing more is sent
+/// to it until the run ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeldOff {
+    /// What the target asked for (`Retry-After`).
+    pub wait: Duration,
+    /// The policy's longest wait (`max_backoff_seconds`).
+    pub cap: Duration,
+    /// When the target's wait ends.
+    pub until: DateTime<Utc>,
+}
+
+impl HeldOff {
+    pub fn new(wait: Duration, cap: Duration, now: DateTime<Utc>) -> HeldOff {
+        HeldOff {
+            wait,
+            cap,
+            until: now + chrono::Duration::from_std(wait).unwrap_or(chrono::TimeDelta::MAX),
+        }
+    }
+
+    /// The wait in whole seconds, rounded up (an HTTP date is rarely a whole number of
+    /// seconds away).
+    pub fn wait_seconds(&self) -> u64 {
+        self.wait.as_secs() + u64::from(self.wait.subsec_nanos() > 0)
+    }
+}
+
+impl std::fmt::Display for HeldOff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the target asks to wait {} s, more than max_backoff_seconds ({} s); nothing more was sent to it",
+            self.wait_seconds(),
+            self.cap.as_secs()
+        )
+    }
+}
+
+/// Parses `Retry-After` (RFC 9110 §10.2.3): delay seconds or an HTTP date in any of its three
+/// forms (IMF-fixdate, RFC 850, asctime).
+pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
-    let date = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    Some(
-        (date.with_timezone(&chrono::Utc) - now)
-            .to_std()
-            .unwrap_or(Duration::ZERO),
-    )
+    let date = DateTime::<Utc>::from(httpdate::parse_http_date(value).ok()?);
+    Some((date - now).to_std().unwrap_or(Duration::ZERO))
 }
 
 /// Slots a late schedule may catch up on at once (a burst of at most this many requests).
@@ -72,6 +118,7 @@ const CATCH_UP: u32 = 5;
 pub struct Throttle {
     permits: Arc<Semaphore>,
     pace: Arc<Mutex<Pace>>,
+    held_off: Arc<OnceLock<HeldOff>>,
 }
 
 #[derive(Debug)]
@@ -93,7 +140,19 @@ impl Throttle {
                 interval,
                 next: Instant::now(),
             })),
+            held_off: Arc::new(OnceLock::new()),
         }
+    }
+
+    /// Sends nothing more to the target (its `Retry-After` was over the policy's `max`); the
+    /// first hold-off is the one kept.
+    pub fn hold_off(&self, held: HeldOff) -> HeldOff {
+        *self.held_off.get_or_init(|| held)
+    }
+
+    /// Whether, and why, the target is no longer sent anything.
+    pub fn held_off(&self) -> Option<HeldOff> {
+        self.held_off.get().copied()
     }
 
     /// Waits for a free slot and for the request's turn in the budget. The permit is held
@@ -157,6 +216,50 @@ mod tests {
     }
 
     #[test]
+    fn retry_after_dates_in_all_three_http_forms() {
+        let now = chrono::DateTime::parse_from_rfc3339("1994-11-06T08:49:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        for date in [
+            "Sun, 06 Nov 1994 08:49:37 GMT",  // IMF-fixdate
+            "Sunday, 06-Nov-94 08:49:37 GMT", // RFC 850
+            "Sun Nov  6 08:49:37 1994",       // asctime
+        ] {
+            assert_eq!(
+                parse_retry_after(date, now),
+                Some(Duration::from_secs(37)),
+                "{date}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_retry_after_over_the_cap_is_not_shortened() {
+        let policy = RetryPolicy {
+            max_retries: 5,
+            base: Duration::from_millis(100),
+            max: Duration::from_secs(60),
+        };
+        assert_eq!(
+            policy.after(Some(Duration::from_secs(60)), 0),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(policy.after(Some(Duration::from_secs(3600)), 0), None);
+        let now = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let held = HeldOff::new(Duration::from_millis(3_599_200), policy.max, now);
+        assert_eq!(held.until.timestamp_millis(), 1_700_003_599_200);
+        assert_eq!(
+            held.to_string(),
+            "the target asks to wait 3600 s, more than max_backoff_seconds (60 s); nothing more was sent to it"
+        );
+        let throttle = Throttle::new(1, None);
+        assert_eq!(throttle.held_off(), None);
+        throttle.hold_off(held);
+        throttle.hold_off(HeldOff::new(Duration::from_secs(9), policy.max, now));
+        assert_eq!(throttle.clone().held_off(), Some(held), "the first is kept");
+    }
+
+    #[test]
     fn backoff_grows_and_is_bounded() {
         let policy = RetryPolicy {
             max_retries: 5,
@@ -168,10 +271,6 @@ mod tests {
             let step = Duration::from_millis(100 * 2u64.pow(attempt)).min(Duration::from_secs(1));
             assert!(d >= step / 2 && d <= step, "{attempt}: {d:?}");
         }
-        assert_eq!(
-            policy.after(Some(Duration::from_secs(3600)), 0),
-            Duration::from_secs(1)
-        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -9,8 +9,9 @@
 //! timeout, a reset, a 5xx) or conflicts (409), the user is looked up by the match attribute
 //! and adopted if it is there; if the lookup finds nothing, the create stays pending and is not
 //! sent again in this run (the target may still be working on it): the next run resolves it by
-//! lookup before it may create the user. When the run is cancelled, no new write starts; the
-//! ones in flight finish and are recorded, so the state saved afterwards is true.
+//! lookup before it may create the user. When the run is cancelled, or the target asks for a
+//! longer pause than `max_backoff_seconds`, no new write starts; the ones in flight finish and
+//! are recorded, so the state saved afterwards is true.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -235,6 +236,12 @@ impl Applier<'_> {
         );
     }
 
+    /// No new write starts once the run is cancelled or the target has asked for a pause
+    /// longer than the run may wait.
+    fn stopped(&self) -> bool {
+        self.cancel.is_cancelled() || self.client.held_off().is_some()
+    }
+
     /// Applies the user changes, updating `state`.
     pub async fn apply_users(&self, changes: &Changes, state: &mut State, applied: &mut Applied) {
         for (source_id, managed) in &changes.remember {
@@ -255,7 +262,7 @@ impl Applier<'_> {
         let mut in_flight = futures::stream::FuturesUnordered::new();
         let mut done = 0;
         loop {
-            while in_flight.len() < self.concurrency.max(1) && !self.cancel.is_cancelled() {
+            while in_flight.len() < self.concurrency.max(1) && !self.stopped() {
                 let Some(change) = pending.next() else {
                     break;
                 };
@@ -292,8 +299,9 @@ impl Applier<'_> {
                     let not_kept = self.record(state, change, written);
                     applied.not_kept.extend(not_kept);
                 }
+                // Not sent, or refused unapplied by a target that asked to be left alone (429).
                 Err(NotWritten {
-                    error: ClientError::Cancelled { .. },
+                    error: ClientError::Cancelled { .. } | ClientError::Throttled { .. },
                     ..
                 }) => {
                     settle_pending(state, change);
@@ -580,7 +588,7 @@ impl Applier<'_> {
         // Group ids created in this run, by directory group name.
         let mut created: HashMap<String, String> = HashMap::new();
         for change in &changes.changes {
-            if self.cancel.is_cancelled() {
+            if self.stopped() {
                 applied.not_started += 1;
                 continue;
             }
@@ -637,7 +645,10 @@ impl Applier<'_> {
                     };
                     self.emit(subject, Some(status), result, latency);
                 }
-                Err(ClientError::Cancelled { .. }) => applied.not_started += 1,
+                // Not sent, or refused unapplied by a target that asked to be left alone (429).
+                Err(ClientError::Cancelled { .. } | ClientError::Throttled { .. }) => {
+                    applied.not_started += 1;
+                }
                 Err(error) => {
                     let subject = Subject {
                         operation: change.operation,

@@ -33,7 +33,7 @@ use crate::config::{AuthMode, Config, ConfigError, TargetConfig};
 use crate::mapping::{self, Plan, SourceFile};
 use crate::scim::auth::Auth;
 use crate::scim::client::{ClientError, ClientOptions, RequestTotals, ResourceType, ScimClient};
-use crate::scim::throttle::RetryPolicy;
+use crate::scim::throttle::{HeldOff, RetryPolicy};
 use crate::secret::SecretError;
 use crate::source::{self, SourceError};
 use crate::state::lock::{LockError, StateLock};
@@ -130,6 +130,9 @@ pub struct RunReport {
     pub requests: RequestTotals,
     /// The run was stopped before every write was made.
     pub cancelled: bool,
+    /// The target asked for a longer pause than `max_backoff_seconds`: the writes after that
+    /// were not sent (they count as not started).
+    pub held_off: Option<HeldOff>,
     /// The mapping's extension aliases, to show paths the way the `.map` file writes them.
     pub aliases: Vec<(String, String)>,
 }
@@ -203,6 +206,7 @@ pub fn connect(target: &TargetConfig) -> Result<ScimClient, SyncError> {
                 ..RetryPolicy::default()
             },
             op_case: target.patch_op_case,
+            ca_file: target.ca_file.clone(),
         },
     )
     .map_err(SyncError::Client)
@@ -315,6 +319,7 @@ pub async fn run_plan(
         safety: None,
         requests: RequestTotals::default(),
         cancelled: false,
+        held_off: None,
         aliases: plan.aliases(),
     };
     // A dry run shows what the real run with the same flags would do.
@@ -365,6 +370,7 @@ pub async fn run_plan(
         state.save(&state_file)?;
     }
     report.cancelled = options.cancel.is_cancelled() && applied.not_started > 0;
+    report.held_off = client.held_off();
     report.applied = Some(applied);
     report.requests = client.totals();
     Ok(report)

@@ -397,6 +397,7 @@ mod tests {
             safety: None,
             requests: RequestTotals::default(),
             cancelled: false,
+            held_off: None,
             aliases: Vec::new(),
         }
     }

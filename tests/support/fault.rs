@@ -9,12 +9,14 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 /// What goes wrong with a request that matches a [`FaultRule`].
 #[derive(Clone, Debug)]
@@ -129,6 +131,8 @@ pub struct FaultServer {
     pub url: String,
     store: Arc<Mutex<Store>>,
     task: tokio::task::JoinHandle<()>,
+    /// TCP connections accepted (a refused TLS handshake logs no request, but counts here).
+    connections: Arc<AtomicUsize>,
 }
 
 impl Drop for FaultServer {
@@ -139,23 +143,60 @@ impl Drop for FaultServer {
 
 impl FaultServer {
     pub async fn start() -> FaultServer {
+        FaultServer::listen(None).await
+    }
+
+    /// The same server behind TLS, with `chain` (PEM certificates, the server's first) and its
+    /// PEM `key`; the URL is `https://127.0.0.1:PORT/v2`.
+    pub async fn start_tls(chain: &str, key: &str) -> FaultServer {
+        use rustls_pki_types::pem::PemObject;
+        let certs = rustls_pki_types::CertificateDer::pem_slice_iter(chain.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .expect("PEM certificates");
+        let key = rustls_pki_types::PrivateKeyDer::from_pem_slice(key.as_bytes()).expect("PEM key");
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .expect("certificate and key");
+        FaultServer::listen(Some(TlsAcceptor::from(Arc::new(config)))).await
+    }
+
+    async fn listen(tls: Option<TlsAcceptor>) -> FaultServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let store = Arc::new(Mutex::new(Store::default()));
-        let shared = store.clone();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let (shared, accepted) = (store.clone(), connections.clone());
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let store = shared.clone();
+                accepted.fetch_add(1, Ordering::SeqCst);
+                let (store, tls) = (shared.clone(), tls.clone());
                 tokio::spawn(async move {
-                    let _ = serve(stream, store).await;
+                    let _ = match tls {
+                        None => serve(stream, store).await,
+                        Some(tls) => match tls.accept(stream).await {
+                            Ok(stream) => serve(stream, store).await,
+                            Err(_) => Ok(()),
+                        },
+                    };
                 });
             }
         });
         FaultServer {
-            url: format!("http://127.0.0.1:{port}/v2"),
+            url: format!("{scheme}://127.0.0.1:{port}/v2"),
             store,
             task,
+            connections,
         }
+    }
+
+    /// TCP connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
     }
 
     pub fn fault(
@@ -307,7 +348,10 @@ struct Request {
     body: Vec<u8>,
 }
 
-async fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<Request> {
+async fn read_request(
+    stream: &mut (impl AsyncRead + Unpin),
+    buffer: &mut Vec<u8>,
+) -> Option<Request> {
     loop {
         if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&buffer[..end]).to_string();
@@ -398,7 +442,10 @@ fn echoed(store: &Arc<Mutex<Store>>, request: &Request, reply: Reply) -> Reply {
     }
 }
 
-async fn serve(mut stream: TcpStream, store: Arc<Mutex<Store>>) -> std::io::Result<()> {
+async fn serve(
+    mut stream: impl AsyncRead + AsyncWrite + Unpin,
+    store: Arc<Mutex<Store>>,
+) -> std::io::Result<()> {
     let mut buffer = Vec::new();
     while let Some(request) = read_request(&mut stream, &mut buffer).await {
         let mut reply = handle(&store, &request);
@@ -434,6 +481,8 @@ async fn serve(mut stream: TcpStream, store: Arc<Mutex<Store>>) -> std::io::Resu
         head.push_str("\r\n");
         stream.write_all(head.as_bytes()).await?;
         stream.write_all(body.as_bytes()).await?;
+        // A TLS stream may hold the answer's last record until flushed.
+        stream.flush().await?;
     }
     Ok(())
 }

@@ -12,6 +12,7 @@
 pub mod graph;
 pub mod okta;
 pub mod scan;
+pub mod strict;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -294,24 +295,8 @@ impl RecordStream {
             self.end()?;
             return Ok(None);
         };
-        let Piece {
-            index,
-            line,
-            column,
-            text,
-        } = piece;
-        // Trailing blanks trimmed: a record cut short is reported where its text ends.
-        let json: Json =
-            serde_json::from_slice(text.trim_ascii_end()).map_err(|e| JsonSourceError::Syntax {
-                path: self.path.clone(),
-                line: line + e.line() - 1,
-                column: if e.line() == 1 {
-                    column + e.column() - 1
-                } else {
-                    e.column()
-                },
-                message: format!("record {index}: {}", strip_position(&e.to_string())),
-            })?;
+        let json = parse_piece(&self.path, &piece)?;
+        let Piece { index, line, .. } = piece;
         let record_error = |message: String| JsonSourceError::Record {
             path: self.path.clone(),
             index,
@@ -468,22 +453,34 @@ pub(crate) fn each_piece<R: BufRead>(
             scanner.finish().map_err(structure)?;
             return Ok(None);
         };
-        // Trailing blanks trimmed: a record cut short is then reported where its text ends,
-        // not at the start of the next line.
-        let json = serde_json::from_slice(piece.text.trim_ascii_end()).map_err(|e| {
-            JsonSourceError::Syntax {
-                path: path.clone(),
-                line: piece.line + e.line() - 1,
-                column: if e.line() == 1 {
-                    piece.column + e.column() - 1
-                } else {
-                    e.column()
-                },
-                message: format!("record {}: {}", piece.index, strip_position(&e.to_string())),
-            }
-        })?;
+        let json = parse_piece(&path, &piece)?;
         Ok(Some((piece.index, piece.line, json)))
     }
+}
+
+/// Parses one record's text: broken JSON is an error at its line and column in the file, a
+/// key that appears twice in one object an error naming the record and the key.
+fn parse_piece(path: &str, piece: &Piece) -> Result<Json, JsonSourceError> {
+    // Trailing blanks trimmed: a record cut short is then reported where its text ends, not
+    // at the start of the next line.
+    strict::parse(piece.text.trim_ascii_end()).map_err(|error| match error {
+        strict::ParseError::Syntax(e) => JsonSourceError::Syntax {
+            path: path.to_owned(),
+            line: piece.line + e.line() - 1,
+            column: if e.line() == 1 {
+                piece.column + e.column() - 1
+            } else {
+                e.column()
+            },
+            message: format!("record {}: {}", piece.index, strip_position(&e.to_string())),
+        },
+        strict::ParseError::DuplicateKey(key) => JsonSourceError::Record {
+            path: path.to_owned(),
+            index: piece.index,
+            line: piece.line,
+            message: format!("duplicate key `{key}`"),
+        },
+    })
 }
 
 #[cfg(test)]
@@ -508,6 +505,55 @@ mod tests {
         assert_eq!(users[0].get("status"), &Value::from("ACTIVE"));
         assert_eq!(users[0].groups, vec!["Eng", "Ops"]);
         assert!(!users[1].active);
+    }
+
+    #[test]
+    fn okta_statuses_are_matched_in_any_case_and_an_unknown_one_is_an_error() {
+        let statuses = [
+            ("active", true),
+            ("Staged", false),
+            ("PROVISIONED", true),
+            ("recovery", true),
+            ("password_expired", true),
+            ("LOCKED_OUT", true),
+            ("suspended", false),
+            ("deprovisioned", false),
+        ];
+        let records: Vec<String> = statuses
+            .iter()
+            .enumerate()
+            .map(|(i, (status, _))| format!(r#"{{"id":"{i}","status":"{status}","profile":{{}}}}"#))
+            .collect();
+        let users = okta(&format!("[{}]", records.join(","))).unwrap();
+        let read: Vec<(Value, bool)> = users
+            .iter()
+            .map(|u| (u.get("status").clone(), u.active))
+            .collect();
+        let expected: Vec<(Value, bool)> = statuses
+            .iter()
+            .map(|(status, active)| (Value::from(status.to_ascii_uppercase().as_str()), *active))
+            .collect();
+        assert_eq!(read, expected, "kept as Okta spells it");
+        let err = okta(
+            "[{\"id\":\"1\",\"status\":\"ACTIVE\",\"profile\":{}},\n {\"id\":\"2\",\"status\":\"WHATEVER\",\"profile\":{}}]",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "export users.json, record 1 (line 2): `status` \"WHATEVER\" is not an Okta user status (one of ACTIVE, STAGED, PROVISIONED, RECOVERY, PASSWORD_EXPIRED, LOCKED_OUT, SUSPENDED, DEPROVISIONED)"
+        );
+    }
+
+    #[test]
+    fn a_duplicate_key_in_a_record_names_the_record_and_the_key() {
+        let err = okta(
+            "[{\"id\":\"1\",\"profile\":{}},\n {\"id\":\"2\",\"profile\":{\"email\":\"a@x\",\"email\":\"b@x\"}}]",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "export users.json, record 1 (line 2): duplicate key `profile.email`"
+        );
     }
 
     #[test]

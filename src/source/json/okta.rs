@@ -12,14 +12,33 @@ use crate::record::{Attrs, Record, flatten_into, group_names};
 use crate::source::Group;
 use crate::value::Value;
 
-/// Okta statuses in which Okta keeps a user's app assignments active.
-const ACTIVE_STATUSES: &[&str] = &[
-    "ACTIVE",
-    "PROVISIONED",
-    "RECOVERY",
-    "PASSWORD_EXPIRED",
-    "LOCKED_OUT",
+/// Every status an Okta user can have, and whether Okta keeps the user's app assignments
+/// active in it. The set is closed: an unknown status is an error, never a guess.
+const STATUSES: &[(&str, bool)] = &[
+    ("ACTIVE", true),
+    ("STAGED", false),
+    ("PROVISIONED", true),
+    ("RECOVERY", true),
+    ("PASSWORD_EXPIRED", true),
+    ("LOCKED_OUT", true),
+    ("SUSPENDED", false),
+    ("DEPROVISIONED", false),
 ];
+
+/// A status as Okta spells it (matched case-insensitively), and whether it is active.
+fn known_status(status: &str) -> Result<(&'static str, bool), String> {
+    STATUSES
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(status))
+        .copied()
+        .ok_or_else(|| {
+            let allowed: Vec<&str> = STATUSES.iter().map(|(name, _)| *name).collect();
+            format!(
+                "`status` \"{status}\" is not an Okta user status (one of {})",
+                allowed.join(", ")
+            )
+        })
+}
 
 use crate::record::APP_USER_PREFIX;
 
@@ -78,7 +97,7 @@ fn user_record(
     };
     let status = match object.get("status") {
         None | Some(Json::Null) => None,
-        Some(Json::String(s)) => Some(s.as_str()),
+        Some(Json::String(s)) => Some(known_status(s)?),
         Some(other) => {
             return Err(format!(
                 "`status` must be a string, found {}",
@@ -88,10 +107,10 @@ fn user_record(
     };
     let mut record = Record {
         id,
-        active: status.is_none_or(|s| ACTIVE_STATUSES.contains(&s)),
+        active: status.is_none_or(|(_, active)| active),
         ..Record::default()
     };
-    if let Some(status) = status {
+    if let Some((status, _)) = status {
         record.attrs.insert("status".into(), Value::from(status));
     }
     for (key, value) in profile {

@@ -8,8 +8,6 @@ use std::time::Duration;
 
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings};
 use rustls::ClientConfig;
-use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
 
 use super::LdapError;
 use super::settings::LdapConfig;
@@ -77,41 +75,11 @@ pub async fn open(config: &LdapConfig, password: Option<&Secret>) -> Result<Conn
 
 /// Certificates are always verified; `ca_file` replaces the system's roots.
 fn tls_config(config: &LdapConfig) -> Result<Arc<ClientConfig>, LdapError> {
-    let mut roots = rustls::RootCertStore::empty();
-    match &config.ca_file {
-        Some(path) => {
-            let shown = path.display().to_string();
-            let bad = |reason: String| LdapError::Tls {
-                reason: format!("ca_file {shown}: {reason}"),
-            };
-            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-                .map_err(|e| bad(e.to_string()))?
-                .collect::<Result<_, _>>()
-                .map_err(|e| bad(e.to_string()))?;
-            if certs.is_empty() {
-                return Err(bad("no PEM certificate in the file".into()));
-            }
-            for cert in certs {
-                roots.add(cert).map_err(|e| bad(e.to_string()))?;
-            }
-        }
-        None => {
-            let native = rustls_native_certs::load_native_certs();
-            for cert in native.certs {
-                // A broken certificate in the system store should not stop the others.
-                let _ = roots.add(cert);
-            }
-        }
-    }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let tls = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
+    crate::tls::client_config(config.ca_file.as_deref())
+        .map(Arc::new)
         .map_err(|e| LdapError::Tls {
             reason: e.to_string(),
-        })?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(tls))
+        })
 }
 
 /// An ldap3 error in words an admin can act on. ldap3 errors carry result codes and server

@@ -241,14 +241,16 @@ impl State {
             .users
             .iter()
             .filter(|(source, user)| {
-                *source == key || user.id == key || user.user_name.eq_ignore_ascii_case(key)
+                *source == key
+                    || user.id == key
+                    || crate::record::same_name(&user.user_name, key)
             })
             .map(|(source, _)| source.clone())
             .collect();
         let pending: Vec<String> = self
             .pending
             .iter()
-            .filter(|(source, p)| *source == key || p.user_name.eq_ignore_ascii_case(key))
+            .filter(|(source, p)| *source == key || crate::record::same_name(&p.user_name, key))
             .map(|(source, _)| source.clone())
             .filter(|source| !matching.contains(source))
             .collect();

@@ -6,7 +6,8 @@
 //! ```
 //!
 //! Everything that can fail for bad input (mapping, export, token, state, listing the target)
-//! happens before the first write. A dry run is the same path without `apply`.
+//! happens before the first write; the source is opened (bound, first page read) before the
+//! target is listed. A dry run is the same path without `apply`.
 
 pub mod apply;
 pub mod confirm;
@@ -236,8 +237,13 @@ pub async fn run_plan(
     state.start_window(options.now, window);
     let client = connect(&config.target)?.with_cancellation(options.cancel.clone());
 
-    // The target is listed first: `SelectUniqueValue` avoids the values it already holds,
-    // and each source user is mapped as soon as it is read.
+    // The source is opened first (an LDAP directory bound and its first page read), so a
+    // wrong password or an unreachable directory fails at once, not after a long listing.
+    // Its users are mapped only once the target is listed: `SelectUniqueValue` avoids the
+    // values the target already holds.
+    let mut reading =
+        source::Reading::start(&config.source, &source_projection(plan), options.now)?;
+    reading.opened().await?;
     let listing = Instant::now();
     let mut target_users = client.list_users().await?;
     options
@@ -256,7 +262,7 @@ pub async fn run_plan(
         desired,
         groups: desired_groups,
         member_skips,
-    } = read_desired(&config.source, plan, options.now, &target_users).await?;
+    } = plan_reading(reading, plan, options.now, &target_users).await?;
     tracing::info!(
         source = desired.source_count,
         desired = desired.users.len(),
@@ -433,11 +439,19 @@ pub async fn read_desired(
     now: DateTime<Utc>,
     target_users: &[serde_json::Value],
 ) -> Result<SourceDesired, SyncError> {
+    let reading = source::Reading::start(source, &source_projection(plan), now)?;
+    plan_reading(reading, plan, now, target_users).await
+}
+
+/// [`read_desired`] from a read already started for `plan` ([`source_projection`]).
+async fn plan_reading(
+    reading: source::Reading,
+    plan: &Plan,
+    now: DateTime<Utc>,
+    target_users: &[serde_json::Value],
+) -> Result<SourceDesired, SyncError> {
     let mut planner = SourcePlanner::new(plan, now, target_users);
-    source::read_each(source, &source_projection(plan), now, |record| {
-        planner.add(&record)
-    })
-    .await?;
+    reading.each(|record| planner.add(&record)).await?;
     Ok(planner.finish())
 }
 

@@ -241,9 +241,7 @@ impl State {
             .users
             .iter()
             .filter(|(source, user)| {
-                *source == key
-                    || user.id == key
-                    || crate::record::same_name(&user.user_name, key)
+                *source == key || user.id == key || crate::record::same_name(&user.user_name, key)
             })
             .map(|(source, _)| source.clone())
             .collect();

@@ -75,9 +75,12 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode, String> {
     let now = args.now.unwrap_or_else(Utc::now);
     let record = match (&args.record, &args.user) {
         (Some(json), _) => inline_record(json)?,
-        (None, Some(id)) => {
-            find_user(id, &args, config.as_ref(), &mut Mapper::against(&plan, now, &[]))?
-        }
+        (None, Some(id)) => find_user(
+            id,
+            &args,
+            config.as_ref(),
+            &mut Mapper::against(&plan, now, &[]),
+        )?,
         (None, None) => return Err("error: give --user or --record".into()),
     };
     print!("{}", explain(&plan, &file, &record, now));

@@ -70,7 +70,10 @@ pub fn run(args: SyncArgs, verbose: bool) -> Result<ExitCode, String> {
                 .map_err(|e| format!("error: cannot write the report: {e}"))?;
         }
         Output::Text => {
-            print!("{}", render::report_text_listing(&report, args.dry_run, verbose));
+            print!(
+                "{}",
+                render::report_text_listing(&report, args.dry_run, verbose)
+            );
             if let Some(applied) = &report.applied {
                 print!("{}", render::applied_text_listing(applied, verbose));
             }

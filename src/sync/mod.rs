@@ -496,9 +496,34 @@ impl<'p> SourcePlanner<'p> {
 /// What the source must deliver for this plan: the attributes its rules and scope read
 /// (a directory then sends only those), and group memberships if any rule reads them.
 pub fn source_projection(plan: &Plan) -> source::Projection {
+    // Group push works from each user's group names: a `group` statement needs them even
+    // when no rule reads a group.
+    let groups = plan.facts.reads_groups || !plan.groups.is_empty();
     source::Projection {
-        // Group push works from each user's group names.
         group_members: false,
-        ..source::Projection::only(plan.facts.reads.iter().cloned(), plan.facts.reads_groups)
+        ..source::Projection::only(plan.facts.reads.iter().cloned(), groups)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pushed_group_asks_the_source_for_groups_even_when_no_rule_reads_one() {
+        let compiled = |text: &str| {
+            mapping::compile(&SourceFile::new("t.map", text.to_owned())).expect("compiles")
+        };
+        let pushed = compiled("userName <- user.mail\ngroup \"Engineering\"\n");
+        assert_eq!(
+            source_projection(&pushed),
+            source::Projection {
+                attributes: Some(["mail".to_owned()].into_iter().collect()),
+                groups: true,
+                group_members: false,
+            }
+        );
+        let users_only = compiled("userName <- user.mail\n");
+        assert!(!source_projection(&users_only).groups);
     }
 }

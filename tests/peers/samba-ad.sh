@@ -18,7 +18,8 @@
 # Seeding (tests/peers/gen-ad-ldif.py) goes through Samba's Python SamDB in one transaction
 # while the server is stopped (samba-tool user add is ~10x slower).
 #
-# Env: AD_OWNER_PID: stop the DC when this process exits (a test binary that started it).
+# Env: AD_OWNER_PID: destroy the DC (stop it by pid, remove STATE) once this process has
+#        exited (a test binary that started it), however it exited.
 #      AD_MAX_RUNTIME (1800): samba exits by itself after this many seconds, a safety net.
 set -euo pipefail
 
@@ -123,8 +124,8 @@ start() {
   local pid=$!
   echo "$pid" >"$st/run/launch.pid"
   if [ -n "${AD_OWNER_PID:-}" ]; then
-    # Stops the DC by its pid once the owner (a test binary) has exited, however it exited.
-    setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; "$2" stop "$3"' \
+    # Stops the DC by its pid and removes it once the owner (a test binary) has exited.
+    setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; "$2" destroy "$3"' \
       owner-watch "$AD_OWNER_PID" "$PEERS/samba-ad.sh" "$st" >/dev/null 2>&1 </dev/null &
   fi
   local deadline=$((SECONDS + 90))

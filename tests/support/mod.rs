@@ -303,6 +303,7 @@ pub fn project_map_files() -> Vec<PathBuf> {
         .flat_map(|dir| map_files(&repo().join(dir)))
         .collect()
 }
+pub mod ad;
 pub mod ldap;
 /// `user` with its `schemas` sorted, so resources compare whatever order a server keeps.
 pub fn sorted_schemas(mut user: Json) -> Json {

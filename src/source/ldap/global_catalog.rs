@@ -56,7 +56,10 @@ pub fn warn_if_missing(url: &str, requested: &[String]) {
     if missing.is_empty() {
         return;
     }
-    let expiry = if missing.iter().any(|m| m.eq_ignore_ascii_case("accountExpires")) {
+    let expiry = if missing
+        .iter()
+        .any(|m| m.eq_ignore_ascii_case("accountExpires"))
+    {
         " (without accountExpires an expired account looks active)"
     } else {
         ""

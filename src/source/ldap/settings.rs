@@ -293,7 +293,9 @@ fn check_attribute_name(key: &str, name: &str) -> Result<(), String> {
     let is_name = name.starts_with(|c: char| c.is_ascii_alphabetic())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
     let is_oid = !name.is_empty()
-        && name.split('.').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
+        && name
+            .split('.')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
     if is_name || is_oid {
         Ok(())
     } else {

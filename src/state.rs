@@ -361,6 +361,17 @@ mod tests {
     }
 
     #[test]
+    fn forgets_a_non_ascii_user_name_in_any_case() {
+        let mut state = State::new("http://t/v2");
+        state.users.insert(
+            "guid-1".into(),
+            ManagedUser::new("abc", "zoë0001@corp.example.test", true),
+        );
+        assert_eq!(state.forget("ZOË0001@CORP.EXAMPLE.TEST"), ["guid-1"]);
+        assert!(state.users.is_empty());
+    }
+
+    #[test]
     fn refuses_state_of_another_target_and_damaged_files() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");

@@ -22,26 +22,12 @@ use base64::Engine as _;
 use chrono::Utc;
 use serde_json::Value as Json;
 
-use scimsync::config::SourceConfig;
 use scimsync::record::Record;
 use scimsync::source::{self, Directory, Projection};
 use scimsync::value::Value;
 use support::ad::{BASE_DN, DAY_DN, GROUPS_DN, STAFF_DN, SambaAd, USERS, dc};
+use support::ldap::source_config as config;
 use support::{Project, ScimServer, scimsync};
-
-fn config(toml_text: &str) -> SourceConfig {
-    #[derive(serde::Deserialize)]
-    struct Wrapper {
-        source: SourceConfig,
-    }
-    let config = toml::from_str::<Wrapper>(toml_text)
-        .expect("valid [source]")
-        .source;
-    if let SourceConfig::Ldap(ldap) = &config {
-        ldap.validate().expect("valid LDAP settings");
-    }
-    config
-}
 
 fn read(toml_text: &str, projection: &Projection) -> Result<Directory, String> {
     source::load_directory(&config(toml_text), projection, Utc::now()).map_err(|e| e.to_string())
@@ -400,6 +386,17 @@ fn project(ad: &SambaAd, url: &str, base_dn: &str, groups_dn: &str, scim_url: &s
     project
 }
 
+/// A project for commands that read the directory and never reach the target.
+fn offline_project(ad: &SambaAd) -> Project {
+    project(
+        ad,
+        ad.ldaps_url(),
+        STAFF_DN,
+        GROUPS_DN,
+        "https://127.0.0.1:9/scim",
+    )
+}
+
 fn sync(project: &Project, token: &str, extra: &[&str]) -> support::Run {
     let config = project.path("scimsync.toml").display().to_string();
     let mut args = vec!["sync", "--config", config.as_str()];
@@ -421,32 +418,6 @@ fn active_members(expected: &Json, group: &str) -> BTreeSet<String> {
                 .to_owned()
         })
         .collect()
-}
-
-/// Every user on `scim`, page by page (its `users()` reads one page of 1,000).
-fn all_users(scim: &ScimServer) -> Vec<Json> {
-    let client = reqwest::blocking::Client::new();
-    let mut users = Vec::new();
-    // Bounded: the directory has 2,000 users, 1,000 a page.
-    for page in 0..10 {
-        let body: Json = client
-            .get(format!(
-                "{}/Users?count=1000&startIndex={}",
-                scim.url,
-                page * 1000 + 1
-            ))
-            .bearer_auth(&scim.token)
-            .send()
-            .expect("list users")
-            .json()
-            .expect("list JSON");
-        let resources = body["Resources"].as_array().cloned().unwrap_or_default();
-        if resources.is_empty() {
-            break;
-        }
-        users.extend(resources);
-    }
-    users
 }
 
 #[test]
@@ -520,7 +491,7 @@ fn the_directory_syncs_into_scim2_server_with_flattened_groups_and_counted_membe
         "{}",
         run.stdout
     );
-    let users = all_users(&scim);
+    let users = scim.all_users();
     let names: BTreeSet<String> = users
         .iter()
         .map(|u| u["userName"].as_str().unwrap().to_owned())
@@ -532,20 +503,12 @@ fn the_directory_syncs_into_scim2_server_with_flattened_groups_and_counted_membe
         .expect("zoë0001");
     assert_eq!(zoe["name"]["givenName"], "Zoë");
     assert_eq!(zoe["displayName"], "Zoë Björk");
-    let user_name_of: BTreeMap<String, String> = users
-        .iter()
-        .map(|u| {
-            (
-                u["id"].as_str().unwrap().to_owned(),
-                u["userName"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    for (group, members) in scim.groups() {
-        let names: BTreeSet<String> = members.iter().map(|id| user_name_of[id].clone()).collect();
-        assert_eq!(names, active_members(&expected, &group), "{group}");
+    let groups = scim.groups_by_user_name();
+    for (group, members) in &groups {
+        let members: BTreeSet<String> = members.iter().cloned().collect();
+        assert_eq!(members, active_members(&expected, group), "{group}");
     }
-    assert_eq!(scim.groups().len(), 2);
+    assert_eq!(groups.len(), 2);
 
     let writes = scim.writes();
     let again = sync(&project, &scim.token, &[]);
@@ -600,21 +563,11 @@ fn a_day_of_directory_changes_is_synced_as_it_happens() {
             })
             .collect()
     };
-    let crew = |scim: &ScimServer| -> BTreeSet<String> {
-        let names: BTreeMap<String, String> = scim
-            .users()
-            .iter()
-            .map(|u| {
-                (
-                    u["id"].as_str().unwrap().to_owned(),
-                    u["userName"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect();
-        scim.groups()
+    let crew = |scim: &ScimServer| -> Vec<String> {
+        scim.groups_by_user_name()
             .into_iter()
             .find(|(name, _)| name == "Day Crew")
-            .map(|(_, members)| members.iter().map(|id| names[id].clone()).collect())
+            .map(|(_, members)| members)
             .unwrap_or_default()
     };
 
@@ -632,7 +585,7 @@ fn a_day_of_directory_changes_is_synced_as_it_happens() {
         ],
         "day06 is disabled: never created"
     );
-    assert_eq!(crew(&scim), (1..=4).map(upn).collect());
+    assert_eq!(crew(&scim), (1..=4).map(upn).collect::<Vec<_>>());
     let day04_id = scim.users()[3]["id"].clone();
 
     // The day: disable, expire, delete, rename, move to another OU, re-enable, nest a group.
@@ -681,7 +634,7 @@ fn a_day_of_directory_changes_is_synced_as_it_happens() {
     );
     assert_eq!(scim.users()[3]["id"], day04_id, "a rename is an update");
     // Day Leads (day05) now nested in Day Crew; disabled, expired and deleted users left it.
-    assert_eq!(crew(&scim), [upn(4), upn(5)].into_iter().collect());
+    assert_eq!(crew(&scim), [upn(4), upn(5)]);
 
     let writes = scim.writes();
     let again = sync(&project, &scim.token, &[]);
@@ -729,13 +682,7 @@ fn a_wrong_bind_password_fails_before_the_target_is_listed() {
 #[test]
 fn explain_finds_ad_users_by_sam_account_name_and_upn_with_unicode_case_folding() {
     let ad = dc();
-    let project = project(
-        ad,
-        ad.ldaps_url(),
-        STAFF_DN,
-        GROUPS_DN,
-        "https://127.0.0.1:9/scim",
-    );
+    let project = offline_project(ad);
     let config = project.path("scimsync.toml").display().to_string();
     let guid = extended_dns(ad, STAFF_DN)[&format!("CN=Zoë Björk 0001,OU=Engineering,{STAFF_DN}")]
         .0
@@ -789,13 +736,7 @@ fn a_global_catalog_read_warns_about_the_attributes_it_does_not_hold() {
 #[test]
 fn a_member_attribute_with_a_range_option_is_refused() {
     let ad = dc();
-    let project = project(
-        ad,
-        ad.ldaps_url(),
-        STAFF_DN,
-        GROUPS_DN,
-        "https://127.0.0.1:9/scim",
-    );
+    let project = offline_project(ad);
     let config = std::fs::read_to_string(project.path("scimsync.toml")).unwrap();
     project.write(
         "scimsync.toml",

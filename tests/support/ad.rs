@@ -134,8 +134,8 @@ impl SambaAd {
 
     /// Applies LDIF changes as the domain's Administrator, over ldaps (ldapmodify).
     pub fn modify(&self, ldif: &str) {
-        use std::io::Write;
-        let mut child = Command::new("ldapmodify")
+        let mut command = Command::new("ldapmodify");
+        command
             .args([
                 "-x",
                 "-H",
@@ -145,23 +145,7 @@ impl SambaAd {
             ])
             .arg("-y")
             .arg(self.value("admin_password_file"))
-            .env("LDAPTLS_CACERT", self.ca_file())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run ldapmodify");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(ldif.as_bytes())
-            .expect("write LDIF");
-        let output = child.wait_with_output().expect("ldapmodify");
-        assert!(
-            output.status.success(),
-            "ldapmodify failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+            .env("LDAPTLS_CACERT", self.ca_file());
+        super::ldap::ldapmodify(command, ldif);
     }
 }

@@ -33,7 +33,7 @@ pub fn is_global_catalog(url: &str) -> bool {
 
 /// Of the attributes a read asks for, those a global catalog does not hold, as the read
 /// spells them.
-pub fn missing_from_global_catalog<'a>(requested: &'a [String]) -> Vec<&'a str> {
+pub fn missing_from_global_catalog(requested: &[String]) -> Vec<&str> {
     requested
         .iter()
         .map(String::as_str)

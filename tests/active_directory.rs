@@ -266,6 +266,29 @@ fn pages_of_1000_and_of_500_deliver_every_user() {
             wanted,
             "page_size {page_size}"
         );
+        // The server really answered in pages of that size (scimsync logs the count at -vv).
+        let project = offline_project(ad);
+        let config = std::fs::read_to_string(project.path("scimsync.toml")).unwrap();
+        project.write(
+            "scimsync.toml",
+            &config.replace("page_size = 1000", &format!("page_size = {page_size}")),
+        );
+        let config = project.path("scimsync.toml").display().to_string();
+        let run = scimsync(
+            &["-vv", "explain", "--config", &config, "--user", "zoë0001"],
+            None,
+        );
+        assert_eq!(run.code, 0, "{}", run.all_output());
+        // Full pages, then the empty one with which Samba ends a result that fills its last
+        // page exactly.
+        let pages = USERS / page_size + 1;
+        assert!(
+            run.stderr.contains(&format!(
+                "search complete what=\"users\" entries={USERS} pages={pages}"
+            )),
+            "{}",
+            run.stderr
+        );
     }
 }
 
@@ -404,20 +427,29 @@ fn sync(project: &Project, token: &str, extra: &[&str]) -> support::Run {
     scimsync(&args, Some(token))
 }
 
-/// Expected users (by sAMAccountName) that are active and in `group` after flattening.
-fn active_members(expected: &Json, group: &str) -> BTreeSet<String> {
+/// The userPrincipalNames of the expected users that `keep` keeps.
+fn expected_upns(expected: &Json, keep: impl Fn(&Json) -> bool) -> BTreeSet<String> {
     expected["users"]
         .as_object()
         .expect("users")
-        .iter()
-        .filter(|(_, u)| u["active"] == true && strings(&u["flat"]).iter().any(|g| g == group))
-        .map(|(_, u)| {
+        .values()
+        .filter(|u| keep(u))
+        .map(|u| {
             u["attributes"]["userPrincipalName"]
                 .as_str()
-                .unwrap()
+                .expect("userPrincipalName")
                 .to_owned()
         })
         .collect()
+}
+
+fn is_active(user: &Json) -> bool {
+    user["active"] == true
+}
+
+/// Whether the expected user is in `group`, nested groups flattened.
+fn in_group(user: &Json, group: &str) -> bool {
+    strings(&user["flat"]).iter().any(|g| g == group)
 }
 
 #[test]
@@ -428,18 +460,10 @@ fn the_directory_syncs_into_scim2_server_with_flattened_groups_and_counted_membe
     let project = project(ad, ad.ldaps_url(), STAFF_DN, GROUPS_DN, &scim.url);
 
     // Disabled members of a pushed group are counted per group; -v lists each.
-    let inactive_staff = expected["users"]
-        .as_object()
-        .unwrap()
-        .values()
-        .filter(|u| u["active"] == false && strings(&u["flat"]).iter().any(|g| g == "All Staff"))
-        .count();
-    let inactive_engineers = expected["users"]
-        .as_object()
-        .unwrap()
-        .values()
-        .filter(|u| u["active"] == false && strings(&u["flat"]).iter().any(|g| g == "Engineering"))
-        .count();
+    let inactive_staff =
+        expected_upns(&expected, |u| !is_active(u) && in_group(u, "All Staff")).len();
+    let inactive_engineers =
+        expected_upns(&expected, |u| !is_active(u) && in_group(u, "Engineering")).len();
     let dry = sync(&project, &scim.token, &["--dry-run"]);
     assert_eq!(dry.code, 0, "{}", dry.all_output());
     let skips: Vec<&str> = dry
@@ -471,18 +495,7 @@ fn the_directory_syncs_into_scim2_server_with_flattened_groups_and_counted_membe
 
     let run = sync(&project, &scim.token, &[]);
     assert_eq!(run.code, 0, "{}", run.all_output());
-    let active: BTreeSet<String> = expected["users"]
-        .as_object()
-        .unwrap()
-        .values()
-        .filter(|u| u["active"] == true)
-        .map(|u| {
-            u["attributes"]["userPrincipalName"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let active = expected_upns(&expected, is_active);
     assert!(
         run.stdout.contains(&format!(
             "Applied: {} created, 0 updated, 0 reactivated, 0 deactivated; 0 failed.",
@@ -506,7 +519,11 @@ fn the_directory_syncs_into_scim2_server_with_flattened_groups_and_counted_membe
     let groups = scim.groups_by_user_name();
     for (group, members) in &groups {
         let members: BTreeSet<String> = members.iter().cloned().collect();
-        assert_eq!(members, active_members(&expected, group), "{group}");
+        assert_eq!(
+            members,
+            expected_upns(&expected, |u| is_active(u) && in_group(u, group)),
+            "{group}"
+        );
     }
     assert_eq!(groups.len(), 2);
 
@@ -729,8 +746,16 @@ fn a_global_catalog_read_warns_about_the_attributes_it_does_not_hold() {
         "{}",
         run.stderr
     );
-    // Samba's global catalog holds every attribute (real AD's does not): the read is whole.
-    assert!(run.stdout.contains("Plan: "), "{}", run.stdout);
+    // Samba's global catalog holds every attribute (real AD's does not): the read is whole,
+    // the expired account included.
+    let active = expected_upns(&ad.expected(), is_active).len();
+    assert!(
+        run.stdout.contains(&format!(
+            "Plan: {active} to create, 0 to update, 0 to reactivate, 0 to deactivate; 0 unchanged, 0 skipped."
+        )),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

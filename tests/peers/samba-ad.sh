@@ -111,12 +111,12 @@ start() {
   local st=${1:?usage: start STATE [USERS]} users=${2:-2000}
   [[ "$users" =~ ^[0-9]+$ ]] || die "bad user count: $users"
   install
-  mkdir -p "$st"
-  st=$(cd "$st" && pwd)
-  running "$st" && die "already running (pid $(cat "$st/run/launch.pid"), state $st)"
+  if [ -d "$st" ] && running "$st"; then die "already running (pid $(cat "$st/run/launch.pid"), state $st)"; fi
   for port in 389 636 3268 3269; do
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && die "port $port on 127.0.0.1 is in use"
   done
+  mkdir -p "$st"
+  st=$(cd "$st" && pwd)
   [ -f "$st/.provisioned" ] || provision "$st" "$users"
   setsid samba --foreground --no-process-group -M single -s "$st/etc/smb.conf" \
     --option="ldap server require strong auth = ${AD_STRONG_AUTH:-yes}" \

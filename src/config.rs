@@ -110,6 +110,10 @@ pub struct HttpConfig {
     /// `/healthz` is unhealthy when the last successful run is older than this.
     #[serde(default = "default_max_success_age")]
     pub max_success_age_seconds: u64,
+    /// `/healthz` also shows the last run's summary, which quotes what went wrong (server
+    /// text included). Off: the listener answers anyone who can reach it.
+    #[serde(default)]
+    pub expose_details: bool,
 }
 
 fn default_listen() -> std::net::SocketAddr {
@@ -772,6 +776,7 @@ path = "state"
         let http = config.http.unwrap();
         assert_eq!(http.listen.to_string(), "127.0.0.1:9464");
         assert_eq!(http.max_success_age_seconds, 86_400);
+        assert!(!http.expose_details);
     }
 
     #[test]

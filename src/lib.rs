@@ -16,6 +16,7 @@ pub mod config;
 pub mod daemon;
 pub mod mapping;
 pub mod observe;
+pub mod private_file;
 pub mod record;
 pub mod scim;
 pub mod secret;

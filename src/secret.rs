@@ -4,7 +4,13 @@
 //! A secret is read from an environment variable, a file, or a systemd credential
 //! (`$CREDENTIALS_DIRECTORY/NAME`, from `LoadCredential=`), never from the command line.
 //! [`Secret`] prints as `[redacted]`; only [`Secret::expose`] gives the text, at the point it
-//! is put on the wire.
+//! is put on the wire. Every secret loaded is registered with [`redact`], so a server that
+//! echoes it back cannot make scimsync store or show it.
+//!
+//! A secret file readable by group or others is read, with a warning naming it (as ssh
+//! does for keys).
+
+pub mod redact;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -69,7 +75,8 @@ pub enum SecretError {
 }
 
 impl SecretSource {
-    /// Reads the secret. Surrounding whitespace (a trailing newline in a file) is dropped.
+    /// Reads the secret and registers it with [`redact`]. Surrounding whitespace (a trailing
+    /// newline in a file) is dropped.
     pub fn load(&self) -> Result<Secret, SecretError> {
         let raw = match self {
             SecretSource::Env(name) => {
@@ -86,14 +93,27 @@ impl SecretSource {
         if value.is_empty() {
             return Err(SecretError::Empty { from: self.clone() });
         }
+        if !redact::register(value) {
+            tracing::warn!(
+                "the secret from {self} is shorter than {} characters: easy to guess, and not redacted from what servers send back",
+                redact::MIN_LEN
+            );
+        }
         Ok(Secret::new(value))
     }
 
     fn read_file(&self, path: &Path) -> Result<String, SecretError> {
-        std::fs::read_to_string(path).map_err(|e| SecretError::Unreadable {
+        let text = std::fs::read_to_string(path).map_err(|e| SecretError::Unreadable {
             from: self.clone(),
             reason: e.kind().to_string(),
-        })
+        })?;
+        if let Some(mode) = crate::private_file::open_to_others(path) {
+            tracing::warn!(
+                "{self}: permissions {mode:04o} are too open, group or others can access it; chmod 600 {}",
+                path.display()
+            );
+        }
+        Ok(text)
     }
 }
 

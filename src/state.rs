@@ -136,6 +136,18 @@ pub struct State {
         rename = "activeCounts"
     )]
     pub active_counts: Vec<ActiveCount>,
+    /// Values the target accepted but did not keep, by source id, then attribute path: the
+    /// fingerprint of the value. Not sent again while the desired value is the same.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        rename = "notKept"
+    )]
+    pub not_kept: BTreeMap<String, BTreeMap<String, String>>,
+    /// Values sent in a write whose answer did not show the resource (a 204), by source id,
+    /// then path: the fingerprint of the value. The next listing shows whether they were kept.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unverified: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -167,6 +179,8 @@ impl State {
             pending: BTreeMap::new(),
             removals: Vec::new(),
             active_counts: Vec::new(),
+            not_kept: BTreeMap::new(),
+            unverified: BTreeMap::new(),
         }
     }
 
@@ -219,7 +233,7 @@ impl State {
             .unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(fail)?;
         let temporary = temporary_path(path);
-        let mut file = std::fs::File::create(&temporary).map_err(fail)?;
+        let mut file = crate::private_file::create(&temporary).map_err(fail)?;
         let mut text =
             serde_json::to_vec_pretty(self).map_err(|e| fail(std::io::Error::other(e)))?;
         text.push(b'\n');
@@ -257,6 +271,8 @@ impl State {
             self.users.remove(source);
             self.rejected.remove(source);
             self.pending.remove(source);
+            self.not_kept.remove(source);
+            self.unverified.remove(source);
         }
         let groups: Vec<String> = self
             .groups
@@ -342,6 +358,19 @@ mod tests {
         state.save(&path).unwrap();
         assert_eq!(State::load(&path, "http://t/v2/").unwrap(), state);
         assert!(!dir.path().join("sub/state.json.tmp").exists());
+    }
+
+    #[test]
+    fn the_saved_state_is_private_to_its_owner() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        // An older scimsync left it world-readable; the next save replaces it with a private one.
+        std::fs::write(&path, "{}").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        State::new("http://t/v2").save(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o7777, 0o600);
     }
 
     #[test]

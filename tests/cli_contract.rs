@@ -469,3 +469,63 @@ fn map(mapping: &std::path::Path, export: &std::path::Path) -> support::Run {
         None,
     )
 }
+
+#[test]
+fn entra_expressions_past_ten_thousand_characters_are_refused() {
+    // `"x" & ` repeated: a valid expression of any length.
+    let expression = |chars: usize| {
+        let mut text = "Join(\"\", \"x\"".to_owned();
+        while text.chars().count() + 5 < chars {
+            text.push_str(", \"x\"");
+        }
+        text.push_str(&" ".repeat(chars - 1 - text.chars().count()));
+        text.push(')');
+        assert_eq!(text.chars().count(), chars);
+        text
+    };
+    let project = Project::new();
+    let at_limit = project.write(
+        "at_limit.map",
+        &format!("dialect entra\nuserName <- {}\n", expression(10_000)),
+    );
+    let run = scimsync(&["check", at_limit.to_str().unwrap()], None);
+    assert_eq!(run.code, 0, "{}", &run.stderr[..run.stderr.len().min(300)]);
+    let past = project.write(
+        "past.map",
+        &format!("dialect entra\nuserName <- {}\n", expression(10_001)),
+    );
+    let run = scimsync(&["check", past.to_str().unwrap()], None);
+    assert_eq!(run.code, 1);
+    let headline = run.stderr.lines().next().unwrap_or_default().to_owned();
+    assert_eq!(
+        headline,
+        format!(
+            "{}:2:10013: error[E0208]: the expression is 10001 characters long; Entra accepts at most 10000",
+            past.display()
+        )
+    );
+    // The same for a lone expression; Okta's language has no such limit.
+    let run = eval("entra", &expression(10_001), "{}");
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.starts_with("<expr>:1:10001: error[E0208]"));
+    let okta = format!("\"{}\"", "x".repeat(10_001));
+    assert_eq!(eval("okta", &okta, "{}").code, 0);
+}
+
+#[test]
+fn eval_reads_bare_okta_names_with_a_warning() {
+    let run = eval(
+        "okta",
+        "firstName + \" \" + lastName",
+        r#"{"firstName": "Ada", "lastName": "Lovelace"}"#,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "\"Ada Lovelace\"\n");
+    assert!(
+        run.stderr
+            .starts_with("<expr>:1:1: warning[E0204]: `firstName` is read as `user.firstName`"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("`lastName` is read as `user.lastName`"));
+}

@@ -3,8 +3,12 @@
 //! config, SIGTERM exits 0 with the state saved, /healthz and /metrics scraped and parsed, the
 //! audit log checked line by line, and the token appears in no output. Overlapping ticks and
 //! repeated failures are driven by fault injection (a deliberately slow fake target, a closed
-//! port). Every wait is bounded by time.
+//! port). Every wait is bounded by time. Against an in-process target that echoes the request's
+//! headers in its error answers, every auth mode's secrets, in every form, reach none of the
+//! outputs of `sync`, `state show` and the daemon, while `[redacted]` shows where they were.
 
+#[path = "support/fault.rs"]
+mod fault;
 mod support;
 
 use std::collections::BTreeMap;
@@ -14,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fault::{Echo, Fault, FaultServer};
 use serde_json::{Value as Json, json};
 use support::{Project, ScimServer};
 
@@ -582,7 +587,17 @@ fn a_stop_that_outlasts_its_bound_or_is_repeated_abandons_the_run_with_exit_1() 
         let log = std::fs::read_to_string(&daemon.log).unwrap();
         assert_eq!(code, 1, "{log}");
         assert!(log.contains(expected), "{log}");
-        assert!(!project.path("state/state.json").exists());
+        // The abandoned create is on disk as pending (saved before it was sent), so the next
+        // run looks it up before it may create Ada again; nothing is recorded as managed.
+        let state: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(project.path("state/state.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            state["pending"]["1"]["matchValue"], "ada@example.com",
+            "{state}"
+        );
+        assert_eq!(state["users"], json!({}), "{state}");
     }
 }
 
@@ -993,4 +1008,347 @@ fn sync_shows_plain_progress_lines_and_writes_the_audit_log() {
             .count(),
         120
     );
+}
+
+// Secrets echoed back by the target ------------------------------------------------------------
+
+/// One auth mode: its `[target]` lines, what its secret file holds, and every form of the
+/// secret that must never come out (the OAuth access tokens are added as the server issues
+/// them).
+struct AuthCase {
+    name: &'static str,
+    target: String,
+    secret: &'static str,
+    forms: Vec<String>,
+    /// The `Authorization` value as it reads once redacted.
+    echoed: &'static str,
+}
+
+fn base64_unpadded(text: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .encode(text)
+        .trim_end_matches('=')
+        .to_owned()
+}
+
+/// The auth mode `name` against `server`.
+fn auth_case(name: &'static str, server: &FaultServer) -> AuthCase {
+    let (target, secret, forms) = match name {
+        "bearer" => (
+            "auth = \"bearer\"".to_owned(),
+            "bearer-secret-7Qx9",
+            vec!["bearer-secret-7Qx9".to_owned()],
+        ),
+        "header" => (
+            "auth = \"header\"".to_owned(),
+            "SSWS header-secret-4Kd2",
+            vec!["header-secret-4Kd2".to_owned()],
+        ),
+        "basic" => (
+            "auth = \"basic\"\nusername = \"svc\"".to_owned(),
+            "basic-pass-9Zr1",
+            vec![
+                "basic-pass-9Zr1".to_owned(),
+                base64_unpadded("svc:basic-pass-9Zr1"),
+            ],
+        ),
+        _ => (
+            format!(
+                "auth = \"oauth2\"\ntoken_url = \"{}\"\nclient_id = \"cid\"",
+                server.url.replace("/v2", "/oauth/token")
+            ),
+            "client-secret-3Vb8",
+            vec![
+                "client-secret-3Vb8".to_owned(),
+                base64_unpadded("cid:client-secret-3Vb8"),
+            ],
+        ),
+    };
+    let echoed = match name {
+        "header" => "[redacted]",
+        "basic" => "Basic [redacted]",
+        _ => "Bearer [redacted]",
+    };
+    AuthCase {
+        name,
+        target,
+        secret,
+        forms,
+        echoed,
+    }
+}
+
+const AUTH_MODES: [&str; 4] = ["bearer", "header", "basic", "oauth2"];
+
+/// A project whose secret is read from `secret` (mode `mode`), with an audit log, a one-second
+/// schedule (`sync` ignores it) and, when `http` is given, the listener.
+fn echo_project(url: &str, case: &AuthCase, mode: u32, http: Option<(u16, bool)>) -> Project {
+    use std::os::unix::fs::PermissionsExt as _;
+    let project = Project::new();
+    project.write("test.map", MAPPING);
+    let users: Vec<Json> = (1..=4)
+        .map(|i| user(&i.to_string(), &format!("u{i}@x"), "New", None))
+        .collect();
+    project.write("users.json", &Json::Array(users).to_string());
+    let secret = project.write("secret", &format!("{}\n", case.secret));
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    write_echo_config(&project, url, case, http);
+    project
+}
+
+fn write_echo_config(project: &Project, url: &str, case: &AuthCase, http: Option<(u16, bool)>) {
+    let http = http.map_or_else(String::new, |(port, expose)| {
+        format!("[http]\nlisten = \"127.0.0.1:{port}\"\nexpose_details = {expose}\n")
+    });
+    replace(
+        &project.path("scimsync.toml"),
+        &format!(
+            "mapping = \"test.map\"\n\n[source]\nkind = \"json\"\npath = \"users.json\"\nformat = \"plain\"\n\n[target]\nurl = \"{url}\"\ntoken_file = \"secret\"\n{}\ntimeout_seconds = 5\nmax_retries = 0\nmax_backoff_seconds = 1\n\n[state]\npath = \"state\"\n\n[audit]\npath = \"log/audit.jsonl\"\n\n[schedule]\ncron = \"* * * * * *\"\nrun_at_start = true\n{http}",
+            case.target
+        ),
+    );
+}
+
+/// Asserts that no form of the case's secrets (access tokens issued so far included) is in
+/// any of `channels` (name, text); returns them named after the case.
+fn assert_no_leak<const N: usize>(
+    echo: Echo,
+    server: &FaultServer,
+    case: &AuthCase,
+    channels: [(&str, String); N],
+) -> Vec<(String, String)> {
+    let channels: Vec<(String, String)> = channels
+        .into_iter()
+        .map(|(channel, text)| (format!("{} {echo:?}: {channel}", case.name), text))
+        .collect();
+    let forms = all_forms(case, server);
+    let leaks: Vec<String> = channels
+        .iter()
+        .flat_map(|(name, text)| {
+            forms
+                .iter()
+                .filter(|form| text.contains(form.as_str()))
+                .map(move |form| format!("{name}: {form}"))
+        })
+        .collect();
+    assert_eq!(leaks, Vec::<String>::new(), "{channels:#?}");
+    channels
+}
+
+/// The case's forms plus every access token the server issued so far.
+fn all_forms(case: &AuthCase, server: &FaultServer) -> Vec<String> {
+    let mut forms = case.forms.clone();
+    forms.extend(server.issued_tokens());
+    assert_eq!(
+        case.name == "oauth2",
+        !server.issued_tokens().is_empty(),
+        "access tokens are issued in oauth2 mode only"
+    );
+    forms
+}
+
+/// A fault server that echoes the request's headers in `echo` style, asks for OAuth tokens of
+/// its own in the oauth2 case, and has `u4@x` already (so it gets a PATCH).
+fn echo_server(runtime: &tokio::runtime::Runtime, echo: Echo, oauth: bool) -> FaultServer {
+    let server = runtime.block_on(FaultServer::start());
+    server.echo_headers(echo);
+    if oauth {
+        server.require_oauth();
+    }
+    server.seed_user(json!({"userName": "u4@x", "name": {"givenName": "Old"}}));
+    server
+}
+
+/// Runs `check` for each echo style and auth mode, against a fresh [`echo_server`].
+fn for_each_echo_case(mut check: impl FnMut(Echo, &FaultServer, &AuthCase)) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    for echo in [Echo::ScimError, Echo::HtmlPage] {
+        for name in AUTH_MODES {
+            let server = echo_server(&runtime, echo, name == "oauth2");
+            check(echo, &server, &auth_case(name, &server));
+        }
+    }
+}
+
+#[test]
+fn secrets_echoed_by_the_target_reach_no_output_of_sync_or_state() {
+    for_each_echo_case(|echo, server, case| {
+        // 401 on one create, 403 (permanent: held in the state) on another, 500 on the
+        // update of the user already there; the third create goes through.
+        for (method, path, body, status) in [
+            ("POST", "/Users", Some("u1@x"), 401),
+            ("POST", "/Users", Some("u2@x"), 403),
+            ("PATCH", "/Users/u0001", None, 500),
+        ] {
+            server.fault(method, path, body, Fault::Status(status, None), usize::MAX);
+        }
+        // The bearer secret file is world-readable: warned about, by name.
+        let mode = if case.name == "bearer" { 0o644 } else { 0o600 };
+        let project = echo_project(&server.url, case, mode, None);
+        let config = project.path("scimsync.toml");
+        let config = config.to_str().unwrap();
+        let sync = |extra: &[&str]| {
+            let mut args = vec!["sync", "--config", config];
+            args.extend(extra);
+            support::scimsync(&args, None)
+        };
+        let text = sync(&[]);
+        let json_out = sync(&["--output", "json"]);
+        let verbose = sync(&["-v"]);
+        let debug_json = sync(&["-vv", "--log-format", "json"]);
+        let show = support::scimsync(&["state", "show", "--config", config], None);
+        let show_json = support::scimsync(
+            &["state", "show", "--output", "json", "--config", config],
+            None,
+        );
+        let read = |name: &str| std::fs::read_to_string(project.path(name)).unwrap_or_default();
+        let channels = [
+            ("sync stdout", text.stdout.clone()),
+            ("sync stderr", text.stderr.clone()),
+            ("sync --output json stdout", json_out.stdout.clone()),
+            ("sync --output json stderr", json_out.stderr.clone()),
+            ("sync -v stdout", verbose.stdout.clone()),
+            ("sync -v stderr", verbose.stderr.clone()),
+            (
+                "sync -vv --log-format json stdout",
+                debug_json.stdout.clone(),
+            ),
+            (
+                "sync -vv --log-format json stderr",
+                debug_json.stderr.clone(),
+            ),
+            ("state show", show.all_output()),
+            ("state show --output json", show_json.all_output()),
+            ("state.json", read("state/state.json")),
+            ("audit log", read("log/audit.jsonl")),
+        ];
+        let channels = assert_no_leak(echo, server, case, channels);
+
+        // The runs did fail on the echoing answers (the test is not vacuous) ...
+        assert_eq!(text.code, 1, "{}", text.all_output());
+        let url = &server.url;
+        for line in [
+            format!(
+                "! create user u1@x (userName, name.givenName) failed: POST {url}/Users failed with HTTP 401"
+            ),
+            format!(
+                "! create user u2@x (userName, name.givenName) failed: POST {url}/Users failed with HTTP 403"
+            ),
+            format!(
+                "! update user u4@x (name.givenName) failed: PATCH {url}/Users/u0001 failed with HTTP 500"
+            ),
+        ] {
+            assert!(text.stdout.contains(&line), "{line}\n{}", text.stdout);
+        }
+        assert!(
+            show.stdout.contains("held  2  create refused (HTTP 403)"),
+            "{}",
+            show.stdout
+        );
+        // ... and where a SCIM error quoted the headers, `[redacted]` stands in their place.
+        if echo == Echo::ScimError {
+            let echoed = format!("echo: authorization: {} |", case.echoed);
+            let missing: Vec<&String> = channels
+                .iter()
+                .filter(|(_, text)| !text.contains(&echoed))
+                .map(|(name, _)| name)
+                .collect();
+            assert_eq!(missing, Vec::<&String>::new(), "{channels:#?}");
+        }
+        let warning = format!(
+            "file {}: permissions 0644 are too open, group or others can access it; chmod 600 {}",
+            project.path("secret").display(),
+            project.path("secret").display()
+        );
+        assert_eq!(
+            text.stderr.contains(&warning),
+            case.name == "bearer",
+            "{}",
+            text.stderr
+        );
+        assert!(!text.stderr.contains("too open") || case.name == "bearer");
+    });
+}
+
+#[test]
+fn secrets_echoed_by_the_target_reach_neither_healthz_metrics_nor_the_daemon_log() {
+    for_each_echo_case(|echo, server, case| {
+        // Every run stops: the listing is refused with the echo.
+        server.fault("GET", "/Users", None, Fault::Status(401, None), usize::MAX);
+        let port = free_port();
+        let project = echo_project(&server.url, case, 0o600, Some((port, false)));
+        let mut daemon = Daemon::start(&project, "unused");
+        daemon.wait_for_message("serving /healthz", 1, Duration::from_secs(10));
+        let healthz = format!("http://127.0.0.1:{port}/healthz");
+        let failed_run = || {
+            let (_, body) = get(&healthz);
+            let doc: Json = serde_json::from_str(&body).expect("healthz JSON");
+            (doc["last_run"]["result"] == "failure").then_some((body, doc))
+        };
+        let (closed, doc) = wait_for(Duration::from_secs(20), "a failed run", failed_run);
+        // Counts and codes only: no text the server could have put there.
+        assert_eq!(doc["last_run"]["stopped"], true, "{doc}");
+        assert_eq!(doc["last_run"]["counts"]["created"], 0, "{doc}");
+        assert!(doc["last_run"].get("summary").is_none(), "{doc}");
+        assert!(!closed.contains("echo"), "{closed}");
+        let (_, metrics) = get(&format!("http://127.0.0.1:{port}/metrics"));
+
+        // Opened up on reload: the summary quotes the server, redacted.
+        write_echo_config(&project, &server.url, case, Some((port, true)));
+        daemon.signal("HUP");
+        daemon.wait_for_message(
+            "configuration and mapping reloaded",
+            1,
+            Duration::from_secs(10),
+        );
+        let (open, doc) = wait_for(Duration::from_secs(20), "a failed run", failed_run);
+        let summary = doc["last_run"]["summary"]
+            .as_str()
+            .expect("summary")
+            .to_owned();
+        assert!(
+            summary.contains(&format!(
+                "{}/Users?startIndex=1&count=200 failed with HTTP 401",
+                server.url
+            )),
+            "{summary}"
+        );
+        assert_eq!(daemon.terminate(Duration::from_secs(10)), 0);
+        let log = std::fs::read_to_string(project.path("daemon.log")).expect("daemon log");
+        let channels = [
+            ("/healthz", closed),
+            ("/healthz with expose_details", open),
+            ("/metrics", metrics),
+            ("daemon log", log.clone()),
+        ];
+        assert_no_leak(echo, server, case, channels);
+        if echo == Echo::ScimError {
+            let echoed = format!("echo: authorization: {} |", case.echoed);
+            assert!(summary.contains(&echoed), "{summary}");
+            assert!(log.contains(&echoed), "{log}");
+        }
+    });
+}
+
+#[test]
+fn a_secret_too_short_to_redact_is_warned_about() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let server = runtime.block_on(FaultServer::start());
+    let case = AuthCase {
+        secret: "abc",
+        ..auth_case("bearer", &server)
+    };
+    let project = echo_project(&server.url, &case, 0o600, None);
+    let config = project.path("scimsync.toml");
+    let run = support::scimsync(
+        &["sync", "--dry-run", "--config", config.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    let warning = format!(
+        " WARN the secret from file {} is shorter than 4 characters: easy to guess, and not redacted from what servers send back\n",
+        project.path("secret").display()
+    );
+    assert!(run.stderr.contains(&warning), "{}", run.stderr);
 }

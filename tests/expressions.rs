@@ -79,7 +79,8 @@ fn outcome(case: &Case) -> (Option<serde_json::Value>, String) {
     match plan.evaluate(&env) {
         Ok(value) => {
             let json = value.to_json();
-            let shown = format!("{json}\n");
+            // Warnings first, as `scimsync eval` prints them.
+            let shown = format!("{}{json}\n", mapping::render_all(&plan.warnings, &file));
             (Some(json), shown)
         }
         Err(error) => (

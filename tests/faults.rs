@@ -10,7 +10,7 @@ mod fault;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use fault::{Fault, FaultServer};
+use fault::{Fault, FaultServer, Strict};
 use scimsync::config::Config;
 use scimsync::sync::{RunOptions, RunReport, SyncError, run_sync};
 use serde_json::{Value as Json, json};
@@ -43,6 +43,18 @@ impl Setup {
         Config::load(&self.dir.path().join("scimsync.toml")).unwrap()
     }
 
+    /// Replaces the mapping.
+    fn map(&self, text: &str) {
+        std::fs::write(self.dir.path().join("m.map"), text).unwrap();
+    }
+
+    /// Appends TOML to the config (after `[state]`: start with a table header).
+    fn append_config(&self, text: &str) {
+        let toml = self.dir.path().join("scimsync.toml");
+        let old = std::fs::read_to_string(&toml).unwrap();
+        std::fs::write(&toml, format!("{old}{text}\n")).unwrap();
+    }
+
     fn users(&self, users: &Json) {
         std::fs::write(self.dir.path().join("users.json"), users.to_string()).unwrap();
     }
@@ -62,6 +74,12 @@ fn people(n: usize) -> Json {
             .map(|i| json!({"id": format!("s{i}"), "email": format!("u{i}@x"), "last": format!("L{i}")}))
             .collect(),
     )
+}
+
+/// How many users a run created and adopted, and how many writes failed.
+fn created_adopted_failed(report: RunReport) -> (usize, usize, usize) {
+    let applied = report.applied.unwrap();
+    (applied.created, applied.adopted, applied.failures.len())
 }
 
 fn user_names(server: &FaultServer) -> Vec<String> {
@@ -164,10 +182,8 @@ async fn a_create_that_timed_out_is_looked_up_not_sent_twice() {
         1,
     );
     let setup = Setup::new(&server.url, "concurrency = 1", &people(1));
-    let report = setup.run().await.unwrap();
-    let applied = report.applied.unwrap();
     assert_eq!(
-        (applied.created, applied.adopted, applied.failures.len()),
+        created_adopted_failed(setup.run().await.unwrap()),
         (0, 1, 0)
     );
     assert_eq!(user_names(&server), ["u1@x"]);
@@ -579,6 +595,28 @@ async fn wait_for(limit: Duration, mut ready: impl FnMut() -> bool) -> bool {
     ready()
 }
 
+impl Setup {
+    /// A 30 s client timeout, for runs that must outlast a slow answer.
+    fn patient(&self) {
+        let toml = self.dir.path().join("scimsync.toml");
+        let text = std::fs::read_to_string(&toml).unwrap();
+        std::fs::write(
+            &toml,
+            text.replace("timeout_seconds = 1", "timeout_seconds = 30"),
+        )
+        .unwrap();
+    }
+
+    /// Waits (at most 10 s) until process `pid` holds the state's lock.
+    async fn locked_by(&self, pid: u32) -> bool {
+        let lock = self.dir.path().join("state/state.json.lock");
+        wait_for(Duration::from_secs(10), || {
+            std::fs::read_to_string(&lock).is_ok_and(|p| p.trim() == pid.to_string())
+        })
+        .await
+    }
+}
+
 fn state_json(setup: &Setup) -> Json {
     serde_json::from_str(&std::fs::read_to_string(setup.state_file()).unwrap()).unwrap()
 }
@@ -639,9 +677,12 @@ async fn slow_creates_on_a_target_without_uniqueness_are_never_sent_twice() {
         shown.ends_with("0 user(s), 0 group(s) managed; 0 held; 5 pending.\n"),
         "{shown}"
     );
-    // Every POST sent lands within 2 s of being sent: after that, the server holds exactly
-    // what was sent.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // Once every POST received has landed, the server holds exactly what was sent.
+    assert!(
+        wait_for(Duration::from_secs(10), || posts(&server)
+            == server.received("POST"))
+        .await
+    );
     assert_eq!(posts(&server), 5, "one POST per user");
     assert_eq!(server.users().len(), 5);
     // The next run adopts what the lost answers created, and sends no POST.
@@ -732,20 +773,17 @@ async fn a_crash_during_creates_is_resolved_by_lookup_not_a_second_create() {
         usize::MAX,
     );
     let setup = Setup::new(&server.url, "", &people(4));
-    std::fs::write(
-        setup.dir.path().join("scimsync.toml"),
-        std::fs::read_to_string(setup.dir.path().join("scimsync.toml"))
-            .unwrap()
-            .replace("timeout_seconds = 1", "timeout_seconds = 30"),
-    )
-    .unwrap();
+    setup.patient();
     let mut child = binary(&setup, &["sync"]).spawn().unwrap();
-    // The creates are on disk as pending before the first POST goes out; kill -9 then.
+    // The creates are on disk as pending before the first POST goes out; kill -9 once all
+    // four are on their way (the default concurrency is 4).
     assert!(
-        wait_for(Duration::from_secs(20), || {
-            std::fs::read_to_string(setup.state_file()).is_ok_and(|s| s.contains("\"pending\""))
-        })
-        .await,
+        wait_for(Duration::from_secs(20), || server.received("POST") == 4).await,
+        "the four creates are sent"
+    );
+    assert_eq!(
+        state_json(&setup)["pending"].as_object().unwrap().len(),
+        4,
         "the pending creates are saved before they are sent"
     );
     child.start_kill().unwrap();
@@ -779,13 +817,7 @@ async fn two_runs_on_one_state_never_write_at_once() {
     let server = FaultServer::start().await;
     server.allow_duplicates();
     let setup = Setup::new(&server.url, "", &people(3));
-    std::fs::write(
-        setup.dir.path().join("scimsync.toml"),
-        std::fs::read_to_string(setup.dir.path().join("scimsync.toml"))
-            .unwrap()
-            .replace("timeout_seconds = 1", "timeout_seconds = 30"),
-    )
-    .unwrap();
+    setup.patient();
     // The first run's listing takes 3 s: long enough for a second run to try.
     server.fault(
         "GET",
@@ -796,12 +828,8 @@ async fn two_runs_on_one_state_never_write_at_once() {
     );
     let first = binary(&setup, &["sync"]).spawn().unwrap();
     let first_pid = first.id().unwrap();
-    let lock = setup.dir.path().join("state/state.json.lock");
     assert!(
-        wait_for(Duration::from_secs(10), || {
-            std::fs::read_to_string(&lock).is_ok_and(|pid| pid.trim() == first_pid.to_string())
-        })
-        .await,
+        setup.locked_by(first_pid).await,
         "the first run holds the lock"
     );
     let second = binary(&setup, &["sync"]).output().await.unwrap();
@@ -859,13 +887,7 @@ async fn two_runs_on_one_state_never_write_at_once() {
 async fn a_lock_left_by_a_killed_run_does_not_block_the_next() {
     let server = FaultServer::start().await;
     let setup = Setup::new(&server.url, "", &people(2));
-    std::fs::write(
-        setup.dir.path().join("scimsync.toml"),
-        std::fs::read_to_string(setup.dir.path().join("scimsync.toml"))
-            .unwrap()
-            .replace("timeout_seconds = 1", "timeout_seconds = 30"),
-    )
-    .unwrap();
+    setup.patient();
     server.fault(
         "GET",
         "/Users?",
@@ -876,12 +898,7 @@ async fn a_lock_left_by_a_killed_run_does_not_block_the_next() {
     let mut first = binary(&setup, &["sync"]).spawn().unwrap();
     let lock = setup.dir.path().join("state/state.json.lock");
     let pid = first.id().unwrap().to_string();
-    assert!(
-        wait_for(Duration::from_secs(10), || {
-            std::fs::read_to_string(&lock).is_ok_and(|p| p.trim() == pid)
-        })
-        .await
-    );
+    assert!(setup.locked_by(first.id().unwrap()).await);
     first.start_kill().unwrap();
     first.wait().await.unwrap();
     // The file still names the dead process; the kernel released its lock.
@@ -941,4 +958,411 @@ async fn a_source_that_shrinks_every_run_is_stopped_by_the_window() {
     setup.users(&first_n(130));
     let report = setup.run().await.unwrap();
     assert_eq!(report.applied.unwrap().deactivated, 30);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_detail_is_redacted_before_it_is_cut() {
+    let server = FaultServer::start().await;
+    // The token (`secret-token`, loaded from the file) straddles the 500-character cut.
+    let detail = format!("{}secret-token{}", "x".repeat(490), "y".repeat(20));
+    server.fault("POST", "/Users", None, Fault::Refuse(400, detail), 1);
+    let setup = Setup::new(&server.url, "", &people(1));
+    let report = setup.run().await.unwrap();
+    let failure = serde_json::to_value(&report.applied.unwrap().failures[0]).unwrap();
+    assert_eq!(
+        failure["detail"],
+        format!("{}[redacted]", "x".repeat(490)),
+        "the half of the token before the cut must not survive"
+    );
+}
+// Strict targets: behaviours of real SCIM targets, as switchable profiles of the fault
+// server (`fault::Strict`), and what scimsync does about each.
+
+/// A fault server with the strict behaviours of `strict` on.
+async fn strict_server(strict: Strict) -> FaultServer {
+    let server = FaultServer::start().await;
+    server.strict(strict);
+    server
+}
+
+/// The plan and the applied lines of a run, as `scimsync sync` prints them.
+fn printed(report: &RunReport) -> String {
+    let mut out = scimsync::sync::render::report_text(report, false);
+    if let Some(applied) = &report.applied {
+        out.push_str(&scimsync::sync::render::applied_text(applied));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strict_page_cap_below_the_requested_count_still_lists_everyone() {
+    let server = strict_server(Strict {
+        page_cap: Some(100),
+        ..Strict::default()
+    })
+    .await;
+    let setup = Setup::new(&server.url, "page_size = 200", &people(250));
+    assert_eq!(setup.run().await.unwrap().applied.unwrap().created, 250);
+    server.clear_log();
+    let again = setup.run().await.unwrap();
+    assert_eq!(
+        (again.changes.changes.len(), again.changes.unchanged),
+        (0, 250)
+    );
+    let pages: Vec<String> = server
+        .log()
+        .iter()
+        .filter(|l| l.method == "GET")
+        .map(|l| l.path.clone())
+        .collect();
+    assert_eq!(
+        pages,
+        [
+            "/v2/Users?startIndex=1&count=200",
+            "/v2/Users?startIndex=101&count=200",
+            "/v2/Users?startIndex=201&count=200",
+        ]
+    );
+    assert_eq!(server.writes(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strict_filters_lookups_survive_single_eq_and_blind_externalid_filters() {
+    let server = strict_server(Strict {
+        single_eq_filter: true,
+        blind_filters: vec!["externalid", "emails"],
+        ..Strict::default()
+    })
+    .await;
+    // The create takes effect but answers 500: scimsync must find the user to adopt it,
+    // and the target's externalId filter finds nothing.
+    server.fault("POST", "/Users", None, Fault::StatusAfterApply(500), 1);
+    let setup = Setup::new(&server.url, "", &people(1));
+    setup.map("match externalId\nuserName <- user.email\nexternalId <- user.id\nname.familyName <- user.last\n");
+    assert_eq!(
+        created_adopted_failed(setup.run().await.unwrap()),
+        (0, 1, 0)
+    );
+    assert_eq!(user_names(&server), ["u1@x"]);
+    let lookups: Vec<String> = server
+        .log()
+        .iter()
+        .filter(|l| l.path.contains("filter="))
+        .map(|l| format!("{} {}", l.path, l.status))
+        .collect();
+    assert_eq!(
+        lookups,
+        [
+            "/v2/Users?filter=externalId+eq+%22s1%22 200",
+            "/v2/Users?filter=userName+eq+%22u1%40x%22 200",
+        ]
+    );
+    assert_eq!(setup.run().await.unwrap().changes.changes.len(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflict_under_match_externalid_says_why_the_user_was_not_adopted() {
+    let server = FaultServer::start().await;
+    server.seed_user(json!({"userName": "u1@x", "externalId": "legacy-7"}));
+    server.seed_user(json!({"userName": "u2@x"}));
+    let setup = Setup::new(&server.url, "concurrency = 1", &people(2));
+    setup.map("match externalId\nuserName <- user.email\nexternalId <- user.id\n");
+    let report = setup.run().await.unwrap();
+    let text = scimsync::sync::render::applied_text(report.applied.as_ref().unwrap());
+    let url = &server.url;
+    assert_eq!(
+        text,
+        format!(
+            "! create user u1@x (userName, externalId) failed: POST {url}/Users failed with HTTP 409 (uniqueness): userName already in use; the target holds a conflicting resource. A user with userName \"u1@x\" is on the target with another externalId (\"legacy-7\"), and users are matched on `externalId`, so it was not adopted. To adopt it, set its externalId to \"s1\" in the app (or `match userName` in the mapping)\n\
+             ! create user u2@x (userName, externalId) failed: POST {url}/Users failed with HTTP 409 (uniqueness): userName already in use; the target holds a conflicting resource. A user with userName \"u2@x\" is on the target with no externalId, and users are matched on `externalId`, so it was not adopted. To adopt it, set its externalId to \"s2\" in the app (or `match userName` in the mapping)\n\
+             Applied: 0 created, 0 updated, 0 reactivated, 0 deactivated; 2 failed.\n"
+        )
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strict_501_on_filtered_patch_paths_names_the_path_and_put_mode_works() {
+    let server = strict_server(Strict {
+        no_filtered_patch: true,
+        ..Strict::default()
+    })
+    .await;
+    let id = server.seed_user(json!({"userName": "u1@x",
+        "emails": [{"type": "work", "value": "old@x"}]}));
+    let users = json!([{"id": "s1", "email": "u1@x", "work": "new@x"}]);
+    let setup = Setup::new(&server.url, "", &users);
+    setup.map("userName <- user.email\nemails[type eq \"work\"].value <- user.work\n");
+    let report = setup.run().await.unwrap();
+    let applied = report.applied.as_ref().unwrap();
+    assert_eq!(
+        applied.failures[0].line(),
+        format!(
+            "update user u1@x (emails[type eq \"work\"].value) failed: PATCH {}/Users/{id} failed with HTTP 501; the target does not implement this request. The target may not implement PATCH on filtered paths (emails[type eq \"work\"].value): set update_mode = \"put\" in [target], or drop the attribute from the mapping",
+            server.url
+        )
+    );
+    assert!(printed(&report).contains(&format!("! {}\n", applied.failures[0].line())));
+    // The remedy works: the whole user is replaced, with the e-mail in its element.
+    let toml = setup.dir.path().join("scimsync.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(
+        &toml,
+        text.replace("[state]", "update_mode = \"put\"\n[state]"),
+    )
+    .unwrap();
+    std::fs::remove_file(setup.state_file()).unwrap();
+    let report = setup.run().await.unwrap();
+    assert_eq!(report.applied.unwrap().updated, 1);
+    assert_eq!(
+        server.users()[0]["emails"],
+        json!([{"type": "work", "value": "new@x"}])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strict_put_that_drops_an_attribute_is_reported_once_and_not_resent() {
+    let server = strict_server(Strict {
+        drops: vec!["title"],
+        ..Strict::default()
+    })
+    .await;
+    server.seed_user(json!({"userName": "u1@x", "name": {"familyName": "L1"}}));
+    server.seed_user(json!({"userName": "u2@x", "name": {"familyName": "L2"}}));
+    let users = |title: &str| {
+        json!([{"id": "s1", "email": "u1@x", "last": "L1", "title": title},
+               {"id": "s2", "email": "u2@x", "last": "L2", "title": title}])
+    };
+    let setup = Setup::new(&server.url, "update_mode = \"put\"", &users("Boss"));
+    setup.map("userName <- user.email\nname.familyName <- user.last\ntitle <- user.title\n");
+    let report = setup.run().await.unwrap();
+    assert_eq!(
+        scimsync::sync::render::applied_text(report.applied.as_ref().unwrap()),
+        "! the target accepted `title` but does not keep it (2 user(s): u1@x, u2@x); it is not sent again while the value stays the same\n\
+         Applied: 0 created, 2 updated, 0 reactivated, 0 deactivated; 0 failed.\n"
+    );
+    assert_eq!(
+        state_json(&setup)["notKept"],
+        json!({"s1": {"title": "6282dad5e4adfeea"}, "s2": {"title": "6282dad5e4adfeea"}})
+    );
+    server.clear_log();
+    let again = setup.run().await.unwrap();
+    assert_eq!(
+        printed(&again),
+        "No changes: the target is up to date.\n\
+         Plan: 0 to create, 0 to update, 0 to reactivate, 0 to deactivate; 2 unchanged, 0 skipped.\n\
+         Applied: 0 created, 0 updated, 0 reactivated, 0 deactivated; 0 failed.\n"
+    );
+    assert_eq!(server.writes(), 0);
+    // A new value is sent again (the target might keep it now).
+    setup.users(&users("Chief"));
+    let changed = setup.run().await.unwrap();
+    assert_eq!(changed.applied.as_ref().unwrap().updated, 2);
+    assert_eq!(changed.applied.unwrap().not_kept.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strict_patch_204_that_drops_an_attribute_is_noticed_in_the_next_listing() {
+    let server = strict_server(Strict {
+        drops: vec!["title"],
+        ..Strict::default()
+    })
+    .await;
+    server.seed_user(json!({"userName": "u1@x", "name": {"familyName": "L1"}}));
+    let users = json!([{"id": "s1", "email": "u1@x", "last": "L1", "title": "Boss"}]);
+    let setup = Setup::new(&server.url, "", &users);
+    setup.map("userName <- user.email\nname.familyName <- user.last\ntitle <- user.title\n");
+    assert_eq!(setup.run().await.unwrap().applied.unwrap().updated, 1);
+    assert_eq!(
+        state_json(&setup)["unverified"],
+        json!({"s1": {"title": "6282dad5e4adfeea"}})
+    );
+    server.clear_log();
+    let second = setup.run().await.unwrap();
+    assert_eq!(
+        printed(&second),
+        "! the target accepted `title` but does not keep it (1 user(s): u1@x); it is not sent again while the value stays the same\n\
+         No changes: the target is up to date.\n\
+         Plan: 0 to create, 0 to update, 0 to reactivate, 0 to deactivate; 1 unchanged, 0 skipped.\n\
+         Applied: 0 created, 0 updated, 0 reactivated, 0 deactivated; 0 failed.\n"
+    );
+    assert_eq!(server.writes(), 0);
+    let document =
+        serde_json::to_value(scimsync::sync::render::report_json(&second, false)).unwrap();
+    assert_eq!(
+        document["not_kept"],
+        json!([{"source_id": "s1", "user": "u1@x", "path": "title"}])
+    );
+    let state = state_json(&setup);
+    assert_eq!(
+        state["notKept"],
+        json!({"s1": {"title": "6282dad5e4adfeea"}})
+    );
+    assert!(state.get("unverified").is_none());
+    let third = setup.run().await.unwrap();
+    assert!(printed(&third).starts_with("No changes: the target is up to date.\n"));
+    assert_eq!(server.writes(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strict_a_username_reserved_after_delete_is_explained() {
+    let server = strict_server(Strict {
+        reserve_deleted_names: true,
+        ..Strict::default()
+    })
+    .await;
+    let setup = Setup::new(&server.url, "", &people(2));
+    setup.append_config("[sync.actions]\ndelete = true");
+    setup.run().await.unwrap();
+    let mut allowed = RunOptions::new(false);
+    allowed.allow_mass_deactivation = true;
+    setup.users(&Json::Array(people(2).as_array().unwrap()[1..].to_vec()));
+    let deleted = run_sync(&setup.config(), &allowed).await.unwrap();
+    assert_eq!(deleted.applied.unwrap().deleted, 1);
+    setup.users(&people(2));
+    let report = setup.run().await.unwrap();
+    assert_eq!(
+        scimsync::sync::render::applied_text(report.applied.as_ref().unwrap()),
+        format!(
+            "! create user u1@x (userName, name.familyName) failed: POST {}/Users failed with HTTP 409 (uniqueness): userName is reserved; the target holds a conflicting resource. No user with userName \"u1@x\" is on the target: it may keep the userName of a deleted user reserved. Restore the user in the app, or free the userName there\n\
+             Applied: 0 created, 0 updated, 0 reactivated, 0 deactivated; 1 failed.\n",
+            server.url
+        )
+    );
+    assert_eq!(user_names(&server), ["u2@x"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strict_lower_cased_emails_are_not_rewritten_on_every_run() {
+    let server = strict_server(Strict {
+        lowercase_emails: true,
+        ..Strict::default()
+    })
+    .await;
+    let users = json!([{"id": "s1", "email": "Ada.Lovelace@Example.COM", "name": "Ada Lovelace"}]);
+    let setup = Setup::new(&server.url, "", &users);
+    setup.map("userName <- user.email\nemails[type eq \"work\"].value <- user.email\ndisplayName <- user.name\n");
+    assert_eq!(setup.run().await.unwrap().applied.unwrap().created, 1);
+    assert_eq!(
+        server.users()[0]["emails"],
+        json!([{"type": "work", "value": "ada.lovelace@example.com"}])
+    );
+    server.clear_log();
+    let again = setup.run().await.unwrap();
+    assert!(
+        printed(&again).starts_with("No changes: the target is up to date.\n"),
+        "{}",
+        printed(&again)
+    );
+    assert_eq!(server.writes(), 0);
+    // The difference in case made the run ask the target's /Schemas once (404 here: RFC
+    // 7643's defaults apply).
+    assert_eq!(server.trace(), ["GET /v2/Users 200", "GET /v2/Schemas 404"]);
+    // displayName is case-exact by default: a re-spelling is written...
+    setup
+        .users(&json!([{"id": "s1", "email": "Ada.Lovelace@Example.COM", "name": "ADA LOVELACE"}]));
+    let dry = run_sync(&setup.config(), &RunOptions::new(true))
+        .await
+        .unwrap();
+    assert_eq!(dry.changes.changes.len(), 1);
+    // ...unless the target's schema says its case does not matter.
+    server.strict(Strict {
+        lowercase_emails: true,
+        schemas: Some(
+            json!({"Resources": [{"id": "urn:ietf:params:scim:schemas:core:2.0:User",
+            "attributes": [{"name": "displayName", "type": "string", "caseExact": false}]}]}),
+        ),
+        ..Strict::default()
+    });
+    let dry = run_sync(&setup.config(), &RunOptions::new(true))
+        .await
+        .unwrap();
+    assert_eq!(dry.changes.changes.len(), 0);
+    assert_eq!(dry.changes.unchanged, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strict_post_groups_that_ignores_members_still_ends_with_the_members() {
+    let server = strict_server(Strict {
+        group_post_ignores_members: true,
+        ..Strict::default()
+    })
+    .await;
+    let users = json!([{"id": "s1", "email": "u1@x", "last": "L1", "groups": ["eng"]},
+                       {"id": "s2", "email": "u2@x", "last": "L2", "groups": ["eng"]}]);
+    let setup = Setup::new(&server.url, "", &users);
+    setup.map(
+        "userName <- user.email\nname.familyName <- user.last\ngroup \"eng\" as \"Engineering\"\n",
+    );
+    setup.run().await.unwrap();
+    let ids: Vec<Json> = server
+        .users()
+        .iter()
+        .map(|u| json!({"value": u["id"]}))
+        .collect();
+    let groups = server.groups();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0]["displayName"], "Engineering");
+    assert_eq!(groups[0]["members"], Json::Array(ids));
+    assert_eq!(setup.run().await.unwrap().groups.changes.len(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_re_created_in_the_source_takes_over_their_account() {
+    let server = FaultServer::start().await;
+    let setup = Setup::new(
+        &server.url,
+        "",
+        &json!([{"id": "okta-1", "email": "ada@x", "last": "Lovelace"}]),
+    );
+    setup.run().await.unwrap();
+    let id = server.users()[0]["id"].as_str().unwrap().to_owned();
+    // HR deletes Ada and creates her again: same e-mail, new source id.
+    setup.users(&json!([{"id": "okta-2", "email": "ada@x", "last": "King"}]));
+    let report = setup.run().await.unwrap();
+    assert_eq!(
+        printed(&report),
+        "~ update ada@x (taken over from source user okta-1: re-created): name.familyName\n\
+         Plan: 0 to create, 1 to update, 0 to reactivate, 0 to deactivate; 0 unchanged, 0 skipped.\n\
+         Applied: 0 created, 1 updated, 0 reactivated, 0 deactivated; 0 failed.\n"
+    );
+    let users = server.users();
+    assert_eq!(
+        (
+            users.len(),
+            &users[0]["id"],
+            &users[0]["active"],
+            &users[0]["name"]["familyName"]
+        ),
+        (1, &json!(id), &json!(true), &json!("King"))
+    );
+    let state = state_json(&setup);
+    assert_eq!(
+        state["users"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["okta-2"]
+    );
+    assert_eq!(state["users"]["okta-2"]["id"], json!(id));
+    assert!(printed(&setup.run().await.unwrap()).starts_with("No changes"));
+
+    // Left, deactivated by a run, then re-created: reactivated by the new id.
+    setup.users(&json!([{"id": "okta-9", "email": "bob@x", "last": "B"}]));
+    let mut allowed = RunOptions::new(false);
+    allowed.allow_mass_deactivation = true;
+    run_sync(&setup.config(), &allowed).await.unwrap();
+    assert_eq!(server.users()[0]["active"], false);
+    setup.users(&json!([{"id": "okta-3", "email": "ada@x", "last": "King"},
+                        {"id": "okta-9", "email": "bob@x", "last": "B"}]));
+    let report = setup.run().await.unwrap();
+    assert!(
+        printed(&report).starts_with(
+            "~ reactivate ada@x (taken over from source user okta-2: re-created): active\n"
+        ),
+        "{}",
+        printed(&report)
+    );
+    assert_eq!(server.users()[0]["active"], true);
+    assert_eq!(user_names(&server), ["ada@x", "bob@x"]);
 }

@@ -144,3 +144,40 @@ fn ldap_users_sync_into_scim_and_a_rename_is_an_update() {
     assert_eq!(after["externalId"], before["externalId"]);
     assert_eq!(scim.users().len(), 5);
 }
+
+/// `check --online` checks the source too: it binds and reads one page of users, so a wrong
+/// bind password fails the check (it used to pass).
+#[test]
+fn check_online_binds_to_the_directory_and_reads_one_page() {
+    let ldap = LdapServer::start(6, false);
+    let scim = ScimServer::start();
+    let project = Project::new();
+    let config = write_config(&project, &ldap, &scim.url);
+    let token = Some(scim.token.as_str());
+    let check = || scimsync(&["check", "--config", &config, "--online"], token);
+
+    let run = check();
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    assert!(
+        run.stdout.ends_with(&format!(
+            "source {}: bound as cn=reader,dc=example,dc=com, read 2 user(s) of the first page\n",
+            ldap.url
+        )),
+        "{}",
+        run.stdout
+    );
+
+    project.write("reader.password", "not-the-password\n");
+    let run = check();
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    let last = run.stdout.lines().last().unwrap_or_default().to_owned();
+    assert!(
+        last.starts_with(&format!(
+            "source: error: LDAP bind as cn=reader,dc=example,dc=com at {} failed: ",
+            ldap.url
+        )) && last.contains("49"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.all_output().contains("not-the-password"));
+}

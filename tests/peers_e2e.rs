@@ -224,6 +224,7 @@ fn lifecycle_against_scimmy() {
 const DISCOVERY_MAP: &str = r#"extension b44 = "urn:base44:params:scim:schemas:extension:user:2.0"
 extension other = "urn:example:params:scim:schemas:extension:other:2.0"
 userName        <- user.email
+externalId      <- user.id
 name.familyName <- user.last
 b44:role        <- "viewer"
 b44:creditLimit <- user.limit as string
@@ -231,10 +232,16 @@ b44:nickname    <- user.nick
 other:level     <- user.level
 "#;
 
-/// `check --online` reads the real server's discovery endpoints and names every problem.
+/// `check --online` reads the real server's discovery endpoints and names every problem;
+/// `externalId`, a common attribute (RFC 7643 §3.1) servers do not list in `/Schemas`, is not
+/// one. It also reads the source.
 fn discovery(server: &ScimServer, features: &str, authentication: &str) {
     let project = Project::new();
     project.write("test.map", DISCOVERY_MAP);
+    project.write(
+        "users.json",
+        r#"[{"id": "s1", "email": "a@x", "last": "A"}]"#,
+    );
     let config = project.config(&server.url);
     let run = scimsync(
         &["check", "--config", config.to_str().unwrap(), "--online"],
@@ -245,10 +252,11 @@ fn discovery(server: &ScimServer, features: &str, authentication: &str) {
     assert_eq!(
         run.stdout,
         format!(
-            "{}: ok (6 rules)\ntarget {}\n  features: {features}\n{}  error: {b44}:creditLimit: the mapping writes string, the target declares integer\n  error: {b44}:nickname: the target's schema {b44} has no such attribute\n  error: urn:example:params:scim:schemas:extension:other:2.0:level: the target's User resource type does not offer the extension urn:example:params:scim:schemas:extension:other:2.0\n  4 of 7 mapped paths exist on the target with a matching type and are writable\n",
+            "{}: ok (7 rules)\ntarget {}\n  features: {features}\n{}  error: {b44}:creditLimit: the mapping writes string, the target declares integer\n  error: {b44}:nickname: the target's schema {b44} has no such attribute\n  error: urn:example:params:scim:schemas:extension:other:2.0:level: the target's User resource type does not offer the extension urn:example:params:scim:schemas:extension:other:2.0\n  5 of 8 mapped paths exist on the target with a matching type and are writable\nsource {}: readable, first user s1\n",
             project.path("test.map").display(),
             server.url,
             authentication,
+            project.path("users.json").display(),
         )
     );
 }
@@ -269,4 +277,116 @@ fn check_online_against_scimmy() {
         "patch yes, filter yes (maxResults 1000), bulk yes (maxOperations 1000), etag no, sort yes, changePassword no",
         "  authentication: oauthbearertoken\n",
     );
+}
+
+/// A user whose e-mail the source spells `Ada.Lovelace@Example.COM` and the target holds in
+/// lower case is adopted and left alone: `userName` and `emails.value` are not case-exact
+/// (the peer's own `/Schemas` is read to say so), so nothing is written, now or later.
+fn case_insensitive_values(server: &ScimServer) {
+    let project = Project::new();
+    project.write(
+        "test.map",
+        "userName <- user.email\nemails[type eq \"work\"].value <- user.email\n",
+    );
+    project.write(
+        "users.json",
+        r#"[{"id": "s1", "email": "Ada.Lovelace@Example.COM"}]"#,
+    );
+    let config = project.config(&server.url);
+    server.create(
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "ada.lovelace@example.com",
+        "emails": [{"type": "work", "value": "ada.lovelace@example.com"}]}),
+    );
+    let writes = server.writes();
+    for _ in 0..2 {
+        let run = scimsync(
+            &["sync", "--config", config.to_str().unwrap()],
+            Some(&server.token),
+        );
+        assert_eq!(run.code, 0, "{}", run.all_output());
+        assert!(
+            run.stdout
+                .starts_with("No changes: the target is up to date.\nPlan: 0 to create, 0 to update, 0 to reactivate, 0 to deactivate; 1 unchanged, 0 skipped.\n"),
+            "{}",
+            run.stdout
+        );
+    }
+    assert_eq!(server.writes(), writes, "nothing written");
+}
+
+#[test]
+fn case_insensitive_values_against_scim2_server() {
+    case_insensitive_values(&ScimServer::start());
+}
+
+#[test]
+fn case_insensitive_values_against_scimmy() {
+    case_insensitive_values(&ScimServer::start_scimmy());
+}
+
+/// A change to a filtered path (`emails[type eq "work"].value`) is one PATCH the peer
+/// implements: the element is replaced in place, the other element is left alone, and the
+/// next run writes nothing. (The in-process fault server covers targets that answer 501.)
+fn filtered_path_update(server: &ScimServer) {
+    let project = Project::new();
+    project.write(
+        "test.map",
+        "userName <- user.email\nemails[type eq \"work\"].value <- user.work\n",
+    );
+    let config = project.config(&server.url);
+    let config = config.to_str().unwrap();
+    server.create(
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "ada@example.com",
+        "emails": [{"type": "work", "value": "old@example.com"},
+                   {"type": "home", "value": "home@example.com"}]}),
+    );
+    project.write(
+        "users.json",
+        r#"[{"id": "s1", "email": "ada@example.com", "work": "new@example.com"}]"#,
+    );
+    let sync = || scimsync(&["sync", "--config", config], Some(&server.token));
+    let run = sync();
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    assert!(
+        run.stdout.starts_with(
+            "~ update ada@example.com (existing user, adopted): emails[type eq \"work\"].value\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    let mut emails: Vec<(String, String)> = server.users()[0]["emails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap().to_owned(),
+                e["value"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    emails.sort();
+    assert_eq!(
+        emails,
+        [
+            ("home".to_owned(), "home@example.com".to_owned()),
+            ("work".to_owned(), "new@example.com".to_owned())
+        ]
+    );
+    let writes = server.writes();
+    let again = sync();
+    assert!(again.stdout.starts_with("No changes"), "{}", again.stdout);
+    assert_eq!(server.writes(), writes);
+}
+
+#[test]
+fn filtered_path_update_against_scim2_server() {
+    filtered_path_update(&ScimServer::start());
+}
+
+#[test]
+fn filtered_path_update_against_scimmy() {
+    filtered_path_update(&ScimServer::start_scimmy());
 }

@@ -1,7 +1,8 @@
 //! `scimsync check FILE.map...`: every error of every file, compiler style.
 //! `scimsync check --config FILE [--online]`: the config and its mapping; with `--online`,
 //! also what the target says about itself (`/ServiceProviderConfig`, `/Schemas`,
-//! `/ResourceTypes`) against every path the mapping writes.
+//! `/ResourceTypes`) against every path the mapping writes, and whether the source answers
+//! (a directory bound to and one page of users read; an export opened).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,7 +26,8 @@ pub struct CheckArgs {
     /// Check a scimsync.toml and the mapping it names.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// With --config: ask the target which paths, types and features it supports.
+    /// With --config: ask the target which paths, types and features it supports, and bind
+    /// to the source and read one page of users.
     #[arg(long, requires = "config")]
     online: bool,
 }
@@ -70,6 +72,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, String> {
             .build()
             .map_err(|e| format!("error: cannot start the async runtime: {e}"))?;
         failed |= runtime.block_on(online(config, plan))?;
+        failed |= !runtime.block_on(source_answers(config));
     }
     Ok(if failed {
         ExitCode::from(1)
@@ -181,6 +184,21 @@ async fn online(config: &Config, plan: &Plan) -> Result<bool, String> {
         writes.len()
     );
     Ok(failed)
+}
+
+/// Binds to the source (or opens the export) and reads one page of users; prints what it
+/// found or why it failed, and returns whether it answered.
+async fn source_answers(config: &Config) -> bool {
+    match crate::source::probe::probe(&config.source).await {
+        Ok(probe) => {
+            println!("{}", probe.message());
+            true
+        }
+        Err(error) => {
+            println!("source: error: {error}");
+            false
+        }
+    }
 }
 
 /// Every path a sync writes, with the SCIM type of its values when known: `active` always;

@@ -45,6 +45,9 @@ pub fn run(args: EvalArgs) -> Result<ExitCode, String> {
     let file = SourceFile::new("<expr>", args.expr.clone());
     let plan = mapping::compile_expression(&args.expr, args.dialect)
         .map_err(|diagnostics| mapping::render_all(&diagnostics, &file))?;
+    if !plan.warnings.is_empty() {
+        eprint!("{}", mapping::render_all(&plan.warnings, &file));
+    }
     let env = Env::at(&record, args.now.unwrap_or_else(Utc::now));
     match plan.evaluate(&env) {
         Ok(value) => {

@@ -7,6 +7,10 @@
 //! | `starting` | 200 | no run has finished yet, and the daemon started recently enough |
 //! | `degraded` | 200 | the last run failed, fewer times in a row than `failure_threshold` |
 //! | `unhealthy` | 503 | `failure_threshold` failures in a row, or no success for longer than `max_success_age_seconds` |
+//!
+//! `/healthz` answers anyone who can reach the listener, so it carries counts, results and ids
+//! only: the last run's summary (which quotes what went wrong, server text included) is added
+//! only with `[http] expose_details = true`.
 
 use std::time::Duration;
 
@@ -22,6 +26,8 @@ pub struct Health {
     pub last_success: Option<DateTime<Utc>>,
     pub consecutive_failures: u32,
     pub failure_threshold: u32,
+    /// Whether `/healthz` shows the last run's summary text (`[http] expose_details`).
+    pub expose_details: bool,
     /// The id of the run in progress.
     pub running: Option<String>,
     pub next_run: Option<DateTime<Utc>>,
@@ -39,6 +45,7 @@ impl Health {
             last_success: None,
             consecutive_failures: 0,
             failure_threshold,
+            expose_details: false,
             running: None,
             next_run: None,
         }
@@ -84,15 +91,10 @@ impl Health {
         } else {
             "ok"
         };
-        let last_run = self.last_run.as_ref().map(|run| {
-            json!({
-                "run_id": run.run_id,
-                "result": if run.succeeded() { "success" } else { "failure" },
-                "finished": run.finished.to_rfc3339(),
-                "age_seconds": age_seconds(now, run.finished),
-                "summary": run.to_string(),
-            })
-        });
+        let last_run = self
+            .last_run
+            .as_ref()
+            .map(|run| self.run_document(run, now));
         let document = json!({
             "status": status,
             "reasons": reasons,
@@ -105,6 +107,32 @@ impl Health {
             "next_run": self.next_run.map(|t| t.to_rfc3339()),
         });
         (status != "unhealthy", document)
+    }
+
+    /// The last run as `/healthz` shows it: counts and codes, and the summary text only when
+    /// details are exposed.
+    fn run_document(&self, run: &RunSummary, now: DateTime<Utc>) -> Json {
+        let mut document = json!({
+            "run_id": run.run_id,
+            "result": if run.succeeded() { "success" } else { "failure" },
+            "stopped": run.error.is_some(),
+            "dry_run": run.dry_run,
+            "finished": run.finished.to_rfc3339(),
+            "age_seconds": age_seconds(now, run.finished),
+            "counts": {
+                "created": run.created,
+                "updated": run.updated,
+                "reactivated": run.reactivated,
+                "deactivated": run.deactivated,
+                "failed": run.failed,
+                "unchanged": run.unchanged,
+                "skipped": run.skipped,
+            },
+        });
+        if self.expose_details {
+            document["summary"] = json!(run.to_string());
+        }
+        document
     }
 }
 
@@ -148,5 +176,36 @@ mod tests {
         let (healthy, doc) = health.verdict(at(80 + 3601), hour);
         assert!(!healthy, "{doc}");
         assert_eq!(doc["reasons"][0], "no successful run in the last 3600s");
+    }
+
+    #[test]
+    fn the_last_run_shows_counts_and_its_text_only_when_details_are_exposed() {
+        let hour = Duration::from_secs(3600);
+        let mut health = Health::new(at(0), 3);
+        let mut failed = run(20, Some("POST /Users failed with HTTP 401: echo: Bearer x"));
+        failed.created = 2;
+        failed.failed = 1;
+        health.record(&failed);
+        let (_, doc) = health.verdict(at(30), hour);
+        assert_eq!(
+            doc["last_run"],
+            json!({
+                "run_id": "r",
+                "result": "failure",
+                "stopped": true,
+                "dry_run": false,
+                "finished": at(20).to_rfc3339(),
+                "age_seconds": 10,
+                "counts": {"created": 2, "updated": 0, "reactivated": 0, "deactivated": 0,
+                           "failed": 1, "unchanged": 0, "skipped": 0},
+            })
+        );
+        assert!(!doc.to_string().contains("echo"), "{doc}");
+        health.expose_details = true;
+        let (_, doc) = health.verdict(at(30), hour);
+        assert_eq!(
+            doc["last_run"]["summary"],
+            "failed after 0.0s: POST /Users failed with HTTP 401: echo: Bearer x"
+        );
     }
 }

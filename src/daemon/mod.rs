@@ -122,6 +122,10 @@ impl Loaded {
             .as_ref()
             .map_or(3, |s| s.failure_threshold)
     }
+
+    fn expose_details(&self) -> bool {
+        self.config.http.as_ref().is_some_and(|h| h.expose_details)
+    }
 }
 
 /// Whether the run in progress has begun writing: before that it may be dropped at once.
@@ -184,7 +188,10 @@ pub async fn serve(config_path: PathBuf) -> Result<(), DaemonError> {
     let mut loaded = Loaded::load(&config_path).map_err(DaemonError::Startup)?;
     let shared = Arc::new(Shared {
         metrics: Arc::new(Metrics::new()),
-        health: Mutex::new(Health::new(Utc::now(), loaded.failure_threshold())),
+        health: Mutex::new(Health {
+            expose_details: loaded.expose_details(),
+            ..Health::new(Utc::now(), loaded.failure_threshold())
+        }),
         max_success_age_seconds: AtomicU64::new(
             loaded
                 .config
@@ -296,7 +303,11 @@ fn reload(config_path: &Path, loaded: &mut Loaded, shared: &Shared) -> bool {
     }
     let schedule_changed = new.config.schedule != loaded.config.schedule;
     *loaded = new;
-    shared.health().failure_threshold = loaded.failure_threshold();
+    {
+        let mut health = shared.health();
+        health.failure_threshold = loaded.failure_threshold();
+        health.expose_details = loaded.expose_details();
+    }
     shared.metrics.reloaded(true);
     tracing::info!(config = %config_path.display(), "configuration and mapping reloaded");
     schedule_changed

@@ -55,12 +55,55 @@ const ENTRA_CONSTANTS: &[&str] = &[
 pub fn check_expression(expr: &Expr, dialect: Dialect) -> Result<ExprPlan, Vec<Diagnostic>> {
     let mut checker = Checker::default();
     let (node, _) = checker.expr(expr, dialect);
-    // A lone expression has no file to warn in; `check` on a `.map` file reports warnings.
+    if dialect == Dialect::Entra {
+        // A lone expression is a rule's whole expression: only a nested call is misplaced.
+        checker.select_unique_nested(expr);
+    }
     if !checker.diagnostics.iter().any(Diagnostic::is_error) {
-        Ok(ExprPlan { node })
+        Ok(ExprPlan {
+            node,
+            warnings: checker.diagnostics,
+        })
     } else {
         Err(checker.diagnostics)
     }
+}
+
+/// The longest expression Entra's attribute mappings accept, in characters.
+pub const ENTRA_MAX_EXPRESSION_CHARS: usize = 10_000;
+
+/// An Entra expression longer than Entra accepts: an error at the first character past the
+/// limit. `text` is the source the expression's span points into.
+pub fn entra_length(expr: &Expr, text: &str) -> Option<Diagnostic> {
+    let written = text.get(expr.span.start..expr.span.end)?;
+    let (past, _) = written.char_indices().nth(ENTRA_MAX_EXPRESSION_CHARS)?;
+    let length = written.chars().count();
+    Some(
+        Diagnostic::error(
+            Code::ExpressionTooLong,
+            Span::new(expr.span.start + past, expr.span.end),
+            format!(
+                "the expression is {length} characters long; Entra accepts at most {ENTRA_MAX_EXPRESSION_CHARS}"
+            ),
+        )
+        .label("past Entra's limit")
+        .help("Entra refuses the mapping: split the logic across rules, or compute the value in the directory"),
+    )
+}
+
+/// Entra's function that must be a rule's whole expression.
+const SELECT_UNIQUE_VALUE: &str = "SelectUniqueValue";
+
+/// Whether a bare Okta name stands for a user attribute: not `user` itself, a function
+/// namespace, or a root that needs its property (`org`, `app`, `appuser`, ...).
+fn is_bare_attribute(name: &str) -> bool {
+    name != "user"
+        && name != "source"
+        && !OKTA_NAMESPACES.contains(&name)
+        && !functions::okta::TENANT_ROOTS
+            .iter()
+            .any(|(root, _)| *root == name)
+        && !name.eq_ignore_ascii_case(crate::record::APP_USER_PREFIX)
 }
 
 /// Checks a parsed file. `complete` says whether every statement parsed; when some did not,
@@ -267,6 +310,9 @@ impl Checker {
             ) {
                 if rule.dialect == Dialect::Entra {
                     self.select_unique_placement(&rule.expr, planned_rule.flow);
+                    if let Some(too_long) = entra_length(&rule.expr, &source.text) {
+                        self.error(too_long);
+                    }
                 }
                 if !self.risks.is_empty() {
                     fallible_rules.push(FallibleRule {
@@ -943,6 +989,9 @@ impl Checker {
                 self.error(d);
                 null
             }
+            Dialect::Okta | Dialect::Okta2 if is_bare_attribute(name) => {
+                self.bare_okta_attribute(name, span, dialect)
+            }
             Dialect::Okta | Dialect::Okta2 => {
                 let help = if name == "user" {
                     "`user` is the whole user; name an attribute, e.g. `user.email`".to_owned()
@@ -963,6 +1012,29 @@ impl Checker {
                 null
             }
         }
+    }
+
+    /// A bare name in Okta's language (`firstName`), as Okta's own samples for conditional
+    /// expressions write them and admins copy them: read from the source user, with a
+    /// warning that names the explicit form.
+    fn bare_okta_attribute(&mut self, name: &str, span: Span, dialect: Dialect) -> (Node, Ty) {
+        let explicit = if dialect == Dialect::Okta2 {
+            format!("user.profile.{name}")
+        } else {
+            format!("user.{name}")
+        };
+        self.error(
+            Diagnostic::warning(
+                Code::UnknownName,
+                span,
+                format!("`{name}` is read as `{explicit}`"),
+            )
+            .label("a bare name")
+            .help(format!(
+                "Okta's samples write bare names for the user's attributes; write `{explicit}` to say so"
+            )),
+        );
+        (self.source_attribute(name, span, dialect), Ty::Any)
     }
 
     /// `user.a.b` → the record attribute `a.b`.
@@ -1252,24 +1324,30 @@ impl Checker {
     /// create-only: evaluated again on update, the user's own value would count as taken
     /// and the value would change on every sync.
     fn select_unique_placement(&mut self, expr: &Expr, flow: Flow) {
-        const NAME: &str = "SelectUniqueValue";
-        let mut calls = Vec::new();
-        calls_named(expr, NAME, &mut calls);
-        let at_root = calls.first() == Some(&expr.span);
-        for span in calls.iter().skip(usize::from(at_root)) {
-            self.error(
-                Diagnostic::error(Code::Placement, *span, format!("`{NAME}` must be the whole expression of a rule"))
-                    .label("nested inside another expression")
-                    .help(format!("Entra only evaluates it at the top level: `path <- {NAME}(rule1, rule2, ...) on create`")),
-            );
-        }
+        let at_root = self.select_unique_nested(expr);
         if at_root && flow != Flow::OnCreate {
             self.error(
-                Diagnostic::error(Code::BadOption, expr.span, format!("a `{NAME}` rule must apply `on create` only"))
+                Diagnostic::error(Code::BadOption, expr.span, format!("a `{SELECT_UNIQUE_VALUE}` rule must apply `on create` only"))
                     .label("applied on every sync")
                     .help("add `on create`: on update the user's own value would count as taken, so the value would change each run"),
             );
         }
+    }
+
+    /// Reports every `SelectUniqueValue` call nested inside another expression; returns
+    /// whether the expression itself is one.
+    fn select_unique_nested(&mut self, expr: &Expr) -> bool {
+        let mut calls = Vec::new();
+        calls_named(expr, SELECT_UNIQUE_VALUE, &mut calls);
+        let at_root = calls.first() == Some(&expr.span);
+        for span in calls.iter().skip(usize::from(at_root)) {
+            self.error(
+                Diagnostic::error(Code::Placement, *span, format!("`{SELECT_UNIQUE_VALUE}` must be the whole expression of a rule"))
+                    .label("nested inside another expression")
+                    .help(format!("Entra only evaluates it at the top level: `path <- {SELECT_UNIQUE_VALUE}(rule1, rule2, ...) on create`")),
+            );
+        }
+        at_root
     }
 
     fn unknown_function(&mut self, name: &str, span: Span, dialect: Dialect) {

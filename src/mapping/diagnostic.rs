@@ -49,6 +49,8 @@ pub enum Code {
     /// A function used where its dialect does not allow it (Entra `SelectUniqueValue` nested
     /// inside another call).
     Placement = 207,
+    /// An expression longer than its dialect accepts (Entra: 10,000 characters).
+    ExpressionTooLong = 208,
 
     /// A SCIM path that does not exist in the schema.
     UnknownPath = 301,

@@ -124,5 +124,15 @@ pub fn compile(file: &SourceFile) -> Result<Plan, Vec<Diagnostic>> {
 /// Parses and checks a lone expression (`scimsync eval`).
 pub fn compile_expression(text: &str, dialect: Dialect) -> Result<ExprPlan, Vec<Diagnostic>> {
     let expr = parse::parse_expression(text, dialect)?;
-    check::check_expression(&expr, dialect)
+    let too_long = (dialect == Dialect::Entra)
+        .then(|| check::entra_length(&expr, text))
+        .flatten();
+    match (check::check_expression(&expr, dialect), too_long) {
+        (result, None) => result,
+        (Ok(_), Some(too_long)) => Err(vec![too_long]),
+        (Err(mut diagnostics), Some(too_long)) => {
+            diagnostics.push(too_long);
+            Err(diagnostics)
+        }
+    }
 }

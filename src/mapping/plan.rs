@@ -363,6 +363,8 @@ impl GroupRule {
 #[derive(Clone, Debug)]
 pub struct ExprPlan {
     pub node: Node,
+    /// What the checker warned about (a bare Okta name read from the user, a likely typo).
+    pub warnings: Vec<super::diagnostic::Diagnostic>,
 }
 
 impl ExprPlan {

@@ -18,7 +18,7 @@
 //! one `write` call and flushed, so lines of concurrent writes never interleave and a crash
 //! loses at most the line being written.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -76,14 +76,7 @@ impl AuditLog {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(fail)?;
         }
-        let mut options = OpenOptions::new();
-        options.append(true).create(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            options.mode(0o600);
-        }
-        let file = options.open(path).map_err(fail)?;
+        let file = crate::private_file::append(path).map_err(fail)?;
         Ok(AuditLog {
             path: path.to_owned(),
             run_id: run_id.to_owned(),

@@ -3,6 +3,8 @@
 //! access token cached and fetched again shortly before it expires or after a 401.
 //!
 //! Secrets only ever go into sensitive header values; nothing here formats them into text.
+//! Each form a secret is sent in (the Basic credential, every access token fetched) is
+//! registered with [`redact`], so an echo of it is caught wherever it comes back.
 
 use std::time::{Duration, Instant};
 
@@ -12,6 +14,7 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 
 use crate::secret::Secret;
+use crate::secret::redact;
 
 /// Fetch a new access token when the cached one has less than this left.
 const REFRESH_MARGIN: Duration = Duration::from_secs(60);
@@ -64,10 +67,15 @@ impl Auth {
     }
 
     pub fn header(value: &Secret) -> Result<Auth, AuthError> {
+        // `Scheme credentials`: a server may quote the credentials without the scheme.
+        if let Some((_, credentials)) = value.expose().split_once(' ') {
+            redact::register(credentials.trim());
+        }
         Ok(Auth::Header(sensitive(value.expose())?))
     }
 
     pub fn basic(username: &str, password: Secret) -> Auth {
+        redact::register_basic(username, password.expose());
         Auth::Basic {
             username: username.to_owned(),
             password,
@@ -80,6 +88,7 @@ impl Auth {
         client_secret: Secret,
         scope: Option<String>,
     ) -> Auth {
+        redact::register_basic(client_id, client_secret.expose());
         Auth::OAuth2(OAuthClient {
             token_url: token_url.to_owned(),
             client_id: client_id.to_owned(),
@@ -186,6 +195,7 @@ impl OAuthClient {
         {
             return Err(fail("the token is not a Bearer token".into()));
         }
+        redact::register_access_token(&body.access_token);
         let lifetime = body
             .expires_in
             .map_or(DEFAULT_LIFETIME, Duration::from_secs);

@@ -7,7 +7,8 @@
 //! have taken effect (a POST that timed out or got a 5xx) is never blindly re-sent: it comes
 //! back as an error with [`ClientError::maybe_applied`] set, and the caller looks before
 //! trying again. Credentials only ever travel in sensitive header values; errors name the
-//! method and URL, never a secret.
+//! method and URL, never a secret, and what the server said is redacted as it is read
+//! ([`crate::secret::redact`]), in case it echoes a credential.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use super::auth::{Auth, AuthError};
 use super::patch::{OpCase, PatchOperation, body};
 use super::path::get_ci;
 use super::throttle::{RetryPolicy, Throttle, parse_retry_after};
+use crate::secret::redact;
 
 const SCIM_JSON: &str = "application/scim+json";
 
@@ -411,17 +413,20 @@ impl ScimClient {
         let bytes = response.bytes().await.map_err(transport)?;
         if !status.is_success() {
             let error: Option<Json> = serde_json::from_slice(&bytes).ok();
+            // Redacted as it is read: a server may echo the credentials it was sent.
             let text = |key: &str| {
                 error
                     .as_ref()
                     .and_then(|e| get_ci(e, key))
                     .and_then(|v| match v {
-                        Json::String(s) => Some(s.clone()),
+                        Json::String(s) => Some(redact::redact(s).into_owned()),
                         Json::Null => None,
-                        other => Some(other.to_string()),
+                        other => Some(redact::redact_owned(other.to_string())),
                     })
             };
-            let mut detail = text("detail");
+            // Redacted before it is cut, so a secret cut in two cannot slip through; an empty
+            // `detail` says nothing: left out, so no message ends in ": ".
+            let mut detail = text("detail").filter(|d| !d.trim().is_empty());
             *retry_after_out = retry_after
                 .as_deref()
                 .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
@@ -450,7 +455,7 @@ impl ScimClient {
             .map_err(|e| ClientError::Protocol {
                 method: method.clone(),
                 url: shown.to_owned(),
-                reason: format!("the body is not JSON ({e})"),
+                reason: redact::redact_owned(format!("the body is not JSON ({e})")),
             })
     }
 
@@ -689,7 +694,8 @@ pub fn filter_string(value: &str) -> String {
     Json::String(value.to_owned()).to_string()
 }
 
-/// The innermost cause of an error: "Connection refused" rather than "error sending request".
+/// The innermost cause of an error: "Connection refused" rather than "error sending request";
+/// redacted, as the text of a lower layer may quote what the server sent.
 pub(crate) fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     let mut cause: &dyn std::error::Error = error;
     while let Some(inner) = cause.source() {
@@ -701,7 +707,7 @@ pub(crate) fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     {
         return "timed out".into();
     }
-    cause.to_string()
+    redact::redact_owned(cause.to_string())
 }
 
 #[cfg(test)]

@@ -170,7 +170,9 @@ pub fn check_paths(
                 })
                 .cloned()
         };
-        let top = schema.and_then(|s| find(get_ci(s, "attributes"), &path.name));
+        let top = schema
+            .and_then(|s| find(get_ci(s, "attributes"), &path.name))
+            .or_else(|| common_attribute(path));
         let leaf = match (&top, &path.sub) {
             (Some(top), Some(sub)) => find(get_ci(top, "subAttributes"), sub),
             (top, None) => top.clone(),
@@ -206,6 +208,23 @@ pub fn check_paths(
         }
     }
     findings
+}
+
+/// RFC 7643 §3.1: `id`, `externalId` and `meta` belong to every resource, and servers need
+/// not list them in `/Schemas`; a core path to one of them is taken as RFC 7643 defines it.
+fn common_attribute(path: &AttrPath) -> Option<Json> {
+    let core = path
+        .schema
+        .as_deref()
+        .is_none_or(|s| s.eq_ignore_ascii_case(CORE_USER));
+    let (mutability, ty) = match path.name.to_ascii_lowercase().as_str() {
+        "id" => ("readOnly", "string"),
+        "externalid" => ("readWrite", "string"),
+        "meta" => ("readOnly", "complex"),
+        _ => return None,
+    };
+    (core && path.sub.is_none())
+        .then(|| serde_json::json!({"name": path.name, "type": ty, "mutability": mutability}))
 }
 
 /// Whether a value of SCIM type `expected` fits an attribute declared `declared`.
@@ -255,6 +274,8 @@ mod tests {
             (ext("creditLimit", "urn:b44:2.0"), Some("string")),
             (ext("role", "urn:other:2.0"), None),
             (AttrPath::core("groups"), None),
+            // Common attributes (RFC 7643 §3.1) are not listed in /Schemas, and exist.
+            (AttrPath::core("externalId"), Some("string")),
         ];
         let findings = check_paths(&writes, &schemas, &types);
         assert_eq!(

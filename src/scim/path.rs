@@ -217,11 +217,12 @@ fn filtered_element<'a>(json: &'a mut Json, name: &str, filter: &ValueFilter) ->
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
-    fn work_email() -> AttrPath {
+    /// `emails[type eq "work"].value`, for tests here and elsewhere.
+    pub(crate) fn work_email() -> AttrPath {
         AttrPath {
             schema: None,
             name: "emails".into(),

@@ -37,23 +37,35 @@ pub fn user_resource_from_json<'a>(values: impl IntoIterator<Item = (&'a AttrPat
 /// Whether the target's value already equals the desired one. Multi-valued values compare
 /// as sets; numbers compare numerically.
 pub fn same_value(desired: &Value, actual: Option<&Json>) -> bool {
+    compare(desired, actual, false)
+}
+
+/// [`same_value`] with strings compared without regard to case (Unicode lower case), for
+/// attributes whose schema says `caseExact: false`.
+pub fn same_value_ignoring_case(desired: &Value, actual: Option<&Json>) -> bool {
+    compare(desired, actual, true)
+}
+
+fn compare(desired: &Value, actual: Option<&Json>, ignore_case: bool) -> bool {
     let Some(actual) = actual else {
         return desired.is_null();
     };
+    let same = |d: &Value, a: Option<&Json>| compare(d, a, ignore_case);
     match (desired, actual) {
         (Value::Null, Json::Null) => true,
+        (Value::Str(a), Json::String(b)) if ignore_case => a.to_lowercase() == b.to_lowercase(),
         (Value::Str(a), Json::String(b)) => a == b,
         (Value::Bool(a), Json::Bool(b)) => a == b,
         (Value::Int(a), Json::Number(b)) => b.as_i64() == Some(*a) || b.as_f64() == Some(*a as f64),
         (Value::Float(a), Json::Number(b)) => b.as_f64() == Some(*a),
         (Value::Object(members), Json::Object(_)) => members
             .iter()
-            .all(|(name, value)| same_value(value, get_ci(actual, name))),
+            .all(|(name, value)| same(value, get_ci(actual, name))),
         (Value::List(items), Json::Array(others)) => {
             items.len() == others.len()
                 && items
                     .iter()
-                    .all(|i| others.iter().any(|o| same_value(i, Some(o))))
+                    .all(|i| others.iter().any(|o| same(i, Some(o))))
         }
         _ => false,
     }
@@ -102,5 +114,13 @@ mod tests {
             Some(&json!(["b", "a"]))
         ));
         assert!(!same_value(&Value::from("x"), None));
+        assert!(!same_value(
+            &Value::from("Ada@X.COM"),
+            Some(&json!("ada@x.com"))
+        ));
+        assert!(same_value_ignoring_case(
+            &Value::from("ZOË@X.COM"),
+            Some(&json!("zoë@x.com"))
+        ));
     }
 }

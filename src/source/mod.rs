@@ -12,6 +12,7 @@
 
 pub mod json;
 pub mod ldap;
+pub mod probe;
 pub mod stream;
 
 use std::collections::BTreeSet;

@@ -6,7 +6,7 @@
 //! The lock is a file of its own because the state file is replaced by rename on every save:
 //! a lock on the state's inode would be a lock on a file that is about to stop being the state.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 
@@ -57,7 +57,7 @@ impl StateLock {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
-        let mut file = open_lock_file(&path).map_err(io)?;
+        let mut file = crate::private_file::read_write(&path).map_err(io)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
@@ -88,14 +88,6 @@ impl StateLock {
     pub fn path(&self) -> &Path {
         &self.path
     }
-}
-
-fn open_lock_file(path: &Path) -> std::io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)
 }
 
 fn write_pid(file: &mut File) -> std::io::Result<()> {

@@ -41,8 +41,28 @@ pub struct Failure {
     pub id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
+    /// The attribute paths the write carried (`members` for member changes).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attributes: Vec<String>,
+    /// What the admin can do about it, when scimsync knows (see [`super::failure::remedy`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
     #[serde(flatten)]
     pub failure: WriteFailure,
+}
+
+impl Failure {
+    /// The failure as one line (without the leading `! `).
+    pub fn line(&self) -> String {
+        super::failure::line(
+            self.operation,
+            &self.name,
+            &self.attributes,
+            &self.failure.error,
+            self.status,
+            self.hint.as_deref(),
+        )
+    }
 }
 
 /// What a run did.
@@ -66,6 +86,9 @@ pub struct Applied {
     pub not_started: usize,
     /// Creates whose outcome is unknown (among the failures): pending until the next run.
     pub pending: usize,
+    /// Values the target accepted in this run's writes but did not keep.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_kept: Vec<super::kept::NotKept>,
 }
 
 /// The state entries that record `changes`' creates as pending, to be saved before the first
@@ -98,6 +121,8 @@ struct NotWritten {
     error: ClientError,
     /// A create the target may have made: it stays pending, and is not sent again this run.
     outcome_unknown: bool,
+    /// Why, when scimsync knows more than the status says (a conflict it could not adopt).
+    hint: Option<String>,
 }
 
 impl From<ClientError> for NotWritten {
@@ -105,6 +130,7 @@ impl From<ClientError> for NotWritten {
         NotWritten {
             error,
             outcome_unknown: false,
+            hint: None,
         }
     }
 }
@@ -134,6 +160,8 @@ struct Written {
     id: String,
     status: u16,
     adopted: bool,
+    /// The resource the target answered an update with, if it sent one.
+    returned: Option<Json>,
 }
 
 impl Applier<'_> {
@@ -170,25 +198,33 @@ impl Applier<'_> {
             subject,
             WriteFailure::from_error(error),
             error,
+            None,
             latency,
         );
     }
 
+    /// Records a failed write; `hint` (else the remedy the status suggests) says what to do.
     fn fail_with(
         &self,
         applied: &mut Applied,
         subject: Subject<'_>,
         failure: WriteFailure,
         error: &ClientError,
+        hint: Option<String>,
         latency: Duration,
     ) {
         let (operation, name, id) = (subject.operation, subject.name, subject.id);
         tracing::warn!(operation = operation.name(), name, %error, "write failed");
+        let hint = hint.or_else(|| {
+            super::failure::remedy(operation, error, &subject.attributes, self.update_mode)
+        });
         applied.failures.push(Failure {
             operation,
             name: name.to_owned(),
             id: id.map(str::to_owned),
             status: error.status(),
+            attributes: subject.attributes.clone(),
+            hint,
             failure: failure.clone(),
         });
         self.emit(
@@ -208,6 +244,10 @@ impl Applier<'_> {
         for source_id in &changes.forget {
             state.users.remove(source_id);
         }
+        for source_id in &changes.verified {
+            state.unverified.remove(source_id);
+        }
+        super::kept::remember(state, &changes.not_kept);
         // Up to `concurrency` writes in flight; once cancelled, no new one starts. (A loop
         // over FuturesUnordered rather than stream combinators: their closures make the run's
         // future too general for `tokio::spawn`, which the daemon needs.)
@@ -249,7 +289,8 @@ impl Applier<'_> {
                         attributes,
                     };
                     self.emit(subject, Some(written.status), result, latency);
-                    self.record(state, change, written);
+                    let not_kept = self.record(state, change, written);
+                    applied.not_kept.extend(not_kept);
                 }
                 Err(NotWritten {
                     error: ClientError::Cancelled { .. },
@@ -261,6 +302,7 @@ impl Applier<'_> {
                 Err(NotWritten {
                     error,
                     outcome_unknown: true,
+                    ..
                 }) => {
                     applied.pending += 1;
                     let subject = Subject {
@@ -273,9 +315,9 @@ impl Applier<'_> {
                         outcome_unknown: true,
                         ..WriteFailure::from_error(&error)
                     };
-                    self.fail_with(applied, subject, failure, &error, latency);
+                    self.fail_with(applied, subject, failure, &error, None, latency);
                 }
-                Err(NotWritten { error, .. }) => {
+                Err(NotWritten { error, hint, .. }) => {
                     settle_pending(state, change);
                     if error.is_permanent() {
                         if let Some(source_id) = &change.source_id {
@@ -299,7 +341,8 @@ impl Applier<'_> {
                         name: &change.user_name,
                         attributes,
                     };
-                    self.fail(applied, subject, &error, latency);
+                    let failure = WriteFailure::from_error(&error);
+                    self.fail_with(applied, subject, failure, &error, hint, latency);
                 }
             }
         }
@@ -321,22 +364,25 @@ impl Applier<'_> {
 
     async fn write_user(&self, change: &Change) -> Result<Written, NotWritten> {
         let target_id = change.id.clone().unwrap_or_default();
-        let written = |status: u16| Written {
+        let written = |answer: crate::scim::client::Answer| Written {
             id: target_id.clone(),
-            status,
+            status: answer.status,
             adopted: false,
+            returned: answer.body,
         };
         match change.action {
             Action::Create => self.create_user(change).await,
-            Action::Delete => Ok(written(
-                self.client.delete(ResourceType::User, &target_id).await?,
-            )),
+            Action::Delete => Ok(Written {
+                id: target_id.clone(),
+                status: self.client.delete(ResourceType::User, &target_id).await?,
+                adopted: false,
+                returned: None,
+            }),
             _ => match self.update_mode {
                 UpdateMode::Patch => Ok(written(
                     self.client
                         .patch_user(&target_id, &change.operations())
-                        .await?
-                        .status,
+                        .await?,
                 )),
                 UpdateMode::Put => {
                     let current = self
@@ -352,8 +398,7 @@ impl Applier<'_> {
                     Ok(written(
                         self.client
                             .put(ResourceType::User, &target_id, &body)
-                            .await?
-                            .status,
+                            .await?,
                     ))
                 }
             },
@@ -370,6 +415,7 @@ impl Applier<'_> {
                     id: id(&created).unwrap_or_default().to_owned(),
                     status,
                     adopted: false,
+                    returned: Some(created),
                 });
             }
             Err(error) => error,
@@ -386,42 +432,98 @@ impl Applier<'_> {
                     id: found,
                     status: 200,
                     adopted: true,
+                    returned: None,
                 })
             }
             // A conflict the lookup cannot explain is the target's refusal, not an unknown.
-            Ok(None) if conflict => Err(error.into()),
+            Ok(None) if conflict => Err(NotWritten {
+                hint: self.unadopted_conflict(change).await,
+                ..error.into()
+            }),
             Ok(None) | Err(_) => Err(NotWritten {
                 error,
                 outcome_unknown: true,
+                hint: None,
             }),
         }
     }
 
+    /// Why a create conflicted although no user has the match value: users are matched on
+    /// another attribute than `userName`, and a user with this userName holds another value
+    /// (or none); or no user has the userName at all (the target keeps it reserved). `None`
+    /// when the lookup fails.
+    async fn unadopted_conflict(&self, change: &Change) -> Option<String> {
+        if self.match_path.is_core("userName") {
+            return Some(reserved_hint(&change.user_name));
+        }
+        let found = self
+            .client
+            .find(ResourceType::User, "userName", &change.user_name)
+            .await
+            .ok()?;
+        let Some(holder) = found.first() else {
+            return Some(reserved_hint(&change.user_name));
+        };
+        let attribute = self.match_path.to_string();
+        let held = match self.match_path.get(holder).and_then(Json::as_str) {
+            Some(value) => format!("another {attribute} (\"{value}\")"),
+            None => format!("no {attribute}"),
+        };
+        let wanted = change.match_value.as_deref().unwrap_or_default();
+        Some(format!(
+            "A user with userName \"{}\" is on the target with {held}, and users are matched on `{attribute}`, so it was not adopted. To adopt it, set its {attribute} to \"{wanted}\" in the app (or `match userName` in the mapping)",
+            change.user_name
+        ))
+    }
+
     /// The id of the target user whose match attribute has the change's value.
+    ///
+    /// Some targets answer filters on `externalId` or `emails` with nothing at all; when the
+    /// match attribute's filter finds nothing, the user is also looked for by userName and
+    /// its match value compared here.
     async fn look_up(&self, change: &Change) -> Result<Option<String>, ClientError> {
         let Some(value) = &change.match_value else {
             return Ok(None);
+        };
+        let key = super::desired::match_key(self.match_path, value);
+        let holds_key = |user: &&Json| {
+            self.match_path
+                .get(user)
+                .and_then(Json::as_str)
+                .is_some_and(|v| super::desired::match_key(self.match_path, v) == key)
         };
         let found = self
             .client
             .find(ResourceType::User, &self.match_path.to_string(), value)
             .await?;
-        let key = super::desired::match_key(self.match_path, value);
-        Ok(found
+        let mut hit = found
             .iter()
-            .find(|user| {
-                self.match_path
-                    .get(user)
-                    .and_then(Json::as_str)
-                    .is_some_and(|v| super::desired::match_key(self.match_path, v) == key)
-            })
-            .and_then(|user| id(user))
-            .map(str::to_owned))
+            .find(holds_key)
+            .and_then(|u| id(u))
+            .map(str::to_owned);
+        if hit.is_none() && !self.match_path.is_core("userName") {
+            let by_name = self
+                .client
+                .find(ResourceType::User, "userName", &change.user_name)
+                .await?;
+            hit = by_name
+                .iter()
+                .find(holds_key)
+                .and_then(|u| id(u))
+                .map(str::to_owned);
+        }
+        Ok(hit)
     }
 
-    fn record(&self, state: &mut State, change: &Change, written: Written) {
+    /// Records a successful write in the state; returns the values the target did not keep.
+    fn record(
+        &self,
+        state: &mut State,
+        change: &Change,
+        written: Written,
+    ) -> Vec<super::kept::NotKept> {
         let Some(source_id) = &change.source_id else {
-            return;
+            return Vec::new();
         };
         state.rejected.remove(source_id);
         state.pending.remove(source_id);
@@ -433,7 +535,12 @@ impl Applier<'_> {
         }
         if change.action == Action::Delete {
             state.users.remove(source_id);
-            return;
+            state.not_kept.remove(source_id);
+            state.unverified.remove(source_id);
+            return Vec::new();
+        }
+        if let Some(old) = &change.takes_over {
+            state.users.remove(old);
         }
         let active = change.action != Action::Deactivate;
         let previous = state.users.get(source_id);
@@ -445,6 +552,10 @@ impl Applier<'_> {
             managed.deactivated_at = previous.and_then(|p| p.deactivated_at).or(Some(self.now));
         }
         state.users.insert(source_id.clone(), managed);
+        if written.adopted {
+            return Vec::new();
+        }
+        super::kept::record(state, change, written.returned.as_ref())
     }
 
     /// Applies the group changes after the users', so new members have their ids.
@@ -630,6 +741,13 @@ impl Applier<'_> {
     }
 }
 
+/// A 409 on create with no user of that userName on the target.
+fn reserved_hint(user_name: &str) -> String {
+    format!(
+        "No user with userName \"{user_name}\" is on the target: it may keep the userName of a deleted user reserved. Restore the user in the app, or free the userName there"
+    )
+}
+
 /// A create that certainly did not happen (refused, or never sent) is no longer pending.
 fn settle_pending(state: &mut State, change: &Change) {
     if let (Action::Create, Some(source_id)) = (change.action, &change.source_id) {
@@ -682,6 +800,7 @@ mod tests {
                 redacted: false,
             }],
             adopted: false,
+            takes_over: None,
             match_value: None,
             fingerprint: String::new(),
         };

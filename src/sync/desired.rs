@@ -119,14 +119,16 @@ pub enum Desire {
 }
 
 /// Maps records one at a time (so a stream never needs them all in memory), remembering the
-/// match keys seen so far: a second user with the same key is skipped, not merged.
+/// match keys seen so far: a second user with the same key is skipped, not merged, unless one
+/// of the two is inactive and the other active (a person re-created in the source): the
+/// active one is the person; an inactive one after it is left out, as if gone.
 pub struct Mapper<'p> {
     plan: &'p Plan,
     now: DateTime<Utc>,
     /// What `SelectUniqueValue` must avoid.
     taken: TakenValues<'p>,
-    /// Match key → source id of the user that has it.
-    keys: std::collections::HashMap<String, String>,
+    /// Match key → source id of the user that has it, and whether that user is active.
+    keys: std::collections::HashMap<String, (String, bool)>,
     user_name_path: AttrPath,
     active_path: AttrPath,
 }
@@ -186,19 +188,26 @@ impl<'p> Mapper<'p> {
             ));
         };
         let key = match_key(&plan.match_path, &match_value);
-        if let Some(other) = self.keys.get(&key) {
-            return skip(format!(
-                "`{}` is \"{match_value}\", the same as source user {other}",
-                plan.match_path
-            ));
-        }
-        self.keys.insert(key.clone(), record.id.clone());
-        let key = (key != user_name).then_some(key);
-        self.taken.claim(&mapped);
         let active = match mapped.get(&self.active_path) {
             Some(Value::Bool(b)) => *b,
             _ => record.active,
         };
+        match self.keys.get(&key) {
+            // An inactive former self of an active user: as if gone (see `takeover`).
+            Some((_, true)) if !active => return Desire::OutOfScope,
+            // The active successor of an inactive user takes the key.
+            Some((_, false)) if active => {}
+            Some((other, _)) => {
+                return skip(format!(
+                    "`{}` is \"{match_value}\", the same as source user {other}; if both are one person (re-created in the source), deactivate or remove the old one there and this one takes the account over",
+                    plan.match_path
+                ));
+            }
+            None => {}
+        }
+        self.keys.insert(key.clone(), (record.id.clone(), active));
+        let key = (key != user_name).then_some(key);
+        self.taken.claim(&mapped);
         let fingerprint = fingerprint(&mapped, active);
         Desire::User(DesiredUser {
             source_id: record.id.clone(),
@@ -235,6 +244,14 @@ pub fn fingerprint(mapped: &MappedUser, active: bool) -> Fingerprint {
         hash.bytes(b"\x1e");
     }
     hash.bytes(if active { b"active" } else { b"inactive" });
+    Fingerprint(hash.0)
+}
+
+/// A digest of one attribute value, over the same JSON rendering as [`fingerprint`]: what the
+/// state keeps of a value the target did not keep.
+pub fn value_fingerprint(value: &Value) -> Fingerprint {
+    let mut hash = Fnv1a::new();
+    write_json(value, &mut hash);
     Fingerprint(hash.0)
 }
 

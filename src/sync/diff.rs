@@ -13,13 +13,16 @@ use serde_json::Value as Json;
 
 use chrono::{DateTime, Utc};
 
+use super::case::CaseRules;
 use super::desired::{ABSENT_FINGERPRINT, Desired, DesiredUser, Skip, match_key};
 use super::event::Operation;
+use super::kept::{self, NotKept};
+use super::takeover::{TakenOver, Takeovers, held_by_other};
 use crate::config::ActionsConfig;
 use crate::mapping::plan::{Flow, REDACTED};
 use crate::scim::patch::PatchOperation;
 use crate::scim::path::AttrPath;
-use crate::scim::resource::{id, is_active, same_value, user_resource_from_json};
+use crate::scim::resource::{id, is_active, user_resource_from_json};
 use crate::state::{ManagedUser, State};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -86,6 +89,10 @@ pub struct Change {
     /// Whether the user was found on the target by the match attribute and is taken over.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub adopted: bool,
+    /// The source id whose target user this (re-created) source user takes over: its state
+    /// entry is re-keyed when the write succeeds (see [`super::takeover`]).
+    #[serde(rename = "takesOverFrom", skip_serializing_if = "Option::is_none")]
+    pub takes_over: Option<String>,
     /// The match attribute's value, to look a user up after an uncertain create.
     #[serde(skip)]
     pub match_value: Option<String>,
@@ -152,11 +159,13 @@ fn path_text<S: serde::Serializer>(path: &Arc<AttrPath>, serializer: S) -> Resul
     serializer.collect_str(path)
 }
 
-/// Which provisioning actions are on, and the clock for `delete_after_days`.
+/// Which provisioning actions are on, the clock for `delete_after_days`, and which attributes
+/// compare without regard to case.
 #[derive(Clone, Debug)]
 pub struct Policy {
     pub actions: ActionsConfig,
     pub now: DateTime<Utc>,
+    pub case: CaseRules,
 }
 
 impl Default for Policy {
@@ -164,6 +173,7 @@ impl Default for Policy {
         Policy {
             actions: ActionsConfig::default(),
             now: Utc::now(),
+            case: CaseRules::default(),
         }
     }
 }
@@ -179,6 +189,16 @@ pub struct Changes {
     pub remember: Vec<(String, ManagedUser)>,
     /// Source ids whose target user no longer exists: dropped from the state.
     pub forget: Vec<String>,
+    /// Compared values that differ from the target's only in case (written or not): the run
+    /// then asks the target's `/Schemas` which of them matter.
+    pub case_only: usize,
+    /// Values the target accepted at the last write but does not hold: not sent, recorded
+    /// (see [`super::kept`]).
+    pub not_kept: Vec<NotKept>,
+    /// Source ids whose unverified values (see [`super::kept`]) this listing settled.
+    pub verified: Vec<String>,
+    /// Takeovers that write nothing (see [`super::takeover`]).
+    pub taken_over: Vec<TakenOver>,
 }
 
 impl Changes {
@@ -219,12 +239,14 @@ pub fn diff(
         ..Changes::default()
     };
     let actions = &policy.actions;
-    let mut claimed: HashSet<&str> = HashSet::new();
     let managed_by_id: HashMap<&str, &str> = state
         .users
         .iter()
         .map(|(source, managed)| (managed.id.as_str(), source.as_str()))
         .collect();
+    let takeovers = Takeovers::find(desired, state, &by_match, &managed_by_id);
+    // Target ids claimed in this run, with the source id that claimed each.
+    let mut claimed: HashMap<&str, &str> = HashMap::new();
     // A change the target refused for good is held back while the desired state is the same.
     let held = |source_id: &str, action: Action, fingerprint: &str| {
         state
@@ -260,7 +282,20 @@ pub fn diff(
         });
     };
 
+    // Inactive users whose match key an active one holds are that person's former selves.
+    let active_keys: HashSet<&str> = desired
+        .users
+        .iter()
+        .filter(|u| u.active)
+        .map(DesiredUser::match_key)
+        .collect();
     for user in &desired.users {
+        let superseded = !user.active && active_keys.contains(user.match_key());
+        if takeovers.is_taken_over(&user.source_id) || superseded {
+            // Its target user goes to the source user that re-created it (below).
+            continue;
+        }
+        let taken_from = takeovers.taken_from(&user.source_id);
         let known = state.users.get(&user.source_id);
         let by_state = known.and_then(|m| by_id.get(m.id.as_str()).copied());
         let found = by_state.or_else(|| by_match.get(user.match_key()).copied());
@@ -278,22 +313,24 @@ pub fn diff(
             continue;
         };
         let target_id = id(target).unwrap_or_default();
-        // Another source user already claimed this target user (by state): do not touch it twice.
-        let managed_for_other = managed_by_id
-            .get(target_id)
-            .is_some_and(|s| *s != user.source_id);
-        if !claimed.insert(target_id) || managed_for_other {
+        // Another source user claimed this target user (in this run, or by state, and is not
+        // taken over from): do not touch it twice.
+        let other = claimed.get(target_id).copied().or_else(|| {
+            managed_by_id
+                .get(target_id)
+                .copied()
+                .filter(|s| *s != user.source_id && Some(*s) != taken_from)
+        });
+        if let Some(other) = other {
             changes.skipped.push(Skip {
                 source_id: user.source_id.clone(),
                 user: user.user_name.clone(),
-                reason: format!(
-                    "the target user with `{match_path}` \"{}\" is managed for another source user",
-                    user.match_key()
-                ),
+                reason: held_by_other(&match_path.to_string(), user.match_key(), other),
             });
             continue;
         }
-        let adopted = by_state.is_none();
+        claimed.insert(target_id, &user.source_id);
+        let adopted = by_state.is_none() && taken_from.is_none();
         let currently_active = is_active(target);
         let base = |action: Action, attributes: Vec<AttrChange>| Change {
             action,
@@ -302,6 +339,7 @@ pub fn diff(
             user_name: user.user_name.clone(),
             attributes,
             adopted,
+            takes_over: taken_from.map(str::to_owned),
             match_value: None,
             fingerprint: user.fingerprint.to_string(),
         };
@@ -324,7 +362,7 @@ pub fn diff(
             continue;
         }
         let mut attributes = if actions.update {
-            attribute_changes(user, target)
+            attribute_changes(user, target, state, &policy.case, &mut changes)
         } else {
             Vec::new()
         };
@@ -342,6 +380,14 @@ pub fn diff(
             changes
                 .remember
                 .push(remember(user, target_id, true, known, policy.now));
+            if let Some(from) = taken_from {
+                changes.forget.push(from.to_owned());
+                changes.taken_over.push(TakenOver {
+                    user_name: user.user_name.clone(),
+                    from: from.to_owned(),
+                    to: user.source_id.clone(),
+                });
+            }
         }
     }
 
@@ -354,7 +400,7 @@ pub fn diff(
         .chain(desired.skipped.iter().map(|s| s.source_id.as_str()))
         .collect();
     for (source_id, managed) in &state.users {
-        if present.contains(source_id.as_str()) {
+        if present.contains(source_id.as_str()) || takeovers.is_taken_over(source_id) {
             continue;
         }
         let Some(target) = by_id.get(managed.id.as_str()) else {
@@ -373,6 +419,7 @@ pub fn diff(
             user_name: user_name.clone(),
             attributes,
             adopted: false,
+            takes_over: None,
             match_value: None,
             fingerprint: ABSENT_FINGERPRINT.into(),
         };
@@ -435,6 +482,7 @@ fn create(user: &DesiredUser, match_path: &AttrPath) -> Change {
         user_name: user.user_name.clone(),
         attributes,
         adopted: false,
+        takes_over: None,
         match_value: user.mapped.get(match_path).map(|v| match v {
             crate::value::Value::Str(s) => s.clone(),
             other => other.to_json().to_string(),
@@ -443,19 +491,46 @@ fn create(user: &DesiredUser, match_path: &AttrPath) -> Change {
     }
 }
 
-/// The rules applied on every sync whose value differs on the target. `active` is handled by
-/// the caller; create-only rules are not compared.
-fn attribute_changes(user: &DesiredUser, target: &Json) -> Vec<AttrChange> {
+/// The rules applied on every sync whose value differs on the target (in case too, where the
+/// attribute is case-exact). `active` is handled by the caller; create-only rules are not
+/// compared. Values that differ only in case are counted in `changes.case_only`; values the
+/// target did not keep are not sent again (see [`super::kept`]).
+fn attribute_changes(
+    user: &DesiredUser,
+    target: &Json,
+    state: &State,
+    case: &CaseRules,
+    changes: &mut Changes,
+) -> Vec<AttrChange> {
+    if state.unverified.contains_key(&user.source_id) {
+        changes.verified.push(user.source_id.clone());
+    }
     user.mapped
         .values
         .iter()
         .filter(|v| v.flow == Flow::Always && !v.path.is_core("active"))
         .filter_map(|v| {
             let current = v.path.get(target);
-            if same_value(&v.value, current) {
+            let comparison = case.compare(&v.path, &v.value, current);
+            changes.case_only += usize::from(comparison.case_only());
+            if !comparison.needs_write() {
                 return None;
             }
             let new = v.value.to_json();
+            let path = v.path.to_string();
+            if kept::refused_before(state, &user.source_id, &path, &new) {
+                return None;
+            }
+            let missing = current.is_none_or(Json::is_null);
+            if missing && kept::sent_unverified(state, &user.source_id, &path, &new) {
+                changes.not_kept.push(NotKept {
+                    source_id: user.source_id.clone(),
+                    user: user.user_name.clone(),
+                    path,
+                    value: kept::fingerprint_of(&new),
+                });
+                return None;
+            }
             Some(AttrChange {
                 attr: Arc::clone(&v.path),
                 old: current.cloned(),
@@ -596,21 +671,21 @@ mod tests {
                     vec!["name.familyName".into()]
                 ),
                 (Action::Reactivate, "back@x".into(), vec!["active".into()]),
-                // Matched case-insensitively, adopted, and the new spelling is sent.
-                (Action::Update, "Adopt@X".into(), vec!["userName".into()]),
+                // Adopt@X is matched case-insensitively and adopted; userName is not
+                // case-exact (RFC 7643), so the new spelling is not sent.
                 (Action::Deactivate, "off@x".into(), vec!["active".into()]),
                 (Action::Deactivate, "gone@x".into(), vec!["active".into()]),
             ]
         );
-        assert!(c.changes[3].adopted);
-        assert_eq!(c.unchanged, 1);
+        assert_eq!(c.unchanged, 2);
         assert_eq!(
             c.remember
                 .iter()
                 .map(|(s, m)| (s.as_str(), m.id.as_str()))
                 .collect::<Vec<_>>(),
-            [("2", "t2")]
+            [("2", "t2"), ("5", "t5")]
         );
+        assert_eq!(c.case_only, 1, "the re-spelt userName is counted");
         assert_eq!(
             c.forget,
             ["9"],
@@ -659,6 +734,7 @@ mod tests {
                 ..ActionsConfig::default()
             },
             now,
+            ..Policy::default()
         };
         let c = diff(&d, &target, &s, &AttrPath::core("userName"), &off);
         assert!(c.changes.is_empty(), "{:?}", actions(&c));
@@ -682,6 +758,7 @@ mod tests {
                 ..ActionsConfig::default()
             },
             now,
+            ..Policy::default()
         };
         let c = diff(&d, &target, &s, &AttrPath::core("userName"), &deleting);
         let gone: Vec<(Action, String)> = c
@@ -736,6 +813,63 @@ mod tests {
             c.count(Action::Update),
             1,
             "a new desired state is tried again"
+        );
+    }
+
+    #[test]
+    fn a_re_created_source_user_takes_over_the_account_of_one_that_left() {
+        // Source user 1 left and was deactivated; 2 has the same e-mail.
+        let d = desired(json!([{"id": "2", "email": "ada@x", "last": "New"}]));
+        let target = vec![
+            json!({"id": "t1", "userName": "ada@x", "name": {"familyName": "Old"}, "active": false}),
+        ];
+        let s = state(&[("1", "t1", false)]);
+        let c = diff_on_user_name(&d, &target, &s);
+        assert_eq!(
+            actions(&c),
+            [(
+                Action::Reactivate,
+                "ada@x".into(),
+                vec!["name.familyName".into(), "active".into()]
+            )]
+        );
+        assert_eq!(c.changes[0].takes_over.as_deref(), Some("1"));
+        assert!(!c.changes[0].adopted && c.skipped.is_empty());
+
+        // 1 is still in the source but inactive: 2 takes over, 1 deactivates nothing.
+        let d = desired(json!([
+            {"id": "1", "email": "ada@x", "last": "Old", "active": false},
+            {"id": "2", "email": "ada@x", "last": "Old"},
+        ]));
+        let target = vec![json!({"id": "t1", "userName": "ada@x", "name": {"familyName": "Old"}})];
+        let c = diff_on_user_name(&d, &target, &state(&[("1", "t1", true)]));
+        assert!(c.changes.is_empty(), "{:?}", actions(&c));
+        assert_eq!(c.forget, ["1"]);
+        assert_eq!(c.remember[0].0, "2");
+        assert_eq!(
+            c.taken_over[0].line(),
+            "= ada@x: taken over from source user 1 by source user 2 (re-created in the source); nothing else to write"
+        );
+
+        // Both active in the source: nothing is guessed. (1 now has another e-mail; the
+        // account still has the old one, which 2 has.)
+        let d = desired(json!([
+            {"id": "1", "email": "ada.old@x", "last": "Old"},
+            {"id": "2", "email": "ada@x", "last": "Old"},
+        ]));
+        let c = diff_on_user_name(&d, &target, &state(&[("1", "t1", true)]));
+        assert_eq!(
+            actions(&c),
+            [(Action::Update, "ada.old@x".into(), vec!["userName".into()])]
+        );
+        assert_eq!(
+            c.skipped
+                .iter()
+                .map(|s| s.reason.as_str())
+                .collect::<Vec<_>>(),
+            [
+                "the target user with `userName` \"ada@x\" is managed for source user 1, which is still active in the source; if both are one person, run `scimsync state forget --config <file> 1` and this user takes the account over on the next run"
+            ]
         );
     }
 

@@ -10,13 +10,17 @@
 //! target is listed. A dry run is the same path without `apply`.
 
 pub mod apply;
+pub mod case;
 pub mod confirm;
 pub mod desired;
 pub mod diff;
 pub mod event;
+pub mod failure;
 pub mod groups;
+pub mod kept;
 pub mod render;
 pub mod safety;
+pub mod takeover;
 pub mod unique;
 
 use std::path::Path;
@@ -275,11 +279,19 @@ pub async fn run_plan(
         in_scope: desired.users.len(),
         skipped: desired.skipped.len(),
     });
-    let policy = Policy {
+    let mut policy = Policy {
         actions: config.sync.actions.clone(),
         now: options.now,
+        case: case::CaseRules::rfc_defaults(),
     };
-    let changes = diff::diff(&desired, &target_users, &state, &plan.match_path, &policy);
+    let mut changes = diff::diff(&desired, &target_users, &state, &plan.match_path, &policy);
+    // Values that differ only in case: the target's schema says whether that matters.
+    if changes.case_only > 0
+        && let Some(rules) = target_case_rules(&client).await
+    {
+        policy.case = rules;
+        changes = diff::diff(&desired, &target_users, &state, &plan.match_path, &policy);
+    }
     let group_changes = if plan.groups.is_empty() && state.groups.is_empty() {
         GroupChanges::default()
     } else {
@@ -362,6 +374,20 @@ pub async fn run_plan(
     report.applied = Some(applied);
     report.requests = client.totals();
     Ok(report)
+}
+
+/// The target's `caseExact` declarations, when it publishes `/Schemas`; `None` (RFC 7643's
+/// defaults apply) when it does not, or answers with something else.
+async fn target_case_rules(client: &ScimClient) -> Option<case::CaseRules> {
+    match client.discovery("Schemas").await {
+        Ok(document) => Some(case::CaseRules::from_schemas(
+            &crate::scim::discovery::resources(&document),
+        )),
+        Err(error) => {
+            tracing::info!(%error, "no /Schemas: RFC 7643's caseExact defaults apply");
+            None
+        }
+    }
 }
 
 /// The exclusive lock a writing run holds on its state; a dry run takes none, and says when a

@@ -35,8 +35,9 @@ pub fn short_path(path: &str, aliases: &Aliases) -> String {
 }
 
 /// The plan for people. With `detail`, every attribute of every change (`path: old -> new`);
-/// without, one line per change. Then skipped users and the summary line.
-pub fn text(changes: &Changes, aliases: &Aliases, detail: bool) -> String {
+/// without, one line per change. Then skipped users and the summary line; `group_writes` (the
+/// group changes planned beside these) keeps "No changes" from being said while any are.
+pub fn text(changes: &Changes, aliases: &Aliases, detail: bool, group_writes: usize) -> String {
     let mut out = String::new();
     for change in &changes.changes {
         let change = change.shown();
@@ -45,10 +46,10 @@ pub fn text(changes: &Changes, aliases: &Aliases, detail: bool) -> String {
             Action::Update | Action::Reactivate => '~',
             Action::Deactivate | Action::Delete => '-',
         };
-        let adopted = if change.adopted {
-            " (existing user, adopted)"
-        } else {
-            ""
+        let adopted = match (&change.takes_over, change.adopted) {
+            (Some(old), _) => format!(" (taken over from source user {old}: re-created)"),
+            (None, true) => " (existing user, adopted)".to_owned(),
+            (None, false) => String::new(),
         };
         let _ = write!(
             out,
@@ -91,8 +92,16 @@ pub fn text(changes: &Changes, aliases: &Aliases, detail: bool) -> String {
     for skip in &changes.skipped {
         let _ = writeln!(out, "! skip {}: {}", skip.user, skip.reason);
     }
-    if changes.is_empty() {
-        out.push_str("No changes: the target is up to date.\n");
+    for takeover in &changes.taken_over {
+        let _ = writeln!(out, "{}", takeover.line());
+    }
+    out.push_str(&super::kept::lines(&changes.not_kept, aliases));
+    match (changes.is_empty(), group_writes) {
+        (true, 0) => out.push_str("No changes: the target is up to date.\n"),
+        (true, n) => {
+            let _ = writeln!(out, "No user changes; {n} group change(s) planned.");
+        }
+        _ => {}
     }
     out.push_str(&summary(changes));
     out.push('\n');
@@ -107,8 +116,13 @@ pub fn report_text(report: &RunReport, detail: bool) -> String {
 
 /// [`report_text`], with every member skip on a line of its own when `verbose` (-v).
 pub fn report_text_listing(report: &RunReport, detail: bool, verbose: bool) -> String {
-    let mut out = text(&report.changes, &report.aliases, detail);
     let groups = &report.groups;
+    let mut out = text(
+        &report.changes,
+        &report.aliases,
+        detail,
+        groups.changes.len(),
+    );
     if !groups.changes.is_empty() || !groups.notices.is_empty() || !report.member_skips.is_empty() {
         out.push_str(&groups_text(groups));
         out.push_str(&member_skips_text(&report.member_skips, verbose));
@@ -261,15 +275,10 @@ pub fn applied_text_listing(applied: &Applied, verbose: bool) -> String {
             );
             continue;
         }
-        let _ = writeln!(
-            out,
-            "! failed to {} {}: {}",
-            failure.operation.name().replace('_', " "),
-            failure.name,
-            failure.failure.error
-        );
+        let _ = writeln!(out, "! {}", failure.line());
     }
     out.push_str(&member_skips_text(&applied.member_skips, verbose));
+    out.push_str(&super::kept::lines(&applied.not_kept, &[]));
     let mut extra = String::new();
     if applied.adopted > 0 {
         let _ = write!(extra, ", {} adopted", applied.adopted);
@@ -333,6 +342,8 @@ pub fn report_json(report: &RunReport, dry_run: bool) -> JsonReport<'_> {
         }),
         changes: ShownChanges(&changes.changes),
         skipped: &changes.skipped,
+        taken_over: &changes.taken_over,
+        not_kept: &changes.not_kept,
         applied: report.applied.as_ref(),
         run_id: &report.run_id,
         groups: JsonGroups {
@@ -362,6 +373,12 @@ pub struct JsonReport<'a> {
     summary: Json,
     changes: ShownChanges<'a>,
     skipped: &'a [Skip],
+    /// Takeovers that needed no write (see `sync::takeover`).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    taken_over: &'a [super::takeover::TakenOver],
+    /// Values the target did not keep, noticed in this listing (see `sync::kept`).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    not_kept: &'a [super::kept::NotKept],
     #[serde(skip_serializing_if = "Option::is_none")]
     applied: Option<&'a Applied>,
     run_id: &'a str,
@@ -405,6 +422,21 @@ impl Serialize for ShownChanges<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sync::groups::MemberRef;
+
+    fn report(groups: GroupChanges) -> RunReport {
+        RunReport {
+            run_id: "r".into(),
+            changes: Changes::default(),
+            groups,
+            member_skips: Vec::new(),
+            applied: None,
+            safety: None,
+            requests: RequestTotals::default(),
+            cancelled: false,
+            aliases: Vec::new(),
+        }
+    }
 
     fn skip(group: &str, user: &str, reason: &str) -> MemberSkip {
         MemberSkip {
@@ -412,6 +444,40 @@ mod tests {
             user: user.into(),
             reason: reason.into(),
         }
+    }
+
+    #[test]
+    fn no_changes_is_not_said_while_group_changes_are_planned() {
+        let remove = GroupChange {
+            operation: Operation::GroupRemoveMembers,
+            group: "eng".into(),
+            id: Some("g1".into()),
+            display_name: "Engineering".into(),
+            resource: None,
+            attributes: Vec::new(),
+            operations: Vec::new(),
+            members: vec![MemberRef {
+                source_id: Some("s1".into()),
+                id: Some("u1".into()),
+                user_name: "ada@x".into(),
+            }],
+            adopted: false,
+        };
+        let groups = GroupChanges {
+            changes: vec![remove],
+            ..GroupChanges::default()
+        };
+        assert_eq!(
+            report_text(&report(groups), false),
+            "No user changes; 1 group change(s) planned.\n\
+             Plan: 0 to create, 0 to update, 0 to reactivate, 0 to deactivate; 0 unchanged, 0 skipped.\n\
+             ~ group Engineering: remove 1 member(s): ada@x\n\
+             Groups: 0 to create, 0 to update, 1 membership change(s), 0 to delete; 0 unchanged.\n"
+        );
+        assert!(
+            report_text(&report(GroupChanges::default()), false)
+                .starts_with("No changes: the target is up to date.\n")
+        );
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! An in-process SCIM server for fault injection only: a small in-memory Users/Groups store
 //! behind a hand-rolled HTTP/1.1 loop, so a test can script exactly what goes wrong (429 with
 //! or without `Retry-After`, 5xx, a reset before or after the write took effect, a reply slower
-//! than the client's timeout, 409, a permanent 4xx for one user) and a rate limit. Every
-//! request is logged with its status. Real-server behaviour is tested against scim2-server and
+//! than the client's timeout, 409, a permanent 4xx for one user), a rate limit, and error
+//! answers that echo the request's headers, credentials included. Every request is logged with
+//! its status. Real-server behaviour is tested against scim2-server and
 //! SCIMMY; this exists for what they cannot be made to do.
 
 #![allow(dead_code)]
@@ -47,6 +48,43 @@ pub struct FaultRule {
     pub times: usize,
 }
 
+/// How a server that echoes the request's headers in its 401, 403 and 500 answers (a debug
+/// gateway, a WAF, some SCIM servers) writes them: `echo: authorization: … | host: …`, the
+/// `Authorization` header first.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Echo {
+    /// A SCIM error with the echo as `detail` and the `Authorization` value as `scimType`.
+    ScimError,
+    /// An HTML block page (`text/html`) with the echo in its text.
+    HtmlPage,
+}
+
+/// Behaviours of strict or partial real targets, switched on together or one by one (see
+/// [`FaultServer::strict`]). Each is something a SaaS target was seen to do.
+#[derive(Clone, Debug, Default)]
+pub struct Strict {
+    /// Answers at most this many resources per page (`count=200` gets 100), with the true
+    /// `totalResults`.
+    pub page_cap: Option<usize>,
+    /// Filters other than one `attr eq "value"` are refused with 400 `invalidFilter`.
+    pub single_eq_filter: bool,
+    /// Filters on these attributes (lower case, e.g. `externalid`, `emails`) return nothing.
+    pub blind_filters: Vec<&'static str>,
+    /// PATCH operations with a filtered path (`emails[type eq "work"].value`,
+    /// `members[value eq "…"]`) get 501 with an empty SCIM `detail`.
+    pub no_filtered_patch: bool,
+    /// Top-level attributes the target does not store: accepted and dropped on every write.
+    pub drops: Vec<&'static str>,
+    /// A deleted user's userName stays reserved: a POST with it gets 409.
+    pub reserve_deleted_names: bool,
+    /// `emails[].value` is stored lower-cased.
+    pub lowercase_emails: bool,
+    /// `POST /Groups` ignores `members` (the group is created empty).
+    pub group_post_ignores_members: bool,
+    /// What `GET /Schemas` answers (404 when `None`).
+    pub schemas: Option<Json>,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Logged {
     pub method: String,
@@ -63,6 +101,8 @@ struct Store {
     next: u64,
     rules: Vec<FaultRule>,
     log: Vec<Logged>,
+    /// Requests received, by method, as they arrive (the log has them once answered).
+    received: BTreeMap<String, usize>,
     /// Requests per second the server accepts, as a token bucket of that many tokens
     /// refilled at that rate (the usual shape of API rate limits); a request that finds the
     /// bucket empty gets 429 with `Retry-After: 1`.
@@ -72,12 +112,17 @@ struct Store {
     /// OAuth: the access token the token endpoint hands out, and the one accepted.
     issued_tokens: u32,
     accepted_token: Option<String>,
+    echo: Option<Echo>,
     /// Whether a POST with a userName (displayName) already in use is refused with 409;
     /// several real SaaS targets do not check, and keep both.
     allow_duplicates: bool,
     /// User ids the listing leaves out (an incomplete listing: eventual consistency, a page
     /// that shrank while paging); GET by id and filters still find them.
     unlisted: std::collections::BTreeSet<String>,
+    /// The strict behaviours switched on.
+    strict: Strict,
+    /// userNames of deleted users (lower case), for [`Strict::reserve_deleted_names`].
+    reserved: std::collections::BTreeSet<String>,
 }
 
 pub struct FaultServer {
@@ -141,6 +186,17 @@ impl FaultServer {
         store.refilled = Some(Instant::now());
     }
 
+    /// How many `method` requests arrived so far, answered or not.
+    pub fn received(&self, method: &str) -> usize {
+        self.store
+            .lock()
+            .unwrap()
+            .received
+            .get(method)
+            .copied()
+            .unwrap_or(0)
+    }
+
     /// Stops refusing duplicate userNames (and group displayNames) on POST.
     pub fn allow_duplicates(&self) {
         self.store.lock().unwrap().allow_duplicates = true;
@@ -155,9 +211,25 @@ impl FaultServer {
             .extend(ids.iter().cloned());
     }
 
+    /// Switches on the strict target behaviours of `strict` (replacing earlier ones).
+    pub fn strict(&self, strict: Strict) {
+        self.store.lock().unwrap().strict = strict;
+    }
+
     /// Makes the server accept only OAuth tokens from its own token endpoint.
     pub fn require_oauth(&self) {
         self.store.lock().unwrap().accepted_token = Some(String::new());
+    }
+
+    /// Makes every 401, 403 and 500 answer echo the request's headers.
+    pub fn echo_headers(&self, echo: Echo) {
+        self.store.lock().unwrap().echo = Some(echo);
+    }
+
+    /// Every access token the token endpoint has handed out, in order.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        let issued = self.store.lock().unwrap().issued_tokens;
+        (1..=issued).map(issued_token).collect()
     }
 
     pub fn log(&self) -> Vec<Logged> {
@@ -230,6 +302,8 @@ struct Request {
     method: String,
     path: String,
     authorization: Option<String>,
+    /// Every header line but the `Authorization` one, as received.
+    other_headers: Vec<String>,
     body: Vec<u8>,
 }
 
@@ -243,6 +317,7 @@ async fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<Re
             let path = first.next()?.to_owned();
             let mut length = 0;
             let mut authorization = None;
+            let mut other_headers = Vec::new();
             for line in lines {
                 let (name, value) = line.split_once(':')?;
                 if name.eq_ignore_ascii_case("content-length") {
@@ -250,6 +325,8 @@ async fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<Re
                 }
                 if name.eq_ignore_ascii_case("authorization") {
                     authorization = Some(value.trim().to_owned());
+                } else {
+                    other_headers.push(line.to_owned());
                 }
             }
             while buffer.len() < end + 4 + length {
@@ -266,6 +343,7 @@ async fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<Re
                 method,
                 path,
                 authorization,
+                other_headers,
                 body,
             });
         }
@@ -282,8 +360,42 @@ enum Reply {
     Answer(u16, Vec<(String, String)>, Option<Json>),
     Reset,
     Slow(Duration, u16, Option<Json>),
+    /// A body that is not SCIM JSON, with its content type.
+    Text(u16, &'static str, String),
     /// Act on the request only after this long.
     Later(Duration),
+}
+
+/// `reply`, with its body replaced by an echo of the request's headers when the server is set
+/// to echo them and the status is 401, 403 or 500.
+fn echoed(store: &Arc<Mutex<Store>>, request: &Request, reply: Reply) -> Reply {
+    let Some(echo) = store.lock().unwrap().echo else {
+        return reply;
+    };
+    let status = match &reply {
+        Reply::Answer(status @ (401 | 403 | 500), ..) => *status,
+        _ => return reply,
+    };
+    let authorization = request.authorization.clone().unwrap_or_default();
+    let text = std::iter::once(format!("authorization: {authorization}"))
+        .chain(request.other_headers.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(" | ");
+    match echo {
+        Echo::ScimError => Reply::Answer(
+            status,
+            Vec::new(),
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                "status": status.to_string(), "scimType": authorization, "detail": format!("echo: {text}")}),
+            ),
+        ),
+        Echo::HtmlPage => Reply::Text(
+            status,
+            "text/html",
+            format!("<html><body><h1>Request blocked</h1><pre>echo: {text}</pre></body></html>"),
+        ),
+    }
 }
 
 async fn serve(mut stream: TcpStream, store: Arc<Mutex<Store>>) -> std::io::Result<()> {
@@ -294,15 +406,18 @@ async fn serve(mut stream: TcpStream, store: Arc<Mutex<Store>>) -> std::io::Resu
             tokio::time::sleep(delay).await;
             reply = apply_and_log(&store, &request);
         }
-        let (status, headers, body, delay) = match reply {
+        let reply = echoed(&store, &request, reply);
+        let json = |body: Option<Json>| body.map(|b| b.to_string()).unwrap_or_default();
+        let scim = "application/scim+json";
+        let (status, headers, body, content_type, delay) = match reply {
             Reply::Reset | Reply::Later(_) => return Ok(()),
-            Reply::Answer(s, h, b) => (s, h, b, None),
-            Reply::Slow(d, s, b) => (s, Vec::new(), b, Some(d)),
+            Reply::Answer(s, h, b) => (s, h, json(b), scim, None),
+            Reply::Slow(d, s, b) => (s, Vec::new(), json(b), scim, Some(d)),
+            Reply::Text(s, content_type, text) => (s, Vec::new(), text, content_type, None),
         };
         if let Some(delay) = delay {
             tokio::time::sleep(delay).await;
         }
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
         let reason = match status {
             200 => "OK",
             201 => "Created",
@@ -310,7 +425,7 @@ async fn serve(mut stream: TcpStream, store: Arc<Mutex<Store>>) -> std::io::Resu
             _ => "Status",
         };
         let mut head = format!(
-            "HTTP/1.1 {status} {reason}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\n",
+            "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n",
             body.len()
         );
         for (name, value) in headers {
@@ -323,6 +438,10 @@ async fn serve(mut stream: TcpStream, store: Arc<Mutex<Store>>) -> std::io::Resu
     Ok(())
 }
 
+fn issued_token(n: u32) -> String {
+    format!("issued-{n}")
+}
+
 fn error(status: u16, detail: &str) -> Option<Json> {
     Some(
         json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": status.to_string(), "detail": detail}),
@@ -331,6 +450,7 @@ fn error(status: u16, detail: &str) -> Option<Json> {
 
 fn handle(store: &Arc<Mutex<Store>>, request: &Request) -> Reply {
     let mut store = store.lock().unwrap();
+    *store.received.entry(request.method.clone()).or_default() += 1;
     let body_text = String::from_utf8_lossy(&request.body).to_string();
     let log = |store: &mut Store, status: u16| {
         store.log.push(Logged {
@@ -343,7 +463,7 @@ fn handle(store: &Arc<Mutex<Store>>, request: &Request) -> Reply {
     };
     if request.path.starts_with("/oauth/token") {
         store.issued_tokens += 1;
-        let token = format!("issued-{}", store.issued_tokens);
+        let token = issued_token(store.issued_tokens);
         store.accepted_token = Some(token.clone());
         log(&mut store, 200);
         return Reply::Answer(
@@ -450,9 +570,18 @@ fn scim(store: &mut Store, request: &Request) -> (u16, Option<Json>) {
     let parts: Vec<&str> = path.trim_start_matches("/v2/").split('/').collect();
     let body: Json = serde_json::from_slice(&request.body).unwrap_or(Json::Null);
     let kind = parts[0];
+    if kind == "Schemas" && request.method == "GET" {
+        if let Some(schemas) = &store.strict.schemas {
+            return (200, Some(schemas.clone()));
+        }
+    }
     if kind != "Users" && kind != "Groups" {
         return (404, error(404, "no such endpoint"));
     }
+    if let Some(refusal) = strict_refusal(store, request, kind, &body) {
+        return refusal;
+    }
+    let body = strict_store(&store.strict, kind, body, request.method == "POST");
     let unique = if kind == "Users" {
         "userName"
     } else {
@@ -481,6 +610,14 @@ fn scim(store: &mut Store, request: &Request) -> (u16, Option<Json>) {
             let mut all = items(store);
             if let Some(filter) = pairs.get("filter") {
                 let (attr, value) = filter.split_once(" eq ").unwrap_or(("", ""));
+                let blind = store
+                    .strict
+                    .blind_filters
+                    .iter()
+                    .any(|b| attr.to_lowercase().starts_with(b));
+                if blind {
+                    all.clear();
+                }
                 let value: String = serde_json::from_str(value).unwrap_or_default();
                 all.retain(|u| {
                     u[attr]
@@ -501,7 +638,8 @@ fn scim(store: &mut Store, request: &Request) -> (u16, Option<Json>) {
             let count: usize = pairs
                 .get("count")
                 .and_then(|s| s.parse().ok())
-                .unwrap_or(100);
+                .unwrap_or(100)
+                .min(store.strict.page_cap.unwrap_or(usize::MAX));
             let total = all.len();
             let page: Vec<Json> = all
                 .into_iter()
@@ -547,7 +685,12 @@ fn scim(store: &mut Store, request: &Request) -> (u16, Option<Json>) {
         }
         ("DELETE", Some(id)) => {
             let existed = if kind == "Users" {
-                store.users.remove(*id).is_some()
+                let removed = store.users.remove(*id);
+                if let Some(name) = removed.as_ref().and_then(|u| u["userName"].as_str()) {
+                    let name = name.to_lowercase();
+                    store.reserved.insert(name);
+                }
+                removed.is_some()
             } else {
                 store.groups.remove(*id).is_some()
             };
@@ -610,9 +753,89 @@ fn scim(store: &mut Store, request: &Request) -> (u16, Option<Json>) {
                     _ => return (400, error(400, "unsupported patch")),
                 }
             }
+            let value = strict_store(&store.strict, kind, value, false);
             put(store, id, value);
             (204, None)
         }
         _ => (405, error(405, "method not allowed")),
     }
+}
+
+/// A request a strict target refuses before acting: a compound filter, a filtered PATCH path,
+/// a POST with a userName still reserved by a deleted user.
+fn strict_refusal(
+    store: &Store,
+    request: &Request,
+    kind: &str,
+    body: &Json,
+) -> Option<(u16, Option<Json>)> {
+    let strict = &store.strict;
+    let (_, query) = request.path.split_once('?').unwrap_or(("", ""));
+    let filter = url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "filter")
+        .map(|(_, v)| v.into_owned());
+    if let Some(filter) = filter.filter(|_| strict.single_eq_filter) {
+        let simple = filter.split_once(" eq ").is_some_and(|(attr, value)| {
+            !attr.contains(' ')
+                && !attr.contains('[')
+                && serde_json::from_str::<String>(value).is_ok()
+        });
+        if !simple {
+            return Some((
+                400,
+                Some(
+                    json!({"status": "400", "scimType": "invalidFilter", "detail": "only attr eq \"value\" is supported"}),
+                ),
+            ));
+        }
+    }
+    let filtered_path = body["Operations"].as_array().is_some_and(|ops| {
+        ops.iter()
+            .any(|op| op["path"].as_str().is_some_and(|p| p.contains('[')))
+    });
+    if request.method == "PATCH" && strict.no_filtered_patch && filtered_path {
+        return Some((501, error(501, "")));
+    }
+    let reserved = body["userName"]
+        .as_str()
+        .is_some_and(|n| store.reserved.contains(&n.to_lowercase()));
+    if request.method == "POST" && kind == "Users" && strict.reserve_deleted_names && reserved {
+        return Some((
+            409,
+            Some(
+                json!({"status": "409", "scimType": "uniqueness", "detail": "userName is reserved"}),
+            ),
+        ));
+    }
+    None
+}
+
+/// A resource as a strict target stores it: attributes it does not keep dropped, e-mails
+/// lower-cased, and (for `POST /Groups`) members ignored.
+fn strict_store(strict: &Strict, kind: &str, mut resource: Json, post: bool) -> Json {
+    let Some(object) = resource.as_object_mut() else {
+        return resource;
+    };
+    if object.contains_key("Operations") {
+        return resource;
+    }
+    for dropped in &strict.drops {
+        object.remove(*dropped);
+    }
+    if strict.lowercase_emails {
+        for email in object
+            .get_mut("emails")
+            .and_then(Json::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(value) = email["value"].as_str() {
+                email["value"] = json!(value.to_lowercase());
+            }
+        }
+    }
+    if strict.group_post_ignores_members && kind == "Groups" && post {
+        object.remove("members");
+    }
+    resource
 }

@@ -13,7 +13,7 @@ use rustls_pki_types::pem::PemObject;
 
 use super::LdapError;
 use super::settings::LdapConfig;
-use crate::secret::Secret;
+use crate::secret::{Secret, redact};
 
 /// An open, bound connection. The driver task ends when the handle is dropped.
 pub struct Connection {
@@ -114,20 +114,21 @@ fn tls_config(config: &LdapConfig) -> Result<Arc<ClientConfig>, LdapError> {
     Ok(Arc::new(tls))
 }
 
-/// An ldap3 error in words an admin can act on. Never contains the password: ldap3 errors
-/// carry result codes and server text, not the request.
+/// An ldap3 error in words an admin can act on. ldap3 errors carry result codes and server
+/// text, not the request; the text is redacted all the same, in case the server quotes the
+/// password.
 pub fn describe(error: &ldap3::LdapError) -> String {
     use ldap3::LdapError as E;
     match error {
         E::Io { source } => match source.kind() {
             std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
             std::io::ErrorKind::TimedOut => "timed out".into(),
-            _ => source.to_string(),
+            _ => redact::redact_owned(source.to_string()),
         },
         E::Timeout { .. } => "timed out waiting for the server".into(),
         E::EndOfStream => "the server closed the connection".into(),
         E::LdapResult { result } => result_text(result.rc, &result.text),
-        other => other.to_string(),
+        other => redact::redact_owned(other.to_string()),
     }
 }
 
@@ -147,7 +148,7 @@ fn bind_failure(rc: u32, text: &str) -> String {
 const STRONGER_AUTH_REQUIRED: u32 = 8;
 const CONFIDENTIALITY_REQUIRED: u32 = 13;
 
-/// An LDAP result code with its name and the server's message.
+/// An LDAP result code with its name and the server's message (redacted).
 pub fn result_text(rc: u32, text: &str) -> String {
     let name = match rc {
         1 => "operationsError",
@@ -170,7 +171,7 @@ pub fn result_text(rc: u32, text: &str) -> String {
         80 => "other",
         _ => "error",
     };
-    let text = text.trim();
+    let text = redact::redact(text.trim());
     if text.is_empty() {
         format!("{name} (result code {rc})")
     } else {
@@ -181,6 +182,7 @@ pub fn result_text(rc: u32, text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::SecretSource;
 
     #[test]
     fn a_bind_refused_for_want_of_encryption_names_the_code_and_the_remedy() {
@@ -192,5 +194,18 @@ mod tests {
             bind_failure(49, "80090308: LdapErr: DSID-0C09041C"),
             "invalidCredentials (result code 49): 80090308: LdapErr: DSID-0C09041C"
         );
+    }
+
+    #[test]
+    fn a_server_message_quoting_the_bind_password_is_redacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("password");
+        std::fs::write(&path, "ldap-bind-pass-6Tq1\n").unwrap();
+        let password = SecretSource::File(path).load().unwrap();
+        assert_eq!(
+            result_text(49, " bind failed for password ldap-bind-pass-6Tq1 "),
+            "invalidCredentials (result code 49): bind failed for password [redacted]"
+        );
+        assert_eq!(password.expose(), "ldap-bind-pass-6Tq1");
     }
 }

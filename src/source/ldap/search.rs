@@ -48,7 +48,7 @@ pub struct Query<'a> {
     pub what: &'static str,
 }
 
-fn scope(scope: SearchScope) -> Scope {
+pub(crate) fn scope(scope: SearchScope) -> Scope {
     match scope {
         SearchScope::Base => Scope::Base,
         SearchScope::One => Scope::OneLevel,

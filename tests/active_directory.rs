@@ -719,6 +719,32 @@ fn explain_finds_ad_users_by_sam_account_name_and_upn_with_unicode_case_folding(
             run.stdout
         );
     }
+    // The userName the mapping makes, though no source attribute holds it.
+    project.write(
+        "ad.map",
+        &MAPPING.replace(
+            "userName        <- user.userPrincipalName",
+            "userName        <- user.employeeID + \"@hr.example.test\"",
+        ),
+    );
+    let mapped = scimsync(
+        &[
+            "explain",
+            "--config",
+            &config,
+            "--user",
+            "e000001@HR.EXAMPLE.TEST",
+        ],
+        None,
+    );
+    assert_eq!(mapped.code, 0, "{}", mapped.all_output());
+    assert!(
+        mapped
+            .stdout
+            .starts_with(&format!("user {guid} (zoë0001@corp.example.test): ")),
+        "{}",
+        mapped.stdout
+    );
     let missing = scimsync(&["explain", "--config", &config, "--user", "ZOE0001"], None);
     assert_eq!(missing.code, 1);
     assert_eq!(

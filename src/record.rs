@@ -178,7 +178,39 @@ const LABEL_ATTRIBUTES: &[&str] = &[
     "cn",
 ];
 
+/// Attributes a person may name a user by when looking one up (`explain --user`): the
+/// sources' login attributes, Active Directory's `sAMAccountName` among them.
+const LOGIN_ATTRIBUTES: &[&str] = &[
+    "login",
+    "userPrincipalName",
+    "sAMAccountName",
+    "userName",
+    "email",
+    "mail",
+    "uid",
+    "cn",
+];
+
+/// Whether two names a person types are the same name: Unicode's full case folding
+/// (`ZOË0001` is `zoë0001`, `STRASSE` is `straße`), as directories compare logins.
+pub fn same_name(a: &str, b: &str) -> bool {
+    unicase::eq(a, b)
+}
+
 impl Record {
+    /// Whether `wanted` names this user: its source id, or any value of a login attribute
+    /// ([`same_name`]).
+    pub fn is_named(&self, wanted: &str) -> bool {
+        self.id == wanted
+            || LOGIN_ATTRIBUTES.iter().any(|name| match self.get(name) {
+                Value::Str(value) => same_name(value, wanted),
+                Value::List(values) => values
+                    .iter()
+                    .any(|v| v.as_str().is_some_and(|value| same_name(value, wanted))),
+                _ => false,
+            })
+    }
+
     pub fn get(&self, name: &str) -> &Value {
         self.attrs.get(name).unwrap_or(&Value::Null)
     }
@@ -285,6 +317,28 @@ mod tests {
         let r = Record::from_flat_json("1".into(), j.as_object().unwrap());
         assert_eq!(r.group_ids, vec!["00g1".to_string()]);
         assert_eq!(r.get("missing"), &Value::Null);
+    }
+
+    #[test]
+    fn a_user_is_found_by_any_login_attribute_with_unicode_case_folding() {
+        let j = json!({
+            "sAMAccountName": "zoë0001",
+            "userPrincipalName": "zoë0001@corp.example.test",
+            "mail": ["straße@corp.example.test", "z@corp.example.test"]
+        });
+        let r = Record::from_flat_json("guid-1".into(), j.as_object().unwrap());
+        for wanted in [
+            "guid-1",
+            "ZOË0001",
+            "ZOË0001@CORP.EXAMPLE.TEST",
+            "STRASSE@corp.example.test",
+            "Z@corp.example.test",
+        ] {
+            assert!(r.is_named(wanted), "{wanted}");
+        }
+        for wanted in ["GUID-1", "zoe0001", "zoë0002", "corp.example.test"] {
+            assert!(!r.is_named(wanted), "{wanted}");
+        }
     }
 
     #[test]

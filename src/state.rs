@@ -255,14 +255,14 @@ impl State {
             .users
             .iter()
             .filter(|(source, user)| {
-                *source == key || user.id == key || user.user_name.eq_ignore_ascii_case(key)
+                *source == key || user.id == key || crate::record::same_name(&user.user_name, key)
             })
             .map(|(source, _)| source.clone())
             .collect();
         let pending: Vec<String> = self
             .pending
             .iter()
-            .filter(|(source, p)| *source == key || p.user_name.eq_ignore_ascii_case(key))
+            .filter(|(source, p)| *source == key || crate::record::same_name(&p.user_name, key))
             .map(|(source, _)| source.clone())
             .filter(|source| !matching.contains(source))
             .collect();
@@ -386,6 +386,17 @@ mod tests {
         assert_eq!(state.version, STATE_VERSION);
         assert_eq!(state.users["00u1"], ManagedUser::new("abc", "A@x", true));
         assert_eq!(state.forget("a@X"), ["00u1"]);
+        assert!(state.users.is_empty());
+    }
+
+    #[test]
+    fn forgets_a_non_ascii_user_name_in_any_case() {
+        let mut state = State::new("http://t/v2");
+        state.users.insert(
+            "guid-1".into(),
+            ManagedUser::new("abc", "zoë0001@corp.example.test", true),
+        );
+        assert_eq!(state.forget("ZOË0001@CORP.EXAMPLE.TEST"), ["guid-1"]);
         assert!(state.users.is_empty());
     }
 

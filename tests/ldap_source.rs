@@ -17,21 +17,7 @@ use scimsync::config::SourceConfig;
 use scimsync::record::Record;
 use scimsync::source::{self, Directory, Projection, SourceError};
 use scimsync::value::Value;
-use support::ldap::{GROUPS, LdapServer, PEOPLE};
-
-fn config(toml_text: &str) -> SourceConfig {
-    #[derive(serde::Deserialize)]
-    struct Wrapper {
-        source: SourceConfig,
-    }
-    let config = toml::from_str::<Wrapper>(toml_text)
-        .expect("valid [source]")
-        .source;
-    if let SourceConfig::Ldap(ldap) = &config {
-        ldap.validate().expect("valid LDAP settings");
-    }
-    config
-}
+use support::ldap::{GROUPS, LdapServer, PEOPLE, source_config as config};
 
 fn read(config: &SourceConfig, projection: &Projection) -> Result<Directory, SourceError> {
     source::load_directory(config, projection, Utc::now())

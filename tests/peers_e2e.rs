@@ -44,37 +44,6 @@ fn users(server: &ScimServer) -> Vec<(String, String, String, String, String, bo
         .collect()
 }
 
-/// Each group with its members' userNames.
-fn groups(server: &ScimServer) -> Vec<(String, Vec<String>)> {
-    let names: std::collections::HashMap<String, String> = server
-        .users()
-        .iter()
-        .map(|u| {
-            (
-                u["id"].as_str().unwrap().to_owned(),
-                u["userName"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    server
-        .groups()
-        .into_iter()
-        .map(|(name, ids)| {
-            let mut members: Vec<String> = ids
-                .iter()
-                .map(|id| {
-                    names
-                        .get(id)
-                        .cloned()
-                        .unwrap_or_else(|| format!("unknown {id}"))
-                })
-                .collect();
-            members.sort();
-            (name, members)
-        })
-        .collect()
-}
-
 fn row(
     u: &str,
     x: &str,
@@ -170,7 +139,7 @@ fn lifecycle(server: &ScimServer) {
         ]
     );
     assert_eq!(
-        groups(server),
+        server.groups_by_user_name(),
         [
             (
                 "Engineering".to_owned(),
@@ -211,7 +180,7 @@ fn lifecycle(server: &ScimServer) {
         ]
     );
     assert_eq!(
-        groups(server),
+        server.groups_by_user_name(),
         [
             ("Engineering".to_owned(), members(&["alice", "dave"])),
             ("admins".to_owned(), members(&["alice"])),
@@ -231,7 +200,7 @@ fn lifecycle(server: &ScimServer) {
     assert_eq!(server.users()[1]["id"], bob_id);
     assert_eq!(server.users()[1]["active"], true);
     assert_eq!(
-        groups(server),
+        server.groups_by_user_name(),
         [
             ("Engineering".to_owned(), members(&["alice", "bob", "dave"])),
             ("admins".to_owned(), members(&["alice"])),

@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::mapping::eval::eval;
 use crate::mapping::plan::{Flow, Node, PlannedRule, REDACTED};
 use crate::mapping::{Env, Plan, SourceFile};
-use crate::record::{GROUPS_KEY, Record};
+use crate::record::{GROUPS_KEY, Record, same_name};
 use crate::source::{self, json::record_from_json, stream};
 use crate::sync::desired::{Desire, Mapper};
 use crate::sync::render::short_path;
@@ -33,7 +33,8 @@ pub struct ExplainArgs {
     /// The .map file (instead of the config's).
     #[arg(long, value_name = "FILE.map")]
     mapping: Option<PathBuf>,
-    /// The user to explain: a source id, or a login, e-mail or userName (case-insensitive).
+    /// The user to explain: a source id, a login (userPrincipalName, sAMAccountName, login,
+    /// mail, uid, cn), or the userName the mapping gives it; case-insensitive (Unicode).
     #[arg(long, value_name = "ID")]
     user: Option<String>,
     /// An export to find --user in (instead of the config's source).
@@ -71,12 +72,17 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode, String> {
     let text = std::fs::read_to_string(&mapping_path).unwrap_or_default();
     let file = SourceFile::new(plan.file.clone(), text);
 
+    let now = args.now.unwrap_or_else(Utc::now);
     let record = match (&args.record, &args.user) {
         (Some(json), _) => inline_record(json)?,
-        (None, Some(id)) => find_user(id, &args, config.as_ref())?,
+        (None, Some(id)) => find_user(
+            id,
+            &args,
+            config.as_ref(),
+            &mut Mapper::against(&plan, now, &[]),
+        )?,
         (None, None) => return Err("error: give --user or --record".into()),
     };
-    let now = args.now.unwrap_or_else(Utc::now);
     print!("{}", explain(&plan, &file, &record, now));
     Ok(ExitCode::SUCCESS)
 }
@@ -107,32 +113,29 @@ fn inline_record(json: &str) -> Result<Record, String> {
     Ok(record)
 }
 
-/// Whether `record` is the user `wanted` names: its id, or its login, e-mail or userName.
-fn is_user(record: &Record, wanted: &str) -> bool {
-    record.id == wanted
-        || [
-            "login",
-            "email",
-            "mail",
-            "userName",
-            "userPrincipalName",
-            "uid",
-        ]
-        .iter()
-        .any(|a| {
-            record
-                .get(a)
-                .as_str()
-                .is_some_and(|v| v.eq_ignore_ascii_case(wanted))
-        })
+/// Whether `record` is the user `wanted` names: its source id, a login attribute
+/// ([`Record::is_named`]), or the userName or match value the mapping gives it.
+fn is_user(record: &Record, wanted: &str, mapper: &mut Mapper<'_>) -> bool {
+    record.is_named(wanted)
+        || match mapper.map(record) {
+            Desire::User(user) => {
+                same_name(&user.user_name, wanted) || same_name(user.match_key(), wanted)
+            }
+            _ => false,
+        }
 }
 
-fn find_user(wanted: &str, args: &ExplainArgs, config: Option<&Config>) -> Result<Record, String> {
+fn find_user(
+    wanted: &str,
+    args: &ExplainArgs,
+    config: Option<&Config>,
+    mapper: &mut Mapper<'_>,
+) -> Result<Record, String> {
     let not_found = |from: &Path| format!("error: no user `{wanted}` in {}", from.display());
     if let Some(input) = &args.input {
         let mut found = None;
         stream::for_each_record(input, args.format.into(), &args.id_field, |record| {
-            if is_user(&record, wanted) {
+            if is_user(&record, wanted, mapper) {
                 found = Some(record);
                 ControlFlow::Break(())
             } else {
@@ -149,7 +152,7 @@ fn find_user(wanted: &str, args: &ExplainArgs, config: Option<&Config>) -> Resul
     let from = args.config.as_deref().unwrap_or(Path::new("the source"));
     records
         .into_iter()
-        .find(|r| is_user(r, wanted))
+        .find(|r| is_user(r, wanted, mapper))
         .ok_or_else(|| not_found(from))
 }
 

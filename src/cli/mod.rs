@@ -63,7 +63,7 @@ pub fn main() -> ExitCode {
     };
     init_logging(cli.verbose, quiet, cli.log_format);
     let result = match cli.command {
-        Command::Sync(args) => sync::run(args),
+        Command::Sync(args) => sync::run(args, cli.verbose > 0),
         Command::Check(args) => check::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Map(args) => map::run(args),

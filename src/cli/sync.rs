@@ -39,7 +39,8 @@ pub struct SyncArgs {
     allow_mass_deactivation: bool,
 }
 
-pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
+/// `verbose`: -v was given (member skips are then listed one by one).
+pub fn run(args: SyncArgs, verbose: bool) -> Result<ExitCode, String> {
     let config = Config::load(&args.config).map_err(|e| format!("error: {e}"))?;
     let plan = crate::sync::load_plan(&config.mapping).map_err(render_error)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -71,9 +72,12 @@ pub fn run(args: SyncArgs) -> Result<ExitCode, String> {
                 .map_err(|e| format!("error: cannot write the report: {e}"))?;
         }
         Output::Text => {
-            print!("{}", render::report_text(&report, args.dry_run));
+            print!(
+                "{}",
+                render::report_text_listing(&report, args.dry_run, verbose)
+            );
             if let Some(applied) = &report.applied {
-                print!("{}", render::applied_text(applied));
+                print!("{}", render::applied_text_listing(applied, verbose));
             }
         }
     }

@@ -119,35 +119,94 @@ pub async fn read_each(
     now: DateTime<Utc>,
     each: impl FnMut(Record),
 ) -> Result<Vec<Group>, SourceError> {
-    let receiver = match config {
-        SourceConfig::Json(json) => {
-            let (json, members) = (json.clone(), projection.group_members);
-            // File reading and parsing block: on a thread of their own, overlapping `each`.
-            spawn_reader("export-reader", move |batches| {
-                let groups = json::read_each(&json, members, |user| batches.push_blocking(user))?;
-                batches.flush_blocking();
-                Ok(groups)
-            })?
-        }
-        SourceConfig::Ldap(ldap) => {
-            let (ldap, projection) = (ldap.clone(), projection.clone());
-            // The read is one sequential pipeline (socket → BER → records): on a runtime of
-            // its own, on one thread, entries never hop between worker threads, and its
-            // allocations stay in one arena.
-            spawn_reader("ldap-reader", move |batches| {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| ldap::LdapError::Runtime(e.to_string()))?;
-                runtime.block_on(async {
-                    let groups = ldap::read_users(&ldap, &projection, now, batches).await?;
-                    batches.flush().await?;
+    Reading::start(config, projection, now)?.each(each).await
+}
+
+/// A read of the source under way on a thread of its own. [`Reading::opened`] waits for its
+/// first users, so a source that cannot be reached (a refused bind, a missing export) fails
+/// before anything else is done; [`Reading::each`] then takes every user.
+pub struct Reading {
+    receiver: tokio::sync::mpsc::Receiver<Delivery>,
+    /// What [`Reading::opened`] received, handed on first by [`Reading::each`].
+    first: Option<Delivery>,
+}
+
+impl Reading {
+    /// Starts reading: the reader runs ahead of the consumer by a few batches at most.
+    pub fn start(
+        config: &SourceConfig,
+        projection: &Projection,
+        now: DateTime<Utc>,
+    ) -> Result<Reading, SourceError> {
+        let receiver = match config {
+            SourceConfig::Json(json) => {
+                let (json, members) = (json.clone(), projection.group_members);
+                // File reading and parsing block: on a thread of their own, overlapping `each`.
+                spawn_reader("export-reader", move |batches| {
+                    let groups =
+                        json::read_each(&json, members, |user| batches.push_blocking(user))?;
+                    batches.flush_blocking();
                     Ok(groups)
-                })
-            })?
+                })?
+            }
+            SourceConfig::Ldap(ldap) => {
+                let (ldap, projection) = (ldap.clone(), projection.clone());
+                // The read is one sequential pipeline (socket → BER → records): on a runtime of
+                // its own, on one thread, entries never hop between worker threads, and its
+                // allocations stay in one arena.
+                spawn_reader("ldap-reader", move |batches| {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| ldap::LdapError::Runtime(e.to_string()))?;
+                    runtime.block_on(async {
+                        let groups = ldap::read_users(&ldap, &projection, now, batches).await?;
+                        batches.flush().await?;
+                        Ok(groups)
+                    })
+                })?
+            }
+        };
+        Ok(Reading {
+            receiver,
+            first: None,
+        })
+    }
+
+    /// Waits until the source has delivered its first users (a directory: connected, bound
+    /// and its first page read) or has ended; a read that has failed by then fails here.
+    pub async fn opened(&mut self) -> Result<(), SourceError> {
+        if self.first.is_some() {
+            return Ok(());
         }
-    };
-    receive(receiver, each).await
+        match self.receiver.recv().await {
+            Some(Delivery::End(Err(error))) => Err(error),
+            Some(delivery) => {
+                self.first = Some(delivery);
+                Ok(())
+            }
+            None => Err(reader_stopped()),
+        }
+    }
+
+    /// Hands every user to `each`, and returns how the read ended.
+    pub async fn each(mut self, mut each: impl FnMut(Record)) -> Result<Vec<Group>, SourceError> {
+        let mut next = self.first.take();
+        loop {
+            let delivery = match next.take() {
+                Some(delivery) => delivery,
+                None => self.receiver.recv().await.ok_or_else(reader_stopped)?,
+            };
+            match delivery {
+                Delivery::Users(users) => users.into_iter().for_each(&mut each),
+                Delivery::End(outcome) => return outcome,
+            }
+        }
+    }
+}
+
+fn reader_stopped() -> SourceError {
+    ldap::LdapError::Runtime("the source reader stopped before the end of the read".into()).into()
 }
 
 /// Runs `read` on a thread named `name`, which hands users over in batches and then says
@@ -170,23 +229,6 @@ fn spawn_reader(
         })
         .map_err(|e| ldap::LdapError::Runtime(e.to_string()))?;
     Ok(receiver)
-}
-
-/// Hands the users a reader thread sends to `each`, and returns how the read ended.
-async fn receive(
-    mut receiver: tokio::sync::mpsc::Receiver<Delivery>,
-    mut each: impl FnMut(Record),
-) -> Result<Vec<Group>, SourceError> {
-    while let Some(delivery) = receiver.recv().await {
-        match delivery {
-            Delivery::Users(users) => users.into_iter().for_each(&mut each),
-            Delivery::End(outcome) => return outcome,
-        }
-    }
-    Err(
-        ldap::LdapError::Runtime("the source reader stopped before the end of the read".into())
-            .into(),
-    )
 }
 
 /// What a reader thread sends: users as they are read, then how the read ended.

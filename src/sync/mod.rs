@@ -6,7 +6,8 @@
 //! ```
 //!
 //! Everything that can fail for bad input (mapping, export, token, state, listing the target)
-//! happens before the first write. A dry run is the same path without `apply`.
+//! happens before the first write; the source is opened (bound, first page read) before the
+//! target is listed. A dry run is the same path without `apply`.
 
 pub mod apply;
 pub mod case;
@@ -244,8 +245,13 @@ pub async fn run_plan(
     state.start_window(options.now, window);
     let client = connect(&config.target)?.with_cancellation(options.cancel.clone());
 
-    // The target is listed first: `SelectUniqueValue` avoids the values it already holds,
-    // and each source user is mapped as soon as it is read.
+    // The source is opened first (an LDAP directory bound and its first page read), so a
+    // wrong password or an unreachable directory fails at once, not after a long listing.
+    // Its users are mapped only once the target is listed: `SelectUniqueValue` avoids the
+    // values the target already holds.
+    let mut reading =
+        source::Reading::start(&config.source, &source_projection(plan), options.now)?;
+    reading.opened().await?;
     let listing = Instant::now();
     let mut target_users = client.list_users().await?;
     options
@@ -264,7 +270,7 @@ pub async fn run_plan(
         desired,
         groups: desired_groups,
         member_skips,
-    } = read_desired(&config.source, plan, options.now, &target_users).await?;
+    } = plan_reading(reading, plan, options.now, &target_users).await?;
     tracing::info!(
         source = desired.source_count,
         desired = desired.users.len(),
@@ -465,11 +471,19 @@ pub async fn read_desired(
     now: DateTime<Utc>,
     target_users: &[serde_json::Value],
 ) -> Result<SourceDesired, SyncError> {
+    let reading = source::Reading::start(source, &source_projection(plan), now)?;
+    plan_reading(reading, plan, now, target_users).await
+}
+
+/// [`read_desired`] from a read already started for `plan` ([`source_projection`]).
+async fn plan_reading(
+    reading: source::Reading,
+    plan: &Plan,
+    now: DateTime<Utc>,
+    target_users: &[serde_json::Value],
+) -> Result<SourceDesired, SyncError> {
     let mut planner = SourcePlanner::new(plan, now, target_users);
-    source::read_each(source, &source_projection(plan), now, |record| {
-        planner.add(&record)
-    })
-    .await?;
+    reading.each(|record| planner.add(&record)).await?;
     Ok(planner.finish())
 }
 
@@ -514,9 +528,34 @@ impl<'p> SourcePlanner<'p> {
 /// What the source must deliver for this plan: the attributes its rules and scope read
 /// (a directory then sends only those), and group memberships if any rule reads them.
 pub fn source_projection(plan: &Plan) -> source::Projection {
+    // Group push works from each user's group names: a `group` statement needs them even
+    // when no rule reads a group.
+    let groups = plan.facts.reads_groups || !plan.groups.is_empty();
     source::Projection {
-        // Group push works from each user's group names.
         group_members: false,
-        ..source::Projection::only(plan.facts.reads.iter().cloned(), plan.facts.reads_groups)
+        ..source::Projection::only(plan.facts.reads.iter().cloned(), groups)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pushed_group_asks_the_source_for_groups_even_when_no_rule_reads_one() {
+        let compiled = |text: &str| {
+            mapping::compile(&SourceFile::new("t.map", text.to_owned())).expect("compiles")
+        };
+        let pushed = compiled("userName <- user.mail\ngroup \"Engineering\"\n");
+        assert_eq!(
+            source_projection(&pushed),
+            source::Projection {
+                attributes: Some(["mail".to_owned()].into_iter().collect()),
+                groups: true,
+                group_members: false,
+            }
+        );
+        let users_only = compiled("userName <- user.mail\n");
+        assert!(!source_projection(&users_only).groups);
     }
 }

@@ -108,9 +108,14 @@ pub fn text(changes: &Changes, aliases: &Aliases, detail: bool, group_writes: us
     out
 }
 
-/// The whole plan of a run for people: user changes, group changes, member skips, the
-/// threshold verdict of a dry run, and the summary lines.
+/// The whole plan of a run for people: user changes, group changes, member skips (counted per
+/// group and reason), the threshold verdict of a dry run, and the summary lines.
 pub fn report_text(report: &RunReport, detail: bool) -> String {
+    report_text_listing(report, detail, false)
+}
+
+/// [`report_text`], with every member skip on a line of its own when `verbose` (-v).
+pub fn report_text_listing(report: &RunReport, detail: bool, verbose: bool) -> String {
     let groups = &report.groups;
     let mut out = text(
         &report.changes,
@@ -120,13 +125,7 @@ pub fn report_text(report: &RunReport, detail: bool) -> String {
     );
     if !groups.changes.is_empty() || !groups.notices.is_empty() || !report.member_skips.is_empty() {
         out.push_str(&groups_text(groups));
-        for skip in &report.member_skips {
-            let _ = writeln!(
-                out,
-                "! skip member {} of group {}: {}",
-                skip.user, skip.group, skip.reason
-            );
-        }
+        out.push_str(&member_skips_text(&report.member_skips, verbose));
         out.push_str(&group_summary(groups));
         out.push('\n');
     }
@@ -134,6 +133,45 @@ pub fn report_text(report: &RunReport, detail: bool) -> String {
         let _ = writeln!(out, "! stop: {}", violation.message());
     }
     out
+}
+
+/// Members of pushed groups that are not pushed: each one when `verbose`; otherwise one line
+/// per group and reason (a directory keeps disabled users in their groups: hundreds of them).
+fn member_skips_text(skips: &[MemberSkip], verbose: bool) -> String {
+    let mut out = String::new();
+    let mut counted: Vec<(&MemberSkip, usize)> = Vec::new();
+    for skip in skips {
+        if verbose {
+            let _ = writeln!(out, "{}", member_skip_line(skip));
+            continue;
+        }
+        match counted
+            .iter_mut()
+            .find(|(first, _)| first.group == skip.group && first.reason == skip.reason)
+        {
+            Some((_, count)) => *count += 1,
+            None => counted.push((skip, 1)),
+        }
+    }
+    for (first, count) in counted {
+        if count == 1 {
+            let _ = writeln!(out, "{}", member_skip_line(first));
+        } else {
+            let _ = writeln!(
+                out,
+                "! skip {count} members of group {}: {} (-v lists them)",
+                first.group, first.reason
+            );
+        }
+    }
+    out
+}
+
+fn member_skip_line(skip: &MemberSkip) -> String {
+    format!(
+        "! skip member {} of group {}: {}",
+        skip.user, skip.group, skip.reason
+    )
 }
 
 fn groups_text(groups: &GroupChanges) -> String {
@@ -222,6 +260,11 @@ pub fn summary(changes: &Changes) -> String {
 
 /// `Applied: 1 created, 2 updated, 0 reactivated, 1 deactivated; 0 failed.` plus one line per failure.
 pub fn applied_text(applied: &Applied) -> String {
+    applied_text_listing(applied, false)
+}
+
+/// [`applied_text`], with every member skip on a line of its own when `verbose` (-v).
+pub fn applied_text_listing(applied: &Applied, verbose: bool) -> String {
     let mut out = String::new();
     for failure in &applied.failures {
         if failure.failure.outcome_unknown {
@@ -234,13 +277,7 @@ pub fn applied_text(applied: &Applied) -> String {
         }
         let _ = writeln!(out, "! {}", failure.line());
     }
-    for skip in &applied.member_skips {
-        let _ = writeln!(
-            out,
-            "! skip member {} of group {}: {}",
-            skip.user, skip.group, skip.reason
-        );
-    }
+    out.push_str(&member_skips_text(&applied.member_skips, verbose));
     out.push_str(&super::kept::lines(&applied.not_kept, &[]));
     let mut extra = String::new();
     if applied.adopted > 0 {
@@ -402,6 +439,14 @@ mod tests {
         }
     }
 
+    fn skip(group: &str, user: &str, reason: &str) -> MemberSkip {
+        MemberSkip {
+            group: group.into(),
+            user: user.into(),
+            reason: reason.into(),
+        }
+    }
+
     #[test]
     fn no_changes_is_not_said_while_group_changes_are_planned() {
         let remove = GroupChange {
@@ -433,6 +478,32 @@ mod tests {
         assert!(
             report_text(&report(GroupChanges::default()), false)
                 .starts_with("No changes: the target is up to date.\n")
+        );
+    }
+
+    #[test]
+    fn member_skips_are_counted_per_group_and_reason_unless_verbose() {
+        let inactive = "the user is inactive";
+        let skips = [
+            skip("All Staff", "u1 (a@x)", inactive),
+            skip("All Staff", "u2 (b@x)", inactive),
+            skip("Sales", "u2 (b@x)", inactive),
+            skip("All Staff", "u3 (c@x)", "the user is out of scope"),
+            skip("All Staff", "u4 (d@x)", inactive),
+        ];
+        assert_eq!(
+            member_skips_text(&skips, false),
+            "! skip 3 members of group All Staff: the user is inactive (-v lists them)\n\
+             ! skip member u2 (b@x) of group Sales: the user is inactive\n\
+             ! skip member u3 (c@x) of group All Staff: the user is out of scope\n"
+        );
+        assert_eq!(
+            member_skips_text(&skips, true),
+            "! skip member u1 (a@x) of group All Staff: the user is inactive\n\
+             ! skip member u2 (b@x) of group All Staff: the user is inactive\n\
+             ! skip member u2 (b@x) of group Sales: the user is inactive\n\
+             ! skip member u3 (c@x) of group All Staff: the user is out of scope\n\
+             ! skip member u4 (d@x) of group All Staff: the user is inactive\n"
         );
     }
 }

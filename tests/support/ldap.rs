@@ -108,34 +108,17 @@ impl LdapServer {
 
     /// Applies LDIF changes as the directory's administrator (ldapmodify).
     pub fn modify(&self, ldif: &str) {
-        let mut child = Command::new("ldapmodify")
-            .args([
-                "-x",
-                "-H",
-                &self.url,
-                "-D",
-                "cn=admin,dc=example,dc=com",
-                "-w",
-                "secret",
-            ])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("run ldapmodify");
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(ldif.as_bytes())
-            .expect("write LDIF");
-        let output = child.wait_with_output().expect("ldapmodify");
-        assert!(
-            output.status.success(),
-            "ldapmodify failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let mut command = Command::new("ldapmodify");
+        command.args([
+            "-x",
+            "-H",
+            &self.url,
+            "-D",
+            "cn=admin,dc=example,dc=com",
+            "-w",
+            "secret",
+        ]);
+        ldapmodify(command, ldif);
     }
 
     /// A file holding `password`, for `bind_password_file`.
@@ -155,6 +138,45 @@ impl LdapServer {
             self.password_file(password).display()
         )
     }
+}
+
+/// Runs `command` (an `ldapmodify` with its connection arguments) on `ldif`; panics with its
+/// error output when it fails.
+pub fn ldapmodify(mut command: Command, ldif: &str) {
+    use std::io::Write;
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run ldapmodify");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(ldif.as_bytes())
+        .expect("write LDIF");
+    let output = child.wait_with_output().expect("ldapmodify");
+    assert!(
+        output.status.success(),
+        "ldapmodify failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A `[source]` table (`toml_text` holds it and anything else), its LDAP settings validated.
+pub fn source_config(toml_text: &str) -> scimsync::config::SourceConfig {
+    #[derive(serde::Deserialize)]
+    struct Wrapper {
+        source: scimsync::config::SourceConfig,
+    }
+    let config = toml::from_str::<Wrapper>(toml_text)
+        .expect("valid [source]")
+        .source;
+    if let scimsync::config::SourceConfig::Ldap(ldap) = &config {
+        ldap.validate().expect("valid LDAP settings");
+    }
+    config
 }
 
 /// `conn=1000 op=2` from a slapd stats line.

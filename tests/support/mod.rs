@@ -135,6 +135,62 @@ impl ScimServer {
         groups
     }
 
+    /// Every user on the server, page by page ([`ScimServer::users`] reads one page of 1,000).
+    pub fn all_users(&self) -> Vec<Json> {
+        let mut users = Vec::new();
+        // Bounded: 100 pages of 1,000 are more than any test holds.
+        for page in 0..100 {
+            let body: Json = self
+                .http()
+                .get(format!(
+                    "{}/Users?count=1000&startIndex={}",
+                    self.url,
+                    page * 1000 + 1
+                ))
+                .bearer_auth(&self.token)
+                .send()
+                .expect("list users")
+                .json()
+                .expect("list JSON");
+            let resources = body["Resources"].as_array().cloned().unwrap_or_default();
+            if resources.is_empty() {
+                break;
+            }
+            users.extend(resources);
+        }
+        users
+    }
+
+    /// Each group (by displayName) with its members' userNames, sorted.
+    pub fn groups_by_user_name(&self) -> Vec<(String, Vec<String>)> {
+        let names: std::collections::HashMap<String, String> = self
+            .all_users()
+            .iter()
+            .map(|u| {
+                (
+                    u["id"].as_str().unwrap_or_default().to_owned(),
+                    u["userName"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        self.groups()
+            .into_iter()
+            .map(|(name, ids)| {
+                let mut members: Vec<String> = ids
+                    .iter()
+                    .map(|id| {
+                        names
+                            .get(id)
+                            .cloned()
+                            .unwrap_or_else(|| format!("unknown {id}"))
+                    })
+                    .collect();
+                members.sort();
+                (name, members)
+            })
+            .collect()
+    }
+
     /// Users with server-assigned fields (`id`, `meta`) removed, for exact comparisons.
     pub fn user_contents(&self) -> Vec<Json> {
         self.users()
@@ -303,6 +359,7 @@ pub fn project_map_files() -> Vec<PathBuf> {
         .flat_map(|dir| map_files(&repo().join(dir)))
         .collect()
 }
+pub mod ad;
 pub mod ldap;
 /// `user` with its `schemas` sorted, so resources compare whatever order a server keeps.
 pub fn sorted_schemas(mut user: Json) -> Json {

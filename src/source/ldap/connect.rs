@@ -66,7 +66,7 @@ pub async fn open(config: &LdapConfig, password: Option<&Secret>) -> Result<Conn
             return Err(LdapError::Bind {
                 url,
                 dn: dn.clone(),
-                reason: result_text(result.rc, &result.text),
+                reason: bind_failure(result.rc, &result.text),
             });
         }
     }
@@ -100,6 +100,22 @@ pub fn describe(error: &ldap3::LdapError) -> String {
     }
 }
 
+/// A refused bind in words, with the remedy when the code has one: Active Directory with LDAP
+/// signing required (Samba's default) refuses a simple bind over plain LDAP.
+fn bind_failure(rc: u32, text: &str) -> String {
+    let words = result_text(rc, text);
+    match rc {
+        STRONGER_AUTH_REQUIRED | CONFIDENTIALITY_REQUIRED => format!(
+            "{}. The server accepts a password only over an encrypted connection: use an ldaps:// url or starttls = true",
+            words.trim_end_matches('.')
+        ),
+        _ => words,
+    }
+}
+
+const STRONGER_AUTH_REQUIRED: u32 = 8;
+const CONFIDENTIALITY_REQUIRED: u32 = 13;
+
 /// An LDAP result code with its name and the server's message (redacted).
 pub fn result_text(rc: u32, text: &str) -> String {
     let name = match rc {
@@ -107,9 +123,11 @@ pub fn result_text(rc: u32, text: &str) -> String {
         2 => "protocolError",
         3 => "timeLimitExceeded",
         4 => "sizeLimitExceeded",
+        8 => "strongerAuthRequired",
         10 => "referral",
         11 => "adminLimitExceeded",
         12 => "unavailableCriticalExtension",
+        13 => "confidentialityRequired",
         32 => "noSuchObject",
         34 => "invalidDNSyntax",
         48 => "inappropriateAuthentication",
@@ -133,6 +151,18 @@ pub fn result_text(rc: u32, text: &str) -> String {
 mod tests {
     use super::*;
     use crate::secret::SecretSource;
+
+    #[test]
+    fn a_bind_refused_for_want_of_encryption_names_the_code_and_the_remedy() {
+        assert_eq!(
+            bind_failure(8, "BindSimple: Transport encryption required."),
+            "strongerAuthRequired (result code 8): BindSimple: Transport encryption required. The server accepts a password only over an encrypted connection: use an ldaps:// url or starttls = true"
+        );
+        assert_eq!(
+            bind_failure(49, "80090308: LdapErr: DSID-0C09041C"),
+            "invalidCredentials (result code 49): 80090308: LdapErr: DSID-0C09041C"
+        );
+    }
 
     #[test]
     fn a_server_message_quoting_the_bind_password_is_redacted() {

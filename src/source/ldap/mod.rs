@@ -9,6 +9,7 @@
 //! between pages. None of those may look like "these users left".
 
 pub mod connect;
+pub mod global_catalog;
 pub mod groups;
 pub mod search;
 pub mod settings;
@@ -123,6 +124,7 @@ pub async fn read_users<D: UserDelivery>(
         )
     });
     let plan = UserAttributes::new(config, projection, resolve_groups);
+    global_catalog::warn_if_missing(&config.url, &plan.request);
     let mut sink = UserSink {
         config,
         plan: &plan,

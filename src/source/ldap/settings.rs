@@ -263,6 +263,12 @@ impl LdapConfig {
                 ));
             }
         }
+        for (key, name) in [
+            ("member_attribute", &self.groups.member_attribute),
+            ("name_attribute", &self.groups.name_attribute),
+        ] {
+            check_attribute_name(key, name)?;
+        }
         if self.groups.base_dn.is_none() {
             if self.groups.membership == Membership::Search {
                 return Err("[source.groups] membership = \"search\" needs `base_dn` (where the group entries are)".into());
@@ -273,6 +279,29 @@ impl LdapConfig {
             }
         }
         Ok(())
+    }
+}
+
+/// An attribute name alone: a description with options (`member;range=0-1499`) names
+/// values no entry is returned under, so the groups would silently come back empty.
+fn check_attribute_name(key: &str, name: &str) -> Result<(), String> {
+    if let Some((attribute, options)) = name.split_once(';') {
+        return Err(format!(
+            "[source.groups] {key} `{name}`: give the attribute name alone (`{attribute}`); options such as `;{options}` are not allowed (scimsync asks for a large attribute's ranges itself)"
+        ));
+    }
+    let is_name = name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    let is_oid = !name.is_empty()
+        && name
+            .split('.')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
+    if is_name || is_oid {
+        Ok(())
+    } else {
+        Err(format!(
+            "[source.groups] {key} `{name}` is not an LDAP attribute name"
+        ))
     }
 }
 
@@ -324,6 +353,14 @@ mod tests {
             (
                 "page_size = 0",
                 "[source] page_size, connect_timeout_seconds and timeout_seconds must be at least 1",
+            ),
+            (
+                "[groups]\nmember_attribute = \"member;range=0-1499\"",
+                "[source.groups] member_attribute `member;range=0-1499`: give the attribute name alone (`member`); options such as `;range=0-1499` are not allowed (scimsync asks for a large attribute's ranges itself)",
+            ),
+            (
+                "[groups]\nname_attribute = \"display name\"",
+                "[source.groups] name_attribute `display name` is not an LDAP attribute name",
             ),
             (
                 "[groups]\nmembership = \"search\"",

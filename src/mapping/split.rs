@@ -98,34 +98,65 @@ fn dialect_switch(line: &str) -> Option<Dialect> {
 
 /// Updates the bracket depth over one line, skipping string literals and comments.
 /// Strings never span lines, so an unterminated one ends with the line.
-fn scan_brackets(line: &str, dialect: Dialect, mut depth: usize) -> usize {
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '#' => break,
-            '(' | '[' | '{' => depth += 1,
-            ')' | ']' | '}' => depth = depth.saturating_sub(1),
-            '"' | '\'' if c == '"' || dialect.single_quoted_strings() => {
-                while let Some(s) = chars.next() {
-                    if s == '\n' {
-                        break;
-                    }
-                    if s == '\\' && dialect.backslash_escapes() {
-                        chars.next();
-                    } else if s == c {
-                        // Okta doubles a quote to escape it.
-                        if !dialect.backslash_escapes() && chars.peek() == Some(&c) {
-                            chars.next();
-                        } else {
-                            break;
-                        }
-                    }
-                }
+fn scan_brackets(line: &str, dialect: Dialect, depth: usize) -> usize {
+    code_chars(line, dialect).fold(depth, |depth, (_, c)| match c {
+        '(' | '[' | '{' => depth + 1,
+        ')' | ']' | '}' => depth.saturating_sub(1),
+        _ => depth,
+    })
+}
+
+/// The characters of `text` that are code, with their byte offsets: string literals (quotes
+/// included) and comments are skipped. A string ends at its closing quote or at the end of
+/// its line, as the grammar has it.
+pub(super) fn code_chars(text: &str, dialect: Dialect) -> CodeChars<'_> {
+    CodeChars {
+        chars: text.char_indices().peekable(),
+        dialect,
+    }
+}
+
+pub(super) struct CodeChars<'t> {
+    chars: std::iter::Peekable<std::str::CharIndices<'t>>,
+    dialect: Dialect,
+}
+
+impl CodeChars<'_> {
+    /// Skips the rest of a string literal opened by `quote`.
+    fn skip_string(&mut self, quote: char) {
+        while let Some((_, s)) = self.chars.next() {
+            if s == '\n' {
+                break;
             }
-            _ => {}
+            if s == '\\' && self.dialect.backslash_escapes() {
+                self.chars.next();
+            } else if s == quote {
+                // Okta doubles a quote to escape it.
+                if !self.dialect.backslash_escapes()
+                    && self.chars.next_if(|(_, n)| *n == quote).is_some()
+                {
+                    continue;
+                }
+                break;
+            }
         }
     }
-    depth
+}
+
+impl Iterator for CodeChars<'_> {
+    type Item = (usize, char);
+
+    fn next(&mut self) -> Option<(usize, char)> {
+        loop {
+            let (at, c) = self.chars.next()?;
+            match c {
+                '#' => while self.chars.next_if(|(_, c)| *c != '\n').is_some() {},
+                '"' => self.skip_string(c),
+                '\'' if self.dialect.single_quoted_strings() => self.skip_string(c),
+                _ => return Some((at, c)),
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -39,19 +39,13 @@ pub fn parse_file(file: &SourceFile, initial: Dialect) -> (MapFile, Vec<Diagnost
         }
         match MapParser::parse(entry, text) {
             Ok(mut pairs) => {
-                let reported = diagnostics.len();
-                let mut lower = Lower {
-                    offset: chunk.start,
-                    dialect: chunk.dialect,
-                    diagnostics: &mut diagnostics,
-                };
+                let mut lower = Lower::new(chunk.start, chunk.dialect, &mut diagnostics);
                 let statement = pairs.next().and_then(|p| lower.statement(p));
                 // A statement whose tree was cut short at the depth limit is left out, as one
                 // that does not parse is: what is left of it would only mislead the checker.
-                let cut_short = diagnostics[reported..]
-                    .iter()
-                    .any(|d| d.code == Code::TooDeep);
-                statements.extend(statement.filter(|_| !cut_short));
+                if !lower.cut_short {
+                    statements.extend(statement);
+                }
             }
             Err(error) => diagnostics.push(syntax_error(&error, text, chunk.start, chunk.dialect)),
         }
@@ -71,11 +65,7 @@ pub fn parse_expression(text: &str, dialect: Dialect) -> Result<Expr, Vec<Diagno
     let mut pairs =
         MapParser::parse(entry, text).map_err(|e| vec![syntax_error(&e, text, 0, dialect)])?;
     let mut diagnostics = Vec::new();
-    let mut lower = Lower {
-        offset: 0,
-        dialect,
-        diagnostics: &mut diagnostics,
-    };
+    let mut lower = Lower::new(0, dialect, &mut diagnostics);
     let expr = pairs
         .next()
         .and_then(|standalone| standalone.into_inner().next())
@@ -90,9 +80,20 @@ struct Lower<'d> {
     offset: usize,
     dialect: Dialect,
     diagnostics: &'d mut Vec<Diagnostic>,
+    /// Whether the tree passed [`MAX_DEPTH`]: reported once, and nothing more is lowered.
+    cut_short: bool,
 }
 
-impl Lower<'_> {
+impl<'d> Lower<'d> {
+    fn new(offset: usize, dialect: Dialect, diagnostics: &'d mut Vec<Diagnostic>) -> Lower<'d> {
+        Lower {
+            offset,
+            dialect,
+            diagnostics,
+            cut_short: false,
+        }
+    }
+
     fn span(&self, pair: &Pair<Rule>) -> Span {
         let s = pair.as_span();
         Span::new(s.start() + self.offset, s.end() + self.offset)
@@ -340,17 +341,16 @@ impl Lower<'_> {
     }
 
     /// Lowers `pair` into a node `depth` levels down its statement's tree (the root is at 1).
-    /// A node past [`MAX_DEPTH`] is reported and lowered as `null`; the statement is then
-    /// dropped, so no later stage meets a deeper tree. Each rule has a function of its own,
-    /// which keeps this recursive one's stack frame small.
+    /// A node past [`MAX_DEPTH`] is reported and lowered as `null`, and so is everything after
+    /// it: the statement is dropped, so no later stage meets a deeper tree. Each rule has a
+    /// function of its own, which keeps this recursive one's stack frame small.
     fn expr(&mut self, pair: Pair<Rule>, depth: usize) -> Expr {
         let pair = innermost(pair);
         let span = self.span(&pair);
         if depth > MAX_DEPTH {
-            self.diagnostics.push(too_deep(
-                span,
-                format!("level {} starts here", MAX_DEPTH + 1),
-            ));
+            self.too_deep(span, format!("level {} starts here", MAX_DEPTH + 1));
+        }
+        if self.cut_short {
             return null(span);
         }
         match pair.as_rule() {
@@ -387,15 +387,21 @@ impl Lower<'_> {
         let Some(first_excess) = links.get(fit) else {
             return false;
         };
-        self.diagnostics.push(too_deep(
-            *first_excess,
-            format!(
-                "chained operator {} of {}: only {fit} fit at this depth",
-                fit + 1,
-                links.len()
-            ),
-        ));
+        let label = format!(
+            "chained operator {} of {}: only {fit} fit at this depth",
+            fit + 1,
+            links.len()
+        );
+        self.too_deep(*first_excess, label);
         true
+    }
+
+    /// Reports the first place of the statement that nests past [`MAX_DEPTH`]; one is enough.
+    fn too_deep(&mut self, span: Span, label: String) {
+        if !self.cut_short {
+            self.diagnostics.push(too_deep(span, label));
+            self.cut_short = true;
+        }
     }
 
     /// `cond ? then : otherwise` and `value ?: fallback`.

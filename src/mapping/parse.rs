@@ -683,8 +683,16 @@ impl<'d> Lower<'d> {
     fn implicit_chain(&mut self, pair: Pair<Rule>, op: BinaryOp, depth: usize) -> Expr {
         let span = self.span(&pair);
         let operands: Vec<Pair<Rule>> = pair.into_inner().collect();
-        // Each operand after the first brings an operator; it stands for its link.
-        let links: Vec<Span> = operands.iter().skip(1).map(|p| self.span(p)).collect();
+        // Each operand after the first brings an operator; it stands for its link (without
+        // the blanks its pair ends with).
+        let links: Vec<Span> = operands
+            .iter()
+            .skip(1)
+            .map(|p| {
+                let span = self.span(p);
+                Span::new(span.start, span.start + p.as_str().trim_end().len())
+            })
+            .collect();
         if self.chain_too_deep(&links, depth) {
             return null(span);
         }
@@ -1333,54 +1341,50 @@ mod tests {
     }
 
     #[test]
-    fn operator_chains_may_reach_the_depth_limit_and_no_further() {
-        let chain = |n: usize| format!("1{}", " + 1".repeat(n - 1));
-        assert_eq!(depth(&okta(&chain(MAX_DEPTH))), MAX_DEPTH);
-        // At the root only MAX_DEPTH - 1 operators fit: the one after them is reported.
-        let span = too_deep_at(&chain(MAX_DEPTH + 1), Dialect::Okta);
-        assert_eq!(
-            span,
-            Span::new(2 + 4 * (MAX_DEPTH - 1), 3 + 4 * (MAX_DEPTH - 1))
-        );
-        let span = too_deep_at(&chain(7000), Dialect::Okta2);
-        assert_eq!(span.start, 2 + 4 * (MAX_DEPTH - 1));
-        let concat = format!("[a]{}", " & [a]".repeat(10_000));
-        assert_eq!(
-            too_deep_at(&concat, Dialect::Entra).start,
-            4 + 6 * (MAX_DEPTH - 1)
-        );
-        // `||` is not kept as a pair: the operand after the last operator that fits.
-        let or = format!("[a]{}", " || [a]".repeat(10_000));
-        assert_eq!(
-            too_deep_at(&or, Dialect::Entra).start,
-            7 + 7 * (MAX_DEPTH - 1)
-        );
+    fn chains_may_reach_the_depth_limit() {
+        let at_limit = [
+            format!("1{}", " + 1".repeat(MAX_DEPTH - 1)),
+            format!("{}true", "!".repeat(MAX_DEPTH - 1)),
+            format!("user{}", ".a".repeat(MAX_DEPTH - 1)),
+        ];
+        for text in at_limit {
+            assert_eq!(depth(&okta(&text)), MAX_DEPTH, "{}", &text[..10]);
+        }
     }
 
+    /// Each chain one link too long, or far too long, is reported at the first link that does
+    /// not fit: at the root, MAX_DEPTH - 1 links fit above the first operand.
     #[test]
-    fn prefix_and_suffix_chains_count_too() {
-        let nots = |n: usize| format!("{}true", "!".repeat(n));
-        assert_eq!(depth(&okta(&nots(MAX_DEPTH - 1))), MAX_DEPTH);
-        assert_eq!(
-            too_deep_at(&nots(MAX_DEPTH), Dialect::Okta),
-            Span::new(MAX_DEPTH - 1, MAX_DEPTH)
-        );
-        let entra_nots = format!("{}[a]", "!".repeat(50_000));
-        assert_eq!(
-            too_deep_at(&entra_nots, Dialect::Entra).start,
-            MAX_DEPTH - 1
-        );
-        let members = |n: usize| format!("user{}", ".a".repeat(n));
-        assert_eq!(depth(&okta(&members(MAX_DEPTH - 1))), MAX_DEPTH);
-        assert_eq!(
-            too_deep_at(&members(MAX_DEPTH), Dialect::Okta).start,
-            4 + 2 * (MAX_DEPTH - 1)
-        );
-        let methods = format!("user.email{}", ".trim()".repeat(20_000));
-        assert_eq!(
-            too_deep_at(&methods, Dialect::Okta2).start,
-            10 + 7 * (MAX_DEPTH - 2)
-        );
+    fn chains_past_the_limit_are_reported_at_their_first_link_too_many() {
+        use Dialect::*;
+        let fit = MAX_DEPTH - 1;
+        // (head, link repeated, times, tail, dialect, the link reported, what it underlines)
+        let cases = [
+            ("1", " + 1", fit + 1, "", Okta, fit, "+"),
+            ("1", " + 1", 7000, "", Okta2, fit, "+"),
+            ("[a]", " & [a]", 10_000, "", Entra, fit, "&"),
+            // `||` is not kept as a pair: the operand after it stands for it.
+            ("[a]", " || [a]", 10_000, "", Entra, fit, "[a]"),
+            ("", "!", fit + 1, "true", Okta, fit, "!"),
+            ("", "!", 50_000, "[a]", Entra, fit, "!"),
+            ("user", ".a", fit + 1, "", Okta, fit, ".a"),
+            // `.email` is the first suffix.
+            (
+                "user.email",
+                ".trim()",
+                20_000,
+                "",
+                Okta2,
+                fit - 1,
+                ".trim()",
+            ),
+        ];
+        for (head, link, times, tail, dialect, reported, token) in cases {
+            let text = format!("{head}{}{tail}", link.repeat(times));
+            let start = head.len() + reported * link.len() + link.find(token).unwrap_or(0);
+            let span = too_deep_at(&text, dialect);
+            assert_eq!(span, Span::new(start, start + token.len()), "{head}{link}");
+        }
     }
 
     #[test]

@@ -7,10 +7,10 @@ use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::Pair;
 
 use super::Dialect;
-use super::depth::{MAX_DEPTH, nesting_too_deep, too_deep};
+use super::depth::{MAX_DEPTH, expression_too_deep, statement_too_deep, too_deep};
 use super::diagnostic::{Code, Diagnostic};
 use super::source::{SourceFile, Span};
-use super::split::{code_chars, split};
+use super::split::{Reading, code_chars, split};
 use super::syntax::{
     Arg, AttributeRule, BinaryOp, Constant, Expr, ExprKind, GroupStatement, Ident, MapEntry,
     MapFile, PathPrefix, PathSyntax, RuleOption, Statement, UnaryOp,
@@ -33,7 +33,7 @@ pub fn parse_file(file: &SourceFile, initial: Dialect) -> (MapFile, Vec<Diagnost
             Dialect::Entra => Rule::entra_statement,
         };
         // pest recurses once per nesting level: too deep a statement never reaches it.
-        if let Some(too_deep) = nesting_too_deep(text, chunk.dialect, chunk.start) {
+        if let Some(too_deep) = statement_too_deep(text, chunk.dialect, chunk.start) {
             diagnostics.push(too_deep);
             continue;
         }
@@ -59,7 +59,7 @@ pub fn parse_expression(text: &str, dialect: Dialect) -> Result<Expr, Vec<Diagno
         Dialect::Okta | Dialect::Okta2 => Rule::okta_standalone,
         Dialect::Entra => Rule::entra_standalone,
     };
-    if let Some(too_deep) = nesting_too_deep(text, dialect, 0) {
+    if let Some(too_deep) = expression_too_deep(text, dialect, 0) {
         return Err(vec![too_deep]);
     }
     let mut pairs =
@@ -952,7 +952,7 @@ enum BracketProblem {
 /// The first bracket that is never closed or closes nothing, skipping strings and comments.
 fn bracket_problem(text: &str, dialect: Dialect) -> Option<BracketProblem> {
     let mut stack: Vec<(char, usize)> = Vec::new();
-    for (at, c) in code_chars(text, dialect) {
+    for (at, c) in code_chars(text, dialect, Reading::Expression) {
         match c {
             '(' | '[' | '{' => stack.push((c, at)),
             ')' | ']' | '}' => match stack.pop() {

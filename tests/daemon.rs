@@ -562,11 +562,12 @@ fn hup_into_a_mapping_nested_too_deeply_keeps_the_daemon_running() {
         &[("ada@example.com", "Ada"), ("bob@example.com", "Bob")],
     );
 
-    // 62 calls, their argument `user.firstName` and its `user`: exactly 64 levels.
+    // 62 calls, the argument `user.firstName` and its `user`: exactly 64 levels. (The `!`
+    // makes a change a case-insensitive givenName comparison sees.)
     let deepest = format!(
-        "{}user.firstName{}",
-        "String.toUpperCase(".repeat(62),
-        ")".repeat(62)
+        "{}String.append(user.firstName, '!'){}",
+        "String.toUpperCase(".repeat(61),
+        ")".repeat(61)
     );
     replace(
         &project.path("test.map"),
@@ -581,7 +582,7 @@ fn hup_into_a_mapping_nested_too_deeply_keeps_the_daemon_running() {
     wait_for_given_names(
         &server,
         "given names from the deepest mapping",
-        &[("ada@example.com", "ADA"), ("bob@example.com", "BOB")],
+        &[("ada@example.com", "ADA!"), ("bob@example.com", "BOB!")],
     );
     assert_eq!(daemon.terminate(Duration::from_secs(10)), 0);
 }

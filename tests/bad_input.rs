@@ -207,3 +207,197 @@ fn export_broken_after_many_good_users_writes_nothing() {
         &["users.jsonl is not valid JSON (line 1001", "record 1000"],
     );
 }
+
+/// Hostile mappings a few KB long: 350 nested `(`, 350 nested `{`, a 7,000-term `+` chain,
+/// 7,000 `!`, and 400 chained conditionals, each with the column of its first level too many:
+/// the 65th bracket or `?`; the 64th `+` (the sum is level 1); the 63rd `!` (the condition
+/// it starts is level 2, under its `? :`).
+fn too_deep_mappings() -> Vec<(&'static str, String, usize)> {
+    let rule = |expr: String| format!("userName <- {expr}\n");
+    vec![
+        (
+            "parens",
+            rule(format!("{}user.email{}", "(".repeat(350), ")".repeat(350))),
+            13 + 64,
+        ),
+        (
+            "braces",
+            rule(format!("{}user.email{}", "{".repeat(350), "}".repeat(350))),
+            13 + 64,
+        ),
+        (
+            "plus chain",
+            rule(format!("user.email{}", " + 'x'".repeat(7000))),
+            24 + 6 * 63,
+        ),
+        (
+            "not chain",
+            rule(format!("{}user.active ? 'a' : 'b'", "!".repeat(7000))),
+            13 + 62,
+        ),
+        (
+            "conditional chain",
+            rule(format!("{}'x'", "user.a ? 'y' : ".repeat(400))),
+            13 + 7 + 15 * 64,
+        ),
+    ]
+}
+
+/// Every command that reads a `.map` file refuses one nested too deeply with exit 1 (not an
+/// abort by stack overflow), its E0007 diagnostic at file:line:col, and writes nothing.
+#[test]
+fn mappings_nested_too_deeply_are_refused_by_every_command() {
+    let server = ScimServer::start();
+    let (project, config) = project(&server);
+    let map = project.path("test.map").to_str().unwrap().to_owned();
+    let users = project.path("users.json").to_str().unwrap().to_owned();
+    for (what, text, column) in too_deep_mappings() {
+        project.write("test.map", &text);
+        let expected = format!(
+            "test.map:1:{column}: error[E0007]: this expression nests more than 64 levels deep"
+        );
+        let runs = [
+            ("check", scimsync(&["check", &map], None)),
+            (
+                "sync --dry-run",
+                scimsync(
+                    &["sync", "--dry-run", "--config", &config],
+                    Some(&server.token),
+                ),
+            ),
+            (
+                "sync",
+                scimsync(&["sync", "--config", &config], Some(&server.token)),
+            ),
+            (
+                "map",
+                scimsync(&["map", "--mapping", &map, "--input", &users], None),
+            ),
+            (
+                "explain",
+                scimsync(&["explain", "--mapping", &map, "--record", "{}"], None),
+            ),
+            ("fmt", scimsync(&["fmt", &map], None)),
+        ];
+        for (command, run) in runs {
+            assert_eq!(run.code, 1, "{what}, {command}: {}", run.stderr);
+            assert!(
+                run.stderr.contains(&expected),
+                "{what}, {command}: stderr lacks {expected:?}:\n{}",
+                &run.stderr[..run.stderr.len().min(2000)]
+            );
+            assert!(
+                run.stderr.contains("= help: each bracket, call, `?` and chained operator is one level, and at most 64 are allowed"),
+                "{what}, {command}"
+            );
+        }
+        assert_eq!(
+            std::fs::read_to_string(&map).unwrap(),
+            text,
+            "{what}: fmt left the file alone"
+        );
+        assert_eq!(server.writes(), 0, "{what}: nothing may be written");
+    }
+}
+
+#[test]
+fn expressions_nested_too_deeply_are_refused_by_eval() {
+    let cases = [
+        (
+            format!("{}1{}", "(".repeat(350), ")".repeat(350)),
+            "okta",
+            65,
+        ),
+        (
+            format!("{}1{}", "{".repeat(350), "}".repeat(350)),
+            "okta",
+            65,
+        ),
+        (
+            format!("user.email{}", " + 'x'".repeat(7000)),
+            "okta2",
+            12 + 6 * 63,
+        ),
+        (
+            format!("[mail]{}", " & \"x\"".repeat(7000)),
+            "entra",
+            8 + 6 * 63,
+        ),
+        (
+            format!("{}[mail]{}", "ToLower(".repeat(350), ")".repeat(350)),
+            "entra",
+            8 * 64 + 8,
+        ),
+    ];
+    for (expr, dialect, column) in cases {
+        let run = scimsync(&["eval", "--dialect", dialect, "--expr", &expr], None);
+        assert_eq!(run.code, 1, "{dialect}: {}", run.stderr);
+        let expected = format!(
+            "<expr>:1:{column}: error[E0007]: this expression nests more than 64 levels deep"
+        );
+        assert!(
+            run.stderr.starts_with(&expected),
+            "{dialect}: stderr does not start with {expected:?}:\n{}",
+            &run.stderr[..run.stderr.len().min(500)]
+        );
+    }
+}
+
+/// A record nested past serde_json's limit (kept on: it is what bounds parsing, converting
+/// and dropping a record) stops the run with the record named, before any write; one at the
+/// limit is mapped.
+#[test]
+fn export_records_nested_too_deeply_are_refused_before_any_write() {
+    let server = ScimServer::start();
+    let (project, config) = project(&server);
+    project.write(
+        "test.map",
+        "userName <- user.email\ndisplayName <- user.nested + ''\n",
+    );
+    let record = |id: &str, depth: usize| {
+        format!(
+            r#"{{"id":"{id}","status":"ACTIVE","profile":{{"email":"{id}@example.com","nested":{}1{}}}}}"#,
+            "[".repeat(depth),
+            "]".repeat(depth)
+        )
+    };
+    // The record and its profile are two of the 127 levels.
+    let at_limit = record("00u1", 125);
+    let users = project.path("users.json").to_str().unwrap().to_owned();
+    project.write("users.json", &format!("[{at_limit}]"));
+    let run = scimsync(
+        &[
+            "map",
+            "--mapping",
+            project.path("test.map").to_str().unwrap(),
+            "--input",
+            &users,
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains(&format!(
+            r#""displayName":"{}1{}""#,
+            "[".repeat(125),
+            "]".repeat(125)
+        )),
+        "{}",
+        run.stdout
+    );
+
+    for depth in [126, 10_000] {
+        let deep = record("00u2", depth);
+        project.write("users.json", &format!("[{at_limit},\n{deep}]"));
+        let run = scimsync(&["sync", "--config", &config], Some(&server.token));
+        // Where the 126th `[` opens the 128th level.
+        let column = deep.find('[').unwrap() + 126;
+        assert_refused(
+            &run,
+            &server,
+            &[&format!(
+                "error: export {users} is not valid JSON (line 2, column {column}): record 1: arrays and objects nested more than 127 levels deep"
+            )],
+        );
+    }
+}

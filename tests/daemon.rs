@@ -480,6 +480,118 @@ fn daemon_syncs_each_tick_reloads_on_hup_and_stops_on_term() {
     }
 }
 
+/// The daemon's mapping with `name.givenName <- EXPR` as its fifth line (`EXPR` at column 19).
+fn mapping_with_given_name(expr: &str) -> String {
+    format!(
+        "dialect okta\nmatch userName\n\nuserName       <- user.email\nname.givenName <- {expr}\n"
+    )
+}
+
+/// Waits (bounded) until the target holds exactly these (userName, givenName), no titles.
+fn wait_for_given_names(server: &ScimServer, what: &str, expected: &[(&str, &str)]) {
+    let expected: Vec<_> = expected
+        .iter()
+        .map(|(name, given)| triple(name, given, None))
+        .collect();
+    wait_for(Duration::from_secs(30), what, || {
+        (server_users(server) == expected).then_some(())
+    });
+}
+
+/// SIGHUP into mappings nested far too deeply (350 brackets, a 7,000-term chain) used to
+/// kill the daemon with a stack overflow. Each reload is rejected with its E0007 diagnostic,
+/// the daemon keeps syncing with the previous mapping, and a mapping right at the depth limit
+/// is accepted and evaluated on the runtime's worker threads (2 MiB stacks).
+#[test]
+fn hup_into_a_mapping_nested_too_deeply_keeps_the_daemon_running() {
+    let server = ScimServer::start();
+    let project = project(
+        &server.url,
+        None,
+        "cron = \"* * * * * *\"\nrun_at_start = true\nshutdown_timeout_seconds = 5",
+    );
+    let users = project.path("users.json");
+    replace(
+        &users,
+        &json!([user("1", "ada@example.com", "Ada", None)]).to_string(),
+    );
+    let mut daemon = Daemon::start(&project, &server.token);
+    wait_for_given_names(&server, "the first sync", &[("ada@example.com", "Ada")]);
+
+    // Columns of the first level too many: the 65th `(` or `{`, the 64th `+`.
+    let hostile = [
+        (
+            format!("{}user.firstName{}", "(".repeat(350), ")".repeat(350)),
+            19 + 64,
+        ),
+        (
+            format!("{}user.firstName{}", "{".repeat(350), "}".repeat(350)),
+            19 + 64,
+        ),
+        (
+            format!("user.firstName{}", " + 'x'".repeat(7000)),
+            34 + 6 * 63,
+        ),
+    ];
+    for (i, (expr, column)) in hostile.iter().enumerate() {
+        replace(&project.path("test.map"), &mapping_with_given_name(expr));
+        daemon.signal("HUP");
+        let rejected = daemon.wait_for_message("reload rejected", i + 1, Duration::from_secs(10));
+        let message = rejected[i]["message"].as_str().unwrap();
+        let expected = format!(
+            "test.map:5:{column}: error[E0007]: this expression nests more than 64 levels deep"
+        );
+        assert!(
+            message.contains(&expected),
+            "{expected:?} not in {}",
+            &message[..message.len().min(300)]
+        );
+        assert!(
+            daemon.child.try_wait().expect("try_wait").is_none(),
+            "the daemon died on reload {i}"
+        );
+    }
+
+    // Still syncing, with the mapping it started with.
+    replace(
+        &users,
+        &json!([
+            user("1", "ada@example.com", "Ada", None),
+            user("2", "bob@example.com", "Bob", None)
+        ])
+        .to_string(),
+    );
+    wait_for_given_names(
+        &server,
+        "a sync with the previous mapping",
+        &[("ada@example.com", "Ada"), ("bob@example.com", "Bob")],
+    );
+
+    // 62 calls, the argument `user.firstName` and its `user`: exactly 64 levels. (The `!`
+    // makes a change a case-insensitive givenName comparison sees.)
+    let deepest = format!(
+        "{}String.append(user.firstName, '!'){}",
+        "String.toUpperCase(".repeat(61),
+        ")".repeat(61)
+    );
+    replace(
+        &project.path("test.map"),
+        &mapping_with_given_name(&deepest),
+    );
+    daemon.signal("HUP");
+    daemon.wait_for_message(
+        "configuration and mapping reloaded",
+        1,
+        Duration::from_secs(10),
+    );
+    wait_for_given_names(
+        &server,
+        "given names from the deepest mapping",
+        &[("ada@example.com", "ADA!"), ("bob@example.com", "BOB!")],
+    );
+    assert_eq!(daemon.terminate(Duration::from_secs(10)), 0);
+}
+
 /// A deliberately slow SCIM target (fault injection): list requests get an empty list after
 /// `list_delay`; creates get `201` after `write_delay`, and are announced on the returned
 /// channel as they arrive. Returns its base URL.

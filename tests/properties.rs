@@ -7,13 +7,20 @@
 //!   boundaries, and render;
 //! - evaluating any record through every shipped preset returns, and a mapped user only holds
 //!   values for paths the plan says it writes;
-//! - a string literal written with the dialect's quoting rules parses back to the same string.
+//! - a string literal written with the dialect's quoting rules parses back to the same string;
+//! - text nested up to 10,000 levels deep (brackets, calls, conditionals, operator chains) is
+//!   refused with exactly one E0007 when it passes the depth limit and compiles otherwise,
+//!   and never overflows the stack; argument and element lists up to 10,000 long (Entra's
+//!   up to 1,900, within its 10,000 characters) compile and evaluate.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 
+use scimsync::mapping::depth::MAX_DEPTH;
+use scimsync::mapping::diagnostic::Code;
+use scimsync::mapping::format::format_file;
 use scimsync::mapping::{self, Diagnostic, Dialect, Env, Outcome, Plan, SourceFile};
 use scimsync::record::Record;
 use scimsync::value::Value;
@@ -243,7 +250,130 @@ fn presets() -> Vec<(String, Plan)> {
     presets
 }
 
+/// Ways to nest text `n` levels deep.
+#[derive(Clone, Copy, Debug)]
+enum Nesting {
+    Parens,
+    Lists,
+    OktaCalls,
+    EntraCalls,
+    Sum,
+    Concat,
+    Nots,
+    Conditionals,
+    Members,
+}
+
+impl Nesting {
+    const ALL: [Nesting; 9] = [
+        Nesting::Parens,
+        Nesting::Lists,
+        Nesting::OktaCalls,
+        Nesting::EntraCalls,
+        Nesting::Sum,
+        Nesting::Concat,
+        Nesting::Nots,
+        Nesting::Conditionals,
+        Nesting::Members,
+    ];
+
+    /// The expression, its dialect, and how many levels deep it nests (parentheses count
+    /// for the parser, the rest for the tree).
+    fn text(self, n: usize) -> (String, Dialect, usize) {
+        let nest = |open: &str, inner: &str, close: &str| {
+            format!("{}{inner}{}", open.repeat(n), close.repeat(n))
+        };
+        match self {
+            Nesting::Parens => (nest("(", "1", ")"), Dialect::Okta, n),
+            Nesting::Lists => (nest("{", "1", "}"), Dialect::Okta, n + 1),
+            Nesting::OktaCalls => (
+                nest("String.toUpperCase(", "'a'", ")"),
+                Dialect::Okta,
+                n + 1,
+            ),
+            Nesting::EntraCalls => (nest("ToUpper(", "\"a\"", ")"), Dialect::Entra, n + 1),
+            Nesting::Sum => (format!("1{}", " + 1".repeat(n - 1)), Dialect::Okta2, n),
+            Nesting::Concat => (
+                format!("\"a\"{}", " & \"a\"".repeat(n - 1)),
+                Dialect::Entra,
+                n,
+            ),
+            Nesting::Nots => (format!("{}true", "!".repeat(n)), Dialect::Okta, n + 1),
+            Nesting::Conditionals => (
+                format!("{}1", "true ? 1 : ".repeat(n)),
+                Dialect::Okta,
+                n + 1,
+            ),
+            Nesting::Members => (format!("user{}", ".a".repeat(n)), Dialect::Okta, n + 1),
+        }
+    }
+}
+
+/// Depths around the limit as often as anywhere up to 10,000.
+fn nesting() -> impl Strategy<Value = (Nesting, usize)> {
+    (
+        prop::sample::select(Nesting::ALL.to_vec()),
+        prop_oneof![MAX_DEPTH - 3..MAX_DEPTH + 3, 1..10_000usize],
+    )
+}
+
+/// `diagnostics` is exactly one E0007 whose span lies within `text`.
+fn one_too_deep(diagnostics: &[Diagnostic], text: &str) -> Result<(), TestCaseError> {
+    prop_assert_eq!(diagnostics.len(), 1, "{:?}", diagnostics);
+    prop_assert_eq!(diagnostics[0].code, Code::TooDeep);
+    spans_within(diagnostics, text)
+}
+
 proptest! {
+    #[test]
+    fn expressions_nested_past_the_limit_get_one_e0007_and_the_rest_compile(
+        (nesting, n) in nesting(),
+    ) {
+        let (text, dialect, levels) = nesting.text(n);
+        let record = Record::from_flat_json(
+            "1".into(),
+            serde_json::json!({"a": "x"}).as_object().expect("an object"),
+        );
+        match mapping::compile_expression(&text, dialect) {
+            Ok(plan) if levels <= MAX_DEPTH => {
+                prop_assert!(plan.evaluate(&Env::at(&record, now())).is_ok());
+            }
+            Ok(_) => prop_assert!(false, "{nesting:?} {n} deep compiled"),
+            Err(diagnostics) if levels > MAX_DEPTH => one_too_deep(&diagnostics, &text)?,
+            Err(diagnostics) => prop_assert!(false, "{:?} {} deep: {:?}", nesting, n, diagnostics),
+        }
+    }
+
+    #[test]
+    fn map_files_nested_past_the_limit_get_one_e0007_from_check_and_fmt(
+        (nesting, n) in nesting(),
+    ) {
+        let (expr, dialect, levels) = nesting.text(n);
+        let text = format!("dialect {dialect}\ndisplayName <- {expr}\nuserName <- \"a\"\n");
+        let file = SourceFile::new("deep.map", text.clone());
+        let too_deep = |diagnostics: &[Diagnostic]| {
+            diagnostics.iter().any(|d| d.code == Code::TooDeep)
+        };
+        match mapping::compile(&file) {
+            Err(diagnostics) if levels > MAX_DEPTH => {
+                one_too_deep(&diagnostics, &text)?;
+                let rendered = mapping::render_all(&diagnostics, &file);
+                prop_assert!(rendered.starts_with("deep.map:2:"), "{}", rendered);
+            }
+            Err(diagnostics) => prop_assert!(!too_deep(&diagnostics), "{:?}", diagnostics),
+            Ok(_) => prop_assert!(levels <= MAX_DEPTH),
+        }
+        match format_file(&file) {
+            Err(mapping::format::FormatError::Syntax(diagnostics)) if levels > MAX_DEPTH => {
+                one_too_deep(&diagnostics, &text)?;
+            }
+            Err(mapping::format::FormatError::Syntax(diagnostics)) => {
+                prop_assert!(false, "{:?}", diagnostics);
+            }
+            other => prop_assert!(levels <= MAX_DEPTH && other.is_ok(), "{:?}", other.err()),
+        }
+    }
+
     #[test]
     fn compiling_any_map_text_returns_with_spans_inside_the_file(text in map_text()) {
         let file = SourceFile::new("fuzz.map", text.clone());
@@ -286,6 +416,80 @@ proptest! {
         let empty = Record::default();
         let value = plan.evaluate(&Env::at(&empty, now()));
         prop_assert_eq!(value, Ok(Value::Str(s)));
+    }
+}
+
+/// The worst case every stage can meet, nesting right at the limit, and text far past it, on
+/// a thread with a tokio worker's 2 MiB stack (whatever RUST_MIN_STACK says): compiling,
+/// formatting, evaluating and dropping all return.
+#[test]
+fn every_nesting_at_and_past_the_limit_fits_a_worker_thread_stack() {
+    let worker = std::thread::Builder::new().stack_size(2 << 20).spawn(|| {
+        let record = Record::from_flat_json(
+            "1".into(),
+            serde_json::json!({"a": "x"})
+                .as_object()
+                .expect("an object"),
+        );
+        for nesting in Nesting::ALL {
+            // The `n` that nests exactly MAX_DEPTH levels, then deeper.
+            let at_limit = (1..=MAX_DEPTH)
+                .find(|&n| nesting.text(n).2 == MAX_DEPTH)
+                .expect("a size at the limit");
+            for n in [at_limit, at_limit + 1, 350, 7_000, 20_000] {
+                let (expr, dialect, levels) = nesting.text(n);
+                let file = SourceFile::new(
+                    "deep.map",
+                    format!("dialect {dialect}\ndisplayName <- {expr}\nuserName <- \"a\"\n"),
+                );
+                let compiled = mapping::compile(&file);
+                let formatted = format_file(&file);
+                match mapping::compile_expression(&expr, dialect) {
+                    Ok(plan) => {
+                        assert_eq!(levels, MAX_DEPTH, "{nesting:?} {n}");
+                        plan.evaluate(&Env::at(&record, now()))
+                            .unwrap_or_else(|e| panic!("{nesting:?} {n}: {}", e.message));
+                        assert!(formatted.is_ok() && compiled.is_ok(), "{nesting:?} {n}");
+                    }
+                    Err(diagnostics) => {
+                        assert!(levels > MAX_DEPTH, "{nesting:?} {n}: {diagnostics:?}");
+                        assert_eq!(diagnostics[0].code, Code::TooDeep, "{nesting:?} {n}");
+                        assert!(compiled.is_err() && formatted.is_err(), "{nesting:?} {n}");
+                    }
+                }
+            }
+        }
+    });
+    worker
+        .expect("spawn")
+        .join()
+        .expect("no stack overflow, no panic");
+}
+
+proptest! {
+    // Each case compiles and evaluates lists of up to 10,000 items, several times.
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    #[test]
+    fn long_argument_and_element_lists_compile_and_evaluate(n in 1..10_000usize) {
+        let empty = Record::default();
+        let eval = |text: &str, dialect: Dialect| -> Result<Value, String> {
+            let plan = mapping::compile_expression(text, dialect)
+                .map_err(|d| format!("{} args: {:?}", n, d.first()))?;
+            plan.evaluate(&Env::at(&empty, now())).map_err(|e| e.message)
+        };
+        let okta = format!("String.join(','{})", ", 'a'".repeat(n));
+        prop_assert_eq!(eval(&okta, Dialect::Okta), Ok(Value::Str(vec!["a"; n].join(","))));
+        let list = format!("{{1{}}}", ", 1".repeat(n - 1));
+        prop_assert_eq!(eval(&list, Dialect::Okta), Ok(Value::List(vec![Value::Int(1); n])));
+        // Entra itself takes expressions of at most 10,000 characters: up to 1,900 arguments.
+        let m = n % 1_900 + 1;
+        let entra = format!("Join(\",\"{})", ", \"a\"".repeat(m));
+        prop_assert_eq!(eval(&entra, Dialect::Entra), Ok(Value::Str(vec!["a"; m].join(","))));
+        let switch = format!("Switch(\"k\", \"none\"{}, \"k\", \"hit\")", ", \"x\", \"y\"".repeat(m / 2));
+        prop_assert_eq!(eval(&switch, Dialect::Entra), Ok(Value::from("hit")));
+        let long = "é".repeat(10 * n);
+        prop_assert_eq!(eval(&format!("'{long}'"), Dialect::Okta), Ok(Value::Str(long)));
     }
 }
 

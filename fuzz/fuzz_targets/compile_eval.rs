@@ -1,7 +1,10 @@
 //! Fuzz target: parse + check + evaluate on arbitrary text.
 //!
 //! The first byte picks what the rest is: a `.map` file, or a lone expression in the Okta or
-//! the Entra dialect. Whatever compiles is evaluated over records built from the input
+//! the Entra dialect (`mode % 3`). From mode 3 on, the text is built by repetition first (see
+//! [`repeated`]), so that deep nesting and long chains, which byte mutations alone rarely
+//! build, are explored too: they must be refused with E0007, never overflow the stack.
+//! Whatever compiles is evaluated over records built from the input
 //! itself (every attribute the plan reads set to pieces of the input, as strings, numbers,
 //! booleans and lists), and every diagnostic is rendered. Nothing may panic, and every
 //! diagnostic span must lie within the text.
@@ -24,6 +27,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let text = String::from_utf8_lossy(rest).into_owned();
+    let text = if mode % 6 >= 3 { repeated(&text) } else { text };
     let now = DateTime::<Utc>::UNIX_EPOCH;
     match mode % 3 {
         0 => {
@@ -31,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
             match mapping::compile(&file) {
                 Ok(plan) => {
                     for record in records(plan.facts.reads.iter().map(String::as_str), &text) {
-                        let _ = plan.evaluate(&record, &Env { record: &record, now });
+                        let _ = plan.evaluate(&record, &Env::at(&record, now));
                     }
                 }
                 Err(diagnostics) => {
@@ -41,12 +45,16 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         m => {
-            let dialect = if m == 1 { Dialect::Okta } else { Dialect::Entra };
+            let dialect = if m == 1 {
+                Dialect::Okta
+            } else {
+                Dialect::Entra
+            };
             match mapping::compile_expression(&text, dialect) {
                 Ok(plan) => {
                     let names = ["email", "mail", "role", "status", "firstName", "x"];
                     for record in records(names.into_iter(), &text) {
-                        let _ = plan.evaluate(&Env { record: &record, now });
+                        let _ = plan.evaluate(&Env::at(&record, now));
                     }
                 }
                 Err(diagnostics) => check_spans(&diagnostics, &text),
@@ -54,6 +62,24 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
+
+/// `COUNT prefix \u{1} open \u{1} middle \u{1} close` becomes `prefix`, then `open` repeated,
+/// `middle`, and `close` as often: up to 10,200 times (40 × the count character's code, mod
+/// 256), and about 200 KB at most.
+fn repeated(text: &str) -> String {
+    let mut chars = text.chars();
+    let count = chars.next().map_or(0, |c| (c as usize % 256) * 40);
+    let rest = chars.as_str();
+    let mut parts = rest.splitn(4, '\u{1}');
+    let mut next = || parts.next().unwrap_or_default();
+    let (prefix, open, middle, close) = (next(), next(), next(), next());
+    let times = count.min(200_000 / (open.len() + close.len()).max(1));
+    format!(
+        "{prefix}{}{middle}{}",
+        open.repeat(times),
+        close.repeat(times)
+    )
+}
 
 /// Records whose attributes `names` hold values derived from the input: its words as
 /// strings, as numbers, as booleans and as a list, and one with nothing set.

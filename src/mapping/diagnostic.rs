@@ -33,6 +33,8 @@ pub enum Code {
     UnknownDialect = 5,
     /// A construct that exists in the language but not in this dialect.
     WrongDialect = 6,
+    /// An expression nested deeper than `depth::MAX_DEPTH` levels.
+    TooDeep = 7,
 
     /// A call to a function that does not exist.
     UnknownFunction = 201,

@@ -14,6 +14,7 @@
 //! [`AttrPath`]: crate::scim::path::AttrPath
 
 pub mod check;
+pub mod depth;
 pub mod diagnostic;
 pub mod eval;
 pub mod format;

@@ -7,9 +7,10 @@ use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::Pair;
 
 use super::Dialect;
+use super::depth::{MAX_DEPTH, expression_too_deep, statement_too_deep, too_deep};
 use super::diagnostic::{Code, Diagnostic};
 use super::source::{SourceFile, Span};
-use super::split::split;
+use super::split::{Reading, code_chars, split};
 use super::syntax::{
     Arg, AttributeRule, BinaryOp, Constant, Expr, ExprKind, GroupStatement, Ident, MapEntry,
     MapFile, PathPrefix, PathSyntax, RuleOption, Statement, UnaryOp,
@@ -31,15 +32,19 @@ pub fn parse_file(file: &SourceFile, initial: Dialect) -> (MapFile, Vec<Diagnost
             Dialect::Okta | Dialect::Okta2 => Rule::okta_statement,
             Dialect::Entra => Rule::entra_statement,
         };
+        // pest recurses once per nesting level: too deep a statement never reaches it.
+        if let Some(too_deep) = statement_too_deep(text, chunk.dialect, chunk.start) {
+            diagnostics.push(too_deep);
+            continue;
+        }
         match MapParser::parse(entry, text) {
             Ok(mut pairs) => {
-                let mut lower = Lower {
-                    offset: chunk.start,
-                    dialect: chunk.dialect,
-                    diagnostics: &mut diagnostics,
-                };
-                if let Some(statement) = pairs.next().and_then(|p| lower.statement(p)) {
-                    statements.push(statement);
+                let mut lower = Lower::new(chunk.start, chunk.dialect, &mut diagnostics);
+                let statement = pairs.next().and_then(|p| lower.statement(p));
+                // A statement whose tree was cut short at the depth limit is left out, as one
+                // that does not parse is: what is left of it would only mislead the checker.
+                if !lower.cut_short {
+                    statements.extend(statement);
                 }
             }
             Err(error) => diagnostics.push(syntax_error(&error, text, chunk.start, chunk.dialect)),
@@ -54,18 +59,17 @@ pub fn parse_expression(text: &str, dialect: Dialect) -> Result<Expr, Vec<Diagno
         Dialect::Okta | Dialect::Okta2 => Rule::okta_standalone,
         Dialect::Entra => Rule::entra_standalone,
     };
+    if let Some(too_deep) = expression_too_deep(text, dialect, 0) {
+        return Err(vec![too_deep]);
+    }
     let mut pairs =
         MapParser::parse(entry, text).map_err(|e| vec![syntax_error(&e, text, 0, dialect)])?;
     let mut diagnostics = Vec::new();
-    let mut lower = Lower {
-        offset: 0,
-        dialect,
-        diagnostics: &mut diagnostics,
-    };
+    let mut lower = Lower::new(0, dialect, &mut diagnostics);
     let expr = pairs
         .next()
         .and_then(|standalone| standalone.into_inner().next())
-        .map(|e| lower.expr(e));
+        .map(|e| lower.expr(e, 1));
     match expr {
         Some(expr) if diagnostics.is_empty() => Ok(expr),
         _ => Err(diagnostics),
@@ -76,9 +80,20 @@ struct Lower<'d> {
     offset: usize,
     dialect: Dialect,
     diagnostics: &'d mut Vec<Diagnostic>,
+    /// Whether the tree passed [`MAX_DEPTH`]: reported once, and nothing more is lowered.
+    cut_short: bool,
 }
 
-impl Lower<'_> {
+impl<'d> Lower<'d> {
+    fn new(offset: usize, dialect: Dialect, diagnostics: &'d mut Vec<Diagnostic>) -> Lower<'d> {
+        Lower {
+            offset,
+            dialect,
+            diagnostics,
+            cut_short: false,
+        }
+    }
+
     fn span(&self, pair: &Pair<Rule>) -> Span {
         let s = pair.as_span();
         Span::new(s.start() + self.offset, s.end() + self.offset)
@@ -159,7 +174,7 @@ impl Lower<'_> {
                 Statement::Group(group)
             }
             Rule::okta_scope | Rule::entra_scope => Statement::Scope {
-                expr: self.expr(inner.into_inner().nth(1)?),
+                expr: self.expr(inner.into_inner().nth(1)?, 1),
                 dialect: self.dialect,
                 span,
             },
@@ -167,7 +182,7 @@ impl Lower<'_> {
                 let mut parts = inner.into_inner();
                 let target = self.path(parts.next()?)?;
                 let _arrow = parts.next()?;
-                let expr = self.expr(parts.next()?);
+                let expr = self.expr(parts.next()?, 1);
                 let options = parts.next().map(|o| self.options(o)).unwrap_or_default();
                 Statement::Rule(AttributeRule {
                     target,
@@ -325,47 +340,21 @@ impl Lower<'_> {
         options
     }
 
-    fn expr(&mut self, pair: Pair<Rule>) -> Expr {
+    /// Lowers `pair` into a node `depth` levels down its statement's tree (the root is at 1).
+    /// A node past [`MAX_DEPTH`] is reported and lowered as `null`, and so is everything after
+    /// it: the statement is dropped, so no later stage meets a deeper tree. Each rule has a
+    /// function of its own, which keeps this recursive one's stack frame small.
+    fn expr(&mut self, pair: Pair<Rule>, depth: usize) -> Expr {
+        let pair = innermost(pair);
         let span = self.span(&pair);
-        let rule = pair.as_rule();
-        match rule {
-            Rule::okta_expr => {
-                let mut parts = pair.into_inner();
-                let head = parts.next().map(|p| self.expr(p));
-                let head = head.unwrap_or(Expr {
-                    kind: ExprKind::Null,
-                    span,
-                });
-                match parts.next() {
-                    Some(tail) if tail.as_rule() == Rule::okta_elvis => {
-                        let fallback = self.first_expr(tail);
-                        Expr {
-                            kind: ExprKind::Elvis {
-                                value: Box::new(head),
-                                fallback: Box::new(fallback),
-                            },
-                            span,
-                        }
-                    }
-                    Some(tail) => {
-                        let mut branches = tail.into_inner().map(|p| self.expr(p));
-                        let then = branches.next();
-                        let otherwise = branches.next();
-                        match (then, otherwise) {
-                            (Some(then), Some(otherwise)) => Expr {
-                                kind: ExprKind::Conditional {
-                                    cond: Box::new(head),
-                                    then: Box::new(then),
-                                    otherwise: Box::new(otherwise),
-                                },
-                                span,
-                            },
-                            _ => head,
-                        }
-                    }
-                    None => head,
-                }
-            }
+        if depth > MAX_DEPTH {
+            self.too_deep(span, format!("level {} starts here", MAX_DEPTH + 1));
+        }
+        if self.cut_short {
+            return null(span);
+        }
+        match pair.as_rule() {
+            Rule::okta_expr => self.okta_conditional(pair, depth),
             Rule::okta_or
             | Rule::okta_and
             | Rule::okta_rel
@@ -373,111 +362,206 @@ impl Lower<'_> {
             | Rule::okta_product
             | Rule::okta_power
             | Rule::entra_rel
-            | Rule::entra_concat => self.binary_chain(pair),
-            Rule::entra_expr | Rule::entra_and => {
-                let op = if rule == Rule::entra_expr {
-                    BinaryOp::Or
-                } else {
-                    BinaryOp::And
-                };
-                self.implicit_chain(pair, op)
-            }
-            Rule::okta_unary | Rule::entra_unary => {
-                let parts: Vec<_> = pair.into_inner().collect();
-                let mut iter = parts.into_iter().rev();
-                let mut expr = match iter.next() {
-                    Some(operand) => self.expr(operand),
-                    None => {
-                        return Expr {
-                            kind: ExprKind::Null,
-                            span,
-                        };
-                    }
-                };
-                for prefix in iter {
-                    let op = match prefix.as_str() {
-                        "-" => UnaryOp::Neg,
-                        "+" => UnaryOp::Plus,
-                        _ => UnaryOp::Not,
-                    };
-                    let prefix_span = self.span(&prefix);
-                    expr = Expr {
-                        span: prefix_span.to(expr.span),
-                        kind: ExprKind::Unary {
-                            op,
-                            operand: Box::new(expr),
-                        },
-                    };
-                }
-                expr
-            }
-            Rule::okta_postfix => {
-                let mut parts = pair.into_inner();
-                let mut expr = match parts.next() {
-                    Some(primary) => self.expr(primary),
-                    None => {
-                        return Expr {
-                            kind: ExprKind::Null,
-                            span,
-                        };
-                    }
-                };
-                for suffix in parts {
-                    expr = self.suffix(expr, suffix);
-                }
-                expr
-            }
-            Rule::okta_name => {
-                let mut parts = pair.into_inner();
-                let Some(name) = parts.next().map(|n| self.ident(n)) else {
-                    return Expr {
-                        kind: ExprKind::Null,
-                        span,
-                    };
-                };
-                match parts.next() {
-                    Some(args) => Expr {
-                        kind: ExprKind::Call {
-                            receiver: None,
-                            name,
-                            args: self.okta_args(args),
-                        },
-                        span,
-                    },
-                    None => Expr {
-                        kind: ExprKind::Name(name.name),
-                        span,
-                    },
-                }
-            }
-            Rule::okta_paren | Rule::entra_paren => self.first_expr(pair),
-            Rule::okta_map => {
-                let mut entries = Vec::new();
-                for entry in pair.into_inner() {
-                    let mut parts = entry.into_inner();
-                    let (Some(key), Some(value)) = (parts.next(), parts.next()) else {
-                        continue;
-                    };
-                    let key_span = self.span(&key);
-                    let key = match self.expr(key.clone()).kind {
-                        ExprKind::Str(s) => s,
-                        _ => key.as_str().to_owned(),
-                    };
-                    entries.push(MapEntry {
-                        key,
-                        key_span,
-                        value: self.expr(value),
-                    });
-                }
+            | Rule::entra_concat => self.binary_chain(pair, depth),
+            Rule::entra_expr => self.implicit_chain(pair, BinaryOp::Or, depth),
+            Rule::entra_and => self.implicit_chain(pair, BinaryOp::And, depth),
+            Rule::okta_unary | Rule::entra_unary => self.prefixed(pair, depth),
+            Rule::okta_postfix => self.postfixed(pair, depth),
+            Rule::okta_name => self.okta_name(pair, depth),
+            Rule::okta_paren | Rule::entra_paren => self.first_expr(pair, depth),
+            Rule::okta_map => self.okta_map(pair, depth),
+            Rule::okta_list => Expr {
+                kind: ExprKind::List(pair.into_inner().map(|p| self.expr(p, depth + 1)).collect()),
+                span,
+            },
+            Rule::entra_call => self.entra_call(pair, depth),
+            _ => self.literal(pair),
+        }
+    }
+
+    /// When a chain of `links` (operators, prefixes or suffixes, outermost last) whose root
+    /// is `depth` levels down would nest past [`MAX_DEPTH`]: reports the first link that does
+    /// not fit and returns true.
+    fn chain_too_deep(&mut self, links: &[Span], depth: usize) -> bool {
+        let fit = MAX_DEPTH.saturating_sub(depth);
+        let Some(first_excess) = links.get(fit) else {
+            return false;
+        };
+        let label = format!(
+            "chained operator {} of {}: only {fit} fit at this depth",
+            fit + 1,
+            links.len()
+        );
+        self.too_deep(*first_excess, label);
+        true
+    }
+
+    /// Reports the first place of the statement that nests past [`MAX_DEPTH`]; one is enough.
+    fn too_deep(&mut self, span: Span, label: String) {
+        if !self.cut_short {
+            self.diagnostics.push(too_deep(span, label));
+            self.cut_short = true;
+        }
+    }
+
+    /// `cond ? then : otherwise` and `value ?: fallback`.
+    fn okta_conditional(&mut self, pair: Pair<Rule>, depth: usize) -> Expr {
+        let span = self.span(&pair);
+        let mut parts = pair.into_inner();
+        let head = match parts.next() {
+            Some(p) => self.expr(p, depth + 1),
+            None => null(span),
+        };
+        match parts.next() {
+            Some(tail) if tail.as_rule() == Rule::okta_elvis => {
+                let fallback = self.first_expr(tail, depth + 1);
                 Expr {
-                    kind: ExprKind::Map(entries),
+                    kind: ExprKind::Elvis {
+                        value: Box::new(head),
+                        fallback: Box::new(fallback),
+                    },
                     span,
                 }
             }
-            Rule::okta_list => Expr {
-                kind: ExprKind::List(pair.into_inner().map(|p| self.expr(p)).collect()),
-                span,
+            Some(tail) => {
+                let mut branches = tail.into_inner().map(|p| self.expr(p, depth + 1));
+                let then = branches.next();
+                let otherwise = branches.next();
+                match (then, otherwise) {
+                    (Some(then), Some(otherwise)) => Expr {
+                        kind: ExprKind::Conditional {
+                            cond: Box::new(head),
+                            then: Box::new(then),
+                            otherwise: Box::new(otherwise),
+                        },
+                        span,
+                    },
+                    _ => head,
+                }
+            }
+            None => head,
+        }
+    }
+
+    /// Prefix operators (`!`, `not`, `-`, `+`) applied to an operand, innermost first.
+    fn prefixed(&mut self, pair: Pair<Rule>, depth: usize) -> Expr {
+        let span = self.span(&pair);
+        let mut prefixes: Vec<Pair<Rule>> = pair.into_inner().collect();
+        let Some(operand) = prefixes.pop() else {
+            return null(span);
+        };
+        let links: Vec<Span> = prefixes.iter().map(|p| self.span(p)).collect();
+        if self.chain_too_deep(&links, depth) {
+            return null(span);
+        }
+        let mut expr = self.expr(operand, depth + prefixes.len());
+        for (prefix, prefix_span) in prefixes.iter().zip(links).rev() {
+            let op = match prefix.as_str() {
+                "-" => UnaryOp::Neg,
+                "+" => UnaryOp::Plus,
+                _ => UnaryOp::Not,
+            };
+            expr = Expr {
+                span: prefix_span.to(expr.span),
+                kind: ExprKind::Unary {
+                    op,
+                    operand: Box::new(expr),
+                },
+            };
+        }
+        expr
+    }
+
+    /// A primary followed by `.name`, `.name(args)` and `[index]` suffixes.
+    fn postfixed(&mut self, pair: Pair<Rule>, depth: usize) -> Expr {
+        let span = self.span(&pair);
+        let mut parts = pair.into_inner();
+        let Some(primary) = parts.next() else {
+            return null(span);
+        };
+        let suffixes: Vec<Pair<Rule>> = parts.collect();
+        let links: Vec<Span> = suffixes.iter().map(|s| self.span(s)).collect();
+        if self.chain_too_deep(&links, depth) {
+            return null(span);
+        }
+        let mut level = depth + suffixes.len();
+        let mut expr = self.expr(primary, level);
+        for suffix in suffixes {
+            level -= 1;
+            expr = self.suffix(expr, suffix, level);
+        }
+        expr
+    }
+
+    /// `name` or `name(args)`.
+    fn okta_name(&mut self, pair: Pair<Rule>, depth: usize) -> Expr {
+        let span = self.span(&pair);
+        let mut parts = pair.into_inner();
+        let Some(name) = parts.next().map(|n| self.ident(n)) else {
+            return null(span);
+        };
+        let kind = match parts.next() {
+            Some(args) => ExprKind::Call {
+                receiver: None,
+                name,
+                args: self.okta_args(args, depth + 1),
             },
+            None => ExprKind::Name(name.name),
+        };
+        Expr { kind, span }
+    }
+
+    /// A SpEL inline map `{'key': value, ...}`.
+    fn okta_map(&mut self, pair: Pair<Rule>, depth: usize) -> Expr {
+        let span = self.span(&pair);
+        let mut entries = Vec::new();
+        for entry in pair.into_inner() {
+            let mut parts = entry.into_inner();
+            let (Some(key), Some(value)) = (parts.next(), parts.next()) else {
+                continue;
+            };
+            let key_span = self.span(&key);
+            let key = match self.literal(key.clone()).kind {
+                ExprKind::Str(s) => s,
+                _ => key.as_str().to_owned(),
+            };
+            entries.push(MapEntry {
+                key,
+                key_span,
+                value: self.expr(value, depth + 1),
+            });
+        }
+        Expr {
+            kind: ExprKind::Map(entries),
+            span,
+        }
+    }
+
+    /// Entra `Name(args)`.
+    fn entra_call(&mut self, pair: Pair<Rule>, depth: usize) -> Expr {
+        let span = self.span(&pair);
+        let mut parts = pair.into_inner();
+        let Some(name) = parts.next().map(|n| self.ident(n)) else {
+            return null(span);
+        };
+        let args = parts
+            .next()
+            .map(|a| self.entra_args(a, depth + 1))
+            .unwrap_or_default();
+        Expr {
+            kind: ExprKind::Call {
+                receiver: None,
+                name,
+                args,
+            },
+            span,
+        }
+    }
+
+    /// Strings, numbers, booleans, `null`, Entra attributes and names: no subexpressions.
+    fn literal(&mut self, pair: Pair<Rule>) -> Expr {
+        let span = self.span(&pair);
+        let kind = match pair.as_rule() {
             Rule::okta_string => {
                 let inner = pair.into_inner().next();
                 let raw = inner.as_ref().map_or("", |p| p.as_str());
@@ -486,90 +570,45 @@ impl Lower<'_> {
                 } else {
                     "\""
                 };
-                Expr {
-                    kind: ExprKind::Str(raw.replace(&quote.repeat(2), quote)),
-                    span,
-                }
+                ExprKind::Str(raw.replace(&quote.repeat(2), quote))
             }
             Rule::entra_string => {
                 let raw = pair.into_inner().next().map_or("", |p| p.as_str());
-                Expr {
-                    kind: ExprKind::Str(unescape_entra(raw)),
-                    span,
+                ExprKind::Str(unescape_entra(raw))
+            }
+            Rule::number | Rule::signed_number => match self.number(&pair) {
+                Some(Value::Int(i)) => ExprKind::Int(i),
+                Some(Value::Float(f)) => ExprKind::Float(f),
+                _ => ExprKind::Null,
+            },
+            Rule::hex => match i64::from_str_radix(&pair.as_str()[2..], 16) {
+                Ok(i) => ExprKind::Int(i),
+                Err(_) => {
+                    self.number(&pair);
+                    ExprKind::Null
                 }
-            }
-            Rule::number | Rule::signed_number => {
-                let kind = match self.number(&pair) {
-                    Some(Value::Int(i)) => ExprKind::Int(i),
-                    Some(Value::Float(f)) => ExprKind::Float(f),
-                    _ => ExprKind::Null,
-                };
-                Expr { kind, span }
-            }
-            Rule::hex => {
-                let digits = &pair.as_str()[2..];
-                let kind = match i64::from_str_radix(digits, 16) {
-                    Ok(i) => ExprKind::Int(i),
-                    Err(_) => {
-                        self.number(&pair);
-                        ExprKind::Null
-                    }
-                };
-                Expr { kind, span }
-            }
-            Rule::boolean => Expr {
-                kind: ExprKind::Bool(pair.as_str().eq_ignore_ascii_case("true")),
-                span,
             },
-            Rule::null => Expr {
-                kind: ExprKind::Null,
-                span,
-            },
-            Rule::entra_attr => Expr {
-                kind: ExprKind::Attr(
-                    pair.into_inner()
-                        .next()
-                        .map_or("", |p| p.as_str())
-                        .trim()
-                        .to_owned(),
-                ),
-                span,
-            },
-            Rule::entra_name => Expr {
-                kind: ExprKind::Name(pair.as_str().to_owned()),
-                span,
-            },
-            Rule::entra_call => {
-                let mut parts = pair.into_inner();
-                let Some(name) = parts.next().map(|n| self.ident(n)) else {
-                    return Expr {
-                        kind: ExprKind::Null,
-                        span,
-                    };
-                };
-                let args = parts.next().map(|a| self.entra_args(a)).unwrap_or_default();
-                Expr {
-                    kind: ExprKind::Call {
-                        receiver: None,
-                        name,
-                        args,
-                    },
-                    span,
-                }
-            }
-            _ => Expr {
-                kind: ExprKind::Null,
-                span,
-            },
-        }
+            Rule::boolean => ExprKind::Bool(pair.as_str().eq_ignore_ascii_case("true")),
+            Rule::entra_attr => ExprKind::Attr(
+                pair.into_inner()
+                    .next()
+                    .map_or("", |p| p.as_str())
+                    .trim()
+                    .to_owned(),
+            ),
+            Rule::entra_name => ExprKind::Name(pair.as_str().to_owned()),
+            _ => ExprKind::Null,
+        };
+        Expr { kind, span }
     }
 
-    /// Applies one postfix suffix (`.name`, `.name(args)`, `[index]`) to `object`.
-    fn suffix(&mut self, object: Expr, suffix: Pair<Rule>) -> Expr {
+    /// Applies one postfix suffix (`.name`, `.name(args)`, `[index]`) to `object`; the new
+    /// node is `depth` levels down.
+    fn suffix(&mut self, object: Expr, suffix: Pair<Rule>, depth: usize) -> Expr {
         let suffix_span = self.span(&suffix);
         let span = object.span.to(suffix_span);
         if suffix.as_rule() == Rule::okta_index {
-            let index = self.first_expr(suffix);
+            let index = self.first_expr(suffix, depth + 1);
             return Expr {
                 kind: ExprKind::Index {
                     object: Box::new(object),
@@ -586,7 +625,7 @@ impl Lower<'_> {
             Some(args) => ExprKind::Call {
                 receiver: Some(Box::new(object)),
                 name,
-                args: self.okta_args(args),
+                args: self.okta_args(args, depth + 1),
             },
             None => ExprKind::Member {
                 object: Box::new(object),
@@ -596,32 +635,37 @@ impl Lower<'_> {
         Expr { kind, span }
     }
 
-    /// The first expression inside `pair` (a parenthesis, an index, an Elvis tail).
-    fn first_expr(&mut self, pair: Pair<Rule>) -> Expr {
+    /// The first expression inside `pair` (a parenthesis, an index, an Elvis tail), `depth`
+    /// levels down.
+    fn first_expr(&mut self, pair: Pair<Rule>, depth: usize) -> Expr {
         let span = self.span(&pair);
         match pair.into_inner().next() {
-            Some(inner) => self.expr(inner),
-            None => Expr {
-                kind: ExprKind::Null,
-                span,
-            },
+            Some(inner) => self.expr(inner, depth),
+            None => null(span),
         }
     }
 
     /// `a op b op c`, left-associative, with the operators as pairs between the operands.
-    fn binary_chain(&mut self, pair: Pair<Rule>) -> Expr {
+    fn binary_chain(&mut self, pair: Pair<Rule>, depth: usize) -> Expr {
+        let span = self.span(&pair);
         let mut parts = pair.into_inner();
         let Some(first) = parts.next() else {
-            return Expr {
-                kind: ExprKind::Null,
-                span: Span::default(),
-            };
+            return null(span);
         };
-        let mut lhs = self.expr(first);
-        while let (Some(op), Some(rhs)) = (parts.next(), parts.next()) {
+        let rest: Vec<Pair<Rule>> = parts.collect();
+        let links: Vec<Span> = rest.iter().step_by(2).map(|op| self.span(op)).collect();
+        if self.chain_too_deep(&links, depth) {
+            return null(span);
+        }
+        // The first operand is the deepest; each operator lifts the chain one level.
+        let mut level = depth + links.len();
+        let mut lhs = self.expr(first, level);
+        let mut rest = rest.into_iter();
+        while let (Some(op), Some(rhs)) = (rest.next(), rest.next()) {
+            level -= 1;
             let op_span = self.span(&op);
             let op = binary_op(op.as_str(), self.dialect);
-            let rhs = self.expr(rhs);
+            let rhs = self.expr(rhs, level + 1);
             lhs = Expr {
                 span: lhs.span.to(rhs.span),
                 kind: ExprKind::Binary {
@@ -636,19 +680,31 @@ impl Lower<'_> {
     }
 
     /// `a || b || c` where the grammar does not keep the operator as a pair.
-    fn implicit_chain(&mut self, pair: Pair<Rule>, op: BinaryOp) -> Expr {
-        let mut operands = pair
-            .into_inner()
-            .map(|p| self.expr(p))
-            .collect::<Vec<_>>()
-            .into_iter();
-        let Some(mut lhs) = operands.next() else {
-            return Expr {
-                kind: ExprKind::Null,
-                span: Span::default(),
-            };
+    fn implicit_chain(&mut self, pair: Pair<Rule>, op: BinaryOp, depth: usize) -> Expr {
+        let span = self.span(&pair);
+        let operands: Vec<Pair<Rule>> = pair.into_inner().collect();
+        // Each operand after the first brings an operator; it stands for its link (without
+        // the blanks its pair ends with).
+        let links: Vec<Span> = operands
+            .iter()
+            .skip(1)
+            .map(|p| {
+                let span = self.span(p);
+                Span::new(span.start, span.start + p.as_str().trim_end().len())
+            })
+            .collect();
+        if self.chain_too_deep(&links, depth) {
+            return null(span);
+        }
+        let mut level = depth + links.len();
+        let mut operands = operands.into_iter();
+        let Some(first) = operands.next() else {
+            return null(span);
         };
+        let mut lhs = self.expr(first, level);
         for rhs in operands {
+            level -= 1;
+            let rhs = self.expr(rhs, level + 1);
             let op_span = Span::new(lhs.span.end, rhs.span.start);
             lhs = Expr {
                 span: lhs.span.to(rhs.span),
@@ -663,19 +719,19 @@ impl Lower<'_> {
         lhs
     }
 
-    fn okta_args(&mut self, pair: Pair<Rule>) -> Vec<Arg> {
+    fn okta_args(&mut self, pair: Pair<Rule>, depth: usize) -> Vec<Arg> {
         pair.into_inner()
-            .map(|p| Arg::Given(self.expr(p)))
+            .map(|p| Arg::Given(self.expr(p, depth)))
             .collect()
     }
 
-    fn entra_args(&mut self, pair: Pair<Rule>) -> Vec<Arg> {
+    fn entra_args(&mut self, pair: Pair<Rule>, depth: usize) -> Vec<Arg> {
         let args: Vec<Arg> = pair
             .into_inner()
             .map(|slot| {
                 let span = self.span(&slot);
                 match slot.into_inner().next() {
-                    Some(e) => Arg::Given(self.expr(e)),
+                    Some(e) => Arg::Given(self.expr(e, depth)),
                     None => Arg::Omitted(span),
                 }
             })
@@ -687,6 +743,47 @@ impl Lower<'_> {
             args
         }
     }
+}
+
+/// A `null` standing in for what could not be lowered.
+fn null(span: Span) -> Expr {
+    Expr {
+        kind: ExprKind::Null,
+        span,
+    }
+}
+
+/// `pair`, or what it only passes through: a chain of one operand, a unary without prefix, a
+/// postfix without suffix, parentheses. Walked in a loop, so that these levels of the grammar
+/// (ten per bracket) cost no recursion.
+fn innermost(mut pair: Pair<Rule>) -> Pair<Rule> {
+    use Rule::*;
+    while matches!(
+        pair.as_rule(),
+        okta_expr
+            | okta_or
+            | okta_and
+            | okta_rel
+            | okta_sum
+            | okta_product
+            | okta_power
+            | okta_unary
+            | okta_postfix
+            | okta_paren
+            | entra_expr
+            | entra_and
+            | entra_rel
+            | entra_concat
+            | entra_unary
+            | entra_paren
+    ) {
+        let mut inner = pair.clone().into_inner();
+        match (inner.next(), inner.next()) {
+            (Some(only), None) => pair = only,
+            _ => break,
+        }
+    }
+    pair
 }
 
 fn binary_op(symbol: &str, dialect: Dialect) -> BinaryOp {
@@ -855,28 +952,8 @@ enum BracketProblem {
 /// The first bracket that is never closed or closes nothing, skipping strings and comments.
 fn bracket_problem(text: &str, dialect: Dialect) -> Option<BracketProblem> {
     let mut stack: Vec<(char, usize)> = Vec::new();
-    let mut chars = text.char_indices().peekable();
-    while let Some((at, c)) = chars.next() {
+    for (at, c) in code_chars(text, dialect, Reading::Expression) {
         match c {
-            '#' => while chars.next_if(|(_, c)| *c != '\n').is_some() {},
-            '"' | '\'' if c == '"' || dialect.single_quoted_strings() => {
-                while let Some((_, s)) = chars.next() {
-                    if s == '\n' {
-                        break;
-                    }
-                    if s == '\\' && dialect.backslash_escapes() {
-                        chars.next();
-                    } else if s == c {
-                        if !dialect.backslash_escapes()
-                            && chars.peek().is_some_and(|(_, n)| *n == c)
-                        {
-                            chars.next();
-                        } else {
-                            break;
-                        }
-                    }
-                }
-            }
             '(' | '[' | '{' => stack.push((c, at)),
             ')' | ']' | '}' => match stack.pop() {
                 Some((open, _)) if closing(open) == c => {}
@@ -1216,5 +1293,158 @@ mod tests {
         let (map, diagnostics) = parse_file(&file, Dialect::Okta);
         assert_eq!(diagnostics.len(), 2);
         assert_eq!(map.statements.len(), 1);
+    }
+
+    /// The one diagnostic of an expression that nests too deeply: its primary span.
+    fn too_deep_at(text: &str, dialect: Dialect) -> Span {
+        match parse_expression(text, dialect) {
+            Err(diagnostics) => match diagnostics.as_slice() {
+                [d] if d.code == Code::TooDeep => d.primary.span,
+                other => panic!("one E0007 expected, got {other:?}"),
+            },
+            Ok(_) => panic!("{} bytes parsed", text.len()),
+        }
+    }
+
+    /// The depth of the tree, walked with an explicit stack.
+    fn depth(e: &Expr) -> usize {
+        let mut deepest = 0;
+        let mut stack = vec![(e, 1)];
+        while let Some((e, d)) = stack.pop() {
+            deepest = deepest.max(d);
+            let children: Vec<&Expr> = match &e.kind {
+                ExprKind::Member { object, .. } => vec![object],
+                ExprKind::Call { receiver, args, .. } => receiver
+                    .iter()
+                    .map(|r| &**r)
+                    .chain(args.iter().filter_map(|a| match a {
+                        Arg::Given(e) => Some(e),
+                        Arg::Omitted(_) => None,
+                    }))
+                    .collect(),
+                ExprKind::Index { object, index } => vec![object, index],
+                ExprKind::List(items) => items.iter().collect(),
+                ExprKind::Map(entries) => entries.iter().map(|m| &m.value).collect(),
+                ExprKind::Unary { operand, .. } => vec![operand],
+                ExprKind::Binary { lhs, rhs, .. } => vec![lhs, rhs],
+                ExprKind::Conditional {
+                    cond,
+                    then,
+                    otherwise,
+                } => vec![cond, then, otherwise],
+                ExprKind::Elvis { value, fallback } => vec![value, fallback],
+                _ => Vec::new(),
+            };
+            stack.extend(children.into_iter().map(|c| (c, d + 1)));
+        }
+        deepest
+    }
+
+    #[test]
+    fn chains_may_reach_the_depth_limit() {
+        let at_limit = [
+            format!("1{}", " + 1".repeat(MAX_DEPTH - 1)),
+            format!("{}true", "!".repeat(MAX_DEPTH - 1)),
+            format!("user{}", ".a".repeat(MAX_DEPTH - 1)),
+        ];
+        for text in at_limit {
+            assert_eq!(depth(&okta(&text)), MAX_DEPTH, "{}", &text[..10]);
+        }
+    }
+
+    /// Each chain one link too long, or far too long, is reported at the first link that does
+    /// not fit: at the root, MAX_DEPTH - 1 links fit above the first operand.
+    #[test]
+    fn chains_past_the_limit_are_reported_at_their_first_link_too_many() {
+        use Dialect::*;
+        let fit = MAX_DEPTH - 1;
+        // (head, link repeated, times, tail, dialect, the link reported, what it underlines)
+        let cases = [
+            ("1", " + 1", fit + 1, "", Okta, fit, "+"),
+            ("1", " + 1", 7000, "", Okta2, fit, "+"),
+            ("[a]", " & [a]", 10_000, "", Entra, fit, "&"),
+            // `||` is not kept as a pair: the operand after it stands for it.
+            ("[a]", " || [a]", 10_000, "", Entra, fit, "[a]"),
+            ("", "!", fit + 1, "true", Okta, fit, "!"),
+            ("", "!", 50_000, "[a]", Entra, fit, "!"),
+            ("user", ".a", fit + 1, "", Okta, fit, ".a"),
+            // `.email` is the first suffix.
+            (
+                "user.email",
+                ".trim()",
+                20_000,
+                "",
+                Okta2,
+                fit - 1,
+                ".trim()",
+            ),
+        ];
+        for (head, link, times, tail, dialect, reported, token) in cases {
+            let text = format!("{head}{}{tail}", link.repeat(times));
+            let start = head.len() + reported * link.len() + link.find(token).unwrap_or(0);
+            let span = too_deep_at(&text, dialect);
+            assert_eq!(span, Span::new(start, start + token.len()), "{head}{link}");
+        }
+    }
+
+    #[test]
+    fn levels_add_up_across_brackets_calls_and_chains() {
+        // 40 calls, then a chain: the chain's first operand is 40 levels down already.
+        let calls = "String.trim(".repeat(40);
+        let fits = format!(
+            "{calls}'a'{}{}",
+            " + 'a'".repeat(MAX_DEPTH - 41),
+            ")".repeat(40)
+        );
+        assert_eq!(depth(&okta(&fits)), MAX_DEPTH);
+        let deeper = format!(
+            "{calls}'a'{}{}",
+            " + 'a'".repeat(MAX_DEPTH - 40),
+            ")".repeat(40)
+        );
+        let first_plus = calls.len() + 4;
+        assert_eq!(
+            too_deep_at(&deeper, Dialect::Okta).start,
+            first_plus + 6 * (MAX_DEPTH - 41)
+        );
+        // Parentheses are brackets for pest, but no level of the tree.
+        let parens = format!("{}1{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
+        assert_eq!(depth(&okta(&parens)), 1);
+        let lists = |n: usize| format!("{}1{}", "{".repeat(n), "}".repeat(n));
+        assert_eq!(depth(&okta(&lists(MAX_DEPTH - 1))), MAX_DEPTH);
+        assert_eq!(
+            too_deep_at(&lists(MAX_DEPTH), Dialect::Okta),
+            Span::new(MAX_DEPTH, MAX_DEPTH + 1)
+        );
+    }
+
+    #[test]
+    fn a_statement_too_deep_is_reported_once_and_left_out() {
+        let file = SourceFile::new(
+            "m.map",
+            format!(
+                "title <- user.title
+userName <- user.email{}
+",
+                " + 'x'".repeat(7000)
+            ),
+        );
+        let (map, diagnostics) = parse_file(&file, Dialect::Okta);
+        assert_eq!(map.statements.len(), 1);
+        let [d] = diagnostics.as_slice() else {
+            panic!("{diagnostics:?}")
+        };
+        assert_eq!(d.code, Code::TooDeep);
+        assert_eq!(
+            file.line_col(d.primary.span.start).to_string(),
+            format!("2:{}", 24 + 6 * (MAX_DEPTH - 1))
+        );
+        assert_eq!(
+            d.primary.message,
+            format!(
+                "chained operator {MAX_DEPTH} of 7000: only {} fit at this depth",
+                MAX_DEPTH - 1
+            )
+        );
     }
 }

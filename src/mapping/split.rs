@@ -98,34 +98,111 @@ fn dialect_switch(line: &str) -> Option<Dialect> {
 
 /// Updates the bracket depth over one line, skipping string literals and comments.
 /// Strings never span lines, so an unterminated one ends with the line.
-fn scan_brackets(line: &str, dialect: Dialect, mut depth: usize) -> usize {
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '#' => break,
-            '(' | '[' | '{' => depth += 1,
-            ')' | ']' | '}' => depth = depth.saturating_sub(1),
-            '"' | '\'' if c == '"' || dialect.single_quoted_strings() => {
-                while let Some(s) = chars.next() {
-                    if s == '\n' {
-                        break;
-                    }
-                    if s == '\\' && dialect.backslash_escapes() {
-                        chars.next();
-                    } else if s == c {
-                        // Okta doubles a quote to escape it.
-                        if !dialect.backslash_escapes() && chars.peek() == Some(&c) {
-                            chars.next();
-                        } else {
-                            break;
-                        }
-                    }
-                }
+fn scan_brackets(line: &str, dialect: Dialect, depth: usize) -> usize {
+    code_chars(line, dialect, Reading::Expression).fold(depth, |depth, (_, c)| match c {
+        '(' | '[' | '{' => depth + 1,
+        ')' | ']' | '}' => depth.saturating_sub(1),
+        _ => depth,
+    })
+}
+
+/// Which strings [`code_chars`] expects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Reading {
+    /// An expression of the dialect throughout: its own strings, and in Entra `[attribute]`
+    /// names, none of whose characters are code.
+    Expression,
+    /// A rule: its path up to `<-`, whose filter holds a `.map` string (JSON escapes), then
+    /// its expression.
+    Rule,
+}
+
+/// The characters of `text` that are code, with their byte offsets: string literals (quotes
+/// included), Entra attribute names and comments are skipped, exactly as the grammar reads
+/// them. A string ends at its closing quote or at the end of its line.
+pub(super) fn code_chars(text: &str, dialect: Dialect, reading: Reading) -> CodeChars<'_> {
+    CodeChars {
+        chars: text.char_indices().peekable(),
+        dialect,
+        in_path: reading == Reading::Rule,
+        in_attribute: false,
+    }
+}
+
+pub(super) struct CodeChars<'t> {
+    chars: std::iter::Peekable<std::str::CharIndices<'t>>,
+    dialect: Dialect,
+    /// Before a rule's `<-`.
+    in_path: bool,
+    /// Just after an Entra `[`.
+    in_attribute: bool,
+}
+
+impl CodeChars<'_> {
+    /// Skips the rest of an expression's string literal opened by `quote`.
+    fn skip_string(&mut self, quote: char) {
+        while let Some((_, s)) = self.chars.next() {
+            if s == '\n' {
+                break;
             }
-            _ => {}
+            if s == '\\' && self.dialect.backslash_escapes() {
+                // Entra escapes any character but a line break.
+                self.chars.next_if(|(_, n)| *n != '\n');
+            } else if s == quote {
+                // Okta doubles a quote to escape it.
+                if !self.dialect.backslash_escapes()
+                    && self.chars.next_if(|(_, n)| *n == quote).is_some()
+                {
+                    continue;
+                }
+                break;
+            }
         }
     }
-    depth
+
+    /// Skips the rest of a `.map` string: `\` escapes any character.
+    fn skip_map_string(&mut self) {
+        while let Some((_, s)) = self.chars.next() {
+            match s {
+                '\\' => {
+                    self.chars.next();
+                }
+                '"' | '\n' => break,
+                _ => {}
+            }
+        }
+    }
+}
+
+impl Iterator for CodeChars<'_> {
+    type Item = (usize, char);
+
+    fn next(&mut self) -> Option<(usize, char)> {
+        if std::mem::take(&mut self.in_attribute) {
+            // The name runs to `]` or the end of the line (`entra_attr_name`).
+            return self.chars.find(|(_, c)| matches!(c, ']' | '\n'));
+        }
+        loop {
+            let (at, c) = self.chars.next()?;
+            match c {
+                '#' => while self.chars.next_if(|(_, c)| *c != '\n').is_some() {},
+                '"' if self.in_path => self.skip_map_string(),
+                '"' => self.skip_string(c),
+                '\'' if !self.in_path && self.dialect.single_quoted_strings() => {
+                    self.skip_string(c)
+                }
+                '[' if !self.in_path && self.dialect == Dialect::Entra => {
+                    self.in_attribute = true;
+                    return Some((at, c));
+                }
+                '<' if self.in_path && self.chars.peek().is_some_and(|(_, n)| *n == '-') => {
+                    self.in_path = false;
+                    return Some((at, c));
+                }
+                _ => return Some((at, c)),
+            }
+        }
+    }
 }
 
 #[cfg(test)]

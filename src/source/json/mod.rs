@@ -401,12 +401,28 @@ pub(crate) fn json_kind(json: &Json) -> &'static str {
 }
 
 /// serde_json appends " at line L column C", which the error reports on its own.
-pub(crate) fn strip_position(message: &str) -> String {
+fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(i) => message[..i].to_owned(),
         None => message.to_owned(),
     }
 }
+
+/// serde_json's message for `e` without its position, its nesting limit said in words.
+/// The limit (serde_json's default, left on) is what keeps parsing, converting and dropping
+/// a record from overflowing the stack.
+pub(crate) fn json_error_message(e: &serde_json::Error) -> String {
+    let message = strip_position(&e.to_string());
+    if message == "recursion limit exceeded" {
+        format!("arrays and objects nested more than {JSON_MAX_DEPTH} levels deep")
+    } else {
+        message
+    }
+}
+
+/// How deeply serde_json lets arrays and objects nest: its default recursion limit of 128
+/// fails on the 128th level.
+pub const JSON_MAX_DEPTH: usize = 127;
 
 /// A structural error: broken JSON inside a record, or a file of the wrong shape.
 fn scan_error(path: &str, e: ScanError) -> JsonSourceError {
@@ -436,7 +452,7 @@ pub(crate) fn read_side_file(path: &Path) -> Result<Json, JsonSourceError> {
         path: shown,
         line: e.line(),
         column: e.column(),
-        message: strip_position(&e.to_string()),
+        message: json_error_message(&e),
     })
 }
 
@@ -472,7 +488,7 @@ fn parse_piece(path: &str, piece: &Piece) -> Result<Json, JsonSourceError> {
             } else {
                 e.column()
             },
-            message: format!("record {}: {}", piece.index, strip_position(&e.to_string())),
+            message: format!("record {}: {}", piece.index, json_error_message(&e)),
         },
         strict::ParseError::DuplicateKey(key) => JsonSourceError::Record {
             path: path.to_owned(),

@@ -17,11 +17,11 @@ use scimsync::sync::event::{
 const WRITES: u32 = 100_000;
 
 fn event(i: u32) -> WriteEvent {
-    let failed = i % 50 == 0;
+    let failed = i.is_multiple_of(50);
     WriteEvent {
         time: Utc::now(),
         run_id: "bench".into(),
-        operation: if i % 3 == 0 {
+        operation: if i.is_multiple_of(3) {
             Operation::Create
         } else {
             Operation::Update

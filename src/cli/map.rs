@@ -132,10 +132,10 @@ pub fn run(args: MapArgs) -> Result<ExitCode, String> {
 /// writes it.
 pub(crate) fn resource_of(mapped: &MappedUser, active: bool) -> serde_json::Value {
     let mut resource = user_resource(mapped.values.iter().map(|v| (&*v.path, &v.value)));
-    if let Some(object) = resource.as_object_mut() {
-        if !object.keys().any(|k| k.eq_ignore_ascii_case("active")) {
-            object.insert("active".into(), Value::Bool(active).to_json());
-        }
+    if let Some(object) = resource.as_object_mut()
+        && !object.keys().any(|k| k.eq_ignore_ascii_case("active"))
+    {
+        object.insert("active".into(), Value::Bool(active).to_json());
     }
     resource
 }

@@ -328,20 +328,21 @@ impl Checker {
         let match_path = match match_decl {
             Some((path, span)) => {
                 let resolved = self.resolve_path(path, &extensions, false).map(|(p, _)| p);
-                if let Some(p) = &resolved {
-                    if self.complete && !written.contains_key(p) {
-                        self.error(
-                            Diagnostic::error(
-                                Code::Missing,
-                                span,
-                                format!("no rule writes `{p}`, the match attribute"),
-                            )
-                            .label("matched on this attribute")
-                            .help(format!(
-                                "add a rule `{p} <- ...` so each user has a value to match on"
-                            )),
-                        );
-                    }
+                if let Some(p) = &resolved
+                    && self.complete
+                    && !written.contains_key(p)
+                {
+                    self.error(
+                        Diagnostic::error(
+                            Code::Missing,
+                            span,
+                            format!("no rule writes `{p}`, the match attribute"),
+                        )
+                        .label("matched on this attribute")
+                        .help(format!(
+                            "add a rule `{p} <- ...` so each user has a value to match on"
+                        )),
+                    );
                 }
                 resolved
             }
@@ -735,26 +736,26 @@ impl Checker {
 
         // `as` must agree with the schema: `active <- x as integer` would send a number where
         // the target expects true or false.
-        if let (Some((declared, span)), Some(schema)) = (declared_type, schema_target) {
-            if declared != schema {
-                self.error(
-                    Diagnostic::error(
-                        Code::TargetType,
-                        span,
-                        format!(
-                            "`{shown}` is {} attribute, but this rule converts to {}",
-                            article(schema),
-                            article(declared)
-                        ),
-                    )
-                    .label(format!("converts to {}", article(declared)))
-                    .secondary(
-                        rule.target.span,
-                        format!("{} in the SCIM schema", article(schema)),
-                    )
-                    .help(format!("write `as {}`, or remove `as`", schema.name())),
-                );
-            }
+        if let (Some((declared, span)), Some(schema)) = (declared_type, schema_target)
+            && declared != schema
+        {
+            self.error(
+                Diagnostic::error(
+                    Code::TargetType,
+                    span,
+                    format!(
+                        "`{shown}` is {} attribute, but this rule converts to {}",
+                        article(schema),
+                        article(declared)
+                    ),
+                )
+                .label(format!("converts to {}", article(declared)))
+                .secondary(
+                    rule.target.span,
+                    format!("{} in the SCIM schema", article(schema)),
+                )
+                .help(format!("write `as {}`, or remove `as`", schema.name())),
+            );
         }
 
         // A true/false result never becomes a number, asked for or not.
@@ -773,25 +774,26 @@ impl Checker {
             self.error(d);
         }
         // A string-valued rule into a non-string attribute is a mistake unless asked for.
-        if let (Some(target), None) = (target_type, declared_type) {
-            if ty == Ty::Str && target != TargetType::String {
-                self.error(
-                    Diagnostic::error(
-                        Code::TargetType,
-                        rule.expr.span,
-                        format!(
-                            "this rule produces a string, but `{shown}` is {}",
-                            article(target)
-                        ),
-                    )
-                    .label("a string")
-                    .secondary(rule.target.span, format!("{} attribute", target.name()))
-                    .help(format!(
-                        "convert it explicitly: add `as {}` after the expression",
-                        target.name()
-                    )),
-                );
-            }
+        if let (Some(target), None) = (target_type, declared_type)
+            && ty == Ty::Str
+            && target != TargetType::String
+        {
+            self.error(
+                Diagnostic::error(
+                    Code::TargetType,
+                    rule.expr.span,
+                    format!(
+                        "this rule produces a string, but `{shown}` is {}",
+                        article(target)
+                    ),
+                )
+                .label("a string")
+                .secondary(rule.target.span, format!("{} attribute", target.name()))
+                .help(format!(
+                    "convert it explicitly: add `as {}` after the expression",
+                    target.name()
+                )),
+            );
         }
 
         let allowed: Option<Vec<Value>> = one_of.map(|(values, _)| {
@@ -831,24 +833,24 @@ impl Checker {
                 },
                 None => value,
             };
-            if let (Some(allowed), Some((_, one_of_span))) = (&allowed, one_of) {
-                if !allowed.contains(&converted) {
-                    let list = allowed
-                        .iter()
-                        .map(Value::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    self.error(
-                        Diagnostic::error(
-                            Code::EnumViolation,
-                            span,
-                            format!("{converted} is not an allowed value for `{shown}`"),
-                        )
-                        .label("this value can be produced")
-                        .secondary(one_of_span, "allowed values declared here")
-                        .help(format!("allowed: {list}")),
-                    );
-                }
+            if let (Some(allowed), Some((_, one_of_span))) = (&allowed, one_of)
+                && !allowed.contains(&converted)
+            {
+                let list = allowed
+                    .iter()
+                    .map(Value::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                self.error(
+                    Diagnostic::error(
+                        Code::EnumViolation,
+                        span,
+                        format!("{converted} is not an allowed value for `{shown}`"),
+                    )
+                    .label("this value can be produced")
+                    .secondary(one_of_span, "allowed values declared here")
+                    .help(format!("allowed: {list}")),
+                );
             }
         }
 
@@ -1257,13 +1259,12 @@ impl Checker {
             kind: ExprKind::Str(text),
             span,
         })) = args.get(2)
+            && let Err(problem) = Pattern::new(text, Anchoring::Anywhere)
         {
-            if let Err(problem) = Pattern::new(text, Anchoring::Anywhere) {
-                self.error(
-                    Diagnostic::error(Code::Type, *span, problem)
-                        .label("not a valid regular expression"),
-                );
-            }
+            self.error(
+                Diagnostic::error(Code::Type, *span, problem)
+                    .label("not a valid regular expression"),
+            );
         }
     }
 

@@ -152,10 +152,10 @@ fn layout(text: &str, syntax: &MapFile) -> String {
             .max()
             .unwrap_or(0);
         for item in &mut items[start..end] {
-            if let Item::Statement(laid) = item {
-                if laid.rule_path.is_some() {
-                    align_rule(laid, width);
-                }
+            if let Item::Statement(laid) = item
+                && laid.rule_path.is_some()
+            {
+                align_rule(laid, width);
             }
         }
     }
@@ -274,10 +274,10 @@ fn lay_statement(text: &str, statement: &Statement, tokens: &[Token], dialect: D
             let mut line = String::new();
             let mut previous: Option<&Token> = None;
             for token in &code {
-                if let Some(p) = previous {
-                    if space_between(p, token, dialect, &text[p.start..p.end]) {
-                        line.push(' ');
-                    }
+                if let Some(p) = previous
+                    && space_between(p, token, dialect, &text[p.start..p.end])
+                {
+                    line.push(' ');
                 }
                 line.push_str(&text[token.start..token.end]);
                 previous = Some(token);
@@ -332,10 +332,10 @@ fn expression_lines(
                     },
                     Vec::new(),
                 ));
-            } else if space_between(p, token, dialect, &text[p.start..p.end]) {
-                if let Some((line, _)) = lines.last_mut() {
-                    line.text.push(' ');
-                }
+            } else if space_between(p, token, dialect, &text[p.start..p.end])
+                && let Some((line, _)) = lines.last_mut()
+            {
+                line.text.push(' ');
             }
         }
         if let Some((line, sources)) = lines.last_mut() {

@@ -553,25 +553,26 @@ impl PlannedRule {
             Err(e) if e.ignore_flow => return Ok(Value::Null),
             other => other.map_err(|e| fail(e.message))?,
         };
-        if value.is_null() {
-            if let Some(default) = &self.default {
-                value = default.clone();
-            }
+        if value.is_null()
+            && let Some(default) = &self.default
+        {
+            value = default.clone();
         }
         if let Some(target) = self.target_type {
             value = target.convert(value).map_err(fail)?;
         }
-        if let Some(allowed) = &self.one_of {
-            if !value.is_null() && !allowed.contains(&value) {
-                let list = allowed
-                    .iter()
-                    .map(Value::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                return Err(fail(format!(
-                    "{value} is not one of the allowed values ({list})"
-                )));
-            }
+        if let Some(allowed) = &self.one_of
+            && !value.is_null()
+            && !allowed.contains(&value)
+        {
+            let list = allowed
+                .iter()
+                .map(Value::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(fail(format!(
+                "{value} is not one of the allowed values ({list})"
+            )));
         }
         Ok(value)
     }

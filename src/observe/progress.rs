@@ -56,7 +56,7 @@ impl Progress {
     /// The plain line for `done` writes out of `total`, when it crosses a tenth.
     fn plain_line(done: usize, total: usize, failed: usize) -> Option<String> {
         let step = total.div_ceil(10).max(1);
-        (done % step == 0 || done == total).then(|| {
+        (done.is_multiple_of(step) || done == total).then(|| {
             format!(
                 "progress: {done}/{total} writes ({}%), {failed} failed",
                 done * 100 / total.max(1)

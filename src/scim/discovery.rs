@@ -188,14 +188,14 @@ pub fn check_paths(
         let declared = get_ci(&leaf, "type")
             .and_then(Json::as_str)
             .unwrap_or("string");
-        if let Some(expected) = expected {
-            if !compatible(expected, declared) {
-                findings.push(Finding::WrongType {
-                    path: shown.clone(),
-                    expected: (*expected).to_owned(),
-                    target: declared.to_owned(),
-                });
-            }
+        if let Some(expected) = expected
+            && !compatible(expected, declared)
+        {
+            findings.push(Finding::WrongType {
+                path: shown.clone(),
+                expected: (*expected).to_owned(),
+                target: declared.to_owned(),
+            });
         }
         match get_ci(&leaf, "mutability").and_then(Json::as_str) {
             Some(m) if m.eq_ignore_ascii_case("readOnly") => {

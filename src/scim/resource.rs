@@ -23,10 +23,10 @@ pub fn user_resource_from_json<'a>(values: impl IntoIterator<Item = (&'a AttrPat
     // `schemas` first, for readable payloads; filled in once all values are placed.
     let mut resource = serde_json::json!({ "schemas": [] });
     for (path, value) in values {
-        if let Some(urn) = &path.schema {
-            if !schemas.contains(urn) {
-                schemas.push(urn.clone());
-            }
+        if let Some(urn) = &path.schema
+            && !schemas.contains(urn)
+        {
+            schemas.push(urn.clone());
         }
         path.set(&mut resource, value);
     }

@@ -327,21 +327,21 @@ impl Applier<'_> {
                 }
                 Err(NotWritten { error, hint, .. }) => {
                     settle_pending(state, change);
-                    if error.is_permanent() {
-                        if let Some(source_id) = &change.source_id {
-                            state.rejected.insert(
-                                source_id.clone(),
-                                Rejection {
-                                    operation: change.action.verb().into(),
-                                    status: error.status(),
-                                    detail: error
-                                        .detail()
-                                        .map_or_else(|| error.to_string(), str::to_owned),
-                                    fingerprint: change.fingerprint.clone(),
-                                    at: self.now,
-                                },
-                            );
-                        }
+                    if error.is_permanent()
+                        && let Some(source_id) = &change.source_id
+                    {
+                        state.rejected.insert(
+                            source_id.clone(),
+                            Rejection {
+                                operation: change.action.verb().into(),
+                                status: error.status(),
+                                detail: error
+                                    .detail()
+                                    .map_or_else(|| error.to_string(), str::to_owned),
+                                fingerprint: change.fingerprint.clone(),
+                                at: self.now,
+                            },
+                        );
                     }
                     let subject = Subject {
                         operation,
@@ -774,12 +774,11 @@ fn put_body(mut current: Json, change: &Change) -> Json {
     }
     for attribute in &change.attributes {
         attribute.attr.set(&mut current, attribute.new.clone());
-        if let Some(urn) = &attribute.attr.schema {
-            if let Some(Json::Array(schemas)) = current.get_mut("schemas") {
-                if !schemas.iter().any(|s| s.as_str() == Some(urn)) {
-                    schemas.push(Json::String(urn.clone()));
-                }
-            }
+        if let Some(urn) = &attribute.attr.schema
+            && let Some(Json::Array(schemas)) = current.get_mut("schemas")
+            && !schemas.iter().any(|s| s.as_str() == Some(urn))
+        {
+            schemas.push(Json::String(urn.clone()));
         }
     }
     current

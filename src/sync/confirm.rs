@@ -134,10 +134,8 @@ async fn find_pending(
                 .and_then(Json::as_str)
                 .is_some_and(|v| match_key(match_path, v) == key)
     };
-    if same_path {
-        if let Some(user) = target_users.iter().find(|u| matches(u)) {
-            return Ok(Some(user.clone()));
-        }
+    if same_path && let Some(user) = target_users.iter().find(|u| matches(u)) {
+        return Ok(Some(user.clone()));
     }
     let found = client
         .find(

@@ -296,14 +296,14 @@ pub fn diff_groups(
                 Json::String(group.display_name.clone()),
             ));
         }
-        if let Some(external_id) = &group.external_id {
-            if target.get("externalId").and_then(Json::as_str) != Some(external_id) {
-                update.attributes.push("externalId".into());
-                update.operations.push(PatchOperation::replace(
-                    "externalId",
-                    Json::String(external_id.clone()),
-                ));
-            }
+        if let Some(external_id) = &group.external_id
+            && target.get("externalId").and_then(Json::as_str) != Some(external_id)
+        {
+            update.attributes.push("externalId".into());
+            update.operations.push(PatchOperation::replace(
+                "externalId",
+                Json::String(external_id.clone()),
+            ));
         }
         if !update.operations.is_empty() {
             if actions.group_rename {

@@ -521,11 +521,11 @@ fn handle(store: &Arc<Mutex<Store>>, request: &Request) -> Reply {
             Some(json!({"access_token": token, "token_type": "Bearer", "expires_in": 3600})),
         );
     }
-    if let Some(accepted) = store.accepted_token.clone() {
-        if request.authorization.as_deref() != Some(&format!("Bearer {accepted}")) {
-            log(&mut store, 401);
-            return Reply::Answer(401, Vec::new(), error(401, "bad token"));
-        }
+    if let Some(accepted) = store.accepted_token.clone()
+        && request.authorization.as_deref() != Some(&format!("Bearer {accepted}"))
+    {
+        log(&mut store, 401);
+        return Reply::Answer(401, Vec::new(), error(401, "bad token"));
     }
     if let Some(limit) = store.rate_limit {
         let now = Instant::now();
@@ -619,10 +619,11 @@ fn scim(store: &mut Store, request: &Request) -> (u16, Option<Json>) {
     let parts: Vec<&str> = path.trim_start_matches("/v2/").split('/').collect();
     let body: Json = serde_json::from_slice(&request.body).unwrap_or(Json::Null);
     let kind = parts[0];
-    if kind == "Schemas" && request.method == "GET" {
-        if let Some(schemas) = &store.strict.schemas {
-            return (200, Some(schemas.clone()));
-        }
+    if kind == "Schemas"
+        && request.method == "GET"
+        && let Some(schemas) = &store.strict.schemas
+    {
+        return (200, Some(schemas.clone()));
     }
     if kind != "Users" && kind != "Groups" {
         return (404, error(404, "no such endpoint"));

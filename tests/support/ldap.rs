@@ -82,10 +82,10 @@ impl LdapServer {
             let Some(op) = op_key(line) else { continue };
             if line.contains(&format!("SRCH base=\"{base}\"")) {
                 wanted_ops.insert(op.to_owned());
-            } else if let Some(at) = line.find("SRCH attr=") {
-                if wanted_ops.contains(op) {
-                    out.push(line[at + "SRCH attr=".len()..].trim().to_owned());
-                }
+            } else if let Some(at) = line.find("SRCH attr=")
+                && wanted_ops.contains(op)
+            {
+                out.push(line[at + "SRCH attr=".len()..].trim().to_owned());
             }
         }
         out

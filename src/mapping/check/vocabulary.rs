@@ -132,10 +132,10 @@ pub fn suggestion(name: &str, dialect: Dialect) -> Option<&'static str> {
     }
     // Entra matches names exactly; LDAP sources match them in any case, so only Entra's
     // case slips are mistakes.
-    if dialect == Dialect::Entra {
-        if let Some(exact) = known.iter().find(|k| k.eq_ignore_ascii_case(name)) {
-            return Some(exact);
-        }
+    if dialect == Dialect::Entra
+        && let Some(exact) = known.iter().find(|k| k.eq_ignore_ascii_case(name))
+    {
+        return Some(exact);
     }
     // Short names are too close to each other (`cn`, `sn`, `uid`) for a guess to help.
     let length = name.chars().count();

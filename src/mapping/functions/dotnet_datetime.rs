@@ -565,10 +565,10 @@ impl Fields {
                 self.day.unwrap_or(1),
             )?
         };
-        if let Some(weekday) = self.weekday {
-            if date.weekday().num_days_from_sunday() as usize != weekday {
-                return None;
-            }
+        if let Some(weekday) = self.weekday
+            && date.weekday().num_days_from_sunday() as usize != weekday
+        {
+            return None;
         }
         let hour = match (self.hour, self.hour12, self.pm) {
             (Some(h), _, _) => h,

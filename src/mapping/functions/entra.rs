@@ -754,7 +754,7 @@ pub static TENANT_ONLY: &[(&str, &str)] = &[
 /// `Switch(source, default, key1, value1, ...)`: case-sensitive; a null or empty source
 /// matches the key `""`. Keys and values come in pairs; a key without a value is an error.
 fn switch(a: &mut Args<'_>) -> Result<Value, EvalError> {
-    if a.len() % 2 != 0 {
+    if !a.len().is_multiple_of(2) {
         return Err(a.error(format!(
             "Switch: takes a source, a default and key/value pairs (an even number of arguments), got {}",
             a.len()

@@ -87,9 +87,9 @@ where
         t.format("%Y-%m-%dT%H:%M:%S").to_string()
     };
     if nanos != 0 {
-        let digits = if nanos % 1_000_000 == 0 {
+        let digits = if nanos.is_multiple_of(1_000_000) {
             format!("{:03}", nanos / 1_000_000)
-        } else if nanos % 1_000 == 0 {
+        } else if nanos.is_multiple_of(1_000) {
             format!("{:06}", nanos / 1_000)
         } else {
             format!("{nanos:09}")

@@ -119,24 +119,24 @@ fn user_record(
     // Okta's top-level timestamps, which Identity Engine expressions read as `user.created`...;
     // a profile attribute of the same name wins.
     for key in OKTA_USER_TIMESTAMPS {
-        if let Some(Json::String(time)) = object.get(*key) {
-            if !record.attrs.contains_key(key) {
-                record
-                    .attrs
-                    .insert((*key).to_owned(), Value::from(time.as_str()));
-            }
+        if let Some(Json::String(time)) = object.get(*key)
+            && !record.attrs.contains_key(key)
+        {
+            record
+                .attrs
+                .insert((*key).to_owned(), Value::from(time.as_str()));
         }
     }
     if let Some(groups) = object.get("groups") {
         record.groups = embedded_group_names(groups, &mut context.group_ids);
         record.group_ids = crate::record::group_ids(groups);
     }
-    if let Some(export) = &mut context.okta_groups {
-        if let Some(names) = export.names_of(&record.id) {
-            record.groups.extend(names.iter().cloned());
-            record.groups.sort();
-            record.groups.dedup();
-        }
+    if let Some(export) = &mut context.okta_groups
+        && let Some(names) = export.names_of(&record.id)
+    {
+        record.groups.extend(names.iter().cloned());
+        record.groups.sort();
+        record.groups.dedup();
     }
     Ok(record)
 }

@@ -77,10 +77,10 @@ impl<'de> DeserializeSeed<'de> for Strict<'_> {
 impl Strict<'_> {
     /// Adds the step an error came through, when the error is a duplicate key.
     fn through<T, E>(&mut self, step: impl FnOnce() -> Step, result: Result<T, E>) -> Result<T, E> {
-        if result.is_err() {
-            if let Some(steps) = self.duplicate.as_mut() {
-                steps.push(step());
-            }
+        if result.is_err()
+            && let Some(steps) = self.duplicate.as_mut()
+        {
+            steps.push(step());
         }
         result
     }

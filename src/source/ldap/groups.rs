@@ -285,10 +285,10 @@ impl EntryGraph {
                 }
             }
             for parent in &entry.member_of {
-                if let Some(&p) = by_dn.get(&normalize_dn(parent)) {
-                    if p != g {
-                        parents[g].insert(p);
-                    }
+                if let Some(&p) = by_dn.get(&normalize_dn(parent))
+                    && p != g
+                {
+                    parents[g].insert(p);
                 }
             }
         }

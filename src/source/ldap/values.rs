@@ -192,10 +192,10 @@ impl AccountStatus<'_> {
                 return Ok(false);
             }
         }
-        if let Some(expires) = self.account_expires {
-            if account_expires(expires)?.is_some_and(|at| at <= now) {
-                return Ok(false);
-            }
+        if let Some(expires) = self.account_expires
+            && account_expires(expires)?.is_some_and(|at| at <= now)
+        {
+            return Ok(false);
         }
         if self
             .ns_account_lock

@@ -63,10 +63,10 @@ pub fn is_member_of_any_group(a: &mut Args<'_>) -> Result<Value, EvalError> {
             other => vec![other],
         };
         for id in ids {
-            if let Some(id) = id.as_str() {
-                if record.group_ids.iter().any(|g| g == id) {
-                    return Ok(Value::Bool(true));
-                }
+            if let Some(id) = id.as_str()
+                && record.group_ids.iter().any(|g| g == id)
+            {
+                return Ok(Value::Bool(true));
             }
         }
     }

@@ -105,7 +105,7 @@ pub fn string_contains(a: &mut Args<'_>) -> Result<Value, EvalError> {
 /// `String.stringSwitch(input, default, key1, value1, ...)`: the value of the first key, in
 /// the order written, that occurs anywhere in the input (case-sensitive); else the default.
 pub fn string_switch(a: &mut Args<'_>) -> Result<Value, EvalError> {
-    if a.len() % 2 != 0 {
+    if !a.len().is_multiple_of(2) {
         let key = a.text(a.len() - 1)?.unwrap_or_else(|| "null".into());
         return Err(a.error(format!(
             "String.stringSwitch: the key \"{key}\" has no value; write keys and values in pairs after the default"
@@ -114,10 +114,10 @@ pub fn string_switch(a: &mut Args<'_>) -> Result<Value, EvalError> {
     let input = a.text(0)?;
     if let Some(input) = input {
         for key_at in (2..a.len()).step_by(2) {
-            if let Some(key) = a.text(key_at)? {
-                if input.contains(&key) {
-                    return a.value(key_at + 1);
-                }
+            if let Some(key) = a.text(key_at)?
+                && input.contains(&key)
+            {
+                return a.value(key_at + 1);
             }
         }
     }

@@ -166,6 +166,21 @@ impl ClientError {
     }
 }
 
+/// Every resource of a type, and how many the server said it holds.
+#[derive(Clone, Debug, Default)]
+pub struct Listing {
+    pub resources: Vec<Json>,
+    /// `totalResults` of the last page.
+    pub reported: usize,
+}
+
+impl Listing {
+    /// Resources the server counted but did not list.
+    pub fn missing(&self) -> usize {
+        self.reported.saturating_sub(self.resources.len())
+    }
+}
+
 /// How a client talks to one target.
 #[derive(Clone, Debug)]
 pub struct ClientOptions {
@@ -551,7 +566,15 @@ impl ScimClient {
     /// Every resource of a type, page by page. Pages follow `totalResults` and the number of
     /// resources actually returned, since servers cap `count`.
     pub async fn list(&self, kind: ResourceType) -> Result<Vec<Json>, ClientError> {
+        Ok(self.list_counted(kind).await?.resources)
+    }
+
+    /// [`ScimClient::list`], with the `totalResults` the last page reported: fewer resources
+    /// than that means the listing missed some (a page shrank while it was read, or the
+    /// server's count and pages disagree).
+    pub async fn list_counted(&self, kind: ResourceType) -> Result<Listing, ClientError> {
         let mut resources_all = Vec::new();
+        let mut reported;
         let mut seen: HashSet<String> = HashSet::new();
         let mut start_index = 1usize;
         loop {
@@ -571,6 +594,7 @@ impl ScimClient {
                 .body
                 .ok_or_else(|| protocol("empty answer to a list request".into()))?;
             let (total, resources) = list_page(page).map_err(protocol)?;
+            reported = total;
             if resources.is_empty() {
                 break;
             }
@@ -594,7 +618,10 @@ impl ScimClient {
                 break;
             }
         }
-        Ok(resources_all)
+        Ok(Listing {
+            resources: resources_all,
+            reported,
+        })
     }
 
     /// Every User on the target.

@@ -146,6 +146,8 @@ pub struct Applier<'a> {
     pub concurrency: usize,
     pub cancel: &'a CancellationToken,
     pub now: DateTime<Utc>,
+    /// Look each user up by its match value before creating it (the listing was incomplete).
+    pub look_before_create: bool,
 }
 
 /// What a write is about: its operation, the resource's id and name, the attributes it changes.
@@ -416,6 +418,17 @@ impl Applier<'_> {
     /// POST once; on an uncertain outcome or a conflict, look the user up and adopt it. A
     /// create whose outcome stays unknown is never sent again in this run.
     async fn create_user(&self, change: &Change) -> Result<Written, NotWritten> {
+        if self.look_before_create
+            && let Some(found) = self.look_up(change).await?
+        {
+            tracing::info!(user = %change.user_name, "create: the user is on the target although the listing left it out; adopting it");
+            return Ok(Written {
+                id: found,
+                status: 200,
+                adopted: true,
+                returned: None,
+            });
+        }
         let resource = change.body().unwrap_or(Json::Null);
         let error = match self.client.create(ResourceType::User, &resource).await {
             Ok((created, status)) => {

@@ -253,7 +253,20 @@ pub async fn run_plan(
         source::Reading::start(&config.source, &source_projection(plan), options.now)?;
     reading.opened().await?;
     let listing = Instant::now();
-    let mut target_users = client.list_users().await?;
+    let listed = client.list_counted(ResourceType::User).await?;
+    // A listing that missed users cannot tell that a new source user is not on the target
+    // yet: each create is then preceded by a lookup, so a target without uniqueness does not
+    // get a second user.
+    let look_before_create = listed.missing() > 0;
+    if look_before_create {
+        tracing::warn!(
+            listed = listed.resources.len(),
+            reported = listed.reported,
+            "the target's listing left out {} of the users it counts; every create this run is preceded by a lookup",
+            listed.missing()
+        );
+    }
+    let mut target_users = listed.resources;
     options
         .observer
         .listed(target_users.len(), listing.elapsed());
@@ -354,6 +367,7 @@ pub async fn run_plan(
         concurrency: config.target.concurrency,
         cancel: &options.cancel,
         now: options.now,
+        look_before_create,
     };
     // Every create is pending on disk before it is sent: a lost answer or a crash leaves a
     // record the next run resolves by lookup, never a second create.

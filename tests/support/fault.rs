@@ -121,6 +121,9 @@ struct Store {
     /// User ids the listing leaves out (an incomplete listing: eventual consistency, a page
     /// that shrank while paging); GET by id and filters still find them.
     unlisted: std::collections::BTreeSet<String>,
+    /// Whether `totalResults` still counts the unlisted users, as a server whose pages
+    /// shifted under a deletion reports them.
+    count_unlisted: bool,
     /// The strict behaviours switched on.
     strict: Strict,
     /// userNames of deleted users (lower case), for [`Strict::reserve_deleted_names`].
@@ -250,6 +253,12 @@ impl FaultServer {
             .unwrap()
             .unlisted
             .extend(ids.iter().cloned());
+    }
+
+    /// Leaves these user ids out of every listing but counts them in `totalResults`.
+    pub fn count_but_leave_out_of_listing(&self, ids: &[String]) {
+        self.leave_out_of_listing(ids);
+        self.store.lock().unwrap().count_unlisted = true;
     }
 
     /// Switches on the strict target behaviours of `strict` (replacing earlier ones).
@@ -658,6 +667,7 @@ fn scim(store: &mut Store, request: &Request) -> (u16, Option<Json>) {
                 .into_owned()
                 .collect();
             let mut all = items(store);
+            let mut counted_out = 0;
             if let Some(filter) = pairs.get("filter") {
                 let (attr, value) = filter.split_once(" eq ").unwrap_or(("", ""));
                 let blind = store
@@ -675,11 +685,15 @@ fn scim(store: &mut Store, request: &Request) -> (u16, Option<Json>) {
                         .is_some_and(|v| v.eq_ignore_ascii_case(&value))
                 });
             } else {
+                let before = all.len();
                 all.retain(|u| {
                     u["id"]
                         .as_str()
                         .is_none_or(|id| !store.unlisted.contains(id))
                 });
+                if store.count_unlisted {
+                    counted_out = before - all.len();
+                }
             }
             let start: usize = pairs
                 .get("startIndex")
@@ -690,7 +704,7 @@ fn scim(store: &mut Store, request: &Request) -> (u16, Option<Json>) {
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(100)
                 .min(store.strict.page_cap.unwrap_or(usize::MAX));
-            let total = all.len();
+            let total = all.len() + counted_out;
             let page: Vec<Json> = all
                 .into_iter()
                 .skip(start.saturating_sub(1))

@@ -1644,3 +1644,66 @@ async fn a_listing_short_of_its_total_looks_before_each_create() {
         server.trace()
     );
 }
+
+/// A server that answers every request with a list of `body_bytes` bytes, announced with
+/// `Content-Length` or streamed without one.
+async fn oversized_server(body_bytes: usize, announce_length: bool) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        for _ in 0..4 {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request).await;
+            let head = if announce_length {
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/scim+json\r\nContent-Length: {body_bytes}\r\n\r\n"
+                )
+            } else {
+                "HTTP/1.1 200 OK\r\nContent-Type: application/scim+json\r\nConnection: close\r\n\r\n".to_owned()
+            };
+            let _ = stream.write_all(head.as_bytes()).await;
+            let chunk = vec![b' '; 64 * 1024];
+            let mut sent = 0;
+            while sent < body_bytes {
+                let n = chunk.len().min(body_bytes - sent);
+                if stream.write_all(&chunk[..n]).await.is_err() {
+                    break;
+                }
+                sent += n;
+            }
+        }
+    });
+    format!("http://127.0.0.1:{port}/v2")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_larger_than_the_limit_fails_the_request_not_the_memory() {
+    use scimsync::scim::auth::Auth;
+    use scimsync::scim::client::{ClientOptions, ResourceType, ScimClient};
+    use scimsync::secret::Secret;
+    let options = ClientOptions {
+        max_response_bytes: 1 << 20,
+        ..ClientOptions::default()
+    };
+    for announce_length in [true, false] {
+        let url = oversized_server(3 << 20, announce_length).await;
+        let client = ScimClient::new(
+            &url,
+            Auth::bearer(&Secret::new("token-1234")).unwrap(),
+            &options,
+        )
+        .unwrap();
+        let error = client.list(ResourceType::User).await.unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "GET {url}/Users?startIndex=1&count=200: unexpected response: the answer is larger than 1 MiB; scimsync stops reading it"
+            ),
+            "Content-Length announced: {announce_length}"
+        );
+    }
+}

@@ -166,6 +166,24 @@ impl ClientError {
     }
 }
 
+/// Why an answer's body could not be read.
+enum BodyError {
+    Transport(reqwest::Error),
+    TooLarge(ClientError),
+}
+
+impl BodyError {
+    fn into_client_error(
+        self,
+        transport: impl FnOnce(reqwest::Error) -> ClientError,
+    ) -> ClientError {
+        match self {
+            BodyError::Transport(e) => transport(e),
+            BodyError::TooLarge(e) => e,
+        }
+    }
+}
+
 /// Every resource of a type, and how many the server said it holds.
 #[derive(Clone, Debug, Default)]
 pub struct Listing {
@@ -192,7 +210,12 @@ pub struct ClientOptions {
     pub op_case: OpCase,
     /// CA certificates that verify the target instead of the system's roots.
     pub ca_file: Option<PathBuf>,
+    /// The largest answer read; a larger one fails the request instead of filling memory.
+    pub max_response_bytes: usize,
 }
+
+/// The largest answer read by default: a page of 1,000 large users is a few MB.
+pub const MAX_RESPONSE_BYTES: usize = 64 << 20;
 
 impl Default for ClientOptions {
     fn default() -> Self {
@@ -204,6 +227,7 @@ impl Default for ClientOptions {
             retry: RetryPolicy::default(),
             op_case: OpCase::Lower,
             ca_file: None,
+            max_response_bytes: MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -241,6 +265,7 @@ pub struct ScimClient {
     op_case: OpCase,
     counts: Arc<RequestCounts>,
     cancel: CancellationToken,
+    max_response_bytes: usize,
 }
 
 impl std::fmt::Debug for ScimClient {
@@ -301,6 +326,7 @@ impl ScimClient {
             throttle: Throttle::new(options.concurrency, options.requests_per_second),
             retry: options.retry.clone(),
             op_case: options.op_case,
+            max_response_bytes: options.max_response_bytes,
             counts: Arc::new(RequestCounts::default()),
             cancel: CancellationToken::new(),
         })
@@ -514,7 +540,10 @@ impl ScimClient {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let bytes = response.bytes().await.map_err(transport)?;
+        let bytes = self
+            .read_body(response, method, shown)
+            .await
+            .map_err(|e| e.into_client_error(transport))?;
         if !status.is_success() {
             let error: Option<Json> = serde_json::from_slice(&bytes).ok();
             // Redacted as it is read: a server may echo the credentials it was sent.
@@ -561,6 +590,41 @@ impl ScimClient {
                 url: shown.to_owned(),
                 reason: redact::redact_owned(format!("the body is not JSON ({e})")),
             })
+    }
+
+    /// The answer's body, at most `max_response_bytes` of it: a target that sends more (a
+    /// misbehaving or hostile server) fails the request rather than the process's memory.
+    async fn read_body(
+        &self,
+        mut response: reqwest::Response,
+        method: &Method,
+        shown: &str,
+    ) -> Result<Vec<u8>, BodyError> {
+        let limit = self.max_response_bytes;
+        let too_large = || {
+            BodyError::TooLarge(ClientError::Protocol {
+                method: method.clone(),
+                url: shown.to_owned(),
+                reason: format!(
+                    "the answer is larger than {} MiB; scimsync stops reading it",
+                    limit >> 20
+                ),
+            })
+        };
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit as u64)
+        {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 
     /// Every resource of a type, page by page. Pages follow `totalResults` and the number of

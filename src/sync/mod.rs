@@ -208,6 +208,7 @@ pub fn connect(target: &TargetConfig) -> Result<ScimClient, SyncError> {
             },
             op_case: target.patch_op_case,
             ca_file: target.ca_file.clone(),
+            ..ClientOptions::default()
         },
     )
     .map_err(SyncError::Client)

@@ -611,6 +611,20 @@ impl Setup {
     }
 }
 
+/// A target without uniqueness whose creates take `delay` and only then take effect.
+async fn slow_creating_target(delay: Duration) -> FaultServer {
+    let server = FaultServer::start().await;
+    server.allow_duplicates();
+    server.fault(
+        "POST",
+        "/Users",
+        None,
+        Fault::SlowThenApply(delay),
+        usize::MAX,
+    );
+    server
+}
+
 fn state_json(setup: &Setup) -> Json {
     serde_json::from_str(&std::fs::read_to_string(setup.state_file()).unwrap()).unwrap()
 }
@@ -621,17 +635,9 @@ fn posts(server: &FaultServer) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_creates_on_a_target_without_uniqueness_are_never_sent_twice() {
-    let server = FaultServer::start().await;
-    server.allow_duplicates();
     // Each POST takes 2 s (the client gives up after 1 s) and only then creates the user:
     // the lookup after the timeout finds nothing yet.
-    server.fault(
-        "POST",
-        "/Users",
-        None,
-        Fault::SlowThenApply(Duration::from_secs(2)),
-        usize::MAX,
-    );
+    let server = slow_creating_target(Duration::from_secs(2)).await;
     let setup = Setup::new(&server.url, "", &people(5));
     let report = setup.run().await.unwrap();
     let applied = report.applied.as_ref().unwrap();
@@ -757,15 +763,7 @@ async fn a_listing_that_leaves_out_managed_users_does_not_recreate_them() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_during_creates_is_resolved_by_lookup_not_a_second_create() {
-    let server = FaultServer::start().await;
-    server.allow_duplicates();
-    server.fault(
-        "POST",
-        "/Users",
-        None,
-        Fault::SlowThenApply(Duration::from_secs(1)),
-        usize::MAX,
-    );
+    let server = slow_creating_target(Duration::from_secs(1)).await;
     let setup = Setup::new(&server.url, "", &people(4));
     setup.patient();
     let mut child = binary(&setup, &["sync"]).spawn().unwrap();

@@ -28,6 +28,8 @@ READER_PW=${LDAP_READER_PW:-reader}
 SLAPD=/usr/sbin/slapd
 # Beside this script: AD's account attributes (objectGUID, objectSid, ...) for the tests.
 PEERS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=pid.sh
+source "$(dirname "${BASH_SOURCE[0]}")/pid.sh"
 export PATH=$PATH:/usr/sbin:/sbin
 
 die() { echo "ldap-server.sh: $*" >&2; exit 1; }
@@ -170,9 +172,7 @@ stop() {
   local st=${1:?STATE}
   local pid; pid=$(pid_of "$st")
   if pid_alive "$pid"; then
-    kill -TERM "$pid"
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+    terminate "$pid" 10
   fi
   rm -f "$st/slapd.pid"
 }

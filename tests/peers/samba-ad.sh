@@ -24,6 +24,8 @@
 set -euo pipefail
 
 PEERS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=pid.sh
+source "$(dirname "${BASH_SOURCE[0]}")/pid.sh"
 REALM=CORP.EXAMPLE.TEST
 DOMAIN=CORP
 BASE="DC=corp,DC=example,DC=test"
@@ -154,9 +156,7 @@ stop() {
   local st=${1:?STATE} pid
   if running "$st"; then
     pid=$(cat "$st/run/launch.pid")
-    kill -TERM "$pid"
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+    terminate "$pid" 10
   fi
   rm -f "$st/run/launch.pid"
 }

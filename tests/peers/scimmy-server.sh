@@ -11,6 +11,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=pid.sh
+source "$(dirname "${BASH_SOURCE[0]}")/pid.sh"
 SRC=$ROOT/tests/peers/scimmy
 PEER_HOME=${SCIMMY_PEER_HOME:-$ROOT/target/peers/scimmy}
 
@@ -56,9 +58,7 @@ stop() {
   [ -f "$st/pid" ] || return 0
   local pid; pid=$(cat "$st/pid")
   if pid_alive "$pid"; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+    terminate "$pid" 5
   fi
   rm -f "$st/pid"
 }

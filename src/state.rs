@@ -232,7 +232,7 @@ impl State {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(fail)?;
-        let temporary = temporary_path(path);
+        let temporary = beside(path, ".tmp");
         let mut file = crate::private_file::create(&temporary).map_err(fail)?;
         let mut text =
             serde_json::to_vec_pretty(self).map_err(|e| fail(std::io::Error::other(e)))?;
@@ -337,9 +337,10 @@ impl State {
     }
 }
 
-fn temporary_path(path: &Path) -> PathBuf {
+/// The file beside the state `path` whose name adds `suffix` (its temporary file, its lock).
+fn beside(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
+    name.push(suffix);
     path.with_file_name(name)
 }
 

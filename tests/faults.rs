@@ -70,7 +70,18 @@ impl Setup {
     }
 
     async fn run(&self) -> Result<RunReport, SyncError> {
-        run_sync(&self.config(), &RunOptions::new(false)).await
+        self.run_as(false, false).await
+    }
+
+    /// A run with the command line's `--dry-run` and `--allow-mass-deactivation`.
+    async fn run_as(
+        &self,
+        dry_run: bool,
+        allow_mass_deactivation: bool,
+    ) -> Result<RunReport, SyncError> {
+        let mut options = RunOptions::new(dry_run);
+        options.allow_mass_deactivation = allow_mass_deactivation;
+        run_sync(&self.config(), &options).await
     }
 }
 
@@ -328,18 +339,14 @@ async fn the_threshold_stops_a_mass_deactivation_before_any_write() {
     assert!(message.contains("--allow-mass-deactivation"), "{message}");
     assert_eq!(server.writes(), 0);
     // A dry run reports it instead of failing.
-    let dry = run_sync(&setup.config(), &RunOptions::new(true))
-        .await
-        .unwrap();
+    let dry = setup.run_as(true, false).await.unwrap();
     assert_eq!(dry.safety.as_ref().unwrap().removals, 8);
     // Allowed for this run:
-    let mut options = RunOptions::new(false);
-    options.allow_mass_deactivation = true;
-    let report = run_sync(&setup.config(), &options).await.unwrap();
+    let report = setup.run_as(false, true).await.unwrap();
     assert_eq!(report.applied.unwrap().deactivated, 8);
     // An empty source is refused whatever is allowed.
     setup.users(&json!([]));
-    let err = run_sync(&setup.config(), &options).await.unwrap_err();
+    let err = setup.run_as(false, true).await.unwrap_err();
     assert!(err.to_string().contains("the source has no users"), "{err}");
 }
 
@@ -925,13 +932,9 @@ async fn a_source_that_shrinks_every_run_is_stopped_by_the_window() {
     assert_eq!(server.writes(), 0);
     // The dry run says the same; with --allow-mass-deactivation it shows the real run's
     // plan, with no stop.
-    let dry = run_sync(&setup.config(), &RunOptions::new(true))
-        .await
-        .unwrap();
+    let dry = setup.run_as(true, false).await.unwrap();
     assert_eq!(dry.safety.as_ref().unwrap().already_removed, 40);
-    let mut allowed = RunOptions::new(true);
-    allowed.allow_mass_deactivation = true;
-    let dry_allowed = run_sync(&setup.config(), &allowed).await.unwrap();
+    let dry_allowed = setup.run_as(true, true).await.unwrap();
     assert_eq!(dry_allowed.safety, None);
     assert_eq!(
         dry_allowed
@@ -1205,10 +1208,8 @@ async fn strict_a_username_reserved_after_delete_is_explained() {
     let setup = Setup::new(&server.url, "", &people(2));
     setup.append_config("[sync.actions]\ndelete = true");
     setup.run().await.unwrap();
-    let mut allowed = RunOptions::new(false);
-    allowed.allow_mass_deactivation = true;
     setup.users(&Json::Array(people(2).as_array().unwrap()[1..].to_vec()));
-    let deleted = run_sync(&setup.config(), &allowed).await.unwrap();
+    let deleted = setup.run_as(false, true).await.unwrap();
     assert_eq!(deleted.applied.unwrap().deleted, 1);
     setup.users(&people(2));
     let report = setup.run().await.unwrap();
@@ -1252,9 +1253,7 @@ async fn strict_lower_cased_emails_are_not_rewritten_on_every_run() {
     // displayName is case-exact by default: a re-spelling is written...
     setup
         .users(&json!([{"id": "s1", "email": "Ada.Lovelace@Example.COM", "name": "ADA LOVELACE"}]));
-    let dry = run_sync(&setup.config(), &RunOptions::new(true))
-        .await
-        .unwrap();
+    let dry = setup.run_as(true, false).await.unwrap();
     assert_eq!(dry.changes.changes.len(), 1);
     // ...unless the target's schema says its case does not matter.
     server.strict(Strict {
@@ -1265,9 +1264,7 @@ async fn strict_lower_cased_emails_are_not_rewritten_on_every_run() {
         ),
         ..Strict::default()
     });
-    let dry = run_sync(&setup.config(), &RunOptions::new(true))
-        .await
-        .unwrap();
+    let dry = setup.run_as(true, false).await.unwrap();
     assert_eq!(dry.changes.changes.len(), 0);
     assert_eq!(dry.changes.unchanged, 1);
 }
@@ -1341,9 +1338,7 @@ async fn a_person_re_created_in_the_source_takes_over_their_account() {
 
     // Left, deactivated by a run, then re-created: reactivated by the new id.
     setup.users(&json!([{"id": "okta-9", "email": "bob@x", "last": "B"}]));
-    let mut allowed = RunOptions::new(false);
-    allowed.allow_mass_deactivation = true;
-    run_sync(&setup.config(), &allowed).await.unwrap();
+    setup.run_as(false, true).await.unwrap();
     assert_eq!(server.users()[0]["active"], false);
     setup.users(&json!([{"id": "okta-3", "email": "ada@x", "last": "King"},
                         {"id": "okta-9", "email": "bob@x", "last": "B"}]));

@@ -39,9 +39,7 @@ fn holder_text(pid: Option<u32>) -> String {
 
 /// The lock file beside a state file: `<state>.lock`.
 pub fn lock_path(state: &Path) -> PathBuf {
-    let mut name = state.file_name().unwrap_or_default().to_os_string();
-    name.push(".lock");
-    state.with_file_name(name)
+    super::beside(state, ".lock")
 }
 
 impl StateLock {

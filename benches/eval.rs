@@ -21,9 +21,9 @@ use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{Criterion, Throughput, criterion_group};
 use serde_json::json;
 
-use scimsync::mapping::{self, Env, Plan, SourceFile};
-use scimsync::record::Record;
 use scimsync::sync::desired;
+use scimsync_lang::mapping::{self, Env, Plan, SourceFile};
+use scimsync_lang::record::Record;
 
 const USERS: usize = 10_000;
 

@@ -12,15 +12,15 @@ mod common;
 use std::time::Instant;
 
 use chrono::Utc;
-use scimsync::mapping::Outcome;
-use scimsync::mapping::eval::Env;
+use scimsync_lang::mapping::Outcome;
+use scimsync_lang::mapping::eval::Env;
 
 fn main() -> Result<(), String> {
     let (config, plan) = common::config_and_plan("export_stream")?;
     let now = Utc::now();
     let start = Instant::now();
     let (mut records, mut mapped, mut out_of_scope, mut failed) = (0usize, 0usize, 0usize, 0usize);
-    for record in scimsync::source::stream(&config.source).map_err(|e| e.to_string())? {
+    for record in scimsync_source::stream(&config.source).map_err(|e| e.to_string())? {
         let record = record.map_err(|e| e.to_string())?;
         records += 1;
         match plan.evaluate(&record, &Env::at(&record, now)) {

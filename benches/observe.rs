@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use scimsync::observe::audit::AuditLog;
 use scimsync::observe::metrics::Metrics;
-use scimsync::scim::client::ResourceType;
 use scimsync::sync::event::{
     Discard, Fanout, Operation, WriteEvent, WriteFailure, WriteObserver, WriteResult,
 };
+use scimsync_scim::client::ResourceType;
 
 const WRITES: u32 = 100_000;
 

@@ -1,27 +1,21 @@
 //! scimsync: provision directory users into SaaS apps over SCIM 2.0, driven by `.map` files.
 //!
-//! The crate is laid out along its two pipelines:
+//! This crate is the top of the workspace: the sync engine, its state, the daemon and the
+//! command line. Beneath it (docs/architecture.md):
 //!
 //! ```text
-//! mapping:  .map text ─▶ mapping::parse ─▶ mapping::check ─▶ mapping::plan ─▶ mapping::eval
-//! sync:     source ─▶ sync::desired ─▶ sync::diff (against scim::client) ─▶ sync::apply
-//! ```
+//! scimsync-lang    .map text ─▶ parse ─▶ check ─▶ plan ─▶ eval; records, values, SCIM model
+//! scimsync-source  LDAP and JSON exports ─▶ records
+//! scimsync-scim    the SCIM 2.0 wire client
+//! scimsync-secure  secrets, redaction, owner-only files, TLS
 //!
-//! with the command line (`cli`) on top. The language core (`mapping`, `value`, `record`,
-//! `scim::path`, `scim::schema`) does no I/O; sources and the SCIM client know nothing of the
-//! grammar.
+//! here:            source ─▶ sync::desired ─▶ sync::diff ─▶ sync::apply (through the client)
+//!                  config, state, observe; daemon and cli on top
+//! ```
 
 pub mod cli;
 pub mod config;
 pub mod daemon;
-pub mod mapping;
 pub mod observe;
-pub mod private_file;
-pub mod record;
-pub mod scim;
-pub mod secret;
-pub mod source;
 pub mod state;
 pub mod sync;
-pub mod tls;
-pub mod value;

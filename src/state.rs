@@ -233,7 +233,7 @@ impl State {
             .unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(fail)?;
         let temporary = beside(path, ".tmp");
-        let mut file = crate::private_file::create(&temporary).map_err(fail)?;
+        let mut file = scimsync_secure::private_file::create(&temporary).map_err(fail)?;
         let mut text =
             serde_json::to_vec_pretty(self).map_err(|e| fail(std::io::Error::other(e)))?;
         text.push(b'\n');
@@ -255,14 +255,18 @@ impl State {
             .users
             .iter()
             .filter(|(source, user)| {
-                *source == key || user.id == key || crate::record::same_name(&user.user_name, key)
+                *source == key
+                    || user.id == key
+                    || scimsync_lang::record::same_name(&user.user_name, key)
             })
             .map(|(source, _)| source.clone())
             .collect();
         let pending: Vec<String> = self
             .pending
             .iter()
-            .filter(|(source, p)| *source == key || crate::record::same_name(&p.user_name, key))
+            .filter(|(source, p)| {
+                *source == key || scimsync_lang::record::same_name(&p.user_name, key)
+            })
             .map(|(source, _)| source.clone())
             .filter(|source| !matching.contains(source))
             .collect();

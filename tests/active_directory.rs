@@ -22,15 +22,16 @@ use base64::Engine as _;
 use chrono::Utc;
 use serde_json::Value as Json;
 
-use scimsync::record::Record;
-use scimsync::source::{self, Directory, Projection};
-use scimsync::value::Value;
+use scimsync_lang::record::Record;
+use scimsync_lang::value::Value;
+use scimsync_source::{Directory, Projection};
 use support::ad::{BASE_DN, DAY_DN, GROUPS_DN, STAFF_DN, SambaAd, USERS, dc};
 use support::ldap::source_config as config;
 use support::{Project, ScimServer, scimsync};
 
 fn read(toml_text: &str, projection: &Projection) -> Result<Directory, String> {
-    source::load_directory(&config(toml_text), projection, Utc::now()).map_err(|e| e.to_string())
+    scimsync_source::load_directory(&config(toml_text), projection, Utc::now())
+        .map_err(|e| e.to_string())
 }
 
 fn text(value: &Value) -> Option<String> {
@@ -165,7 +166,7 @@ fn every_user_is_read_exactly_with_guid_identity_sid_status_expiry_and_direct_gr
     assert_eq!(inactive, 42, "40 with 514, one 66050, one expired");
 
     // Every group, with its direct user members and the groups nested in it.
-    let groups: BTreeMap<&str, &source::Group> = directory
+    let groups: BTreeMap<&str, &scimsync_source::Group> = directory
         .groups
         .iter()
         .map(|g| (g.name.as_str(), g))
@@ -230,7 +231,7 @@ fn flattened_groups_agree_through_member_of_and_through_search() {
                 group.name
             );
         }
-        let cycle: Vec<&source::Group> = directory
+        let cycle: Vec<&scimsync_source::Group> = directory
             .groups
             .iter()
             .filter(|g| g.name.starts_with("Cycle"))

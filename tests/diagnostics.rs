@@ -1,7 +1,7 @@
 //! The diagnostics corpus: each `tests/diagnostics/*.map` is checked and its rendered
 //! diagnostics compared with the snapshot next to this file. One file per case.
 
-use scimsync::mapping::{self, SourceFile};
+use scimsync_lang::mapping::{self, SourceFile};
 
 #[test]
 fn diagnostics_corpus() {

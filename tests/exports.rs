@@ -4,9 +4,9 @@
 
 mod support;
 
-use scimsync::config::SourceConfig;
-use scimsync::source::{self, Directory, Projection};
-use scimsync::value::Value;
+use scimsync_lang::value::Value;
+use scimsync_source::SourceConfig;
+use scimsync_source::{Directory, Projection};
 
 fn fixture(name: &str) -> String {
     support::repo()
@@ -27,7 +27,7 @@ fn config(keys: &str) -> SourceConfig {
 }
 
 fn read(keys: &str) -> Result<Directory, String> {
-    source::load_directory(&config(keys), &Projection::everything(), chrono::Utc::now())
+    scimsync_source::load_directory(&config(keys), &Projection::everything(), chrono::Utc::now())
         .map_err(|e| e.to_string())
 }
 
@@ -140,13 +140,13 @@ fn role_values_feed_single_app_role_assignment() {
         fixture("graph-service-principal.json")
     ))
     .unwrap();
-    let plan = scimsync::mapping::compile(&scimsync::mapping::SourceFile::new(
+    let plan = scimsync_lang::mapping::compile(&scimsync_lang::mapping::SourceFile::new(
         "t.map",
         "dialect entra\nextension b44 = \"urn:b:2.0\"\nuserName <- [userPrincipalName]\nb44:role <- SingleAppRoleAssignment([appRoleAssignments])\n",
     ))
     .expect("compiles");
-    let env = scimsync::mapping::Env::new(&d.users[0]);
-    let scimsync::mapping::Outcome::Mapped(mapped) = plan.evaluate(&d.users[0], &env).unwrap()
+    let env = scimsync_lang::mapping::Env::new(&d.users[0]);
+    let scimsync_lang::mapping::Outcome::Mapped(mapped) = plan.evaluate(&d.users[0], &env).unwrap()
     else {
         panic!("in scope")
     };
@@ -156,7 +156,7 @@ fn role_values_feed_single_app_role_assignment() {
 #[test]
 fn json_lines_stream_with_line_numbers() {
     let keys = format!("path = \"{}\"", fixture("users.jsonl"));
-    let stream = source::stream(&config(&keys)).unwrap();
+    let stream = scimsync_source::stream(&config(&keys)).unwrap();
     let users: Vec<_> = stream.collect::<Result<_, _>>().unwrap();
     assert_eq!(users.len(), 3);
     assert_eq!(users[0].groups, ["Engineering"]);
@@ -164,7 +164,7 @@ fn json_lines_stream_with_line_numbers() {
     assert_eq!(users[2].get("address.city"), &Value::from("Zürich"));
 
     let bad = format!("path = \"{}\"", fixture("bad.jsonl"));
-    let results: Vec<_> = source::stream(&config(&bad)).unwrap().collect();
+    let results: Vec<_> = scimsync_source::stream(&config(&bad)).unwrap().collect();
     assert_eq!(
         results.len(),
         3,

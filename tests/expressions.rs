@@ -16,9 +16,9 @@
 //! insta snapshot, so a changed message shows up in review.
 
 use chrono::{DateTime, Utc};
-use scimsync::mapping::diagnostic::{Code, Diagnostic};
-use scimsync::mapping::{self, Dialect, Env, SourceFile};
-use scimsync::record::Record;
+use scimsync_lang::mapping::diagnostic::{Code, Diagnostic};
+use scimsync_lang::mapping::{self, Dialect, Env, SourceFile};
+use scimsync_lang::record::Record;
 
 struct Case {
     dialect: Dialect,

@@ -1469,8 +1469,7 @@ async fn a_retry_after_date_over_the_cap_stops_the_listing() {
     );
     let setup = Setup::new(&server.url, "", &people(2));
     let err = setup.run().await.unwrap_err();
-    let SyncError::Target(scimsync::scim::client::ClientError::Throttled { held, .. }) = &err
-    else {
+    let SyncError::Target(scimsync_scim::client::ClientError::Throttled { held, .. }) = &err else {
         panic!("{err}")
     };
     assert!(
@@ -1675,9 +1674,9 @@ async fn oversized_server(body_bytes: usize, announce_length: bool) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_answer_larger_than_the_limit_fails_the_request_not_the_memory() {
-    use scimsync::scim::auth::Auth;
-    use scimsync::scim::client::{ClientOptions, ResourceType, ScimClient};
-    use scimsync::secret::Secret;
+    use scimsync_scim::auth::Auth;
+    use scimsync_scim::client::{ClientOptions, ResourceType, ScimClient};
+    use scimsync_secure::secret::Secret;
     let options = ClientOptions {
         max_response_bytes: 1 << 20,
         ..ClientOptions::default()

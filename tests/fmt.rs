@@ -5,8 +5,8 @@ mod support;
 
 use std::path::Path;
 
-use scimsync::mapping::SourceFile;
-use scimsync::mapping::format::{FormatError, format_file};
+use scimsync_lang::mapping::SourceFile;
+use scimsync_lang::mapping::format::{FormatError, format_file};
 use support::{project_map_files, repo};
 
 fn format(path: &Path) -> Result<String, FormatError> {

@@ -13,14 +13,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::Utc;
-use scimsync::config::SourceConfig;
-use scimsync::record::Record;
-use scimsync::source::{self, Directory, Projection, SourceError};
-use scimsync::value::Value;
+use scimsync_lang::record::Record;
+use scimsync_lang::value::Value;
+use scimsync_source::SourceConfig;
+use scimsync_source::{Directory, Projection, SourceError};
 use support::ldap::{GROUPS, LdapServer, PEOPLE, source_config as config};
 
 fn read(config: &SourceConfig, projection: &Projection) -> Result<Directory, SourceError> {
-    source::load_directory(config, projection, Utc::now())
+    scimsync_source::load_directory(config, projection, Utc::now())
 }
 
 fn user<'a>(directory: &'a Directory, uid: &str) -> &'a Record {
@@ -555,7 +555,7 @@ mod range_server {
     use std::io::{Read, Write};
     use std::net::{TcpListener, TcpStream};
 
-    use scimsync::value::Value;
+    use scimsync_lang::value::Value;
 
     use ldap3::asn1::{PL, StructureTag, parse_tag};
 

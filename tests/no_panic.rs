@@ -5,9 +5,9 @@
 
 mod support;
 
-use scimsync::mapping::format::format_file;
-use scimsync::mapping::{Env, SourceFile, compile};
-use scimsync::record::Record;
+use scimsync_lang::mapping::format::format_file;
+use scimsync_lang::mapping::{Env, SourceFile, compile};
+use scimsync_lang::record::Record;
 use support::project_map_files;
 
 /// A small deterministic generator (xorshift), so a failure reproduces exactly.
@@ -140,7 +140,7 @@ fn mutated_mappings_never_panic() {
                         true
                     }
                     Err(diagnostics) => {
-                        let _ = scimsync::mapping::render_all(&diagnostics, &file);
+                        let _ = scimsync_lang::mapping::render_all(&diagnostics, &file);
                         false
                     }
                 }

@@ -18,11 +18,11 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde_json::{Value as Json, json};
 
-use scimsync::config::JsonFormat;
-use scimsync::mapping::{self, Plan, SourceFile};
-use scimsync::source::json as export;
 use scimsync::state::State;
 use scimsync::sync::{desired, diff};
+use scimsync_lang::mapping::{self, Plan, SourceFile};
+use scimsync_source::json as export;
+use scimsync_source::json::settings::JsonFormat;
 
 /// A preset and the shape of its fixture export.
 struct Preset {

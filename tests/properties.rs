@@ -18,12 +18,12 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 
-use scimsync::mapping::depth::MAX_DEPTH;
-use scimsync::mapping::diagnostic::Code;
-use scimsync::mapping::format::format_file;
-use scimsync::mapping::{self, Diagnostic, Dialect, Env, Outcome, Plan, SourceFile};
-use scimsync::record::Record;
-use scimsync::value::Value;
+use scimsync_lang::mapping::depth::MAX_DEPTH;
+use scimsync_lang::mapping::diagnostic::Code;
+use scimsync_lang::mapping::format::format_file;
+use scimsync_lang::mapping::{self, Diagnostic, Dialect, Env, Outcome, Plan, SourceFile};
+use scimsync_lang::record::Record;
+use scimsync_lang::value::Value;
 
 /// Fragments of `.map` syntax, so generated files get past the first token often enough to
 /// exercise the parser and checker in depth, mixed with arbitrary text.

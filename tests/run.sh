@@ -8,4 +8,4 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/tests/peers/scimmy-server.sh" install
 "$root/tests/peers/ldap-server.sh" install
 "$root/tests/peers/samba-ad.sh" install
-cargo test --manifest-path "$root/Cargo.toml" --locked "$@"
+cargo test --manifest-path "$root/Cargo.toml" --workspace --locked "$@"

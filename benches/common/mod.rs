@@ -31,7 +31,7 @@ fn status_mb(field: &str) -> f64 {
 /// The config named by the first argument, and its compiled mapping.
 pub fn config_and_plan(
     usage: &str,
-) -> Result<(scimsync::config::Config, scimsync::mapping::Plan), String> {
+) -> Result<(scimsync::config::Config, scimsync_lang::mapping::Plan), String> {
     let path: std::path::PathBuf = std::env::args()
         .nth(1)
         .filter(|a| !a.starts_with('-'))

@@ -18,9 +18,9 @@
 use chrono::{DateTime, Utc};
 use libfuzzer_sys::fuzz_target;
 
-use scimsync::mapping::{self, Diagnostic, Dialect, Env, SourceFile};
-use scimsync::record::Record;
-use scimsync::value::Value;
+use scimsync_lang::mapping::{self, Diagnostic, Dialect, Env, SourceFile};
+use scimsync_lang::record::Record;
+use scimsync_lang::value::Value;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else {

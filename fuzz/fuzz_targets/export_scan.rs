@@ -14,8 +14,8 @@
 
 use libfuzzer_sys::fuzz_target;
 
-use scimsync::config::JsonFormat;
-use scimsync::source::json::{self, JsonSourceError};
+use scimsync_source::json::settings::JsonFormat;
+use scimsync_source::json::{self, JsonSourceError};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else {
@@ -47,7 +47,7 @@ fuzz_target!(|data: &[u8]| {
 fn read_json_lines(
     bytes: &[u8],
     format: JsonFormat,
-) -> Result<Vec<scimsync::record::Record>, JsonSourceError> {
+) -> Result<Vec<scimsync_lang::record::Record>, JsonSourceError> {
     let dir = std::env::temp_dir().join(format!("scimsync-fuzz-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     let path = dir.join("export.jsonl");

@@ -8,12 +8,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::config::Config;
-use crate::mapping::Plan;
-use crate::mapping::plan::TargetType;
-use crate::scim::discovery::{self, Finding};
-use crate::scim::path::AttrPath;
-use crate::scim::schema::{known_attributes, resolve};
 use crate::sync::{SyncError, connect, load_plan_and_warnings};
+use scimsync_lang::mapping::Plan;
+use scimsync_lang::mapping::plan::TargetType;
+use scimsync_lang::scim::path::AttrPath;
+use scimsync_lang::scim::schema::{known_attributes, resolve};
+use scimsync_scim::discovery::{self, Finding};
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -82,7 +82,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, String> {
 }
 
 /// The plan's static facts, indented under the file's `ok` line.
-fn facts_text(plan: &crate::mapping::Plan) -> String {
+fn facts_text(plan: &scimsync_lang::mapping::Plan) -> String {
     let facts = &plan.facts;
     let aliases = plan.aliases();
     let mut reads: Vec<&str> = facts.reads.iter().map(String::as_str).collect();
@@ -189,7 +189,7 @@ async fn online(config: &Config, plan: &Plan) -> Result<bool, String> {
 /// Binds to the source (or opens the export) and reads one page of users; prints what it
 /// found or why it failed, and returns whether it answered.
 async fn source_answers(config: &Config) -> bool {
-    match crate::source::probe::probe(&config.source).await {
+    match scimsync_source::probe::probe(&config.source).await {
         Ok(probe) => {
             println!("{}", probe.message());
             true

@@ -4,9 +4,9 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 
-use crate::mapping::diagnostic::{Code, Diagnostic};
-use crate::mapping::{self, Dialect, Env, SourceFile};
-use crate::record::Record;
+use scimsync_lang::mapping::diagnostic::{Code, Diagnostic};
+use scimsync_lang::mapping::{self, Dialect, Env, SourceFile};
+use scimsync_lang::record::Record;
 
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {

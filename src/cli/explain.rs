@@ -14,15 +14,15 @@ use chrono::{DateTime, Utc};
 
 use super::map::{ExportFormat, resource_of};
 use crate::config::Config;
-use crate::mapping::eval::eval;
-use crate::mapping::plan::{Flow, Node, PlannedRule, REDACTED};
-use crate::mapping::{Env, Plan, SourceFile};
-use crate::record::{GROUPS_KEY, Record, same_name};
-use crate::source::{self, json::record_from_json, stream};
 use crate::sync::desired::{Desire, Mapper};
 use crate::sync::render::short_path;
 use crate::sync::{SyncError, load_plan};
-use crate::value::Value;
+use scimsync_lang::mapping::eval::eval;
+use scimsync_lang::mapping::plan::{Flow, Node, PlannedRule, REDACTED};
+use scimsync_lang::mapping::{Env, Plan, SourceFile};
+use scimsync_lang::record::{GROUPS_KEY, Record, same_name};
+use scimsync_lang::value::Value;
+use scimsync_source::{json::record_from_json, stream};
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("who").required(true).args(["user", "record"])))]
@@ -98,8 +98,12 @@ fn inline_record(json: &str) -> Result<Record, String> {
         .get("profile")
         .is_some_and(serde_json::Value::is_object)
     {
-        return record_from_json(value.clone(), crate::config::JsonFormat::Okta, "id")
-            .map_err(|e| format!("error: --record: {e}"));
+        return record_from_json(
+            value.clone(),
+            scimsync_source::json::settings::JsonFormat::Okta,
+            "id",
+        )
+        .map_err(|e| format!("error: --record: {e}"));
     }
     let id = match object.get("id") {
         Some(serde_json::Value::String(s)) => s.clone(),
@@ -148,7 +152,7 @@ fn find_user(
     let Some(config) = config else {
         return Err("error: --user needs a source: give --config or --input".into());
     };
-    let records = source::load(&config.source).map_err(|e| format!("error: {e}"))?;
+    let records = scimsync_source::load(&config.source).map_err(|e| format!("error: {e}"))?;
     let from = args.config.as_deref().unwrap_or(Path::new("the source"));
     records
         .into_iter()
@@ -186,7 +190,8 @@ pub fn explain(plan: &Plan, file: &SourceFile, record: &Record, now: DateTime<Ut
     }
 
     let aliases = plan.aliases();
-    let shown = |path: &crate::scim::path::AttrPath| short_path(&path.to_string(), &aliases);
+    let shown =
+        |path: &scimsync_lang::scim::path::AttrPath| short_path(&path.to_string(), &aliases);
     for rule in &plan.rules {
         let flow = match rule.flow {
             Flow::Always => "",

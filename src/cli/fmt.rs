@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::mapping::format::{FormatError, format_file};
-use crate::mapping::{SourceFile, render_all};
+use scimsync_lang::mapping::format::{FormatError, format_file};
+use scimsync_lang::mapping::{SourceFile, render_all};
 
 #[derive(Debug, clap::Args)]
 pub struct FmtArgs {

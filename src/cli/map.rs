@@ -12,13 +12,13 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 
-use crate::config::JsonFormat;
-use crate::mapping::plan::MappedUser;
-use crate::scim::resource::user_resource;
-use crate::source::stream;
 use crate::sync::desired::{Desire, Mapper};
 use crate::sync::load_plan;
-use crate::value::Value;
+use scimsync_lang::mapping::plan::MappedUser;
+use scimsync_lang::scim::resource::user_resource;
+use scimsync_lang::value::Value;
+use scimsync_source::json::settings::JsonFormat;
+use scimsync_source::stream;
 
 /// The shape of the export's users.
 #[derive(Clone, Copy, Debug, Default, clap::ValueEnum)]

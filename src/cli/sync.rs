@@ -11,9 +11,9 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::daemon::run::{RunError, run_once};
 use crate::observe::progress::Progress;
-use crate::scim::client::ClientError;
-use crate::scim::throttle::HeldOff;
 use crate::sync::{RunOptions, SyncError, render};
+use scimsync_scim::client::ClientError;
+use scimsync_scim::throttle::HeldOff;
 
 #[derive(Clone, Copy, Debug, Default, clap::ValueEnum)]
 pub(crate) enum Output {

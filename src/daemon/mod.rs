@@ -38,13 +38,13 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::mapping::Plan;
 use crate::observe::metrics::Metrics;
 use crate::sync::RunOptions;
 use crate::sync::event::{WriteEvent, WriteObserver};
 use health::Health;
 use run::RunOutcome;
 use schedule::Schedule;
+use scimsync_lang::mapping::Plan;
 
 /// State shared between the loop and the HTTP listener.
 pub struct Shared {

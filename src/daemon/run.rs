@@ -10,13 +10,13 @@ use chrono::Utc;
 use tracing::Instrument as _;
 
 use crate::config::Config;
-use crate::mapping::Plan;
 use crate::observe::audit::{AuditError, AuditLog};
 use crate::observe::summary::RunSummary;
-use crate::scim::client::ClientError;
-use crate::scim::throttle::HeldOff;
 use crate::sync::event::{Fanout, WriteObserver};
 use crate::sync::{self, RunOptions, RunReport, SyncError};
+use scimsync_lang::mapping::Plan;
+use scimsync_scim::client::ClientError;
+use scimsync_scim::throttle::HeldOff;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {

@@ -25,8 +25,8 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-use crate::scim::client::ResourceType;
 use crate::sync::event::{WriteEvent, WriteObserver, WriteResult};
+use scimsync_scim::client::ResourceType;
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot open the audit log {path}: {reason}")]
@@ -76,7 +76,7 @@ impl AuditLog {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(fail)?;
         }
-        let file = crate::private_file::append(path).map_err(fail)?;
+        let file = scimsync_secure::private_file::append(path).map_err(fail)?;
         Ok(AuditLog {
             path: path.to_owned(),
             run_id: run_id.to_owned(),

@@ -219,8 +219,8 @@ impl WriteObserver for Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::client::ResourceType;
     use crate::sync::event::Operation;
+    use scimsync_scim::client::ResourceType;
 
     #[test]
     fn renders_prometheus_text() {

@@ -185,7 +185,7 @@ mod tests {
     #[test]
     fn a_run_stopped_by_a_long_retry_after_is_not_a_success() {
         let started = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
-        let held = crate::scim::throttle::HeldOff::new(
+        let held = scimsync_scim::throttle::HeldOff::new(
             Duration::from_secs(3600),
             Duration::from_secs(60),
             started,

@@ -26,11 +26,11 @@ use super::diff::{Action, AttrChange, Change, Changes};
 use super::event::{Operation, WriteEvent, WriteFailure, WriteObserver, WriteResult};
 use super::groups::{GroupChange, GroupChanges, MemberSkip};
 use crate::config::UpdateMode;
-use crate::scim::client::{ClientError, ResourceType, ScimClient};
-use crate::scim::patch::PatchOperation;
-use crate::scim::path::AttrPath;
-use crate::scim::resource::id;
 use crate::state::{ManagedGroup, ManagedUser, PendingCreate, Rejection, State};
+use scimsync_lang::scim::patch::PatchOperation;
+use scimsync_lang::scim::path::AttrPath;
+use scimsync_lang::scim::resource::id;
+use scimsync_scim::client::{ClientError, ResourceType, ScimClient};
 
 /// A write that did not succeed.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -374,7 +374,7 @@ impl Applier<'_> {
 
     async fn write_user(&self, change: &Change) -> Result<Written, NotWritten> {
         let target_id = change.id.clone().unwrap_or_default();
-        let written = |answer: crate::scim::client::Answer| Written {
+        let written = |answer: scimsync_scim::client::Answer| Written {
             id: target_id.clone(),
             status: answer.status,
             adopted: false,

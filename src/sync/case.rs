@@ -12,10 +12,10 @@ use std::collections::HashMap;
 
 use serde_json::Value as Json;
 
-use crate::scim::path::{AttrPath, get_ci};
-use crate::scim::resource::{same_value, same_value_ignoring_case};
-use crate::scim::schema::CORE_USER;
-use crate::value::Value;
+use scimsync_lang::scim::path::{AttrPath, get_ci};
+use scimsync_lang::scim::resource::{same_value, same_value_ignoring_case};
+use scimsync_lang::scim::schema::CORE_USER;
+use scimsync_lang::value::Value;
 
 /// RFC 7643 §8.7.1's `caseExact: false` attributes that scimsync applies without `/Schemas`.
 const RFC_CASE_INSENSITIVE: &[&str] = &["username", "emails.value"];
@@ -144,8 +144,21 @@ fn list<'a>(json: &'a Json, field: &str) -> impl Iterator<Item = &'a Json> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::path::tests::work_email;
+    use scimsync_lang::scim::path::{FilterValue, ValueFilter};
     use serde_json::json;
+
+    /// `emails[type eq "work"].value`.
+    fn work_email() -> AttrPath {
+        AttrPath {
+            schema: None,
+            name: "emails".into(),
+            filter: Some(ValueFilter {
+                attr: "type".into(),
+                value: FilterValue::Str("work".into()),
+            }),
+            sub: Some("value".into()),
+        }
+    }
 
     #[test]
     fn rfc_defaults_ignore_case_in_user_name_and_emails_only() {

@@ -19,10 +19,10 @@ use futures::StreamExt as _;
 use serde_json::Value as Json;
 
 use super::desired::match_key;
-use crate::scim::client::{ClientError, ResourceType, ScimClient};
-use crate::scim::path::AttrPath;
-use crate::scim::resource::id;
 use crate::state::{ManagedUser, PendingCreate, State};
+use scimsync_lang::scim::path::AttrPath;
+use scimsync_lang::scim::resource::id;
+use scimsync_scim::client::{ClientError, ResourceType, ScimClient};
 
 /// What the checks found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

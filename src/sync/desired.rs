@@ -8,10 +8,10 @@ use serde_json::Value as Json;
 
 use super::unique::TakenValues;
 
-use crate::mapping::{Env, MappedUser, Outcome, Plan};
-use crate::record::Record;
-use crate::scim::path::AttrPath;
-use crate::value::Value;
+use scimsync_lang::mapping::{Env, MappedUser, Outcome, Plan};
+use scimsync_lang::record::Record;
+use scimsync_lang::scim::path::AttrPath;
+use scimsync_lang::value::Value;
 
 /// A user as it should be on the target. A run holds one per source user, so it holds no
 /// copy it can do without: the match key is kept only where it differs from `user_name`,
@@ -238,8 +238,8 @@ pub fn fingerprint(mapped: &MappedUser, active: bool) -> Fingerprint {
         write_json(&value.value, &mut hash);
         hash.bytes(b"\x1f");
         hash.bytes(match value.flow {
-            crate::mapping::plan::Flow::Always => b"always",
-            crate::mapping::plan::Flow::OnCreate => b"create",
+            scimsync_lang::mapping::plan::Flow::Always => b"always",
+            scimsync_lang::mapping::plan::Flow::OnCreate => b"create",
         });
         hash.bytes(b"\x1e");
     }
@@ -338,8 +338,8 @@ pub(super) fn text(value: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::plan::{Flow, MappedValue};
-    use crate::scim::path::{FilterValue, ValueFilter};
+    use scimsync_lang::mapping::plan::{Flow, MappedValue};
+    use scimsync_lang::scim::path::{FilterValue, ValueFilter};
 
     /// The rendering the fingerprint was first defined over, built as a string: fingerprints
     /// already stored in state files must not change.

@@ -19,11 +19,11 @@ use super::event::Operation;
 use super::kept::{self, NotKept};
 use super::takeover::{TakenOver, Takeovers, held_by_other};
 use crate::config::ActionsConfig;
-use crate::mapping::plan::{Flow, REDACTED};
-use crate::scim::patch::PatchOperation;
-use crate::scim::path::AttrPath;
-use crate::scim::resource::{id, is_active, user_resource_from_json};
 use crate::state::{ManagedUser, State};
+use scimsync_lang::mapping::plan::{Flow, REDACTED};
+use scimsync_lang::scim::patch::PatchOperation;
+use scimsync_lang::scim::path::AttrPath;
+use scimsync_lang::scim::resource::{id, is_active, user_resource_from_json};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -484,7 +484,7 @@ fn create(user: &DesiredUser, match_path: &AttrPath) -> Change {
         adopted: false,
         takes_over: None,
         match_value: user.mapped.get(match_path).map(|v| match v {
-            crate::value::Value::Str(s) => s.clone(),
+            scimsync_lang::value::Value::Str(s) => s.clone(),
             other => other.to_json().to_string(),
         }),
         fingerprint: user.fingerprint.to_string(),
@@ -570,9 +570,9 @@ fn remember(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::{SourceFile, compile};
-    use crate::record::Record;
     use crate::sync::desired::compute;
+    use scimsync_lang::mapping::{SourceFile, compile};
+    use scimsync_lang::record::Record;
     use serde_json::json;
 
     const MAP: &str =
@@ -699,7 +699,7 @@ mod tests {
         assert_eq!(
             create.body(),
             Some(
-                json!({"schemas": [crate::scim::schema::CORE_USER], "userName": "new@x", "name": {"familyName": "N"}, "active": true})
+                json!({"schemas": [scimsync_lang::scim::schema::CORE_USER], "userName": "new@x", "name": {"familyName": "N"}, "active": true})
             )
         );
     }

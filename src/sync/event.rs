@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::scim::client::{ClientError, ResourceType};
+use scimsync_scim::client::{ClientError, ResourceType};
 
 /// What a write does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

@@ -6,7 +6,7 @@
 
 use super::event::Operation;
 use crate::config::UpdateMode;
-use crate::scim::client::ClientError;
+use scimsync_scim::client::ClientError;
 
 /// The operation as the failure line names it: `update user`, `remove members from group`.
 pub fn operation_phrase(operation: Operation) -> &'static str {

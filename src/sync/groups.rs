@@ -17,12 +17,12 @@ use super::desired::Desire;
 use super::diff::{Action, Changes};
 use super::event::Operation;
 use crate::config::ActionsConfig;
-use crate::mapping::Plan;
-use crate::record::Record;
-use crate::scim::patch::PatchOperation;
-use crate::scim::resource::id;
-use crate::scim::schema::CORE_GROUP;
 use crate::state::State;
+use scimsync_lang::mapping::Plan;
+use scimsync_lang::record::Record;
+use scimsync_lang::scim::patch::PatchOperation;
+use scimsync_lang::scim::resource::id;
+use scimsync_lang::scim::schema::CORE_GROUP;
 
 /// A group as it should be on the target.
 #[derive(Clone, Debug, PartialEq)]
@@ -399,24 +399,24 @@ pub fn diff_groups(
 }
 
 fn display_name(group: &Json) -> Option<&str> {
-    crate::scim::path::get_ci(group, "displayName").and_then(Json::as_str)
+    scimsync_lang::scim::path::get_ci(group, "displayName").and_then(Json::as_str)
 }
 
 /// The member ids of a target group.
 fn members(group: &Json) -> impl Iterator<Item = &str> {
-    crate::scim::path::get_ci(group, "members")
+    scimsync_lang::scim::path::get_ci(group, "members")
         .and_then(Json::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|m| crate::scim::path::get_ci(m, "value").and_then(Json::as_str))
+        .filter_map(|m| scimsync_lang::scim::path::get_ci(m, "value").and_then(Json::as_str))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::{SourceFile, compile};
     use crate::state::{ManagedGroup, ManagedUser};
     use crate::sync::diff::{Policy, diff};
+    use scimsync_lang::mapping::{SourceFile, compile};
     use serde_json::json;
 
     const MAP: &str = "userName <- user.email\ngroup \"eng\" as \"Engineering\" external id \"g-eng\"\ngroups matching \"^team-\"\n";

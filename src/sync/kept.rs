@@ -16,7 +16,7 @@ use super::desired::value_fingerprint;
 use super::diff::{AttrChange, Change};
 use super::render::{Aliases, short_path};
 use crate::state::State;
-use crate::value::Value;
+use scimsync_lang::value::Value;
 
 /// A value the target accepted and did not keep.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -61,7 +61,7 @@ fn holds(
 /// sent with a value. Only a whole resource (one with its `userName`) is judged: some targets
 /// answer a write with a stub.
 pub fn dropped(change: &Change, returned: &Json) -> Vec<NotKept> {
-    if crate::scim::path::get_ci(returned, "userName").is_none() {
+    if scimsync_lang::scim::path::get_ci(returned, "userName").is_none() {
         return Vec::new();
     }
     tracked(change)
@@ -100,7 +100,8 @@ pub fn record(state: &mut State, change: &Change, returned: Option<&Json>) -> Ve
             paths.remove(&attribute.path());
         }
     }
-    let Some(returned) = returned.filter(|r| crate::scim::path::get_ci(r, "userName").is_some())
+    let Some(returned) =
+        returned.filter(|r| scimsync_lang::scim::path::get_ci(r, "userName").is_some())
     else {
         let sent = state.unverified.entry(source_id.clone()).or_default();
         for attribute in tracked(change) {
@@ -150,8 +151,8 @@ pub fn lines(not_kept: &[NotKept], aliases: &Aliases) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::path::AttrPath;
     use crate::sync::diff::Action;
+    use scimsync_lang::scim::path::AttrPath;
     use serde_json::json;
     use std::sync::Arc;
 

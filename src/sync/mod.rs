@@ -31,12 +31,6 @@ use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{AuthMode, Config, ConfigError, TargetConfig};
-use crate::mapping::{self, Plan, SourceFile};
-use crate::scim::auth::Auth;
-use crate::scim::client::{ClientError, ClientOptions, RequestTotals, ResourceType, ScimClient};
-use crate::scim::throttle::{HeldOff, RetryPolicy};
-use crate::secret::SecretError;
-use crate::source::{self, SourceError};
 use crate::state::lock::{LockError, StateLock};
 use crate::state::{State, StateError};
 use apply::{Applied, Applier};
@@ -44,6 +38,12 @@ use diff::{Changes, Policy};
 use event::{Discard, Mapped, Operation, WriteEvent, WriteObserver, WriteResult};
 use groups::{GroupChanges, MemberSkip};
 use safety::Violation;
+use scimsync_lang::mapping::{self, Plan, SourceFile};
+use scimsync_scim::auth::Auth;
+use scimsync_scim::client::{ClientError, ClientOptions, RequestTotals, ResourceType, ScimClient};
+use scimsync_scim::throttle::{HeldOff, RetryPolicy};
+use scimsync_secure::secret::SecretError;
+use scimsync_source::SourceError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -181,7 +181,7 @@ pub fn load_plan_and_warnings(path: &Path) -> Result<(Plan, Vec<String>), SyncEr
 /// The client a target config describes: auth, throttle, retries, op casing.
 pub fn connect(target: &TargetConfig) -> Result<ScimClient, SyncError> {
     let secret = target.token_source().map_err(SyncError::Client)?.load()?;
-    let bad = |e: crate::scim::auth::AuthError| SyncError::Client(e.to_string());
+    let bad = |e: scimsync_scim::auth::AuthError| SyncError::Client(e.to_string());
     let auth = match target.auth {
         AuthMode::Bearer => Auth::bearer(&secret).map_err(bad)?,
         AuthMode::Header => Auth::header(&secret).map_err(bad)?,
@@ -251,7 +251,7 @@ pub async fn run_plan(
     // Its users are mapped only once the target is listed: `SelectUniqueValue` avoids the
     // values the target already holds.
     let mut reading =
-        source::Reading::start(&config.source, &source_projection(plan), options.now)?;
+        scimsync_source::Reading::start(&config.source, &source_projection(plan), options.now)?;
     reading.opened().await?;
     let listing = Instant::now();
     let listed = client.list_counted(ResourceType::User).await?;
@@ -402,7 +402,7 @@ pub async fn run_plan(
 async fn target_case_rules(client: &ScimClient) -> Option<case::CaseRules> {
     match client.discovery("Schemas").await {
         Ok(document) => Some(case::CaseRules::from_schemas(
-            &crate::scim::discovery::resources(&document),
+            &scimsync_scim::discovery::resources(&document),
         )),
         Err(error) => {
             tracing::info!(%error, "no /Schemas: RFC 7643's caseExact defaults apply");
@@ -481,18 +481,18 @@ pub struct SourceDesired {
 /// it, never the user: memory follows the desired state, not the directory, and mapping
 /// overlaps the read. `SelectUniqueValue` avoids the values of `target_users`.
 pub async fn read_desired(
-    source: &crate::config::SourceConfig,
+    source: &scimsync_source::SourceConfig,
     plan: &Plan,
     now: DateTime<Utc>,
     target_users: &[serde_json::Value],
 ) -> Result<SourceDesired, SyncError> {
-    let reading = source::Reading::start(source, &source_projection(plan), now)?;
+    let reading = scimsync_source::Reading::start(source, &source_projection(plan), now)?;
     plan_reading(reading, plan, now, target_users).await
 }
 
 /// [`read_desired`] from a read already started for `plan` ([`source_projection`]).
 async fn plan_reading(
-    reading: source::Reading,
+    reading: scimsync_source::Reading,
     plan: &Plan,
     now: DateTime<Utc>,
     target_users: &[serde_json::Value],
@@ -524,7 +524,7 @@ impl<'p> SourcePlanner<'p> {
         }
     }
 
-    pub fn add(&mut self, record: &crate::record::Record) {
+    pub fn add(&mut self, record: &scimsync_lang::record::Record) {
         let desire = self.mapper.map(record);
         self.pushed.add(record, groups::MemberStatus::of(&desire));
         self.desired.add(record, desire);
@@ -542,13 +542,13 @@ impl<'p> SourcePlanner<'p> {
 
 /// What the source must deliver for this plan: the attributes its rules and scope read
 /// (a directory then sends only those), and group memberships if any rule reads them.
-pub fn source_projection(plan: &Plan) -> source::Projection {
+pub fn source_projection(plan: &Plan) -> scimsync_source::Projection {
     // Group push works from each user's group names: a `group` statement needs them even
     // when no rule reads a group.
     let groups = plan.facts.reads_groups || !plan.groups.is_empty();
-    source::Projection {
+    scimsync_source::Projection {
         group_members: false,
-        ..source::Projection::only(plan.facts.reads.iter().cloned(), groups)
+        ..scimsync_source::Projection::only(plan.facts.reads.iter().cloned(), groups)
     }
 }
 
@@ -564,7 +564,7 @@ mod tests {
         let pushed = compiled("userName <- user.mail\ngroup \"Engineering\"\n");
         assert_eq!(
             source_projection(&pushed),
-            source::Projection {
+            scimsync_source::Projection {
                 attributes: Some(["mail".to_owned()].into_iter().collect()),
                 groups: true,
                 group_members: false,

@@ -13,7 +13,7 @@ use super::diff::{Action, Change, Changes};
 use super::event::Operation;
 use super::groups::{GroupChange, GroupChanges, MemberSkip};
 use super::safety::Violation;
-use crate::scim::client::RequestTotals;
+use scimsync_scim::client::RequestTotals;
 
 /// Extension aliases (`b44` for `urn:base44:…:2.0`) used to shorten paths for people.
 pub type Aliases = [(String, String)];

@@ -12,8 +12,8 @@ use serde::Serialize;
 use serde_json::Value as Json;
 
 use super::desired::Desired;
-use crate::scim::resource::id;
 use crate::state::State;
+use scimsync_lang::scim::resource::id;
 
 /// A takeover that needs no write (the account is already as the new source user wants it):
 /// only the state is re-keyed, and the run says so.

@@ -12,10 +12,10 @@ use std::collections::{HashMap, HashSet};
 use serde_json::Value as Json;
 
 use super::desired::{match_key, text};
-use crate::mapping::eval::UniquenessOracle;
-use crate::mapping::plan::Node;
-use crate::mapping::{Env, MappedUser, Plan};
-use crate::scim::path::AttrPath;
+use scimsync_lang::mapping::eval::UniquenessOracle;
+use scimsync_lang::mapping::plan::Node;
+use scimsync_lang::mapping::{Env, MappedUser, Plan};
+use scimsync_lang::scim::path::AttrPath;
 
 /// Values already used on the target, or by users mapped earlier in this run: what Entra's
 /// `SelectUniqueValue` must avoid. `userName` compares case-insensitively (RFC 7643 §4.1.1).
@@ -122,9 +122,9 @@ impl UniquenessOracle for TakenValues<'_> {
 mod tests {
     use chrono::Utc;
 
-    use crate::mapping::{SourceFile, compile};
-    use crate::record::Record;
     use crate::sync::desired::{Desired, compute, compute_against};
+    use scimsync_lang::mapping::{SourceFile, compile};
+    use scimsync_lang::record::Record;
 
     const UNIQUE_MAP: &str = r#"dialect entra
 match externalId

@@ -165,15 +165,15 @@ pub fn ldapmodify(mut command: Command, ldif: &str) {
 }
 
 /// A `[source]` table (`toml_text` holds it and anything else), its LDAP settings validated.
-pub fn source_config(toml_text: &str) -> scimsync::config::SourceConfig {
+pub fn source_config(toml_text: &str) -> scimsync_source::SourceConfig {
     #[derive(serde::Deserialize)]
     struct Wrapper {
-        source: scimsync::config::SourceConfig,
+        source: scimsync_source::SourceConfig,
     }
     let config = toml::from_str::<Wrapper>(toml_text)
         .expect("valid [source]")
         .source;
-    if let scimsync::config::SourceConfig::Ldap(ldap) = &config {
+    if let scimsync_source::SourceConfig::Ldap(ldap) = &config {
         ldap.validate().expect("valid LDAP settings");
     }
     config

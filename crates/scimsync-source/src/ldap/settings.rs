@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::secret::SecretSource;
+use scimsync_secure::secret::SecretSource;
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -12,6 +12,7 @@
 pub mod graph;
 pub mod okta;
 pub mod scan;
+pub mod settings;
 pub mod strict;
 
 use std::collections::{BTreeMap, HashMap};
@@ -22,10 +23,10 @@ use std::path::Path;
 
 use serde_json::Value as Json;
 
-use crate::config::{JsonFormat, JsonFraming, JsonSourceConfig};
-use crate::record::Record;
-use crate::source::{Directory, Group};
+use crate::{Directory, Group};
 use scan::{DocumentScanner, LineScanner, Piece, ScanError};
+use scimsync_lang::record::Record;
+use settings::{JsonFormat, JsonFraming, JsonSourceConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum JsonSourceError {
@@ -502,7 +503,7 @@ fn parse_piece(path: &str, piece: &Piece) -> Result<Json, JsonSourceError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::Value;
+    use scimsync_lang::value::Value;
 
     fn okta(text: &str) -> Result<Vec<Record>, JsonSourceError> {
         parse(text, "users.json", JsonFormat::Auto, "id")

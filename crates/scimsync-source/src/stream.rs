@@ -7,8 +7,8 @@ use std::ops::ControlFlow;
 use std::path::Path;
 
 use super::json::JsonSourceError;
-use crate::config::JsonFormat;
-use crate::record::Record;
+use crate::json::settings::JsonFormat;
+use scimsync_lang::record::Record;
 
 /// How many records a stream delivered.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -10,7 +10,7 @@
 //! asking for a longer pause than the policy allows ([`ClientError::Throttled`]) are never
 //! retried. Credentials only ever travel in sensitive header values; errors name the method
 //! and URL, never a secret, and what the server said is redacted as it is read
-//! ([`crate::secret::redact`]), in case it echoes a credential.
+//! ([`scimsync_secure::secret::redact`]), in case it echoes a credential.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -24,11 +24,11 @@ use serde_json::Value as Json;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use super::auth::{Auth, AuthError};
-use super::patch::{OpCase, PatchOperation, body};
-use super::path::get_ci;
-use super::throttle::{HeldOff, RetryPolicy, Throttle, parse_retry_after};
-use crate::secret::redact;
+use crate::auth::{Auth, AuthError};
+use crate::throttle::{HeldOff, RetryPolicy, Throttle, parse_retry_after};
+use scimsync_lang::scim::patch::{OpCase, PatchOperation, body};
+use scimsync_lang::scim::path::get_ci;
+use scimsync_secure::secret::redact;
 
 const SCIM_JSON: &str = "application/scim+json";
 
@@ -306,7 +306,7 @@ impl ScimClient {
             USER_AGENT,
             HeaderValue::from_static(concat!("scimsync/", env!("CARGO_PKG_VERSION"))),
         );
-        let mut tls = crate::tls::client_config(options.ca_file.as_deref())
+        let mut tls = scimsync_secure::tls::client_config(options.ca_file.as_deref())
             .map_err(|e| format!("cannot set up TLS for {base}: {e}"))?;
         // What reqwest offers when it builds the config itself (http2 is on).
         tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
@@ -515,7 +515,7 @@ impl ScimClient {
         shown: &str,
         retry_after_out: &mut Option<Duration>,
     ) -> Result<Answer, ClientError> {
-        let transport = |e: reqwest::Error| match crate::tls::certificate_problem(&e) {
+        let transport = |e: reqwest::Error| match scimsync_secure::tls::certificate_problem(&e) {
             Some(problem) => ClientError::Certificate {
                 method: method.clone(),
                 url: shown.to_owned(),
@@ -664,7 +664,7 @@ impl ScimClient {
             }
             let mut new = 0;
             for resource in resources {
-                let id = super::resource::id(&resource)
+                let id = scimsync_lang::scim::resource::id(&resource)
                     .ok_or_else(|| protocol("a listed resource has no id".into()))?
                     .to_owned();
                 if seen.insert(id) {
@@ -754,7 +754,9 @@ impl ScimClient {
             .send(Method::POST, url, Some(resource), Replay::Unsafe)
             .await?;
         match created.body {
-            Some(found) if super::resource::id(&found).is_some() => Ok((found, created.status)),
+            Some(found) if scimsync_lang::scim::resource::id(&found).is_some() => {
+                Ok((found, created.status))
+            }
             _ => Err(ClientError::Protocol {
                 method: Method::POST,
                 url: shown,
@@ -893,7 +895,7 @@ pub(crate) fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Secret;
+    use scimsync_secure::secret::Secret;
 
     #[test]
     fn endpoint_urls_keep_the_base_query() {

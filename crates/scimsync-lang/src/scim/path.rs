@@ -222,7 +222,7 @@ pub(crate) mod tests {
     use serde_json::json;
 
     /// `emails[type eq "work"].value`, for tests here and elsewhere.
-    pub(crate) fn work_email() -> AttrPath {
+    fn work_email() -> AttrPath {
         AttrPath {
             schema: None,
             name: "emails".into(),

@@ -5,8 +5,8 @@
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use super::path::{AttrPath, get_ci};
-use super::schema::CORE_USER;
+use scimsync_lang::scim::path::{AttrPath, get_ci};
+use scimsync_lang::scim::schema::CORE_USER;
 
 /// The optional features a target supports.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]

@@ -10,9 +10,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::MemberKey;
 use super::settings::{Membership, Nesting};
-use crate::record::Attrs;
-use crate::source::Group;
-use crate::value::Value;
+use crate::Group;
+use scimsync_lang::record::Attrs;
+use scimsync_lang::value::Value;
 
 /// A group entry as read from the directory.
 #[derive(Clone, Debug, PartialEq)]
@@ -105,7 +105,7 @@ fn member_dn(value: &str) -> &str {
 /// search just to be given its groups.
 pub struct Memberships {
     resolver: Resolver,
-    /// Whether groups list their members (see [`Projection::group_members`](crate::source::Projection::group_members)).
+    /// Whether groups list their members (see [`Projection::group_members`](crate::Projection::group_members)).
     keep_members: bool,
 }
 
@@ -209,7 +209,7 @@ impl Memberships {
     #[cfg(test)]
     pub fn assign(
         mut self,
-        users: &mut [crate::record::Record],
+        users: &mut [scimsync_lang::record::Record],
         keys: &[UserKeys<'_>],
     ) -> Vec<Group> {
         for (user, keys) in users.iter_mut().zip(keys) {
@@ -380,7 +380,7 @@ impl EntryGraph {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Record;
+    use scimsync_lang::record::Record;
 
     fn group(id: &str, members: &[&str], member_of: &[&str]) -> GroupEntry {
         GroupEntry {

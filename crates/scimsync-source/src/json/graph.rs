@@ -15,8 +15,8 @@ use std::path::Path;
 use serde_json::Value as Json;
 
 use super::{Context, JsonSourceError, active_flag, identity, json_kind, read_side_file};
-use crate::record::{Record, flatten_into};
-use crate::value::Value;
+use scimsync_lang::record::{Record, flatten_into};
+use scimsync_lang::value::Value;
 
 /// The role id of "Default Access": an assignment without a role.
 const DEFAULT_ACCESS: &str = "00000000-0000-0000-0000-000000000000";

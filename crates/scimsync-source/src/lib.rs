@@ -3,6 +3,7 @@
 //! source to a plan says which attributes it needs ([`Projection`]).
 //!
 //! ```text
+//! settings  the `[source]` table; each kind owns its settings (json/settings, ldap/settings)
 //! json/   exports: Okta, Microsoft Graph, plain; one document or JSON Lines (streamed)
 //! ldap/   OpenLDAP, 389, Active Directory over LDAP (paged, TLS)
 //! ```
@@ -13,15 +14,16 @@
 pub mod json;
 pub mod ldap;
 pub mod probe;
+pub mod settings;
 pub mod stream;
 
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 
-use crate::config::SourceConfig;
-use crate::record::Attrs;
-use crate::record::Record;
+use scimsync_lang::record::Attrs;
+use scimsync_lang::record::Record;
+pub use settings::SourceConfig;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {

@@ -20,10 +20,10 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 
 use super::{Directory, Projection};
-use crate::record::{Attrs, Record};
-use crate::secret::SecretError;
-use crate::value::Value;
 use groups::{GroupEntry, Memberships};
+use scimsync_lang::record::{Attrs, Record};
+use scimsync_lang::value::Value;
+use scimsync_secure::secret::SecretError;
 use search::{AsyncEntrySink, Entry, Query};
 use settings::{LdapConfig, Membership};
 use values::{AccountStatus, BinaryKind, STATUS_ATTRIBUTES};
@@ -97,7 +97,7 @@ pub async fn read_users<D: UserDelivery>(
     projection: &Projection,
     now: DateTime<Utc>,
     delivery: &mut D,
-) -> Result<Vec<crate::source::Group>, LdapError> {
+) -> Result<Vec<crate::Group>, LdapError> {
     let password = config
         .password_source()
         .map_err(|reason| LdapError::Connect {

@@ -9,7 +9,7 @@ use super::json::RecordStream;
 use super::ldap::LdapError;
 use super::ldap::connect::{self, result_text};
 use super::ldap::settings::LdapConfig;
-use crate::config::SourceConfig;
+use crate::SourceConfig;
 
 /// What the look found.
 #[derive(Clone, Debug, PartialEq, Eq)]

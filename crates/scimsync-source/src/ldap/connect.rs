@@ -11,7 +11,7 @@ use rustls::ClientConfig;
 
 use super::LdapError;
 use super::settings::LdapConfig;
-use crate::secret::{Secret, redact};
+use scimsync_secure::secret::{Secret, redact};
 
 /// An open, bound connection. The driver task ends when the handle is dropped.
 pub struct Connection {
@@ -75,7 +75,7 @@ pub async fn open(config: &LdapConfig, password: Option<&Secret>) -> Result<Conn
 
 /// Certificates are always verified; `ca_file` replaces the system's roots.
 fn tls_config(config: &LdapConfig) -> Result<Arc<ClientConfig>, LdapError> {
-    crate::tls::client_config(config.ca_file.as_deref())
+    scimsync_secure::tls::client_config(config.ca_file.as_deref())
         .map(Arc::new)
         .map_err(|e| LdapError::Tls {
             reason: e.to_string(),
@@ -150,7 +150,7 @@ pub fn result_text(rc: u32, text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::SecretSource;
+    use scimsync_secure::secret::SecretSource;
 
     #[test]
     fn a_bind_refused_for_want_of_encryption_names_the_code_and_the_remedy() {

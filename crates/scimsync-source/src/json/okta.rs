@@ -8,9 +8,9 @@ use std::path::Path;
 use serde_json::Value as Json;
 
 use super::{Context, JsonSourceError, each_piece, identity, json_kind};
-use crate::record::{Attrs, Record, flatten_into, group_names};
-use crate::source::Group;
-use crate::value::Value;
+use crate::Group;
+use scimsync_lang::record::{Attrs, Record, flatten_into, group_names};
+use scimsync_lang::value::Value;
 
 /// Every status an Okta user can have, and whether Okta keeps the user's app assignments
 /// active in it. The set is closed: an unknown status is an error, never a guess.
@@ -40,7 +40,7 @@ fn known_status(status: &str) -> Result<(&'static str, bool), String> {
         })
 }
 
-use crate::record::APP_USER_PREFIX;
+use scimsync_lang::record::APP_USER_PREFIX;
 
 /// A user in the shape of Okta's List Users API, or an app user with the user embedded.
 pub fn record(
@@ -129,7 +129,7 @@ fn user_record(
     }
     if let Some(groups) = object.get("groups") {
         record.groups = embedded_group_names(groups, &mut context.group_ids);
-        record.group_ids = crate::record::group_ids(groups);
+        record.group_ids = scimsync_lang::record::group_ids(groups);
     }
     if let Some(export) = &mut context.okta_groups
         && let Some(names) = export.names_of(&record.id)

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
-use crate::value::Value;
+use scimsync_lang::value::Value;
 
 /// Attributes whose values are binary and have a canonical text form.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -13,8 +13,8 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
-use crate::secret::Secret;
-use crate::secret::redact;
+use scimsync_secure::secret::Secret;
+use scimsync_secure::secret::redact;
 
 /// Fetch a new access token when the cached one has less than this left.
 const REFRESH_MARGIN: Duration = Duration::from_secs(60);
@@ -178,7 +178,7 @@ impl OAuthClient {
             .body(form)
             .send()
             .await
-            .map_err(|e| fail(super::client::root_cause(&e)))?;
+            .map_err(|e| fail(crate::client::root_cause(&e)))?;
         let status = response.status();
         if !status.is_success() {
             // The body may echo what was sent; only the status is reported.

@@ -1,0 +1,8 @@
+//! The SCIM 2.0 wire client (RFC 7644): `client` sends requests and reads answers, `auth`
+//! adds credentials, `throttle` paces and retries, `discovery` reads what a service provider
+//! says it supports. The resources and operations it carries are `scimsync_lang::scim`'s.
+
+pub mod auth;
+pub mod client;
+pub mod discovery;
+pub mod throttle;

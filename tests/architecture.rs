@@ -96,11 +96,18 @@ fn metadata() -> Value {
 }
 
 /// The metadata read once: package names by id, the workspace's members, and the resolved
-/// graph as (dependency id, kinds) per package id.
+/// graph as each package id's dependencies.
 struct Graph {
     names: BTreeMap<String, String>,
     members: BTreeSet<String>,
-    deps: BTreeMap<String, Vec<(String, Vec<Option<String>>)>>,
+    deps: BTreeMap<String, Vec<Dep>>,
+}
+
+/// One resolved dependency: the package it resolves to and its kinds (`None` is a normal
+/// dependency, else `"dev"` or `"build"`).
+struct Dep {
+    id: String,
+    kinds: Vec<Option<String>>,
 }
 
 fn read_graph(metadata: &Value) -> Graph {
@@ -133,7 +140,10 @@ fn read_graph(metadata: &Value) -> Graph {
                         .iter()
                         .map(|k| k["kind"].as_str().map(String::from))
                         .collect();
-                    (text(&dep["pkg"]), kinds)
+                    Dep {
+                        id: text(&dep["pkg"]),
+                        kinds,
+                    }
                 })
                 .collect();
             (text(&node["id"]), deps)
@@ -188,7 +198,7 @@ fn layering_violations(graph: &Graph, rules: &BTreeMap<String, BTreeSet<String>>
     for member in &graph.members {
         let from = graph.name(member);
         let allowed = rules.get(from);
-        for (dep, kinds) in &graph.deps[member] {
+        for Dep { id: dep, kinds } in &graph.deps[member] {
             if !graph.members.contains(dep) {
                 continue;
             }
@@ -213,7 +223,7 @@ fn normal_closure(graph: &Graph, root: &str) -> BTreeMap<String, Vec<String>> {
     let mut reached: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut queue = VecDeque::from([(root.to_string(), vec![graph.name(root).to_string()])]);
     while let Some((id, chain)) = queue.pop_front() {
-        for (dep, kinds) in &graph.deps[&id] {
+        for Dep { id: dep, kinds } in &graph.deps[&id] {
             let normal = kinds.iter().any(Option::is_none);
             if !normal || reached.contains_key(dep) {
                 continue;

@@ -3,7 +3,7 @@
 //! null rule is one small file a reviewer can check against the vendor's documentation.
 //!
 //! ```text
-//! # Join skips empty values (entra.md, Join)
+//! # Join skips empty values (Microsoft's Entra function reference, Join)
 //! dialect: entra
 //! record: {"a": "x", "b": ""}
 //! now: 2026-01-01T00:00:00Z

@@ -1034,8 +1034,10 @@ fn syntax_help(before: &str, rest: &str, expected: &[&str], dialect: Dialect) ->
     }
 }
 
-/// SpEL constructs Okta leaves out (reference/okta.md §1.3, OEL-IE "Unsupported features"),
-/// named when the parser stops at one.
+/// SpEL constructs Okta leaves out, named when the parser stops at one. Sources: Okta
+/// Expression Language, <https://developer.okta.com/docs/reference/okta-expression-language/>,
+/// and "Unsupported features" in its Identity Engine reference,
+/// <https://developer.okta.com/docs/reference/okta-expression-language-in-identity-engine/>.
 fn unsupported_spel(before: &str, rest: &str) -> Option<String> {
     let word: String = rest
         .chars()

@@ -1,4 +1,5 @@
-//! Okta Expression Language functions (reference/okta.md §1.5): the classic table —
+//! Okta Expression Language functions ("Functions" in
+//! <https://developer.okta.com/docs/reference/okta-expression-language/>): the classic table —
 //! `String.*`, `Arrays.*`, `Convert.*`, `Iso3166Convert.*`, `Time.*` and the group functions —
 //! and the few EL v2 operations that have no classic twin. EL v2 methods
 //! (`user.profile.email.toLowerCase()`) map onto these same entries through [`methods`].
@@ -205,7 +206,9 @@ pub static TENANT_ONLY: &[(&str, &str)] = &[
     ),
 ];
 
-/// Okta roots other than `user` (reference/okta.md §1.2), with why scimsync cannot read them
+/// Okta roots other than `user` ("Reference user attributes" and the sections after it in
+/// <https://developer.okta.com/docs/reference/okta-expression-language/>),
+/// with why scimsync cannot read them
 /// and what to write instead. `source` is read as `user`: in an Okta-to-app mapping it is the
 /// Okta user.
 pub static TENANT_ROOTS: &[(&str, &str)] = &[

@@ -1,4 +1,5 @@
-//! `Arrays.*`: Okta's array functions (reference/okta.md §1.5, "Arrays").
+//! `Arrays.*`: Okta's array functions ("Array functions" in
+//! <https://developer.okta.com/docs/reference/okta-expression-language/>).
 //!
 //! Every function also takes a comma-separated string where an array is expected ("converted
 //! into arrays"): `Arrays.flatten('10, 20, 30')`. scimsync splits it on commas and trims each

@@ -1,4 +1,6 @@
-//! `Convert.*` and `Iso3166Convert.*` (reference/okta.md §1.5, "Conversion"), and EL v2's
+//! `Convert.*` and `Iso3166Convert.*` ("Conversion functions" and "Country code conversion
+//! functions" in <https://developer.okta.com/docs/reference/okta-expression-language/>),
+//! and EL v2's
 //! `parseCountryCode()`.
 //!
 //! Okta's integers are Java `int`s: `Convert.toInt` rounds like `Math.round` (half up) and

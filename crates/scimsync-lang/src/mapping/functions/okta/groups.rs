@@ -1,4 +1,6 @@
-//! The group functions (reference/okta.md §1.5, "Group functions"), over the record's groups:
+//! The group functions ("Group functions" in
+//! <https://developer.okta.com/docs/reference/okta-expression-language/>),
+//! over the record's groups:
 //! names for `isMemberOfGroupName*`, ids for `isMemberOfGroup`/`isMemberOfAnyGroup`.
 //!
 //! Names compare exactly (case-sensitive), as Okta group names do. A null name matches

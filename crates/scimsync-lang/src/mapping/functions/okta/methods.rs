@@ -29,7 +29,8 @@ const fn m(name: &'static str, on: Ty, function: &'static str, args: (usize, usi
     }
 }
 
-/// The EL v2 methods of reference/okta.md §1.9.
+/// The EL v2 methods of Okta Expression Language in Identity Engine
+/// (<https://developer.okta.com/docs/reference/okta-expression-language-in-identity-engine/>).
 pub static METHODS: &[Method] = &[
     // Strings
     m("toUpperCase", Ty::Str, "String.toUpperCase", (0, 0)),

@@ -1,4 +1,5 @@
-//! `String.*`: Okta's string functions (reference/okta.md §1.5, "String").
+//! `String.*`: Okta's string functions ("String functions" in
+//! <https://developer.okta.com/docs/reference/okta-expression-language/>).
 //!
 //! Okta runs on Java, so lengths and indexes count UTF-16 code units, as `String.length()`
 //! and `String.substring()` do; for text without emoji this is the number of characters.

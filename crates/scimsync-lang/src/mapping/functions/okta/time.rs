@@ -1,4 +1,6 @@
-//! `Time.*` (reference/okta.md §1.5, "Time") and the EL v2 date-time methods that have no
+//! `Time.*` ("Time functions" in
+//! <https://developer.okta.com/docs/reference/okta-expression-language/>) and the EL v2
+//! date-time methods that have no
 //! classic twin (`toZone`, `plusDays`, `withinDays`...). Inputs and outputs are strings:
 //! ISO 8601 as Joda prints it (`2015-07-31T17:18:37.979Z`), Unix and Windows timestamps as
 //! digit strings.

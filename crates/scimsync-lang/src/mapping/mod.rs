@@ -19,6 +19,7 @@ pub mod diagnostic;
 pub mod eval;
 pub mod format;
 pub mod functions;
+pub mod lex;
 pub mod parse;
 pub mod pattern;
 pub mod plan;

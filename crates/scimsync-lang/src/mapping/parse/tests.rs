@@ -327,3 +327,33 @@ fn a_rule_the_lowering_does_not_expect_is_an_internal_error() {
             .is_some_and(|h| h.contains("please report"))
     );
 }
+
+/// The first diagnostic of the file `text`: its code, message and span.
+fn first_problem(text: &str) -> (Code, String, Span) {
+    let file = SourceFile::new("m.map", text);
+    let (_, diagnostics) = parse_file(&file, Dialect::Okta);
+    let d = diagnostics.first().expect("a diagnostic");
+    (d.code, d.message.clone(), d.primary.span)
+}
+
+/// Strings end where the lexer (and the grammar) end them: an Entra `\` does not escape a line
+/// break, and a quote inside an Entra `[attribute]` name opens no string.
+#[test]
+fn unterminated_strings_are_found_at_the_lexer_s_token_boundaries() {
+    let text = "dialect entra\nuserName <- \"abc\\\n  & \"d\"\n";
+    let quote = text.find("\"abc").unwrap_or_default();
+    assert_eq!(
+        first_problem(text),
+        (
+            Code::UnterminatedString,
+            "unterminated string".into(),
+            Span::new(quote, quote + 5)
+        )
+    );
+    let text = "dialect entra\nuserName <- [a\"b] & F(\n";
+    let end = text.len() - 1;
+    assert_eq!(
+        first_problem(text),
+        (Code::Syntax, "unclosed `(`".into(), Span::new(end, end))
+    );
+}

@@ -11,8 +11,8 @@
 
 use super::Dialect;
 use super::diagnostic::{Code, Diagnostic};
+use super::lex::{Reading, code_chars};
 use super::source::Span;
-use super::split::{Reading, code_chars};
 
 /// The deepest an expression may nest. Each bracket, call, conditional branch and operator of
 /// a chain is one level. No mapping written by hand comes near, and every stage, pest

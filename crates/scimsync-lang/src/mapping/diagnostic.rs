@@ -35,6 +35,9 @@ pub enum Code {
     WrongDialect = 6,
     /// An expression nested deeper than `depth::MAX_DEPTH` levels.
     TooDeep = 7,
+    /// The grammar recognised a rule the lowering does not expect: a bug in scimsync, never
+    /// in the file.
+    Internal = 0,
 
     /// A call to a function that does not exist.
     UnknownFunction = 201,

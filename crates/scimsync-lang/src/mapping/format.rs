@@ -11,6 +11,7 @@
 //! Formatting never changes meaning: the result is parsed again and must give the same
 //! syntax tree (spans aside), or formatting fails. Formatting formatted text changes nothing.
 
+use super::lex::{Kind, Reading, lex};
 use super::parse::parse_file;
 use super::source::{SourceFile, Span};
 use super::split::split;
@@ -36,17 +37,10 @@ pub fn format_file(file: &SourceFile) -> Result<String, FormatError> {
     let formatted = layout(&file.text, &syntax);
     let again = SourceFile::new(file.name.clone(), formatted.clone());
     let (reparsed, problems) = parse_file(&again, DEFAULT_DIALECT);
-    if !problems.is_empty() || without_spans(&reparsed) != without_spans(&syntax) {
+    if !problems.is_empty() || !reparsed.same_shape(&syntax) {
         return Err(FormatError::Unstable);
     }
     Ok(formatted)
-}
-
-/// The syntax tree's debug text with every span blanked, to compare trees for meaning.
-fn without_spans(file: &MapFile) -> String {
-    let text = format!("{file:?}");
-    let spans = regex::Regex::new(r"Span \{ start: \d+, end: \d+ \}").expect("valid pattern");
-    spans.replace_all(&text, "Span").into_owned()
 }
 
 /// One line of output.
@@ -65,14 +59,22 @@ struct Laid {
     lines: Vec<Line>,
 }
 
+/// Top-level material (comments, blank lines) and statements, in order.
+enum Item {
+    Comment(String),
+    Blank,
+    Statement(Laid),
+}
+
 fn layout(text: &str, syntax: &MapFile) -> String {
+    let mut items = items(text, syntax);
+    align_blocks(&mut items);
+    render(items)
+}
+
+/// The file's statements laid out, and the comments and blank lines between them.
+fn items(text: &str, syntax: &MapFile) -> Vec<Item> {
     let chunks = split(text, DEFAULT_DIALECT);
-    // Top-level material (comments, blank lines) and statements, in order.
-    enum Item {
-        Comment(String),
-        Blank,
-        Statement(Laid),
-    }
     let mut items: Vec<Item> = Vec::new();
     let push_gap = |items: &mut Vec<Item>, gap: &str| {
         for line in gap.lines() {
@@ -105,29 +107,28 @@ fn layout(text: &str, syntax: &MapFile) -> String {
             .find('\n')
             .map_or(chunk.end, |i| code_end + i + 1);
         let own: Vec<Token> = tokens.into_iter().filter(|t| t.start < line_end).collect();
-        match statement {
-            Some(statement) => items.push(Item::Statement(lay_statement(
-                text,
-                statement,
-                &own,
-                chunk.dialect,
-            ))),
-            None => items.push(Item::Statement(Laid {
+        let laid = match statement {
+            Some(statement) => lay_statement(text, statement, &own, chunk.dialect),
+            None => Laid {
                 rule_path: None,
                 lines: vec![Line {
                     text: text[chunk.start..line_end].trim().to_owned(),
                     comment: None,
                 }],
-            })),
-        }
+            },
+        };
+        items.push(Item::Statement(laid));
         push_gap(&mut items, &text[line_end..chunk.end]);
     }
+    items
+}
 
-    // Blocks: runs of rules with no blank line (or other statement) between them.
+/// Lines up the `<-` of each block: a run of rules with no blank line (or other statement)
+/// between them.
+fn align_blocks(items: &mut [Item]) {
     let mut block_start = 0;
-    let mut index = 0;
     let mut blocks: Vec<(usize, usize)> = Vec::new();
-    while index <= items.len() {
+    for index in 0..=items.len() {
         let breaks = match items.get(index) {
             None | Some(Item::Blank) => true,
             Some(Item::Statement(laid)) => laid.rule_path.is_none(),
@@ -137,7 +138,6 @@ fn layout(text: &str, syntax: &MapFile) -> String {
             blocks.push((block_start, index));
             block_start = index + 1;
         }
-        index += 1;
     }
     for (start, end) in blocks {
         let end = end.min(items.len());
@@ -159,26 +159,23 @@ fn layout(text: &str, syntax: &MapFile) -> String {
             }
         }
     }
+}
 
-    // Blank lines: none at the start or end, never two in a row.
+/// The output text: no blank line at the start or end, never two in a row.
+fn render(items: Vec<Item>) -> String {
     let mut result = String::new();
     let mut pending_blank = false;
     for item in items {
+        if !matches!(item, Item::Blank) && std::mem::take(&mut pending_blank) {
+            result.push('\n');
+        }
         match item {
             Item::Blank => pending_blank = !result.is_empty(),
             Item::Comment(c) => {
-                if pending_blank {
-                    result.push('\n');
-                    pending_blank = false;
-                }
                 result.push_str(&c);
                 result.push('\n');
             }
             Item::Statement(laid) => {
-                if pending_blank {
-                    result.push('\n');
-                    pending_blank = false;
-                }
                 for line in &laid.lines {
                     result.push_str(line.text.trim_end());
                     if let Some(comment) = &line.comment {
@@ -445,21 +442,6 @@ fn option_text(text: &str, option: &RuleOption) -> String {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    Word,
-    Number,
-    Str,
-    /// Entra `[attribute]`.
-    Attr,
-    Open,
-    Close,
-    Comma,
-    Dot,
-    Operator,
-    Comment,
-}
-
 #[derive(Clone, Debug)]
 struct Token {
     kind: Kind,
@@ -469,160 +451,45 @@ struct Token {
     prefix: bool,
 }
 
-/// Operators, longest first so `<-` wins over `<` and `?:` over `?`.
-const OPERATORS: &[&str] = &[
-    "<-", "==", "!=", "<>", "<=", ">=", "&&", "||", "?:", "?", ":", "<", ">", "=", "+", "-", "*",
-    "/", "%", "!", "&",
-];
-
 /// Okta's word operators (case-insensitive).
 const WORD_OPERATORS: &[&str] = &[
     "and", "or", "not", "matches", "eq", "ne", "lt", "le", "gt", "ge",
 ];
 
-/// Splits a statement into tokens; offsets are absolute (`base` is the statement's start).
+/// A statement's tokens from the lexer, line breaks left out; offsets are absolute (`base`
+/// is the statement's start).
 fn tokenize(text: &str, base: usize, dialect: Dialect) -> Vec<Token> {
-    let bytes = text.as_bytes();
-    let mut tokens = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        let start = i;
-        let kind = match c {
-            b' ' | b'\t' | b'\r' | b'\n' => {
-                i += 1;
-                continue;
-            }
-            b'#' => {
-                i = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
-                Kind::Comment
-            }
-            b'"' | b'\'' if c == b'"' || dialect.single_quoted_strings() => {
-                i = string_end(bytes, i, dialect);
-                Kind::Str
-            }
-            b'[' if dialect == Dialect::Entra => {
-                i = text[i..]
-                    .find([']', '\n'])
-                    .map_or(bytes.len(), |n| i + n + usize::from(bytes[i + n] == b']'));
-                Kind::Attr
-            }
-            b'&' if dialect == Dialect::Entra
-                && matches!(bytes.get(i + 1), Some(b'h' | b'H'))
-                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit) =>
-            {
-                i += 2;
-                while bytes.get(i).is_some_and(u8::is_ascii_hexdigit) {
-                    i += 1;
-                }
-                Kind::Number
-            }
-            b'0'..=b'9' => {
-                i = number_end(bytes, i);
-                Kind::Number
-            }
-            b'(' | b'[' | b'{' => {
-                i += 1;
-                Kind::Open
-            }
-            b')' | b']' | b'}' => {
-                i += 1;
-                Kind::Close
-            }
-            b',' => {
-                i += 1;
-                Kind::Comma
-            }
-            b'.' => {
-                i += 1;
-                Kind::Dot
-            }
-            _ if c.is_ascii_alphabetic() || c == b'_' || c == b'$' || c >= 0x80 => {
-                while bytes.get(i).is_some_and(|b| {
-                    b.is_ascii_alphanumeric() || *b == b'_' || *b == b'$' || *b >= 0x80
-                }) {
-                    i += 1;
-                }
-                Kind::Word
-            }
-            _ => match OPERATORS.iter().find(|op| text[i..].starts_with(**op)) {
-                Some(op) => {
-                    i += op.len();
-                    Kind::Operator
-                }
-                None => {
-                    i += text[i..].chars().next().map_or(1, char::len_utf8);
-                    Kind::Operator
-                }
-            },
-        };
-        let prefix = kind == Kind::Operator
-            && matches!(&text[start..i], "-" | "!")
+    let mut tokens: Vec<Token> = Vec::new();
+    for token in lex(text, dialect, Reading::Expression) {
+        if token.kind == Kind::Newline {
+            continue;
+        }
+        let Span { start, end } = token.span;
+        let prefix = token.kind == Kind::Operator
+            && matches!(&text[start..end], "-" | "!")
             && tokens
                 .iter()
                 .rev()
-                .find(|t: &&Token| t.kind != Kind::Comment)
+                .find(|t| t.kind != Kind::Comment)
                 .is_none_or(|p| {
-                    let spelled = &text[p.start - base..p.end - base];
-                    matches!(p.kind, Kind::Operator | Kind::Open | Kind::Comma)
-                        || is_operator(p, spelled, dialect)
-                        // `scope !x`: the keyword that starts the statement.
-                        || (p.start == base && spelled == "scope")
+                    takes_an_operand(p, &text[p.start - base..p.end - base], base, dialect)
                 });
         tokens.push(Token {
-            kind,
+            kind: token.kind,
             start: base + start,
-            end: base + i,
+            end: base + end,
             prefix,
         });
     }
     tokens
 }
 
-/// The end of the string literal starting at `start` (after its closing quote, or at the end
-/// of the line when it has none).
-fn string_end(bytes: &[u8], start: usize, dialect: Dialect) -> usize {
-    let quote = bytes[start];
-    let mut i = start + 1;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\n' => return i,
-            b'\\' if dialect.backslash_escapes() => i += 2,
-            b if b == quote => {
-                if !dialect.backslash_escapes() && bytes.get(i + 1) == Some(&quote) {
-                    i += 2;
-                } else {
-                    return i + 1;
-                }
-            }
-            _ => i += 1,
-        }
-    }
-    bytes.len()
-}
-
-fn number_end(bytes: &[u8], mut i: usize) -> usize {
-    let digits = |i: &mut usize| {
-        while bytes.get(*i).is_some_and(u8::is_ascii_digit) {
-            *i += 1;
-        }
-    };
-    digits(&mut i);
-    if bytes.get(i) == Some(&b'.') && bytes.get(i + 1).is_some_and(u8::is_ascii_digit) {
-        i += 1;
-        digits(&mut i);
-    }
-    if matches!(bytes.get(i), Some(b'e' | b'E')) {
-        let mut j = i + 1;
-        if matches!(bytes.get(j), Some(b'+' | b'-')) {
-            j += 1;
-        }
-        if bytes.get(j).is_some_and(u8::is_ascii_digit) {
-            i = j;
-            digits(&mut i);
-        }
-    }
-    i
+/// Whether a `-` or `!` after `previous` (spelled `spelled`) is a prefix.
+fn takes_an_operand(previous: &Token, spelled: &str, base: usize, dialect: Dialect) -> bool {
+    matches!(previous.kind, Kind::Operator | Kind::Open | Kind::Comma)
+        || is_operator(previous, spelled, dialect)
+        // `scope !x`: the keyword that starts the statement.
+        || (previous.start == base && spelled == "scope")
 }
 
 /// Whether a token is an operator that takes one operand after it when it appears here.
@@ -644,7 +511,11 @@ fn space_between(left: &Token, right: &Token, dialect: Dialect, left_text: &str)
         (_, Comma) | (_, Close) | (Open, _) | (Dot, _) | (_, Dot) => false,
         (Comma, _) => true,
         // A call or an index: `f(`, `x[0]`, `)[`.
-        (Word | Close | Attr | Str, Open) if !is_operator(left, left_text, dialect) => false,
+        (Word | Close | Attr { .. } | Str { .. }, Open)
+            if !is_operator(left, left_text, dialect) =>
+        {
+            false
+        }
         (Operator, _) if left.prefix => false,
         _ => true,
     }

@@ -7,6 +7,9 @@
 //!      (split.rs)              (parse.rs, grammar/map.pest)  (check.rs) (plan.rs)  (eval.rs, functions/)
 //! ```
 //!
+//! One lexer (`lex.rs`) holds the quoting and escaping rules; split, depth, parse and format
+//! read its tokens.
+//!
 //! This module knows nothing of LDAP, HTTP or the command line: it reads [`Record`]s and
 //! produces values addressed by SCIM [`AttrPath`]s.
 //!
@@ -19,6 +22,7 @@ pub mod diagnostic;
 pub mod eval;
 pub mod format;
 pub mod functions;
+pub mod lex;
 pub mod parse;
 pub mod pattern;
 pub mod plan;

@@ -7,6 +7,7 @@
 //! no statement.
 
 use super::Dialect;
+use super::lex::{Kind, Reading, code_chars, lex};
 
 /// One statement's byte range and the dialect its expressions are written in.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,7 +48,7 @@ pub fn split(text: &str, initial: Dialect) -> Vec<Chunk> {
                 });
             }
             // A `dialect` statement switches the lexing of the statements after it.
-            if let Some(next) = dialect_switch(line) {
+            if let Some(next) = dialect_switch(line, dialect) {
                 dialect = next;
             }
             current = Some((offset, dialect));
@@ -86,14 +87,19 @@ fn looks_like_statement_head(line: &str) -> bool {
     })
 }
 
-/// The dialect a `dialect NAME` line selects, if it is one and names a known dialect.
-fn dialect_switch(line: &str) -> Option<Dialect> {
-    let rest = line.strip_prefix("dialect")?;
-    if !rest.starts_with([' ', '\t']) {
+/// The dialect a `dialect NAME` line selects, if it is one and names a known dialect: the
+/// words `dialect` (in column 1) and a name, and nothing else but a comment.
+fn dialect_switch(line: &str, dialect: Dialect) -> Option<Dialect> {
+    if !line.starts_with("dialect") {
         return None;
     }
-    let name = rest.split('#').next()?.trim();
-    Dialect::from_name(name)
+    let mut code = lex(line, dialect, Reading::Expression)
+        .filter(|t| !matches!(t.kind, Kind::Comment | Kind::Newline))
+        .map(|t| (t.kind, &line[t.span.start..t.span.end]));
+    match (code.next(), code.next(), code.next()) {
+        (Some((Kind::Word, "dialect")), Some((Kind::Word, name)), None) => Dialect::from_name(name),
+        _ => None,
+    }
 }
 
 /// Updates the bracket depth over one line, skipping string literals and comments.
@@ -104,105 +110,6 @@ fn scan_brackets(line: &str, dialect: Dialect, depth: usize) -> usize {
         ')' | ']' | '}' => depth.saturating_sub(1),
         _ => depth,
     })
-}
-
-/// Which strings [`code_chars`] expects.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Reading {
-    /// An expression of the dialect throughout: its own strings, and in Entra `[attribute]`
-    /// names, none of whose characters are code.
-    Expression,
-    /// A rule: its path up to `<-`, whose filter holds a `.map` string (JSON escapes), then
-    /// its expression.
-    Rule,
-}
-
-/// The characters of `text` that are code, with their byte offsets: string literals (quotes
-/// included), Entra attribute names and comments are skipped, exactly as the grammar reads
-/// them. A string ends at its closing quote or at the end of its line.
-pub(super) fn code_chars(text: &str, dialect: Dialect, reading: Reading) -> CodeChars<'_> {
-    CodeChars {
-        chars: text.char_indices().peekable(),
-        dialect,
-        in_path: reading == Reading::Rule,
-        in_attribute: false,
-    }
-}
-
-pub(super) struct CodeChars<'t> {
-    chars: std::iter::Peekable<std::str::CharIndices<'t>>,
-    dialect: Dialect,
-    /// Before a rule's `<-`.
-    in_path: bool,
-    /// Just after an Entra `[`.
-    in_attribute: bool,
-}
-
-impl CodeChars<'_> {
-    /// Skips the rest of an expression's string literal opened by `quote`.
-    fn skip_string(&mut self, quote: char) {
-        while let Some((_, s)) = self.chars.next() {
-            if s == '\n' {
-                break;
-            }
-            if s == '\\' && self.dialect.backslash_escapes() {
-                // Entra escapes any character but a line break.
-                self.chars.next_if(|(_, n)| *n != '\n');
-            } else if s == quote {
-                // Okta doubles a quote to escape it.
-                if !self.dialect.backslash_escapes()
-                    && self.chars.next_if(|(_, n)| *n == quote).is_some()
-                {
-                    continue;
-                }
-                break;
-            }
-        }
-    }
-
-    /// Skips the rest of a `.map` string: `\` escapes any character.
-    fn skip_map_string(&mut self) {
-        while let Some((_, s)) = self.chars.next() {
-            match s {
-                '\\' => {
-                    self.chars.next();
-                }
-                '"' | '\n' => break,
-                _ => {}
-            }
-        }
-    }
-}
-
-impl Iterator for CodeChars<'_> {
-    type Item = (usize, char);
-
-    fn next(&mut self) -> Option<(usize, char)> {
-        if std::mem::take(&mut self.in_attribute) {
-            // The name runs to `]` or the end of the line (`entra_attr_name`).
-            return self.chars.find(|(_, c)| matches!(c, ']' | '\n'));
-        }
-        loop {
-            let (at, c) = self.chars.next()?;
-            match c {
-                '#' => while self.chars.next_if(|(_, c)| *c != '\n').is_some() {},
-                '"' if self.in_path => self.skip_map_string(),
-                '"' => self.skip_string(c),
-                '\'' if !self.in_path && self.dialect.single_quoted_strings() => {
-                    self.skip_string(c)
-                }
-                '[' if !self.in_path && self.dialect == Dialect::Entra => {
-                    self.in_attribute = true;
-                    return Some((at, c));
-                }
-                '<' if self.in_path && self.chars.peek().is_some_and(|(_, n)| *n == '-') => {
-                    self.in_path = false;
-                    return Some((at, c));
-                }
-                _ => return Some((at, c)),
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -279,3 +279,235 @@ impl Statement {
 pub struct MapFile {
     pub statements: Vec<Statement>,
 }
+
+impl MapFile {
+    /// Whether two trees say the same thing: equal in every node, spans aside. `fmt` uses it
+    /// to prove that a new layout kept the meaning.
+    pub fn same_shape(&self, other: &MapFile) -> bool {
+        self.without_spans() == other.without_spans()
+    }
+
+    fn without_spans(&self) -> MapFile {
+        let mut file = self.clone();
+        file.statements.iter_mut().for_each(Spanned::erase_spans);
+        file
+    }
+}
+
+/// Blanking every span of a node, so that the derived `PartialEq` compares nodes only (as
+/// cedar-policy's `Node<T>` does).
+trait Spanned {
+    fn erase_spans(&mut self);
+}
+
+impl Spanned for Span {
+    fn erase_spans(&mut self) {
+        *self = Span::default();
+    }
+}
+
+impl<T: Spanned> Spanned for Option<T> {
+    fn erase_spans(&mut self) {
+        self.iter_mut().for_each(T::erase_spans);
+    }
+}
+
+impl<T: Spanned> Spanned for Vec<T> {
+    fn erase_spans(&mut self) {
+        self.iter_mut().for_each(T::erase_spans);
+    }
+}
+
+impl<T: Spanned> Spanned for Box<T> {
+    fn erase_spans(&mut self) {
+        T::erase_spans(self);
+    }
+}
+
+impl Spanned for Ident {
+    fn erase_spans(&mut self) {
+        self.span.erase_spans();
+    }
+}
+
+impl Spanned for Constant {
+    fn erase_spans(&mut self) {
+        self.span.erase_spans();
+    }
+}
+
+impl Spanned for Expr {
+    fn erase_spans(&mut self) {
+        self.span.erase_spans();
+        self.kind.erase_spans();
+    }
+}
+
+impl Spanned for ExprKind {
+    fn erase_spans(&mut self) {
+        match self {
+            ExprKind::Null
+            | ExprKind::Bool(_)
+            | ExprKind::Int(_)
+            | ExprKind::Float(_)
+            | ExprKind::Str(_)
+            | ExprKind::Attr(_)
+            | ExprKind::Name(_) => {}
+            ExprKind::Member { object, name } => {
+                object.erase_spans();
+                name.erase_spans();
+            }
+            ExprKind::Call {
+                receiver,
+                name,
+                args,
+            } => {
+                receiver.erase_spans();
+                name.erase_spans();
+                args.erase_spans();
+            }
+            ExprKind::Index { object, index } => {
+                object.erase_spans();
+                index.erase_spans();
+            }
+            ExprKind::List(items) => items.erase_spans(),
+            ExprKind::Map(entries) => entries.erase_spans(),
+            ExprKind::Unary { operand, .. } => operand.erase_spans(),
+            ExprKind::Binary {
+                op_span, lhs, rhs, ..
+            } => {
+                op_span.erase_spans();
+                lhs.erase_spans();
+                rhs.erase_spans();
+            }
+            ExprKind::Conditional {
+                cond,
+                then,
+                otherwise,
+            } => {
+                cond.erase_spans();
+                then.erase_spans();
+                otherwise.erase_spans();
+            }
+            ExprKind::Elvis { value, fallback } => {
+                value.erase_spans();
+                fallback.erase_spans();
+            }
+        }
+    }
+}
+
+impl Spanned for MapEntry {
+    fn erase_spans(&mut self) {
+        self.key_span.erase_spans();
+        self.value.erase_spans();
+    }
+}
+
+impl Spanned for Arg {
+    fn erase_spans(&mut self) {
+        match self {
+            Arg::Given(expr) => expr.erase_spans(),
+            Arg::Omitted(span) => span.erase_spans(),
+        }
+    }
+}
+
+impl Spanned for PathSyntax {
+    fn erase_spans(&mut self) {
+        if let PathPrefix::Alias(alias) = &mut self.prefix {
+            alias.erase_spans();
+        }
+        if let Some((_, value)) = &mut self.filter {
+            value.erase_spans();
+        }
+        self.span.erase_spans();
+    }
+}
+
+impl Spanned for RuleOption {
+    fn erase_spans(&mut self) {
+        match self {
+            RuleOption::OnCreate(span) | RuleOption::Always(span) => span.erase_spans(),
+            RuleOption::Default(constant) => constant.erase_spans(),
+            RuleOption::OneOf { values, span } => {
+                values.erase_spans();
+                span.erase_spans();
+            }
+            RuleOption::As(name) => name.erase_spans(),
+        }
+    }
+}
+
+impl Spanned for Statement {
+    fn erase_spans(&mut self) {
+        match self {
+            Statement::Dialect { span, .. } | Statement::Target { span, .. } => span.erase_spans(),
+            Statement::Extension {
+                alias,
+                urn_span,
+                span,
+                ..
+            } => {
+                alias.erase_spans();
+                urn_span.erase_spans();
+                span.erase_spans();
+            }
+            Statement::Match { path, span } => {
+                path.erase_spans();
+                span.erase_spans();
+            }
+            Statement::Scope { expr, span, .. } => {
+                expr.erase_spans();
+                span.erase_spans();
+            }
+            Statement::Rule(rule) => {
+                rule.target.erase_spans();
+                rule.expr.erase_spans();
+                rule.options.erase_spans();
+                rule.span.erase_spans();
+            }
+            Statement::Group(group) => {
+                group.pattern_span.erase_spans();
+                group.span.erase_spans();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(name: &str, at: usize) -> Expr {
+        Expr {
+            kind: ExprKind::Name(name.into()),
+            span: Span::new(at, at + name.len()),
+        }
+    }
+
+    fn rule(expr: Expr, at: usize) -> MapFile {
+        MapFile {
+            statements: vec![Statement::Scope {
+                expr,
+                dialect: Dialect::Okta,
+                span: Span::new(at, at + 10),
+            }],
+        }
+    }
+
+    #[test]
+    fn same_shape_ignores_spans_but_not_nodes() {
+        assert!(rule(name("user", 6), 0).same_shape(&rule(name("user", 9), 3)));
+        assert!(!rule(name("user", 6), 0).same_shape(&rule(name("users", 6), 0)));
+        let negated = |at| Expr {
+            kind: ExprKind::Unary {
+                op: UnaryOp::Not,
+                operand: Box::new(name("x", at + 1)),
+            },
+            span: Span::new(at, at + 2),
+        };
+        assert!(rule(negated(0), 0).same_shape(&rule(negated(5), 1)));
+        assert!(!rule(negated(0), 0).same_shape(&rule(name("x", 0), 0)));
+    }
+}

@@ -111,3 +111,52 @@ pub(super) fn did_you_mean(name: &str) -> String {
 pub(super) fn was_were(count: usize) -> &'static str {
     if count == 1 { "was" } else { "were" }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::source::SourceFile;
+
+    #[test]
+    fn a_variant_renders_its_code_message_labels_and_help() {
+        let file = SourceFile::new("x.map", "target a\ntarget b\n");
+        let error = StatementError::Repeated {
+            what: "target",
+            at: Span::new(9, 17),
+            first: Span::new(0, 8),
+        };
+        let diagnostic = error.into_diagnostic();
+        assert_eq!(diagnostic.code, Code::DuplicateStatement);
+        assert!(diagnostic.is_error());
+        assert_eq!(
+            diagnostic.render(&file),
+            "x.map:2:1: error[E0307]: `target` may appear only once\n   |\n 1 | target a\n   | -------- first here\n 2 | target b\n   | ^^^^^^^^ appears again here\n"
+        );
+    }
+
+    #[test]
+    fn warnings_and_suggestions_come_from_the_variant() {
+        let warning = NameError::BareAttribute {
+            name: "firstName".into(),
+            explicit: "user.firstName".into(),
+            at: Span::new(0, 9),
+        }
+        .into_diagnostic();
+        assert!(!warning.is_error());
+        assert_eq!(warning.message, "`firstName` is read as `user.firstName`");
+
+        let closest = PathError::UnknownAttribute {
+            name: "userNme".into(),
+            in_extension: false,
+            suggestion: PathSuggestion::new("userNme", &["userName", "title"]),
+            at: Span::new(0, 7),
+        }
+        .into_diagnostic();
+        assert_eq!(closest.code, Code::UnknownPath);
+        assert_eq!(closest.message, "`userNme` is not a core User attribute");
+        assert_eq!(closest.help.as_deref(), Some("did you mean `userName`?"));
+
+        let few = PathSuggestion::new("zzz", &["value", "type"]);
+        assert!(matches!(few, PathSuggestion::OneOf(ref names) if names == &["value", "type"]));
+    }
+}

@@ -18,9 +18,32 @@ use unicode_width::UnicodeWidthStr;
 
 use super::source::{SourceFile, Span};
 
-/// Stable diagnostic codes. A code keeps its meaning forever; retired codes are not reused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Code {
+/// Declares [`Code`] and, from the same list, [`Code::ALL`] and [`Code::summary`]: a code's
+/// doc comment is its one-line description, so the documented table cannot miss a code.
+macro_rules! codes {
+    ($($(#[doc = $doc:literal])+ $name:ident = $number:literal,)+) => {
+        /// Stable diagnostic codes. A code keeps its meaning forever; retired codes are not
+        /// reused.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Code {
+            $($(#[doc = $doc])+ $name = $number,)+
+        }
+
+        impl Code {
+            /// Every code, in numeric order.
+            pub const ALL: &'static [Code] = &[$(Code::$name),+];
+
+            /// What the code means, in one line (its doc comment).
+            pub fn summary(self) -> &'static str {
+                match self {
+                    $(Code::$name => concat!($($doc),+).trim_ascii(),)+
+                }
+            }
+        }
+    };
+}
+
+codes! {
     /// The text does not follow the grammar.
     Syntax = 1,
     /// A string literal has no closing quote.
@@ -85,6 +108,15 @@ pub enum Code {
 impl Code {
     pub fn as_str(self) -> String {
         format!("E{:04}", self as u16)
+    }
+
+    /// The Markdown table of every code and its meaning, for `docs/diagnostics.md`.
+    pub fn table() -> String {
+        let mut out = String::from("| Code | Meaning |\n| --- | --- |\n");
+        for code in Code::ALL {
+            let _ = writeln!(out, "| {} | {} |", code.as_str(), code.summary());
+        }
+        out
     }
 }
 
@@ -257,6 +289,25 @@ mod tests {
             d.render(&file),
             "x.map:2:13: error[E0201]: unknown function `ToLowr`\n   |\n 2 | userName <- ToLowr([mail])\n   |             ^^^^^^ not an Entra function\n   = help: did you mean `ToLower`?\n"
         );
+    }
+
+    #[test]
+    fn every_code_is_listed_once_in_order_with_a_summary() {
+        let table = Code::table();
+        assert_eq!(table.lines().count(), Code::ALL.len() + 2);
+        for pair in Code::ALL.windows(2) {
+            assert!(pair[0] < pair[1], "{:?} before {:?}", pair[0], pair[1]);
+        }
+        for code in Code::ALL {
+            let row = format!("| {} | {} |", code.as_str(), code.summary());
+            assert!(table.lines().any(|l| l == row), "{row}");
+            assert!(code.summary().ends_with('.'), "{code:?}");
+        }
+        assert_eq!(
+            Code::Placement.summary(),
+            "A function used where its dialect does not allow it (Entra `SelectUniqueValue` nested inside another call)."
+        );
+        assert!(table.contains("| E0201 | A call to a function that does not exist. |"));
     }
 
     #[test]

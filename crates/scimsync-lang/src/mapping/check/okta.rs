@@ -4,21 +4,22 @@
 //! `user.isMemberOf`/`user.getGroups`; and constant arguments (regular expressions, zone ids,
 //! Joda patterns) checked before any run.
 
-use super::{Checker, Node, Ty};
+use super::Checker;
+use super::error::{CallError, OktaError};
 use crate::mapping::Dialect;
-use crate::mapping::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::mapping::functions::okta::{self, methods};
-use crate::mapping::functions::{Function, joda};
+use crate::mapping::functions::{Function, Ty, joda};
 use crate::mapping::pattern::{Anchoring, Pattern};
+use crate::mapping::plan::Node;
 use crate::mapping::source::Span;
-use crate::mapping::syntax::{Arg, Expr, ExprKind, Ident};
+use crate::mapping::syntax::{Arg, Expr, ExprKind, Ident, MapEntry};
 use crate::record::APP_USER_PREFIX;
 use crate::value::Value;
 
 /// EL v2 user properties outside the profile: `user.id` and `user.status` are the record's
 /// identity and status; the timestamps are read from the record (Okta exports carry them
 /// beside the profile).
-const EL2_USER_PROPERTIES: &[&str] = &[
+pub(super) const EL2_USER_PROPERTIES: &[&str] = &[
     "id",
     "status",
     "created",
@@ -39,16 +40,16 @@ pub(super) fn is_group_query(root: &str, method: &str) -> bool {
 }
 
 /// The keys a group criterion may use in scimsync, for "did you mean".
-const CRITERION_KEYS: &[&str] = &["group.profile.name", "group.id", "operator"];
+pub(super) const CRITERION_KEYS: &[&str] = &["group.profile.name", "group.id", "operator"];
+
+/// A group criterion's property: the record field it matches (`name` or `id`), the
+/// values node, and where its key is written.
+type Property = (&'static str, Node, Span);
 
 impl Checker {
     /// An inline map anywhere but in a group query.
     pub(super) fn okta_stray_map(&mut self, e: &Expr) -> (Node, Ty) {
-        self.error(
-            Diagnostic::error(Code::Type, e.span, "an inline map is not a value scimsync can use")
-                .label("a map")
-                .help("maps are group criteria: `user.isMemberOf({'group.profile.name': 'Sales'})`; for a list write `{'a', 'b'}`"),
-        );
+        self.report(OktaError::StrayMap { at: e.span });
         (Node::Const(Value::Null), Ty::Any)
     }
 
@@ -63,20 +64,16 @@ impl Checker {
         dialect: Dialect,
     ) -> (Node, Ty) {
         let null = (Node::Const(Value::Null), Ty::Any);
-        let full = format!("user.{method}");
-        let Some(function) = okta::any(&full) else {
+        let query = format!("user.{method}");
+        let Some(function) = okta::any(&query) else {
             return null;
         };
         if args.is_empty() {
-            self.error(
-                Diagnostic::error(
-                    Code::Arity,
-                    e.span,
-                    format!("`{full}` needs at least one criterion"),
-                )
-                .label("no criteria")
-                .help(format!("call it as `{}`", function.signature)),
-            );
+            self.report(OktaError::NoCriteria {
+                query,
+                signature: function.signature,
+                at: e.span,
+            });
             return null;
         }
         let mut criteria = Vec::new();
@@ -85,98 +82,104 @@ impl Checker {
             let Arg::Given(criterion) = arg else { continue };
             let ExprKind::Map(entries) = &criterion.kind else {
                 self.expr(criterion, dialect);
-                self.error(
-                    Diagnostic::error(Code::Type, criterion.span, format!("each criterion of `{full}` is a map"))
-                        .label("not a map")
-                        .help("write `{'group.profile.name': 'Sales'}` or `{'group.id': {'00g1', '00g2'}}`"),
-                );
+                self.report(OktaError::CriterionNotMap {
+                    query: query.clone(),
+                    at: criterion.span,
+                });
                 continue;
             };
-            let mut field: Option<(&'static str, Node, Span)> = None;
-            let mut operator: Option<(String, Span)> = None;
-            for entry in entries {
-                match entry.key.as_str() {
-                    key @ ("group.profile.name" | "group.id") => {
-                        let (node, _) = self.expr(&entry.value, dialect);
-                        let name = if key == "group.id" { "id" } else { "name" };
-                        if let Some((_, _, first)) = &field {
-                            let first = *first;
-                            self.error(
-                                Diagnostic::error(Code::Type, entry.key_span, "a criterion matches one property")
-                                    .label("second property")
-                                    .secondary(first, "first property")
-                                    .help("put each property in its own map: `user.isMemberOf({'group.id': '00g1'}, {'group.profile.name': 'Sales'})` (both must hold)"),
-                            );
-                        } else {
-                            field = Some((name, node, entry.key_span));
-                        }
-                    }
-                    "operator" => match &entry.value.kind {
-                        ExprKind::Str(op) if op == "EXACT" || op == "STARTS_WITH" => {
-                            operator = Some((op.clone(), entry.value.span));
-                        }
-                        _ => self.error(
-                            Diagnostic::error(Code::Type, entry.value.span, "the operator is 'EXACT' or 'STARTS_WITH'")
-                                .label("not an operator")
-                                .help("write 'operator': 'EXACT' for whole names; without it names match by prefix"),
-                        ),
-                    },
-                    key @ ("group.type" | "group.source.id") => self.error(
-                        Diagnostic::error(Code::TenantOnlyFunction, entry.key_span, format!("`{key}` is known only inside an Okta tenant"))
-                            .label("not available to scimsync")
-                            .help("scimsync knows each group's name (and id, from Okta exports): match on 'group.profile.name' or 'group.id'"),
-                    ),
-                    other => {
-                        let mut d = Diagnostic::error(Code::UnknownName, entry.key_span, format!("`{other}` is not a group criterion"))
-                            .label("unknown key");
-                        d = match did_you_mean(other, CRITERION_KEYS.iter().copied()) {
-                            Some(s) => d.help(format!("did you mean `{s}`?")),
-                            None => d.help("a criterion uses 'group.profile.name' (with an optional 'operator') or 'group.id'"),
-                        };
-                        self.error(d);
-                    }
-                }
-            }
-            match (field, operator) {
-                (None, _) => {
-                    if self.diagnostics.len() == before {
-                        self.error(
-                            Diagnostic::error(
-                                Code::Type,
-                                criterion.span,
-                                "this criterion names no group property",
-                            )
-                            .label("nothing to match")
-                            .help("add 'group.profile.name' or 'group.id'"),
-                        );
-                    }
-                }
-                (Some(("id", _, _)), Some((_, span))) => self.error(
-                    Diagnostic::error(
-                        Code::Type,
-                        span,
-                        "an operator applies to 'group.profile.name' only",
-                    )
-                    .label("ids match exactly"),
-                ),
-                (Some((name, node, _)), operator) => {
-                    let operator = operator.map_or("STARTS_WITH".to_owned(), |(op, _)| op);
-                    criteria.push(Some(Node::List(vec![
-                        Node::Const(Value::from(name)),
-                        node,
-                        Node::Const(Value::Str(if name == "id" {
-                            "EXACT".to_owned()
-                        } else {
-                            operator
-                        })),
-                    ])));
-                }
+            let (property, operator) = self.criterion_entries(entries, dialect);
+            if let Some(criterion) = self.criterion(criterion.span, property, operator, before) {
+                criteria.push(Some(criterion));
             }
         }
         if self.diagnostics.len() > before {
             return null;
         }
         self.okta_call(function, criteria, e.span)
+    }
+
+    /// The property and the operator a criterion map names, reporting unknown, repeated and
+    /// tenant-only keys and operators other than 'EXACT' and 'STARTS_WITH'.
+    fn criterion_entries(
+        &mut self,
+        entries: &[MapEntry],
+        dialect: Dialect,
+    ) -> (Option<Property>, Option<(String, Span)>) {
+        let mut property: Option<Property> = None;
+        let mut operator: Option<(String, Span)> = None;
+        for entry in entries {
+            match entry.key.as_str() {
+                key @ ("group.profile.name" | "group.id") => {
+                    let (node, _) = self.expr(&entry.value, dialect);
+                    let name = if key == "group.id" { "id" } else { "name" };
+                    if let Some((_, _, first)) = &property {
+                        self.report(OktaError::TwoProperties {
+                            at: entry.key_span,
+                            first: *first,
+                        });
+                    } else {
+                        property = Some((name, node, entry.key_span));
+                    }
+                }
+                "operator" => match &entry.value.kind {
+                    ExprKind::Str(op) if op == "EXACT" || op == "STARTS_WITH" => {
+                        operator = Some((op.clone(), entry.value.span));
+                    }
+                    _ => self.report(OktaError::BadOperator {
+                        at: entry.value.span,
+                    }),
+                },
+                key @ ("group.type" | "group.source.id") => {
+                    self.report(OktaError::TenantCriterion {
+                        key: key.to_owned(),
+                        at: entry.key_span,
+                    })
+                }
+                other => self.report(OktaError::UnknownCriterionKey {
+                    key: other.to_owned(),
+                    at: entry.key_span,
+                }),
+            }
+        }
+        (property, operator)
+    }
+
+    /// The criterion `[field, values, operator]` from a map's property and operator; names
+    /// match by prefix unless the operator says 'EXACT', ids always exactly. `before` is
+    /// the diagnostic count when the query started: an empty map is reported only when
+    /// nothing else was.
+    fn criterion(
+        &mut self,
+        at: Span,
+        property: Option<Property>,
+        operator: Option<(String, Span)>,
+        before: usize,
+    ) -> Option<Node> {
+        match (property, operator) {
+            (None, _) => {
+                if self.diagnostics.len() == before {
+                    self.report(OktaError::EmptyCriterion { at });
+                }
+                None
+            }
+            (Some(("id", _, _)), Some((_, span))) => {
+                self.report(OktaError::OperatorOnId { at: span });
+                None
+            }
+            (Some((name, node, _)), operator) => {
+                let operator = operator.map_or("STARTS_WITH".to_owned(), |(op, _)| op);
+                Some(Node::List(vec![
+                    Node::Const(Value::from(name)),
+                    node,
+                    Node::Const(Value::Str(if name == "id" {
+                        "EXACT".to_owned()
+                    } else {
+                        operator
+                    })),
+                ]))
+            }
+        }
     }
 
     /// `root.a.b`: a user attribute, the source id or status, or an error for a tenant root.
@@ -197,33 +200,19 @@ impl Checker {
             return attribute(self, format!("{APP_USER_PREFIX}.{}", names.join(".")));
         }
         if let Some((_, why)) = okta::TENANT_ROOTS.iter().find(|(r, _)| *r == root) {
-            self.error(
-                Diagnostic::error(
-                    Code::TenantOnlyFunction,
-                    root_span,
-                    format!("`{root}` exists only inside an Okta tenant"),
-                )
-                .label("not available to scimsync")
-                .help((*why).to_owned()),
-            );
+            self.report(OktaError::TenantRoot {
+                root: root.to_owned(),
+                why,
+                at: root_span,
+            });
             return null;
         }
         if root != "user" && root != "source" {
-            let mut d = Diagnostic::error(
-                Code::UnknownName,
-                root_span,
-                format!("unknown name `{root}`"),
-            )
-            .label("not a known root");
-            d = match did_you_mean(root, ["user", "source"]) {
-                Some(s) => d.help(format!("did you mean `{s}`?")),
-                None => d.help(format!(
-                    "scimsync reads the directory user as `user.{}`; `{root}.{}` would read another app's user profile inside an Okta tenant",
-                    names.join("."),
-                    names.join(".")
-                )),
-            };
-            self.error(d);
+            self.report(OktaError::UnknownRoot {
+                root: root.to_owned(),
+                property: names.join("."),
+                at: root_span,
+            });
             return null;
         }
         if dialect != Dialect::Okta2 {
@@ -241,26 +230,11 @@ impl Checker {
                 attribute(self, (*timestamp).to_owned())
             }
             _ => {
-                let written = names.join(".");
-                let mut d = Diagnostic::error(
-                    Code::UnknownName,
-                    span,
-                    format!("`{root}.{written}` is not an Identity Engine user property"),
-                )
-                .label("not a user property");
-                d = if names == ["profile"] {
-                    d.help("name an attribute: `user.profile.email`")
-                } else {
-                    d.help(format!(
-                        "Identity Engine reads profile attributes under `profile`: `{root}.profile.{written}` (beside it only {})",
-                        EL2_USER_PROPERTIES
-                            .iter()
-                            .map(|p| format!("`{p}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ))
-                };
-                self.error(d);
+                self.report(OktaError::NotUserProperty {
+                    root: root.to_owned(),
+                    property: names.join("."),
+                    at: span,
+                });
                 null
             }
         }
@@ -279,19 +253,17 @@ impl Checker {
             .find(|(n, _)| *n == full)
             .and_then(|(_, f)| okta::any(f))
         else {
-            self.error(
-                Diagnostic::error(Code::UnknownFunction, name.span, format!("unknown function `{full}`"))
-                    .label("not an Identity Engine function")
-                    .help("`DateTime.now()` is the one static DateTime function; the others are methods on a time, e.g. `user.profile.startDate.parseStringTime().plusDays(1)`"),
-            );
+            self.report(OktaError::UnknownStaticMethod {
+                name: full,
+                at: name.span,
+            });
             return (Node::Const(Value::Null), Ty::Any);
         };
         if !function.accepts(args.len()) {
-            self.error(
-                Diagnostic::error(Code::Arity, e.span, format!("`{full}` takes no arguments"))
-                    .label("wrong number of arguments")
-                    .help("call it as `DateTime.now()`; format it with `.toString(\"yyyy-MM-dd\")` or move it with `.toZone(\"America/New_York\")`"),
-            );
+            self.report(OktaError::StaticMethodArity {
+                name: full.clone(),
+                at: e.span,
+            });
         }
         let nodes = self.call_args(function, &full, args, 0, Dialect::Okta2);
         self.okta_call(function, nodes, e.span)
@@ -310,17 +282,10 @@ impl Checker {
         let (receiver_node, receiver_ty) = self.expr(receiver, Dialect::Okta2);
         let shown = format!(".{}()", name.name);
         let Some(method) = methods::resolve(&name.name, receiver_ty) else {
-            let mut d = Diagnostic::error(
-                Code::UnknownFunction,
-                name.span,
-                format!("unknown method `{shown}`"),
-            )
-            .label("not an Identity Engine method");
-            d = match did_you_mean(&name.name, methods::METHODS.iter().map(|m| m.name)) {
-                Some(s) => d.help(format!("did you mean `.{s}()`?")),
-                None => d.help("methods on strings include `.toLowerCase()`, `.substringBefore(\"@\")`, `.replace(a, b)`; on lists `.contains(x)`, `.size()`"),
-            };
-            self.error(d);
+            self.report(OktaError::UnknownMethod {
+                method: name.name.clone(),
+                at: name.span,
+            });
             for arg in args {
                 if let Arg::Given(a) = arg {
                     self.expr(a, Dialect::Okta2);
@@ -336,47 +301,24 @@ impl Checker {
             && receiver_ty != Ty::Any
             && !receiver_ty.fits(method.on)
         {
-            self.error(
-                Diagnostic::error(
-                    Code::Type,
-                    receiver.span,
-                    format!(
-                        "`{shown}` applies to {}, but this is {}",
-                        method.on.name(),
-                        receiver_ty.name()
-                    ),
-                )
-                .label(receiver_ty.name())
-                .secondary(name.span, "method called here"),
-            );
+            self.report(OktaError::ReceiverType {
+                method: name.name.clone(),
+                on: method.on,
+                found: receiver_ty,
+                at: receiver.span,
+                method_at: name.span,
+            });
         }
         if args.len() < method.min_args || args.len() > method.max_args {
-            let count = |n: usize| match n {
-                0 => "no arguments".to_owned(),
-                1 => "1 argument".to_owned(),
-                n => format!("{n} arguments"),
-            };
-            let takes = if method.min_args == method.max_args {
-                count(method.max_args)
-            } else {
-                format!("{} or {}", method.min_args, count(method.max_args))
-            };
-            self.error(
-                Diagnostic::error(
-                    Code::Arity,
-                    e.span,
-                    format!(
-                        "`{shown}` takes {takes}, but {} {} given",
-                        args.len(),
-                        if args.len() == 1 { "was" } else { "were" }
-                    ),
-                )
-                .label("wrong number of arguments")
-                .help(format!(
-                    "it runs `{}`: {}",
-                    function.name, function.signature
-                )),
-            );
+            self.report(OktaError::MethodArity {
+                method: name.name.clone(),
+                min: method.min_args,
+                max: method.max_args,
+                given: args.len(),
+                runs: function.name,
+                signature: function.signature,
+                at: e.span,
+            });
         }
         let mut nodes = vec![Some(receiver_node)];
         nodes.extend(self.call_args(function, &shown, args, 1, Dialect::Okta2));
@@ -409,20 +351,21 @@ impl Checker {
             else {
                 continue;
             };
-            let problem = match kind {
-                Kind::Regex => Pattern::new(text, Anchoring::Whole).err(),
-                Kind::Zone => joda::zone(text).is_none().then(|| {
-                    format!("\"{text}\" is not a time-zone id; use an IANA id like \"America/New_York\" or \"Etc/UTC\"")
+            let at = *span;
+            let error = match kind {
+                Kind::Regex => Pattern::new(text, Anchoring::Whole)
+                    .err()
+                    .map(|problem| CallError::Regex { problem, at }),
+                Kind::Zone => joda::zone(text).is_none().then(|| CallError::Zone {
+                    zone: text.clone(),
+                    at,
                 }),
-                Kind::Pattern => joda::check_pattern(text).err(),
+                Kind::Pattern => joda::check_pattern(text)
+                    .err()
+                    .map(|problem| CallError::JodaPattern { problem, at }),
             };
-            if let Some(problem) = problem {
-                let label = match kind {
-                    Kind::Regex => "not a valid regular expression",
-                    Kind::Zone => "unknown time zone",
-                    Kind::Pattern => "not a Joda date-time pattern",
-                };
-                self.error(Diagnostic::error(Code::Type, *span, problem).label(label));
+            if let Some(error) = error {
+                self.report(error);
             }
         }
     }

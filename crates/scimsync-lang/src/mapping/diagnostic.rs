@@ -44,6 +44,9 @@ macro_rules! codes {
 }
 
 codes! {
+    /// The grammar recognised a rule the lowering does not expect: a bug in scimsync, never
+    /// in the file.
+    Internal = 0,
     /// The text does not follow the grammar.
     Syntax = 1,
     /// A string literal has no closing quote.
@@ -58,9 +61,6 @@ codes! {
     WrongDialect = 6,
     /// An expression nested deeper than `depth::MAX_DEPTH` levels.
     TooDeep = 7,
-    /// The grammar recognised a rule the lowering does not expect: a bug in scimsync, never
-    /// in the file.
-    Internal = 0,
 
     /// A call to a function that does not exist.
     UnknownFunction = 201,

@@ -1,12 +1,16 @@
 //! Entra's random values: `Guid()` and `RandomString(...)`, for one-time passwords and
 //! unique ids. Backed by the operating system's randomness (`rand`'s thread RNG).
 
+use super::super::Args;
+use super::args::{text_arg, whole_number};
+use crate::mapping::eval::EvalError;
+use crate::value::Value;
 use rand::RngExt as _;
 use rand::seq::SliceRandom as _;
 
 /// A random (version 4) GUID in .NET's default `D` format: 32 lower-case hex digits in
 /// groups 8-4-4-4-12.
-pub fn guid() -> String {
+pub fn new_guid() -> String {
     let mut bytes = [0u8; 16];
     rand::rng().fill(&mut bytes[..]);
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
@@ -47,7 +51,7 @@ pub struct Spec {
 /// `RandomString(length, minNumbers, minSpecial, minCapital, minLower, charactersToAvoid)`:
 /// at least the given number of each class, the rest from all classes, shuffled, none of
 /// the avoided characters.
-pub fn random_string(spec: &Spec) -> Result<String, String> {
+pub fn generate(spec: &Spec) -> Result<String, String> {
     let minima = [
         (spec.min_numbers, DIGITS, "minNumbers"),
         (spec.min_special, SPECIALS, "minSpecial"),
@@ -104,6 +108,26 @@ pub fn random_string(spec: &Spec) -> Result<String, String> {
     Ok(out.into_iter().collect())
 }
 
+pub(super) fn guid(_: &mut Args<'_>) -> Result<Value, EvalError> {
+    Ok(Value::Str(new_guid()))
+}
+
+pub(super) fn random_string(a: &mut Args<'_>) -> Result<Value, EvalError> {
+    let mut counts = [0i64; 5];
+    for (i, count) in counts.iter_mut().enumerate() {
+        *count = whole_number(a, i)?.unwrap_or(0);
+    }
+    let spec = Spec {
+        length: counts[0],
+        min_numbers: counts[1],
+        min_special: counts[2],
+        min_capital: counts[3],
+        min_lower: counts[4],
+        avoid: text_arg(a, 5)?.unwrap_or_default(),
+    };
+    generate(&spec).map(Value::Str).map_err(|e| a.error(e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,10 +139,10 @@ mod tests {
         )
         .unwrap();
         for _ in 0..100 {
-            let g = guid();
+            let g = new_guid();
             assert!(re.is_match(&g), "{g}");
         }
-        assert_ne!(guid(), guid());
+        assert_ne!(new_guid(), new_guid());
     }
 
     #[test]
@@ -132,7 +156,7 @@ mod tests {
             avoid: "?,".into(),
         };
         for _ in 0..200 {
-            let s = random_string(&spec).unwrap();
+            let s = generate(&spec).unwrap();
             assert_eq!(s.chars().count(), 10);
             let count = |class: &str| s.chars().filter(|c| class.contains(*c)).count();
             assert!(count(DIGITS) >= 2 && count(SPECIALS) >= 2, "{s}");
@@ -149,11 +173,11 @@ mod tests {
             avoid: avoid.into(),
             ..Spec::default()
         };
-        assert!(random_string(&spec(0, 0, "")).is_err());
-        assert!(random_string(&spec(257, 0, "")).is_err());
-        assert!(random_string(&spec(3, 4, "")).is_err());
-        assert!(random_string(&spec(3, -1, "")).is_err());
-        assert!(random_string(&spec(3, 1, DIGITS)).is_err());
-        assert_eq!(random_string(&spec(256, 0, "")).map(|s| s.len()), Ok(256));
+        assert!(generate(&spec(0, 0, "")).is_err());
+        assert!(generate(&spec(257, 0, "")).is_err());
+        assert!(generate(&spec(3, 4, "")).is_err());
+        assert!(generate(&spec(3, -1, "")).is_err());
+        assert!(generate(&spec(3, 1, DIGITS)).is_err());
+        assert_eq!(generate(&spec(256, 0, "")).map(|s| s.len()), Ok(256));
     }
 }

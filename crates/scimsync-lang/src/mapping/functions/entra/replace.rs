@@ -5,7 +5,11 @@
 //! Patterns are .NET regular expressions, run by [`Pattern`]: named groups `(?<name>…)`,
 //! look-around, back-references and atomic groups included.
 
+use super::super::Args;
+use super::args::text_arg;
+use crate::mapping::eval::EvalError;
 use crate::mapping::pattern::{Anchoring, Pattern};
+use crate::value::Value;
 
 /// The arguments as the call gave them: `None` = left out.
 #[derive(Debug, Default)]
@@ -22,7 +26,7 @@ pub struct ReplaceArgs {
 }
 
 /// Runs Replace; `Ok(None)` is a null result (nothing to replace in).
-pub fn replace(args: ReplaceArgs) -> Result<Option<String>, String> {
+pub fn apply(args: ReplaceArgs) -> Result<Option<String>, String> {
     if let Some(old) = &args.old_value {
         if old.is_empty() {
             return Err("Replace: oldValue must not be empty".into());
@@ -148,6 +152,32 @@ fn rust_substitution(dotnet: &str) -> String {
         }
     }
     out
+}
+
+pub(super) fn replace(a: &mut Args<'_>) -> Result<Value, EvalError> {
+    let given_text = |a: &mut Args<'_>, i: usize| -> Result<Option<String>, EvalError> {
+        Ok(if a.given(i) {
+            Some(text_arg(a, i)?.unwrap_or_default())
+        } else {
+            None
+        })
+    };
+    let args = ReplaceArgs {
+        source: text_arg(a, 0)?,
+        old_value: given_text(a, 1)?,
+        pattern: given_text(a, 2)?,
+        group: given_text(a, 3)?,
+        replacement: given_text(a, 4)?,
+        replacement_attribute: if a.given(5) {
+            Some(text_arg(a, 5)?)
+        } else {
+            None
+        },
+        template: given_text(a, 6)?,
+    };
+    apply(args)
+        .map(|r| r.map_or(Value::Null, Value::Str))
+        .map_err(|e| a.error(e))
 }
 
 #[cfg(test)]

@@ -105,7 +105,7 @@ pub(super) fn interval_arg(
     i: usize,
 ) -> Result<super::dates::Interval, EvalError> {
     let name = text_arg(a, i)?.unwrap_or_default();
-    super::dates::Interval::from_name(&name).map_err(|e| a.error(e))
+    super::dates::Interval::from_name(&name).map_err(|e| a.error(e.to_string()))
 }
 
 pub(super) fn flatten_texts(value: Value, out: &mut Vec<String>) {

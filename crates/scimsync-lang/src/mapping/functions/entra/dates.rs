@@ -30,8 +30,17 @@ pub enum Interval {
     Second,
 }
 
+/// Why `DateAdd` or an interval name failed; the messages are the evaluator's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DateError {
+    #[error("\"{0}\" is not a date interval; use yyyy, q, m, y, d, w, ww, h, n or s")]
+    UnknownInterval(String),
+    #[error("DateAdd: the result is out of the range of dates")]
+    OutOfRange,
+}
+
 impl Interval {
-    pub fn from_name(name: &str) -> Result<Interval, String> {
+    pub fn from_name(name: &str) -> Result<Interval, DateError> {
         Ok(match name {
             "yyyy" => Interval::Year,
             "q" => Interval::Quarter,
@@ -43,21 +52,17 @@ impl Interval {
             "h" => Interval::Hour,
             "n" => Interval::Minute,
             "s" => Interval::Second,
-            other => {
-                return Err(format!(
-                    "\"{other}\" is not a date interval; use yyyy, q, m, y, d, w, ww, h, n or s"
-                ));
-            }
+            other => return Err(DateError::UnknownInterval(other.to_owned())),
         })
     }
 }
 
 /// `DateAdd(interval, value, date)`. Calendar intervals take whole numbers (VB rounds half to
 /// even); month arithmetic keeps the day, clamped to the month's end (Jan 31 + 1 m = Feb 28).
-pub fn add(interval: Interval, amount: f64, t: NaiveDateTime) -> Result<NaiveDateTime, String> {
-    let out_of_range = || "DateAdd: the result is out of the range of dates".to_owned();
+pub fn add(interval: Interval, amount: f64, t: NaiveDateTime) -> Result<NaiveDateTime, DateError> {
+    let out_of_range = || DateError::OutOfRange;
     let whole = amount.round_ties_even();
-    let months = |n: f64| -> Result<NaiveDateTime, String> {
+    let months = |n: f64| -> Result<NaiveDateTime, DateError> {
         if n.abs() > 120_000.0 {
             return Err(out_of_range());
         }
@@ -70,7 +75,7 @@ pub fn add(interval: Interval, amount: f64, t: NaiveDateTime) -> Result<NaiveDat
         }
         .ok_or_else(out_of_range)
     };
-    let millis = |unit_ms: f64| -> Result<NaiveDateTime, String> {
+    let millis = |unit_ms: f64| -> Result<NaiveDateTime, DateError> {
         let ms = (amount * unit_ms).round();
         if !ms.is_finite() || ms.abs() > 3.2e14 {
             return Err(out_of_range());
@@ -135,7 +140,7 @@ pub(super) fn date_add(a: &mut Args<'_>) -> Result<Value, EvalError> {
     let Some(t) = date_arg(a, 2)? else {
         return Ok(Value::Null);
     };
-    let result = add(interval, amount, t).map_err(|e| a.error(e))?;
+    let result = add(interval, amount, t).map_err(|e| a.error(e.to_string()))?;
     Ok(Value::Str(dotnet_datetime::entra_date(result)))
 }
 

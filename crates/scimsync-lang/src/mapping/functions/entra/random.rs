@@ -48,10 +48,25 @@ pub struct Spec {
     pub avoid: String,
 }
 
+/// Why `RandomString` cannot make a string; the messages are the evaluator's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RandomError {
+    #[error("RandomString: length must be between 1 and {MAX_LENGTH}, got {0}")]
+    Length(i64),
+    #[error("RandomString: {name} must not be negative, got {min}")]
+    NegativeMinimum { name: &'static str, min: i64 },
+    #[error("RandomString: the minimums add up to {required}, more than the length {length}")]
+    MinimumsTooLong { required: i64, length: i64 },
+    #[error("RandomString: {name} is {min} but every such character is to be avoided")]
+    ClassAvoided { name: &'static str, min: i64 },
+    #[error("RandomString: every character is to be avoided")]
+    AllAvoided,
+}
+
 /// `RandomString(length, minNumbers, minSpecial, minCapital, minLower, charactersToAvoid)`:
 /// at least the given number of each class, the rest from all classes, shuffled, none of
 /// the avoided characters.
-pub fn generate(spec: &Spec) -> Result<String, String> {
+pub fn generate(spec: &Spec) -> Result<String, RandomError> {
     let minima = [
         (spec.min_numbers, DIGITS, "minNumbers"),
         (spec.min_special, SPECIALS, "minSpecial"),
@@ -59,25 +74,20 @@ pub fn generate(spec: &Spec) -> Result<String, String> {
         (spec.min_lower, LOWERS, "minLower"),
     ];
     if !(1..=MAX_LENGTH).contains(&spec.length) {
-        return Err(format!(
-            "RandomString: length must be between 1 and {MAX_LENGTH}, got {}",
-            spec.length
-        ));
+        return Err(RandomError::Length(spec.length));
     }
     let mut required = 0;
     for (min, _, name) in minima {
         if min < 0 {
-            return Err(format!(
-                "RandomString: {name} must not be negative, got {min}"
-            ));
+            return Err(RandomError::NegativeMinimum { name, min });
         }
         required = min.saturating_add(required);
     }
     if required > spec.length {
-        return Err(format!(
-            "RandomString: the minimums add up to {required}, more than the length {}",
-            spec.length
-        ));
+        return Err(RandomError::MinimumsTooLong {
+            required,
+            length: spec.length,
+        });
     }
     let pool =
         |class: &str| -> Vec<char> { class.chars().filter(|c| !spec.avoid.contains(*c)).collect() };
@@ -86,9 +96,7 @@ pub fn generate(spec: &Spec) -> Result<String, String> {
     for (min, class, name) in minima {
         let chars = pool(class);
         if min > 0 && chars.is_empty() {
-            return Err(format!(
-                "RandomString: {name} is {min} but every such character is to be avoided"
-            ));
+            return Err(RandomError::ClassAvoided { name, min });
         }
         for _ in 0..min {
             out.push(chars[rng.random_range(0..chars.len())]);
@@ -99,7 +107,7 @@ pub fn generate(spec: &Spec) -> Result<String, String> {
         .flat_map(|(_, class, _)| pool(class))
         .collect();
     if all.is_empty() {
-        return Err("RandomString: every character is to be avoided".into());
+        return Err(RandomError::AllAvoided);
     }
     while (out.len() as i64) < spec.length {
         out.push(all[rng.random_range(0..all.len())]);
@@ -125,7 +133,9 @@ pub(super) fn random_string(a: &mut Args<'_>) -> Result<Value, EvalError> {
         min_lower: counts[4],
         avoid: text_arg(a, 5)?.unwrap_or_default(),
     };
-    generate(&spec).map(Value::Str).map_err(|e| a.error(e))
+    generate(&spec)
+        .map(Value::Str)
+        .map_err(|e| a.error(e.to_string()))
 }
 
 #[cfg(test)]

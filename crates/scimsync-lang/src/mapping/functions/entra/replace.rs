@@ -25,11 +25,34 @@ pub struct ReplaceArgs {
     pub template: Option<String>,
 }
 
+/// Why `Replace` failed; the messages are the evaluator's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplaceError {
+    #[error("Replace: oldValue must not be empty")]
+    EmptyOldValue,
+    #[error("Replace: with oldValue, give replacementValue or template")]
+    OldValueAlone,
+    #[error("Replace: give oldValue or regexPattern")]
+    NothingToFind,
+    #[error("Replace: with regexGroupName, give replacementValue or replacementAttributeName")]
+    GroupAlone,
+    #[error("Replace: with regexPattern, give replacementValue")]
+    PatternAlone,
+    #[error("Replace: the pattern has no group named \"{0}\"")]
+    NoSuchGroup(String),
+    /// The pattern does not compile.
+    #[error("Replace: {0}")]
+    Invalid(String),
+    /// The pattern gave up on this value (backtracking limit).
+    #[error("{0}")]
+    GaveUp(String),
+}
+
 /// Runs Replace; `Ok(None)` is a null result (nothing to replace in).
-pub fn apply(args: ReplaceArgs) -> Result<Option<String>, String> {
+pub fn apply(args: ReplaceArgs) -> Result<Option<String>, ReplaceError> {
     if let Some(old) = &args.old_value {
         if old.is_empty() {
-            return Err("Replace: oldValue must not be empty".into());
+            return Err(ReplaceError::EmptyOldValue);
         }
         let Some(source) = &args.source else {
             return Ok(None);
@@ -42,13 +65,12 @@ pub fn apply(args: ReplaceArgs) -> Result<Option<String>, String> {
             // Mode 1: plain, case-sensitive, every occurrence.
             return Ok(Some(source.replace(old.as_str(), replacement)));
         }
-        return Err("Replace: with oldValue, give replacementValue or template".into());
+        return Err(ReplaceError::OldValueAlone);
     }
     let Some(pattern) = &args.pattern else {
-        return Err("Replace: give oldValue or regexPattern".into());
+        return Err(ReplaceError::NothingToFind);
     };
-    let regex =
-        Pattern::cached(pattern, Anchoring::Anywhere).map_err(|why| format!("Replace: {why}"))?;
+    let regex = Pattern::cached(pattern, Anchoring::Anywhere).map_err(ReplaceError::Invalid)?;
     match (&args.group, &args.replacement, &args.replacement_attribute) {
         (Some(group), None, Some(attribute)) => {
             // Mode 5: the source when it has a value; else the named group of the pattern
@@ -61,7 +83,11 @@ pub fn apply(args: ReplaceArgs) -> Result<Option<String>, String> {
             };
             check_group(&regex, group)?;
             Ok(Some(
-                regex.first_group(other, group)?.unwrap_or("").to_owned(),
+                regex
+                    .first_group(other, group)
+                    .map_err(ReplaceError::GaveUp)?
+                    .unwrap_or("")
+                    .to_owned(),
             ))
         }
         (Some(group), Some(replacement), _) => {
@@ -72,7 +98,10 @@ pub fn apply(args: ReplaceArgs) -> Result<Option<String>, String> {
             };
             let mut out = String::with_capacity(source.len());
             let mut last = 0;
-            for span in regex.group_spans(source, group)? {
+            for span in regex
+                .group_spans(source, group)
+                .map_err(ReplaceError::GaveUp)?
+            {
                 out.push_str(&source[last..span.start]);
                 out.push_str(replacement);
                 last = span.end;
@@ -86,24 +115,21 @@ pub fn apply(args: ReplaceArgs) -> Result<Option<String>, String> {
                 return Ok(None);
             };
             Ok(Some(
-                regex.replace_all(source, &rust_substitution(replacement))?,
+                regex
+                    .replace_all(source, &rust_substitution(replacement))
+                    .map_err(ReplaceError::GaveUp)?,
             ))
         }
-        (Some(_), None, None) => Err(
-            "Replace: with regexGroupName, give replacementValue or replacementAttributeName"
-                .into(),
-        ),
-        (None, None, _) => Err("Replace: with regexPattern, give replacementValue".into()),
+        (Some(_), None, None) => Err(ReplaceError::GroupAlone),
+        (None, None, _) => Err(ReplaceError::PatternAlone),
     }
 }
 
-fn check_group(regex: &Pattern, group: &str) -> Result<(), String> {
+fn check_group(regex: &Pattern, group: &str) -> Result<(), ReplaceError> {
     if regex.has_group(group) {
         Ok(())
     } else {
-        Err(format!(
-            "Replace: the pattern has no group named \"{group}\""
-        ))
+        Err(ReplaceError::NoSuchGroup(group.to_owned()))
     }
 }
 
@@ -177,7 +203,7 @@ pub(super) fn replace(a: &mut Args<'_>) -> Result<Value, EvalError> {
     };
     apply(args)
         .map(|r| r.map_or(Value::Null, Value::Str))
-        .map_err(|e| a.error(e))
+        .map_err(|e| a.error(e.to_string()))
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ pub(super) fn in_str(a: &mut Args<'_>) -> Result<Value, EvalError> {
         return Ok(Value::Int(0));
     }
     let position = text::instr(&entra_text(&haystack), &entra_text(&needle), start, compare)
-        .map_err(|e| a.error(e))?;
+        .map_err(|e| a.error(e.to_string()))?;
     Ok(Value::Int(position))
 }
 
@@ -57,7 +57,7 @@ pub(super) fn mid(a: &mut Args<'_>) -> Result<Value, EvalError> {
     let length = whole_number(a, 2)?;
     text::mid(&source, start, length)
         .map(Value::Str)
-        .map_err(|e| a.error(e))
+        .map_err(|e| a.error(e.to_string()))
 }
 
 pub(super) fn normalize_diacritics(a: &mut Args<'_>) -> Result<Value, EvalError> {

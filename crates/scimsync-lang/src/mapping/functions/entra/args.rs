@@ -96,7 +96,7 @@ pub(super) fn date_arg(
         None => Ok(None),
         Some(text) => dotnet_datetime::parse_loose(&text)
             .map(Some)
-            .map_err(|e| a.error(e)),
+            .map_err(|e| a.error(e.to_string())),
     }
 }
 

@@ -8,7 +8,7 @@
 use super::super::Args;
 use super::args::text_arg;
 use crate::mapping::eval::EvalError;
-use crate::mapping::pattern::{Anchoring, Pattern};
+use crate::mapping::pattern::{Anchoring, Pattern, PatternError};
 use crate::value::Value;
 
 /// The arguments as the call gave them: `None` = left out.
@@ -42,10 +42,10 @@ pub enum ReplaceError {
     NoSuchGroup(String),
     /// The pattern does not compile.
     #[error("Replace: {0}")]
-    Invalid(String),
+    Invalid(PatternError),
     /// The pattern gave up on this value (backtracking limit).
-    #[error("{0}")]
-    GaveUp(String),
+    #[error(transparent)]
+    GaveUp(PatternError),
 }
 
 /// Runs Replace; `Ok(None)` is a null result (nothing to replace in).

@@ -68,6 +68,15 @@ pub enum DateTimeError {
     Mismatch { text: String, pattern: String },
 }
 
+impl DateTimeError {
+    fn mismatch(text: &str, pattern: &str) -> DateTimeError {
+        DateTimeError::Mismatch {
+            text: text.to_owned(),
+            pattern: pattern.to_owned(),
+        }
+    }
+}
+
 impl Styles {
     /// Names separated by commas or `|` (`"AssumeUniversal, AdjustToUniversal"`).
     pub fn parse(text: &str) -> Result<Styles, DateTimeError> {
@@ -456,10 +465,7 @@ pub fn parse_exact(
     today: NaiveDate,
 ) -> Result<NetDateTime, DateTimeError> {
     let tokens = tokenize(pattern)?;
-    let mismatch = || DateTimeError::Mismatch {
-        text: text.to_owned(),
-        pattern: pattern.to_owned(),
-    };
+    let mismatch = || DateTimeError::mismatch(text, pattern);
     let mut rest = text.trim();
     let mut fields = Fields::default();
     for token in &tokens {

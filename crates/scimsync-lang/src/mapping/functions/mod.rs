@@ -353,6 +353,63 @@ mod tests {
         }
     }
 
+    fn every_function() -> impl Iterator<Item = &'static Function> {
+        table(Dialect::Okta)
+            .iter()
+            .chain(okta::METHOD_ONLY)
+            .chain(table(Dialect::Entra))
+    }
+
+    #[test]
+    fn declared_parameters_appear_in_the_signature() {
+        // `user.isMemberOf({'group.profile.name': 'Sales'}, ...)` shows an argument, not a name.
+        for function in every_function().filter(|f| !f.signature.contains('{')) {
+            for param in function.params {
+                assert!(
+                    param.kind == ParamKind::Repeated || function.signature.contains(param.name),
+                    "`{}` does not mention its parameter `{}`",
+                    function.signature,
+                    param.name
+                );
+            }
+        }
+    }
+
+    /// The checker's former `IMPURE_FUNCTIONS` list and `SelectUniqueValue` name tests, as
+    /// metadata: switching the checker to the methods changes nothing.
+    #[test]
+    fn purity_and_placement_match_the_former_name_lists() {
+        let impure: Vec<_> = every_function()
+            .filter(|f| !f.is_pure())
+            .map(|f| f.name)
+            .collect();
+        assert_eq!(
+            impure,
+            [
+                "Time.now",
+                "Guid",
+                "Now",
+                "RandomString",
+                "SelectUniqueValue"
+            ]
+        );
+        let top_level: Vec<_> = every_function()
+            .filter(|f| f.must_be_top_level())
+            .map(|f| f.name)
+            .collect();
+        assert_eq!(top_level, ["SelectUniqueValue"]);
+        let asks_target: Vec<_> = every_function()
+            .filter(|f| f.asks_target())
+            .map(|f| f.name)
+            .collect();
+        assert_eq!(asks_target, ["SelectUniqueValue"]);
+        let redacts: Vec<_> = every_function()
+            .filter(|f| f.redacts())
+            .map(|f| f.name)
+            .collect();
+        assert_eq!(redacts, ["Redact"]);
+    }
+
     #[test]
     fn arity_text_reads_well() {
         let f = lookup(Dialect::Entra, "ToLower").unwrap();

@@ -56,7 +56,12 @@ fn example_cell(example: &Example) -> String {
         Outcome::Shape { sample, .. } => format!("e.g. `{}`", cell(sample)),
         Outcome::Fails(message) => format!("fails: {}", cell(message)),
     };
-    format!("`{}` → {result}", cell(example.expr))
+    let on = if example.record == "{}" {
+        String::new()
+    } else {
+        format!(" (record `{}`)", cell(example.record))
+    };
+    format!("`{}` → {result}{on}", cell(example.expr))
 }
 
 fn type_name(ty: Ty) -> &'static str {

@@ -325,7 +325,7 @@ fn rule_result(rule: &PlannedRule, env: &Env<'_>) -> String {
         Err(failure) => return format!("fails: {}; the user is skipped", failure.message),
     };
     if value.is_null() {
-        let ignored = matches!(&rule.expr, Node::Call { function, .. } if function.name == "IgnoreFlowIfNullOrEmpty");
+        let ignored = matches!(&rule.expr, Node::Call { function, .. } if function.ignores_flow());
         return if ignored {
             "null: IgnoreFlowIfNullOrEmpty found its input null or empty, so the attribute does not flow".to_owned()
         } else {

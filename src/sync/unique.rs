@@ -37,9 +37,10 @@ pub struct TakenValues<'t> {
 
 impl<'t> TakenValues<'t> {
     pub fn new(plan: &'t Plan, target_users: &'t [Json]) -> TakenValues<'t> {
-        let uses_unique = plan.rules.iter().any(|r| {
-            matches!(&r.expr, Node::Call { function, .. } if function.name == "SelectUniqueValue")
-        });
+        let uses_unique = plan
+            .rules
+            .iter()
+            .any(|r| matches!(&r.expr, Node::Call { function, .. } if function.asks_target()));
         let by_match = if uses_unique {
             target_users
                 .iter()

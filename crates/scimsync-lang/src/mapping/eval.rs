@@ -178,7 +178,7 @@ pub fn eval(node: &Node, env: &Env<'_>) -> Result<Value, EvalError> {
                         .and_then(|pattern| pattern.is_match(text))
                 }
             };
-            Value::Bool(is_match.map_err(|e| EvalError::new(*span, e))?)
+            Value::Bool(is_match.map_err(|e| EvalError::new(*span, e.to_string()))?)
         }
         Node::Conditional {
             cond,

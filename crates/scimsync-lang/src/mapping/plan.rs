@@ -203,8 +203,13 @@ impl TargetType {
 
     /// Converts a rule result. Null stays null; so does `""` for integers and booleans, since
     /// an empty directory field means "no value", not zero or false.
-    pub fn convert(self, value: Value) -> Result<Value, String> {
-        let fail = |v: &Value| Err(format!("{v} is not a valid {}", self.name()));
+    pub fn convert(self, value: Value) -> Result<Value, ConversionError> {
+        let fail = |v: &Value| {
+            Err(ConversionError {
+                value: v.clone(),
+                target: self,
+            })
+        };
         match (self, value) {
             (_, Value::Null) => Ok(Value::Null),
             (TargetType::String, Value::Str(s)) => Ok(Value::Str(s)),
@@ -235,6 +240,14 @@ impl TargetType {
             (_, other) => fail(&other),
         }
     }
+}
+
+/// A rule result that does not fit the rule's declared target type.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{value} is not a valid {}", target.name())]
+pub struct ConversionError {
+    pub value: Value,
+    pub target: TargetType,
 }
 
 /// One compiled attribute rule.
@@ -559,7 +572,7 @@ impl PlannedRule {
             value = default.clone();
         }
         if let Some(target) = self.target_type {
-            value = target.convert(value).map_err(fail)?;
+            value = target.convert(value).map_err(|e| fail(e.to_string()))?;
         }
         if let Some(allowed) = &self.one_of
             && !value.is_null()

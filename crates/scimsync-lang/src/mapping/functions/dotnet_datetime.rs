@@ -38,9 +38,48 @@ pub struct Styles {
     assume: bool,
 }
 
+/// Why a date, a date format or a FILETIME could not be read; the messages are the
+/// evaluator's (callers prefix the function's name).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DateTimeError {
+    #[error("\"{0}\" is not a DateTimeStyles value")]
+    UnknownStyle(String),
+    #[error(
+        "\"{0}\" is not a date (expected e.g. 2021-08-25, 2021-08-25T17:41:18-07:00 or 8/25/2021 5:41:18 PM)"
+    )]
+    NotADate(String),
+    #[error("{0} (UTC) is outside the range a FILETIME number can hold (years 1601 to 9999)")]
+    OutsideFiletime(NaiveDateTime),
+    #[error("{0} is not a FILETIME between the years 1601 and 9999")]
+    NotAFiletime(i64),
+    #[error("the date format is empty")]
+    EmptyFormat,
+    #[error("\"{0}\" is not a standard date format")]
+    UnknownStandardFormat(String),
+    #[error("`{0}` can be repeated at most 7 times")]
+    TooManyRepeats(char),
+    #[error("the quote {0} in the date format is not closed")]
+    UnclosedQuote(char),
+    #[error("the date format ends with a lone `\\`")]
+    LoneBackslash,
+    #[error("\"{0}\" is not a valid date")]
+    InvalidDate(String),
+    #[error("\"{text}\" does not match the date format \"{pattern}\"")]
+    Mismatch { text: String, pattern: String },
+}
+
+impl DateTimeError {
+    fn mismatch(text: &str, pattern: &str) -> DateTimeError {
+        DateTimeError::Mismatch {
+            text: text.to_owned(),
+            pattern: pattern.to_owned(),
+        }
+    }
+}
+
 impl Styles {
     /// Names separated by commas or `|` (`"AssumeUniversal, AdjustToUniversal"`).
-    pub fn parse(text: &str) -> Result<Styles, String> {
+    pub fn parse(text: &str) -> Result<Styles, DateTimeError> {
         let mut styles = Styles::default();
         for name in text
             .split([',', '|'])
@@ -57,7 +96,7 @@ impl Styles {
                 | "allowinnerwhite"
                 | "allowwhitespaces"
                 | "nocurrentdatedefault" => {}
-                _ => return Err(format!("\"{name}\" is not a DateTimeStyles value")),
+                _ => return Err(DateTimeError::UnknownStyle(name.to_owned())),
             }
         }
         Ok(styles)
@@ -115,13 +154,9 @@ static US: LazyLock<Regex> = LazyLock::new(|| {
 /// ISO 8601 (`2009-06-15T01:45:30-07:00`, also a date with only an offset, `2020-03-16-07:00`)
 /// and US (`8/25/2021 5:41:18 PM`) — and returns it in UTC. Text without a zone is taken as
 /// UTC, the server's local time.
-pub fn parse_loose(text: &str) -> Result<NaiveDateTime, String> {
+pub fn parse_loose(text: &str) -> Result<NaiveDateTime, DateTimeError> {
     let text = text.trim();
-    let invalid = || {
-        format!(
-            "\"{text}\" is not a date (expected e.g. 2021-08-25, 2021-08-25T17:41:18-07:00 or 8/25/2021 5:41:18 PM)"
-        )
-    };
+    let invalid = || DateTimeError::NotADate(text.to_owned());
     let (caps, year, month, day, ampm) = if let Some(c) = ISO.captures(text) {
         (c, 1, 2, 3, None)
     } else if let Some(c) = US.captures(text) {
@@ -181,19 +216,17 @@ const TICKS_PER_SECOND: i64 = 10_000_000;
 
 /// `NumFromDate`: a UTC time as a Windows FILETIME (100 ns ticks since 1601-01-01 UTC).
 /// Like .NET's `ToFileTimeUtc`, times before 1601 or after 9999 are out of range.
-pub fn to_filetime(utc: NaiveDateTime) -> Result<i64, String> {
+pub fn to_filetime(utc: NaiveDateTime) -> Result<i64, DateTimeError> {
     if !(1601..=9999).contains(&utc.year()) {
-        return Err(format!(
-            "{utc} (UTC) is outside the range a FILETIME number can hold (years 1601 to 9999)"
-        ));
+        return Err(DateTimeError::OutsideFiletime(utc));
     }
     let seconds = utc.and_utc().timestamp() + FILETIME_UNIX_OFFSET;
     Ok(seconds * TICKS_PER_SECOND + i64::from(utc.nanosecond() / 100))
 }
 
 /// `DateFromNum`: a FILETIME back to a UTC time.
-pub fn from_filetime(ticks: i64) -> Result<NaiveDateTime, String> {
-    let out_of_range = || format!("{ticks} is not a FILETIME between the years 1601 and 9999");
+pub fn from_filetime(ticks: i64) -> Result<NaiveDateTime, DateTimeError> {
+    let out_of_range = || DateTimeError::NotAFiletime(ticks);
     if ticks < 0 {
         return Err(out_of_range());
     }
@@ -281,16 +314,16 @@ fn standard_pattern(letter: char) -> Option<&'static str> {
     })
 }
 
-fn tokenize(format: &str) -> Result<Vec<Token>, String> {
+fn tokenize(format: &str) -> Result<Vec<Token>, DateTimeError> {
     if format.is_empty() {
-        return Err("the date format is empty".into());
+        return Err(DateTimeError::EmptyFormat);
     }
     let mut chars = format.chars().peekable();
     if format.chars().count() == 1 {
         let letter = format.chars().next().unwrap_or_default();
         return match standard_pattern(letter) {
             Some(pattern) => tokenize(pattern),
-            None => Err(format!("\"{format}\" is not a standard date format")),
+            None => Err(DateTimeError::UnknownStandardFormat(format.to_owned())),
         };
     }
     let mut tokens = Vec::new();
@@ -318,7 +351,7 @@ fn tokenize(format: &str) -> Result<Vec<Token>, String> {
                     'm' => Token::Minute(n.min(2)),
                     's' => Token::Second(n.min(2)),
                     'f' | 'F' if n > 7 => {
-                        return Err(format!("`{c}` can be repeated at most 7 times"));
+                        return Err(DateTimeError::TooManyRepeats(c));
                     }
                     'f' => Token::Fraction {
                         digits: n,
@@ -350,12 +383,12 @@ fn tokenize(format: &str) -> Result<Vec<Token>, String> {
                     }
                 }
                 if !closed {
-                    return Err(format!("the quote {c} in the date format is not closed"));
+                    return Err(DateTimeError::UnclosedQuote(c));
                 }
             }
             '\\' => match chars.next() {
                 Some(escaped) => literal.push(escaped),
-                None => return Err("the date format ends with a lone `\\`".into()),
+                None => return Err(DateTimeError::LoneBackslash),
             },
             '%' => {}
             other => literal.push(other),
@@ -366,7 +399,7 @@ fn tokenize(format: &str) -> Result<Vec<Token>, String> {
 }
 
 /// Renders `value` with a .NET format string (custom, or a one-letter standard format).
-pub fn format(value: &NetDateTime, pattern: &str) -> Result<String, String> {
+pub fn format(value: &NetDateTime, pattern: &str) -> Result<String, DateTimeError> {
     let t = value.wall;
     let mut out = String::new();
     for token in tokenize(pattern)? {
@@ -426,9 +459,13 @@ pub fn format(value: &NetDateTime, pattern: &str) -> Result<String, String> {
 /// Reads `text` with a .NET format string, like `DateTime.ParseExact` with the styles Entra
 /// uses by default (`RoundtripKind`, leading and trailing white space allowed). A parsed
 /// offset converts the time to UTC. Date parts the format lacks come from `today`.
-pub fn parse_exact(text: &str, pattern: &str, today: NaiveDate) -> Result<NetDateTime, String> {
+pub fn parse_exact(
+    text: &str,
+    pattern: &str,
+    today: NaiveDate,
+) -> Result<NetDateTime, DateTimeError> {
     let tokens = tokenize(pattern)?;
-    let mismatch = || format!("\"{text}\" does not match the date format \"{pattern}\"");
+    let mismatch = || DateTimeError::mismatch(text, pattern);
     let mut rest = text.trim();
     let mut fields = Fields::default();
     for token in &tokens {
@@ -534,7 +571,7 @@ pub fn parse_exact(text: &str, pattern: &str, today: NaiveDate) -> Result<NetDat
     }
     fields
         .build(today)
-        .ok_or_else(|| format!("\"{text}\" is not a valid date"))
+        .ok_or_else(|| DateTimeError::InvalidDate(text.to_owned()))
 }
 
 #[derive(Default)]

@@ -118,9 +118,47 @@ fn offset_text(seconds: i32, colon: bool) -> String {
     }
 }
 
+/// Why a time, a zone or a Joda pattern could not be read; the messages are the evaluator's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JodaError {
+    #[error("[{id}] in \"{text}\" is not a time-zone id")]
+    NotAZone { id: String, text: String },
+    #[error("\"{0}\" is not an ISO 8601 date-time (like 2017-04-11T00:00:00.000Z)")]
+    NotIso(String),
+    #[error("unclosed quote in the pattern \"{0}\"")]
+    UnclosedQuote(String),
+    #[error("`{letter}` is not a Joda pattern letter (in \"{pattern}\"); quote literal text: 'T'")]
+    UnknownLetter { letter: char, pattern: String },
+    #[error(
+        "the pattern letter `{0}` cannot be read back from text; Okta's fromStringToIso8601 needs numeric fields"
+    )]
+    Unreadable(char),
+    #[error("\"{text}\" does not match the pattern \"{pattern}\": {error}")]
+    Mismatch {
+        text: String,
+        pattern: String,
+        error: chrono::format::ParseError,
+    },
+    /// A field the pattern lacks could not take its default.
+    #[error("{0}")]
+    Default(chrono::format::ParseError),
+    #[error("\"{text}\" is not a valid date for \"{pattern}\": {error}")]
+    InvalidDate {
+        text: String,
+        pattern: String,
+        error: chrono::format::ParseError,
+    },
+    #[error("\"{text}\" is not a valid time for \"{pattern}\": {error}")]
+    InvalidTime {
+        text: String,
+        pattern: String,
+        error: chrono::format::ParseError,
+    },
+}
+
 /// Reads ISO 8601 text: `2017-04-11T00:00:00Z`, with or without fraction or offset (none
 /// means UTC), or a bare date (midnight UTC).
-pub fn parse_iso(text: &str) -> Result<DateTime<FixedOffset>, String> {
+pub fn parse_iso(text: &str) -> Result<DateTime<FixedOffset>, JodaError> {
     parse_zoned(text).map(|(t, _)| t)
 }
 
@@ -129,20 +167,22 @@ pub type Zoned = (DateTime<FixedOffset>, Option<Tz>);
 
 /// Reads ISO 8601 text with java.time's optional region suffix
 /// (`2015-08-01T02:18:37.979+09:00[Asia/Tokyo]`): the instant, and the zone when named.
-pub fn parse_zoned(text: &str) -> Result<Zoned, String> {
+pub fn parse_zoned(text: &str) -> Result<Zoned, JodaError> {
     let text = text.trim();
     match text.find('[') {
         Some(at) if text.ends_with(']') => {
             let id = &text[at + 1..text.len() - 1];
-            let tz =
-                zone(id).ok_or_else(|| format!("[{id}] in \"{text}\" is not a time-zone id"))?;
+            let tz = zone(id).ok_or_else(|| JodaError::NotAZone {
+                id: id.to_owned(),
+                text: text.to_owned(),
+            })?;
             Ok((parse_offset_iso(&text[..at])?, Some(tz)))
         }
         _ => Ok((parse_offset_iso(text)?, None)),
     }
 }
 
-fn parse_offset_iso(text: &str) -> Result<DateTime<FixedOffset>, String> {
+fn parse_offset_iso(text: &str) -> Result<DateTime<FixedOffset>, JodaError> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t);
     }
@@ -168,9 +208,7 @@ fn parse_offset_iso(text: &str) -> Result<DateTime<FixedOffset>, String> {
     if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         return Ok(d.and_time(NaiveTime::MIN).and_utc().with_timezone(&utc));
     }
-    Err(format!(
-        "\"{text}\" is not an ISO 8601 date-time (like 2017-04-11T00:00:00.000Z)"
-    ))
+    Err(JodaError::NotIso(text.to_owned()))
 }
 
 /// One piece of a pattern: a field letter repeated `count` times, or literal text.
@@ -180,7 +218,7 @@ enum Token {
     Literal(String),
 }
 
-fn tokens(pattern: &str) -> Result<Vec<Token>, String> {
+fn tokens(pattern: &str) -> Result<Vec<Token>, JodaError> {
     let mut out = Vec::new();
     let mut chars = pattern.chars().peekable();
     while let Some(c) = chars.next() {
@@ -199,15 +237,16 @@ fn tokens(pattern: &str) -> Result<Vec<Token>, String> {
                     }
                     Some('\'') => break,
                     Some(other) => text.push(other),
-                    None => return Err(format!("unclosed quote in the pattern \"{pattern}\"")),
+                    None => return Err(JodaError::UnclosedQuote(pattern.to_owned())),
                 }
             }
             out.push(Token::Literal(text));
         } else if c.is_ascii_alphabetic() {
             if !"GCYxwyeEDMdaKhHkmsSzZ".contains(c) {
-                return Err(format!(
-                    "`{c}` is not a Joda pattern letter (in \"{pattern}\"); quote literal text: 'T'"
-                ));
+                return Err(JodaError::UnknownLetter {
+                    letter: c,
+                    pattern: pattern.to_owned(),
+                });
             }
             let mut count = 1;
             while chars.peek() == Some(&c) {
@@ -231,12 +270,18 @@ fn padded(n: i64, width: usize) -> String {
 }
 
 /// Whether `pattern` is a Joda pattern (known letters, closed quotes), for the checker.
+pub fn pattern_problem(pattern: &str) -> Option<JodaError> {
+    tokens(pattern).err()
+}
+
+/// [`pattern_problem`] as the message the checker shows; the checker's call site
+/// (`check/okta.rs`) moves to `pattern_problem` with the check split, then this goes.
 pub fn check_pattern(pattern: &str) -> Result<(), String> {
-    tokens(pattern).map(|_| ())
+    pattern_problem(pattern).map_or(Ok(()), |problem| Err(problem.to_string()))
 }
 
 /// Formats `t` with a Joda pattern.
-pub fn format(t: &DateTime<Tz>, pattern: &str) -> Result<String, String> {
+pub fn format(t: &DateTime<Tz>, pattern: &str) -> Result<String, JodaError> {
     let mut out = String::new();
     for token in tokens(pattern)? {
         let (letter, n) = match token {
@@ -303,7 +348,7 @@ pub fn format(t: &DateTime<Tz>, pattern: &str) -> Result<String, String> {
 
 /// Reads `text` with a Joda pattern. Fields the pattern lacks default as in Joda (1970-01-01,
 /// midnight); without an offset in the pattern the time is UTC.
-pub fn parse(text: &str, pattern: &str) -> Result<DateTime<Utc>, String> {
+pub fn parse(text: &str, pattern: &str) -> Result<DateTime<Utc>, JodaError> {
     let mut strftime = String::new();
     for token in tokens(pattern)? {
         match token {
@@ -332,17 +377,20 @@ pub fn parse(text: &str, pattern: &str) -> Result<DateTime<Utc>, String> {
                 ('Z', 1) => "%z",
                 ('Z', 2) => "%:z",
                 (other, _) => {
-                    return Err(format!(
-                        "the pattern letter `{other}` cannot be read back from text; Okta's fromStringToIso8601 needs numeric fields"
-                    ));
+                    return Err(JodaError::Unreadable(other));
                 }
             }),
         }
     }
     let mut parsed = Parsed::new();
-    chrono::format::parse(&mut parsed, text, StrftimeItems::new(&strftime))
-        .map_err(|e| format!("\"{text}\" does not match the pattern \"{pattern}\": {e}"))?;
-    let unset = |r: chrono::format::ParseResult<()>| r.map_err(|e| e.to_string());
+    chrono::format::parse(&mut parsed, text, StrftimeItems::new(&strftime)).map_err(|error| {
+        JodaError::Mismatch {
+            text: text.to_owned(),
+            pattern: pattern.to_owned(),
+            error,
+        }
+    })?;
+    let unset = |r: chrono::format::ParseResult<()>| r.map_err(JodaError::Default);
     if parsed.year().is_none() && parsed.year_mod_100().is_none() && parsed.isoyear().is_none() {
         unset(parsed.set_year(1970))?;
     }
@@ -360,10 +408,18 @@ pub fn parse(text: &str, pattern: &str) -> Result<DateTime<Utc>, String> {
     }
     let date = parsed
         .to_naive_date()
-        .map_err(|e| format!("\"{text}\" is not a valid date for \"{pattern}\": {e}"))?;
+        .map_err(|error| JodaError::InvalidDate {
+            text: text.to_owned(),
+            pattern: pattern.to_owned(),
+            error,
+        })?;
     let time = parsed
         .to_naive_time()
-        .map_err(|e| format!("\"{text}\" is not a valid time for \"{pattern}\": {e}"))?;
+        .map_err(|error| JodaError::InvalidTime {
+            text: text.to_owned(),
+            pattern: pattern.to_owned(),
+            error,
+        })?;
     let local = date.and_time(time);
     let offset = parsed.offset().unwrap_or(0);
     Ok(local.and_utc() - chrono::Duration::seconds(i64::from(offset)))

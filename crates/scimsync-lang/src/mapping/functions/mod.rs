@@ -1,16 +1,23 @@
 //! The function tables of both dialects.
 //!
-//! A function is one [`Function`] entry: its name as written, its arity, the static types of
-//! its arguments and result, and an `eval` that receives its arguments lazily through [`Args`]
+//! A function is one [`Function`] entry: its name as written, its parameters with their
+//! static types, its result type, what sets it apart (purity, placement, redaction...), its
+//! documented examples, and an `eval` that receives its arguments lazily through [`Args`]
 //! (so `IIF` evaluates only the branch it takes, and Entra's omitted arguments are visible).
-//! Adding a function is adding one entry to `okta.rs` or `entra.rs`.
+//! Adding a function is adding one entry to `okta.rs` or `entra.rs`, written with the one
+//! builder in `builder.rs`. The checker, the evaluator and `explain` read this metadata
+//! through the methods of [`Function`]; [`reference_table`] renders it for the docs.
 
+mod builder;
 pub mod diacritics;
 pub mod dotnet_datetime;
 pub mod entra;
 pub mod iso3166;
 pub mod joda;
 pub mod okta;
+mod reference;
+
+pub use reference::reference_table;
 
 use super::Dialect;
 use std::borrow::Cow;
@@ -74,6 +81,58 @@ impl Ty {
 
 pub type EvalFn = fn(&mut Args<'_>) -> Result<Value, EvalError>;
 
+/// How many times a parameter is passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamKind {
+    /// Always given.
+    Required,
+    /// May be left off the end of the call.
+    Optional,
+    /// Any number of further arguments, none included.
+    Repeated,
+}
+
+/// One declared parameter of a function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Param {
+    /// As the vendor's reference names it: `source`, `culture`.
+    pub name: &'static str,
+    pub ty: Ty,
+    pub kind: ParamKind,
+}
+
+/// What a documented example gives.
+#[derive(Clone, Copy, Debug)]
+pub enum Outcome {
+    /// This value, as JSON text.
+    Value(&'static str),
+    /// A value that varies from call to call (`Guid()`): `sample` is one such value, `check`
+    /// tells whether a result has its shape.
+    Shape {
+        sample: &'static str,
+        check: fn(&Value) -> bool,
+    },
+    /// A run-time failure with this message.
+    Fails(&'static str),
+}
+
+/// One documented example: an expression, the record and clock it runs with, its outcome.
+#[derive(Clone, Copy, Debug)]
+pub struct Example {
+    pub expr: &'static str,
+    /// A flat JSON object: the record's attributes.
+    pub record: &'static str,
+    /// The clock, RFC 3339.
+    pub now: &'static str,
+    pub result: Outcome,
+}
+
+impl Example {
+    /// The clock of examples that do not set one (as in the expression corpus,
+    /// `tests/expressions`).
+    pub const DEFAULT_NOW: &'static str = "2026-01-01T00:00:00Z";
+}
+
 /// One function of a dialect.
 #[derive(Debug)]
 pub struct Function {
@@ -81,11 +140,12 @@ pub struct Function {
     pub name: &'static str,
     /// How it is called, for messages: `ToLower(source, culture?)`.
     pub signature: &'static str,
+    /// Its parameters, in order; the last one's type applies to any further arguments.
+    pub params: &'static [Param],
+    /// The number of required parameters.
     pub min_args: usize,
     /// `None` when it takes any number of arguments.
     pub max_args: Option<usize>,
-    /// Expected type of each argument; the last entry applies to any further ones.
-    pub arg_types: &'static [Ty],
     pub returns: Ty,
     /// Whether an argument may be left out in the middle (`Replace([x], , "re", , "", , )`).
     pub omittable: bool,
@@ -95,16 +155,59 @@ pub struct Function {
     pub uses_groups: bool,
     /// Whether a rule that calls it is shown as `[Redact]` (Entra's `Redact`).
     pub redacts: bool,
+    /// Whether the same arguments always give the same result (not `Now`, `Guid`...).
+    pure: bool,
+    /// Whether it must be a rule's whole expression (Entra's `SelectUniqueValue`).
+    top_level: bool,
+    /// Whether it asks the target which values are taken (Entra's `SelectUniqueValue`).
+    asks_target: bool,
+    /// Whether it can stop its rule from flowing (Entra's `IgnoreFlowIfNullOrEmpty`).
+    ignores_flow: bool,
+    examples: &'static [Example],
     pub eval: EvalFn,
 }
 
 impl Function {
+    /// The expected type of argument `index`; the last parameter's type for any further ones.
     pub fn arg_type(&self, index: usize) -> Ty {
-        self.arg_types
+        self.params
             .get(index)
-            .or(self.arg_types.last())
-            .copied()
-            .unwrap_or(Ty::Any)
+            .or(self.params.last())
+            .map_or(Ty::Any, |p| p.ty)
+    }
+
+    /// Whether the same arguments always give the same result: false for the clock
+    /// (`Now`, `Time.now`), randomness (`Guid`, `RandomString`) and the target's state
+    /// (`SelectUniqueValue`). An expression that calls an impure function is never constant.
+    pub fn is_pure(&self) -> bool {
+        self.pure
+    }
+
+    /// Whether it must be a rule's whole expression (Entra's `SelectUniqueValue`).
+    pub fn must_be_top_level(&self) -> bool {
+        self.top_level
+    }
+
+    /// Whether a rule that calls it hides its value from logs and `explain` (Entra's `Redact`).
+    pub fn redacts(&self) -> bool {
+        self.redacts
+    }
+
+    /// Whether evaluating it asks the target which values are already taken, so the sync
+    /// must load them (Entra's `SelectUniqueValue`).
+    pub fn asks_target(&self) -> bool {
+        self.asks_target
+    }
+
+    /// Whether, as a rule's whole expression, it can stop the rule from flowing (Entra's
+    /// `IgnoreFlowIfNullOrEmpty`).
+    pub fn ignores_flow(&self) -> bool {
+        self.ignores_flow
+    }
+
+    /// Its documented examples, from the vendor's reference where it has some.
+    pub fn examples(&self) -> &'static [Example] {
+        self.examples
     }
 
     pub fn accepts(&self, count: usize) -> bool {
@@ -248,6 +351,63 @@ mod tests {
             names.dedup();
             assert_eq!(before, names.len(), "duplicate function name in {dialect}");
         }
+    }
+
+    fn every_function() -> impl Iterator<Item = &'static Function> {
+        table(Dialect::Okta)
+            .iter()
+            .chain(okta::METHOD_ONLY)
+            .chain(table(Dialect::Entra))
+    }
+
+    #[test]
+    fn declared_parameters_appear_in_the_signature() {
+        // `user.isMemberOf({'group.profile.name': 'Sales'}, ...)` shows an argument, not a name.
+        for function in every_function().filter(|f| !f.signature.contains('{')) {
+            for param in function.params {
+                assert!(
+                    param.kind == ParamKind::Repeated || function.signature.contains(param.name),
+                    "`{}` does not mention its parameter `{}`",
+                    function.signature,
+                    param.name
+                );
+            }
+        }
+    }
+
+    /// The checker's former `IMPURE_FUNCTIONS` list and `SelectUniqueValue` name tests, as
+    /// metadata: switching the checker to the methods changes nothing.
+    #[test]
+    fn purity_and_placement_match_the_former_name_lists() {
+        let impure: Vec<_> = every_function()
+            .filter(|f| !f.is_pure())
+            .map(|f| f.name)
+            .collect();
+        assert_eq!(
+            impure,
+            [
+                "Time.now",
+                "Guid",
+                "Now",
+                "RandomString",
+                "SelectUniqueValue"
+            ]
+        );
+        let top_level: Vec<_> = every_function()
+            .filter(|f| f.must_be_top_level())
+            .map(|f| f.name)
+            .collect();
+        assert_eq!(top_level, ["SelectUniqueValue"]);
+        let asks_target: Vec<_> = every_function()
+            .filter(|f| f.asks_target())
+            .map(|f| f.name)
+            .collect();
+        assert_eq!(asks_target, ["SelectUniqueValue"]);
+        let redacts: Vec<_> = every_function()
+            .filter(|f| f.redacts())
+            .map(|f| f.name)
+            .collect();
+        assert_eq!(redacts, ["Redact"]);
     }
 
     #[test]

@@ -5,6 +5,11 @@
 //! (the docs' −493, where elapsed time would give −492.8), and days, hours, minutes and
 //! seconds as whole elapsed units, truncated toward zero.
 
+use super::super::Args;
+use super::super::dotnet_datetime::{self, NetDateTime};
+use super::args::{date_arg, interval_arg, number_arg, text_arg, whole_number};
+use crate::mapping::eval::EvalError;
+use crate::value::Value;
 use chrono::{Datelike, Duration, Months, NaiveDateTime};
 
 /// A VB date interval name.
@@ -25,8 +30,17 @@ pub enum Interval {
     Second,
 }
 
+/// Why `DateAdd` or an interval name failed; the messages are the evaluator's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DateError {
+    #[error("\"{0}\" is not a date interval; use yyyy, q, m, y, d, w, ww, h, n or s")]
+    UnknownInterval(String),
+    #[error("DateAdd: the result is out of the range of dates")]
+    OutOfRange,
+}
+
 impl Interval {
-    pub fn from_name(name: &str) -> Result<Interval, String> {
+    pub fn from_name(name: &str) -> Result<Interval, DateError> {
         Ok(match name {
             "yyyy" => Interval::Year,
             "q" => Interval::Quarter,
@@ -38,21 +52,17 @@ impl Interval {
             "h" => Interval::Hour,
             "n" => Interval::Minute,
             "s" => Interval::Second,
-            other => {
-                return Err(format!(
-                    "\"{other}\" is not a date interval; use yyyy, q, m, y, d, w, ww, h, n or s"
-                ));
-            }
+            other => return Err(DateError::UnknownInterval(other.to_owned())),
         })
     }
 }
 
 /// `DateAdd(interval, value, date)`. Calendar intervals take whole numbers (VB rounds half to
 /// even); month arithmetic keeps the day, clamped to the month's end (Jan 31 + 1 m = Feb 28).
-pub fn add(interval: Interval, amount: f64, t: NaiveDateTime) -> Result<NaiveDateTime, String> {
-    let out_of_range = || "DateAdd: the result is out of the range of dates".to_owned();
+pub fn add(interval: Interval, amount: f64, t: NaiveDateTime) -> Result<NaiveDateTime, DateError> {
+    let out_of_range = || DateError::OutOfRange;
     let whole = amount.round_ties_even();
-    let months = |n: f64| -> Result<NaiveDateTime, String> {
+    let months = |n: f64| -> Result<NaiveDateTime, DateError> {
         if n.abs() > 120_000.0 {
             return Err(out_of_range());
         }
@@ -65,7 +75,7 @@ pub fn add(interval: Interval, amount: f64, t: NaiveDateTime) -> Result<NaiveDat
         }
         .ok_or_else(out_of_range)
     };
-    let millis = |unit_ms: f64| -> Result<NaiveDateTime, String> {
+    let millis = |unit_ms: f64| -> Result<NaiveDateTime, DateError> {
         let ms = (amount * unit_ms).round();
         if !ms.is_finite() || ms.abs() > 3.2e14 {
             return Err(out_of_range());
@@ -116,6 +126,83 @@ pub fn diff(interval: Interval, date1: NaiveDateTime, date2: NaiveDateTime) -> i
         Interval::Minute => elapsed.num_minutes(),
         Interval::Second => elapsed.num_seconds(),
     }
+}
+
+pub(super) fn c_date(a: &mut Args<'_>) -> Result<Value, EvalError> {
+    Ok(date_arg(a, 0)?.map_or(Value::Null, |t| Value::Str(dotnet_datetime::entra_date(t))))
+}
+
+pub(super) fn date_add(a: &mut Args<'_>) -> Result<Value, EvalError> {
+    let interval = interval_arg(a, 0)?;
+    let Some(amount) = number_arg(a, 1)? else {
+        return Ok(Value::Null);
+    };
+    let Some(t) = date_arg(a, 2)? else {
+        return Ok(Value::Null);
+    };
+    let result = add(interval, amount, t).map_err(|e| a.error(e.to_string()))?;
+    Ok(Value::Str(dotnet_datetime::entra_date(result)))
+}
+
+pub(super) fn date_diff(a: &mut Args<'_>) -> Result<Value, EvalError> {
+    let interval = interval_arg(a, 0)?;
+    match (date_arg(a, 1)?, date_arg(a, 2)?) {
+        (Some(d1), Some(d2)) => Ok(Value::Int(diff(interval, d1, d2))),
+        _ => Ok(Value::Null),
+    }
+}
+
+pub(super) fn date_from_num(a: &mut Args<'_>) -> Result<Value, EvalError> {
+    let Some(ticks) = whole_number(a, 0)? else {
+        return Ok(Value::Null);
+    };
+    let t =
+        dotnet_datetime::from_filetime(ticks).map_err(|e| a.error(format!("DateFromNum: {e}")))?;
+    Ok(Value::Str(dotnet_datetime::entra_date(t)))
+}
+
+/// `FormatDateTime(source, dateTimeStyles, inputFormat, outputFormat)`, or the three-argument
+/// form without styles (Cloud Sync, older Graph schema).
+pub(super) fn format_date_time(a: &mut Args<'_>) -> Result<Value, EvalError> {
+    let (styles, input, output) = if a.len() == 4 {
+        (Some(1), 2, 3)
+    } else {
+        (None, 1, 2)
+    };
+    let styles = match styles {
+        Some(i) => text_arg(a, i)?,
+        None => None,
+    };
+    let styles = dotnet_datetime::Styles::parse(styles.as_deref().unwrap_or_default())
+        .map_err(|e| a.error(format!("FormatDateTime: {e}")))?;
+    let (Some(input), Some(output)) = (text_arg(a, input)?, text_arg(a, output)?) else {
+        return Err(a.error("FormatDateTime: inputFormat and outputFormat are required"));
+    };
+    let Some(source) = text_arg(a, 0)? else {
+        return Ok(Value::Null);
+    };
+    let today = a.env().now.date_naive();
+    let parsed: NetDateTime = dotnet_datetime::parse_exact(&source, &input, today)
+        .map(|p| styles.apply(p))
+        .map_err(|e| a.error(format!("FormatDateTime: {e}")))?;
+    dotnet_datetime::format(&parsed, &output)
+        .map(Value::Str)
+        .map_err(|e| a.error(format!("FormatDateTime: {e}")))
+}
+
+pub(super) fn now(a: &mut Args<'_>) -> Result<Value, EvalError> {
+    Ok(Value::Str(dotnet_datetime::entra_date(
+        a.env().now.naive_utc(),
+    )))
+}
+
+pub(super) fn num_from_date(a: &mut Args<'_>) -> Result<Value, EvalError> {
+    let Some(t) = date_arg(a, 0)? else {
+        return Ok(Value::Null);
+    };
+    dotnet_datetime::to_filetime(t)
+        .map(Value::Int)
+        .map_err(|e| a.error(format!("NumFromDate: {e}")))
 }
 
 #[cfg(test)]

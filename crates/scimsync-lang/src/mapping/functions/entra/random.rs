@@ -1,12 +1,16 @@
 //! Entra's random values: `Guid()` and `RandomString(...)`, for one-time passwords and
 //! unique ids. Backed by the operating system's randomness (`rand`'s thread RNG).
 
+use super::super::Args;
+use super::args::{text_arg, whole_number};
+use crate::mapping::eval::EvalError;
+use crate::value::Value;
 use rand::RngExt as _;
 use rand::seq::SliceRandom as _;
 
 /// A random (version 4) GUID in .NET's default `D` format: 32 lower-case hex digits in
 /// groups 8-4-4-4-12.
-pub fn guid() -> String {
+pub fn new_guid() -> String {
     let mut bytes = [0u8; 16];
     rand::rng().fill(&mut bytes[..]);
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
@@ -44,10 +48,25 @@ pub struct Spec {
     pub avoid: String,
 }
 
+/// Why `RandomString` cannot make a string; the messages are the evaluator's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RandomError {
+    #[error("RandomString: length must be between 1 and {MAX_LENGTH}, got {0}")]
+    Length(i64),
+    #[error("RandomString: {name} must not be negative, got {min}")]
+    NegativeMinimum { name: &'static str, min: i64 },
+    #[error("RandomString: the minimums add up to {required}, more than the length {length}")]
+    MinimumsTooLong { required: i64, length: i64 },
+    #[error("RandomString: {name} is {min} but every such character is to be avoided")]
+    ClassAvoided { name: &'static str, min: i64 },
+    #[error("RandomString: every character is to be avoided")]
+    AllAvoided,
+}
+
 /// `RandomString(length, minNumbers, minSpecial, minCapital, minLower, charactersToAvoid)`:
 /// at least the given number of each class, the rest from all classes, shuffled, none of
 /// the avoided characters.
-pub fn random_string(spec: &Spec) -> Result<String, String> {
+pub fn generate(spec: &Spec) -> Result<String, RandomError> {
     let minima = [
         (spec.min_numbers, DIGITS, "minNumbers"),
         (spec.min_special, SPECIALS, "minSpecial"),
@@ -55,25 +74,20 @@ pub fn random_string(spec: &Spec) -> Result<String, String> {
         (spec.min_lower, LOWERS, "minLower"),
     ];
     if !(1..=MAX_LENGTH).contains(&spec.length) {
-        return Err(format!(
-            "RandomString: length must be between 1 and {MAX_LENGTH}, got {}",
-            spec.length
-        ));
+        return Err(RandomError::Length(spec.length));
     }
     let mut required = 0;
     for (min, _, name) in minima {
         if min < 0 {
-            return Err(format!(
-                "RandomString: {name} must not be negative, got {min}"
-            ));
+            return Err(RandomError::NegativeMinimum { name, min });
         }
         required = min.saturating_add(required);
     }
     if required > spec.length {
-        return Err(format!(
-            "RandomString: the minimums add up to {required}, more than the length {}",
-            spec.length
-        ));
+        return Err(RandomError::MinimumsTooLong {
+            required,
+            length: spec.length,
+        });
     }
     let pool =
         |class: &str| -> Vec<char> { class.chars().filter(|c| !spec.avoid.contains(*c)).collect() };
@@ -82,9 +96,7 @@ pub fn random_string(spec: &Spec) -> Result<String, String> {
     for (min, class, name) in minima {
         let chars = pool(class);
         if min > 0 && chars.is_empty() {
-            return Err(format!(
-                "RandomString: {name} is {min} but every such character is to be avoided"
-            ));
+            return Err(RandomError::ClassAvoided { name, min });
         }
         for _ in 0..min {
             out.push(chars[rng.random_range(0..chars.len())]);
@@ -95,13 +107,35 @@ pub fn random_string(spec: &Spec) -> Result<String, String> {
         .flat_map(|(_, class, _)| pool(class))
         .collect();
     if all.is_empty() {
-        return Err("RandomString: every character is to be avoided".into());
+        return Err(RandomError::AllAvoided);
     }
     while (out.len() as i64) < spec.length {
         out.push(all[rng.random_range(0..all.len())]);
     }
     out.shuffle(&mut rng);
     Ok(out.into_iter().collect())
+}
+
+pub(super) fn guid(_: &mut Args<'_>) -> Result<Value, EvalError> {
+    Ok(Value::Str(new_guid()))
+}
+
+pub(super) fn random_string(a: &mut Args<'_>) -> Result<Value, EvalError> {
+    let mut counts = [0i64; 5];
+    for (i, count) in counts.iter_mut().enumerate() {
+        *count = whole_number(a, i)?.unwrap_or(0);
+    }
+    let spec = Spec {
+        length: counts[0],
+        min_numbers: counts[1],
+        min_special: counts[2],
+        min_capital: counts[3],
+        min_lower: counts[4],
+        avoid: text_arg(a, 5)?.unwrap_or_default(),
+    };
+    generate(&spec)
+        .map(Value::Str)
+        .map_err(|e| a.error(e.to_string()))
 }
 
 #[cfg(test)]
@@ -115,10 +149,10 @@ mod tests {
         )
         .unwrap();
         for _ in 0..100 {
-            let g = guid();
+            let g = new_guid();
             assert!(re.is_match(&g), "{g}");
         }
-        assert_ne!(guid(), guid());
+        assert_ne!(new_guid(), new_guid());
     }
 
     #[test]
@@ -132,7 +166,7 @@ mod tests {
             avoid: "?,".into(),
         };
         for _ in 0..200 {
-            let s = random_string(&spec).unwrap();
+            let s = generate(&spec).unwrap();
             assert_eq!(s.chars().count(), 10);
             let count = |class: &str| s.chars().filter(|c| class.contains(*c)).count();
             assert!(count(DIGITS) >= 2 && count(SPECIALS) >= 2, "{s}");
@@ -149,11 +183,11 @@ mod tests {
             avoid: avoid.into(),
             ..Spec::default()
         };
-        assert!(random_string(&spec(0, 0, "")).is_err());
-        assert!(random_string(&spec(257, 0, "")).is_err());
-        assert!(random_string(&spec(3, 4, "")).is_err());
-        assert!(random_string(&spec(3, -1, "")).is_err());
-        assert!(random_string(&spec(3, 1, DIGITS)).is_err());
-        assert_eq!(random_string(&spec(256, 0, "")).map(|s| s.len()), Ok(256));
+        assert!(generate(&spec(0, 0, "")).is_err());
+        assert!(generate(&spec(257, 0, "")).is_err());
+        assert!(generate(&spec(3, 4, "")).is_err());
+        assert!(generate(&spec(3, -1, "")).is_err());
+        assert!(generate(&spec(3, 1, DIGITS)).is_err());
+        assert_eq!(generate(&spec(256, 0, "")).map(|s| s.len()), Ok(256));
     }
 }

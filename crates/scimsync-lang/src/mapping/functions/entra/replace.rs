@@ -5,7 +5,11 @@
 //! Patterns are .NET regular expressions, run by [`Pattern`]: named groups `(?<name>…)`,
 //! look-around, back-references and atomic groups included.
 
-use crate::mapping::pattern::{Anchoring, Pattern};
+use super::super::Args;
+use super::args::text_arg;
+use crate::mapping::eval::EvalError;
+use crate::mapping::pattern::{Anchoring, Pattern, PatternError};
+use crate::value::Value;
 
 /// The arguments as the call gave them: `None` = left out.
 #[derive(Debug, Default)]
@@ -21,11 +25,34 @@ pub struct ReplaceArgs {
     pub template: Option<String>,
 }
 
+/// Why `Replace` failed; the messages are the evaluator's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplaceError {
+    #[error("Replace: oldValue must not be empty")]
+    EmptyOldValue,
+    #[error("Replace: with oldValue, give replacementValue or template")]
+    OldValueAlone,
+    #[error("Replace: give oldValue or regexPattern")]
+    NothingToFind,
+    #[error("Replace: with regexGroupName, give replacementValue or replacementAttributeName")]
+    GroupAlone,
+    #[error("Replace: with regexPattern, give replacementValue")]
+    PatternAlone,
+    #[error("Replace: the pattern has no group named \"{0}\"")]
+    NoSuchGroup(String),
+    /// The pattern does not compile.
+    #[error("Replace: {0}")]
+    Invalid(PatternError),
+    /// The pattern gave up on this value (backtracking limit).
+    #[error(transparent)]
+    GaveUp(PatternError),
+}
+
 /// Runs Replace; `Ok(None)` is a null result (nothing to replace in).
-pub fn replace(args: ReplaceArgs) -> Result<Option<String>, String> {
+pub fn apply(args: ReplaceArgs) -> Result<Option<String>, ReplaceError> {
     if let Some(old) = &args.old_value {
         if old.is_empty() {
-            return Err("Replace: oldValue must not be empty".into());
+            return Err(ReplaceError::EmptyOldValue);
         }
         let Some(source) = &args.source else {
             return Ok(None);
@@ -38,13 +65,12 @@ pub fn replace(args: ReplaceArgs) -> Result<Option<String>, String> {
             // Mode 1: plain, case-sensitive, every occurrence.
             return Ok(Some(source.replace(old.as_str(), replacement)));
         }
-        return Err("Replace: with oldValue, give replacementValue or template".into());
+        return Err(ReplaceError::OldValueAlone);
     }
     let Some(pattern) = &args.pattern else {
-        return Err("Replace: give oldValue or regexPattern".into());
+        return Err(ReplaceError::NothingToFind);
     };
-    let regex =
-        Pattern::cached(pattern, Anchoring::Anywhere).map_err(|why| format!("Replace: {why}"))?;
+    let regex = Pattern::cached(pattern, Anchoring::Anywhere).map_err(ReplaceError::Invalid)?;
     match (&args.group, &args.replacement, &args.replacement_attribute) {
         (Some(group), None, Some(attribute)) => {
             // Mode 5: the source when it has a value; else the named group of the pattern
@@ -57,7 +83,11 @@ pub fn replace(args: ReplaceArgs) -> Result<Option<String>, String> {
             };
             check_group(&regex, group)?;
             Ok(Some(
-                regex.first_group(other, group)?.unwrap_or("").to_owned(),
+                regex
+                    .first_group(other, group)
+                    .map_err(ReplaceError::GaveUp)?
+                    .unwrap_or("")
+                    .to_owned(),
             ))
         }
         (Some(group), Some(replacement), _) => {
@@ -68,7 +98,10 @@ pub fn replace(args: ReplaceArgs) -> Result<Option<String>, String> {
             };
             let mut out = String::with_capacity(source.len());
             let mut last = 0;
-            for span in regex.group_spans(source, group)? {
+            for span in regex
+                .group_spans(source, group)
+                .map_err(ReplaceError::GaveUp)?
+            {
                 out.push_str(&source[last..span.start]);
                 out.push_str(replacement);
                 last = span.end;
@@ -82,24 +115,21 @@ pub fn replace(args: ReplaceArgs) -> Result<Option<String>, String> {
                 return Ok(None);
             };
             Ok(Some(
-                regex.replace_all(source, &rust_substitution(replacement))?,
+                regex
+                    .replace_all(source, &rust_substitution(replacement))
+                    .map_err(ReplaceError::GaveUp)?,
             ))
         }
-        (Some(_), None, None) => Err(
-            "Replace: with regexGroupName, give replacementValue or replacementAttributeName"
-                .into(),
-        ),
-        (None, None, _) => Err("Replace: with regexPattern, give replacementValue".into()),
+        (Some(_), None, None) => Err(ReplaceError::GroupAlone),
+        (None, None, _) => Err(ReplaceError::PatternAlone),
     }
 }
 
-fn check_group(regex: &Pattern, group: &str) -> Result<(), String> {
+fn check_group(regex: &Pattern, group: &str) -> Result<(), ReplaceError> {
     if regex.has_group(group) {
         Ok(())
     } else {
-        Err(format!(
-            "Replace: the pattern has no group named \"{group}\""
-        ))
+        Err(ReplaceError::NoSuchGroup(group.to_owned()))
     }
 }
 
@@ -148,6 +178,32 @@ fn rust_substitution(dotnet: &str) -> String {
         }
     }
     out
+}
+
+pub(super) fn replace(a: &mut Args<'_>) -> Result<Value, EvalError> {
+    let given_text = |a: &mut Args<'_>, i: usize| -> Result<Option<String>, EvalError> {
+        Ok(if a.given(i) {
+            Some(text_arg(a, i)?.unwrap_or_default())
+        } else {
+            None
+        })
+    };
+    let args = ReplaceArgs {
+        source: text_arg(a, 0)?,
+        old_value: given_text(a, 1)?,
+        pattern: given_text(a, 2)?,
+        group: given_text(a, 3)?,
+        replacement: given_text(a, 4)?,
+        replacement_attribute: if a.given(5) {
+            Some(text_arg(a, 5)?)
+        } else {
+            None
+        },
+        template: given_text(a, 6)?,
+    };
+    apply(args)
+        .map(|r| r.map_or(Value::Null, Value::Str))
+        .map_err(|e| a.error(e.to_string()))
 }
 
 #[cfg(test)]

@@ -1,6 +1,9 @@
 //! Entra's app-role functions over `[appRoleAssignments]`, the user's roles in the app (a
 //! multi-valued attribute of role values, e.g. `["Admin", "User"]`).
 
+use super::super::Args;
+use super::args::text_arg;
+use crate::mapping::eval::EvalError;
 use crate::value::Value;
 
 /// The `type` Entra gives app roles.
@@ -62,4 +65,25 @@ fn complex_roles(assignments: &Value, display_member: &str) -> Value {
             })
             .collect(),
     )
+}
+
+pub(super) fn app_role_assignments_complex(a: &mut Args<'_>) -> Result<Value, EvalError> {
+    Ok(all_roles(&*a.value_ref(0)?))
+}
+
+pub(super) fn assertive_app_role_assignments_complex(a: &mut Args<'_>) -> Result<Value, EvalError> {
+    Ok(all_roles_assertive(&*a.value_ref(0)?))
+}
+
+/// scimsync's optional preference list decides between several roles, which Entra leaves
+/// unspecified.
+pub(super) fn single_app_role_assignment(a: &mut Args<'_>) -> Result<Value, EvalError> {
+    let assignments = a.value_ref(0)?;
+    let mut preferred = Vec::with_capacity(a.len().saturating_sub(1));
+    for i in 1..a.len() {
+        if let Some(role) = text_arg(a, i)? {
+            preferred.push(role);
+        }
+    }
+    Ok(single_role(&assignments, &preferred))
 }

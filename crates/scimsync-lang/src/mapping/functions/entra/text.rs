@@ -15,19 +15,40 @@ pub fn left(text: &str, count: i64) -> String {
     }
 }
 
+/// Why a text function failed; the messages are the evaluator's.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TextError {
+    #[error("{function}: start must be 1 or more (positions are 1-based), got {start}")]
+    Start { function: &'static str, start: i64 },
+    #[error("Mid: length must not be negative, got {0}")]
+    NegativeLength(i64),
+    #[error("\"{text}\" is not Base64: {error}")]
+    NotBase64 {
+        text: String,
+        error: base64::DecodeError,
+    },
+    #[error("the bytes are not UTF-8 text")]
+    NotUtf8,
+    #[error("UTF-16 text needs an even number of bytes")]
+    OddUtf16,
+    #[error("\"{0}\" is not an encoding; use UTF8, ASCII or Unicode")]
+    UnknownEncoding(String),
+}
+
 /// `Mid(source, start, length)`: `length` characters from the 1-based `start`, or to the end
 /// when `length` is `None` or runs past it; `""` when `start` is past the end.
-pub fn mid(text: &str, start: i64, length: Option<i64>) -> Result<String, String> {
+pub fn mid(text: &str, start: i64, length: Option<i64>) -> Result<String, TextError> {
     if start < 1 {
-        return Err(format!(
-            "Mid: start must be 1 or more (positions are 1-based), got {start}"
-        ));
+        return Err(TextError::Start {
+            function: "Mid",
+            start,
+        });
     }
     let skip = usize::try_from(start - 1).unwrap_or(usize::MAX);
     let rest = text.chars().skip(skip);
     match length {
         None => Ok(rest.collect()),
-        Some(n) if n < 0 => Err(format!("Mid: length must not be negative, got {n}")),
+        Some(n) if n < 0 => Err(TextError::NegativeLength(n)),
         Some(n) => Ok(rest
             .take(usize::try_from(n).unwrap_or(usize::MAX))
             .collect()),
@@ -69,11 +90,12 @@ impl Compare {
 
 /// `InStr(value1, value2, start, compareType)`: the 1-based position of `needle` in `haystack`
 /// from `start`, 0 when absent. An empty needle is found at `start`, like VB.
-pub fn instr(haystack: &str, needle: &str, start: i64, compare: Compare) -> Result<i64, String> {
+pub fn instr(haystack: &str, needle: &str, start: i64, compare: Compare) -> Result<i64, TextError> {
     if start < 1 {
-        return Err(format!(
-            "InStr: start must be 1 or more (positions are 1-based), got {start}"
-        ));
+        return Err(TextError::Start {
+            function: "InStr",
+            start,
+        });
     }
     let fold = |s: &str| -> Vec<char> {
         match compare {
@@ -203,19 +225,22 @@ pub fn utf8_hex(text: &str) -> String {
 }
 
 /// `ConvertFromBase64(source, encoding)`: `UTF8`, `ASCII` or `Unicode` (UTF-16LE) text.
-pub fn from_base64(text: &str, encoding: &str) -> Result<String, String> {
+pub fn from_base64(text: &str, encoding: &str) -> Result<String, TextError> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(text.trim())
-        .map_err(|e| format!("\"{text}\" is not Base64: {e}"))?;
+        .map_err(|error| TextError::NotBase64 {
+            text: text.to_owned(),
+            error,
+        })?;
     match encoding {
-        "UTF8" => String::from_utf8(bytes).map_err(|_| "the bytes are not UTF-8 text".to_owned()),
+        "UTF8" => String::from_utf8(bytes).map_err(|_| TextError::NotUtf8),
         "ASCII" => Ok(bytes
             .iter()
             .map(|b| if b.is_ascii() { char::from(*b) } else { '?' })
             .collect()),
         "Unicode" => {
             if bytes.len() % 2 != 0 {
-                return Err("UTF-16 text needs an even number of bytes".into());
+                return Err(TextError::OddUtf16);
             }
             let units: Vec<u16> = bytes
                 .chunks_exact(2)
@@ -223,9 +248,7 @@ pub fn from_base64(text: &str, encoding: &str) -> Result<String, String> {
                 .collect();
             Ok(String::from_utf16_lossy(&units))
         }
-        other => Err(format!(
-            "\"{other}\" is not an encoding; use UTF8, ASCII or Unicode"
-        )),
+        other => Err(TextError::UnknownEncoding(other.to_owned())),
     }
 }
 

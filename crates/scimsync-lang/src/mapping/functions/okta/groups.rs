@@ -8,7 +8,7 @@
 
 use super::super::Args;
 use crate::mapping::eval::EvalError;
-use crate::mapping::pattern::{Anchoring, Pattern};
+use crate::mapping::pattern::{Anchoring, Pattern, PatternError};
 use crate::value::Value;
 
 /// Whether any group name passes `test` against the (non-null) argument.
@@ -39,7 +39,7 @@ pub fn is_member_of_group_name_regex(a: &mut Args<'_>) -> Result<Value, EvalErro
     let Some(pattern) = a.text(0)? else {
         return Ok(Value::Bool(false));
     };
-    let fail = |why: String| a.error(format!("isMemberOfGroupNameRegex: {why}"));
+    let fail = |why: PatternError| a.error(format!("isMemberOfGroupNameRegex: {why}"));
     let regex = Pattern::cached(&pattern, Anchoring::Whole).map_err(fail)?;
     for group in &a.env().record.groups {
         if regex.is_match(group).map_err(fail)? {

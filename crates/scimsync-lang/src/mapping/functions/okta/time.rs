@@ -38,7 +38,9 @@ fn zone(a: &Args<'_>, id: &str) -> Result<Tz, EvalError> {
 fn iso_arg(a: &mut Args<'_>, i: usize) -> Result<Option<DateTime<FixedOffset>>, EvalError> {
     match text(a, i)? {
         None => Ok(None),
-        Some(t) => joda::parse_iso(&t).map(Some).map_err(|why| a.error(why)),
+        Some(t) => joda::parse_iso(&t)
+            .map(Some)
+            .map_err(|why| a.error(why.to_string())),
     }
 }
 
@@ -46,7 +48,9 @@ fn iso_arg(a: &mut Args<'_>, i: usize) -> Result<Option<DateTime<FixedOffset>>, 
 fn zoned_arg(a: &mut Args<'_>, i: usize) -> Result<Option<joda::Zoned>, EvalError> {
     match text(a, i)? {
         None => Ok(None),
-        Some(t) => joda::parse_zoned(&t).map(Some).map_err(|why| a.error(why)),
+        Some(t) => joda::parse_zoned(&t)
+            .map(Some)
+            .map_err(|why| a.error(why.to_string())),
     }
 }
 
@@ -69,7 +73,7 @@ fn utc_from_millis(a: &Args<'_>, millis: Option<i64>) -> Result<Value, EvalError
 fn formatted(a: &Args<'_>, t: &DateTime<Tz>, pattern: &str) -> Result<Value, EvalError> {
     joda::format(t, pattern)
         .map(Value::Str)
-        .map_err(|why| a.error(why))
+        .map_err(|why| a.error(why.to_string()))
 }
 
 /// `Time.now([timeZoneId [, format]])`: ISO 8601 in UTC, or in the zone, or formatted.
@@ -116,7 +120,7 @@ pub fn from_string_to_iso8601(a: &mut Args<'_>) -> Result<Value, EvalError> {
     };
     parsed
         .map(|t| Value::Str(joda::iso(&t)))
-        .map_err(|why| a.error(why))
+        .map_err(|why| a.error(why.to_string()))
 }
 
 /// `Time.fromIso8601ToWindows(iso)`: ticks, as a string.

@@ -68,7 +68,7 @@ pub fn check_expression(expr: &Expr, dialect: Dialect) -> Result<ExprPlan, Vec<D
     let (node, _) = checker.expr(expr, dialect);
     if dialect == Dialect::Entra {
         // A lone expression is a rule's whole expression: only a nested call is misplaced.
-        checker.select_unique_nested(expr);
+        checker.top_level_only_nested(expr);
     }
     if !checker.diagnostics.iter().any(Diagnostic::is_error) {
         Ok(ExprPlan {

@@ -178,7 +178,7 @@ impl Checker {
             kind: ExprKind::Str(text),
             span,
         })) = args.get(2)
-            && let Err(problem) = Pattern::new(text, Anchoring::Anywhere)
+            && let Err(problem) = Pattern::compile(text, Anchoring::Anywhere)
         {
             self.report(CallError::Regex { problem, at: *span });
         }

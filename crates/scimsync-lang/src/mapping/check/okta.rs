@@ -353,15 +353,14 @@ impl Checker {
             };
             let at = *span;
             let error = match kind {
-                Kind::Regex => Pattern::new(text, Anchoring::Whole)
+                Kind::Regex => Pattern::compile(text, Anchoring::Whole)
                     .err()
                     .map(|problem| CallError::Regex { problem, at }),
                 Kind::Zone => joda::zone(text).is_none().then(|| CallError::Zone {
                     zone: text.clone(),
                     at,
                 }),
-                Kind::Pattern => joda::check_pattern(text)
-                    .err()
+                Kind::Pattern => joda::pattern_problem(text)
                     .map(|problem| CallError::JodaPattern { problem, at }),
             };
             if let Some(error) = error {

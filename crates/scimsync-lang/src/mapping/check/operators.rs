@@ -108,7 +108,7 @@ impl Checker {
     /// `value matches "pattern"`: a constant pattern must compile.
     fn matches(&mut self, rhs: &Expr, operands: Operands, span: Span) -> (Node, Ty) {
         let compiled = match &rhs.kind {
-            ExprKind::Str(pattern) => match Pattern::new(pattern, Anchoring::Whole) {
+            ExprKind::Str(pattern) => match Pattern::compile(pattern, Anchoring::Whole) {
                 Ok(re) => Some(re),
                 Err(problem) => {
                     self.report(CallError::Regex {

@@ -5,7 +5,9 @@
 use super::Checker;
 use super::error::{CallError, Problem};
 use super::statements::Written;
+use crate::mapping::Dialect;
 use crate::mapping::diagnostic::Diagnostic;
+use crate::mapping::functions::{self, Function};
 use crate::mapping::plan::{Flow, Node, PlannedRule};
 use crate::mapping::source::Span;
 use crate::mapping::syntax::{Arg, Expr, ExprKind};
@@ -13,9 +15,6 @@ use crate::scim::path::AttrPath;
 
 /// The longest expression Entra's attribute mappings accept, in characters.
 pub const ENTRA_MAX_EXPRESSION_CHARS: usize = 10_000;
-
-/// Entra's function that must be a rule's whole expression.
-pub(super) const SELECT_UNIQUE_VALUE: &str = "SelectUniqueValue";
 
 /// An Entra expression longer than Entra accepts: an error at the first character past the
 /// limit. `text` is the source the expression's span points into.
@@ -34,22 +33,31 @@ impl Checker {
     /// create-only: evaluated again on update, the user's own value would count as taken
     /// and the value would change on every sync.
     pub(super) fn select_unique_placement(&mut self, expr: &Expr, flow: Flow) {
-        let at_root = self.select_unique_nested(expr);
-        if at_root && flow != Flow::OnCreate {
-            self.report(CallError::SelectUniqueOnUpdate { at: expr.span });
+        if let Some(function) = self.top_level_only_nested(expr)
+            && flow != Flow::OnCreate
+        {
+            self.report(CallError::SelectUniqueOnUpdate {
+                function: function.name,
+                at: expr.span,
+            });
         }
     }
 
-    /// Reports every `SelectUniqueValue` call nested inside another expression; returns
-    /// whether the expression itself is one.
-    pub(super) fn select_unique_nested(&mut self, expr: &Expr) -> bool {
+    /// Reports every call to a function that must be a whole expression
+    /// ([`Function::must_be_top_level`]) found nested inside another expression; returns the
+    /// function when the expression itself is such a call.
+    pub(super) fn top_level_only_nested(&mut self, expr: &Expr) -> Option<&'static Function> {
         let mut calls = Vec::new();
-        calls_named(expr, SELECT_UNIQUE_VALUE, &mut calls);
-        let at_root = calls.first() == Some(&expr.span);
-        for span in calls.iter().skip(usize::from(at_root)) {
-            self.report(CallError::SelectUniqueNested { at: *span });
+        top_level_only_calls(expr, &mut calls);
+        let at_root = calls.first().filter(|(span, _)| *span == expr.span);
+        let root = at_root.map(|(_, function)| *function);
+        for (span, function) in calls.iter().skip(usize::from(root.is_some())) {
+            self.report(CallError::SelectUniqueNested {
+                function: function.name,
+                at: *span,
+            });
         }
-        at_root
+        root
     }
 
     /// Entra does not allow `SelectUniqueValue` to write the attribute users are matched on.
@@ -59,12 +67,17 @@ impl Checker {
         planned: &[PlannedRule],
         written: &Written,
     ) {
-        let unique = planned.iter().find(|r| {
-            *r.path == *match_path
-                && matches!(&r.expr, Node::Call { function, .. } if function.name == "SelectUniqueValue")
+        let unique = planned.iter().find_map(|r| match &r.expr {
+            Node::Call { function, .. }
+                if *r.path == *match_path && function.must_be_top_level() =>
+            {
+                Some(*function)
+            }
+            _ => None,
         });
-        if let (Some(_), Some(span)) = (unique, written.get(match_path)) {
+        if let (Some(function), Some(span)) = (unique, written.get(match_path)) {
             self.report(CallError::SelectUniqueMatched {
+                function: function.name,
                 path: match_path.clone(),
                 at: *span,
             });
@@ -72,24 +85,27 @@ impl Checker {
     }
 }
 
-/// The spans of every call to `name` in `e`, outermost first.
-fn calls_named(e: &Expr, name: &str, out: &mut Vec<Span>) {
-    let mut visit = |child: &Expr| calls_named(child, name, out);
+/// Every call in `e` to an Entra function that must be a whole expression, outermost first.
+fn top_level_only_calls(e: &Expr, out: &mut Vec<(Span, &'static Function)>) {
+    let mut visit = |child: &Expr| top_level_only_calls(child, out);
     match &e.kind {
         ExprKind::Call {
             receiver,
             name: called,
             args,
         } => {
-            if receiver.is_none() && called.name == name {
-                out.push(e.span);
+            if receiver.is_none()
+                && let Some(function) = functions::lookup(Dialect::Entra, &called.name)
+                && function.must_be_top_level()
+            {
+                out.push((e.span, function));
             }
             if let Some(r) = receiver {
-                calls_named(r, name, out);
+                top_level_only_calls(r, out);
             }
             for arg in args {
                 if let Arg::Given(a) = arg {
-                    calls_named(a, name, out);
+                    top_level_only_calls(a, out);
                 }
             }
         }

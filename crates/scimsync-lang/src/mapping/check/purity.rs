@@ -6,16 +6,6 @@ use crate::mapping::plan::Node;
 use crate::record::Record;
 use crate::value::Value;
 
-/// Functions whose result differs from call to call or depends on the outside world: an
-/// expression that calls one is never constant.
-const IMPURE_FUNCTIONS: &[&str] = &[
-    "Now",
-    "Guid",
-    "RandomString",
-    "SelectUniqueValue",
-    "Time.now",
-];
-
 /// Whether a condition has the same truth for every user: `Some(false)` for `false`,
 /// `x && false`, `"a" == "b"`; `None` when it depends on the user (or cannot be evaluated).
 pub(super) fn constant_truth(node: &Node) -> Option<bool> {
@@ -51,9 +41,7 @@ fn is_constant(node: &Node) -> bool {
     let mut constant = true;
     node.walk(&mut |n| match n {
         Node::Attr(_) | Node::Groups | Node::SourceId | Node::SourceStatus => constant = false,
-        Node::Call { function, .. }
-            if function.uses_groups || IMPURE_FUNCTIONS.contains(&function.name) =>
-        {
+        Node::Call { function, .. } if function.uses_groups || !function.is_pure() => {
             constant = false
         }
         _ => {}

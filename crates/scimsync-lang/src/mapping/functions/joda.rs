@@ -274,12 +274,6 @@ pub fn pattern_problem(pattern: &str) -> Option<JodaError> {
     tokens(pattern).err()
 }
 
-/// [`pattern_problem`] as the message the checker shows; the checker's call site
-/// (`check/okta.rs`) moves to `pattern_problem` with the check split, then this goes.
-pub fn check_pattern(pattern: &str) -> Result<(), String> {
-    pattern_problem(pattern).map_or(Ok(()), |problem| Err(problem.to_string()))
-}
-
 /// Formats `t` with a Joda pattern.
 pub fn format(t: &DateTime<Tz>, pattern: &str) -> Result<String, JodaError> {
     let mut out = String::new();

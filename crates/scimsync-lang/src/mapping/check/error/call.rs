@@ -6,9 +6,11 @@ use thiserror::Error;
 
 use super::{Parts, Problem, did_you_mean, was_were};
 use crate::mapping::Dialect;
-use crate::mapping::check::placement::{ENTRA_MAX_EXPRESSION_CHARS, SELECT_UNIQUE_VALUE};
+use crate::mapping::check::placement::ENTRA_MAX_EXPRESSION_CHARS;
 use crate::mapping::diagnostic::Code;
 use crate::mapping::functions::Ty;
+use crate::mapping::functions::joda::JodaError;
+use crate::mapping::pattern::PatternError;
 use crate::mapping::source::Span;
 use crate::scim::path::AttrPath;
 
@@ -59,13 +61,13 @@ pub(in crate::mapping::check) enum CallError {
     InternalProperty { at: Span },
     /// A constant regular expression that does not compile.
     #[error("{problem}")]
-    Regex { problem: String, at: Span },
+    Regex { problem: PatternError, at: Span },
     #[error(
         "\"{zone}\" is not a time-zone id; use an IANA id like \"America/New_York\" or \"Etc/UTC\""
     )]
     Zone { zone: String, at: Span },
     #[error("{problem}")]
-    JodaPattern { problem: String, at: Span },
+    JodaPattern { problem: JodaError, at: Span },
     /// Classic Okta EL has no method calls on values.
     #[error("`.{method}()` is a method call on a value")]
     MethodInClassicOkta { method: String, at: Span },
@@ -77,12 +79,16 @@ pub(in crate::mapping::check) enum CallError {
         "the expression is {length} characters long; Entra accepts at most {ENTRA_MAX_EXPRESSION_CHARS}"
     )]
     EntraTooLong { length: usize, at: Span },
-    #[error("`{SELECT_UNIQUE_VALUE}` must be the whole expression of a rule")]
-    SelectUniqueNested { at: Span },
-    #[error("a `{SELECT_UNIQUE_VALUE}` rule must apply `on create` only")]
-    SelectUniqueOnUpdate { at: Span },
-    #[error("`{SELECT_UNIQUE_VALUE}` cannot write `{path}`, the match attribute")]
-    SelectUniqueMatched { path: AttrPath, at: Span },
+    #[error("`{function}` must be the whole expression of a rule")]
+    SelectUniqueNested { function: &'static str, at: Span },
+    #[error("a `{function}` rule must apply `on create` only")]
+    SelectUniqueOnUpdate { function: &'static str, at: Span },
+    #[error("`{function}` cannot write `{path}`, the match attribute")]
+    SelectUniqueMatched {
+        function: &'static str,
+        path: AttrPath,
+        at: Span,
+    },
 }
 
 /// What an unknown function name may have meant.
@@ -149,9 +155,9 @@ impl Problem for CallError {
                 .help("compare with `==`"),
             EntraTooLong { at, .. } => Parts::error(Code::ExpressionTooLong, *at, "past Entra's limit")
                 .help("Entra refuses the mapping: split the logic across rules, or compute the value in the directory"),
-            SelectUniqueNested { at } => Parts::error(Code::Placement, *at, "nested inside another expression")
-                .help(format!("Entra only evaluates it at the top level: `path <- {SELECT_UNIQUE_VALUE}(rule1, rule2, ...) on create`")),
-            SelectUniqueOnUpdate { at } => Parts::error(Code::BadOption, *at, "applied on every sync")
+            SelectUniqueNested { function, at } => Parts::error(Code::Placement, *at, "nested inside another expression")
+                .help(format!("Entra only evaluates it at the top level: `path <- {function}(rule1, rule2, ...) on create`")),
+            SelectUniqueOnUpdate { at, .. } => Parts::error(Code::BadOption, *at, "applied on every sync")
                 .help("add `on create`: on update the user's own value would count as taken, so the value would change each run"),
             SelectUniqueMatched { at, .. } => Parts::error(Code::Placement, *at, "the match attribute")
                 .help("Entra does not allow it on a matching attribute: match users on another one, e.g. `match externalId` with `externalId <- [objectId]`"),

@@ -5,7 +5,7 @@ use thiserror::Error;
 
 use super::{Parts, Problem, did_you_mean};
 use crate::mapping::diagnostic::{self, Code};
-use crate::mapping::plan::TargetType;
+use crate::mapping::plan::{ConversionError, TargetType};
 use crate::mapping::source::Span;
 use crate::value::Value;
 
@@ -47,7 +47,7 @@ pub(in crate::mapping::check) enum RuleError {
     ConstantDoesNotConvert {
         target: String,
         target_type: TargetType,
-        why: String,
+        why: ConversionError,
         at: Span,
         target_at: Span,
     },

@@ -159,7 +159,7 @@ async fn online(config: &Config, plan: &Plan) -> Result<bool, String> {
     let writes = written_paths(plan);
     let findings = discovery::check_paths(&writes, &schemas, &resource_types);
     let mut failed = false;
-    if !features.patch && config.target.update_mode == crate::config::UpdateMode::Patch {
+    if !features.patch && config.target.update_mode == crate::sync::settings::UpdateMode::Patch {
         println!(
             "  error: the target does not support PATCH; set update_mode = \"put\" in [target]"
         );

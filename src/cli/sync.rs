@@ -9,8 +9,8 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::daemon::run::{RunError, run_once};
 use crate::observe::progress::Progress;
+use crate::sync::observed::{RunError, run_once};
 use crate::sync::{RunOptions, SyncError, render};
 use scimsync_scim::client::ClientError;
 use scimsync_scim::throttle::HeldOff;

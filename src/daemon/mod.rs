@@ -2,7 +2,7 @@
 //! service.
 //!
 //! ```text
-//! schedule.rs ─tick─▶ loop (here) ─spawn─▶ run.rs (one sync, audited) ─▶ health.rs, metrics
+//! schedule.rs ─tick─▶ loop (here) ─spawn─▶ sync::observed::run_once   ─▶ health.rs, metrics
 //!                      ▲  signals: TERM/INT stop, HUP reload          ─▶ notify.rs (systemd)
 //!                      └─ http.rs serves /healthz and /metrics from the shared state
 //! ```
@@ -23,7 +23,6 @@
 pub mod health;
 pub mod http;
 pub mod notify;
-pub mod run;
 pub mod schedule;
 
 use std::path::{Path, PathBuf};
@@ -41,8 +40,8 @@ use crate::config::Config;
 use crate::observe::metrics::Metrics;
 use crate::sync::RunOptions;
 use crate::sync::event::{WriteEvent, WriteObserver};
+use crate::sync::observed::{self, RunOutcome};
 use health::Health;
-use run::RunOutcome;
 use schedule::Schedule;
 use scimsync_lang::mapping::Plan;
 
@@ -343,7 +342,7 @@ fn start_run(loaded: &Loaded, shared: &Arc<Shared>, done: mpsc::Sender<RunOutcom
     notify::status(&format!("run {run_id} in progress"));
     tracing::info!(run_id = %run_id, "run started");
     let task = tokio::spawn(async move {
-        let outcome = run::run_once(&config, &plan, &options, observers).await;
+        let outcome = observed::run_once(&config, &plan, &options, observers).await;
         let _ = done.send(outcome).await;
     });
     Running {

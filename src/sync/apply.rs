@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use super::diff::{Action, AttrChange, Change, Changes};
 use super::event::{Operation, WriteEvent, WriteFailure, WriteObserver, WriteResult};
 use super::groups::{GroupChange, GroupChanges, MemberSkip};
-use crate::config::UpdateMode;
+use super::settings::UpdateMode;
 use crate::state::{ManagedGroup, ManagedUser, PendingCreate, Rejection, State};
 use scimsync_lang::scim::patch::PatchOperation;
 use scimsync_lang::scim::path::AttrPath;

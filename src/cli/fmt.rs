@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use super::error::CliError;
 use scimsync_lang::mapping::format::{FormatError, format_file};
 use scimsync_lang::mapping::{SourceFile, render_all};
 
@@ -20,7 +21,7 @@ pub struct FmtArgs {
     check: bool,
 }
 
-pub fn run(args: FmtArgs) -> Result<ExitCode, String> {
+pub fn run(args: FmtArgs) -> Result<ExitCode, CliError> {
     let mut failed = false;
     for path in &args.files {
         let shown = path.display().to_string();

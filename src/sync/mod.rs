@@ -40,7 +40,7 @@ use diff::{Changes, Policy};
 use event::{Discard, Mapped, Operation, WriteEvent, WriteObserver, WriteResult};
 use groups::{GroupChanges, MemberSkip};
 use safety::Violation;
-use scimsync_lang::mapping::{self, Plan, SourceFile};
+use scimsync_lang::mapping::{self, Diagnostic, Plan, SourceFile};
 use scimsync_scim::auth::Auth;
 use scimsync_scim::client::{
     BuildError, ClientError, ClientOptions, RequestTotals, ResourceType, ScimClient,
@@ -53,12 +53,16 @@ use scimsync_source::SourceError;
 pub enum SyncError {
     #[error("cannot read mapping {path}: {reason}")]
     MappingRead { path: String, reason: String },
-    /// The diagnostics, already rendered against the file.
-    #[error("{rendered}mapping {path}: {count} error(s); nothing was written")]
+    /// The mapping does not compile. The edge that prints this renders the diagnostics
+    /// against `file` (compiler style) before this headline.
+    #[error(
+        "mapping {path}: {} error(s); nothing was written",
+        errors_in(diagnostics)
+    )]
     Mapping {
         path: String,
-        rendered: String,
-        count: usize,
+        file: SourceFile,
+        diagnostics: Vec<Diagnostic>,
     },
     #[error(transparent)]
     Source(#[from] SourceError),
@@ -85,6 +89,10 @@ pub enum ConnectError {
     Auth(#[from] scimsync_scim::auth::AuthError),
     #[error(transparent)]
     Build(#[from] BuildError),
+}
+
+fn errors_in(diagnostics: &[Diagnostic]) -> usize {
+    diagnostics.iter().filter(|d| d.is_error()).count()
 }
 
 /// How one run goes.
@@ -159,7 +167,7 @@ impl RunReport {
     }
 }
 
-/// Reads and compiles a `.map` file; errors come back rendered, every one of them. Warnings
+/// Reads and compiles a `.map` file; errors come back as diagnostics, every one of them. Warnings
 /// go to the log, one event each.
 pub fn load_plan(path: &Path) -> Result<Plan, SyncError> {
     let (plan, warnings) = load_plan_and_warnings(path)?;
@@ -178,11 +186,16 @@ pub fn load_plan_and_warnings(path: &Path) -> Result<(Plan, Vec<String>), SyncEr
         reason: e.kind().to_string(),
     })?;
     let file = SourceFile::new(shown.clone(), text);
-    let plan = mapping::compile(&file).map_err(|diagnostics| SyncError::Mapping {
-        path: shown,
-        rendered: mapping::render_all(&diagnostics, &file),
-        count: diagnostics.iter().filter(|d| d.is_error()).count(),
-    })?;
+    let plan = match mapping::compile(&file) {
+        Ok(plan) => plan,
+        Err(diagnostics) => {
+            return Err(SyncError::Mapping {
+                path: shown,
+                file,
+                diagnostics,
+            });
+        }
+    };
     let warnings = plan
         .warnings
         .iter()

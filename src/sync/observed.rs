@@ -80,7 +80,9 @@ pub async fn run_once(
         started,
         clock.elapsed(),
         options.dry_run,
-        report.as_ref().map_err(|e: &RunError| e.to_string()),
+        report
+            .as_ref()
+            .map_err(|e: &RunError| e as &dyn std::error::Error),
     );
     RunOutcome { report, summary }
 }

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::error::CliError;
+use super::error::{CliError, render};
 use crate::config::Config;
 use crate::sync::{SyncError, connect, load_plan_and_warnings};
 use scimsync_lang::mapping::plan::TargetType;
@@ -64,7 +64,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, CliError> {
                 failed = true;
             }
             Err(other) => {
-                eprintln!("error: {other}");
+                eprintln!("{}", render(&other.into()));
                 failed = true;
             }
         }

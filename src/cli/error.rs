@@ -44,6 +44,20 @@ pub enum CliError {
     Report(serde_json::Error),
     #[error("cannot write to stdout: {0}")]
     Stdout(std::io::Error),
+    #[error("cannot read {path}: {kind}")]
+    ReadFile {
+        path: String,
+        kind: std::io::ErrorKind,
+    },
+    #[error("cannot write {path}: {source}")]
+    WriteFile {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "{0}: the canonical layout would change the file's meaning, so it was left as it is (please report this)"
+    )]
+    Unstable(String),
     /// Writes were made, then the target asked for a longer pause than allowed.
     #[error(
         "{held}; the writes above were made and the state is saved; {}",

@@ -323,8 +323,7 @@ impl Config {
         if !url.username().is_empty() || url.password().is_some() {
             return Err(Invalid::TargetCredentials);
         }
-        self.target.token_source()?;
-        self.validate_auth()?;
+        self.target.credentials()?;
         if !(0.0..=100.0).contains(&self.sync.safety.max_deactivation_percent) {
             return Err(Invalid::DeactivationPercent);
         }
@@ -368,48 +367,88 @@ impl Config {
         }
         Ok(())
     }
+}
 
-    /// Each auth mode's own keys are present, and no other mode's.
-    fn validate_auth(&self) -> Result<(), Invalid> {
-        let t = &self.target;
-        let mode = t.auth.name();
+/// How requests authenticate, with what each mode needs: the one shape of `auth` and its keys
+/// that the rest of scimsync reads.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Credentials {
+    /// `Authorization: Bearer <token>`.
+    Bearer { token: SecretSource },
+    /// `Authorization: <value>`, sent exactly as given.
+    Header { value: SecretSource },
+    /// `Authorization: Basic base64(username:password)`.
+    Basic {
+        username: String,
+        password: SecretSource,
+    },
+    /// OAuth 2.0 client credentials at `token_url`, then Bearer.
+    OAuth2 {
+        token_url: String,
+        client_id: String,
+        client_secret: SecretSource,
+        scope: Option<String>,
+    },
+}
+
+impl TargetConfig {
+    /// The credentials `auth` and its keys describe: the secret's one source, each auth mode's
+    /// own keys present, and no other mode's. The config loader calls it to validate; the
+    /// client is built from what it returns.
+    pub fn credentials(&self) -> Result<Credentials, Invalid> {
+        let secret = self.token_source()?;
+        let mode = self.auth.name();
         let needs = |key: &'static str, value: &Option<String>| match value {
-            Some(v) if !v.trim().is_empty() => Ok(()),
+            Some(v) if !v.trim().is_empty() => Ok(v.clone()),
             _ => Err(Invalid::AuthNeeds { mode, key }),
         };
         let refuses = |key: &'static str, value: &Option<String>| match value {
             Some(_) => Err(Invalid::AuthRefuses { mode, key }),
             None => Ok(()),
         };
-        match t.auth {
+        let credentials = match self.auth {
             AuthMode::Bearer | AuthMode::Header => {
-                refuses("username", &t.username)?;
-                refuses("token_url", &t.token_url)?;
-                refuses("client_id", &t.client_id)?;
+                refuses("username", &self.username)?;
+                refuses("token_url", &self.token_url)?;
+                refuses("client_id", &self.client_id)?;
+                if self.auth == AuthMode::Bearer {
+                    Credentials::Bearer { token: secret }
+                } else {
+                    Credentials::Header { value: secret }
+                }
             }
             AuthMode::Basic => {
-                needs("username", &t.username)?;
-                refuses("token_url", &t.token_url)?;
-                refuses("client_id", &t.client_id)?;
+                let username = needs("username", &self.username)?;
+                refuses("token_url", &self.token_url)?;
+                refuses("client_id", &self.client_id)?;
+                Credentials::Basic {
+                    username,
+                    password: secret,
+                }
             }
             AuthMode::OAuth2 => {
-                refuses("username", &t.username)?;
-                needs("token_url", &t.token_url)?;
-                needs("client_id", &t.client_id)?;
-                let url = t.token_url.clone().unwrap_or_default();
-                let parsed = url::Url::parse(&url).map_err(|source| Invalid::TokenUrl {
-                    url: url.clone(),
+                refuses("username", &self.username)?;
+                let token_url = needs("token_url", &self.token_url)?;
+                let client_id = needs("client_id", &self.client_id)?;
+                let parsed = url::Url::parse(&token_url).map_err(|source| Invalid::TokenUrl {
+                    url: token_url.clone(),
                     source,
                 })?;
                 if !matches!(parsed.scheme(), "http" | "https") {
-                    return Err(Invalid::TokenUrlScheme(url));
+                    return Err(Invalid::TokenUrlScheme(token_url));
+                }
+                Credentials::OAuth2 {
+                    token_url,
+                    client_id,
+                    client_secret: secret,
+                    scope: self.scope.clone(),
                 }
             }
+        };
+        if self.auth != AuthMode::OAuth2 {
+            refuses("scope", &self.scope)?;
         }
-        if t.auth != AuthMode::OAuth2 {
-            refuses("scope", &t.scope)?;
-        }
-        Ok(())
+        Ok(credentials)
     }
 }
 

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{AuthMode, Config, TargetConfig, TokenSourceError};
+use crate::config::{Config, Credentials, Invalid, TargetConfig};
 use crate::state::lock::{LockError, StateLock};
 use crate::state::{State, StateError};
 use apply::{Applied, Applier};
@@ -84,7 +84,7 @@ pub enum SyncError {
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     #[error(transparent)]
-    Token(#[from] TokenSourceError),
+    Credentials(#[from] Invalid),
     #[error(transparent)]
     Auth(#[from] scimsync_scim::auth::AuthError),
     #[error(transparent)]
@@ -206,17 +206,20 @@ pub fn load_plan_and_warnings(path: &Path) -> Result<(Plan, Vec<String>), SyncEr
 
 /// The client a target config describes: auth, throttle, retries, op casing.
 pub fn connect(target: &TargetConfig) -> Result<ScimClient, SyncError> {
-    let secret = target.token_source().map_err(ConnectError::from)?.load()?;
-    let auth = match target.auth {
-        AuthMode::Bearer => Auth::bearer(&secret).map_err(ConnectError::from)?,
-        AuthMode::Header => Auth::header(&secret).map_err(ConnectError::from)?,
-        AuthMode::Basic => Auth::basic(target.username.as_deref().unwrap_or_default(), secret),
-        AuthMode::OAuth2 => Auth::oauth2(
-            target.token_url.as_deref().unwrap_or_default(),
-            target.client_id.as_deref().unwrap_or_default(),
-            secret,
-            target.scope.clone(),
-        ),
+    let auth = match target.credentials().map_err(ConnectError::from)? {
+        Credentials::Bearer { token } => {
+            Auth::bearer(&token.load()?).map_err(ConnectError::from)?
+        }
+        Credentials::Header { value } => {
+            Auth::header(&value.load()?).map_err(ConnectError::from)?
+        }
+        Credentials::Basic { username, password } => Auth::basic(&username, password.load()?),
+        Credentials::OAuth2 {
+            token_url,
+            client_id,
+            client_secret,
+            scope,
+        } => Auth::oauth2(&token_url, &client_id, client_secret.load()?, scope),
     };
     ScimClient::new(
         &target.url,

@@ -337,7 +337,7 @@ impl Applier<'_> {
                         state.rejected.insert(
                             source_id.clone(),
                             Rejection {
-                                operation: change.action.verb().into(),
+                                operation: change.action.user_operation(),
                                 status: error.status(),
                                 detail: error
                                     .detail()

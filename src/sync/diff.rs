@@ -19,7 +19,7 @@ use super::event::Operation;
 use super::kept::{self, NotKept};
 use super::settings::ActionsConfig;
 use super::takeover::{TakenOver, Takeovers, held_by_other};
-use crate::state::{ManagedUser, State};
+use crate::state::{ManagedUser, State, UserOperation};
 use scimsync_lang::mapping::plan::{Flow, REDACTED};
 use scimsync_lang::scim::patch::PatchOperation;
 use scimsync_lang::scim::path::AttrPath;
@@ -43,6 +43,17 @@ impl Action {
             Action::Reactivate => "reactivate",
             Action::Deactivate => "deactivate",
             Action::Delete => "delete",
+        }
+    }
+
+    /// How the state records this action when the target refuses it.
+    pub fn user_operation(self) -> UserOperation {
+        match self {
+            Action::Create => UserOperation::Create,
+            Action::Update => UserOperation::Update,
+            Action::Reactivate => UserOperation::Reactivate,
+            Action::Deactivate => UserOperation::Deactivate,
+            Action::Delete => UserOperation::Delete,
         }
     }
 
@@ -513,11 +524,9 @@ impl<'a> Differ<'a> {
     /// back while the desired state is the same.
     fn push(&mut self, change: Change) {
         let source_id = change.source_id.clone().unwrap_or_default();
-        let Some(rejection) =
-            self.state.rejected.get(&source_id).filter(|r| {
-                r.operation == change.action.verb() && r.fingerprint == change.fingerprint
-            })
-        else {
+        let Some(rejection) = self.state.rejected.get(&source_id).filter(|r| {
+            r.operation == change.action.user_operation() && r.fingerprint == change.fingerprint
+        }) else {
             self.changes.changes.push(change);
             return;
         };

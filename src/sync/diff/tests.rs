@@ -216,7 +216,7 @@ fn a_refused_change_is_held_until_the_desired_state_changes() {
     s.rejected.insert(
         "3".into(),
         crate::state::Rejection {
-            operation: "update".into(),
+            operation: crate::state::UserOperation::Update,
             status: Some(403),
             detail: "owners cannot be updated".into(),
             fingerprint: d.users[0].fingerprint.to_string(),

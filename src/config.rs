@@ -24,6 +24,8 @@ use scimsync_lang::scim::patch::OpCase;
 use scimsync_secure::secret::SecretSource;
 use scimsync_source::SourceConfig;
 
+use crate::sync::settings::{SyncConfig, UpdateMode};
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -202,157 +204,6 @@ pub enum AuthMode {
     OAuth2,
 }
 
-/// How an update is sent.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum UpdateMode {
-    #[default]
-    Patch,
-    Put,
-}
-
-/// `[sync]`: which provisioning actions are on, the safety threshold, group handling.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SyncConfig {
-    #[serde(default)]
-    pub actions: ActionsConfig,
-    #[serde(default)]
-    pub safety: SafetyConfig,
-    /// Members per group PATCH request (large groups are changed in chunks).
-    #[serde(default = "default_member_chunk")]
-    pub member_chunk: usize,
-}
-
-fn default_member_chunk() -> usize {
-    100
-}
-
-impl Default for SyncConfig {
-    fn default() -> Self {
-        SyncConfig {
-            actions: ActionsConfig::default(),
-            safety: SafetyConfig::default(),
-            member_chunk: default_member_chunk(),
-        }
-    }
-}
-
-/// `[sync.actions]`: each provisioning action, switchable like Okta's and Entra's toggles.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ActionsConfig {
-    #[serde(default = "yes")]
-    pub create: bool,
-    #[serde(default = "yes")]
-    pub update: bool,
-    #[serde(default = "yes")]
-    pub deactivate: bool,
-    #[serde(default = "yes")]
-    pub reactivate: bool,
-    /// DELETE users that are no longer wanted (off by default: deactivation is reversible).
-    #[serde(default)]
-    pub delete: bool,
-    /// With `delete`: delete only users scimsync deactivated at least this many days ago.
-    pub delete_after_days: Option<u32>,
-    #[serde(default = "yes")]
-    pub group_create: bool,
-    #[serde(default = "yes")]
-    pub group_rename: bool,
-    #[serde(default = "yes")]
-    pub group_members: bool,
-    /// DELETE pushed groups that no rule selects any more (off by default: some apps turn
-    /// groups into workspaces or projects, and deleting one deletes what is in it).
-    #[serde(default)]
-    pub group_delete: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-impl Default for ActionsConfig {
-    fn default() -> Self {
-        ActionsConfig {
-            create: true,
-            update: true,
-            deactivate: true,
-            reactivate: true,
-            delete: false,
-            delete_after_days: None,
-            group_create: true,
-            group_rename: true,
-            group_members: true,
-            group_delete: false,
-        }
-    }
-}
-
-/// `[sync.safety]`: the deactivation threshold.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SafetyConfig {
-    /// Most users one run may deactivate or delete.
-    #[serde(default = "default_max_deactivations")]
-    pub max_deactivations: usize,
-    /// Most users one run may deactivate or delete, as a percentage of the users scimsync
-    /// manages. Applies when more than `always_allowed` would go.
-    #[serde(default = "default_max_percent")]
-    pub max_deactivation_percent: f64,
-    /// Deactivations a run may always make, whatever the percentage.
-    #[serde(default = "default_always_allowed")]
-    pub always_allowed: usize,
-    /// The rolling window the limits hold over (`"24h"`, `"90m"`, `"0s"` for one run alone):
-    /// removals scimsync made within it count toward them, and the percentage is of the
-    /// managed active users at the window's start, so a source that shrinks a little every
-    /// run cannot deactivate everyone over several runs.
-    #[serde(default = "default_safety_window", with = "duration_text")]
-    pub window: std::time::Duration,
-}
-
-fn default_safety_window() -> std::time::Duration {
-    std::time::Duration::from_secs(24 * 3600)
-}
-
-/// Durations written as text (`"24h"`, `"1h 30m"`), as systemd and humantime read them.
-mod duration_text {
-    use serde::Deserialize as _;
-
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<std::time::Duration, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        humantime::parse_duration(&text).map_err(|e| {
-            serde::de::Error::custom(format!(
-                "`{text}` is not a duration ({e}); write it like \"24h\", \"90m\" or \"1h 30m\""
-            ))
-        })
-    }
-}
-
-fn default_max_deactivations() -> usize {
-    50
-}
-
-fn default_max_percent() -> f64 {
-    20.0
-}
-
-fn default_always_allowed() -> usize {
-    5
-}
-
-impl Default for SafetyConfig {
-    fn default() -> Self {
-        SafetyConfig {
-            max_deactivations: default_max_deactivations(),
-            max_deactivation_percent: default_max_percent(),
-            always_allowed: default_always_allowed(),
-            window: default_safety_window(),
-        }
-    }
-}
-
 fn default_page_size() -> usize {
     200
 }
@@ -367,7 +218,7 @@ fn default_timeout() -> u64 {
 
 impl TargetConfig {
     /// Where the token comes from; exactly one source must be configured.
-    pub fn token_source(&self) -> Result<SecretSource, String> {
+    pub fn token_source(&self) -> Result<SecretSource, TokenSourceError> {
         let sources: Vec<SecretSource> = [
             self.token_env.clone().map(SecretSource::Env),
             self.token_file.clone().map(SecretSource::File),
@@ -376,20 +227,22 @@ impl TargetConfig {
         .into_iter()
         .flatten()
         .collect();
-        match sources.len() {
-            1 => Ok(sources
-                .into_iter()
-                .next()
-                .unwrap_or(SecretSource::Env(String::new()))),
-            0 => {
-                Err("[target] needs one of `token_env`, `token_file` or `token_credential`".into())
-            }
-            _ => Err(
-                "[target] takes only one of `token_env`, `token_file` and `token_credential`"
-                    .into(),
-            ),
+        let mut sources = sources.into_iter();
+        match (sources.next(), sources.next()) {
+            (Some(one), None) => Ok(one),
+            (None, _) => Err(TokenSourceError::Missing),
+            (Some(_), Some(_)) => Err(TokenSourceError::Several),
         }
     }
+}
+
+/// `[target]` names no secret, or more than one.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenSourceError {
+    #[error("[target] needs one of `token_env`, `token_file` or `token_credential`")]
+    Missing,
+    #[error("[target] takes only one of `token_env`, `token_file` and `token_credential`")]
+    Several,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -417,8 +270,8 @@ pub enum ConfigError {
     Read { path: String, reason: String },
     #[error("config {path}: {message}")]
     Parse { path: String, message: String },
-    #[error("config {path}: {message}")]
-    Invalid { path: String, message: String },
+    #[error("config {path}: {problem}")]
+    Invalid { path: String, problem: Invalid },
 }
 
 impl Config {
@@ -449,123 +302,211 @@ impl Config {
         if let Some(audit) = &mut config.audit {
             audit.path = base.join(&audit.path);
         }
-        config.validate().map_err(|message| ConfigError::Invalid {
+        config.validate().map_err(|problem| ConfigError::Invalid {
             path: shown,
-            message,
+            problem,
         })?;
         Ok(config)
     }
 
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), Invalid> {
         if let SourceConfig::Ldap(ldap) = &self.source {
-            ldap.validate()?;
+            ldap.validate().map_err(Invalid::Source)?;
         }
-        let url = url::Url::parse(&self.target.url)
-            .map_err(|e| format!("[target] url `{}` is not a URL: {e}", self.target.url))?;
+        let url = url::Url::parse(&self.target.url).map_err(|source| Invalid::TargetUrl {
+            url: self.target.url.clone(),
+            source,
+        })?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!(
-                "[target] url `{}` must start with https:// (or http://)",
-                self.target.url
-            ));
+            return Err(Invalid::TargetScheme(self.target.url.clone()));
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err("[target] url must not carry credentials; use token_env, token_file or token_credential".into());
+            return Err(Invalid::TargetCredentials);
         }
-        self.target.token_source()?;
-        self.validate_auth()?;
+        self.target.credentials()?;
         if !(0.0..=100.0).contains(&self.sync.safety.max_deactivation_percent) {
-            return Err("[sync.safety] max_deactivation_percent must be between 0 and 100".into());
+            return Err(Invalid::DeactivationPercent);
         }
         if self.sync.member_chunk == 0 {
-            return Err("[sync] member_chunk must be at least 1".into());
+            return Err(Invalid::MemberChunk);
         }
         if self
             .target
             .requests_per_second
             .is_some_and(|r| !r.is_finite() || r <= 0.0)
         {
-            return Err("[target] requests_per_second must be a positive number".into());
+            return Err(Invalid::RequestsPerSecond);
         }
         if self.target.page_size == 0
             || self.target.concurrency == 0
             || self.target.timeout_seconds == 0
         {
-            return Err(
-                "[target] page_size, concurrency and timeout_seconds must be at least 1".into(),
-            );
+            return Err(Invalid::TargetZero);
         }
         self.validate_schedule()?;
         Ok(())
     }
 
-    fn validate_schedule(&self) -> Result<(), String> {
+    fn validate_schedule(&self) -> Result<(), Invalid> {
         let Some(schedule) = &self.schedule else {
             return Ok(());
         };
         if schedule.cron.as_slice().is_empty() {
-            return Err("[schedule] cron needs at least one expression".into());
+            return Err(Invalid::CronEmpty);
         }
         for expression in schedule.cron.as_slice() {
-            expression.parse::<cron::Schedule>().map_err(|e| {
-                format!("[schedule] cron `{expression}` is not a valid expression ({e}); it takes 6 fields: sec min hour day-of-month month day-of-week (and an optional year)")
-            })?;
+            expression
+                .parse::<cron::Schedule>()
+                .map_err(|source| Invalid::Cron {
+                    expression: expression.clone(),
+                    source,
+                })?;
         }
         if schedule.shutdown_timeout_seconds == 0 || schedule.failure_threshold == 0 {
-            return Err(
-                "[schedule] shutdown_timeout_seconds and failure_threshold must be at least 1"
-                    .into(),
-            );
+            return Err(Invalid::ScheduleZero);
         }
         Ok(())
     }
+}
 
-    /// Each auth mode's own keys are present, and no other mode's.
-    fn validate_auth(&self) -> Result<(), String> {
-        let t = &self.target;
-        let needs = |key: &str, value: &Option<String>| match value {
-            Some(v) if !v.trim().is_empty() => Ok(()),
-            _ => Err(format!(
-                "[target] auth = \"{}\" needs `{key}`",
-                t.auth.name()
-            )),
+/// How requests authenticate, with what each mode needs: the one shape of `auth` and its keys
+/// that the rest of scimsync reads.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Credentials {
+    /// `Authorization: Bearer <token>`.
+    Bearer { token: SecretSource },
+    /// `Authorization: <value>`, sent exactly as given.
+    Header { value: SecretSource },
+    /// `Authorization: Basic base64(username:password)`.
+    Basic {
+        username: String,
+        password: SecretSource,
+    },
+    /// OAuth 2.0 client credentials at `token_url`, then Bearer.
+    OAuth2 {
+        token_url: String,
+        client_id: String,
+        client_secret: SecretSource,
+        scope: Option<String>,
+    },
+}
+
+impl TargetConfig {
+    /// The credentials `auth` and its keys describe: the secret's one source, each auth mode's
+    /// own keys present, and no other mode's. The config loader calls it to validate; the
+    /// client is built from what it returns.
+    pub fn credentials(&self) -> Result<Credentials, Invalid> {
+        let secret = self.token_source()?;
+        let mode = self.auth.name();
+        let needs = |key: &'static str, value: &Option<String>| match value {
+            Some(v) if !v.trim().is_empty() => Ok(v.clone()),
+            _ => Err(Invalid::AuthNeeds { mode, key }),
         };
-        let refuses = |key: &str, value: &Option<String>| match value {
-            Some(_) => Err(format!(
-                "[target] `{key}` does not apply to auth = \"{}\"",
-                t.auth.name()
-            )),
+        let refuses = |key: &'static str, value: &Option<String>| match value {
+            Some(_) => Err(Invalid::AuthRefuses { mode, key }),
             None => Ok(()),
         };
-        match t.auth {
+        let credentials = match self.auth {
             AuthMode::Bearer | AuthMode::Header => {
-                refuses("username", &t.username)?;
-                refuses("token_url", &t.token_url)?;
-                refuses("client_id", &t.client_id)?;
-            }
-            AuthMode::Basic => {
-                needs("username", &t.username)?;
-                refuses("token_url", &t.token_url)?;
-                refuses("client_id", &t.client_id)?;
-            }
-            AuthMode::OAuth2 => {
-                refuses("username", &t.username)?;
-                needs("token_url", &t.token_url)?;
-                needs("client_id", &t.client_id)?;
-                let url = t.token_url.as_deref().unwrap_or_default();
-                let parsed = url::Url::parse(url)
-                    .map_err(|e| format!("[target] token_url `{url}` is not a URL: {e}"))?;
-                if !matches!(parsed.scheme(), "http" | "https") {
-                    return Err(format!(
-                        "[target] token_url `{url}` must start with https://"
-                    ));
+                refuses("username", &self.username)?;
+                refuses("token_url", &self.token_url)?;
+                refuses("client_id", &self.client_id)?;
+                if self.auth == AuthMode::Bearer {
+                    Credentials::Bearer { token: secret }
+                } else {
+                    Credentials::Header { value: secret }
                 }
             }
+            AuthMode::Basic => {
+                let username = needs("username", &self.username)?;
+                refuses("token_url", &self.token_url)?;
+                refuses("client_id", &self.client_id)?;
+                Credentials::Basic {
+                    username,
+                    password: secret,
+                }
+            }
+            AuthMode::OAuth2 => {
+                refuses("username", &self.username)?;
+                let token_url = needs("token_url", &self.token_url)?;
+                let client_id = needs("client_id", &self.client_id)?;
+                let parsed = url::Url::parse(&token_url).map_err(|source| Invalid::TokenUrl {
+                    url: token_url.clone(),
+                    source,
+                })?;
+                if !matches!(parsed.scheme(), "http" | "https") {
+                    return Err(Invalid::TokenUrlScheme(token_url));
+                }
+                Credentials::OAuth2 {
+                    token_url,
+                    client_id,
+                    client_secret: secret,
+                    scope: self.scope.clone(),
+                }
+            }
+        };
+        if self.auth != AuthMode::OAuth2 {
+            refuses("scope", &self.scope)?;
         }
-        if t.auth != AuthMode::OAuth2 {
-            refuses("scope", &t.scope)?;
-        }
-        Ok(())
+        Ok(credentials)
     }
+}
+
+/// What is wrong with a config that parsed: each message names the section and key.
+#[derive(Debug, thiserror::Error)]
+pub enum Invalid {
+    /// The source's own check (its crate renders it).
+    #[error("{0}")]
+    Source(String),
+    #[error("[target] url `{url}` is not a URL: {source}")]
+    TargetUrl {
+        url: String,
+        source: url::ParseError,
+    },
+    #[error("[target] url `{0}` must start with https:// (or http://)")]
+    TargetScheme(String),
+    #[error(
+        "[target] url must not carry credentials; use token_env, token_file or token_credential"
+    )]
+    TargetCredentials,
+    #[error(transparent)]
+    Token(#[from] TokenSourceError),
+    #[error("[target] auth = \"{mode}\" needs `{key}`")]
+    AuthNeeds {
+        mode: &'static str,
+        key: &'static str,
+    },
+    #[error("[target] `{key}` does not apply to auth = \"{mode}\"")]
+    AuthRefuses {
+        mode: &'static str,
+        key: &'static str,
+    },
+    #[error("[target] token_url `{url}` is not a URL: {source}")]
+    TokenUrl {
+        url: String,
+        source: url::ParseError,
+    },
+    #[error("[target] token_url `{0}` must start with https://")]
+    TokenUrlScheme(String),
+    #[error("[sync.safety] max_deactivation_percent must be between 0 and 100")]
+    DeactivationPercent,
+    #[error("[sync] member_chunk must be at least 1")]
+    MemberChunk,
+    #[error("[target] requests_per_second must be a positive number")]
+    RequestsPerSecond,
+    #[error("[target] page_size, concurrency and timeout_seconds must be at least 1")]
+    TargetZero,
+    #[error("[schedule] cron needs at least one expression")]
+    CronEmpty,
+    #[error(
+        "[schedule] cron `{expression}` is not a valid expression ({source}); it takes 6 fields: sec min hour day-of-month month day-of-week (and an optional year)"
+    )]
+    Cron {
+        expression: String,
+        source: cron::error::Error,
+    },
+    #[error("[schedule] shutdown_timeout_seconds and failure_threshold must be at least 1")]
+    ScheduleZero,
 }
 
 impl AuthMode {

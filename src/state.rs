@@ -54,11 +54,40 @@ impl ManagedUser {
     }
 }
 
+/// A write to a user, as the state records a refused one (`"update"`, `"deactivate"`, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UserOperation {
+    Create,
+    Update,
+    Reactivate,
+    Deactivate,
+    Delete,
+}
+
+impl UserOperation {
+    pub fn verb(self) -> &'static str {
+        match self {
+            UserOperation::Create => "create",
+            UserOperation::Update => "update",
+            UserOperation::Reactivate => "reactivate",
+            UserOperation::Deactivate => "deactivate",
+            UserOperation::Delete => "delete",
+        }
+    }
+}
+
+impl std::fmt::Display for UserOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.verb())
+    }
+}
+
 /// A write the target refused for good (a 4xx that is not about rate, time or conflicts).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rejection {
     /// The operation refused (`update`, `deactivate`, ...).
-    pub operation: String,
+    pub operation: UserOperation,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
     /// The target's SCIM `detail`, or the error.

@@ -7,10 +7,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::error::{CliError, render};
 use crate::config::Config;
 use crate::sync::{SyncError, connect, load_plan_and_warnings};
-use scimsync_lang::mapping::Plan;
 use scimsync_lang::mapping::plan::TargetType;
+use scimsync_lang::mapping::{Plan, render_all};
 use scimsync_lang::scim::path::AttrPath;
 use scimsync_lang::scim::schema::{known_attributes, resolve};
 use scimsync_scim::discovery::{self, Finding};
@@ -32,12 +33,12 @@ pub struct CheckArgs {
     online: bool,
 }
 
-pub fn run(args: CheckArgs) -> Result<ExitCode, String> {
+pub fn run(args: CheckArgs) -> Result<ExitCode, CliError> {
     let mut failed = false;
     let mut files = args.files.clone();
     let config = match &args.config {
         Some(path) => {
-            let config = Config::load(path).map_err(|e| format!("error: {e}"))?;
+            let config = Config::load(path)?;
             files.push(config.mapping.clone());
             Some(config)
         }
@@ -56,12 +57,14 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, String> {
                     config_plan = Some(plan);
                 }
             }
-            Err(SyncError::Mapping { rendered, .. }) => {
-                eprint!("{rendered}");
+            Err(SyncError::Mapping {
+                file, diagnostics, ..
+            }) => {
+                eprint!("{}", render_all(&diagnostics, &file));
                 failed = true;
             }
             Err(other) => {
-                eprintln!("error: {other}");
+                eprintln!("{}", render(&other.into()));
                 failed = true;
             }
         }
@@ -70,7 +73,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, String> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| format!("error: cannot start the async runtime: {e}"))?;
+            .map_err(CliError::Runtime)?;
         failed |= runtime.block_on(online(config, plan))?;
         failed |= !runtime.block_on(source_answers(config));
     }
@@ -123,16 +126,11 @@ fn facts_text(plan: &scimsync_lang::mapping::Plan) -> String {
 
 /// Prints what the target supports and every mapped path it does not take; returns whether
 /// anything is an error.
-async fn online(config: &Config, plan: &Plan) -> Result<bool, String> {
-    let client = connect(&config.target).map_err(|e| format!("error: {e}"))?;
+async fn online(config: &Config, plan: &Plan) -> Result<bool, CliError> {
+    let client = connect(&config.target)?;
     let fetch = |endpoint: &'static str| {
         let client = client.clone();
-        async move {
-            client
-                .discovery(endpoint)
-                .await
-                .map_err(|e| format!("error: {e}"))
-        }
+        async move { client.discovery(endpoint).await }
     };
     let spc = fetch("ServiceProviderConfig").await?;
     let schemas = discovery::resources(&fetch("Schemas").await?);
@@ -159,7 +157,7 @@ async fn online(config: &Config, plan: &Plan) -> Result<bool, String> {
     let writes = written_paths(plan);
     let findings = discovery::check_paths(&writes, &schemas, &resource_types);
     let mut failed = false;
-    if !features.patch && config.target.update_mode == crate::config::UpdateMode::Patch {
+    if !features.patch && config.target.update_mode == crate::sync::settings::UpdateMode::Patch {
         println!(
             "  error: the target does not support PATCH; set update_mode = \"put\" in [target]"
         );

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 
+use super::error::CliError;
 use scimsync_lang::mapping::diagnostic::{Code, Diagnostic};
 use scimsync_lang::mapping::{self, Dialect, Env, SourceFile};
 use scimsync_lang::record::Record;
@@ -24,27 +25,43 @@ pub struct EvalArgs {
     now: Option<DateTime<Utc>>,
 }
 
-fn parse_dialect(name: &str) -> Result<Dialect, String> {
-    Dialect::from_name(name)
-        .ok_or_else(|| format!("unknown dialect `{name}` (expected okta, okta2 or entra)"))
+/// A `--dialect` or `--now` clap cannot take (clap prints it as the usage error).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ArgError {
+    #[error("unknown dialect `{0}` (expected okta, okta2 or entra)")]
+    Dialect(String),
+    #[error("`{text}` is not an RFC 3339 time: {source}")]
+    Now {
+        text: String,
+        source: chrono::ParseError,
+    },
 }
 
-pub(crate) fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {
+fn parse_dialect(name: &str) -> Result<Dialect, ArgError> {
+    Dialect::from_name(name).ok_or_else(|| ArgError::Dialect(name.to_owned()))
+}
+
+pub(crate) fn parse_now(text: &str) -> Result<DateTime<Utc>, ArgError> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| format!("`{text}` is not an RFC 3339 time: {e}"))
+        .map_err(|source| ArgError::Now {
+            text: text.to_owned(),
+            source,
+        })
 }
 
-pub fn run(args: EvalArgs) -> Result<ExitCode, String> {
-    let record_json: serde_json::Value = serde_json::from_str(&args.record)
-        .map_err(|e| format!("error: --record is not valid JSON: {e}"))?;
+pub fn run(args: EvalArgs) -> Result<ExitCode, CliError> {
+    let record_json: serde_json::Value =
+        serde_json::from_str(&args.record).map_err(CliError::RecordJson)?;
     let Some(object) = record_json.as_object() else {
-        return Err("error: --record must be a JSON object".into());
+        return Err(CliError::RecordNotObject);
     };
     let record = Record::from_flat_json(String::new(), object);
     let file = SourceFile::new("<expr>", args.expr.clone());
-    let plan = mapping::compile_expression(&args.expr, args.dialect)
-        .map_err(|diagnostics| mapping::render_all(&diagnostics, &file))?;
+    let plan = match mapping::compile_expression(&args.expr, args.dialect) {
+        Ok(plan) => plan,
+        Err(diagnostics) => return Err(CliError::Diagnostics { diagnostics, file }),
+    };
     if !plan.warnings.is_empty() {
         eprint!("{}", mapping::render_all(&plan.warnings, &file));
     }
@@ -54,10 +71,11 @@ pub fn run(args: EvalArgs) -> Result<ExitCode, String> {
             println!("{}", value.to_json());
             Ok(ExitCode::SUCCESS)
         }
-        Err(error) => Err(
-            Diagnostic::error(Code::Evaluation, error.span, error.message)
-                .label("failed here")
-                .render(&file),
-        ),
+        Err(error) => Err(CliError::Diagnostics {
+            diagnostics: vec![
+                Diagnostic::error(Code::Evaluation, error.span, error.message).label("failed here"),
+            ],
+            file,
+        }),
     }
 }

@@ -12,11 +12,12 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 
+use super::error::CliError;
 use super::map::{ExportFormat, resource_of};
 use crate::config::Config;
 use crate::sync::desired::{Desire, Mapper};
+use crate::sync::load_plan;
 use crate::sync::render::short_path;
-use crate::sync::{SyncError, load_plan};
 use scimsync_lang::mapping::eval::eval;
 use scimsync_lang::mapping::plan::{Flow, Node, PlannedRule, REDACTED};
 use scimsync_lang::mapping::{Env, Plan, SourceFile};
@@ -55,20 +56,17 @@ pub struct ExplainArgs {
     now: Option<DateTime<Utc>>,
 }
 
-pub fn run(args: ExplainArgs) -> Result<ExitCode, String> {
+pub fn run(args: ExplainArgs) -> Result<ExitCode, CliError> {
     let config = match &args.config {
-        Some(path) => Some(Config::load(path).map_err(|e| format!("error: {e}"))?),
+        Some(path) => Some(Config::load(path)?),
         None => None,
     };
     let mapping_path = match (&args.mapping, &config) {
         (Some(path), _) => path.clone(),
         (None, Some(config)) => config.mapping.clone(),
-        (None, None) => return Err("error: give --mapping or --config".into()),
+        (None, None) => return Err(CliError::Usage("give --mapping or --config")),
     };
-    let plan = load_plan(&mapping_path).map_err(|e| match e {
-        SyncError::Mapping { .. } => e.to_string(),
-        other => format!("error: {other}"),
-    })?;
+    let plan = load_plan(&mapping_path)?;
     let text = std::fs::read_to_string(&mapping_path).unwrap_or_default();
     let file = SourceFile::new(plan.file.clone(), text);
 
@@ -81,18 +79,17 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode, String> {
             config.as_ref(),
             &mut Mapper::against(&plan, now, &[]),
         )?,
-        (None, None) => return Err("error: give --user or --record".into()),
+        (None, None) => return Err(CliError::Usage("give --user or --record")),
     };
     print!("{}", explain(&plan, &file, &record, now));
     Ok(ExitCode::SUCCESS)
 }
 
 /// A `--record` object: Okta's shape when it has a `profile` object, else flat attributes.
-fn inline_record(json: &str) -> Result<Record, String> {
-    let value: serde_json::Value = serde_json::from_str(json)
-        .map_err(|e| format!("error: --record is not valid JSON: {e}"))?;
+fn inline_record(json: &str) -> Result<Record, CliError> {
+    let value: serde_json::Value = serde_json::from_str(json).map_err(CliError::RecordJson)?;
     let Some(object) = value.as_object() else {
-        return Err("error: --record must be a JSON object".into());
+        return Err(CliError::RecordNotObject);
     };
     if object
         .get("profile")
@@ -103,7 +100,7 @@ fn inline_record(json: &str) -> Result<Record, String> {
             scimsync_source::json::settings::JsonFormat::Okta,
             "id",
         )
-        .map_err(|e| format!("error: --record: {e}"));
+        .map_err(CliError::RecordShape);
     }
     let id = match object.get("id") {
         Some(serde_json::Value::String(s)) => s.clone(),
@@ -134,8 +131,11 @@ fn find_user(
     args: &ExplainArgs,
     config: Option<&Config>,
     mapper: &mut Mapper<'_>,
-) -> Result<Record, String> {
-    let not_found = |from: &Path| format!("error: no user `{wanted}` in {}", from.display());
+) -> Result<Record, CliError> {
+    let not_found = |from: &Path| CliError::NoUser {
+        wanted: wanted.to_owned(),
+        from: from.to_owned(),
+    };
     if let Some(input) = &args.input {
         let mut found = None;
         stream::for_each_record(input, args.format.into(), &args.id_field, |record| {
@@ -145,14 +145,15 @@ fn find_user(
             } else {
                 ControlFlow::Continue(())
             }
-        })
-        .map_err(|e| format!("error: {e}"))?;
+        })?;
         return found.ok_or_else(|| not_found(input));
     }
     let Some(config) = config else {
-        return Err("error: --user needs a source: give --config or --input".into());
+        return Err(CliError::Usage(
+            "--user needs a source: give --config or --input",
+        ));
     };
-    let records = scimsync_source::load(&config.source).map_err(|e| format!("error: {e}"))?;
+    let records = scimsync_source::load(&config.source)?;
     let from = args.config.as_deref().unwrap_or(Path::new("the source"));
     records
         .into_iter()

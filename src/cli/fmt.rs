@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use super::error::{CliError, render};
 use scimsync_lang::mapping::format::{FormatError, format_file};
 use scimsync_lang::mapping::{SourceFile, render_all};
 
@@ -20,14 +21,18 @@ pub struct FmtArgs {
     check: bool,
 }
 
-pub fn run(args: FmtArgs) -> Result<ExitCode, String> {
+pub fn run(args: FmtArgs) -> Result<ExitCode, CliError> {
     let mut failed = false;
     for path in &args.files {
         let shown = path.display().to_string();
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) => {
-                eprintln!("error: cannot read {shown}: {}", e.kind());
+                let error = CliError::ReadFile {
+                    path: shown,
+                    kind: e.kind(),
+                };
+                eprintln!("{}", render(&error));
                 failed = true;
                 continue;
             }
@@ -40,8 +45,12 @@ pub fn run(args: FmtArgs) -> Result<ExitCode, String> {
                 failed = true;
             }
             Ok(formatted) => {
-                if let Err(e) = replace(path, &formatted) {
-                    eprintln!("error: cannot write {shown}: {e}");
+                if let Err(source) = replace(path, &formatted) {
+                    let error = CliError::WriteFile {
+                        path: shown,
+                        source,
+                    };
+                    eprintln!("{}", render(&error));
                     failed = true;
                 }
             }
@@ -51,9 +60,7 @@ pub fn run(args: FmtArgs) -> Result<ExitCode, String> {
                 failed = true;
             }
             Err(FormatError::Unstable) => {
-                eprintln!(
-                    "error: {shown}: the canonical layout would change the file's meaning, so it was left as it is (please report this)"
-                );
+                eprintln!("{}", render(&CliError::Unstable(shown)));
                 failed = true;
             }
         }

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 
+use super::error::CliError;
 use crate::sync::desired::{Desire, Mapper};
 use crate::sync::load_plan;
 use scimsync_lang::mapping::plan::MappedUser;
@@ -72,11 +73,8 @@ struct Tally {
     out_of_scope: usize,
 }
 
-pub fn run(args: MapArgs) -> Result<ExitCode, String> {
-    let plan = load_plan(&args.mapping).map_err(|e| match e {
-        crate::sync::SyncError::Mapping { .. } => e.to_string(),
-        other => format!("error: {other}"),
-    })?;
+pub fn run(args: MapArgs) -> Result<ExitCode, CliError> {
+    let plan = load_plan(&args.mapping)?;
     let mut mapper = Mapper::new(&plan, args.now.unwrap_or_else(Utc::now));
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(256 * 1024, stdout.lock());
@@ -117,9 +115,9 @@ pub fn run(args: MapArgs) -> Result<ExitCode, String> {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             return Ok(ExitCode::SUCCESS);
         }
-        return Err(format!("error: cannot write to stdout: {e}"));
+        return Err(CliError::Stdout(e));
     }
-    let stats = read.map_err(|e| format!("error: {e}"))?;
+    let stats = read?;
     let _ = writeln!(
         err,
         "read {} users: {} written, {} skipped, {} out of scope",

@@ -3,6 +3,7 @@
 
 mod check;
 mod daemon;
+mod error;
 mod eval;
 mod explain;
 mod fmt;
@@ -74,8 +75,8 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
-        Err(message) => {
-            eprintln!("{}", message.trim_end());
+        Err(error) => {
+            eprintln!("{}", error::render(&error).trim_end());
             ExitCode::from(1)
         }
     }

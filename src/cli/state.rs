@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::error::CliError;
 use crate::config::Config;
 use crate::state::State;
 use crate::state::lock::StateLock;
@@ -33,7 +34,7 @@ enum StateCommand {
     },
 }
 
-pub fn run(args: StateArgs) -> Result<ExitCode, String> {
+pub fn run(args: StateArgs) -> Result<ExitCode, CliError> {
     match args.command {
         StateCommand::Show { config, output } => {
             let (_, state) = load(&config)?;
@@ -47,10 +48,9 @@ pub fn run(args: StateArgs) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         StateCommand::Forget { config, keys } => {
-            let config = Config::load(&config).map_err(|e| format!("error: {e}"))?;
+            let config = Config::load(&config)?;
             // A run in progress would save over what is forgotten here.
-            let _lock =
-                StateLock::acquire(&config.state.file()).map_err(|e| format!("error: {e}"))?;
+            let _lock = StateLock::acquire(&config.state.file())?;
             let (file, mut state) = load_state(&config)?;
             let mut missing = Vec::new();
             for key in &keys {
@@ -62,23 +62,23 @@ pub fn run(args: StateArgs) -> Result<ExitCode, String> {
                     println!("forgot {source}");
                 }
             }
-            state.save(&file).map_err(|e| format!("error: {e}"))?;
+            state.save(&file)?;
             if missing.is_empty() {
                 Ok(ExitCode::SUCCESS)
             } else {
-                Err(format!("error: not in the state: {}", missing.join(", ")))
+                Err(CliError::NotInState(missing))
             }
         }
     }
 }
 
-fn load(config: &std::path::Path) -> Result<(PathBuf, State), String> {
-    load_state(&Config::load(config).map_err(|e| format!("error: {e}"))?)
+fn load(config: &std::path::Path) -> Result<(PathBuf, State), CliError> {
+    load_state(&Config::load(config)?)
 }
 
-fn load_state(config: &Config) -> Result<(PathBuf, State), String> {
+fn load_state(config: &Config) -> Result<(PathBuf, State), CliError> {
     let file = config.state.file();
-    let state = State::load(&file, &config.target.url).map_err(|e| format!("error: {e}"))?;
+    let state = State::load(&file, &config.target.url)?;
     Ok((file, state))
 }
 

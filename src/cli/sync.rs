@@ -8,12 +8,11 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+use super::error::CliError;
 use crate::config::Config;
-use crate::daemon::run::{RunError, run_once};
 use crate::observe::progress::Progress;
-use crate::sync::{RunOptions, SyncError, render};
-use scimsync_scim::client::ClientError;
-use scimsync_scim::throttle::HeldOff;
+use crate::sync::observed::run_once;
+use crate::sync::{RunOptions, render};
 
 #[derive(Clone, Copy, Debug, Default, clap::ValueEnum)]
 pub(crate) enum Output {
@@ -40,13 +39,13 @@ pub struct SyncArgs {
 }
 
 /// `verbose`: -v was given (member skips are then listed one by one).
-pub fn run(args: SyncArgs, verbose: bool) -> Result<ExitCode, String> {
-    let config = Config::load(&args.config).map_err(|e| format!("error: {e}"))?;
-    let plan = crate::sync::load_plan(&config.mapping).map_err(render_error)?;
+pub fn run(args: SyncArgs, verbose: bool) -> Result<ExitCode, CliError> {
+    let config = Config::load(&args.config)?;
+    let plan = crate::sync::load_plan(&config.mapping)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("error: cannot start the async runtime: {e}"))?;
+        .map_err(CliError::Runtime)?;
     let mut options = RunOptions::new(args.dry_run);
     options.allow_mass_deactivation = args.allow_mass_deactivation;
     let progress = Arc::new(Progress::for_stderr());
@@ -58,10 +57,7 @@ pub fn run(args: SyncArgs, verbose: bool) -> Result<ExitCode, String> {
     progress.finish();
     // Failures are printed below as the command's result; the summary line is for -v and logs.
     outcome.summary.log(tracing::Level::INFO, 0);
-    let report = outcome.report.map_err(|e| match e {
-        RunError::Sync(e) => render_error(e),
-        other => format!("error: {other}"),
-    })?;
+    let report = outcome.report?;
     match args.output {
         Output::Json => {
             let document = render::report_json(&report, args.dry_run);
@@ -69,7 +65,7 @@ pub fn run(args: SyncArgs, verbose: bool) -> Result<ExitCode, String> {
             serde_json::to_writer_pretty(&mut out, &document)
                 .and_then(|()| writeln!(out).map_err(serde_json::Error::io))
                 .and_then(|()| out.flush().map_err(serde_json::Error::io))
-                .map_err(|e| format!("error: cannot write the report: {e}"))?;
+                .map_err(CliError::Report)?;
         }
         Output::Text => {
             print!(
@@ -81,41 +77,17 @@ pub fn run(args: SyncArgs, verbose: bool) -> Result<ExitCode, String> {
             }
         }
     }
-    if let Some(held) = &report.held_off {
-        return Err(format!(
-            "error: {held}; the writes above were made and the state is saved; {}",
-            run_again_after(held)
-        ));
+    if let Some(held) = report.held_off {
+        return Err(CliError::HeldOff { held });
     }
     if report.cancelled || (cancel.is_cancelled() && !args.dry_run) {
-        return Err(
-            "error: interrupted: the writes above were made and the state is saved; run sync again to finish"
-                .into(),
-        );
+        return Err(CliError::Interrupted);
     }
     Ok(if report.failed() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
-}
-
-fn render_error(error: SyncError) -> String {
-    match error {
-        SyncError::Mapping { .. } => error.to_string(),
-        SyncError::Target(ClientError::Throttled { ref held, .. }) => {
-            format!("error: {error}; {}", run_again_after(held))
-        }
-        other => format!("error: {other}"),
-    }
-}
-
-/// When the next run may go, for a target that asked for a long pause.
-fn run_again_after(held: &HeldOff) -> String {
-    format!(
-        "run sync again after {}",
-        held.until.format("%Y-%m-%d %H:%M:%S UTC")
-    )
 }
 
 /// The first SIGINT (Ctrl-C) or SIGTERM stops new writes: those in flight finish and the state

@@ -150,7 +150,7 @@ mod tests {
             at(finished_at),
             Duration::ZERO,
             false,
-            Err(String::new()),
+            Err(&std::fmt::Error),
         );
         summary.error = error.map(str::to_owned);
         summary

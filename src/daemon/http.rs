@@ -16,11 +16,19 @@ use super::Shared;
 
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
+/// `[http] listen` could not be bound.
+#[derive(Debug, thiserror::Error)]
+#[error("[http] cannot listen on {listen}: {source}")]
+pub struct ListenError {
+    listen: std::net::SocketAddr,
+    source: std::io::Error,
+}
+
 /// Binds `[http] listen` and serves until the process ends.
-pub async fn start(shared: Arc<Shared>, listen: std::net::SocketAddr) -> Result<(), String> {
+pub async fn start(shared: Arc<Shared>, listen: std::net::SocketAddr) -> Result<(), ListenError> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .map_err(|e| format!("[http] cannot listen on {listen}: {e}"))?;
+        .map_err(|source| ListenError { listen, source })?;
     let bound = listener.local_addr().unwrap_or(listen);
     if !bound.ip().is_loopback() {
         tracing::warn!(address = %bound, "the health and metrics listener is reachable from other hosts");

@@ -2,7 +2,7 @@
 //! service.
 //!
 //! ```text
-//! schedule.rs ─tick─▶ loop (here) ─spawn─▶ run.rs (one sync, audited) ─▶ health.rs, metrics
+//! schedule.rs ─tick─▶ loop (here) ─spawn─▶ sync::observed::run_once   ─▶ health.rs, metrics
 //!                      ▲  signals: TERM/INT stop, HUP reload          ─▶ notify.rs (systemd)
 //!                      └─ http.rs serves /healthz and /metrics from the shared state
 //! ```
@@ -23,7 +23,6 @@
 pub mod health;
 pub mod http;
 pub mod notify;
-pub mod run;
 pub mod schedule;
 
 use std::path::{Path, PathBuf};
@@ -37,14 +36,16 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::observe::metrics::Metrics;
 use crate::sync::RunOptions;
+use crate::sync::SyncError;
 use crate::sync::event::{WriteEvent, WriteObserver};
+use crate::sync::observed::{self, RunOutcome};
 use health::Health;
-use run::RunOutcome;
 use schedule::Schedule;
 use scimsync_lang::mapping::Plan;
+use scimsync_lang::mapping::render_all;
 
 /// State shared between the loop and the HTTP listener.
 pub struct Shared {
@@ -66,11 +67,48 @@ impl Shared {
     }
 }
 
+/// Why the daemon cannot start with (or reload) a config and its mapping.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(
+        "config {}: `scimsync daemon` needs a [schedule] section with `cron = \"...\"`",
+        .0.display()
+    )]
+    NoSchedule(PathBuf),
+    #[error("config {}: {source}", .path.display())]
+    Schedule {
+        path: PathBuf,
+        source: schedule::ScheduleError,
+    },
+    #[error(transparent)]
+    Mapping(SyncError),
+}
+
+/// The daemon's words for a config it cannot use, at start-up (on stderr) and on a rejected
+/// reload (in the log): a mapping's diagnostics compiler style before its headline, anything
+/// else as `error: ...`.
+pub fn render_load(error: &LoadError) -> String {
+    match error {
+        LoadError::Mapping(
+            sync @ SyncError::Mapping {
+                file, diagnostics, ..
+            },
+        ) => format!("{}{sync}", render_all(diagnostics, file)),
+        other => format!("error: {other}"),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
-    /// The config or mapping is unusable at start-up (already rendered).
-    #[error("{0}")]
-    Startup(String),
+    /// The config or mapping is unusable at start-up.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error("cannot listen for signals: {0}")]
+    Signals(std::io::Error),
+    #[error(transparent)]
+    Listen(#[from] http::ListenError),
     #[error(
         "the run in progress did not finish within {0}s of the stop signal; it was abandoned and its state changes were not saved"
     )]
@@ -89,21 +127,17 @@ struct Loaded {
 }
 
 impl Loaded {
-    /// Loads the config and compiles its mapping; every problem comes back rendered.
-    fn load(path: &Path) -> Result<Loaded, String> {
-        let config = Config::load(path).map_err(|e| format!("error: {e}"))?;
+    /// Loads the config and compiles its mapping.
+    fn load(path: &Path) -> Result<Loaded, LoadError> {
+        let config = Config::load(path)?;
         let Some(schedule_config) = &config.schedule else {
-            return Err(format!(
-                "error: config {}: `scimsync daemon` needs a [schedule] section with `cron = \"...\"`",
-                path.display()
-            ));
+            return Err(LoadError::NoSchedule(path.to_owned()));
         };
-        let schedule = Schedule::new(schedule_config)
-            .map_err(|e| format!("error: config {}: {e}", path.display()))?;
-        let plan = crate::sync::load_plan(&config.mapping).map_err(|e| match e {
-            crate::sync::SyncError::Mapping { .. } => e.to_string(),
-            other => format!("error: {other}"),
+        let schedule = Schedule::new(schedule_config).map_err(|source| LoadError::Schedule {
+            path: path.to_owned(),
+            source,
         })?;
+        let plan = crate::sync::load_plan(&config.mapping).map_err(LoadError::Mapping)?;
         Ok(Loaded {
             config,
             plan: Arc::new(plan),
@@ -199,7 +233,7 @@ async fn watchdog_tick(interval: &mut Option<tokio::time::Interval>) {
 
 /// Runs the daemon until SIGTERM or SIGINT.
 pub async fn serve(config_path: PathBuf) -> Result<(), DaemonError> {
-    let mut loaded = Loaded::load(&config_path).map_err(DaemonError::Startup)?;
+    let mut loaded = Loaded::load(&config_path)?;
     let shared = Arc::new(Shared {
         metrics: Arc::new(Metrics::new()),
         health: Mutex::new(Health {
@@ -214,15 +248,12 @@ pub async fn serve(config_path: PathBuf) -> Result<(), DaemonError> {
                 .map_or(86_400, |h| h.max_success_age_seconds),
         ),
     });
-    let signal_error =
-        |e: std::io::Error| DaemonError::Startup(format!("error: cannot listen for signals: {e}"));
+    let signal_error = DaemonError::Signals;
     let mut terminate = signal(SignalKind::terminate()).map_err(signal_error)?;
     let mut interrupt = signal(SignalKind::interrupt()).map_err(signal_error)?;
     let mut hangup = signal(SignalKind::hangup()).map_err(signal_error)?;
     if let Some(http) = &loaded.config.http {
-        http::start(shared.clone(), http.listen)
-            .await
-            .map_err(|e| DaemonError::Startup(format!("error: {e}")))?;
+        http::start(shared.clone(), http.listen).await?;
     }
     let mut watchdog = notify::watchdog_interval().map(tokio::time::interval);
     let (done_sender, mut done) = mpsc::channel::<RunOutcome>(1);
@@ -301,11 +332,11 @@ pub async fn serve(config_path: PathBuf) -> Result<(), DaemonError> {
 fn reload(config_path: &Path, loaded: &mut Loaded, shared: &Shared) -> bool {
     let new = match Loaded::load(config_path) {
         Ok(new) => new,
-        Err(diagnostics) => {
+        Err(error) => {
             shared.metrics.reloaded(false);
             tracing::error!(
                 "reload rejected, still running the previous configuration:\n{}",
-                diagnostics.trim_end()
+                render_load(&error).trim_end()
             );
             return false;
         }
@@ -343,7 +374,7 @@ fn start_run(loaded: &Loaded, shared: &Arc<Shared>, done: mpsc::Sender<RunOutcom
     notify::status(&format!("run {run_id} in progress"));
     tracing::info!(run_id = %run_id, "run started");
     let task = tokio::spawn(async move {
-        let outcome = run::run_once(&config, &plan, &options, observers).await;
+        let outcome = observed::run_once(&config, &plan, &options, observers).await;
         let _ = done.send(outcome).await;
     });
     Running {

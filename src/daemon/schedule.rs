@@ -10,6 +10,18 @@ use chrono::{DateTime, Utc};
 
 use crate::config::ScheduleConfig;
 
+/// A `[schedule]` the daemon cannot tick by.
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("cron `{expression}`: {source}")]
+    Cron {
+        expression: String,
+        source: cron::error::Error,
+    },
+    #[error("[schedule] cron needs at least one expression")]
+    Empty,
+}
+
 /// A parsed schedule.
 #[derive(Clone, Debug)]
 pub struct Schedule {
@@ -20,15 +32,20 @@ pub struct Schedule {
 impl Schedule {
     /// Parses the configured expressions (the config loader has already validated them; this
     /// repeats the check so the daemon never trusts a config it did not load).
-    pub fn new(config: &ScheduleConfig) -> Result<Schedule, String> {
+    pub fn new(config: &ScheduleConfig) -> Result<Schedule, ScheduleError> {
         let expressions = config
             .cron
             .as_slice()
             .iter()
-            .map(|e| cron::Schedule::from_str(e).map_err(|err| format!("cron `{e}`: {err}")))
+            .map(|e| {
+                cron::Schedule::from_str(e).map_err(|source| ScheduleError::Cron {
+                    expression: e.clone(),
+                    source,
+                })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         if expressions.is_empty() {
-            return Err("[schedule] cron needs at least one expression".into());
+            return Err(ScheduleError::Empty);
         }
         Ok(Schedule {
             expressions,

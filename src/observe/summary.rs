@@ -35,7 +35,7 @@ impl RunSummary {
         started: DateTime<Utc>,
         duration: Duration,
         dry_run: bool,
-        report: Result<&RunReport, String>,
+        report: Result<&RunReport, &dyn std::error::Error>,
     ) -> RunSummary {
         let finished = started
             + chrono::Duration::from_std(duration).unwrap_or_else(|_| chrono::Duration::zero());
@@ -55,7 +55,7 @@ impl RunSummary {
             error: None,
         };
         match report {
-            Err(error) => summary.error = Some(error),
+            Err(error) => summary.error = Some(error.to_string()),
             Ok(report) => {
                 // A target that asked for a long pause stopped the writes: not a completed run.
                 summary.error = report.held_off.map(|held| held.to_string());
@@ -172,7 +172,7 @@ mod tests {
             started,
             Duration::from_millis(2500),
             false,
-            Err("\nmapping x.map: 1 error(s)\nmore".into()),
+            Err(&std::io::Error::other("\nmapping x.map: 1 error(s)\nmore")),
         );
         assert!(!summary.succeeded());
         assert_eq!(

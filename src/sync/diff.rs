@@ -17,9 +17,9 @@ use super::case::CaseRules;
 use super::desired::{ABSENT_FINGERPRINT, Desired, DesiredUser, Skip, match_key};
 use super::event::Operation;
 use super::kept::{self, NotKept};
+use super::settings::ActionsConfig;
 use super::takeover::{TakenOver, Takeovers, held_by_other};
-use crate::config::ActionsConfig;
-use crate::state::{ManagedUser, State};
+use crate::state::{ManagedUser, State, UserOperation};
 use scimsync_lang::mapping::plan::{Flow, REDACTED};
 use scimsync_lang::scim::patch::PatchOperation;
 use scimsync_lang::scim::path::AttrPath;
@@ -43,6 +43,17 @@ impl Action {
             Action::Reactivate => "reactivate",
             Action::Deactivate => "deactivate",
             Action::Delete => "delete",
+        }
+    }
+
+    /// How the state records this action when the target refuses it.
+    pub fn user_operation(self) -> UserOperation {
+        match self {
+            Action::Create => UserOperation::Create,
+            Action::Update => UserOperation::Update,
+            Action::Reactivate => UserOperation::Reactivate,
+            Action::Deactivate => UserOperation::Deactivate,
+            Action::Delete => UserOperation::Delete,
         }
     }
 
@@ -216,6 +227,9 @@ impl Changes {
     }
 }
 
+/// What a run would do to bring the target to `desired`: each desired user is created,
+/// updated, deactivated or reactivated (or skipped, and why); managed users that left the
+/// source are deactivated or deleted.
 pub fn diff(
     desired: &Desired,
     target_users: &[Json],
@@ -223,65 +237,7 @@ pub fn diff(
     match_path: &AttrPath,
     policy: &Policy,
 ) -> Changes {
-    let by_id: HashMap<&str, &Json> = target_users
-        .iter()
-        .filter_map(|u| Some((id(u)?, u)))
-        .collect();
-    let by_match: HashMap<String, &Json> = target_users
-        .iter()
-        .filter_map(|u| {
-            let value = match_path.get(u)?.as_str()?;
-            Some((match_key(match_path, value), u))
-        })
-        .collect();
-    let mut changes = Changes {
-        skipped: desired.skipped.clone(),
-        ..Changes::default()
-    };
-    let actions = &policy.actions;
-    let managed_by_id: HashMap<&str, &str> = state
-        .users
-        .iter()
-        .map(|(source, managed)| (managed.id.as_str(), source.as_str()))
-        .collect();
-    let takeovers = Takeovers::find(desired, state, &by_match, &managed_by_id);
-    // Target ids claimed in this run, with the source id that claimed each.
-    let mut claimed: HashMap<&str, &str> = HashMap::new();
-    // A change the target refused for good is held back while the desired state is the same.
-    let held = |source_id: &str, action: Action, fingerprint: &str| {
-        state
-            .rejected
-            .get(source_id)
-            .filter(|r| r.operation == action.verb() && r.fingerprint == fingerprint)
-    };
-    let push = |changes: &mut Changes, change: Change| {
-        let source_id = change.source_id.clone().unwrap_or_default();
-        if let Some(rejection) = held(&source_id, change.action, &change.fingerprint) {
-            let status = rejection
-                .status
-                .map_or_else(String::new, |s| format!("HTTP {s}: "));
-            changes.skipped.push(Skip {
-                source_id,
-                user: change.user_name.clone(),
-                reason: format!(
-                    "not retried: the target refused to {} this user on {} ({status}{}); it is tried again when the user's mapped values change, or after `scimsync state forget`",
-                    change.action.verb(),
-                    rejection.at.format("%Y-%m-%d %H:%M UTC"),
-                    rejection.detail
-                ),
-            });
-        } else {
-            changes.changes.push(change);
-        }
-    };
-    let switched_off = |changes: &mut Changes, user: &DesiredUser, action: &str| {
-        changes.skipped.push(Skip {
-            source_id: user.source_id.clone(),
-            user: user.user_name.clone(),
-            reason: format!("would {action}, but `{action}` is off in [sync.actions]"),
-        });
-    };
-
+    let mut differ = Differ::new(desired, target_users, state, match_path, policy);
     // Inactive users whose match key an active one holds are that person's former selves.
     let active_keys: HashSet<&str> = desired
         .users
@@ -291,98 +247,192 @@ pub fn diff(
         .collect();
     for user in &desired.users {
         let superseded = !user.active && active_keys.contains(user.match_key());
-        if takeovers.is_taken_over(&user.source_id) || superseded {
-            // Its target user goes to the source user that re-created it (below).
+        if differ.takeovers.is_taken_over(&user.source_id) || superseded {
+            // Its target user goes to the source user that re-created it.
             continue;
         }
-        let taken_from = takeovers.taken_from(&user.source_id);
+        differ.desired_user(user);
+    }
+    differ.departed_users(desired);
+    differ.changes
+}
+
+/// The lookups one diff works from, and the changes it has found so far.
+struct Differ<'a> {
+    state: &'a State,
+    match_path: &'a AttrPath,
+    policy: &'a Policy,
+    by_id: HashMap<&'a str, &'a Json>,
+    by_match: HashMap<String, &'a Json>,
+    /// Target id to the source id the state manages it for.
+    managed_by_id: HashMap<&'a str, &'a str>,
+    takeovers: Takeovers,
+    /// Target ids claimed in this run, with the source id that claimed each.
+    claimed: HashMap<&'a str, &'a str>,
+    changes: Changes,
+}
+
+impl<'a> Differ<'a> {
+    fn new(
+        desired: &'a Desired,
+        target_users: &'a [Json],
+        state: &'a State,
+        match_path: &'a AttrPath,
+        policy: &'a Policy,
+    ) -> Differ<'a> {
+        let by_id: HashMap<&str, &Json> = target_users
+            .iter()
+            .filter_map(|u| Some((id(u)?, u)))
+            .collect();
+        let by_match: HashMap<String, &Json> = target_users
+            .iter()
+            .filter_map(|u| {
+                let value = match_path.get(u)?.as_str()?;
+                Some((match_key(match_path, value), u))
+            })
+            .collect();
+        let managed_by_id: HashMap<&str, &str> = state
+            .users
+            .iter()
+            .map(|(source, managed)| (managed.id.as_str(), source.as_str()))
+            .collect();
+        let takeovers = Takeovers::find(desired, state, &by_match, &managed_by_id);
+        Differ {
+            state,
+            match_path,
+            policy,
+            by_id,
+            by_match,
+            managed_by_id,
+            takeovers,
+            claimed: HashMap::new(),
+            changes: Changes {
+                skipped: desired.skipped.clone(),
+                ..Changes::default()
+            },
+        }
+    }
+
+    /// One desired user: found on the target (by the state's id, else by match key) or not.
+    fn desired_user(&mut self, user: &'a DesiredUser) {
+        let state = self.state;
         let known = state.users.get(&user.source_id);
-        let by_state = known.and_then(|m| by_id.get(m.id.as_str()).copied());
-        let found = by_state.or_else(|| by_match.get(user.match_key()).copied());
-        let Some(target) = found else {
-            if known.is_some() {
-                changes.forget.push(user.source_id.clone());
+        let by_state = known.and_then(|m| self.by_id.get(m.id.as_str()).copied());
+        let found = by_state.or_else(|| self.by_match.get(user.match_key()).copied());
+        match found {
+            Some(target) => self.found_user(user, target, known, by_state.is_some()),
+            None => self.missing_user(user, known.is_some()),
+        }
+    }
+
+    /// A desired user the target does not hold: created when active.
+    fn missing_user(&mut self, user: &DesiredUser, known: bool) {
+        if known {
+            self.changes.forget.push(user.source_id.clone());
+        }
+        if user.active {
+            if self.policy.actions.create {
+                self.push(create(user, self.match_path));
+            } else {
+                self.switched_off(user, "create");
             }
-            if user.active {
-                if actions.create {
-                    push(&mut changes, create(user, match_path));
-                } else {
-                    switched_off(&mut changes, user, "create");
-                }
-            }
-            continue;
-        };
+        }
+    }
+
+    /// A desired user found on the target: claimed (unless another source user holds it),
+    /// then deactivated, reactivated, updated or left as it is.
+    fn found_user(
+        &mut self,
+        user: &'a DesiredUser,
+        target: &'a Json,
+        known: Option<&ManagedUser>,
+        by_state: bool,
+    ) {
+        // Owned: the takeovers are read while `self` changes below.
+        let taken_from = self
+            .takeovers
+            .taken_from(&user.source_id)
+            .map(str::to_owned);
+        let taken_from = taken_from.as_deref();
         let target_id = id(target).unwrap_or_default();
-        // Another source user claimed this target user (in this run, or by state, and is not
-        // taken over from): do not touch it twice.
-        let other = claimed.get(target_id).copied().or_else(|| {
-            managed_by_id
+        if let Some(other) = self.claimant(user, target_id, taken_from) {
+            let reason = held_by_other(&self.match_path.to_string(), user.match_key(), other);
+            self.changes.skipped.push(Skip {
+                source_id: user.source_id.clone(),
+                user: user.user_name.clone(),
+                reason,
+            });
+            return;
+        }
+        self.claimed.insert(target_id, &user.source_id);
+        let found = Found {
+            user,
+            target_id,
+            adopted: !by_state && taken_from.is_none(),
+            taken_from,
+        };
+        if user.active {
+            self.active_user(&found, target, known);
+        } else if is_active(target) {
+            if self.policy.actions.deactivate {
+                self.push(found.change(Action::Deactivate, vec![active_change(true, false)]));
+            } else {
+                self.switched_off(user, "deactivate");
+            }
+        } else {
+            self.changes.unchanged += 1;
+            let entry = remember(user, target_id, false, known, self.policy.now);
+            self.changes.remember.push(entry);
+        }
+    }
+
+    /// Another source user that claimed this target user (in this run, or by state, and is
+    /// not taken over from): it is not touched twice.
+    fn claimant(
+        &self,
+        user: &DesiredUser,
+        target_id: &str,
+        taken_from: Option<&str>,
+    ) -> Option<&'a str> {
+        self.claimed.get(target_id).copied().or_else(|| {
+            self.managed_by_id
                 .get(target_id)
                 .copied()
                 .filter(|s| *s != user.source_id && Some(*s) != taken_from)
-        });
-        if let Some(other) = other {
-            changes.skipped.push(Skip {
-                source_id: user.source_id.clone(),
-                user: user.user_name.clone(),
-                reason: held_by_other(&match_path.to_string(), user.match_key(), other),
-            });
-            continue;
-        }
-        claimed.insert(target_id, &user.source_id);
-        let adopted = by_state.is_none() && taken_from.is_none();
-        let currently_active = is_active(target);
-        let base = |action: Action, attributes: Vec<AttrChange>| Change {
-            action,
-            source_id: Some(user.source_id.clone()),
-            id: Some(target_id.to_owned()),
-            user_name: user.user_name.clone(),
-            attributes,
-            adopted,
-            takes_over: taken_from.map(str::to_owned),
-            match_value: None,
-            fingerprint: user.fingerprint.to_string(),
-        };
-        if !user.active {
-            if currently_active {
-                if actions.deactivate {
-                    push(
-                        &mut changes,
-                        base(Action::Deactivate, vec![active_change(true, false)]),
-                    );
-                } else {
-                    switched_off(&mut changes, user, "deactivate");
-                }
-            } else {
-                changes.unchanged += 1;
-                changes
-                    .remember
-                    .push(remember(user, target_id, false, known, policy.now));
-            }
-            continue;
-        }
-        let mut attributes = if actions.update {
-            attribute_changes(user, target, state, &policy.case, &mut changes)
+        })
+    }
+
+    /// An active desired user found on the target: reactivated, updated, or unchanged (a
+    /// takeover that writes nothing is recorded then).
+    fn active_user(&mut self, found: &Found<'_>, target: &Json, known: Option<&ManagedUser>) {
+        let user = found.user;
+        let mut attributes = if self.policy.actions.update {
+            attribute_changes(
+                user,
+                target,
+                self.state,
+                &self.policy.case,
+                &mut self.changes,
+            )
         } else {
             Vec::new()
         };
-        if !currently_active {
-            if actions.reactivate {
+        if !is_active(target) {
+            if self.policy.actions.reactivate {
                 attributes.push(active_change(false, true));
-                push(&mut changes, base(Action::Reactivate, attributes));
+                self.push(found.change(Action::Reactivate, attributes));
             } else {
-                switched_off(&mut changes, user, "reactivate");
+                self.switched_off(user, "reactivate");
             }
         } else if !attributes.is_empty() {
-            push(&mut changes, base(Action::Update, attributes));
+            self.push(found.change(Action::Update, attributes));
         } else {
-            changes.unchanged += 1;
-            changes
-                .remember
-                .push(remember(user, target_id, true, known, policy.now));
-            if let Some(from) = taken_from {
-                changes.forget.push(from.to_owned());
-                changes.taken_over.push(TakenOver {
+            self.changes.unchanged += 1;
+            let entry = remember(user, found.target_id, true, known, self.policy.now);
+            self.changes.remember.push(entry);
+            if let Some(from) = found.taken_from {
+                self.changes.forget.push(from.to_owned());
+                self.changes.taken_over.push(TakenOver {
                     user_name: user.user_name.clone(),
                     from: from.to_owned(),
                     to: user.source_id.clone(),
@@ -391,30 +441,38 @@ pub fn diff(
         }
     }
 
-    // Managed users that are no longer desired: deactivated (or deleted when configured).
-    // Users skipped for a failing rule are still in the source and are left alone.
-    let present: HashSet<&str> = desired
-        .users
-        .iter()
-        .map(|u| u.source_id.as_str())
-        .chain(desired.skipped.iter().map(|s| s.source_id.as_str()))
-        .collect();
-    for (source_id, managed) in &state.users {
-        if present.contains(source_id.as_str()) || takeovers.is_taken_over(source_id) {
-            continue;
+    /// Managed users that are no longer desired: deactivated (or deleted when configured).
+    /// Users skipped for a failing rule are still in the source and are left alone.
+    fn departed_users(&mut self, desired: &Desired) {
+        let present: HashSet<&str> = desired
+            .users
+            .iter()
+            .map(|u| u.source_id.as_str())
+            .chain(desired.skipped.iter().map(|s| s.source_id.as_str()))
+            .collect();
+        let state = self.state;
+        for (source_id, managed) in &state.users {
+            if present.contains(source_id.as_str()) || self.takeovers.is_taken_over(source_id) {
+                continue;
+            }
+            match self.by_id.get(managed.id.as_str()).copied() {
+                Some(target) => self.departed_user(source_id, managed, target),
+                None => self.changes.forget.push(source_id.clone()),
+            }
         }
-        let Some(target) = by_id.get(managed.id.as_str()) else {
-            changes.forget.push(source_id.clone());
-            continue;
-        };
-        let user_name = match_path
+    }
+
+    /// A managed user that left the source, still on the target.
+    fn departed_user(&mut self, source_id: &str, managed: &ManagedUser, target: &Json) {
+        let user_name = self
+            .match_path
             .get(target)
             .and_then(Json::as_str)
             .unwrap_or(&managed.user_name)
             .to_owned();
         let gone = |action: Action, attributes: Vec<AttrChange>| Change {
             action,
-            source_id: Some(source_id.clone()),
+            source_id: Some(source_id.to_owned()),
             id: Some(managed.id.clone()),
             user_name: user_name.clone(),
             attributes,
@@ -424,27 +482,14 @@ pub fn diff(
             fingerprint: ABSENT_FINGERPRINT.into(),
         };
         let active = is_active(target);
-        let delete_now = actions.delete
-            && match actions.delete_after_days {
-                None => true,
-                Some(days) => {
-                    !active
-                        && managed.deactivated_at.is_some_and(|at| {
-                            policy.now - at >= chrono::Duration::days(i64::from(days))
-                        })
-                }
-            };
-        if delete_now {
-            push(&mut changes, gone(Action::Delete, Vec::new()));
+        if self.deletes_now(managed, active) {
+            self.push(gone(Action::Delete, Vec::new()));
         } else if active {
-            if actions.deactivate {
-                push(
-                    &mut changes,
-                    gone(Action::Deactivate, vec![active_change(true, false)]),
-                );
+            if self.policy.actions.deactivate {
+                self.push(gone(Action::Deactivate, vec![active_change(true, false)]));
             } else {
-                changes.skipped.push(Skip {
-                    source_id: source_id.clone(),
+                self.changes.skipped.push(Skip {
+                    source_id: source_id.to_owned(),
                     user: user_name,
                     reason: "left the source; would deactivate, but `deactivate` is off in [sync.actions]".into(),
                 });
@@ -453,11 +498,86 @@ pub fn diff(
             // Inactive already (by someone else): start the `delete_after_days` clock now.
             let mut refreshed = managed.clone();
             refreshed.active = false;
-            refreshed.deactivated_at = Some(policy.now);
-            changes.remember.push((source_id.clone(), refreshed));
+            refreshed.deactivated_at = Some(self.policy.now);
+            self.changes
+                .remember
+                .push((source_id.to_owned(), refreshed));
         }
     }
-    changes
+
+    /// Deletion is on, and (with `delete_after_days`) the user was deactivated long enough ago.
+    fn deletes_now(&self, managed: &ManagedUser, active: bool) -> bool {
+        let actions = &self.policy.actions;
+        actions.delete
+            && match actions.delete_after_days {
+                None => true,
+                Some(days) => {
+                    !active
+                        && managed.deactivated_at.is_some_and(|at| {
+                            self.policy.now - at >= chrono::Duration::days(i64::from(days))
+                        })
+                }
+            }
+    }
+
+    /// Adds a change, unless the target refused the same change for good: that one is held
+    /// back while the desired state is the same.
+    fn push(&mut self, change: Change) {
+        let source_id = change.source_id.clone().unwrap_or_default();
+        let Some(rejection) = self.state.rejected.get(&source_id).filter(|r| {
+            r.operation == change.action.user_operation() && r.fingerprint == change.fingerprint
+        }) else {
+            self.changes.changes.push(change);
+            return;
+        };
+        let status = rejection
+            .status
+            .map_or_else(String::new, |s| format!("HTTP {s}: "));
+        self.changes.skipped.push(Skip {
+            source_id,
+            user: change.user_name.clone(),
+            reason: format!(
+                "not retried: the target refused to {} this user on {} ({status}{}); it is tried again when the user's mapped values change, or after `scimsync state forget`",
+                change.action.verb(),
+                rejection.at.format("%Y-%m-%d %H:%M UTC"),
+                rejection.detail
+            ),
+        });
+    }
+
+    fn switched_off(&mut self, user: &DesiredUser, action: &str) {
+        self.changes.skipped.push(Skip {
+            source_id: user.source_id.clone(),
+            user: user.user_name.clone(),
+            reason: format!("would {action}, but `{action}` is off in [sync.actions]"),
+        });
+    }
+}
+
+/// A desired user matched to a target user this run claimed.
+struct Found<'u> {
+    user: &'u DesiredUser,
+    target_id: &'u str,
+    /// Matched by its match key, not by the state: the run adopts it.
+    adopted: bool,
+    /// The source user that left and whose target user this one takes over.
+    taken_from: Option<&'u str>,
+}
+
+impl Found<'_> {
+    fn change(&self, action: Action, attributes: Vec<AttrChange>) -> Change {
+        Change {
+            action,
+            source_id: Some(self.user.source_id.clone()),
+            id: Some(self.target_id.to_owned()),
+            user_name: self.user.user_name.clone(),
+            attributes,
+            adopted: self.adopted,
+            takes_over: self.taken_from.map(str::to_owned),
+            match_value: None,
+            fingerprint: self.user.fingerprint.to_string(),
+        }
+    }
 }
 
 fn create(user: &DesiredUser, match_path: &AttrPath) -> Change {
@@ -568,331 +688,4 @@ fn remember(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sync::desired::compute;
-    use scimsync_lang::mapping::{SourceFile, compile};
-    use scimsync_lang::record::Record;
-    use serde_json::json;
-
-    const MAP: &str =
-        "userName <- user.email\nname.familyName <- user.last\ntitle <- user.title on create\n";
-
-    /// The diff most tests want: matched on userName, default actions.
-    fn diff_on_user_name(desired: &Desired, target: &[Json], state: &State) -> Changes {
-        diff(
-            desired,
-            target,
-            state,
-            &AttrPath::core("userName"),
-            &Policy::default(),
-        )
-    }
-
-    fn desired(users: serde_json::Value) -> Desired {
-        let plan = compile(&SourceFile::new("t.map", MAP)).unwrap();
-        let records: Vec<Record> = users
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|u| {
-                let mut r = Record::from_flat_json(
-                    u["id"].as_str().unwrap().into(),
-                    u.as_object().unwrap(),
-                );
-                r.active = u.get("active").and_then(|a| a.as_bool()).unwrap_or(true);
-                r
-            })
-            .collect();
-        compute(&plan, &records, chrono::Utc::now())
-    }
-
-    fn state(entries: &[(&str, &str, bool)]) -> State {
-        let mut s = State::new("http://t");
-        for (source, id, active) in entries {
-            s.users
-                .insert(source.to_string(), ManagedUser::new(*id, "", *active));
-        }
-        s
-    }
-
-    fn actions(c: &Changes) -> Vec<(Action, String, Vec<String>)> {
-        c.changes
-            .iter()
-            .map(|c| {
-                (
-                    c.action,
-                    c.user_name.clone(),
-                    c.attributes.iter().map(AttrChange::path).collect(),
-                )
-            })
-            .collect()
-    }
-
-    #[test]
-    fn every_kind_of_change() {
-        let d = desired(json!([
-            {"id": "1", "email": "new@x", "last": "N"},
-            {"id": "2", "email": "same@x", "last": "S", "title": "ignored on update"},
-            {"id": "3", "email": "changed@x", "last": "After"},
-            {"id": "4", "email": "back@x", "last": "B"},
-            {"id": "5", "email": "Adopt@X", "last": "A"},
-            {"id": "6", "email": "off@x", "last": "O", "active": false},
-        ]));
-        let target = vec![
-            json!({"id": "t2", "userName": "same@x", "name": {"familyName": "S"}}),
-            json!({"id": "t3", "userName": "changed@x", "name": {"familyName": "Before"}}),
-            json!({"id": "t4", "userName": "back@x", "name": {"familyName": "B"}, "active": false}),
-            json!({"id": "t5", "userName": "adopt@x", "name": {"familyName": "A"}}),
-            json!({"id": "t6", "userName": "off@x", "name": {"familyName": "O"}}),
-            json!({"id": "t7", "userName": "gone@x"}),
-            json!({"id": "t8", "userName": "stranger@x"}),
-        ];
-        let s = state(&[
-            ("2", "t2", true),
-            ("3", "t3", true),
-            ("4", "t4", false),
-            ("6", "t6", true),
-            ("7", "t7", true),
-            ("9", "t9", true),
-        ]);
-        let c = diff_on_user_name(&d, &target, &s);
-        assert_eq!(
-            actions(&c),
-            vec![
-                (
-                    Action::Create,
-                    "new@x".into(),
-                    vec!["userName".into(), "name.familyName".into()]
-                ),
-                (
-                    Action::Update,
-                    "changed@x".into(),
-                    vec!["name.familyName".into()]
-                ),
-                (Action::Reactivate, "back@x".into(), vec!["active".into()]),
-                // Adopt@X is matched case-insensitively and adopted; userName is not
-                // case-exact (RFC 7643), so the new spelling is not sent.
-                (Action::Deactivate, "off@x".into(), vec!["active".into()]),
-                (Action::Deactivate, "gone@x".into(), vec!["active".into()]),
-            ]
-        );
-        assert_eq!(c.unchanged, 2);
-        assert_eq!(
-            c.remember
-                .iter()
-                .map(|(s, m)| (s.as_str(), m.id.as_str()))
-                .collect::<Vec<_>>(),
-            [("2", "t2"), ("5", "t5")]
-        );
-        assert_eq!(c.case_only, 1, "the re-spelt userName is counted");
-        assert_eq!(
-            c.forget,
-            ["9"],
-            "a managed user deleted on the target is forgotten"
-        );
-        assert!(
-            !c.changes.iter().any(|c| c.user_name == "stranger@x"),
-            "unmanaged users are never touched"
-        );
-        let create = &c.changes[0];
-        assert_eq!(
-            create.body(),
-            Some(
-                json!({"schemas": [scimsync_lang::scim::schema::CORE_USER], "userName": "new@x", "name": {"familyName": "N"}, "active": true})
-            )
-        );
-    }
-
-    #[test]
-    fn switched_off_actions_and_deletion() {
-        let d = desired(json!([
-            {"id": "1", "email": "new@x", "last": "N"},
-            {"id": "3", "email": "changed@x", "last": "After"},
-            {"id": "4", "email": "back@x", "last": "B"},
-        ]));
-        let target = vec![
-            json!({"id": "t3", "userName": "changed@x", "name": {"familyName": "Before"}}),
-            json!({"id": "t4", "userName": "back@x", "name": {"familyName": "B"}, "active": false}),
-            json!({"id": "t7", "userName": "gone@x"}),
-            json!({"id": "t8", "userName": "long-gone@x", "active": false}),
-        ];
-        let mut s = state(&[
-            ("3", "t3", true),
-            ("4", "t4", false),
-            ("7", "t7", true),
-            ("8", "t8", false),
-        ]);
-        let now = chrono::Utc::now();
-        s.users.get_mut("8").unwrap().deactivated_at = Some(now - chrono::Duration::days(31));
-        let off = Policy {
-            actions: ActionsConfig {
-                create: false,
-                update: false,
-                reactivate: false,
-                deactivate: false,
-                ..ActionsConfig::default()
-            },
-            now,
-            ..Policy::default()
-        };
-        let c = diff(&d, &target, &s, &AttrPath::core("userName"), &off);
-        assert!(c.changes.is_empty(), "{:?}", actions(&c));
-        assert_eq!(
-            c.skipped
-                .iter()
-                .map(|s| s.reason.as_str())
-                .collect::<Vec<_>>(),
-            [
-                "would create, but `create` is off in [sync.actions]",
-                "would reactivate, but `reactivate` is off in [sync.actions]",
-                "left the source; would deactivate, but `deactivate` is off in [sync.actions]",
-            ]
-        );
-
-        // Delete after 30 days: the user deactivated 31 days ago goes, the other is deactivated.
-        let deleting = Policy {
-            actions: ActionsConfig {
-                delete: true,
-                delete_after_days: Some(30),
-                ..ActionsConfig::default()
-            },
-            now,
-            ..Policy::default()
-        };
-        let c = diff(&d, &target, &s, &AttrPath::core("userName"), &deleting);
-        let gone: Vec<(Action, String)> = c
-            .changes
-            .iter()
-            .filter(|c| matches!(c.action, Action::Deactivate | Action::Delete))
-            .map(|c| (c.action, c.user_name.clone()))
-            .collect();
-        assert_eq!(
-            gone,
-            [
-                (Action::Deactivate, "gone@x".to_owned()),
-                (Action::Delete, "long-gone@x".to_owned())
-            ]
-        );
-        assert_eq!(c.removals(), 2);
-    }
-
-    #[test]
-    fn a_refused_change_is_held_until_the_desired_state_changes() {
-        let d = desired(json!([{"id": "3", "email": "changed@x", "last": "After"}]));
-        let target =
-            vec![json!({"id": "t3", "userName": "changed@x", "name": {"familyName": "Before"}})];
-        let mut s = state(&[("3", "t3", true)]);
-        s.rejected.insert(
-            "3".into(),
-            crate::state::Rejection {
-                operation: "update".into(),
-                status: Some(403),
-                detail: "owners cannot be updated".into(),
-                fingerprint: d.users[0].fingerprint.to_string(),
-                at: chrono::Utc::now(),
-            },
-        );
-        let c = diff_on_user_name(&d, &target, &s);
-        assert!(c.changes.is_empty());
-        assert!(
-            c.skipped[0]
-                .reason
-                .starts_with("not retried: the target refused to update this user on "),
-            "{}",
-            c.skipped[0].reason
-        );
-        assert!(
-            c.skipped[0]
-                .reason
-                .contains("(HTTP 403: owners cannot be updated)")
-        );
-        let changed = desired(json!([{"id": "3", "email": "changed@x", "last": "Again"}]));
-        let c = diff_on_user_name(&changed, &target, &s);
-        assert_eq!(
-            c.count(Action::Update),
-            1,
-            "a new desired state is tried again"
-        );
-    }
-
-    #[test]
-    fn a_re_created_source_user_takes_over_the_account_of_one_that_left() {
-        // Source user 1 left and was deactivated; 2 has the same e-mail.
-        let d = desired(json!([{"id": "2", "email": "ada@x", "last": "New"}]));
-        let target = vec![
-            json!({"id": "t1", "userName": "ada@x", "name": {"familyName": "Old"}, "active": false}),
-        ];
-        let s = state(&[("1", "t1", false)]);
-        let c = diff_on_user_name(&d, &target, &s);
-        assert_eq!(
-            actions(&c),
-            [(
-                Action::Reactivate,
-                "ada@x".into(),
-                vec!["name.familyName".into(), "active".into()]
-            )]
-        );
-        assert_eq!(c.changes[0].takes_over.as_deref(), Some("1"));
-        assert!(!c.changes[0].adopted && c.skipped.is_empty());
-
-        // 1 is still in the source but inactive: 2 takes over, 1 deactivates nothing.
-        let d = desired(json!([
-            {"id": "1", "email": "ada@x", "last": "Old", "active": false},
-            {"id": "2", "email": "ada@x", "last": "Old"},
-        ]));
-        let target = vec![json!({"id": "t1", "userName": "ada@x", "name": {"familyName": "Old"}})];
-        let c = diff_on_user_name(&d, &target, &state(&[("1", "t1", true)]));
-        assert!(c.changes.is_empty(), "{:?}", actions(&c));
-        assert_eq!(c.forget, ["1"]);
-        assert_eq!(c.remember[0].0, "2");
-        assert_eq!(
-            c.taken_over[0].line(),
-            "= ada@x: taken over from source user 1 by source user 2 (re-created in the source); nothing else to write"
-        );
-
-        // Both active in the source: nothing is guessed. (1 now has another e-mail; the
-        // account still has the old one, which 2 has.)
-        let d = desired(json!([
-            {"id": "1", "email": "ada.old@x", "last": "Old"},
-            {"id": "2", "email": "ada@x", "last": "Old"},
-        ]));
-        let c = diff_on_user_name(&d, &target, &state(&[("1", "t1", true)]));
-        assert_eq!(
-            actions(&c),
-            [(Action::Update, "ada.old@x".into(), vec!["userName".into()])]
-        );
-        assert_eq!(
-            c.skipped
-                .iter()
-                .map(|s| s.reason.as_str())
-                .collect::<Vec<_>>(),
-            [
-                "the target user with `userName` \"ada@x\" is managed for source user 1, which is still active in the source; if both are one person, run `scimsync state forget --config <file> 1` and this user takes the account over on the next run"
-            ]
-        );
-    }
-
-    #[test]
-    fn a_failing_rule_never_deactivates() {
-        let plan = compile(&SourceFile::new(
-            "t.map",
-            "userName <- user.email\nexternalId <- Convert.toInt(user.n) + \"\"\n",
-        ))
-        .unwrap();
-        let record = Record::from_flat_json(
-            "1".into(),
-            json!({"email": "a@x", "n": "bad"}).as_object().unwrap(),
-        );
-        let d = compute(&plan, &[record], chrono::Utc::now());
-        assert_eq!(d.skipped.len(), 1);
-        let c = diff(
-            &d,
-            &[json!({"id": "t1", "userName": "a@x"})],
-            &state(&[("1", "t1", true)]),
-            &AttrPath::core("userName"),
-            &Policy::default(),
-        );
-        assert!(c.changes.is_empty(), "{:?}", c.changes);
-    }
-}
+mod tests;

@@ -5,7 +5,7 @@
 //! to say enough.
 
 use super::event::Operation;
-use crate::config::UpdateMode;
+use super::settings::UpdateMode;
 use scimsync_scim::client::ClientError;
 
 /// The operation as the failure line names it: `update user`, `remove members from group`.

@@ -16,7 +16,7 @@ use serde_json::Value as Json;
 use super::desired::Desire;
 use super::diff::{Action, Changes};
 use super::event::Operation;
-use crate::config::ActionsConfig;
+use super::settings::ActionsConfig;
 use crate::state::State;
 use scimsync_lang::mapping::Plan;
 use scimsync_lang::record::Record;
@@ -192,19 +192,290 @@ pub fn diff_groups(
     actions: &ActionsConfig,
     member_chunk: usize,
 ) -> GroupChanges {
-    let mut out = GroupChanges::default();
-    let by_id: HashMap<&str, &Json> = target_groups
-        .iter()
-        .filter_map(|g| Some((id(g)?, g)))
-        .collect();
-    let by_name: HashMap<String, &Json> = target_groups
-        .iter()
-        .filter_map(|g| Some((display_name(g)?.to_lowercase(), g)))
-        .collect();
+    let mut differ = GroupDiffer::new(target_groups, state, users, actions, member_chunk);
+    for group in desired {
+        differ.desired_group(group);
+    }
+    differ.departed_groups(desired);
+    differ.out
+}
 
-    // Source id -> target id (None: created in this run) and userName, for every user that
-    // ends the run provisioned and active.
-    let mut member_ids: HashMap<&str, (Option<&str>, &str)> = HashMap::new();
+/// The lookups one group diff works from, and the changes it has found so far.
+struct GroupDiffer<'a> {
+    state: &'a State,
+    actions: &'a ActionsConfig,
+    /// Members per PATCH request (at least 1).
+    chunk: usize,
+    by_id: HashMap<&'a str, &'a Json>,
+    /// Target groups by lowercased display name.
+    by_name: HashMap<String, &'a Json>,
+    /// Source id -> target id (None: created in this run) and userName, for every user that
+    /// ends the run provisioned and active.
+    member_ids: MemberIds<'a>,
+    /// Target ids of the users scimsync manages (or will, after this run).
+    managed_ids: HashSet<&'a str>,
+    /// The userName the state knows for each managed target id.
+    names: HashMap<&'a str, &'a str>,
+    out: GroupChanges,
+}
+
+impl<'a> GroupDiffer<'a> {
+    fn new(
+        target_groups: &'a [Json],
+        state: &'a State,
+        users: &'a Changes,
+        actions: &'a ActionsConfig,
+        member_chunk: usize,
+    ) -> GroupDiffer<'a> {
+        let by_id = target_groups
+            .iter()
+            .filter_map(|g| Some((id(g)?, g)))
+            .collect();
+        let by_name = target_groups
+            .iter()
+            .filter_map(|g| Some((display_name(g)?.to_lowercase(), g)))
+            .collect();
+        let (member_ids, managed_ids) = provisioned_users(state, users);
+        let names = state
+            .users
+            .values()
+            .map(|u| (u.id.as_str(), u.user_name.as_str()))
+            .collect();
+        GroupDiffer {
+            state,
+            actions,
+            chunk: member_chunk.max(1),
+            by_id,
+            by_name,
+            member_ids,
+            managed_ids,
+            names,
+            out: GroupChanges::default(),
+        }
+    }
+
+    /// One desired group: found on the target (by the state's id, else by name) or not.
+    fn desired_group(&mut self, group: &DesiredGroup) {
+        let known = self.state.groups.get(&group.key);
+        let by_state = known.and_then(|k| self.by_id.get(k.id.as_str()).copied());
+        let found = by_state.or_else(|| {
+            self.by_name
+                .get(&group.display_name.to_lowercase())
+                .copied()
+        });
+        let wanted = self.wanted_members(group);
+        match found {
+            Some(target) => self.found_group(group, target, &wanted, by_state.is_none()),
+            None => self.missing_group(group, &wanted, known.is_some()),
+        }
+    }
+
+    /// The group's source members that end the run provisioned and active.
+    fn wanted_members(&self, group: &DesiredGroup) -> Vec<MemberRef> {
+        group
+            .members
+            .iter()
+            .filter_map(|source| {
+                let (id, user_name) = self.member_ids.get(source.as_str())?;
+                Some(MemberRef {
+                    source_id: Some(source.clone()),
+                    id: id.map(str::to_owned),
+                    user_name: (*user_name).to_owned(),
+                })
+            })
+            .collect()
+    }
+
+    /// A desired group the target does not hold: created, then its members added.
+    fn missing_group(&mut self, group: &DesiredGroup, wanted: &[MemberRef], known: bool) {
+        if known {
+            self.out.forget.push(group.key.clone());
+        }
+        if !self.actions.group_create {
+            self.out.notices.push(format!(
+                "group \"{}\" is not on the target; `group_create` is off in [sync.actions]",
+                group.display_name
+            ));
+            return;
+        }
+        let mut create = group_change(group, Operation::GroupCreate, None, false);
+        let mut resource = serde_json::json!({
+            "schemas": [CORE_GROUP],
+            "displayName": group.display_name,
+        });
+        if let Some(external_id) = &group.external_id {
+            resource["externalId"] = Json::String(external_id.clone());
+        }
+        create.resource = Some(resource);
+        self.out.changes.push(create);
+        if self.actions.group_members {
+            for members in wanted.chunks(self.chunk) {
+                let mut add = group_change(group, Operation::GroupAddMembers, None, false);
+                add.members = members.to_vec();
+                self.out.changes.push(add);
+            }
+        }
+    }
+
+    /// A desired group found on the target: renamed and its members changed as needed, and
+    /// remembered.
+    fn found_group(
+        &mut self,
+        group: &DesiredGroup,
+        target: &Json,
+        wanted: &[MemberRef],
+        adopted: bool,
+    ) {
+        let target_id = id(target).unwrap_or_default();
+        let renamed = self.rename(group, target, target_id, adopted);
+        let members_changed =
+            self.actions.group_members && self.change_members(group, target, wanted, adopted);
+        if !renamed && !members_changed {
+            self.out.unchanged += 1;
+        }
+        self.out.remember.push((
+            group.key.clone(),
+            crate::state::ManagedGroup {
+                id: target_id.to_owned(),
+                display_name: group.display_name.clone(),
+            },
+        ));
+    }
+
+    /// Replaces `displayName` and `externalId` where the target's differ; true when a change
+    /// was planned.
+    fn rename(
+        &mut self,
+        group: &DesiredGroup,
+        target: &Json,
+        target_id: &str,
+        adopted: bool,
+    ) -> bool {
+        let mut update = group_change(group, Operation::GroupUpdate, Some(target_id), adopted);
+        if display_name(target) != Some(group.display_name.as_str()) {
+            update.attributes.push("displayName".into());
+            update.operations.push(PatchOperation::replace(
+                "displayName",
+                Json::String(group.display_name.clone()),
+            ));
+        }
+        if let Some(external_id) = &group.external_id
+            && target.get("externalId").and_then(Json::as_str) != Some(external_id)
+        {
+            update.attributes.push("externalId".into());
+            update.operations.push(PatchOperation::replace(
+                "externalId",
+                Json::String(external_id.clone()),
+            ));
+        }
+        if update.operations.is_empty() {
+            return false;
+        }
+        if self.actions.group_rename {
+            self.out.changes.push(update);
+            return true;
+        }
+        self.out.notices.push(format!(
+            "group \"{}\" differs on the target ({}); `group_rename` is off in [sync.actions]",
+            group.display_name,
+            update.attributes.join(", ")
+        ));
+        false
+    }
+
+    /// Adds the wanted members the target group lacks and removes managed users no longer
+    /// wanted, in chunks; true when a change was planned.
+    fn change_members(
+        &mut self,
+        group: &DesiredGroup,
+        target: &Json,
+        wanted: &[MemberRef],
+        adopted: bool,
+    ) -> bool {
+        let target_id = id(target).unwrap_or_default();
+        let present: HashSet<&str> = members(target).collect();
+        let add: Vec<MemberRef> = wanted
+            .iter()
+            .filter(|m| m.id.as_deref().is_none_or(|id| !present.contains(id)))
+            .cloned()
+            .collect();
+        let wanted_ids: HashSet<&str> = wanted.iter().filter_map(|m| m.id.as_deref()).collect();
+        let remove: Vec<MemberRef> = members(target)
+            .filter(|id| self.managed_ids.contains(id) && !wanted_ids.contains(id))
+            .map(|id| MemberRef {
+                source_id: None,
+                id: Some(id.to_owned()),
+                user_name: self.names.get(id).copied().unwrap_or(id).to_owned(),
+            })
+            .collect();
+        let mut changed = false;
+        for members in add.chunks(self.chunk) {
+            let mut change =
+                group_change(group, Operation::GroupAddMembers, Some(target_id), adopted);
+            change.members = members.to_vec();
+            self.out.changes.push(change);
+            changed = true;
+        }
+        for members in remove.chunks(self.chunk) {
+            let mut change = group_change(
+                group,
+                Operation::GroupRemoveMembers,
+                Some(target_id),
+                adopted,
+            );
+            change.operations = members
+                .iter()
+                .filter_map(|m| m.id.as_deref().map(PatchOperation::remove_member))
+                .collect();
+            change.members = members.to_vec();
+            self.out.changes.push(change);
+            changed = true;
+        }
+        changed
+    }
+
+    /// Groups scimsync pushed that no statement selects any more.
+    fn departed_groups(&mut self, desired: &[DesiredGroup]) {
+        let desired_keys: HashSet<&str> = desired.iter().map(|g| g.key.as_str()).collect();
+        for (key, managed) in &self.state.groups {
+            if desired_keys.contains(key.as_str()) {
+                continue;
+            }
+            if !self.by_id.contains_key(managed.id.as_str()) {
+                self.out.forget.push(key.clone());
+            } else if self.actions.group_delete {
+                self.out.changes.push(GroupChange {
+                    operation: Operation::GroupDelete,
+                    group: key.clone(),
+                    id: Some(managed.id.clone()),
+                    display_name: managed.display_name.clone(),
+                    resource: None,
+                    attributes: Vec::new(),
+                    operations: Vec::new(),
+                    members: Vec::new(),
+                    adopted: false,
+                });
+            } else {
+                self.out.notices.push(format!(
+                    "group \"{}\" is no longer pushed; it is left on the target and no longer managed (`group_delete` is off)",
+                    managed.display_name
+                ));
+                self.out.forget.push(key.clone());
+            }
+        }
+    }
+}
+
+/// Source id -> target id (`None`: created in this run) and userName.
+type MemberIds<'a> = HashMap<&'a str, (Option<&'a str>, &'a str)>;
+
+/// Source id -> target id (None: created in this run) and userName for every user that ends
+/// the run provisioned and active; and the target ids of every managed user.
+fn provisioned_users<'a>(
+    state: &'a State,
+    users: &'a Changes,
+) -> (MemberIds<'a>, HashSet<&'a str>) {
+    let mut member_ids = MemberIds::new();
     let mut managed_ids: HashSet<&str> = state.users.values().map(|u| u.id.as_str()).collect();
     for (source, managed) in &users.remember {
         managed_ids.insert(managed.id.as_str());
@@ -226,176 +497,27 @@ pub fn diff_groups(
             member_ids.insert(source, (change.id.as_deref(), &change.user_name));
         }
     }
-    let chunk = member_chunk.max(1);
+    (member_ids, managed_ids)
+}
 
-    for group in desired {
-        let known = state.groups.get(&group.key);
-        let by_state = known.and_then(|k| by_id.get(k.id.as_str()).copied());
-        let found = by_state.or_else(|| by_name.get(&group.display_name.to_lowercase()).copied());
-        let wanted: Vec<MemberRef> = group
-            .members
-            .iter()
-            .filter_map(|source| {
-                let (id, user_name) = member_ids.get(source.as_str())?;
-                Some(MemberRef {
-                    source_id: Some(source.clone()),
-                    id: id.map(str::to_owned),
-                    user_name: (*user_name).to_owned(),
-                })
-            })
-            .collect();
-        let base = |operation: Operation, id: Option<&str>, adopted: bool| GroupChange {
-            operation,
-            group: group.key.clone(),
-            id: id.map(str::to_owned),
-            display_name: group.display_name.clone(),
-            resource: None,
-            attributes: Vec::new(),
-            operations: Vec::new(),
-            members: Vec::new(),
-            adopted,
-        };
-        let Some(target) = found else {
-            if known.is_some() {
-                out.forget.push(group.key.clone());
-            }
-            if !actions.group_create {
-                out.notices.push(format!(
-                    "group \"{}\" is not on the target; `group_create` is off in [sync.actions]",
-                    group.display_name
-                ));
-                continue;
-            }
-            let mut create = base(Operation::GroupCreate, None, false);
-            let mut resource = serde_json::json!({
-                "schemas": [CORE_GROUP],
-                "displayName": group.display_name,
-            });
-            if let Some(external_id) = &group.external_id {
-                resource["externalId"] = Json::String(external_id.clone());
-            }
-            create.resource = Some(resource);
-            out.changes.push(create);
-            if actions.group_members {
-                for members in wanted.chunks(chunk) {
-                    let mut add = base(Operation::GroupAddMembers, None, false);
-                    add.members = members.to_vec();
-                    out.changes.push(add);
-                }
-            }
-            continue;
-        };
-        let target_id = id(target).unwrap_or_default();
-        let adopted = by_state.is_none();
-        let mut changed = false;
-        let mut update = base(Operation::GroupUpdate, Some(target_id), adopted);
-        if display_name(target) != Some(group.display_name.as_str()) {
-            update.attributes.push("displayName".into());
-            update.operations.push(PatchOperation::replace(
-                "displayName",
-                Json::String(group.display_name.clone()),
-            ));
-        }
-        if let Some(external_id) = &group.external_id
-            && target.get("externalId").and_then(Json::as_str) != Some(external_id)
-        {
-            update.attributes.push("externalId".into());
-            update.operations.push(PatchOperation::replace(
-                "externalId",
-                Json::String(external_id.clone()),
-            ));
-        }
-        if !update.operations.is_empty() {
-            if actions.group_rename {
-                out.changes.push(update);
-                changed = true;
-            } else {
-                out.notices.push(format!(
-                    "group \"{}\" differs on the target ({}); `group_rename` is off in [sync.actions]",
-                    group.display_name,
-                    update.attributes.join(", ")
-                ));
-            }
-        }
-        if actions.group_members {
-            let present: HashSet<&str> = members(target).collect();
-            let add: Vec<MemberRef> = wanted
-                .iter()
-                .filter(|m| m.id.as_deref().is_none_or(|id| !present.contains(id)))
-                .cloned()
-                .collect();
-            let wanted_ids: HashSet<&str> = wanted.iter().filter_map(|m| m.id.as_deref()).collect();
-            let names: HashMap<&str, &str> = state
-                .users
-                .values()
-                .map(|u| (u.id.as_str(), u.user_name.as_str()))
-                .collect();
-            let remove: Vec<MemberRef> = members(target)
-                .filter(|id| managed_ids.contains(id) && !wanted_ids.contains(id))
-                .map(|id| MemberRef {
-                    source_id: None,
-                    id: Some(id.to_owned()),
-                    user_name: names.get(id).copied().unwrap_or(id).to_owned(),
-                })
-                .collect();
-            for members in add.chunks(chunk) {
-                let mut change = base(Operation::GroupAddMembers, Some(target_id), adopted);
-                change.members = members.to_vec();
-                out.changes.push(change);
-                changed = true;
-            }
-            for members in remove.chunks(chunk) {
-                let mut change = base(Operation::GroupRemoveMembers, Some(target_id), adopted);
-                change.operations = members
-                    .iter()
-                    .filter_map(|m| m.id.as_deref().map(PatchOperation::remove_member))
-                    .collect();
-                change.members = members.to_vec();
-                out.changes.push(change);
-                changed = true;
-            }
-        }
-        if !changed {
-            out.unchanged += 1;
-        }
-        out.remember.push((
-            group.key.clone(),
-            crate::state::ManagedGroup {
-                id: target_id.to_owned(),
-                display_name: group.display_name.clone(),
-            },
-        ));
+/// A change to `group` with nothing in it yet.
+fn group_change(
+    group: &DesiredGroup,
+    operation: Operation,
+    id: Option<&str>,
+    adopted: bool,
+) -> GroupChange {
+    GroupChange {
+        operation,
+        group: group.key.clone(),
+        id: id.map(str::to_owned),
+        display_name: group.display_name.clone(),
+        resource: None,
+        attributes: Vec::new(),
+        operations: Vec::new(),
+        members: Vec::new(),
+        adopted,
     }
-
-    // Groups scimsync pushed that no statement selects any more.
-    let desired_keys: HashSet<&str> = desired.iter().map(|g| g.key.as_str()).collect();
-    for (key, managed) in &state.groups {
-        if desired_keys.contains(key.as_str()) {
-            continue;
-        }
-        if !by_id.contains_key(managed.id.as_str()) {
-            out.forget.push(key.clone());
-        } else if actions.group_delete {
-            out.changes.push(GroupChange {
-                operation: Operation::GroupDelete,
-                group: key.clone(),
-                id: Some(managed.id.clone()),
-                display_name: managed.display_name.clone(),
-                resource: None,
-                attributes: Vec::new(),
-                operations: Vec::new(),
-                members: Vec::new(),
-                adopted: false,
-            });
-        } else {
-            out.notices.push(format!(
-                "group \"{}\" is no longer pushed; it is left on the target and no longer managed (`group_delete` is off)",
-                managed.display_name
-            ));
-            out.forget.push(key.clone());
-        }
-    }
-    out
 }
 
 fn display_name(group: &Json) -> Option<&str> {

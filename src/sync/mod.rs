@@ -18,8 +18,10 @@ pub mod event;
 pub mod failure;
 pub mod groups;
 pub mod kept;
+pub mod observed;
 pub mod render;
 pub mod safety;
+pub mod settings;
 pub mod takeover;
 pub mod unique;
 
@@ -30,7 +32,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{AuthMode, Config, ConfigError, TargetConfig};
+use crate::config::{Config, Credentials, Invalid, TargetConfig};
 use crate::state::lock::{LockError, StateLock};
 use crate::state::{State, StateError};
 use apply::{Applied, Applier};
@@ -38,25 +40,29 @@ use diff::{Changes, Policy};
 use event::{Discard, Mapped, Operation, WriteEvent, WriteObserver, WriteResult};
 use groups::{GroupChanges, MemberSkip};
 use safety::Violation;
-use scimsync_lang::mapping::{self, Plan, SourceFile};
+use scimsync_lang::mapping::{self, Diagnostic, Plan, SourceFile};
 use scimsync_scim::auth::Auth;
-use scimsync_scim::client::{ClientError, ClientOptions, RequestTotals, ResourceType, ScimClient};
+use scimsync_scim::client::{
+    BuildError, ClientError, ClientOptions, RequestTotals, ResourceType, ScimClient,
+};
 use scimsync_scim::throttle::{HeldOff, RetryPolicy};
 use scimsync_secure::secret::SecretError;
 use scimsync_source::SourceError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
     #[error("cannot read mapping {path}: {reason}")]
     MappingRead { path: String, reason: String },
-    /// The diagnostics, already rendered against the file.
-    #[error("{rendered}mapping {path}: {count} error(s); nothing was written")]
+    /// The mapping does not compile. The edge that prints this renders the diagnostics
+    /// against `file` (compiler style) before this headline.
+    #[error(
+        "mapping {path}: {} error(s); nothing was written",
+        errors_in(diagnostics)
+    )]
     Mapping {
         path: String,
-        rendered: String,
-        count: usize,
+        file: SourceFile,
+        diagnostics: Vec<Diagnostic>,
     },
     #[error(transparent)]
     Source(#[from] SourceError),
@@ -69,9 +75,24 @@ pub enum SyncError {
     #[error("cannot list the target's users: {0}")]
     Target(#[from] ClientError),
     #[error("target: {0}")]
-    Client(String),
-    #[error("refusing to sync: {0}")]
-    Safety(String),
+    Client(#[from] ConnectError),
+    #[error("refusing to sync: {}", .0.message())]
+    Safety(Violation),
+}
+
+/// Why a client could not be set up from `[target]`.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error(transparent)]
+    Credentials(#[from] Invalid),
+    #[error(transparent)]
+    Auth(#[from] scimsync_scim::auth::AuthError),
+    #[error(transparent)]
+    Build(#[from] BuildError),
+}
+
+fn errors_in(diagnostics: &[Diagnostic]) -> usize {
+    diagnostics.iter().filter(|d| d.is_error()).count()
 }
 
 /// How one run goes.
@@ -146,7 +167,7 @@ impl RunReport {
     }
 }
 
-/// Reads and compiles a `.map` file; errors come back rendered, every one of them. Warnings
+/// Reads and compiles a `.map` file; errors come back as diagnostics, every one of them. Warnings
 /// go to the log, one event each.
 pub fn load_plan(path: &Path) -> Result<Plan, SyncError> {
     let (plan, warnings) = load_plan_and_warnings(path)?;
@@ -165,11 +186,16 @@ pub fn load_plan_and_warnings(path: &Path) -> Result<(Plan, Vec<String>), SyncEr
         reason: e.kind().to_string(),
     })?;
     let file = SourceFile::new(shown.clone(), text);
-    let plan = mapping::compile(&file).map_err(|diagnostics| SyncError::Mapping {
-        path: shown,
-        rendered: mapping::render_all(&diagnostics, &file),
-        count: diagnostics.iter().filter(|d| d.is_error()).count(),
-    })?;
+    let plan = match mapping::compile(&file) {
+        Ok(plan) => plan,
+        Err(diagnostics) => {
+            return Err(SyncError::Mapping {
+                path: shown,
+                file,
+                diagnostics,
+            });
+        }
+    };
     let warnings = plan
         .warnings
         .iter()
@@ -180,18 +206,20 @@ pub fn load_plan_and_warnings(path: &Path) -> Result<(Plan, Vec<String>), SyncEr
 
 /// The client a target config describes: auth, throttle, retries, op casing.
 pub fn connect(target: &TargetConfig) -> Result<ScimClient, SyncError> {
-    let secret = target.token_source().map_err(SyncError::Client)?.load()?;
-    let bad = |e: scimsync_scim::auth::AuthError| SyncError::Client(e.to_string());
-    let auth = match target.auth {
-        AuthMode::Bearer => Auth::bearer(&secret).map_err(bad)?,
-        AuthMode::Header => Auth::header(&secret).map_err(bad)?,
-        AuthMode::Basic => Auth::basic(target.username.as_deref().unwrap_or_default(), secret),
-        AuthMode::OAuth2 => Auth::oauth2(
-            target.token_url.as_deref().unwrap_or_default(),
-            target.client_id.as_deref().unwrap_or_default(),
-            secret,
-            target.scope.clone(),
-        ),
+    let auth = match target.credentials().map_err(ConnectError::from)? {
+        Credentials::Bearer { token } => {
+            Auth::bearer(&token.load()?).map_err(ConnectError::from)?
+        }
+        Credentials::Header { value } => {
+            Auth::header(&value.load()?).map_err(ConnectError::from)?
+        }
+        Credentials::Basic { username, password } => Auth::basic(&username, password.load()?),
+        Credentials::OAuth2 {
+            token_url,
+            client_id,
+            client_secret,
+            scope,
+        } => Auth::oauth2(&token_url, &client_id, client_secret.load()?, scope),
     };
     ScimClient::new(
         &target.url,
@@ -211,11 +239,11 @@ pub fn connect(target: &TargetConfig) -> Result<ScimClient, SyncError> {
             ..ClientOptions::default()
         },
     )
-    .map_err(SyncError::Client)
+    .map_err(|e| ConnectError::from(e).into())
 }
 
 /// Runs one sync as configured (the same as [`run_sync`]; `scimsync sync` and the daemon go
-/// through `daemon::run::run_once`, which adds the audit log and the run summary).
+/// through [`observed::run_once`], which adds the audit log and the run summary).
 pub async fn run(config: &Config, options: &RunOptions) -> Result<RunReport, SyncError> {
     run_sync(config, options).await
 }
@@ -253,6 +281,56 @@ pub async fn run_plan(
     let mut reading =
         scimsync_source::Reading::start(&config.source, &source_projection(plan), options.now)?;
     reading.opened().await?;
+    let listed = list_target(&client, config, plan, options, &mut state).await?;
+    let source = plan_reading(reading, plan, options.now, &listed.users).await?;
+    note_mapped(options, &source.desired);
+    let mut report = plan_changes(&client, config, plan, options, &state, &listed, source).await?;
+
+    if options.dry_run {
+        record_planned(options, &report);
+        report.requests = client.totals();
+        return Ok(report);
+    }
+    let run = Applier {
+        client: &client,
+        observer: options.observer.as_ref(),
+        run_id: &options.run_id,
+        update_mode: config.target.update_mode,
+        match_path: &plan.match_path,
+        concurrency: config.target.concurrency,
+        cancel: &options.cancel,
+        now: options.now,
+        look_before_create: listed.look_before_create,
+    };
+    let applied = apply(&run, &report, &mut state, &state_file).await?;
+    // Saved whatever happened above, cancellation included: every completed write is in it.
+    // A run that changed nothing leaves the file alone (no rewrite, no fsync).
+    if state != loaded || !state_file.exists() {
+        state.save(&state_file)?;
+    }
+    report.cancelled = options.cancel.is_cancelled() && applied.not_started > 0;
+    report.held_off = client.held_off();
+    report.applied = Some(applied);
+    report.requests = client.totals();
+    Ok(report)
+}
+
+/// The target's users, completed by lookups where the listing left some out.
+struct Listed {
+    users: Vec<serde_json::Value>,
+    /// The listing missed users: each create is preceded by a lookup.
+    look_before_create: bool,
+}
+
+/// Lists the target's users, then looks up the pending creates and managed users the listing
+/// did not show.
+async fn list_target(
+    client: &ScimClient,
+    config: &Config,
+    plan: &Plan,
+    options: &RunOptions,
+    state: &mut State,
+) -> Result<Listed, SyncError> {
     let listing = Instant::now();
     let listed = client.list_counted(ResourceType::User).await?;
     // A listing that missed users cannot tell that a new source user is not on the target
@@ -267,24 +345,25 @@ pub async fn run_plan(
             listed.missing()
         );
     }
-    let mut target_users = listed.resources;
-    options
-        .observer
-        .listed(target_users.len(), listing.elapsed());
-    tracing::info!(target = target_users.len(), "listed target users");
+    let mut users = listed.resources;
+    options.observer.listed(users.len(), listing.elapsed());
+    tracing::info!(target = users.len(), "listed target users");
     confirm::complete_listing(
-        &client,
-        &mut state,
+        client,
+        state,
         &plan.match_path,
-        &mut target_users,
+        &mut users,
         config.target.concurrency,
     )
     .await?;
-    let SourceDesired {
-        desired,
-        groups: desired_groups,
-        member_skips,
-    } = plan_reading(reading, plan, options.now, &target_users).await?;
+    Ok(Listed {
+        users,
+        look_before_create,
+    })
+}
+
+/// Logs and reports how the source users mapped.
+fn note_mapped(options: &RunOptions, desired: &desired::Desired) {
     tracing::info!(
         source = desired.source_count,
         desired = desired.users.len(),
@@ -297,18 +376,37 @@ pub async fn run_plan(
         in_scope: desired.users.len(),
         skipped: desired.skipped.len(),
     });
+}
+
+/// The run's plan: the user changes (compared again under the target's own case rules when
+/// some values differ only in case), the group changes, and the safety check on them.
+async fn plan_changes(
+    client: &ScimClient,
+    config: &Config,
+    plan: &Plan,
+    options: &RunOptions,
+    state: &State,
+    listed: &Listed,
+    source: SourceDesired,
+) -> Result<RunReport, SyncError> {
+    let SourceDesired {
+        desired,
+        groups: desired_groups,
+        member_skips,
+    } = source;
     let mut policy = Policy {
         actions: config.sync.actions.clone(),
         now: options.now,
         case: case::CaseRules::rfc_defaults(),
     };
-    let mut changes = diff::diff(&desired, &target_users, &state, &plan.match_path, &policy);
+    let target_users = &listed.users;
+    let mut changes = diff::diff(&desired, target_users, state, &plan.match_path, &policy);
     // Values that differ only in case: the target's schema says whether that matters.
     if changes.case_only > 0
-        && let Some(rules) = target_case_rules(&client).await
+        && let Some(rules) = target_case_rules(client).await
     {
         policy.case = rules;
-        changes = diff::diff(&desired, &target_users, &state, &plan.match_path, &policy);
+        changes = diff::diff(&desired, target_users, state, &plan.match_path, &policy);
     }
     let group_changes = if plan.groups.is_empty() && state.groups.is_empty() {
         GroupChanges::default()
@@ -317,17 +415,16 @@ pub async fn run_plan(
         groups::diff_groups(
             &desired_groups,
             &target_groups,
-            &state,
+            state,
             &changes,
             &config.sync.actions,
             config.sync.member_chunk,
         )
     };
-
     let violation = safety::check(
         &config.sync.safety,
         changes.removals(),
-        safety::WindowSoFar::of(&state, options.now, config.sync.safety.window),
+        safety::WindowSoFar::of(state, options.now, config.sync.safety.window),
         desired.source_count,
     );
     let mut report = RunReport {
@@ -344,57 +441,41 @@ pub async fn run_plan(
     };
     // A dry run shows what the real run with the same flags would do.
     match violation {
-        Some(v) if v.empty_source => return Err(SyncError::Safety(v.message())),
+        Some(v) if v.empty_source => return Err(SyncError::Safety(v)),
         Some(_) if options.allow_mass_deactivation => {}
         Some(v) if options.dry_run => report.safety = Some(v),
-        Some(v) => return Err(SyncError::Safety(v.message())),
+        Some(v) => return Err(SyncError::Safety(v)),
         None => {}
     }
+    Ok(report)
+}
 
-    if options.dry_run {
-        record_planned(options, &report);
-        report.requests = client.totals();
-        return Ok(report);
-    }
-    options
+/// Makes the planned writes: users first, then groups.
+async fn apply(
+    applier: &Applier<'_>,
+    report: &RunReport,
+    state: &mut State,
+    state_file: &Path,
+) -> Result<Applied, SyncError> {
+    applier
         .observer
         .planned(report.changes.changes.len() + report.groups.changes.len());
-    let applier = Applier {
-        client: &client,
-        observer: options.observer.as_ref(),
-        run_id: &options.run_id,
-        update_mode: config.target.update_mode,
-        match_path: &plan.match_path,
-        concurrency: config.target.concurrency,
-        cancel: &options.cancel,
-        now: options.now,
-        look_before_create,
-    };
     // Every create is pending on disk before it is sent: a lost answer or a crash leaves a
     // record the next run resolves by lookup, never a second create.
-    let pending = apply::pending_creates(&report.changes, &plan.match_path, options.now);
+    let pending = apply::pending_creates(&report.changes, applier.match_path, applier.now);
     if !pending.is_empty() {
         state.pending.extend(pending);
-        state.save(&state_file)?;
+        state.save(state_file)?;
     }
     let mut applied = Applied::default();
     applier
-        .apply_users(&report.changes, &mut state, &mut applied)
+        .apply_users(&report.changes, state, &mut applied)
         .await;
     applier
-        .apply_groups(&report.groups, &mut state, &mut applied)
+        .apply_groups(&report.groups, state, &mut applied)
         .await;
     state.note_active(Utc::now());
-    // Saved whatever happened above, cancellation included: every completed write is in it.
-    // A run that changed nothing leaves the file alone (no rewrite, no fsync).
-    if state != loaded || !state_file.exists() {
-        state.save(&state_file)?;
-    }
-    report.cancelled = options.cancel.is_cancelled() && applied.not_started > 0;
-    report.held_off = client.held_off();
-    report.applied = Some(applied);
-    report.requests = client.totals();
-    Ok(report)
+    Ok(applied)
 }
 
 /// The target's `caseExact` declarations, when it publishes `/Schemas`; `None` (RFC 7643's

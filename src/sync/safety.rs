@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::config::SafetyConfig;
+use super::settings::SafetyConfig;
 use crate::state::State;
 
 /// A run that would remove too many users.

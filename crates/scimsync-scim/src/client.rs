@@ -12,7 +12,6 @@
 //! and URL, never a secret, and what the server said is redacted as it is read
 //! ([`scimsync_secure::secret::redact`]), in case it echoes a credential.
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,8 +23,14 @@ use serde_json::Value as Json;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use crate::auth::{Auth, AuthError};
+use crate::auth::Auth;
 use crate::throttle::{HeldOff, RetryPolicy, Throttle, parse_retry_after};
+
+mod error;
+mod listing;
+
+pub use error::{BuildError, ClientError};
+pub use listing::{Listing, filter_string};
 use scimsync_lang::scim::patch::{OpCase, PatchOperation, body};
 use scimsync_lang::scim::path::get_ci;
 use scimsync_secure::secret::redact;
@@ -56,116 +61,6 @@ impl ResourceType {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    #[error("cannot reach {url}: {reason}")]
-    Transport {
-        method: Method,
-        url: String,
-        reason: String,
-        timed_out: bool,
-        /// The request may have reached the server (not a refused connection).
-        sent: bool,
-    },
-    #[error(
-        "{method} {url} failed with HTTP {status}{}",
-        describe(scim_type, detail)
-    )]
-    Status {
-        method: Method,
-        url: String,
-        status: u16,
-        scim_type: Option<String>,
-        detail: Option<String>,
-    },
-    #[error("{method} {url}: unexpected response: {reason}")]
-    Protocol {
-        method: Method,
-        url: String,
-        reason: String,
-    },
-    #[error("{url}: {source}")]
-    Auth {
-        url: String,
-        #[source]
-        source: AuthError,
-    },
-    #[error("stopped before {method} {url} was sent")]
-    Cancelled { method: Method, url: String },
-    /// The target's TLS certificate is not trusted: never retried. A fault of the target's
-    /// setup, not of the request, so not [`ClientError::is_permanent`] (no user is held for it).
-    #[error(
-        "{method} {url}: the TLS certificate of {host} is not trusted: {problem}; if the target uses a private CA, set `ca_file` in [target] to that CA's PEM certificate"
-    )]
-    Certificate {
-        method: Method,
-        url: String,
-        host: String,
-        problem: String,
-    },
-    /// The target asked for a longer pause than `max_backoff_seconds`: this request, and every
-    /// one after it in this run, is not sent.
-    #[error("{method} {url}: {held}")]
-    Throttled {
-        method: Method,
-        url: String,
-        held: HeldOff,
-    },
-}
-
-fn describe(scim_type: &Option<String>, detail: &Option<String>) -> String {
-    match (scim_type, detail) {
-        (Some(t), Some(d)) => format!(" ({t}): {d}"),
-        (None, Some(d)) => format!(": {d}"),
-        (Some(t), None) => format!(" ({t})"),
-        (None, None) => String::new(),
-    }
-}
-
-impl ClientError {
-    /// The HTTP status, when the server answered.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            ClientError::Status { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-
-    /// The SCIM error's `detail`, when the server sent one.
-    pub fn detail(&self) -> Option<&str> {
-        match self {
-            ClientError::Status { detail, .. } => detail.as_deref(),
-            _ => None,
-        }
-    }
-
-    /// The SCIM error's `scimType`, when the server sent one.
-    pub fn scim_type(&self) -> Option<&str> {
-        match self {
-            ClientError::Status { scim_type, .. } => scim_type.as_deref(),
-            _ => None,
-        }
-    }
-
-    /// Whether the request may have taken effect although it failed: it reached the server
-    /// and timed out, the connection broke, or the server failed with a 5xx.
-    pub fn maybe_applied(&self) -> bool {
-        match self {
-            ClientError::Transport { sent, .. } => *sent,
-            ClientError::Status { status, .. } => *status >= 500,
-            _ => false,
-        }
-    }
-
-    /// A rejection the target will repeat for the same request: a 4xx other than 408
-    /// (timeout), 409 (conflict, resolved by a lookup), 429 (rate limit) and 401 (credentials,
-    /// fixed by the admin, not by the data).
-    pub fn is_permanent(&self) -> bool {
-        matches!(self, ClientError::Status { status, .. }
-            if (400..500).contains(status) && !matches!(status, 401 | 408 | 409 | 429))
-    }
-}
-
 /// Why an answer's body could not be read.
 enum BodyError {
     Transport(reqwest::Error),
@@ -181,21 +76,6 @@ impl BodyError {
             BodyError::Transport(e) => transport(e),
             BodyError::TooLarge(e) => e,
         }
-    }
-}
-
-/// Every resource of a type, and how many the server said it holds.
-#[derive(Clone, Debug, Default)]
-pub struct Listing {
-    pub resources: Vec<Json>,
-    /// `totalResults` of the last page.
-    pub reported: usize,
-}
-
-impl Listing {
-    /// Resources the server counted but did not list.
-    pub fn missing(&self) -> usize {
-        self.reported.saturating_sub(self.resources.len())
     }
 }
 
@@ -295,8 +175,11 @@ enum Replay {
 
 impl ScimClient {
     /// A client for the SCIM base URL `base`.
-    pub fn new(base: &str, auth: Auth, options: &ClientOptions) -> Result<ScimClient, String> {
-        let base = Url::parse(base).map_err(|e| format!("`{base}` is not a URL: {e}"))?;
+    pub fn new(base: &str, auth: Auth, options: &ClientOptions) -> Result<ScimClient, BuildError> {
+        let base = Url::parse(base).map_err(|source| BuildError::Url {
+            base: base.to_owned(),
+            source,
+        })?;
         let mut headers = HeaderMap::new();
         headers.insert(
             ACCEPT,
@@ -306,8 +189,13 @@ impl ScimClient {
             USER_AGENT,
             HeaderValue::from_static(concat!("scimsync/", env!("CARGO_PKG_VERSION"))),
         );
-        let mut tls = scimsync_secure::tls::client_config(options.ca_file.as_deref())
-            .map_err(|e| format!("cannot set up TLS for {base}: {e}"))?;
+        let mut tls =
+            scimsync_secure::tls::client_config(options.ca_file.as_deref()).map_err(|source| {
+                BuildError::Tls {
+                    base: base.to_string(),
+                    source,
+                }
+            })?;
         // What reqwest offers when it builds the config itself (http2 is on).
         tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         let http = reqwest::Client::builder()
@@ -317,7 +205,7 @@ impl ScimClient {
             .connect_timeout(options.timeout.min(Duration::from_secs(10)))
             .pool_max_idle_per_host(options.concurrency.max(1))
             .build()
-            .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
+            .map_err(BuildError::Http)?;
         Ok(ScimClient {
             http,
             base,
@@ -627,103 +515,6 @@ impl ScimClient {
         Ok(body)
     }
 
-    /// Every resource of a type, page by page. Pages follow `totalResults` and the number of
-    /// resources actually returned, since servers cap `count`.
-    pub async fn list(&self, kind: ResourceType) -> Result<Vec<Json>, ClientError> {
-        Ok(self.list_counted(kind).await?.resources)
-    }
-
-    /// [`ScimClient::list`], with the `totalResults` the last page reported: fewer resources
-    /// than that means the listing missed some (a page shrank while it was read, or the
-    /// server's count and pages disagree).
-    pub async fn list_counted(&self, kind: ResourceType) -> Result<Listing, ClientError> {
-        let mut resources_all = Vec::new();
-        let mut reported;
-        let mut seen: HashSet<String> = HashSet::new();
-        let mut start_index = 1usize;
-        loop {
-            let mut url = self.url(&[kind.endpoint()]);
-            url.query_pairs_mut()
-                .append_pair("startIndex", &start_index.to_string())
-                .append_pair("count", &self.page_size.to_string());
-            let shown = url.to_string();
-            let protocol = |reason: String| ClientError::Protocol {
-                method: Method::GET,
-                url: shown.clone(),
-                reason,
-            };
-            let page = self
-                .send(Method::GET, url, None, Replay::Safe)
-                .await?
-                .body
-                .ok_or_else(|| protocol("empty answer to a list request".into()))?;
-            let (total, resources) = list_page(page).map_err(protocol)?;
-            reported = total;
-            if resources.is_empty() {
-                break;
-            }
-            let mut new = 0;
-            for resource in resources {
-                let id = scimsync_lang::scim::resource::id(&resource)
-                    .ok_or_else(|| protocol("a listed resource has no id".into()))?
-                    .to_owned();
-                if seen.insert(id) {
-                    new += 1;
-                    resources_all.push(resource);
-                }
-            }
-            if new == 0 {
-                return Err(protocol(format!(
-                    "the page at startIndex={start_index} repeats resources already listed; the server ignores startIndex"
-                )));
-            }
-            start_index += new;
-            if resources_all.len() >= total {
-                break;
-            }
-        }
-        Ok(Listing {
-            resources: resources_all,
-            reported,
-        })
-    }
-
-    /// Every User on the target.
-    pub async fn list_users(&self) -> Result<Vec<Json>, ClientError> {
-        self.list(ResourceType::User).await
-    }
-
-    /// The resources whose `attribute` equals `value` (`filter=attribute eq "value"`).
-    pub async fn find(
-        &self,
-        kind: ResourceType,
-        attribute: &str,
-        value: &str,
-    ) -> Result<Vec<Json>, ClientError> {
-        let mut url = self.url(&[kind.endpoint()]);
-        url.query_pairs_mut().append_pair(
-            "filter",
-            &format!("{attribute} eq {}", filter_string(value)),
-        );
-        let shown = url.to_string();
-        let page = self
-            .send(Method::GET, url, None, Replay::Safe)
-            .await?
-            .body
-            .ok_or_else(|| ClientError::Protocol {
-                method: Method::GET,
-                url: shown.clone(),
-                reason: "empty answer to a filter request".into(),
-            })?;
-        list_page(page)
-            .map(|(_, resources)| resources)
-            .map_err(|reason| ClientError::Protocol {
-                method: Method::GET,
-                url: shown,
-                reason,
-            })
-    }
-
     /// One resource; `None` when the target answers 404.
     pub async fn get(&self, kind: ResourceType, id: &str) -> Result<Option<Json>, ClientError> {
         match self
@@ -849,31 +640,6 @@ impl ScimClient {
                 reason: "empty answer".into(),
             })
     }
-}
-
-/// `totalResults` and `Resources` of a ListResponse (keys matched case-insensitively); the
-/// resources are moved out, not copied.
-fn list_page(mut page: Json) -> Result<(usize, Vec<Json>), String> {
-    let total = get_ci(&page, "totalResults")
-        .and_then(Json::as_u64)
-        .ok_or("the list response has no totalResults")? as usize;
-    let key = page.as_object().and_then(|o| {
-        o.keys()
-            .find(|k| k.eq_ignore_ascii_case("Resources"))
-            .cloned()
-    });
-    let resources = match key.and_then(|k| page.as_object_mut()?.remove(&k)) {
-        Some(Json::Array(items)) => items,
-        None | Some(Json::Null) => Vec::new(),
-        Some(_) => return Err("Resources is not an array".into()),
-    };
-    Ok((total, resources))
-}
-
-/// A string literal in a SCIM filter: quoted, with `"` and `\` escaped (RFC 7644 §3.4.2.2
-/// uses JSON string syntax).
-pub fn filter_string(value: &str) -> String {
-    Json::String(value.to_owned()).to_string()
 }
 
 /// The innermost cause of an error: "Connection refused" rather than "error sending request";

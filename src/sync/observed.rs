@@ -1,7 +1,7 @@
 //! One sync run with its observability: the audit log (when configured), the caller's
-//! observers, and the run's summary, around the engine's [`sync::run_plan`]. `scimsync sync`
+//! observers, and the run's summary, around the engine's [`super::run_plan`]. `scimsync sync`
 //! and every daemon tick go through [`run_once`], so both write the same audit lines and
-//! summary; the orchestration of the run itself is the engine's alone.
+//! summary; the engine owns it, and the CLI and the daemon only call it.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -9,11 +9,11 @@ use std::time::Instant;
 use chrono::Utc;
 use tracing::Instrument as _;
 
+use super::event::{Fanout, WriteObserver};
+use super::{RunOptions, RunReport, SyncError};
 use crate::config::Config;
 use crate::observe::audit::{AuditError, AuditLog};
 use crate::observe::summary::RunSummary;
-use crate::sync::event::{Fanout, WriteObserver};
-use crate::sync::{self, RunOptions, RunReport, SyncError};
 use scimsync_lang::mapping::Plan;
 use scimsync_scim::client::ClientError;
 use scimsync_scim::throttle::HeldOff;
@@ -71,7 +71,7 @@ pub async fn run_once(
             ..options.clone()
         };
         tracing::debug!("run started");
-        Ok(sync::run_plan(config, plan, &options).await?)
+        Ok(super::run_plan(config, plan, &options).await?)
     }
     .instrument(span)
     .await;
@@ -80,7 +80,9 @@ pub async fn run_once(
         started,
         clock.elapsed(),
         options.dry_run,
-        report.as_ref().map_err(|e: &RunError| e.to_string()),
+        report
+            .as_ref()
+            .map_err(|e: &RunError| e as &dyn std::error::Error),
     );
     RunOutcome { report, summary }
 }

@@ -1,0 +1,156 @@
+//! The engine's own settings: which provisioning actions are on (`[sync.actions]`), the
+//! deactivation threshold (`[sync.safety]`), group chunking (`[sync]`) and how an update is
+//! sent (`[target] update_mode`). The config file composes them; the engine reads only these.
+
+use serde::Deserialize;
+
+/// How an update is sent.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum UpdateMode {
+    #[default]
+    Patch,
+    Put,
+}
+
+/// `[sync]`: which provisioning actions are on, the safety threshold, group handling.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncConfig {
+    #[serde(default)]
+    pub actions: ActionsConfig,
+    #[serde(default)]
+    pub safety: SafetyConfig,
+    /// Members per group PATCH request (large groups are changed in chunks).
+    #[serde(default = "default_member_chunk")]
+    pub member_chunk: usize,
+}
+
+fn default_member_chunk() -> usize {
+    100
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            actions: ActionsConfig::default(),
+            safety: SafetyConfig::default(),
+            member_chunk: default_member_chunk(),
+        }
+    }
+}
+
+/// `[sync.actions]`: each provisioning action, switchable like Okta's and Entra's toggles.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionsConfig {
+    #[serde(default = "yes")]
+    pub create: bool,
+    #[serde(default = "yes")]
+    pub update: bool,
+    #[serde(default = "yes")]
+    pub deactivate: bool,
+    #[serde(default = "yes")]
+    pub reactivate: bool,
+    /// DELETE users that are no longer wanted (off by default: deactivation is reversible).
+    #[serde(default)]
+    pub delete: bool,
+    /// With `delete`: delete only users scimsync deactivated at least this many days ago.
+    pub delete_after_days: Option<u32>,
+    #[serde(default = "yes")]
+    pub group_create: bool,
+    #[serde(default = "yes")]
+    pub group_rename: bool,
+    #[serde(default = "yes")]
+    pub group_members: bool,
+    /// DELETE pushed groups that no rule selects any more (off by default: some apps turn
+    /// groups into workspaces or projects, and deleting one deletes what is in it).
+    #[serde(default)]
+    pub group_delete: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for ActionsConfig {
+    fn default() -> Self {
+        ActionsConfig {
+            create: true,
+            update: true,
+            deactivate: true,
+            reactivate: true,
+            delete: false,
+            delete_after_days: None,
+            group_create: true,
+            group_rename: true,
+            group_members: true,
+            group_delete: false,
+        }
+    }
+}
+
+/// `[sync.safety]`: the deactivation threshold.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SafetyConfig {
+    /// Most users one run may deactivate or delete.
+    #[serde(default = "default_max_deactivations")]
+    pub max_deactivations: usize,
+    /// Most users one run may deactivate or delete, as a percentage of the users scimsync
+    /// manages. Applies when more than `always_allowed` would go.
+    #[serde(default = "default_max_percent")]
+    pub max_deactivation_percent: f64,
+    /// Deactivations a run may always make, whatever the percentage.
+    #[serde(default = "default_always_allowed")]
+    pub always_allowed: usize,
+    /// The rolling window the limits hold over (`"24h"`, `"90m"`, `"0s"` for one run alone):
+    /// removals scimsync made within it count toward them, and the percentage is of the
+    /// managed active users at the window's start, so a source that shrinks a little every
+    /// run cannot deactivate everyone over several runs.
+    #[serde(default = "default_safety_window", with = "duration_text")]
+    pub window: std::time::Duration,
+}
+
+fn default_safety_window() -> std::time::Duration {
+    std::time::Duration::from_secs(24 * 3600)
+}
+
+/// Durations written as text (`"24h"`, `"1h 30m"`), as systemd and humantime read them.
+mod duration_text {
+    use serde::Deserialize as _;
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<std::time::Duration, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        humantime::parse_duration(&text).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a duration ({e}); write it like \"24h\", \"90m\" or \"1h 30m\""
+            ))
+        })
+    }
+}
+
+fn default_max_deactivations() -> usize {
+    50
+}
+
+fn default_max_percent() -> f64 {
+    20.0
+}
+
+fn default_always_allowed() -> usize {
+    5
+}
+
+impl Default for SafetyConfig {
+    fn default() -> Self {
+        SafetyConfig {
+            max_deactivations: default_max_deactivations(),
+            max_deactivation_percent: default_max_percent(),
+            always_allowed: default_always_allowed(),
+            window: default_safety_window(),
+        }
+    }
+}

@@ -317,7 +317,7 @@ async fn a_permanent_refusal_is_recorded_and_not_retried_until_the_user_changes(
             .changes
             .skipped
             .iter()
-            .any(|s| s.user == "u1@x" && s.reason.contains("not retried")),
+            .any(|s| s.user == "u1@x" && s.reason.to_string().contains("not retried")),
         "{:?}",
         again.changes.skipped
     );

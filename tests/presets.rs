@@ -111,10 +111,10 @@ fn outcomes(preset: &Preset) -> Json {
             .expect("a create names its source user");
         created.insert(id, change.body().expect("a create has a body"));
     }
-    let skipped: HashMap<&str, &str> = changes
+    let skipped: HashMap<&str, String> = changes
         .skipped
         .iter()
-        .map(|s| (s.source_id.as_str(), s.reason.as_str()))
+        .map(|s| (s.source_id.as_str(), s.reason.to_string()))
         .collect();
     let inactive: Vec<&str> = desired
         .users

@@ -3,6 +3,7 @@
 //! A user whose rules fail is skipped with the reason and is neither created nor
 //! deactivated; out-of-scope users are listed so managed ones can be deactivated.
 
+use crate::sync::skip::SkipReason;
 use chrono::{DateTime, Utc};
 use serde_json::Value as Json;
 
@@ -53,7 +54,7 @@ pub struct Skip {
     pub source_id: String,
     /// How messages name the user (source id and login).
     pub user: String,
-    pub reason: String,
+    pub reason: SkipReason,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -158,7 +159,7 @@ impl<'p> Mapper<'p> {
             ..Env::at(record, self.now)
         };
         self.taken.begin(&env);
-        let skip = |reason: String| {
+        let skip = |reason: SkipReason| {
             Desire::Skipped(Skip {
                 source_id: record.id.clone(),
                 user: record.label(),
@@ -168,10 +169,10 @@ impl<'p> Mapper<'p> {
         let mapped = match plan.evaluate(record, &env) {
             Ok(Outcome::Mapped(mapped)) => mapped,
             Ok(Outcome::OutOfScope) => return Desire::OutOfScope,
-            Err(failure) => return skip(failure.to_string()),
+            Err(failure) => return skip(SkipReason::RuleFailed(failure)),
         };
         let Some(user_name) = mapped.get(&self.user_name_path).and_then(text) else {
-            return skip("no value for `userName`".into());
+            return skip(SkipReason::NoUserName);
         };
         let match_value = if plan.match_path == self.user_name_path {
             Some(std::borrow::Cow::Borrowed(user_name.as_str()))
@@ -182,10 +183,9 @@ impl<'p> Mapper<'p> {
                 .map(std::borrow::Cow::Owned)
         };
         let Some(match_value) = match_value else {
-            return skip(format!(
-                "no value for the match attribute `{}`",
-                plan.match_path
-            ));
+            return skip(SkipReason::NoMatchValue {
+                match_path: plan.match_path.clone(),
+            });
         };
         let key = match_key(&plan.match_path, &match_value);
         let active = match mapped.get(&self.active_path) {
@@ -198,10 +198,11 @@ impl<'p> Mapper<'p> {
             // The active successor of an inactive user takes the key.
             Some((_, false)) if active => {}
             Some((other, _)) => {
-                return skip(format!(
-                    "`{}` is \"{match_value}\", the same as source user {other}; if both are one person (re-created in the source), deactivate or remove the old one there and this one takes the account over",
-                    plan.match_path
-                ));
+                return skip(SkipReason::SameMatchValue {
+                    match_path: plan.match_path.clone(),
+                    value: match_value.into_owned(),
+                    other: other.clone(),
+                });
             }
             None => {}
         }

@@ -4,6 +4,7 @@
 //! A desired user is found on the target by the SCIM id the state remembers, else by the
 //! match attribute (and then adopted). Only users in the state are ever deactivated.
 
+use crate::sync::skip::SkipReason;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use super::desired::{ABSENT_FINGERPRINT, Desired, DesiredUser, Skip, match_key};
 use super::event::Operation;
 use super::kept::{self, NotKept};
 use super::settings::ActionsConfig;
-use super::takeover::{TakenOver, Takeovers, held_by_other};
+use super::takeover::{TakenOver, Takeovers};
 use crate::state::{ManagedUser, State, UserOperation};
 use scimsync_lang::mapping::plan::{Flow, REDACTED};
 use scimsync_lang::scim::patch::PatchOperation;
@@ -334,7 +335,7 @@ impl<'a> Differ<'a> {
             if self.policy.actions.create {
                 self.push(create(user, self.match_path));
             } else {
-                self.switched_off(user, "create");
+                self.switched_off(user, Action::Create);
             }
         }
     }
@@ -356,7 +357,11 @@ impl<'a> Differ<'a> {
         let taken_from = taken_from.as_deref();
         let target_id = id(target).unwrap_or_default();
         if let Some(other) = self.claimant(user, target_id, taken_from) {
-            let reason = held_by_other(&self.match_path.to_string(), user.match_key(), other);
+            let reason = SkipReason::HeldByOther {
+                match_path: self.match_path.to_string(),
+                value: user.match_key().to_owned(),
+                other: other.to_owned(),
+            };
             self.changes.skipped.push(Skip {
                 source_id: user.source_id.clone(),
                 user: user.user_name.clone(),
@@ -377,7 +382,7 @@ impl<'a> Differ<'a> {
             if self.policy.actions.deactivate {
                 self.push(found.change(Action::Deactivate, vec![active_change(true, false)]));
             } else {
-                self.switched_off(user, "deactivate");
+                self.switched_off(user, Action::Deactivate);
             }
         } else {
             self.changes.unchanged += 1;
@@ -422,7 +427,7 @@ impl<'a> Differ<'a> {
                 attributes.push(active_change(false, true));
                 self.push(found.change(Action::Reactivate, attributes));
             } else {
-                self.switched_off(user, "reactivate");
+                self.switched_off(user, Action::Reactivate);
             }
         } else if !attributes.is_empty() {
             self.push(found.change(Action::Update, attributes));
@@ -491,7 +496,7 @@ impl<'a> Differ<'a> {
                 self.changes.skipped.push(Skip {
                     source_id: source_id.to_owned(),
                     user: user_name,
-                    reason: "left the source; would deactivate, but `deactivate` is off in [sync.actions]".into(),
+                    reason: SkipReason::LeftButDeactivateOff,
                 });
             }
         } else if managed.deactivated_at.is_none() {
@@ -530,26 +535,23 @@ impl<'a> Differ<'a> {
             self.changes.changes.push(change);
             return;
         };
-        let status = rejection
-            .status
-            .map_or_else(String::new, |s| format!("HTTP {s}: "));
         self.changes.skipped.push(Skip {
             source_id,
             user: change.user_name.clone(),
-            reason: format!(
-                "not retried: the target refused to {} this user on {} ({status}{}); it is tried again when the user's mapped values change, or after `scimsync state forget`",
-                change.action.verb(),
-                rejection.at.format("%Y-%m-%d %H:%M UTC"),
-                rejection.detail
-            ),
+            reason: SkipReason::Refused {
+                action: change.action,
+                at: rejection.at,
+                status: rejection.status,
+                detail: rejection.detail.clone(),
+            },
         });
     }
 
-    fn switched_off(&mut self, user: &DesiredUser, action: &str) {
+    fn switched_off(&mut self, user: &DesiredUser, action: Action) {
         self.changes.skipped.push(Skip {
             source_id: user.source_id.clone(),
             user: user.user_name.clone(),
-            reason: format!("would {action}, but `{action}` is off in [sync.actions]"),
+            reason: SkipReason::ActionOff(action),
         });
     }
 }

@@ -8,6 +8,7 @@
 //! Target peers keep no referential integrity for members and never fill `User.groups`, so
 //! membership is always read from `/Groups`.
 
+use crate::sync::skip::{MemberSkipReason, SkipReason};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
@@ -40,7 +41,7 @@ pub struct DesiredGroup {
 pub struct MemberSkip {
     pub group: String,
     pub user: String,
-    pub reason: String,
+    pub reason: MemberSkipReason,
 }
 
 /// A user named in a membership change: by source id when scimsync knows the user, with the
@@ -109,7 +110,7 @@ pub enum MemberStatus<'a> {
     Active,
     Inactive,
     /// Skipped, for this reason.
-    Skipped(&'a str),
+    Skipped(&'a SkipReason),
     OutOfScope,
 }
 
@@ -165,9 +166,9 @@ impl<'p> PushedGroups<'p> {
                     group.members.insert(record.id.clone());
                     continue;
                 }
-                MemberStatus::Inactive => "the user is inactive".to_owned(),
-                MemberStatus::Skipped(why) => format!("the user is skipped ({why})"),
-                MemberStatus::OutOfScope => "the user is out of scope".to_owned(),
+                MemberStatus::Inactive => MemberSkipReason::Inactive,
+                MemberStatus::Skipped(why) => MemberSkipReason::Skipped(why.clone()),
+                MemberStatus::OutOfScope => MemberSkipReason::OutOfScope,
             };
             self.skips.push(MemberSkip {
                 group: group.display_name.clone(),
@@ -575,8 +576,8 @@ mod tests {
         );
         assert_eq!(skips.len(), 1);
         assert_eq!(
-            (skips[0].user.as_str(), skips[0].reason.as_str()),
-            ("4 (d@x)", "the user is inactive")
+            (skips[0].user.as_str(), &skips[0].reason),
+            ("4 (d@x)", &MemberSkipReason::Inactive)
         );
 
         let mut state = State::new("http://t");

@@ -22,6 +22,7 @@ pub mod observed;
 pub mod render;
 pub mod safety;
 pub mod settings;
+pub mod skip;
 pub mod takeover;
 pub mod unique;
 

@@ -423,6 +423,7 @@ impl Serialize for ShownChanges<'_> {
 mod tests {
     use super::*;
     use crate::sync::groups::MemberRef;
+    use crate::sync::skip::MemberSkipReason;
 
     fn report(groups: GroupChanges) -> RunReport {
         RunReport {
@@ -439,11 +440,11 @@ mod tests {
         }
     }
 
-    fn skip(group: &str, user: &str, reason: &str) -> MemberSkip {
+    fn skip(group: &str, user: &str, reason: MemberSkipReason) -> MemberSkip {
         MemberSkip {
             group: group.into(),
             user: user.into(),
-            reason: reason.into(),
+            reason,
         }
     }
 
@@ -483,13 +484,13 @@ mod tests {
 
     #[test]
     fn member_skips_are_counted_per_group_and_reason_unless_verbose() {
-        let inactive = "the user is inactive";
+        let inactive = || MemberSkipReason::Inactive;
         let skips = [
-            skip("All Staff", "u1 (a@x)", inactive),
-            skip("All Staff", "u2 (b@x)", inactive),
-            skip("Sales", "u2 (b@x)", inactive),
-            skip("All Staff", "u3 (c@x)", "the user is out of scope"),
-            skip("All Staff", "u4 (d@x)", inactive),
+            skip("All Staff", "u1 (a@x)", inactive()),
+            skip("All Staff", "u2 (b@x)", inactive()),
+            skip("Sales", "u2 (b@x)", inactive()),
+            skip("All Staff", "u3 (c@x)", MemberSkipReason::OutOfScope),
+            skip("All Staff", "u4 (d@x)", inactive()),
         ];
         assert_eq!(
             member_skips_text(&skips, false),

@@ -92,10 +92,3 @@ impl Takeovers {
         self.old.contains(source_id)
     }
 }
-
-/// The skip reason for a desired user whose target user another source user holds.
-pub fn held_by_other(match_path: &str, match_value: &str, other: &str) -> String {
-    format!(
-        "the target user with `{match_path}` \"{match_value}\" is managed for source user {other}, which is still active in the source; if both are one person, run `scimsync state forget --config <file> {other}` and this user takes the account over on the next run"
-    )
-}

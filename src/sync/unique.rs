@@ -163,7 +163,7 @@ userName <- SelectUniqueValue(
         assert_eq!(desired.skipped.len(), 1);
         assert_eq!(desired.skipped[0].source_id, "c");
         assert!(
-            desired.skipped[0].reason.contains(
+            desired.skipped[0].reason.to_string().contains(
                 "every candidate is already taken on the target: \"John.Smith@contoso.com\", \"J.Smith@contoso.com\", \"Jo.Smith@contoso.com\""
             ),
             "{}",

@@ -2,6 +2,7 @@
 //! changes in chunks, and delete.
 
 use super::*;
+use crate::sync::skip::MemberSkipReason;
 
 impl Applier<'_> {
     /// Applies the group changes after the users', so new members have their ids.
@@ -161,7 +162,7 @@ impl Applier<'_> {
                         None => applied.member_skips.push(MemberSkip {
                             group: change.display_name.clone(),
                             user: member.user_name.clone(),
-                            reason: "the user could not be created on the target".into(),
+                            reason: MemberSkipReason::UserNotCreated,
                         }),
                     }
                 }

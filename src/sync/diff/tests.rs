@@ -171,7 +171,7 @@ fn switched_off_actions_and_deletion() {
     assert_eq!(
         c.skipped
             .iter()
-            .map(|s| s.reason.as_str())
+            .map(|s| s.reason.to_string())
             .collect::<Vec<_>>(),
         [
             "would create, but `create` is off in [sync.actions]",
@@ -228,6 +228,7 @@ fn a_refused_change_is_held_until_the_desired_state_changes() {
     assert!(
         c.skipped[0]
             .reason
+            .to_string()
             .starts_with("not retried: the target refused to update this user on "),
         "{}",
         c.skipped[0].reason
@@ -235,6 +236,7 @@ fn a_refused_change_is_held_until_the_desired_state_changes() {
     assert!(
         c.skipped[0]
             .reason
+            .to_string()
             .contains("(HTTP 403: owners cannot be updated)")
     );
     let changed = desired(json!([{"id": "3", "email": "changed@x", "last": "Again"}]));
@@ -295,7 +297,7 @@ fn a_re_created_source_user_takes_over_the_account_of_one_that_left() {
     assert_eq!(
         c.skipped
             .iter()
-            .map(|s| s.reason.as_str())
+            .map(|s| s.reason.to_string())
             .collect::<Vec<_>>(),
         [
             "the target user with `userName` \"ada@x\" is managed for source user 1, which is still active in the source; if both are one person, run `scimsync state forget --config <file> 1` and this user takes the account over on the next run"

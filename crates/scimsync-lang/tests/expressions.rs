@@ -11,9 +11,11 @@
 //! expect: "x"
 //! ```
 //!
-//! `expect:` is a JSON value, or `error` when the expression must be rejected (parse, check)
-//! or fail at run time. Every case's outcome, value or rendered diagnostic, is also kept as an
-//! insta snapshot, so a changed message shows up in review.
+//! `expect:` is a JSON value, or `error` and the code of the error when the expression must be
+//! rejected (parse, check: `expect: error E0205`) or fail at run time (`expect: error E0401`,
+//! the code `scimsync eval` reports a run-time failure with). Every case's outcome, value or
+//! rendered diagnostic, is also kept as an insta snapshot, so a changed message shows up in
+//! review.
 
 use chrono::{DateTime, Utc};
 use scimsync_lang::mapping::diagnostic::{Code, Diagnostic};
@@ -66,12 +68,34 @@ fn parse_case(text: &str) -> Case {
     case
 }
 
-/// The value as JSON, or `error` and the rendered diagnostic.
-fn outcome(case: &Case) -> (Option<serde_json::Value>, String) {
+/// What a case gave: its value, or the codes of its errors; and how it is shown.
+struct Outcome {
+    value: Option<serde_json::Value>,
+    error_codes: Vec<String>,
+    shown: String,
+}
+
+/// The codes of the errors among `diagnostics`, in order.
+fn error_codes(diagnostics: &[Diagnostic]) -> Vec<String> {
+    diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.code.as_str())
+        .collect()
+}
+
+/// The value as JSON, or the errors and the rendered diagnostic.
+fn outcome(case: &Case) -> Outcome {
     let file = SourceFile::new("<expr>", case.expr.clone());
     let plan = match mapping::compile_expression(&case.expr, case.dialect) {
         Ok(plan) => plan,
-        Err(diagnostics) => return (None, mapping::render_all(&diagnostics, &file)),
+        Err(diagnostics) => {
+            return Outcome {
+                value: None,
+                error_codes: error_codes(&diagnostics),
+                shown: mapping::render_all(&diagnostics, &file),
+            };
+        }
     };
     let object = case.record.as_object().expect("record is a JSON object");
     let record = Record::from_flat_json(String::new(), object);
@@ -81,14 +105,21 @@ fn outcome(case: &Case) -> (Option<serde_json::Value>, String) {
             let json = value.to_json();
             // Warnings first, as `scimsync eval` prints them.
             let shown = format!("{}{json}\n", mapping::render_all(&plan.warnings, &file));
-            (Some(json), shown)
+            Outcome {
+                value: Some(json),
+                error_codes: Vec::new(),
+                shown,
+            }
         }
-        Err(error) => (
-            None,
-            Diagnostic::error(Code::Evaluation, error.span, error.message)
-                .label("failed here")
-                .render(&file),
-        ),
+        Err(error) => {
+            let diagnostic =
+                Diagnostic::error(Code::Evaluation, error.span, error.message).label("failed here");
+            Outcome {
+                value: None,
+                error_codes: error_codes(std::slice::from_ref(&diagnostic)),
+                shown: diagnostic.render(&file),
+            }
+        }
     }
 }
 
@@ -97,14 +128,28 @@ fn expression_corpus() {
     insta::glob!("expressions/**/*.case", |path| {
         let text = std::fs::read_to_string(path).unwrap();
         let case = parse_case(&text);
-        let (value, shown) = outcome(&case);
+        let Outcome {
+            value,
+            error_codes,
+            shown,
+        } = outcome(&case);
         match case.expect.as_deref() {
             None => {}
-            Some("error") => assert!(
-                value.is_none(),
-                "{}: expected an error, got {shown}",
-                path.display()
-            ),
+            Some(expected) if expected.starts_with("error") => {
+                let code = expected
+                    .strip_prefix("error ")
+                    .unwrap_or_else(|| panic!("{}: `expect: error` names no code", path.display()));
+                assert!(
+                    value.is_none(),
+                    "{}: expected an error, got {shown}",
+                    path.display()
+                );
+                assert!(
+                    !error_codes.is_empty() && error_codes.iter().all(|c| c == code),
+                    "{}: expected error {code}, got {error_codes:?}\n{shown}",
+                    path.display()
+                );
+            }
             Some(expected) => {
                 let expected: serde_json::Value = serde_json::from_str(expected)
                     .unwrap_or_else(|e| panic!("{}: expect is not JSON: {e}", path.display()));

@@ -3,7 +3,8 @@
 //! null rule is one small file a reviewer can check against the vendor's documentation.
 //!
 //! ```text
-//! # Join skips empty values (entra.md, Join)
+//! # Join skips empty values (Entra attribute-mapping expressions reference, Join)
+//! # https://learn.microsoft.com/en-us/entra/identity/app-provisioning/functions-for-customizing-application-data
 //! dialect: entra
 //! record: {"a": "x", "b": ""}
 //! now: 2026-01-01T00:00:00Z

@@ -456,8 +456,8 @@ impl TargetConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum Invalid {
     /// The source's own check (its crate renders it).
-    #[error("{0}")]
-    Source(String),
+    #[error(transparent)]
+    Source(#[from] scimsync_source::ldap::settings::LdapSettingsError),
     #[error("[target] url `{url}` is not a URL: {source}")]
     TargetUrl {
         url: String,

@@ -14,7 +14,7 @@
 //! Only the directory-change test writes to the directory, and only under OU=Day, which no
 //! other test reads.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 

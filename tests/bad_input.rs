@@ -1,7 +1,7 @@
 //! Bad input gets one clear message naming the file, field or URL (never the token), exit
 //! code 1, and no write to the target. A real scim2-server counts the writes.
 
-mod support;
+use crate::support;
 
 use support::{Project, ScimServer, scimsync};
 

@@ -1,7 +1,7 @@
 //! The command-line forms other tooling relies on: `check` and `eval`, their output and
 //! exit codes.
 
-mod support;
+use crate::support;
 
 use support::{Project, repo, scimsync};
 

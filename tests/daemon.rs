@@ -7,9 +7,8 @@
 //! headers in its error answers, every auth mode's secrets, in every form, reach none of the
 //! outputs of `sync`, `state show` and the daemon, while `[redacted]` shows where they were.
 
-#[path = "support/fault.rs"]
-mod fault;
-mod support;
+use crate::support;
+use crate::support::fault;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};

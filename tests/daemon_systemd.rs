@@ -3,7 +3,7 @@
 //! `systemd-analyze verify` only warns about unknown keys and bad values, so every line it
 //! prints about the unit counts as a failure too.
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 

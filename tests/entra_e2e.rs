@@ -5,7 +5,7 @@
 //! nothing. (`AppRoleAssignmentsComplex` sends `displayName`, exactly as Entra does, which
 //! RFC-strict scim2-server rejects; its payload is tested in `mapping::plan`.)
 
-mod support;
+use crate::support;
 
 use serde_json::json;
 use support::{Project, ScimServer, scimsync};

@@ -2,7 +2,7 @@
 //! Run from `examples/quickstart` so the paths in the output are the relative ones a user
 //! types.
 
-mod support;
+use crate::support;
 
 use support::{repo, scimsync_in};
 

@@ -2,7 +2,7 @@
 //! and app users), Microsoft Graph (wrapped and bare, role values from the service
 //! principal), JSON Lines, and malformed files whose errors name the file, record and line.
 
-mod support;
+use crate::support;
 
 use scimsync_lang::value::Value;
 use scimsync_source::SourceConfig;

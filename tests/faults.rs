@@ -4,8 +4,7 @@
 //! recorded; plus the safety threshold, an empty source, a crash before the state save,
 //! cancellation, auth modes, PUT mode and Entra op casing.
 
-#[path = "support/fault.rs"]
-mod fault;
+use crate::support::fault;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -5,7 +5,7 @@
 //! way a read must fail rather than return part of the directory. Range retrieval, which no
 //! slapd sends, is played by a labelled stand-in server (`range_server`).
 
-mod support;
+use crate::support;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

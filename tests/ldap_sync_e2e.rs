@@ -2,7 +2,7 @@
 //! loopback: the exact users created, no writes on a second run, a disabled user never
 //! created, and a rename (new DN, new mail) that is an update of the same SCIM user.
 
-mod support;
+use crate::support;
 
 use serde_json::Value as Json;
 use support::ldap::{GROUPS, LdapServer};

@@ -3,7 +3,7 @@
 //! format and, when it compiles, evaluation over awkward records. A panic fails the test; any
 //! result, error or not, passes. Bounded: a fixed number of deterministic mutations per file.
 
-mod support;
+use crate::support;
 
 use scimsync_lang::mapping::format::format_file;
 use scimsync_lang::mapping::{Env, SourceFile, compile};

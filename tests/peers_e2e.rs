@@ -4,7 +4,7 @@
 //! no-op runs send zero writes. The servers' final state is asserted exactly (users projected
 //! onto the attributes the mapping writes, groups by displayName with their member userNames).
 
-mod support;
+use crate::support;
 
 use serde_json::{Value as Json, json};
 use support::{Project, ScimServer, scimsync};

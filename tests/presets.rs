@@ -10,7 +10,7 @@
 //! The resources come from the sync's own functions (`source::json::parse`,
 //! `sync::desired::compute`, `sync::diff::diff` against an empty target), so what is asserted
 //! here is what `scimsync sync` would send. After a deliberate change, regenerate the files
-//! with `SCIMSYNC_UPDATE_EXPECTED=1 cargo test --test presets` and review the diff.
+//! with `SCIMSYNC_UPDATE_EXPECTED=1 cargo test --test integration presets` and review the diff.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -236,7 +236,7 @@ fn every_preset_is_tested_and_documented() {
     }
 }
 
-mod support;
+use crate::support;
 
 /// base44-okta end to end: its fixture synced into a real scim2-server (whose schema config
 /// declares the Base44 extension) leaves exactly the expected resources on the server, and a

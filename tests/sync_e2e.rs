@@ -2,7 +2,7 @@
 //! a sync, zero writes on a second sync, and exactly the expected updates, deactivations and
 //! reactivations when the export changes. Unmanaged users on the target are never touched.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value as Json, json};
 use support::{Project, ScimServer, scimsync};

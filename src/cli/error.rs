@@ -78,7 +78,7 @@ pub enum CliError {
     #[error("--record must be a JSON object")]
     RecordNotObject,
     #[error("--record: {0}")]
-    RecordShape(String),
+    RecordShape(scimsync_source::json::RecordError),
     #[error("no user `{wanted}` in {}", .from.display())]
     NoUser { wanted: String, from: PathBuf },
     /// An expression that does not compile or evaluate: printed compiler style.

@@ -351,15 +351,27 @@ pub fn map_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Where the test corpora live: here and beside the language core's own tests.
+pub const TEST_DIRS: [&str; 2] = ["tests", "crates/scimsync-lang/tests"];
+
 /// Every `.map` file the project ships or tests with: presets, examples, test corpora,
 /// benchmarks.
 pub fn project_map_files() -> Vec<PathBuf> {
-    ["mappings", "examples", "tests", "benches"]
+    let [tests, lang_tests] = TEST_DIRS;
+    ["mappings", "examples", tests, lang_tests, "benches"]
         .iter()
         .flat_map(|dir| map_files(&repo().join(dir)))
         .collect()
 }
+
+/// Whether `path` is in a test corpus, which holds files that are wrong on purpose.
+pub fn in_test_corpus(path: &Path) -> bool {
+    TEST_DIRS
+        .iter()
+        .any(|dir| path.starts_with(repo().join(dir)))
+}
 pub mod ad;
+pub mod fault;
 pub mod ldap;
 /// `user` with its `schemas` sorted, so resources compare whatever order a server keeps.
 pub fn sorted_schemas(mut user: Json) -> Json {

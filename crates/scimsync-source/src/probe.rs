@@ -63,7 +63,7 @@ async fn first_page(config: &LdapConfig) -> Result<Probe, LdapError> {
         .password_source()
         .map_err(|reason| LdapError::Connect {
             url: config.url.clone(),
-            reason,
+            reason: reason.to_string(),
         })?
         .map(|source| source.load())
         .transpose()?;

@@ -14,6 +14,7 @@ use std::path::Path;
 
 use serde_json::Value as Json;
 
+use super::record_error::{RecordError, ServicePrincipalError};
 use super::{Context, JsonSourceError, active_flag, identity, json_kind, read_side_file};
 use scimsync_lang::record::{Record, flatten_into};
 use scimsync_lang::value::Value;
@@ -33,24 +34,24 @@ pub struct ServicePrincipal {
 impl ServicePrincipal {
     pub fn load(path: &Path) -> Result<ServicePrincipal, JsonSourceError> {
         let json = read_side_file(path)?;
-        ServicePrincipal::from_json(&json).map_err(|message| JsonSourceError::Shape {
+        ServicePrincipal::from_json(&json).map_err(|error| JsonSourceError::Shape {
             path: path.display().to_string(),
-            message,
+            message: error.to_string(),
         })
     }
 
     /// A service principal object, or a Graph list response holding exactly one.
-    pub fn from_json(json: &Json) -> Result<ServicePrincipal, String> {
+    pub fn from_json(json: &Json) -> Result<ServicePrincipal, ServicePrincipalError> {
         let object = match json.get("value") {
             Some(Json::Array(items)) if items.len() == 1 => &items[0],
             Some(_) => {
-                return Err("expected one service principal, found a list of several".into());
+                return Err(ServicePrincipalError::Several);
             }
             None => json,
         };
-        let id = identity(object.get("id")).ok_or("the service principal has no `id`")?;
+        let id = identity(object.get("id")).ok_or(ServicePrincipalError::NoId)?;
         let Some(Json::Array(roles)) = object.get("appRoles") else {
-            return Err("the service principal has no `appRoles` array".into());
+            return Err(ServicePrincipalError::NoRoles);
         };
         let roles = roles
             .iter()
@@ -68,8 +69,10 @@ impl ServicePrincipal {
 pub fn record(
     object: serde_json::Map<String, Json>,
     context: &mut Context,
-) -> Result<Record, String> {
-    let id = identity(object.get("id")).ok_or("missing `id` (the user's objectId)")?;
+) -> Result<Record, RecordError> {
+    let id = identity(object.get("id")).ok_or(RecordError::Missing {
+        what: "`id` (the user's objectId)",
+    })?;
     let mut record = Record {
         id,
         active: active_flag(object.get("accountEnabled"), "accountEnabled")?,
@@ -104,12 +107,16 @@ pub fn record(
 
 /// Names of the groups in an expanded `memberOf` (directory roles and administrative units
 /// are left out); their ids are remembered for group records.
-fn group_names(member_of: &Json, ids: &mut HashMap<String, String>) -> Result<Vec<String>, String> {
+fn group_names(
+    member_of: &Json,
+    ids: &mut HashMap<String, String>,
+) -> Result<Vec<String>, RecordError> {
     let Json::Array(items) = member_of else {
-        return Err(format!(
-            "`memberOf` must be an array, found {}",
-            json_kind(member_of)
-        ));
+        return Err(RecordError::WrongType {
+            key: "memberOf",
+            expected: "an array",
+            found: json_kind(member_of),
+        });
     };
     let mut names = Vec::new();
     for (i, item) in items.iter().enumerate() {
@@ -120,7 +127,7 @@ fn group_names(member_of: &Json, ids: &mut HashMap<String, String>) -> Result<Ve
         let name = item
             .get("displayName")
             .and_then(Json::as_str)
-            .ok_or_else(|| format!("memberOf[{i}] has no `displayName` (expand memberOf with $select=displayName,id)"))?;
+            .ok_or(RecordError::GroupWithoutName(i))?;
         if let Some(id) = item.get("id").and_then(Json::as_str) {
             ids.entry(name.to_owned()).or_insert_with(|| id.to_owned());
         }
@@ -130,12 +137,16 @@ fn group_names(member_of: &Json, ids: &mut HashMap<String, String>) -> Result<Ve
 }
 
 /// Role values of the assignments to the app being provisioned.
-fn role_values(assignments: &Json, app: Option<&ServicePrincipal>) -> Result<Vec<Value>, String> {
+fn role_values(
+    assignments: &Json,
+    app: Option<&ServicePrincipal>,
+) -> Result<Vec<Value>, RecordError> {
     let Json::Array(items) = assignments else {
-        return Err(format!(
-            "`appRoleAssignments` must be an array, found {}",
-            json_kind(assignments)
-        ));
+        return Err(RecordError::WrongType {
+            key: "appRoleAssignments",
+            expected: "an array",
+            found: json_kind(assignments),
+        });
     };
     let mut values = Vec::new();
     for (i, item) in items.iter().enumerate() {
@@ -151,12 +162,10 @@ fn role_values(assignments: &Json, app: Option<&ServicePrincipal>) -> Result<Vec
         let role_id = item
             .get("appRoleId")
             .and_then(Json::as_str)
-            .ok_or_else(|| format!("appRoleAssignments[{i}] has no `appRoleId`"))?
+            .ok_or(RecordError::AssignmentWithoutRole(i))?
             .to_ascii_lowercase();
         let Some(app) = app else {
-            return Err(format!(
-                "appRoleAssignments[{i}] names role {role_id} but not its value; set `service_principal_path` to the app's service principal (GET /servicePrincipals/{{id}}) so role ids can be read as values"
-            ));
+            return Err(RecordError::RoleWithoutServicePrincipal { index: i, role_id });
         };
         let resource = item.get("resourceId").and_then(Json::as_str);
         if resource.is_some_and(|r| !r.eq_ignore_ascii_case(&app.id)) {
@@ -165,11 +174,9 @@ fn role_values(assignments: &Json, app: Option<&ServicePrincipal>) -> Result<Vec
         if role_id == DEFAULT_ACCESS {
             continue;
         }
-        let value = app.roles.get(&role_id).ok_or_else(|| {
-            format!(
-                "appRoleAssignments[{i}]: role {role_id} is not one of the service principal's appRoles"
-            )
-        })?;
+        let Some(value) = app.roles.get(&role_id) else {
+            return Err(RecordError::UnknownRole { index: i, role_id });
+        };
         values.push(Value::from(value.as_str()));
     }
     Ok(values)
@@ -226,7 +233,9 @@ mod tests {
     #[test]
     fn role_ids_without_a_service_principal_are_an_error() {
         let user = object(json!({"id": "u1", "appRoleAssignments": [{"appRoleId": "x"}]}));
-        let err = record(user, &mut Context::default()).unwrap_err();
+        let err = record(user, &mut Context::default())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("set `service_principal_path`"), "{err}");
     }
 }

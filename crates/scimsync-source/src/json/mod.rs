@@ -11,6 +11,7 @@
 
 pub mod graph;
 pub mod okta;
+pub mod record_error;
 pub mod scan;
 pub mod settings;
 pub mod strict;
@@ -24,6 +25,7 @@ use std::path::Path;
 use serde_json::Value as Json;
 
 use crate::{Directory, Group};
+pub use record_error::RecordError;
 use scan::{DocumentScanner, LineScanner, Piece, ScanError};
 use scimsync_lang::record::Record;
 use settings::{JsonFormat, JsonFraming, JsonSourceConfig};
@@ -204,9 +206,9 @@ impl Shaper {
         }
     }
 
-    fn shape(&mut self, json: Json) -> Result<Record, String> {
+    fn shape(&mut self, json: Json) -> Result<Record, RecordError> {
         let Json::Object(object) = json else {
-            return Err(format!("expected an object, found {}", json_kind(&json)));
+            return Err(RecordError::NotAnObject(json_kind(&json)));
         };
         if self.format == JsonFormat::Auto {
             self.format = detect(&object);
@@ -221,7 +223,11 @@ impl Shaper {
 
 /// One exported user as a record, shaped as `format` says, with no side files
 /// (`scimsync explain --record`).
-pub fn record_from_json(item: Json, format: JsonFormat, id_field: &str) -> Result<Record, String> {
+pub fn record_from_json(
+    item: Json,
+    format: JsonFormat,
+    id_field: &str,
+) -> Result<Record, RecordError> {
     Shaper::new(format, id_field, "", Context::default()).shape(item)
 }
 
@@ -298,20 +304,20 @@ impl RecordStream {
         };
         let json = parse_piece(&self.path, &piece)?;
         let Piece { index, line, .. } = piece;
-        let record_error = |message: String| JsonSourceError::Record {
+        let record_error = |error: RecordError| JsonSourceError::Record {
             path: self.path.clone(),
             index,
             line,
-            message,
+            message: error.to_string(),
         };
         let record = self.shaper.shape(json).map_err(record_error)?;
         let mut hasher = DefaultHasher::new();
         record.id.hash(&mut hasher);
         if let Some(first) = self.seen.insert(hasher.finish(), index) {
-            return Err(record_error(format!(
-                "duplicate id `{}` (also record {first})",
-                record.id
-            )));
+            return Err(record_error(RecordError::DuplicateId {
+                id: record.id,
+                first,
+            }));
         }
         Ok(Some(record))
     }
@@ -362,22 +368,29 @@ impl Iterator for RecordStream {
 }
 
 /// A flat object; `id_field` names its identity.
-fn plain_record(object: serde_json::Map<String, Json>, id_field: &str) -> Result<Record, String> {
-    let id = identity(object.get(id_field))
-        .ok_or_else(|| format!("missing `{id_field}` (the user's identity)"))?;
+fn plain_record(
+    object: serde_json::Map<String, Json>,
+    id_field: &str,
+) -> Result<Record, RecordError> {
+    let id = identity(object.get(id_field)).ok_or_else(|| RecordError::MissingIdentity {
+        id_field: id_field.to_owned(),
+    })?;
     let mut record = Record::from_flat_json(id, &object);
     record.active = active_flag(object.get("active"), "active")?;
     Ok(record)
 }
 
 /// An enabled flag: absent or null means enabled.
-pub(crate) fn active_flag(value: Option<&Json>, name: &str) -> Result<bool, String> {
+pub(crate) fn active_flag(value: Option<&Json>, name: &str) -> Result<bool, RecordError> {
     match value {
         None | Some(Json::Null) => Ok(true),
         Some(Json::Bool(b)) => Ok(*b),
         Some(Json::String(s)) if s.eq_ignore_ascii_case("true") => Ok(true),
         Some(Json::String(s)) if s.eq_ignore_ascii_case("false") => Ok(false),
-        Some(other) => Err(format!("`{name}` must be true or false, found {other}")),
+        Some(other) => Err(RecordError::NotAFlag {
+            key: name.to_owned(),
+            found: other.clone(),
+        }),
     }
 }
 

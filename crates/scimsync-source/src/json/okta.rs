@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::Value as Json;
 
-use super::{Context, JsonSourceError, each_piece, identity, json_kind};
+use super::{Context, JsonSourceError, RecordError, each_piece, identity, json_kind};
 use crate::Group;
 use scimsync_lang::record::{Attrs, Record, flatten_into, group_names};
 use scimsync_lang::value::Value;
@@ -26,17 +26,17 @@ const STATUSES: &[(&str, bool)] = &[
 ];
 
 /// A status as Okta spells it (matched case-insensitively), and whether it is active.
-fn known_status(status: &str) -> Result<(&'static str, bool), String> {
+fn known_status(status: &str) -> Result<(&'static str, bool), RecordError> {
     STATUSES
         .iter()
         .find(|(name, _)| name.eq_ignore_ascii_case(status))
         .copied()
         .ok_or_else(|| {
             let allowed: Vec<&str> = STATUSES.iter().map(|(name, _)| *name).collect();
-            format!(
-                "`status` \"{status}\" is not an Okta user status (one of {})",
-                allowed.join(", ")
-            )
+            RecordError::UnknownStatus {
+                status: status.to_owned(),
+                allowed: allowed.join(", "),
+            }
         })
 }
 
@@ -46,14 +46,15 @@ use scimsync_lang::record::APP_USER_PREFIX;
 pub fn record(
     mut object: serde_json::Map<String, Json>,
     context: &mut Context,
-) -> Result<Record, String> {
+) -> Result<Record, RecordError> {
     let app_user = match object.get_mut("_embedded").and_then(|e| e.get_mut("user")) {
         Some(Json::Object(user)) => Some(std::mem::take(user)),
         Some(other) => {
-            return Err(format!(
-                "`_embedded.user` must be an object, found {}",
-                json_kind(other)
-            ));
+            return Err(RecordError::WrongType {
+                key: "_embedded.user",
+                expected: "an object",
+                found: json_kind(other),
+            });
         }
         None => None,
     };
@@ -64,7 +65,7 @@ pub fn record(
     let mut record = user_record(&user, context)?;
     if let Some(profile) = app_profile {
         let Json::Object(profile) = profile else {
-            return Err("the app user's `profile` must be an object".into());
+            return Err(RecordError::AppUserProfileNotAnObject);
         };
         for (key, value) in &profile {
             flatten_into(
@@ -83,26 +84,30 @@ const OKTA_USER_TIMESTAMPS: &[&str] = &["created", "lastUpdated", "passwordChang
 fn user_record(
     object: &serde_json::Map<String, Json>,
     context: &mut Context,
-) -> Result<Record, String> {
-    let id = identity(object.get("id")).ok_or("missing `id` (Okta user id)")?;
+) -> Result<Record, RecordError> {
+    let id = identity(object.get("id")).ok_or(RecordError::Missing {
+        what: "`id` (Okta user id)",
+    })?;
     let profile = match object.get("profile") {
         Some(Json::Object(profile)) => profile,
         Some(other) => {
-            return Err(format!(
-                "`profile` must be an object, found {}",
-                json_kind(other)
-            ));
+            return Err(RecordError::WrongType {
+                key: "profile",
+                expected: "an object",
+                found: json_kind(other),
+            });
         }
-        None => return Err("missing `profile`".into()),
+        None => return Err(RecordError::Missing { what: "`profile`" }),
     };
     let status = match object.get("status") {
         None | Some(Json::Null) => None,
         Some(Json::String(s)) => Some(known_status(s)?),
         Some(other) => {
-            return Err(format!(
-                "`status` must be a string, found {}",
-                json_kind(other)
-            ));
+            return Err(RecordError::WrongType {
+                key: "status",
+                expected: "a string",
+                found: json_kind(other),
+            });
         }
     };
     let mut record = Record {
@@ -191,11 +196,11 @@ impl GroupsExport {
         };
         let mut pieces = each_piece(input, path);
         while let Some((index, line, json)) = pieces()? {
-            let group = group(&json).map_err(|message| JsonSourceError::Record {
+            let group = group(&json).map_err(|error| JsonSourceError::Record {
                 path: path.to_owned(),
                 index,
                 line,
-                message,
+                message: error.to_string(),
             })?;
             for member in &group.members {
                 export
@@ -234,20 +239,21 @@ impl GroupsExport {
     }
 }
 
-fn group(item: &Json) -> Result<Group, String> {
+fn group(item: &Json) -> Result<Group, RecordError> {
     let Json::Object(object) = item else {
-        return Err(format!(
-            "expected a group object, found {}",
-            json_kind(item)
-        ));
+        return Err(RecordError::NotAGroupObject(json_kind(item)));
     };
-    let id = identity(object.get("id")).ok_or("missing `id` (Okta group id)")?;
+    let id = identity(object.get("id")).ok_or(RecordError::Missing {
+        what: "`id` (Okta group id)",
+    })?;
     let profile = object.get("profile").and_then(Json::as_object);
     let name = profile
         .and_then(|p| p.get("name"))
         .or_else(|| object.get("name"))
         .and_then(Json::as_str)
-        .ok_or("missing `profile.name` (the group's name)")?
+        .ok_or(RecordError::Missing {
+            what: "`profile.name` (the group's name)",
+        })?
         .to_owned();
     let mut attrs = Attrs::new();
     if let Some(profile) = profile {
@@ -263,19 +269,20 @@ fn group(item: &Json) -> Result<Group, String> {
             .map(|(i, m)| match m {
                 Json::String(id) => Ok(id.clone()),
                 Json::Object(user) => {
-                    identity(user.get("id")).ok_or_else(|| format!("member {i} has no `id`"))
+                    identity(user.get("id")).ok_or(RecordError::MemberWithoutId(i))
                 }
-                other => Err(format!(
-                    "member {i} must be a user id or a user object, found {}",
-                    json_kind(other)
-                )),
+                other => Err(RecordError::NotAMember {
+                    index: i,
+                    found: json_kind(other),
+                }),
             })
             .collect::<Result<_, _>>()?,
         Some(other) => {
-            return Err(format!(
-                "`members` must be an array, found {}",
-                json_kind(other)
-            ));
+            return Err(RecordError::WrongType {
+                key: "members",
+                expected: "an array",
+                found: json_kind(other),
+            });
         }
     };
     Ok(Group {

@@ -102,7 +102,7 @@ pub async fn read_users<D: UserDelivery>(
         .password_source()
         .map_err(|reason| LdapError::Connect {
             url: config.url.clone(),
-            reason,
+            reason: reason.to_string(),
         })?;
     let password = password.map(|source| source.load()).transpose()?;
     warn_if_cleartext(config);
@@ -233,7 +233,7 @@ fn identity<'a>(entry: &Entry, id_attribute: &'a str) -> Result<(&'a str, String
 }
 
 /// One value as text: binary identifiers decoded, other bytes as UTF-8.
-fn text_value(name: &str, bytes: &[u8]) -> Result<String, String> {
+fn text_value(name: &str, bytes: &[u8]) -> Result<String, values::ValueError> {
     match values::binary_kind(name) {
         Some(kind) => values::decode_binary(kind, bytes),
         None => match std::str::from_utf8(bytes) {
@@ -371,7 +371,7 @@ impl<D: UserDelivery> AsyncEntrySink for &mut UserSink<'_, D> {
         };
         let active = status.active(self.now).map_err(|reason| LdapError::Entry {
             dn: entry.dn.clone(),
-            reason,
+            reason: reason.to_string(),
         })?;
         let groups = match &mut self.memberships {
             Some(memberships) => {
@@ -463,13 +463,13 @@ impl<D> UserSink<'_, D> {
 }
 
 /// The record value of one attribute: one value as itself, several as a list.
-fn attribute_value(name: &str, raw: Vec<Vec<u8>>) -> Result<Value, String> {
+fn attribute_value(name: &str, raw: Vec<Vec<u8>>) -> Result<Value, values::ValueError> {
     if name.eq_ignore_ascii_case("accountExpires") {
         let text = raw.first().map(|v| String::from_utf8_lossy(v).into_owned());
         return Ok(text.map_or(Value::Null, |t| values::account_expires_value(&t)));
     }
     let binary = values::binary_kind(name);
-    let one = |bytes: Vec<u8>| -> Result<Value, String> {
+    let one = |bytes: Vec<u8>| -> Result<Value, values::ValueError> {
         match binary {
             Some(kind) => values::decode_binary(kind, &bytes).map(Value::Str),
             None => match String::from_utf8(bytes) {

@@ -184,9 +184,65 @@ fn default_id_attribute() -> String {
     "auto".into()
 }
 
+/// LDAP source settings that cannot work, each naming the key to fix. Rendered as the config
+/// error's message.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LdapSettingsError {
+    #[error("[source] a bind password is set but `bind_dn` is not")]
+    PasswordWithoutBindDn,
+    #[error(
+        "[source] `bind_dn` needs one of `bind_password_env`, `bind_password_file` or `bind_password_credential`"
+    )]
+    BindDnWithoutPassword,
+    #[error(
+        "[source] takes only one of `bind_password_env`, `bind_password_file` and `bind_password_credential`"
+    )]
+    SeveralPasswords,
+    #[error("[source] url `{url}` is not a URL: {reason}")]
+    NotAUrl {
+        url: String,
+        reason: url::ParseError,
+    },
+    #[error("[source] `starttls` is for ldap:// URLs; ldaps:// is TLS from the start")]
+    StartTlsOnLdaps,
+    #[error("[source] url `{url}`: scheme `{scheme}` is not ldap:// or ldaps://")]
+    Scheme { url: String, scheme: String },
+    #[error("[source] url `{0}` has no host")]
+    NoHost(String),
+    #[error(
+        "[source] url must not carry credentials; use bind_dn and bind_password_env, bind_password_file or bind_password_credential"
+    )]
+    CredentialsInUrl,
+    #[error("[source] page_size, connect_timeout_seconds and timeout_seconds must be at least 1")]
+    ZeroLimit,
+    #[error("[source] page_size is too large")]
+    PageSizeTooLarge,
+    #[error("{table} filter `{filter}` is not a valid LDAP filter")]
+    Filter { table: &'static str, filter: String },
+    #[error(
+        "[source.groups] {key} `{name}`: give the attribute name alone (`{attribute}`); options such as `;{options}` are not allowed (scimsync asks for a large attribute's ranges itself)"
+    )]
+    AttributeOptions {
+        key: &'static str,
+        name: String,
+        attribute: String,
+        options: String,
+    },
+    #[error("[source.groups] {key} `{name}` is not an LDAP attribute name")]
+    NotAnAttributeName { key: &'static str, name: String },
+    #[error(
+        "[source.groups] membership = \"search\" needs `base_dn` (where the group entries are)"
+    )]
+    SearchWithoutBaseDn,
+    #[error(
+        "[source.groups] nesting = \"flatten\" needs `base_dn`: nested groups are found by reading the group entries"
+    )]
+    FlattenWithoutBaseDn,
+}
+
 impl LdapConfig {
     /// Where the bind password comes from; `None` for an anonymous bind.
-    pub fn password_source(&self) -> Result<Option<SecretSource>, String> {
+    pub fn password_source(&self) -> Result<Option<SecretSource>, LdapSettingsError> {
         let sources: Vec<SecretSource> = [
             self.bind_password_env.clone().map(SecretSource::Env),
             self.bind_password_file.clone().map(SecretSource::File),
@@ -199,10 +255,10 @@ impl LdapConfig {
         .collect();
         match (self.bind_dn.is_some(), sources.len()) {
             (false, 0) => Ok(None),
-            (false, _) => Err("[source] a bind password is set but `bind_dn` is not".into()),
+            (false, _) => Err(LdapSettingsError::PasswordWithoutBindDn),
             (true, 1) => Ok(sources.into_iter().next()),
-            (true, 0) => Err("[source] `bind_dn` needs one of `bind_password_env`, `bind_password_file` or `bind_password_credential`".into()),
-            (true, _) => Err("[source] takes only one of `bind_password_env`, `bind_password_file` and `bind_password_credential`".into()),
+            (true, 0) => Err(LdapSettingsError::BindDnWithoutPassword),
+            (true, _) => Err(LdapSettingsError::SeveralPasswords),
         }
     }
 
@@ -217,40 +273,34 @@ impl LdapConfig {
     }
 
     /// Checks what can be checked without the network.
-    pub fn validate(&self) -> Result<(), String> {
-        let url = url::Url::parse(&self.url)
-            .map_err(|e| format!("[source] url `{}` is not a URL: {e}", self.url))?;
+    pub fn validate(&self) -> Result<(), LdapSettingsError> {
+        let url = url::Url::parse(&self.url).map_err(|reason| LdapSettingsError::NotAUrl {
+            url: self.url.clone(),
+            reason,
+        })?;
         match url.scheme() {
             "ldap" => {}
-            "ldaps" if self.starttls => {
-                return Err(
-                    "[source] `starttls` is for ldap:// URLs; ldaps:// is TLS from the start"
-                        .into(),
-                );
-            }
+            "ldaps" if self.starttls => return Err(LdapSettingsError::StartTlsOnLdaps),
             "ldaps" => {}
             other => {
-                return Err(format!(
-                    "[source] url `{}`: scheme `{other}` is not ldap:// or ldaps://",
-                    self.url
-                ));
+                return Err(LdapSettingsError::Scheme {
+                    url: self.url.clone(),
+                    scheme: other.to_owned(),
+                });
             }
         }
         if url.host_str().is_none_or(str::is_empty) {
-            return Err(format!("[source] url `{}` has no host", self.url));
+            return Err(LdapSettingsError::NoHost(self.url.clone()));
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err("[source] url must not carry credentials; use bind_dn and bind_password_env, bind_password_file or bind_password_credential".into());
+            return Err(LdapSettingsError::CredentialsInUrl);
         }
         self.password_source()?;
         if self.page_size == 0 || self.connect_timeout_seconds == 0 || self.timeout_seconds == 0 {
-            return Err(
-                "[source] page_size, connect_timeout_seconds and timeout_seconds must be at least 1"
-                    .into(),
-            );
+            return Err(LdapSettingsError::ZeroLimit);
         }
         if i32::try_from(self.page_size).is_err() {
-            return Err("[source] page_size is too large".into());
+            return Err(LdapSettingsError::PageSizeTooLarge);
         }
         for (table, filter) in [
             ("[source]", &self.filter),
@@ -258,9 +308,10 @@ impl LdapConfig {
         ] {
             // ldap3 also takes a bare `a=b`; a filter in the config must be the standard form.
             if !filter.trim_start().starts_with('(') || ldap3::parse_filter(filter).is_err() {
-                return Err(format!(
-                    "{table} filter `{filter}` is not a valid LDAP filter"
-                ));
+                return Err(LdapSettingsError::Filter {
+                    table,
+                    filter: filter.clone(),
+                });
             }
         }
         for (key, name) in [
@@ -271,11 +322,11 @@ impl LdapConfig {
         }
         if self.groups.base_dn.is_none() {
             if self.groups.membership == Membership::Search {
-                return Err("[source.groups] membership = \"search\" needs `base_dn` (where the group entries are)".into());
+                return Err(LdapSettingsError::SearchWithoutBaseDn);
             }
             if self.groups.nesting == Nesting::Flatten && self.groups.membership != Membership::None
             {
-                return Err("[source.groups] nesting = \"flatten\" needs `base_dn`: nested groups are found by reading the group entries".into());
+                return Err(LdapSettingsError::FlattenWithoutBaseDn);
             }
         }
         Ok(())
@@ -284,11 +335,14 @@ impl LdapConfig {
 
 /// An attribute name alone: a description with options (`member;range=0-1499`) names
 /// values no entry is returned under, so the groups would silently come back empty.
-fn check_attribute_name(key: &str, name: &str) -> Result<(), String> {
+fn check_attribute_name(key: &'static str, name: &str) -> Result<(), LdapSettingsError> {
     if let Some((attribute, options)) = name.split_once(';') {
-        return Err(format!(
-            "[source.groups] {key} `{name}`: give the attribute name alone (`{attribute}`); options such as `;{options}` are not allowed (scimsync asks for a large attribute's ranges itself)"
-        ));
+        return Err(LdapSettingsError::AttributeOptions {
+            key,
+            name: name.to_owned(),
+            attribute: attribute.to_owned(),
+            options: options.to_owned(),
+        });
     }
     let is_name = name.starts_with(|c: char| c.is_ascii_alphabetic())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
@@ -299,9 +353,10 @@ fn check_attribute_name(key: &str, name: &str) -> Result<(), String> {
     if is_name || is_oid {
         Ok(())
     } else {
-        Err(format!(
-            "[source.groups] {key} `{name}` is not an LDAP attribute name"
-        ))
+        Err(LdapSettingsError::NotAnAttributeName {
+            key,
+            name: name.to_owned(),
+        })
     }
 }
 
@@ -312,7 +367,7 @@ mod tests {
     fn parse(extra: &str) -> Result<LdapConfig, String> {
         let text = format!("url = \"ldap://127.0.0.1:3890\"\nbase_dn = \"dc=x\"\n{extra}");
         let config: LdapConfig = toml::from_str(&text).map_err(|e| e.message().to_owned())?;
-        config.validate()?;
+        config.validate().map_err(|e| e.to_string())?;
         Ok(config)
     }
 
@@ -379,7 +434,11 @@ mod tests {
                 format!("url = \"ldap://127.0.0.1:3890\"\nbase_dn = \"dc=x\"\n{extra}")
             };
             let config: LdapConfig = toml::from_str(&text).unwrap();
-            assert_eq!(config.validate().unwrap_err(), expected, "{extra}");
+            assert_eq!(
+                config.validate().unwrap_err().to_string(),
+                expected,
+                "{extra}"
+            );
         }
         let secret = parse("bind_dn = \"cn=a\"\nbind_password_credential = \"ldap\"").unwrap();
         assert_eq!(

@@ -7,6 +7,29 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 use scimsync_lang::value::Value;
 
+/// An attribute value that cannot be read as its attribute's kind says it should.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    #[error("a GUID has 16 bytes, this one {0}")]
+    GuidLength(usize),
+    #[error("a SID has at least 8 bytes, this one {0}")]
+    SidTooShort(usize),
+    #[error("a SID with {sub_authorities} sub-authorities has {expected} bytes, this one {actual}")]
+    SidLength {
+        sub_authorities: usize,
+        expected: usize,
+        actual: usize,
+    },
+    #[error("accountExpires `{0}` is not a number")]
+    AccountExpiresNotANumber(String),
+    #[error("accountExpires `{0}` is out of range")]
+    AccountExpiresOutOfRange(String),
+    #[error("userAccountControl `{0}` is not a number")]
+    UserAccountControlNotANumber(String),
+    #[error("shadowExpire `{0}` is not a number")]
+    ShadowExpireNotANumber(String),
+}
+
 /// Attributes whose values are binary and have a canonical text form.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BinaryKind {
@@ -41,7 +64,7 @@ pub fn binary_kind(name: &str) -> Option<BinaryKind> {
 }
 
 /// The text form of one binary value.
-pub fn decode_binary(kind: BinaryKind, bytes: &[u8]) -> Result<String, String> {
+pub fn decode_binary(kind: BinaryKind, bytes: &[u8]) -> Result<String, ValueError> {
     match kind {
         BinaryKind::Guid => guid(bytes),
         BinaryKind::Sid => sid(bytes),
@@ -50,10 +73,10 @@ pub fn decode_binary(kind: BinaryKind, bytes: &[u8]) -> Result<String, String> {
 }
 
 /// `objectGUID`: 16 bytes; the first three fields are little-endian.
-pub fn guid(bytes: &[u8]) -> Result<String, String> {
+pub fn guid(bytes: &[u8]) -> Result<String, ValueError> {
     let b: &[u8; 16] = bytes
         .try_into()
-        .map_err(|_| format!("a GUID has 16 bytes, this one {}", bytes.len()))?;
+        .map_err(|_| ValueError::GuidLength(bytes.len()))?;
     Ok(format!(
         "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
         b[3],
@@ -77,20 +100,17 @@ pub fn guid(bytes: &[u8]) -> Result<String, String> {
 
 /// `objectSid`: revision, sub-authority count, 48-bit big-endian authority, then
 /// little-endian 32-bit sub-authorities.
-pub fn sid(bytes: &[u8]) -> Result<String, String> {
+pub fn sid(bytes: &[u8]) -> Result<String, ValueError> {
     if bytes.len() < 8 {
-        return Err(format!(
-            "a SID has at least 8 bytes, this one {}",
-            bytes.len()
-        ));
+        return Err(ValueError::SidTooShort(bytes.len()));
     }
     let count = usize::from(bytes[1]);
     if bytes.len() != 8 + 4 * count {
-        return Err(format!(
-            "a SID with {count} sub-authorities has {} bytes, this one {}",
-            8 + 4 * count,
-            bytes.len()
-        ));
+        return Err(ValueError::SidLength {
+            sub_authorities: count,
+            expected: 8 + 4 * count,
+            actual: bytes.len(),
+        });
     }
     let authority = bytes[2..8]
         .iter()
@@ -129,11 +149,11 @@ const UAC_ACCOUNTDISABLE: i64 = 0x2;
 const FILETIME_UNIX_OFFSET: i64 = 116_444_736_000_000_000;
 
 /// AD `accountExpires`: FILETIME ticks; 0 and 0x7FFFFFFFFFFFFFFF mean "never".
-pub fn account_expires(text: &str) -> Result<Option<DateTime<Utc>>, String> {
+pub fn account_expires(text: &str) -> Result<Option<DateTime<Utc>>, ValueError> {
     let ticks: i64 = text
         .trim()
         .parse()
-        .map_err(|_| format!("accountExpires `{text}` is not a number"))?;
+        .map_err(|_| ValueError::AccountExpiresNotANumber(text.to_owned()))?;
     if ticks <= 0 || ticks == i64::MAX {
         return Ok(None);
     }
@@ -142,7 +162,7 @@ pub fn account_expires(text: &str) -> Result<Option<DateTime<Utc>>, String> {
     let nanos = (since_unix.rem_euclid(10_000_000) * 100) as u32;
     DateTime::from_timestamp(secs, nanos)
         .map(Some)
-        .ok_or_else(|| format!("accountExpires `{text}` is out of range"))
+        .ok_or_else(|| ValueError::AccountExpiresOutOfRange(text.to_owned()))
 }
 
 /// An LDAP GeneralizedTime (`20240131120000Z`, fractions allowed).
@@ -182,12 +202,12 @@ impl AccountStatus<'_> {
     /// 389's `nsAccountLock: TRUE`, or an administrative ppolicy lock. A temporary lockout
     /// after failed logins (ppolicy with a time) keeps the account active, as Okta's
     /// `LOCKED_OUT` does: the person is still employed.
-    pub fn active(&self, now: DateTime<Utc>) -> Result<bool, String> {
+    pub fn active(&self, now: DateTime<Utc>) -> Result<bool, ValueError> {
         if let Some(uac) = self.user_account_control {
             let flags: i64 = uac
                 .trim()
                 .parse()
-                .map_err(|_| format!("userAccountControl `{uac}` is not a number"))?;
+                .map_err(|_| ValueError::UserAccountControlNotANumber(uac.to_owned()))?;
             if flags & UAC_ACCOUNTDISABLE != 0 {
                 return Ok(false);
             }
@@ -213,7 +233,7 @@ impl AccountStatus<'_> {
             let days: i64 = days
                 .trim()
                 .parse()
-                .map_err(|_| format!("shadowExpire `{days}` is not a number"))?;
+                .map_err(|_| ValueError::ShadowExpireNotANumber(days.to_owned()))?;
             // -1 (and absent) means "never"; otherwise days since 1970-01-01.
             if days >= 0 {
                 let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
@@ -282,7 +302,7 @@ mod tests {
             "12d5f564-206d-4b48-914e-b6703f788a58"
         );
         assert_eq!(
-            guid(&bytes[..15]).unwrap_err(),
+            guid(&bytes[..15]).unwrap_err().to_string(),
             "a GUID has 16 bytes, this one 15"
         );
     }
@@ -384,7 +404,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            garbage.active(now),
+            garbage.active(now).map_err(|e| e.to_string()),
             Err("userAccountControl `x` is not a number".into())
         );
     }

@@ -1,0 +1,24 @@
+//! The integration tests of the scimsync binary and library, as one test binary: every
+//! `tests/<file>.rs` is a module here, so the whole stack is linked once, not once per file.
+//! The shared harness (`support/`: peers, scratch projects, the fault server) is declared once.
+//! The language core's own corpora and properties live in `crates/scimsync-lang/tests/`.
+
+mod support;
+
+mod active_directory;
+mod architecture;
+mod bad_input;
+mod cli_contract;
+mod daemon;
+mod daemon_systemd;
+mod entra_e2e;
+mod explain;
+mod exports;
+mod faults;
+mod fmt;
+mod ldap_source;
+mod ldap_sync_e2e;
+mod no_panic;
+mod peers_e2e;
+mod presets;
+mod sync_e2e;

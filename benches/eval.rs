@@ -14,6 +14,13 @@
 //! are admins, editors or viewers with a credit limit, a few have no role, two roles, or a role
 //! Base44 rejects (those users fail their role rule, as they would in a sync).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a benchmark stops at the first broken assumption"
+)]
+
 use std::hint::black_box;
 
 use chrono::{DateTime, Utc};

@@ -7,6 +7,13 @@
 //! cargo bench --bench export_stream -- path/to/scimsync.toml
 //! ```
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a benchmark stops at the first broken assumption"
+)]
+
 mod common;
 
 use std::time::Instant;

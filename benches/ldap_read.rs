@@ -8,6 +8,13 @@
 //! cargo bench --bench ldap_read -- path/to/scimsync.toml
 //! ```
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a benchmark stops at the first broken assumption"
+)]
+
 mod common;
 
 use std::time::Instant;

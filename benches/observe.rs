@@ -2,6 +2,13 @@
 //! to a file) and the metrics updates, against nothing. A plain bench binary (no criterion):
 //! `cargo bench --bench observe`; figures in BENCHMARKS.md.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a benchmark stops at the first broken assumption"
+)]
+
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

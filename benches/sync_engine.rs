@@ -10,6 +10,13 @@
 //! `cargo bench --bench sync_engine -- [--users N] [--concurrency C] [--rate R] [--rate-users M] [--rounds K]`
 //! Needs scim2-server (`tests/peers/scim-server.sh install`, done by tests/run.sh). Loopback only.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a benchmark stops at the first broken assumption"
+)]
+
 #[path = "../tests/support/fault.rs"]
 mod fault;
 

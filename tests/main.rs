@@ -3,6 +3,13 @@
 //! The shared harness (`support/`: peers, scratch projects, the fault server) is declared once.
 //! The language core's own corpora and properties live in `crates/scimsync-lang/tests/`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests and their harness fail loudly on a broken assumption"
+)]
+
 mod support;
 
 mod active_directory;

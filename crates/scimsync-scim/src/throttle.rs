@@ -157,6 +157,10 @@ impl Throttle {
 
     /// Waits for a free slot and for the request's turn in the budget. The permit is held
     /// until the response has been read.
+    #[allow(
+        clippy::expect_used,
+        reason = "the semaphore is owned by the throttle and never closed"
+    )]
     pub async fn acquire(&self) -> OwnedSemaphorePermit {
         let permit = self
             .permits

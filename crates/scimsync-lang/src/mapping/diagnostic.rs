@@ -47,61 +47,73 @@ codes! {
     /// The grammar recognised a rule the lowering does not expect: a bug in scimsync, never
     /// in the file.
     Internal = 0,
-    /// The text does not follow the grammar.
+    /// The text does not follow the grammar (unclosed bracket, missing `<-`, stray token).
     Syntax = 1,
-    /// A string literal has no closing quote.
+    /// A string has no closing quote.
     UnterminatedString = 2,
-    /// An escape sequence is not valid in this kind of string.
+    /// An escape sequence that is not valid in this kind of string.
     BadEscape = 3,
-    /// A number literal does not fit.
+    /// A number that does not fit (integers are 64-bit).
     BadNumber = 4,
     /// `dialect` names an unknown dialect.
     UnknownDialect = 5,
-    /// A construct that exists in the language but not in this dialect.
+    /// A construct of the other dialect, or `=` (assignment) in an Okta expression.
     WrongDialect = 6,
-    /// An expression nested deeper than `depth::MAX_DEPTH` levels.
+    /// An expression nested more than 64 levels deep (brackets, calls, conditionals, chained
+    /// operators; see [Limits](mapping-language.md#limits)).
     TooDeep = 7,
 
-    /// A call to a function that does not exist.
+    /// Unknown function (with "did you mean", case hints and cross-dialect equivalents).
     UnknownFunction = 201,
-    /// A function called with the wrong number of arguments.
+    /// Wrong number of arguments.
     Arity = 202,
-    /// A function that needs an Okta or Entra tenant.
+    /// A function or root that needs an Okta or Entra tenant (`findDirectoryUser`,
+    /// `org.subDomain`), with what to use instead.
     TenantOnlyFunction = 203,
-    /// A name that is neither an attribute root nor a known constant.
+    /// A name that is neither an attribute nor a known constant; as a **warning**, a source
+    /// attribute one or two typos away from a standard Entra, Okta or LDAP attribute
+    /// (`[userPrincipleName]`, `user.fristName`), or an Entra attribute in the wrong letter case
+    /// (Entra names are case-sensitive). Custom attributes are never flagged otherwise; also a
+    /// warning: a bare Okta name (`firstName`) read as `user.firstName`. Warnings do not fail
+    /// `check` and are logged by `sync` and `daemon` (`eval` prints them on stderr).
     UnknownName = 204,
-    /// An argument or operand of the wrong type.
+    /// An argument, operand or scope of the wrong type (a scope that is not a condition).
     Type = 205,
     /// An argument left out where one is required.
     OmittedArgument = 206,
-    /// A function used where its dialect does not allow it (Entra `SelectUniqueValue` nested
-    /// inside another call).
+    /// Entra's `SelectUniqueValue` anywhere but as a rule's whole expression, or writing the
+    /// match attribute.
     Placement = 207,
-    /// An expression longer than its dialect accepts (Entra: 10,000 characters).
+    /// An Entra expression longer than Entra's 10,000 characters.
     ExpressionTooLong = 208,
 
-    /// A SCIM path that does not exist in the schema.
+    /// A SCIM path that is not in the core User or enterprise schema (custom extensions accept any
+    /// attribute).
     UnknownPath = 301,
     /// An extension alias or URN that was not declared.
     UnknownExtension = 302,
     /// Two rules write the same SCIM path.
     DuplicatePath = 303,
-    /// A constant result outside the rule's `one of` values.
+    /// A constant result (a branch of `? :`, `IIF`, `Switch`, `Coalesce`, or the `default`) outside
+    /// the rule's `one of` values.
     EnumViolation = 304,
-    /// A rule result that cannot become the target's type.
+    /// A result that cannot become the attribute's type: a string into an integer or boolean
+    /// without `as`, true/false into an integer, a constant that does not convert, an `as` that
+    /// contradicts the schema (`active <- x as integer`).
     TargetType = 305,
     /// A rule option that is repeated, contradictory or unknown.
     BadOption = 306,
-    /// A statement that may appear once appears again.
+    /// `target`, `match`, `scope` or an extension alias given twice.
     DuplicateStatement = 307,
-    /// Something the mapping needs is missing (`userName`, the match attribute).
+    /// Something required is missing: no rule writes `userName` or the `match` attribute.
     Missing = 308,
-    /// A path that is read-only in the schema.
+    /// A path that is read-only in SCIM (`id`, `groups`).
     ReadOnlyPath = 309,
-    /// A `scope` that is false for every user.
+    /// A `scope` that is false for every user (it would provision no one and deactivate every
+    /// managed user).
     ScopeNeverTrue = 310,
 
-    /// A value that fails at run time (reported by `eval`, not by `check`).
+    /// An expression failed when evaluated (`eval`).
     Evaluation = 401,
 }
 
@@ -112,9 +124,9 @@ impl Code {
 
     /// The Markdown table of every code and its meaning, for `docs/diagnostics.md`.
     pub fn table() -> String {
-        let mut out = String::from("| Code | Meaning |\n| --- | --- |\n");
+        let mut out = String::from("| code | what is wrong |\n| --- | --- |\n");
         for code in Code::ALL {
-            let _ = writeln!(out, "| {} | {} |", code.as_str(), code.summary());
+            let _ = writeln!(out, "| `{}` | {} |", code.as_str(), code.summary());
         }
         out
     }
@@ -299,15 +311,15 @@ mod tests {
             assert!(pair[0] < pair[1], "{:?} before {:?}", pair[0], pair[1]);
         }
         for code in Code::ALL {
-            let row = format!("| {} | {} |", code.as_str(), code.summary());
+            let row = format!("| `{}` | {} |", code.as_str(), code.summary());
             assert!(table.lines().any(|l| l == row), "{row}");
             assert!(code.summary().ends_with('.'), "{code:?}");
         }
         assert_eq!(
             Code::Placement.summary(),
-            "A function used where its dialect does not allow it (Entra `SelectUniqueValue` nested inside another call)."
+            "Entra's `SelectUniqueValue` anywhere but as a rule's whole expression, or writing the match attribute."
         );
-        assert!(table.contains("| E0201 | A call to a function that does not exist. |"));
+        assert!(table.contains("| `E0202` | Wrong number of arguments. |"));
     }
 
     #[test]

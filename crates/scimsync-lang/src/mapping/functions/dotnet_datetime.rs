@@ -136,6 +136,10 @@ pub fn entra_date(utc: NaiveDateTime) -> String {
     )
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "a constant pattern; the unit tests compile it"
+)]
 static ISO: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$",
@@ -143,6 +147,10 @@ static ISO: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
+#[allow(
+    clippy::expect_used,
+    reason = "a constant pattern; the unit tests compile it"
+)]
 static US: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?(?:\s*([AaPp][Mm]))?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$",

@@ -199,7 +199,7 @@ fn parse_offset_iso(text: &str) -> Result<DateTime<FixedOffset>, JodaError> {
     if let Ok(t) = DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z") {
         return Ok(t);
     }
-    let utc = FixedOffset::east_opt(0).expect("zero offset");
+    let utc = Utc.fix();
     for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
         if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
             return Ok(t.and_utc().with_timezone(&utc));

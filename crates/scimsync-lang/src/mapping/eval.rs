@@ -100,13 +100,7 @@ pub fn eval(node: &Node, env: &Env<'_>) -> Result<Value, EvalError> {
                 .collect(),
         ),
         Node::SourceId => Value::from(env.record.id.as_str()),
-        Node::SourceStatus => env.record.attrs.get("status").cloned().unwrap_or_else(|| {
-            Value::from(if env.record.active {
-                "ACTIVE"
-            } else {
-                "DEPROVISIONED"
-            })
-        }),
+        Node::SourceStatus => source_status(env),
         Node::Call {
             function,
             args,
@@ -116,19 +110,7 @@ pub fn eval(node: &Node, env: &Env<'_>) -> Result<Value, EvalError> {
             (function.eval)(&mut call)?
         }
         Node::Not(operand, span) => Value::Bool(!truth(&eval(operand, env)?, *span)?),
-        Node::Neg(operand, span) => match eval(operand, env)? {
-            Value::Int(i) => Value::Int(
-                i.checked_neg()
-                    .ok_or_else(|| EvalError::new(*span, "integer overflow"))?,
-            ),
-            Value::Float(f) => Value::Float(-f),
-            other => {
-                return Err(EvalError::new(
-                    *span,
-                    format!("cannot negate {}", other.kind()),
-                ));
-            }
-        },
+        Node::Neg(operand, span) => negate(eval(operand, env)?, *span)?,
         Node::And(lhs, rhs, span) => {
             Value::Bool(truth(&eval(lhs, env)?, *span)? && truth(&eval(rhs, env)?, *span)?)
         }
@@ -143,43 +125,7 @@ pub fn eval(node: &Node, env: &Env<'_>) -> Result<Value, EvalError> {
             pattern,
             compiled,
             span,
-        } => {
-            // SpEL reads the left side as text and refuses null.
-            let text = match eval(value, env)? {
-                Value::Null => {
-                    return Err(EvalError::new(
-                        *span,
-                        "`matches` needs text on its left, but the value is null; test it first: `x != null and x matches \"...\"`",
-                    ));
-                }
-                Value::List(_) => {
-                    return Err(EvalError::new(
-                        *span,
-                        "`matches` needs text on its left, not a list",
-                    ));
-                }
-                other => spel_text(&other),
-            };
-            let text = text.as_str();
-            let is_match = match compiled {
-                Some(pattern) => pattern.is_match(text),
-                None => {
-                    let pattern = eval(pattern, env)?;
-                    let Some(pattern) = pattern.as_str() else {
-                        return Err(EvalError::new(
-                            *span,
-                            format!(
-                                "`matches` needs a regular expression on its right, but this is {}",
-                                pattern.kind()
-                            ),
-                        ));
-                    };
-                    Pattern::cached(pattern, Anchoring::Whole)
-                        .and_then(|pattern| pattern.is_match(text))
-                }
-            };
-            Value::Bool(is_match.map_err(|e| EvalError::new(*span, e.to_string()))?)
-        }
+        } => matches(value, pattern, compiled.as_ref(), *span, env)?,
         Node::Conditional {
             cond,
             then,
@@ -204,28 +150,7 @@ pub fn eval(node: &Node, env: &Env<'_>) -> Result<Value, EvalError> {
             object,
             index,
             span,
-        } => {
-            let object = eval(object, env)?;
-            let index = eval(index, env)?;
-            match (object, index) {
-                (Value::Null, _) => Value::Null,
-                (Value::List(items), Value::Int(i)) => usize::try_from(i)
-                    .ok()
-                    .and_then(|i| items.get(i).cloned())
-                    .ok_or_else(|| EvalError::new(*span, format!("index {i} is out of range")))?,
-                (Value::Str(s), Value::Int(i)) => usize::try_from(i)
-                    .ok()
-                    .and_then(|i| s.chars().nth(i))
-                    .map(|c| Value::Str(c.to_string()))
-                    .ok_or_else(|| EvalError::new(*span, format!("index {i} is out of range")))?,
-                (object, index) => {
-                    return Err(EvalError::new(
-                        *span,
-                        format!("cannot index {} with {}", object.kind(), index.kind()),
-                    ));
-                }
-            }
-        }
+        } => index_into(eval(object, env)?, eval(index, env)?, *span)?,
         Node::List(items) => Value::List(
             items
                 .iter()
@@ -233,6 +158,100 @@ pub fn eval(node: &Node, env: &Env<'_>) -> Result<Value, EvalError> {
                 .collect::<Result<_, _>>()?,
         ),
     })
+}
+
+/// Okta's `user.status`: the source's own status when it has one, else from the active flag.
+fn source_status(env: &Env<'_>) -> Value {
+    env.record.attrs.get("status").cloned().unwrap_or_else(|| {
+        Value::from(if env.record.active {
+            "ACTIVE"
+        } else {
+            "DEPROVISIONED"
+        })
+    })
+}
+
+/// Unary minus: integers (failing on overflow) and floats.
+fn negate(value: Value, span: Span) -> Result<Value, EvalError> {
+    match value {
+        Value::Int(i) => i
+            .checked_neg()
+            .map(Value::Int)
+            .ok_or_else(|| EvalError::new(span, "integer overflow")),
+        Value::Float(f) => Ok(Value::Float(-f)),
+        other => Err(EvalError::new(
+            span,
+            format!("cannot negate {}", other.kind()),
+        )),
+    }
+}
+
+/// SpEL's `value matches "pattern"`: the whole text must match. A constant pattern was
+/// compiled by the checker; another is compiled (and cached) here.
+fn matches(
+    value: &Node,
+    pattern: &Node,
+    compiled: Option<&Pattern>,
+    span: Span,
+    env: &Env<'_>,
+) -> Result<Value, EvalError> {
+    // SpEL reads the left side as text and refuses null.
+    let text = match eval(value, env)? {
+        Value::Null => {
+            return Err(EvalError::new(
+                span,
+                "`matches` needs text on its left, but the value is null; test it first: `x != null and x matches \"...\"`",
+            ));
+        }
+        Value::List(_) => {
+            return Err(EvalError::new(
+                span,
+                "`matches` needs text on its left, not a list",
+            ));
+        }
+        other => spel_text(&other),
+    };
+    let text = text.as_str();
+    let is_match = match compiled {
+        Some(pattern) => pattern.is_match(text),
+        None => {
+            let pattern = eval(pattern, env)?;
+            let Some(pattern) = pattern.as_str() else {
+                return Err(EvalError::new(
+                    span,
+                    format!(
+                        "`matches` needs a regular expression on its right, but this is {}",
+                        pattern.kind()
+                    ),
+                ));
+            };
+            Pattern::cached(pattern, Anchoring::Whole).and_then(|pattern| pattern.is_match(text))
+        }
+    };
+    Ok(Value::Bool(
+        is_match.map_err(|e| EvalError::new(span, e.to_string()))?,
+    ))
+}
+
+/// `object[index]`: a list element or a character, 0-based; null stays null.
+fn index_into(object: Value, index: Value, span: Span) -> Result<Value, EvalError> {
+    let out_of_range = |i: i64| EvalError::new(span, format!("index {i} is out of range"));
+    match (object, index) {
+        (Value::Null, _) => Ok(Value::Null),
+        (Value::List(items), Value::Int(i)) => usize::try_from(i)
+            .ok()
+            .and_then(|i| items.get(i).cloned())
+            .ok_or_else(|| out_of_range(i)),
+        (Value::Str(s), Value::Int(i)) => usize::try_from(i)
+            .ok()
+            .and_then(|i| s.chars().nth(i))
+            .map(|c| Value::Str(c.to_string()))
+            .ok_or_else(|| out_of_range(i)),
+        (object, index) => Err(EvalError::new(
+            span,
+            format!("cannot index {} with {}", object.kind(), index.kind()),
+        )),
+    }
 }
 
 /// Evaluates without copying what the record or the plan already holds: an attribute or a

@@ -96,7 +96,12 @@ fn items(text: &str, syntax: &MapFile) -> Vec<Item> {
         let chunk_text = &text[chunk.start..chunk.end];
         // The statement proper ends at its last line of code; the comment and blank lines
         // after it belong to the file, not to the statement.
-        let tokens = tokenize(chunk_text, chunk.start, chunk.dialect);
+        let tokens = tokenize(
+            chunk_text,
+            chunk.start,
+            chunk.dialect,
+            reading_of(statement),
+        );
         let code_end = tokens
             .iter()
             .filter(|t| t.kind != Kind::Comment)
@@ -456,11 +461,23 @@ const WORD_OPERATORS: &[&str] = &[
     "and", "or", "not", "matches", "eq", "ne", "lt", "le", "gt", "ge",
 ];
 
+/// Which strings a statement holds: a declaration's are the `.map` file's own (JSON escapes)
+/// whatever the dialect; a rule's path too, up to `<-`.
+fn reading_of(statement: Option<&Statement>) -> Reading {
+    match statement {
+        Some(Statement::Target { .. } | Statement::Extension { .. } | Statement::Match { .. }) => {
+            Reading::Declaration
+        }
+        Some(Statement::Rule(_)) => Reading::Rule,
+        _ => Reading::Expression,
+    }
+}
+
 /// A statement's tokens from the lexer, line breaks left out; offsets are absolute (`base`
 /// is the statement's start).
-fn tokenize(text: &str, base: usize, dialect: Dialect) -> Vec<Token> {
+fn tokenize(text: &str, base: usize, dialect: Dialect, reading: Reading) -> Vec<Token> {
     let mut tokens: Vec<Token> = Vec::new();
-    for token in lex(text, dialect, Reading::Expression) {
+    for token in lex(text, dialect, reading) {
         if token.kind == Kind::Newline {
             continue;
         }
@@ -535,6 +552,17 @@ mod tests {
         assert_eq!(
             fmt(text),
             "userName <- 'it''s # <- not a comment' + \"a\"\"b\"\ndialect entra\ntitle <- \"say \\\"hi\\\" # x\" & [job title]\n"
+        );
+    }
+
+    /// Declarations and rule paths hold the `.map` file's own strings (JSON escapes) in every
+    /// dialect; fmt once read them with Okta's quoting and refused the file as "unstable".
+    #[test]
+    fn declaration_and_path_strings_keep_json_escapes_in_okta_files() {
+        let text = "dialect okta\ntarget \"a\\\"b\"\nemails[type eq \"w\\\"k\"].value<-user.email\nuserName <- user.login\n";
+        assert_eq!(
+            fmt(text),
+            "dialect okta\ntarget \"a\\\"b\"\nemails[type eq \"w\\\"k\"].value <- user.email\nuserName                     <- user.login\n"
         );
     }
 

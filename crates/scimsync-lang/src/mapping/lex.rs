@@ -76,6 +76,8 @@ pub enum Reading {
     Expression,
     /// A rule: its path up to `<-`, whose filter holds a `.map` string, then its expression.
     Rule,
+    /// A declaration (`target`, `extension`, `match`): `.map` strings throughout.
+    Declaration,
 }
 
 /// Operators, longest first so `<-` wins over `<` and `?:` over `?`.
@@ -90,7 +92,7 @@ pub fn lex(text: &str, dialect: Dialect, reading: Reading) -> Lexer<'_> {
         text,
         at: 0,
         dialect,
-        in_path: reading == Reading::Rule,
+        in_path: matches!(reading, Reading::Rule | Reading::Declaration),
     }
 }
 

@@ -3,8 +3,8 @@
 //! into diagnostics that speak of expressions and paths, never of grammar rules.
 
 //!
-//! Lowering is split by concept: [`statement`] lowers statements, paths and constants,
-//! [`expr`] expressions (with the depth limit), and [`message`] words pest's errors.
+//! Lowering is split by concept: `statement` lowers statements, paths and constants,
+//! `expr` expressions (with the depth limit), and `message` words pest's errors.
 
 mod expr;
 mod message;

@@ -56,7 +56,7 @@ impl Pattern {
         })
     }
 
-    /// [`Pattern::new`], compiled once per thread for a pattern that is only known at run
+    /// [`Pattern::compile`], compiled once per thread for a pattern that is only known at run
     /// time (an attribute holds it): the same rule runs for every user of a sync.
     pub fn cached(pattern: &str, anchoring: Anchoring) -> Result<Pattern, PatternError> {
         const KEEP: usize = 64;

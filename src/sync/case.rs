@@ -144,20 +144,11 @@ fn list<'a>(json: &'a Json, field: &str) -> impl Iterator<Item = &'a Json> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use scimsync_lang::scim::path::{FilterValue, ValueFilter};
     use serde_json::json;
 
     /// `emails[type eq "work"].value`.
     fn work_email() -> AttrPath {
-        AttrPath {
-            schema: None,
-            name: "emails".into(),
-            filter: Some(ValueFilter {
-                attr: "type".into(),
-                value: FilterValue::Str("work".into()),
-            }),
-            sub: Some("value".into()),
-        }
+        AttrPath::core_filtered("emails", "type", "work", "value")
     }
 
     #[test]

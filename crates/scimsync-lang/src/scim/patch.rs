@@ -117,7 +117,6 @@ pub fn body(operations: &[PatchOperation], case: OpCase) -> Json {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::path::{FilterValue, ValueFilter};
     use serde_json::json;
 
     #[test]
@@ -138,15 +137,7 @@ mod tests {
 
     #[test]
     fn missing_filtered_element_is_added() {
-        let path = AttrPath {
-            schema: None,
-            name: "emails".into(),
-            filter: Some(ValueFilter {
-                attr: "type".into(),
-                value: FilterValue::Str("work".into()),
-            }),
-            sub: Some("value".into()),
-        };
+        let path = AttrPath::core_filtered("emails", "type", "work", "value");
         let add = PatchOperation::set(&path, json!("a@x"), None);
         assert_eq!(
             serde_json::to_value(&add).unwrap(),

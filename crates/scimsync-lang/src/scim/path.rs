@@ -54,6 +54,19 @@ pub struct AttrPath {
 }
 
 impl AttrPath {
+    /// `name[attr eq "value"].sub` in the core User schema, e.g. the work email.
+    pub fn core_filtered(name: &str, attr: &str, value: &str, sub: &str) -> AttrPath {
+        AttrPath {
+            schema: None,
+            name: name.to_owned(),
+            filter: Some(ValueFilter {
+                attr: attr.to_owned(),
+                value: FilterValue::Str(value.to_owned()),
+            }),
+            sub: Some(sub.to_owned()),
+        }
+    }
+
     pub fn core(name: &str) -> AttrPath {
         AttrPath {
             schema: None,
@@ -223,15 +236,7 @@ pub(crate) mod tests {
 
     /// `emails[type eq "work"].value`, for tests here and elsewhere.
     fn work_email() -> AttrPath {
-        AttrPath {
-            schema: None,
-            name: "emails".into(),
-            filter: Some(ValueFilter {
-                attr: "type".into(),
-                value: FilterValue::Str("work".into()),
-            }),
-            sub: Some("value".into()),
-        }
+        AttrPath::core_filtered("emails", "type", "work", "value")
     }
 
     #[test]

@@ -265,19 +265,10 @@ pub fn resolve(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::path::{FilterValue, ValueFilter};
 
     #[test]
     fn resolves_core_and_filtered_paths() {
-        let p = AttrPath {
-            schema: None,
-            name: "emails".into(),
-            filter: Some(ValueFilter {
-                attr: "type".into(),
-                value: FilterValue::Str("work".into()),
-            }),
-            sub: Some("value".into()),
-        };
+        let p = AttrPath::core_filtered("emails", "type", "work", "value");
         assert_eq!(resolve(CORE_USER_ATTRS, &p).map(|a| a.name), Ok("value"));
         assert_eq!(
             resolve(CORE_USER_ATTRS, &AttrPath::core("active")).map(|a| a.ty),

@@ -299,15 +299,7 @@ impl Lower<'_> {
             let op_span = self.span(&op);
             let op = binary_op(op.as_str(), self.dialect);
             let rhs = self.expr(rhs, level + 1);
-            lhs = Expr {
-                span: lhs.span.to(rhs.span),
-                kind: ExprKind::Binary {
-                    op,
-                    op_span,
-                    lhs: Box::new(lhs),
-                    rhs: Box::new(rhs),
-                },
-            };
+            lhs = binary(lhs, op, op_span, rhs);
         }
         lhs
     }
@@ -339,15 +331,7 @@ impl Lower<'_> {
             level -= 1;
             let rhs = self.expr(rhs, level + 1);
             let op_span = Span::new(lhs.span.end, rhs.span.start);
-            lhs = Expr {
-                span: lhs.span.to(rhs.span),
-                kind: ExprKind::Binary {
-                    op,
-                    op_span,
-                    lhs: Box::new(lhs),
-                    rhs: Box::new(rhs),
-                },
-            };
+            lhs = binary(lhs, op, op_span, rhs);
         }
         lhs
     }
@@ -438,4 +422,17 @@ fn binary_op(symbol: &str, dialect: Dialect) -> BinaryOp {
 /// A dialect string's value; the grammar only lets closed strings with valid escapes through.
 fn string(pair: &Pair<Rule>, quoting: Quoting) -> ExprKind {
     ExprKind::Str(lex::string_value(pair.as_str(), quoting).unwrap_or_default())
+}
+
+/// `lhs op rhs`, spanning both operands.
+fn binary(lhs: Expr, op: BinaryOp, op_span: Span, rhs: Expr) -> Expr {
+    Expr {
+        span: lhs.span.to(rhs.span),
+        kind: ExprKind::Binary {
+            op,
+            op_span,
+            lhs: Box::new(lhs),
+            rhs: Box::new(rhs),
+        },
+    }
 }

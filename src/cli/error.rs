@@ -10,6 +10,7 @@ use crate::state::StateError;
 use crate::state::lock::LockError;
 use crate::sync::SyncError;
 use crate::sync::observed::RunError;
+use crate::sync::render::{error_text, run_again_after};
 use scimsync_lang::mapping::{Diagnostic, SourceFile, render_all};
 use scimsync_scim::client::ClientError;
 use scimsync_scim::throttle::HeldOff;
@@ -92,32 +93,10 @@ pub enum CliError {
 /// The text a failed command prints on stderr.
 pub fn render(error: &CliError) -> String {
     match error {
-        CliError::Sync(sync) | CliError::Run(RunError::Sync(sync)) => render_sync(sync),
+        CliError::Sync(sync) | CliError::Run(RunError::Sync(sync)) => error_text(sync),
         CliError::Diagnostics { .. } => error.to_string(),
         CliError::Load(load) => crate::daemon::render_load(load),
         CliError::Daemon(DaemonError::Load(load)) => crate::daemon::render_load(load),
         other => format!("error: {other}"),
     }
-}
-
-/// A sync error: a mapping's diagnostics before its headline; a target that asked for a
-/// long pause says when to run again.
-fn render_sync(error: &SyncError) -> String {
-    match error {
-        SyncError::Mapping {
-            file, diagnostics, ..
-        } => format!("{}{error}", render_all(diagnostics, file)),
-        SyncError::Target(ClientError::Throttled { held, .. }) => {
-            format!("error: {error}; {}", run_again_after(held))
-        }
-        other => format!("error: {other}"),
-    }
-}
-
-/// When the next run may go, for a target that asked for a long pause.
-pub fn run_again_after(held: &HeldOff) -> String {
-    format!(
-        "run sync again after {}",
-        held.until.format("%Y-%m-%d %H:%M:%S UTC")
-    )
 }

@@ -45,7 +45,6 @@ use crate::sync::observed::{self, RunOutcome};
 use health::Health;
 use schedule::Schedule;
 use scimsync_lang::mapping::Plan;
-use scimsync_lang::mapping::render_all;
 
 /// State shared between the loop and the HTTP listener.
 pub struct Shared {
@@ -91,11 +90,7 @@ pub enum LoadError {
 /// else as `error: ...`.
 pub fn render_load(error: &LoadError) -> String {
     match error {
-        LoadError::Mapping(
-            sync @ SyncError::Mapping {
-                file, diagnostics, ..
-            },
-        ) => format!("{}{sync}", render_all(diagnostics, file)),
+        LoadError::Mapping(sync) => crate::sync::render::error_text(sync),
         other => format!("error: {other}"),
     }
 }

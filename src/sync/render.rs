@@ -6,14 +6,16 @@ use serde_json::{Value as Json, json};
 
 use serde::Serialize;
 
-use super::RunReport;
 use super::apply::Applied;
 use super::desired::Skip;
 use super::diff::{Action, Change, Changes};
 use super::event::Operation;
 use super::groups::{GroupChange, GroupChanges, MemberSkip};
 use super::safety::Violation;
-use scimsync_scim::client::RequestTotals;
+use super::{RunReport, SyncError};
+use scimsync_lang::mapping::render_all;
+use scimsync_scim::client::{ClientError, RequestTotals};
+use scimsync_scim::throttle::HeldOff;
 
 /// Extension aliases (`b44` for `urn:base44:…:2.0`) used to shorten paths for people.
 pub type Aliases = [(String, String)];
@@ -417,6 +419,29 @@ impl Serialize for ShownChanges<'_> {
             }
         }))
     }
+}
+
+/// A failed run's text: a mapping's diagnostics, compiler style, before the headline; a
+/// target that asked for a long pause says when to run again; anything else `error: ...`.
+/// The CLI prints it on stderr and the daemon logs it for a config it cannot load.
+pub fn error_text(error: &SyncError) -> String {
+    match error {
+        SyncError::Mapping {
+            file, diagnostics, ..
+        } => format!("{}{error}", render_all(diagnostics, file)),
+        SyncError::Target(ClientError::Throttled { held, .. }) => {
+            format!("error: {error}; {}", run_again_after(held))
+        }
+        other => format!("error: {other}"),
+    }
+}
+
+/// When the next run may go, for a target that asked for a long pause.
+pub fn run_again_after(held: &HeldOff) -> String {
+    format!(
+        "run sync again after {}",
+        held.until.format("%Y-%m-%d %H:%M:%S UTC")
+    )
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ fn event(i: u32) -> WriteEvent {
     WriteEvent {
         time: Utc::now(),
         run_id: "bench".into(),
+        target: "app".into(),
         operation: if i.is_multiple_of(3) {
             Operation::Create
         } else {

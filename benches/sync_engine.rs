@@ -26,7 +26,12 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
 use scimsync::config::Config;
-use scimsync::sync::{RunOptions, run_sync};
+use scimsync::sync::{RunOptions, RunReport, SyncError, TargetRun, run_sync};
+
+/// The report of a single-target config's one target.
+fn only(runs: Result<Vec<TargetRun>, SyncError>) -> RunReport {
+    runs.unwrap().remove(0).report.unwrap()
+}
 use serde_json::{Value as Json, json};
 
 const MAPPING: &str = r#"userName <- user.email
@@ -142,7 +147,7 @@ fn project(dir: &Path, url: &str, users: usize, extra: &str) -> Config {
 
 /// The create bodies scimsync sends for this export (from a dry run's plan).
 async fn bodies(config: &Config) -> Vec<Json> {
-    let report = run_sync(config, &RunOptions::new(true)).await.unwrap();
+    let report = only(run_sync(config, &RunOptions::new(true)).await);
     report
         .changes
         .changes
@@ -271,20 +276,20 @@ fn main() {
             std::fs::write(dir.path().join("token"), &server.token).unwrap();
             let config = project(dir.path(), &server.url, o.users, &extra);
             let start = Instant::now();
-            let report = run_sync(&config, &RunOptions::new(false)).await.unwrap();
+            let report = only(run_sync(&config, &RunOptions::new(false)).await);
             let t = start.elapsed();
             assert_eq!(report.applied.as_ref().unwrap().created, o.users);
             println!("round {round}: scimsync create x{}: {:.2}s ({} requests)", o.users, secs(t), report.requests.requests);
             sync.push(secs(t));
             let start = Instant::now();
-            let report = run_sync(&config, &RunOptions::new(false)).await.unwrap();
+            let report = only(run_sync(&config, &RunOptions::new(false)).await);
             let t = start.elapsed();
             assert_eq!(report.requests.writes, 0, "a no-op re-sync writes nothing");
             println!("round {round}: scimsync no-op re-sync: {:.2}s ({} requests, 0 writes)", secs(t), report.requests.requests);
             noop.push(secs(t));
-            let (t, seen) = bare_list(&server.url, &server.token, config.target.page_size).await;
+            let (t, seen) = bare_list(&server.url, &server.token, config.targets[0].scim.page_size).await;
             assert_eq!(seen, o.users);
-            println!("round {round}: bare list of {seen} users (count={}): {:.2}s", config.target.page_size, secs(t));
+            println!("round {round}: bare list of {seen} users (count={}): {:.2}s", config.targets[0].scim.page_size, secs(t));
             list.push(secs(t));
         }
 
@@ -306,7 +311,7 @@ fn main() {
         let extra = format!("concurrency = 8\nrequests_per_second = {}", o.rate);
         let config = project(dir.path(), &server.url, o.rate_users, &extra);
         let start = Instant::now();
-        let report = run_sync(&config, &RunOptions::new(false)).await.unwrap();
+        let report = only(run_sync(&config, &RunOptions::new(false)).await);
         let t = start.elapsed();
         let requests = server.log().len();
         let throttled = server.log().iter().filter(|l| l.status == 429).count();

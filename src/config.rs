@@ -1,51 +1,100 @@
 //! The TOML configuration file. Relative paths in it are relative to the file itself, so a
 //! config works the same from any working directory (and under systemd).
 //!
-//! ```toml
-//! mapping = "base44.map"
+//! One directory, any number of SCIM targets: one `[source]`, shared settings, and a
+//! `[[target]]` per app, each inheriting `[defaults]`, `[sync]` and `[schedule]` key by key
+//! and overriding what it needs (see `docs/configuration.md`):
 //!
+//! ```toml
 //! [source]
 //! kind = "json"
 //! path = "users.json"
 //!
-//! [target]
-//! url = "https://app.example.com/scim/v2"
-//! token_env = "SCIM_TOKEN"
-//!
 //! [state]
-//! path = "state"
+//! dir = "state"              # state/<target name>.json, one per target
+//!
+//! [defaults]
+//! timeout_seconds = 30
+//!
+//! [[target]]
+//! name = "base44"
+//! mapping = "base44.map"
+//! url = "https://app.example.com/scim/v2"
+//! token_env = "BASE44_TOKEN"
 //! ```
+//!
+//! The single-target form (top-level `mapping`, one `[target]`, `[state] path`) keeps working:
+//! it is one target, named by `[target] name` or after its URL's host.
+
+mod form;
+pub mod name;
+pub mod target;
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use scimsync_lang::scim::patch::OpCase;
-use scimsync_secure::secret::SecretSource;
 use scimsync_source::SourceConfig;
 
-use crate::sync::settings::{SyncConfig, UpdateMode};
+use crate::sync::settings::SyncConfig;
+pub use target::{AuthMode, Credentials, TargetConfig, TokenSourceError};
 
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A loaded config: the source, and every target with what it inherited resolved.
+#[derive(Clone, Debug)]
 pub struct Config {
-    /// The `.map` file.
-    pub mapping: PathBuf,
+    /// The file it was read from.
+    pub path: PathBuf,
     pub source: SourceConfig,
-    pub target: TargetConfig,
-    pub state: StateConfig,
-    /// What a sync may do and when it must stop (`[sync]`, optional).
-    #[serde(default)]
-    pub sync: SyncConfig,
-    /// When `scimsync daemon` runs (required by the daemon, ignored by `sync`).
-    #[serde(default)]
+    /// The targets that are usable, in the order the file lists them.
+    pub targets: Vec<Target>,
+    /// The targets whose settings are wrong: each fails alone, the others run.
+    pub rejected: Vec<RejectedTarget>,
+    /// The shared `[schedule]` (the daemon's stop timeout and failure threshold come from it).
     pub schedule: Option<ScheduleConfig>,
-    /// The audit log: one JSON line per write to the target.
-    #[serde(default)]
+    /// The audit log: one JSON line per write to any target.
     pub audit: Option<AuditConfig>,
     /// The daemon's health and metrics listener; off when absent.
-    #[serde(default)]
     pub http: Option<HttpConfig>,
+    /// Which of the two forms the file is written in.
+    pub form: Form,
+}
+
+/// The two ways to write a config.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    /// Top-level `mapping`, one `[target]`, `[state] path` (the first form scimsync had).
+    Single,
+    /// `[[target]]` sections, each with its own name and mapping.
+    Many,
+}
+
+/// One target with everything it inherited resolved.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub name: String,
+    /// The `.map` file.
+    pub mapping: PathBuf,
+    /// Where the target is and how to talk to it.
+    pub scim: TargetConfig,
+    /// What a sync of this target may do and when it must stop.
+    pub sync: SyncConfig,
+    /// Its state file (its lock is beside it).
+    pub state: PathBuf,
+    /// When the daemon runs it: its own `[target.schedule]` over the shared `[schedule]`.
+    pub schedule: Option<ScheduleConfig>,
+}
+
+/// A target whose settings are wrong, and why.
+#[derive(Debug, Clone)]
+pub struct RejectedTarget {
+    pub name: String,
+    pub problem: std::sync::Arc<Invalid>,
+}
+
+impl std::fmt::Display for RejectedTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "target `{}`: {}", self.name, self.problem)
+    }
 }
 
 /// `[schedule]`: cron expressions (6 fields with seconds, or 7 with years; several are
@@ -129,124 +178,6 @@ fn default_max_success_age() -> u64 {
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TargetConfig {
-    /// The SCIM base URL, e.g. `https://app.example.com/scim/v2`.
-    pub url: String,
-    /// Name of the environment variable that holds the bearer token.
-    pub token_env: Option<String>,
-    /// A file that holds the bearer token.
-    pub token_file: Option<PathBuf>,
-    /// A systemd credential (`LoadCredential=NAME:...`) that holds the bearer token.
-    pub token_credential: Option<String>,
-    /// Users asked for per list request; servers may return fewer.
-    #[serde(default = "default_page_size")]
-    pub page_size: usize,
-    /// Requests in flight at once.
-    #[serde(default = "default_concurrency")]
-    pub concurrency: usize,
-    /// Seconds before a request is abandoned.
-    #[serde(default = "default_timeout")]
-    pub timeout_seconds: u64,
-    /// How requests authenticate; the secret comes from `token_env` / `token_file` /
-    /// `token_credential` in every mode.
-    #[serde(default)]
-    pub auth: AuthMode,
-    /// HTTP Basic: the user name (the password is the secret).
-    pub username: Option<String>,
-    /// OAuth 2.0 client credentials: the token endpoint.
-    pub token_url: Option<String>,
-    /// OAuth 2.0 client credentials: the client id (the client secret is the secret).
-    pub client_id: Option<String>,
-    /// OAuth 2.0 client credentials: the scope to ask for, if the server wants one.
-    pub scope: Option<String>,
-    /// How users are updated: `patch` (leaf paths) or `put` (the full resource after a GET).
-    #[serde(default)]
-    pub update_mode: UpdateMode,
-    /// Casing of PATCH `op` values: `lower` (`replace`, RFC 7644) or `capitalized`
-    /// (`Replace`, as Entra sends them).
-    #[serde(default)]
-    pub patch_op_case: OpCase,
-    /// Requests per second at most (all requests, reads included); none: unlimited.
-    pub requests_per_second: Option<f64>,
-    /// How often a request that failed for a passing reason (429, 5xx, reset, timeout) is
-    /// tried again before it counts as failed.
-    #[serde(default = "default_max_retries")]
-    pub max_retries: u32,
-    /// Longest wait between two tries, in seconds (a server's `Retry-After` above it is obeyed
-    /// up to this bound).
-    #[serde(default = "default_max_backoff")]
-    pub max_backoff_seconds: u64,
-    /// PEM CA certificate(s) that verify the target (and its token endpoint) instead of the
-    /// system's roots: for a target behind a private CA.
-    pub ca_file: Option<PathBuf>,
-}
-
-fn default_max_retries() -> u32 {
-    5
-}
-
-fn default_max_backoff() -> u64 {
-    60
-}
-
-/// How requests authenticate.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum AuthMode {
-    /// `Authorization: Bearer <secret>`.
-    #[default]
-    Bearer,
-    /// `Authorization: <secret>`, sent exactly as given.
-    Header,
-    /// `Authorization: Basic base64(username:secret)`.
-    Basic,
-    /// OAuth 2.0 client credentials: `client_id` + secret at `token_url`, then Bearer.
-    OAuth2,
-}
-
-fn default_page_size() -> usize {
-    200
-}
-
-fn default_concurrency() -> usize {
-    4
-}
-
-fn default_timeout() -> u64 {
-    60
-}
-
-impl TargetConfig {
-    /// Where the token comes from; exactly one source must be configured.
-    pub fn token_source(&self) -> Result<SecretSource, TokenSourceError> {
-        let sources: Vec<SecretSource> = [
-            self.token_env.clone().map(SecretSource::Env),
-            self.token_file.clone().map(SecretSource::File),
-            self.token_credential.clone().map(SecretSource::Credential),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        let mut sources = sources.into_iter();
-        match (sources.next(), sources.next()) {
-            (Some(one), None) => Ok(one),
-            (None, _) => Err(TokenSourceError::Missing),
-            (Some(_), Some(_)) => Err(TokenSourceError::Several),
-        }
-    }
-}
-
-/// `[target]` names no secret, or more than one.
-#[derive(Debug, thiserror::Error)]
-pub enum TokenSourceError {
-    #[error("[target] needs one of `token_env`, `token_file` or `token_credential`")]
-    Missing,
-    #[error("[target] takes only one of `token_env`, `token_file` and `token_credential`")]
-    Several,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct StateConfig {
     /// A directory (the state goes in `state.json` inside it) or a `.json` file.
     pub path: PathBuf,
@@ -272,89 +203,105 @@ pub enum ConfigError {
     Parse { path: String, message: String },
     #[error("config {path}: {problem}")]
     Invalid { path: String, problem: Invalid },
+    /// Every target the config (or `--target`) names is unusable.
+    #[error("config {path}: {}", list_rejected(rejected))]
+    NoUsableTarget {
+        path: String,
+        rejected: Vec<RejectedTarget>,
+    },
+    #[error("config {path}: no target is named `{name}`; the targets are {}", known.join(", "))]
+    UnknownTarget {
+        path: String,
+        name: String,
+        known: Vec<String>,
+    },
+}
+
+fn list_rejected(rejected: &[RejectedTarget]) -> String {
+    rejected
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl Config {
     /// Reads and validates a config file; relative paths become relative to its directory.
+    /// A target whose own settings are wrong is set aside in [`Config::rejected`]; the load
+    /// fails only when the file as a whole is wrong or no target is usable.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
             path: shown.clone(),
             reason: e.kind().to_string(),
         })?;
-        let mut config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: shown.clone(),
-            message: e.to_string().trim_end().to_owned(),
-        })?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        config.mapping = base.join(&config.mapping);
-        match &mut config.source {
-            SourceConfig::Json(json) => json.resolve_paths(base),
-            SourceConfig::Ldap(ldap) => ldap.resolve_paths(base),
+        let config = form::parse(path, &text)?;
+        if config.targets.is_empty() {
+            return Err(ConfigError::NoUsableTarget {
+                path: shown,
+                rejected: config.rejected,
+            });
         }
-        for file in [&mut config.target.token_file, &mut config.target.ca_file]
-            .into_iter()
-            .flatten()
-        {
-            *file = base.join(&*file);
-        }
-        config.state.path = base.join(&config.state.path);
-        if let Some(audit) = &mut config.audit {
-            audit.path = base.join(&audit.path);
-        }
-        config.validate().map_err(|problem| ConfigError::Invalid {
-            path: shown,
-            problem,
-        })?;
         Ok(config)
     }
 
-    fn validate(&self) -> Result<(), Invalid> {
-        if let SourceConfig::Ldap(ldap) = &self.source {
-            ldap.validate().map_err(Invalid::Source)?;
+    /// The targets `names` asks for (all of them when empty), and those of them that are
+    /// rejected; an unknown name is an error that lists the known ones.
+    pub fn select(&self, names: &[String]) -> Result<Config, ConfigError> {
+        if names.is_empty() {
+            return Ok(self.clone());
         }
-        let url = url::Url::parse(&self.target.url).map_err(|source| Invalid::TargetUrl {
-            url: self.target.url.clone(),
-            source,
-        })?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(Invalid::TargetScheme(self.target.url.clone()));
+        let known: Vec<String> = self.names().map(str::to_owned).collect();
+        for name in names {
+            if !known.iter().any(|k| k.eq_ignore_ascii_case(name)) {
+                return Err(ConfigError::UnknownTarget {
+                    path: self.path.display().to_string(),
+                    name: name.clone(),
+                    known,
+                });
+            }
         }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(Invalid::TargetCredentials);
-        }
-        self.target.credentials()?;
-        if !(0.0..=100.0).contains(&self.sync.safety.max_deactivation_percent) {
-            return Err(Invalid::DeactivationPercent);
-        }
-        if self.sync.member_chunk == 0 {
-            return Err(Invalid::MemberChunk);
-        }
-        if self
-            .target
-            .requests_per_second
-            .is_some_and(|r| !r.is_finite() || r <= 0.0)
-        {
-            return Err(Invalid::RequestsPerSecond);
-        }
-        if self.target.page_size == 0
-            || self.target.concurrency == 0
-            || self.target.timeout_seconds == 0
-        {
-            return Err(Invalid::TargetZero);
-        }
-        self.validate_schedule()?;
-        Ok(())
+        let wanted = |n: &str| names.iter().any(|w| w.eq_ignore_ascii_case(n));
+        let mut selected = self.clone();
+        selected.targets.retain(|t| wanted(&t.name));
+        selected.rejected.retain(|r| wanted(&r.name));
+        Ok(selected)
     }
 
-    fn validate_schedule(&self) -> Result<(), Invalid> {
-        let Some(schedule) = &self.schedule else {
-            return Ok(());
-        };
-        if schedule.cron.as_slice().is_empty() {
+    /// Every target's name, usable or not, in file order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.targets
+            .iter()
+            .map(|t| t.name.as_str())
+            .chain(self.rejected.iter().map(|r| r.name.as_str()))
+    }
+
+    /// The target named `name`.
+    pub fn target(&self, name: &str) -> Option<&Target> {
+        self.targets.iter().find(|t| t.name == name)
+    }
+
+    /// The shared stop timeout and failure threshold (`[schedule]`, or their defaults).
+    pub fn shutdown_timeout_seconds(&self) -> u64 {
+        self.schedule
+            .as_ref()
+            .map_or_else(default_shutdown_timeout, |s| s.shutdown_timeout_seconds)
+    }
+
+    pub fn failure_threshold(&self) -> u32 {
+        self.schedule
+            .as_ref()
+            .map_or_else(default_failure_threshold, |s| s.failure_threshold)
+    }
+}
+
+impl ScheduleConfig {
+    /// Every expression parses and the bounds are at least 1.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        if self.cron.as_slice().is_empty() {
             return Err(Invalid::CronEmpty);
         }
-        for expression in schedule.cron.as_slice() {
+        for expression in self.cron.as_slice() {
             expression
                 .parse::<cron::Schedule>()
                 .map_err(|source| Invalid::Cron {
@@ -362,94 +309,22 @@ impl Config {
                     source,
                 })?;
         }
-        if schedule.shutdown_timeout_seconds == 0 || schedule.failure_threshold == 0 {
+        if self.shutdown_timeout_seconds == 0 || self.failure_threshold == 0 {
             return Err(Invalid::ScheduleZero);
         }
         Ok(())
     }
 }
 
-/// How requests authenticate, with what each mode needs: the one shape of `auth` and its keys
-/// that the rest of scimsync reads.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Credentials {
-    /// `Authorization: Bearer <token>`.
-    Bearer { token: SecretSource },
-    /// `Authorization: <value>`, sent exactly as given.
-    Header { value: SecretSource },
-    /// `Authorization: Basic base64(username:password)`.
-    Basic {
-        username: String,
-        password: SecretSource,
-    },
-    /// OAuth 2.0 client credentials at `token_url`, then Bearer.
-    OAuth2 {
-        token_url: String,
-        client_id: String,
-        client_secret: SecretSource,
-        scope: Option<String>,
-    },
-}
-
-impl TargetConfig {
-    /// The credentials `auth` and its keys describe: the secret's one source, each auth mode's
-    /// own keys present, and no other mode's. The config loader calls it to validate; the
-    /// client is built from what it returns.
-    pub fn credentials(&self) -> Result<Credentials, Invalid> {
-        let secret = self.token_source()?;
-        let mode = self.auth.name();
-        let needs = |key: &'static str, value: &Option<String>| match value {
-            Some(v) if !v.trim().is_empty() => Ok(v.clone()),
-            _ => Err(Invalid::AuthNeeds { mode, key }),
-        };
-        let refuses = |key: &'static str, value: &Option<String>| match value {
-            Some(_) => Err(Invalid::AuthRefuses { mode, key }),
-            None => Ok(()),
-        };
-        let credentials = match self.auth {
-            AuthMode::Bearer | AuthMode::Header => {
-                refuses("username", &self.username)?;
-                refuses("token_url", &self.token_url)?;
-                refuses("client_id", &self.client_id)?;
-                if self.auth == AuthMode::Bearer {
-                    Credentials::Bearer { token: secret }
-                } else {
-                    Credentials::Header { value: secret }
-                }
-            }
-            AuthMode::Basic => {
-                let username = needs("username", &self.username)?;
-                refuses("token_url", &self.token_url)?;
-                refuses("client_id", &self.client_id)?;
-                Credentials::Basic {
-                    username,
-                    password: secret,
-                }
-            }
-            AuthMode::OAuth2 => {
-                refuses("username", &self.username)?;
-                let token_url = needs("token_url", &self.token_url)?;
-                let client_id = needs("client_id", &self.client_id)?;
-                let parsed = url::Url::parse(&token_url).map_err(|source| Invalid::TokenUrl {
-                    url: token_url.clone(),
-                    source,
-                })?;
-                if !matches!(parsed.scheme(), "http" | "https") {
-                    return Err(Invalid::TokenUrlScheme(token_url));
-                }
-                Credentials::OAuth2 {
-                    token_url,
-                    client_id,
-                    client_secret: secret,
-                    scope: self.scope.clone(),
-                }
-            }
-        };
-        if self.auth != AuthMode::OAuth2 {
-            refuses("scope", &self.scope)?;
-        }
-        Ok(credentials)
+/// The engine's settings that can be out of range.
+fn validate_sync(sync: &SyncConfig) -> Result<(), Invalid> {
+    if !(0.0..=100.0).contains(&sync.safety.max_deactivation_percent) {
+        return Err(Invalid::DeactivationPercent);
     }
+    if sync.member_chunk == 0 {
+        return Err(Invalid::MemberChunk);
+    }
+    Ok(())
 }
 
 /// What is wrong with a config that parsed: each message names the section and key.
@@ -507,22 +382,42 @@ pub enum Invalid {
     },
     #[error("[schedule] shutdown_timeout_seconds and failure_threshold must be at least 1")]
     ScheduleZero,
-}
-
-impl AuthMode {
-    pub fn name(self) -> &'static str {
-        match self {
-            AuthMode::Bearer => "bearer",
-            AuthMode::Header => "header",
-            AuthMode::Basic => "basic",
-            AuthMode::OAuth2 => "oauth2",
-        }
-    }
+    /// A key of a `[[target]]` (or of what it inherits) has the wrong name or type.
+    #[error("{0}")]
+    Keys(String),
+    #[error("needs `mapping` (the .map file), in the [[target]] or in [defaults]")]
+    NoMapping,
+    #[error(transparent)]
+    Name(#[from] name::NameError),
+    #[error("[defaults] cannot hold `{0}`: it belongs to each [[target]]")]
+    NotADefault(&'static str),
+    #[error(
+        "targets `{first}` and `{second}` share the state file {file}; each target needs its own"
+    )]
+    SharedState {
+        first: String,
+        second: String,
+        file: String,
+    },
+    #[error("needs [target] (one target) or [[target]] sections (any number)")]
+    NoTarget,
+    #[error(
+        "mixes the two forms: `{0}` belongs to the single-target form ([target]); with [[target]] sections, put it in each [[target]] or in [defaults]"
+    )]
+    MixedForms(&'static str),
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sync::settings::UpdateMode;
+    use scimsync_lang::scim::patch::OpCase;
+    use scimsync_secure::secret::SecretSource;
+
+    fn only(config: &Config) -> &Target {
+        assert_eq!(config.targets.len(), 1);
+        &config.targets[0]
+    }
 
     fn write(dir: &Path, text: &str) -> PathBuf {
         let path = dir.join("scimsync.toml");
@@ -546,14 +441,17 @@ path = "state"
     fn paths_are_relative_to_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let config = Config::load(&write(dir.path(), GOOD)).unwrap();
-        assert_eq!(config.mapping, dir.path().join("m.map"));
+        let target = only(&config);
+        assert_eq!(target.mapping, dir.path().join("m.map"));
+        assert_eq!(target.name, "127.0.0.1");
+        assert_eq!(config.form, Form::Single);
         let SourceConfig::Json(json) = &config.source else {
             panic!("a json source")
         };
         assert_eq!(json.path, dir.path().join("users.json"));
-        assert_eq!(config.state.file(), dir.path().join("state/state.json"));
+        assert_eq!(target.state, dir.path().join("state/state.json"));
         assert_eq!(
-            config.target.token_source().unwrap(),
+            target.scim.token_source().unwrap(),
             SecretSource::Env("TOKEN".into())
         );
     }
@@ -610,14 +508,15 @@ path = "state"
         );
         assert!(err("auth = \"magic\"").contains("unknown variant `magic`"));
         let config = with("auth = \"oauth2\"\ntoken_url = \"https://idp/token\"\nclient_id = \"c\"\nrequests_per_second = 2.5\nupdate_mode = \"put\"\npatch_op_case = \"capitalized\"\n[sync.actions]\ndelete = true\ndelete_after_days = 30\n[sync.safety]\nmax_deactivations = 3").unwrap();
-        assert_eq!(config.target.auth, AuthMode::OAuth2);
-        assert_eq!(config.target.requests_per_second, Some(2.5));
-        assert_eq!(config.target.update_mode, UpdateMode::Put);
-        assert_eq!(config.target.patch_op_case, OpCase::Capitalized);
-        assert!(config.sync.actions.delete && config.sync.actions.create);
-        assert_eq!(config.sync.actions.delete_after_days, Some(30));
-        assert_eq!(config.sync.safety.max_deactivations, 3);
-        assert_eq!(config.sync.safety.max_deactivation_percent, 20.0);
+        let target = only(&config);
+        assert_eq!(target.scim.auth, AuthMode::OAuth2);
+        assert_eq!(target.scim.requests_per_second, Some(2.5));
+        assert_eq!(target.scim.update_mode, UpdateMode::Put);
+        assert_eq!(target.scim.patch_op_case, OpCase::Capitalized);
+        assert!(target.sync.actions.delete && target.sync.actions.create);
+        assert_eq!(target.sync.actions.delete_after_days, Some(30));
+        assert_eq!(target.sync.safety.max_deactivations, 3);
+        assert_eq!(target.sync.safety.max_deactivation_percent, 20.0);
         assert!(err("[sync.safety]\nmax_deactivation_percent = 120").contains("between 0 and 100"));
     }
 
@@ -649,5 +548,155 @@ path = "state"
                 .contains("cron `*/40 * * * *` is not a valid expression"),
             "{err}"
         );
+    }
+
+    const MANY: &str = r#"
+[source]
+kind = "json"
+path = "users.json"
+
+[state]
+dir = "/var/lib/scimsync"
+
+[defaults]
+timeout_seconds = 20
+update_mode = "put"
+
+[sync.safety]
+max_deactivations = 10
+always_allowed = 2
+
+[schedule]
+cron = "0 */15 * * * *"
+run_at_start = true
+
+[[target]]
+name = "base44"
+mapping = "base44.map"
+url = "https://app.base44.com/scim/v2"
+auth = "header"
+token_credential = "base44-token"
+[target.sync.safety]
+max_deactivations = 20
+
+[[target]]
+name = "activepieces"
+mapping = "activepieces.map"
+url = "https://cloud.activepieces.com/api/v1/scim/v2"
+token_env = "AP_TOKEN"
+update_mode = "patch"
+state = "ap-state.json"
+[target.schedule]
+cron = "0 0 * * * *"
+"#;
+
+    #[test]
+    fn many_targets_inherit_defaults_key_by_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::load(&write(dir.path(), MANY)).unwrap();
+        assert_eq!(config.form, Form::Many);
+        assert!(config.rejected.is_empty(), "{:?}", config.rejected);
+        let names: Vec<&str> = config.names().collect();
+        assert_eq!(names, ["base44", "activepieces"]);
+        let base44 = config.target("base44").unwrap();
+        assert_eq!(base44.mapping, dir.path().join("base44.map"));
+        assert_eq!(base44.state, Path::new("/var/lib/scimsync/base44.json"));
+        assert_eq!(base44.scim.auth, AuthMode::Header);
+        assert_eq!(base44.scim.timeout_seconds, 20);
+        assert_eq!(base44.scim.update_mode, UpdateMode::Put);
+        // The target's own table merges over [sync]: its key wins, the others are inherited.
+        assert_eq!(base44.sync.safety.max_deactivations, 20);
+        assert_eq!(base44.sync.safety.always_allowed, 2);
+        let shared = base44.schedule.as_ref().unwrap();
+        assert_eq!(shared.cron.as_slice(), ["0 */15 * * * *"]);
+        let ap = config.target("activepieces").unwrap();
+        assert_eq!(ap.scim.update_mode, UpdateMode::Patch);
+        assert_eq!(ap.state, dir.path().join("ap-state.json"));
+        assert_eq!(ap.sync.safety.max_deactivations, 10);
+        let own = ap.schedule.as_ref().unwrap();
+        assert_eq!(own.cron.as_slice(), ["0 0 * * * *"]);
+        assert!(own.run_at_start, "inherited from [schedule]");
+        assert_eq!(
+            ap.scim.token_source().unwrap(),
+            SecretSource::Env("AP_TOKEN".into())
+        );
+    }
+
+    #[test]
+    fn a_target_with_wrong_keys_is_rejected_alone_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = MANY.replace(
+            "token_env = \"AP_TOKEN\"",
+            "token_env = \"AP_TOKEN\"\npage_sise = 3",
+        );
+        let config = Config::load(&write(dir.path(), &text)).unwrap();
+        assert_eq!(config.targets.len(), 1);
+        assert_eq!(config.rejected.len(), 1);
+        let text = config.rejected[0].to_string();
+        assert!(
+            text.starts_with("target `activepieces`: [[target]] unknown field `page_sise`"),
+            "{text}"
+        );
+        let selected = config.select(&["ActivePieces".to_owned()]).unwrap();
+        assert!(selected.targets.is_empty() && selected.rejected.len() == 1);
+        let err = config.select(&["nope".to_owned()]).unwrap_err().to_string();
+        assert!(
+            err.ends_with("no target is named `nope`; the targets are base44, activepieces"),
+            "{err}"
+        );
+        // With no usable target left, the load itself fails and names each.
+        let both = text_with_both_broken();
+        let err = Config::load(&write(dir.path(), &both))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("target `base44`: [target] url `nope` is not a URL")
+                && err.contains("target `activepieces`: needs `mapping`"),
+            "{err}"
+        );
+    }
+
+    fn text_with_both_broken() -> String {
+        MANY.replace("https://app.base44.com/scim/v2", "nope")
+            .replace("mapping = \"activepieces.map\"\n", "")
+    }
+
+    #[test]
+    fn target_names_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let load = |text: String| Config::load(&write(dir.path(), &text)).map(|_| ());
+        let err = |text: String| load(text).unwrap_err().to_string();
+        assert!(
+            err(MANY.replace("\"activepieces\"", "\"Base44\"")).ends_with("two targets are named `Base44` (names are compared ignoring case, as file names may be)")
+        );
+        assert!(
+            err(MANY.replace("\"activepieces\"", "\"a/b\""))
+                .contains("target name `a/b` may only hold")
+        );
+        assert!(
+            err(MANY.replace("name = \"activepieces\"\n", ""))
+                .ends_with("every [[target]] needs a `name`")
+        );
+        assert!(
+            err(MANY.replace("[defaults]", "[defaults]\nname = \"x\""))
+                .ends_with("[defaults] cannot hold `name`: it belongs to each [[target]]")
+        );
+        assert!(
+            err(format!("mapping = \"m.map\"\n{MANY}")).contains("mixes the two forms: `mapping`")
+        );
+        assert!(
+            err(MANY.replace(
+                "state = \"ap-state.json\"",
+                "state = \"/var/lib/scimsync/base44.json\""
+            ))
+            .contains("targets `base44` and `activepieces` share the state file")
+        );
+        // The single form may name its target.
+        let named = GOOD.replace(
+            "token_env = \"TOKEN\"",
+            "token_env = \"TOKEN\"\nname = \"crm\"",
+        );
+        let config = Config::load(&write(dir.path(), &named)).unwrap();
+        assert_eq!(only(&config).name, "crm");
     }
 }

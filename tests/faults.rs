@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use fault::{Fault, FaultServer, Strict};
 use scimsync::config::Config;
-use scimsync::sync::{RunOptions, RunReport, SyncError, run_sync};
+use scimsync::sync::{RunOptions, RunReport, SyncError, TargetRun, run_sync};
 use serde_json::{Value as Json, json};
 
 const MAP: &str = "userName <- user.email\nname.familyName <- user.last\n";
@@ -80,8 +80,15 @@ impl Setup {
     ) -> Result<RunReport, SyncError> {
         let mut options = RunOptions::new(dry_run);
         options.allow_mass_deactivation = allow_mass_deactivation;
-        run_sync(&self.config(), &options).await
+        only_target(run_sync(&self.config(), &options).await)
     }
+}
+
+/// The one target's report of a single-target run.
+fn only_target(runs: Result<Vec<TargetRun>, SyncError>) -> Result<RunReport, SyncError> {
+    let mut runs = runs?;
+    assert_eq!(runs.len(), 1, "one target");
+    runs.remove(0).report
 }
 
 fn people(n: usize) -> Json {
@@ -385,7 +392,7 @@ async fn cancellation_stops_new_writes_and_saves_what_was_done() {
     let setup = Setup::new(&server.url, "concurrency = 1", &people(5));
     let mut options = RunOptions::new(false);
     options.observer = std::sync::Arc::new(CancelAfterFirst(options.cancel.clone()));
-    let report = run_sync(&setup.config(), &options).await.unwrap();
+    let report = only_target(run_sync(&setup.config(), &options).await).unwrap();
     assert!(report.cancelled);
     let applied = report.applied.unwrap();
     assert_eq!(

@@ -38,6 +38,10 @@ pub fn config_and_plan(
         .ok_or_else(|| format!("usage: {usage} CONFIG.toml"))?
         .into();
     let config = scimsync::config::Config::load(&path).map_err(|e| e.to_string())?;
-    let plan = scimsync::sync::load_plan(&config.mapping).map_err(|e| e.to_string())?;
+    let target = config
+        .targets
+        .first()
+        .ok_or("the config has no usable target")?;
+    let plan = scimsync::sync::load_plan(&target.mapping).map_err(|e| e.to_string())?;
     Ok((config, plan))
 }

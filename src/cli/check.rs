@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::error::{CliError, render};
-use crate::config::Config;
+use crate::config::{Config, Form, Target};
 use crate::sync::{SyncError, connect, load_plan_and_warnings};
 use scimsync_lang::mapping::plan::TargetType;
 use scimsync_lang::mapping::{Plan, render_all};
@@ -31,6 +31,9 @@ pub struct CheckArgs {
     /// to the source and read one page of users.
     #[arg(long, requires = "config")]
     online: bool,
+    /// With --config: only this target (repeat for several); all of them when absent.
+    #[arg(long = "target", value_name = "NAME", requires = "config")]
+    targets: Vec<String>,
 }
 
 pub fn run(args: CheckArgs) -> Result<ExitCode, CliError> {
@@ -38,13 +41,17 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, CliError> {
     let mut files = args.files.clone();
     let config = match &args.config {
         Some(path) => {
-            let config = Config::load(path)?;
-            files.push(config.mapping.clone());
+            let config = Config::load(path)?.select(&args.targets)?;
+            for target in &config.targets {
+                if !files.contains(&target.mapping) {
+                    files.push(target.mapping.clone());
+                }
+            }
             Some(config)
         }
         None => None,
     };
-    let mut config_plan = None;
+    let mut plans = std::collections::BTreeMap::new();
     for path in &files {
         match load_plan_and_warnings(path) {
             Ok((plan, warnings)) => {
@@ -53,9 +60,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, CliError> {
                 if args.facts {
                     print!("{}", facts_text(&plan));
                 }
-                if config.as_ref().is_some_and(|c| &c.mapping == path) {
-                    config_plan = Some(plan);
-                }
+                plans.insert(path.clone(), plan);
             }
             Err(SyncError::Mapping {
                 file, diagnostics, ..
@@ -69,12 +74,30 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, CliError> {
             }
         }
     }
-    if let (true, Some(config), Some(plan)) = (args.online, &config, &config_plan) {
+    if let Some(config) = &config {
+        for rejected in &config.rejected {
+            eprintln!("error: config {}: {rejected}", config.path.display());
+            failed = true;
+        }
+    }
+    if let (true, Some(config)) = (args.online, &config) {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(CliError::Runtime)?;
-        failed |= runtime.block_on(online(config, plan))?;
+        for target in &config.targets {
+            let Some(plan) = plans.get(&target.mapping) else {
+                continue;
+            };
+            // Each target answers for itself: one that is down does not hide the others.
+            match runtime.block_on(online(target, plan, config.form == Form::Many)) {
+                Ok(target_failed) => failed |= target_failed,
+                Err(error) => {
+                    eprintln!("{}", render(&error));
+                    failed = true;
+                }
+            }
+        }
         failed |= !runtime.block_on(source_answers(config));
     }
     Ok(if failed {
@@ -126,8 +149,8 @@ fn facts_text(plan: &scimsync_lang::mapping::Plan) -> String {
 
 /// Prints what the target supports and every mapped path it does not take; returns whether
 /// anything is an error.
-async fn online(config: &Config, plan: &Plan) -> Result<bool, CliError> {
-    let client = connect(&config.target)?;
+async fn online(target: &Target, plan: &Plan, named: bool) -> Result<bool, CliError> {
+    let client = connect(&target.scim)?;
     let fetch = |endpoint: &'static str| {
         let client = client.clone();
         async move { client.discovery(endpoint).await }
@@ -139,7 +162,11 @@ async fn online(config: &Config, plan: &Plan) -> Result<bool, CliError> {
     let yes = |b: bool| if b { "yes" } else { "no" };
     let limit =
         |n: Option<u64>, what: &str| n.map(|n| format!(" ({what} {n})")).unwrap_or_default();
-    println!("target {}", config.target.url);
+    if named {
+        println!("target {} {}", target.name, target.scim.url);
+    } else {
+        println!("target {}", target.scim.url);
+    }
     println!(
         "  features: patch {}, filter {}{}, bulk {}{}, etag {}, sort {}, changePassword {}",
         yes(features.patch),
@@ -157,7 +184,7 @@ async fn online(config: &Config, plan: &Plan) -> Result<bool, CliError> {
     let writes = written_paths(plan);
     let findings = discovery::check_paths(&writes, &schemas, &resource_types);
     let mut failed = false;
-    if !features.patch && config.target.update_mode == crate::sync::settings::UpdateMode::Patch {
+    if !features.patch && target.scim.update_mode == crate::sync::settings::UpdateMode::Patch {
         println!(
             "  error: the target does not support PATCH; set update_mode = \"put\" in [target]"
         );

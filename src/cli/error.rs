@@ -69,6 +69,9 @@ pub enum CliError {
         "interrupted: the writes above were made and the state is saved; run sync again to finish"
     )]
     Interrupted,
+    /// Some targets of a run did not end `ok` (each is reported above).
+    #[error("{} of {of} targets did not sync: {}", failed.len(), failed.join(", "))]
+    TargetsFailed { failed: Vec<String>, of: usize },
     #[error("not in the state: {}", .0.join(", "))]
     NotInState(Vec<String>),
     /// Arguments that clap cannot tie together (`give --mapping or --config`).
@@ -94,6 +97,7 @@ pub enum CliError {
 pub fn render(error: &CliError) -> String {
     match error {
         CliError::Sync(sync) | CliError::Run(RunError::Sync(sync)) => error_text(sync),
+        CliError::Run(RunError::Shared(sync)) => error_text(sync),
         CliError::Diagnostics { .. } => error.to_string(),
         CliError::Load(load) => crate::daemon::render_load(load),
         CliError::Daemon(DaemonError::Load(load)) => crate::daemon::render_load(load),

@@ -63,7 +63,10 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode, CliError> {
     };
     let mapping_path = match (&args.mapping, &config) {
         (Some(path), _) => path.clone(),
-        (None, Some(config)) => config.mapping.clone(),
+        (None, Some(config)) => match config.targets.first() {
+            Some(target) => target.mapping.clone(),
+            None => return Err(CliError::Usage("the config has no usable target")),
+        },
         (None, None) => return Err(CliError::Usage("give --mapping or --config")),
     };
     let plan = load_plan(&mapping_path)?;

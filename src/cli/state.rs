@@ -1,4 +1,4 @@
-//! `scimsync state show|forget --config FILE`: what scimsync manages on a target, and letting
+//! `scimsync state show|forget --config FILE [--target NAME]...`: what scimsync manages on a target, and letting
 //! go of an object (the target is not touched; a forgotten user is matched and adopted again
 //! on the next run if it is still in the source).
 
@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::error::CliError;
-use crate::config::Config;
+use crate::config::{Config, Form};
 use crate::state::State;
 use crate::state::lock::StateLock;
 
@@ -18,17 +18,25 @@ pub struct StateArgs {
 
 #[derive(Debug, clap::Subcommand)]
 enum StateCommand {
-    /// Print the managed users and groups (text, or the state file's JSON with --output json).
+    /// Print the managed users and groups of each target (text, or each state file's JSON
+    /// with --output json).
     Show {
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
+        /// Only this target (repeat for several); all of them when absent.
+        #[arg(long = "target", value_name = "NAME")]
+        targets: Vec<String>,
         #[arg(long, value_enum, default_value_t)]
         output: super::sync::Output,
     },
-    /// Stop managing users or groups: by source id, SCIM id, userName or group name.
+    /// Stop managing users or groups: by source id, SCIM id, userName or group name, in each
+    /// selected target.
     Forget {
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
+        /// Only in this target (repeat for several); in all of them when absent.
+        #[arg(long = "target", value_name = "NAME")]
+        targets: Vec<String>,
         #[arg(required = true, value_name = "ID|USERNAME")]
         keys: Vec<String>,
     },
@@ -36,50 +44,97 @@ enum StateCommand {
 
 pub fn run(args: StateArgs) -> Result<ExitCode, CliError> {
     match args.command {
-        StateCommand::Show { config, output } => {
-            let (_, state) = load(&config)?;
-            match output {
-                super::sync::Output::Json => println!(
-                    "{}",
-                    serde_json::to_string_pretty(&state).unwrap_or_default()
-                ),
-                super::sync::Output::Text => print!("{}", show(&state)),
-            }
-            Ok(ExitCode::SUCCESS)
+        StateCommand::Show {
+            config,
+            targets,
+            output,
+        } => {
+            let config = Config::load(&config)?.select(&targets)?;
+            show_all(&config, output)
         }
-        StateCommand::Forget { config, keys } => {
-            let config = Config::load(&config)?;
-            // A run in progress would save over what is forgotten here.
-            let _lock = StateLock::acquire(&config.state.file())?;
-            let (file, mut state) = load_state(&config)?;
-            let mut missing = Vec::new();
-            for key in &keys {
-                let dropped = state.forget(key);
-                if dropped.is_empty() {
-                    missing.push(key.clone());
-                }
-                for source in dropped {
-                    println!("forgot {source}");
-                }
-            }
-            state.save(&file)?;
-            if missing.is_empty() {
-                Ok(ExitCode::SUCCESS)
-            } else {
-                Err(CliError::NotInState(missing))
-            }
+        StateCommand::Forget {
+            config,
+            targets,
+            keys,
+        } => {
+            let config = Config::load(&config)?.select(&targets)?;
+            forget_all(&config, &keys)
         }
     }
 }
 
-fn load(config: &std::path::Path) -> Result<(PathBuf, State), CliError> {
-    load_state(&Config::load(config)?)
+fn show_all(config: &Config, output: super::sync::Output) -> Result<ExitCode, CliError> {
+    let many = config.form == Form::Many;
+    match output {
+        super::sync::Output::Json => {
+            let mut states = serde_json::Map::new();
+            for target in &config.targets {
+                let state = State::load(&target.state, &target.scim.url)?;
+                let document = serde_json::to_value(&state).unwrap_or_default();
+                if !many {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&document).unwrap_or_default()
+                    );
+                    return Ok(ExitCode::SUCCESS);
+                }
+                states.insert(target.name.clone(), document);
+            }
+            let document = serde_json::json!({ "targets": states });
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&document).unwrap_or_default()
+            );
+        }
+        super::sync::Output::Text => {
+            for target in &config.targets {
+                let state = State::load(&target.state, &target.scim.url)?;
+                if many {
+                    println!("── target {} ({}) ──", target.name, target.state.display());
+                }
+                print!("{}", show(&state));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
-fn load_state(config: &Config) -> Result<(PathBuf, State), CliError> {
-    let file = config.state.file();
-    let state = State::load(&file, &config.target.url)?;
-    Ok((file, state))
+/// Forgets `keys` in every selected target; a key no target knows is an error (after the
+/// others are forgotten).
+fn forget_all(config: &Config, keys: &[String]) -> Result<ExitCode, CliError> {
+    let many = config.form == Form::Many;
+    let mut found = vec![false; keys.len()];
+    for target in &config.targets {
+        // A run in progress would save over what is forgotten here.
+        let _lock = StateLock::acquire(&target.state)?;
+        let mut state = State::load(&target.state, &target.scim.url)?;
+        let mut changed = false;
+        for (key, found) in keys.iter().zip(&mut found) {
+            for source in state.forget(key) {
+                *found = true;
+                changed = true;
+                if many {
+                    println!("{}: forgot {source}", target.name);
+                } else {
+                    println!("forgot {source}");
+                }
+            }
+        }
+        if changed || !many {
+            state.save(&target.state)?;
+        }
+    }
+    let missing: Vec<String> = keys
+        .iter()
+        .zip(found)
+        .filter(|(_, found)| !found)
+        .map(|(key, _)| key.clone())
+        .collect();
+    if missing.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(CliError::NotInState(missing))
+    }
 }
 
 /// One line per managed object.

@@ -1,4 +1,4 @@
-//! `scimsync sync --config FILE [--dry-run] [--output text|json]`.
+//! `scimsync sync --config FILE [--target NAME]... [--dry-run] [--output text|json]`.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -9,9 +9,11 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use super::error::CliError;
-use crate::config::Config;
+use crate::config::{Config, Form};
 use crate::observe::progress::Progress;
-use crate::sync::observed::run_once;
+use crate::sync::observed::{RunOutcome, run_once};
+use crate::sync::plans::Plans;
+use crate::sync::render::targets::{self, TargetStatus};
 use crate::sync::{RunOptions, render};
 
 #[derive(Clone, Copy, Debug, Default, clap::ValueEnum)]
@@ -26,6 +28,9 @@ pub struct SyncArgs {
     /// The scimsync.toml to use.
     #[arg(long, value_name = "FILE")]
     config: PathBuf,
+    /// Sync only this target (repeat for several); all of them when absent.
+    #[arg(long = "target", value_name = "NAME")]
+    targets: Vec<String>,
     /// Show what would change and write nothing.
     #[arg(long)]
     dry_run: bool,
@@ -40,8 +45,8 @@ pub struct SyncArgs {
 
 /// `verbose`: -v was given (member skips are then listed one by one).
 pub fn run(args: SyncArgs, verbose: bool) -> Result<ExitCode, CliError> {
-    let config = Config::load(&args.config)?;
-    let plan = crate::sync::load_plan(&config.mapping)?;
+    let config = Config::load(&args.config)?.select(&args.targets)?;
+    let plans = Plans::load(&config);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -52,20 +57,47 @@ pub fn run(args: SyncArgs, verbose: bool) -> Result<ExitCode, CliError> {
     let cancel = options.cancel.clone();
     let outcome = runtime.block_on(async {
         tokio::spawn(stop_on_signals(cancel.clone()));
-        run_once(&config, &plan, &options, vec![progress.clone()]).await
+        run_once(&config, &plans, &options, vec![progress.clone()]).await
     });
     progress.finish();
-    // Failures are printed below as the command's result; the summary line is for -v and logs.
-    outcome.summary.log(tracing::Level::INFO, 0);
-    let report = outcome.report?;
+    // Failures are printed below as the command's result; the summary lines are for -v and
+    // logs.
+    for target in &outcome.targets {
+        target.summary.log(tracing::Level::INFO, 0);
+    }
+    let interrupted = cancel.is_cancelled() && !args.dry_run;
+    match config.form {
+        Form::Single => single_target(outcome, &args, verbose, interrupted),
+        Form::Many => many_targets(&outcome, &args, verbose, interrupted),
+    }
+}
+
+/// The single-target form prints what it always printed, and fails the way it always did.
+fn single_target(
+    mut outcome: RunOutcome,
+    args: &SyncArgs,
+    verbose: bool,
+    interrupted: bool,
+) -> Result<ExitCode, CliError> {
+    let Some(target) = outcome.targets.pop() else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let status = targets::TargetStatus::of(&target);
+    let name = target.name.clone();
+    let report = target.report?;
+    let entry = [targets::JsonTargetStatus::new(&name, status)];
     match args.output {
         Output::Json => {
-            let document = render::report_json(&report, args.dry_run);
-            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            serde_json::to_writer_pretty(&mut out, &document)
-                .and_then(|()| writeln!(out).map_err(serde_json::Error::io))
-                .and_then(|()| out.flush().map_err(serde_json::Error::io))
-                .map_err(CliError::Report)?;
+            #[derive(serde::Serialize)]
+            struct WithTargets<'a> {
+                #[serde(flatten)]
+                report: render::JsonReport<'a>,
+                targets: &'a [targets::JsonTargetStatus<'a>],
+            }
+            print_json(&WithTargets {
+                report: render::report_json(&report, args.dry_run),
+                targets: &entry,
+            })?;
         }
         Output::Text => {
             print!(
@@ -80,7 +112,7 @@ pub fn run(args: SyncArgs, verbose: bool) -> Result<ExitCode, CliError> {
     if let Some(held) = report.held_off {
         return Err(CliError::HeldOff { held });
     }
-    if report.cancelled || (cancel.is_cancelled() && !args.dry_run) {
+    if report.cancelled || interrupted {
         return Err(CliError::Interrupted);
     }
     Ok(if report.failed() {
@@ -88,6 +120,44 @@ pub fn run(args: SyncArgs, verbose: bool) -> Result<ExitCode, CliError> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Each target under its name with its status, then the totals; exit 1 when any target did
+/// not end `ok`.
+fn many_targets(
+    outcome: &RunOutcome,
+    args: &SyncArgs,
+    verbose: bool,
+    interrupted: bool,
+) -> Result<ExitCode, CliError> {
+    match args.output {
+        Output::Json => print_json(&targets::json(outcome, args.dry_run))?,
+        Output::Text => print!("{}", targets::text(outcome, args.dry_run, verbose)),
+    }
+    let failed: Vec<&str> = outcome
+        .targets
+        .iter()
+        .filter(|t| TargetStatus::of(t) != TargetStatus::Ok)
+        .map(|t| t.name.as_str())
+        .collect();
+    if interrupted {
+        return Err(CliError::Interrupted);
+    }
+    if failed.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    Err(CliError::TargetsFailed {
+        failed: failed.iter().map(|n| (*n).to_owned()).collect(),
+        of: outcome.targets.len(),
+    })
+}
+
+fn print_json(document: &impl serde::Serialize) -> Result<(), CliError> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    serde_json::to_writer_pretty(&mut out, document)
+        .and_then(|()| writeln!(out).map_err(serde_json::Error::io))
+        .and_then(|()| out.flush().map_err(serde_json::Error::io))
+        .map_err(CliError::Report)
 }
 
 /// The first SIGINT (Ctrl-C) or SIGTERM stops new writes: those in flight finish and the state

@@ -147,6 +147,7 @@ mod tests {
     fn run(finished_at: i64, error: Option<&str>) -> RunSummary {
         let mut summary = RunSummary::new(
             "r",
+            "app",
             at(finished_at),
             Duration::ZERO,
             false,

@@ -42,9 +42,9 @@ use crate::sync::RunOptions;
 use crate::sync::SyncError;
 use crate::sync::event::{WriteEvent, WriteObserver};
 use crate::sync::observed::{self, RunOutcome};
+use crate::sync::plans::Plans;
 use health::Health;
 use schedule::Schedule;
-use scimsync_lang::mapping::Plan;
 
 /// State shared between the loop and the HTTP listener.
 pub struct Shared {
@@ -117,7 +117,7 @@ pub enum DaemonError {
 /// A config with everything derived from it, loaded and checked as a whole.
 struct Loaded {
     config: Config,
-    plan: Arc<Plan>,
+    plans: Plans,
     schedule: Schedule,
 }
 
@@ -132,10 +132,10 @@ impl Loaded {
             path: path.to_owned(),
             source,
         })?;
-        let plan = crate::sync::load_plan(&config.mapping).map_err(LoadError::Mapping)?;
+        let plans = Plans::load(&config);
         Ok(Loaded {
             config,
-            plan: Arc::new(plan),
+            plans,
             schedule,
         })
     }
@@ -165,7 +165,7 @@ struct WritePhase(AtomicBool);
 
 impl WriteObserver for WritePhase {
     fn record(&self, _event: &WriteEvent) {}
-    fn planned(&self, _writes: usize) {
+    fn planned(&self, _target: &str, _writes: usize) {
         self.0.store(true, Ordering::SeqCst);
     }
 }
@@ -254,7 +254,7 @@ pub async fn serve(config_path: PathBuf) -> Result<(), DaemonError> {
     let (done_sender, mut done) = mpsc::channel::<RunOutcome>(1);
     let mut running: Option<Running> = None;
 
-    tracing::info!(config = %config_path.display(), mapping = %loaded.config.mapping.display(), "scimsync daemon started");
+    tracing::info!(config = %config_path.display(), targets = loaded.config.targets.len(), "scimsync daemon started");
     let start_now = loaded
         .config
         .schedule
@@ -294,7 +294,7 @@ pub async fn serve(config_path: PathBuf) -> Result<(), DaemonError> {
             Some(outcome) = done.recv() => {
                 running = None;
                 finish_run(&shared, &loaded, &outcome);
-                if let Some(held) = outcome.held_off() {
+                if let Some(held) = outcome.targets.iter().filter_map(observed::TargetOutcome::held_off).max_by_key(|h| h.until) {
                     next = after_hold_off(&loaded.schedule, next, held.until);
                     shared.health().next_run = next.map(|t| t.fires);
                 }
@@ -363,13 +363,13 @@ fn start_run(loaded: &Loaded, shared: &Arc<Shared>, done: mpsc::Sender<RunOutcom
     let phase = Arc::new(WritePhase::default());
     let observers: Vec<Arc<dyn WriteObserver>> = vec![shared.metrics.clone(), phase.clone()];
     let config = loaded.config.clone();
-    let plan = loaded.plan.clone();
+    let plans = loaded.plans.clone();
     let run_id = options.run_id.clone();
     shared.health().running = Some(run_id.clone());
     notify::status(&format!("run {run_id} in progress"));
     tracing::info!(run_id = %run_id, "run started");
     let task = tokio::spawn(async move {
-        let outcome = observed::run_once(&config, &plan, &options, observers).await;
+        let outcome = observed::run_once(&config, &plans, &options, observers).await;
         let _ = done.send(outcome).await;
     });
     Running {
@@ -380,6 +380,12 @@ fn start_run(loaded: &Loaded, shared: &Arc<Shared>, done: mpsc::Sender<RunOutcom
 }
 
 fn finish_run(shared: &Shared, loaded: &Loaded, outcome: &RunOutcome) {
+    for target in &outcome.targets {
+        finish_target(shared, loaded, target);
+    }
+}
+
+fn finish_target(shared: &Shared, loaded: &Loaded, outcome: &observed::TargetOutcome) {
     let summary = &outcome.summary;
     let failures = shared.health().record(summary);
     shared.metrics.run_finished(

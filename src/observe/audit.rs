@@ -5,8 +5,8 @@
 //! status of the target's answer.
 //!
 //! ```json
-//! {"time":"2026-11-26T10:00:01.204Z","run_id":"20261126T100000Z-4711","operation":"update",
-//!  "resource_type":"User","id":"2819c223","userName":"ada@example.com",
+//! {"time":"2026-11-26T10:00:01.204Z","run_id":"20261126T100000Z-4711","target":"base44",
+//!  "operation":"update","resource_type":"User","id":"2819c223","userName":"ada@example.com",
 //!  "attributes":["name.familyName"],"result":"failure","status":409,"scim_type":"uniqueness",
 //!  "detail":"userName is already taken","latency_ms":41}
 //! ```
@@ -47,6 +47,8 @@ pub struct AuditLog {
 struct Line<'a> {
     time: String,
     run_id: &'a str,
+    /// The target's name (the `[[target]]` it was written to).
+    target: &'a str,
     operation: &'static str,
     resource_type: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -106,6 +108,7 @@ impl AuditLog {
                 .time
                 .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             run_id: &self.run_id,
+            target: &event.target,
             operation: event.operation.name(),
             resource_type: event.resource_type.name(),
             id: event.id.as_deref(),
@@ -151,6 +154,7 @@ mod tests {
         WriteEvent {
             time: Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 1).unwrap(),
             run_id: "ignored: the log's own run id is written".into(),
+            target: "app".into(),
             operation: Operation::Update,
             resource_type: ResourceType::User,
             id: Some("abc".into()),
@@ -195,15 +199,15 @@ mod tests {
         assert_eq!(
             lines,
             vec![
-                json!({"time": "2026-11-26T10:00:01.000Z", "run_id": "run-1", "operation": "update",
+                json!({"time": "2026-11-26T10:00:01.000Z", "run_id": "run-1", "target": "app", "operation": "update",
                        "resource_type": "User", "id": "abc", "userName": "ada@example.com",
                        "attributes": ["name.familyName", "title"], "result": "success", "status": 200,
                        "latency_ms": 12}),
-                json!({"time": "2026-11-26T10:00:01.000Z", "run_id": "run-1", "operation": "update",
+                json!({"time": "2026-11-26T10:00:01.000Z", "run_id": "run-1", "target": "app", "operation": "update",
                        "resource_type": "User", "id": "abc", "userName": "ada@example.com",
                        "attributes": ["name.familyName", "title"], "result": "failure", "status": 409,
                        "scim_type": "uniqueness", "detail": "taken", "latency_ms": 12}),
-                json!({"time": "2026-11-26T10:00:01.000Z", "run_id": "run-1",
+                json!({"time": "2026-11-26T10:00:01.000Z", "run_id": "run-1", "target": "app",
                        "operation": "group_create", "resource_type": "Group", "id": "abc",
                        "displayName": "Engineering", "attributes": ["displayName"],
                        "result": "adopted", "status": 201, "latency_ms": 12}),

@@ -193,7 +193,7 @@ impl WriteObserver for Metrics {
             .set(i64::try_from(mapped.source).unwrap_or(i64::MAX));
     }
 
-    fn listed(&self, _users: usize, latency: Duration) {
+    fn listed(&self, _target: &str, _users: usize, latency: Duration) {
         self.request_duration
             .get_or_create(&KindLabel { kind: "list" })
             .observe(latency.as_secs_f64());
@@ -226,6 +226,7 @@ mod tests {
     fn renders_prometheus_text() {
         let metrics = Metrics::new();
         metrics.mapped(&Mapped {
+            target: "app".into(),
             source: 12,
             in_scope: 10,
             skipped: 1,
@@ -233,6 +234,7 @@ mod tests {
         let created = WriteEvent {
             time: Utc::now(),
             run_id: "r".into(),
+            target: "app".into(),
             operation: Operation::Create,
             resource_type: ResourceType::User,
             id: Some("x".into()),

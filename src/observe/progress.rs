@@ -75,9 +75,19 @@ impl WriteObserver for Progress {
         }
     }
 
-    fn planned(&self, writes: usize) {
-        self.total.store(writes, Ordering::SeqCst);
+    /// Targets plan their writes one after another: the display counts the writes of them
+    /// all, and appears once they reach [`MIN_WRITES`].
+    fn planned(&self, _target: &str, writes: usize) {
+        let writes = self.total.fetch_add(writes, Ordering::SeqCst) + writes;
         if writes < MIN_WRITES {
+            return;
+        }
+        if let Ok(slot) = self.display.lock()
+            && let Some(shown) = slot.as_ref()
+        {
+            if let Display::Bar(bar) = shown {
+                bar.set_length(writes as u64);
+            }
             return;
         }
         let display = if self.interactive {

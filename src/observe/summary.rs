@@ -12,6 +12,8 @@ use chrono::{DateTime, Utc};
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunSummary {
     pub run_id: String,
+    /// The target this summary is of.
+    pub target: String,
     pub started: DateTime<Utc>,
     pub finished: DateTime<Utc>,
     pub duration: Duration,
@@ -32,6 +34,7 @@ impl RunSummary {
     /// `dry_run` is the run's own setting: a run that failed has no report to tell it.
     pub fn new(
         run_id: &str,
+        target: &str,
         started: DateTime<Utc>,
         duration: Duration,
         dry_run: bool,
@@ -41,6 +44,7 @@ impl RunSummary {
             + chrono::Duration::from_std(duration).unwrap_or_else(|_| chrono::Duration::zero());
         let mut summary = RunSummary {
             run_id: run_id.to_owned(),
+            target: target.to_owned(),
             started,
             finished,
             duration,
@@ -105,6 +109,7 @@ impl RunSummary {
             ($level:ident) => {
                 tracing::$level!(
                     run_id = %self.run_id,
+                    target = %self.target,
                     duration_ms = u64::try_from(self.duration.as_millis()).unwrap_or(u64::MAX),
                     dry_run = self.dry_run,
                     created = self.created,
@@ -169,6 +174,7 @@ mod tests {
         let started = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
         let summary = RunSummary::new(
             "r1",
+            "app",
             started,
             Duration::from_millis(2500),
             false,
@@ -206,7 +212,14 @@ mod tests {
             held_off: Some(held),
             aliases: Vec::new(),
         };
-        let summary = RunSummary::new("r2", started, Duration::from_secs(1), false, Ok(&report));
+        let summary = RunSummary::new(
+            "r2",
+            "app",
+            started,
+            Duration::from_secs(1),
+            false,
+            Ok(&report),
+        );
         assert!(!summary.succeeded());
         assert_eq!(summary.created, 2);
         assert_eq!(

@@ -143,6 +143,8 @@ pub struct Applier<'a> {
     pub client: &'a ScimClient,
     pub observer: &'a dyn WriteObserver,
     pub run_id: &'a str,
+    /// The target's name, in every event.
+    pub target: &'a str,
     pub update_mode: UpdateMode,
     pub match_path: &'a AttrPath,
     pub concurrency: usize,
@@ -180,6 +182,7 @@ impl Applier<'_> {
         self.observer.record(&WriteEvent {
             time: Utc::now(),
             run_id: self.run_id.to_owned(),
+            target: self.target.to_owned(),
             operation: subject.operation,
             resource_type: subject.operation.resource_type(),
             id: subject.id.map(str::to_owned),

@@ -102,6 +102,8 @@ impl WriteFailure {
 pub struct WriteEvent {
     pub time: DateTime<Utc>,
     pub run_id: String,
+    /// The target's name.
+    pub target: String,
     pub operation: Operation,
     pub resource_type: ResourceType,
     /// The target's id (`None` for a create that did not succeed).
@@ -129,8 +131,10 @@ impl WriteEvent {
 }
 
 /// How the source mapped, before anything is compared with the target.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Mapped {
+    /// The target whose mapping this is.
+    pub target: String,
     /// Users read from the source.
     pub source: usize,
     /// Users the mapping provisions (in scope, not skipped).
@@ -144,10 +148,10 @@ pub trait WriteObserver: Send + Sync {
     fn record(&self, event: &WriteEvent);
     /// The source was read and mapped.
     fn mapped(&self, _mapped: &Mapped) {}
-    /// The target's users were listed (`users` of them, in `latency`).
-    fn listed(&self, _users: usize, _latency: Duration) {}
-    /// The run is about to send `writes` writes (not called for a dry run).
-    fn planned(&self, _writes: usize) {}
+    /// A target's users were listed (`users` of them, in `latency`).
+    fn listed(&self, _target: &str, _users: usize, _latency: Duration) {}
+    /// The run is about to send `writes` writes to a target (not called for a dry run).
+    fn planned(&self, _target: &str, _writes: usize) {}
 }
 
 /// Hands every event to each of several observers, in order.
@@ -161,11 +165,11 @@ impl WriteObserver for Fanout {
     fn mapped(&self, mapped: &Mapped) {
         self.0.iter().for_each(|o| o.mapped(mapped));
     }
-    fn listed(&self, users: usize, latency: Duration) {
-        self.0.iter().for_each(|o| o.listed(users, latency));
+    fn listed(&self, target: &str, users: usize, latency: Duration) {
+        self.0.iter().for_each(|o| o.listed(target, users, latency));
     }
-    fn planned(&self, writes: usize) {
-        self.0.iter().for_each(|o| o.planned(writes));
+    fn planned(&self, target: &str, writes: usize) {
+        self.0.iter().for_each(|o| o.planned(target, writes));
     }
 }
 

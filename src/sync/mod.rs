@@ -19,7 +19,9 @@ pub mod failure;
 pub mod groups;
 pub mod kept;
 pub mod observed;
+pub mod plans;
 pub mod render;
+pub mod run;
 pub mod safety;
 pub mod settings;
 pub mod skip;
@@ -40,6 +42,7 @@ use apply::{Applied, Applier};
 use diff::{Changes, Policy};
 use event::{Discard, Mapped, Operation, WriteEvent, WriteObserver, WriteResult};
 use groups::{GroupChanges, MemberSkip};
+pub use run::{Job, TargetRun, read_desired_for, run_targets};
 use safety::Violation;
 use scimsync_lang::mapping::{self, Diagnostic, Plan, SourceFile};
 use scimsync_scim::auth::Auth;
@@ -79,6 +82,12 @@ pub enum SyncError {
     Client(#[from] ConnectError),
     #[error("refusing to sync: {}", .0.message())]
     Safety(Violation),
+    /// The target's task ended without a report (it panicked or was aborted).
+    #[error("this target's run stopped unexpectedly: {0}")]
+    Aborted(String),
+    /// The run ended before it reached this target.
+    #[error("this target was not run")]
+    NotRun,
 }
 
 /// Why a client could not be set up from `[target]`.
@@ -243,77 +252,29 @@ pub fn connect(target: &TargetConfig) -> Result<ScimClient, SyncError> {
     .map_err(|e| ConnectError::from(e).into())
 }
 
-/// Runs one sync as configured (the same as [`run_sync`]; `scimsync sync` and the daemon go
-/// through [`observed::run_once`], which adds the audit log and the run summary).
-pub async fn run(config: &Config, options: &RunOptions) -> Result<RunReport, SyncError> {
-    run_sync(config, options).await
-}
-
-/// Runs one sync as configured: everything that can be wrong with the input is checked before
-/// the first write; a dry run goes through the same planner and records its writes as
-/// [`WriteResult::Planned`] instead of sending them. Callable again and again (the daemon).
-pub async fn run_sync(config: &Config, options: &RunOptions) -> Result<RunReport, SyncError> {
-    let plan = load_plan(&config.mapping)?;
-    run_plan(config, &plan, options).await
-}
-
-/// [`run_sync`] with an already compiled `plan`: the daemon keeps the plan it last loaded
-/// successfully, so a broken `.map` file on disk does not stop it until a reload is asked for.
-pub async fn run_plan(
-    config: &Config,
-    plan: &Plan,
-    options: &RunOptions,
-) -> Result<RunReport, SyncError> {
-    let state_file = config.state.file();
-    // One writer per target, held until the run ends; a dry run writes nothing and takes no
-    // lock (the state is replaced atomically, so it reads a whole one).
-    let _lock = lock_for(&state_file, options.dry_run)?;
-    let mut state = State::load(&state_file, &config.target.url)?;
-    let loaded = state.clone();
-    let window =
-        chrono::Duration::from_std(config.sync.safety.window).unwrap_or(chrono::Duration::MAX);
-    state.start_window(options.now, window);
-    let client = connect(&config.target)?.with_cancellation(options.cancel.clone());
-
-    // The source is opened first (an LDAP directory bound and its first page read), so a
-    // wrong password or an unreachable directory fails at once, not after a long listing.
-    // Its users are mapped only once the target is listed: `SelectUniqueValue` avoids the
-    // values the target already holds.
-    let mut reading =
-        scimsync_source::Reading::start(&config.source, &source_projection(plan), options.now)?;
-    reading.opened().await?;
-    let listed = list_target(&client, config, plan, options, &mut state).await?;
-    let source = plan_reading(reading, plan, options.now, &listed.users).await?;
-    note_mapped(options, &source.desired);
-    let mut report = plan_changes(&client, config, plan, options, &state, &listed, source).await?;
-
-    if options.dry_run {
-        record_planned(options, &report);
-        report.requests = client.totals();
-        return Ok(report);
+/// Runs one sync of every target of `config`, compiling each mapping: the engine alone, with
+/// no audit log or summary (`scimsync sync` and the daemon go through [`observed::run_once`]).
+/// A mapping that does not compile fails its target alone.
+pub async fn run_sync(config: &Config, options: &RunOptions) -> Result<Vec<TargetRun>, SyncError> {
+    let mut jobs = Vec::new();
+    let mut broken = Vec::new();
+    for target in &config.targets {
+        match load_plan(&target.mapping) {
+            Ok(plan) => jobs.push(Job {
+                target: target.clone(),
+                plan: Arc::new(plan),
+            }),
+            Err(error) => broken.push(TargetRun {
+                name: target.name.clone(),
+                report: Err(error),
+            }),
+        }
     }
-    let run = Applier {
-        client: &client,
-        observer: options.observer.as_ref(),
-        run_id: &options.run_id,
-        update_mode: config.target.update_mode,
-        match_path: &plan.match_path,
-        concurrency: config.target.concurrency,
-        cancel: &options.cancel,
-        now: options.now,
-        look_before_create: listed.look_before_create,
-    };
-    let applied = apply(&run, &report, &mut state, &state_file).await?;
-    // Saved whatever happened above, cancellation included: every completed write is in it.
-    // A run that changed nothing leaves the file alone (no rewrite, no fsync).
-    if state != loaded || !state_file.exists() {
-        state.save(&state_file)?;
-    }
-    report.cancelled = options.cancel.is_cancelled() && applied.not_started > 0;
-    report.held_off = client.held_off();
-    report.applied = Some(applied);
-    report.requests = client.totals();
-    Ok(report)
+    let mut runs = run_targets(&config.source, jobs, options).await?;
+    runs.extend(broken);
+    let position = |name: &str| config.targets.iter().position(|t| t.name == name);
+    runs.sort_by_key(|run| position(&run.name));
+    Ok(runs)
 }
 
 /// The target's users, completed by lookups where the listing left some out.
@@ -327,11 +288,11 @@ struct Listed {
 /// did not show.
 async fn list_target(
     client: &ScimClient,
-    config: &Config,
-    plan: &Plan,
+    job: &Job,
     options: &RunOptions,
     state: &mut State,
 ) -> Result<Listed, SyncError> {
+    let (name, plan) = (job.target.name.as_str(), &job.plan);
     let listing = Instant::now();
     let listed = client.list_counted(ResourceType::User).await?;
     // A listing that missed users cannot tell that a new source user is not on the target
@@ -342,19 +303,22 @@ async fn list_target(
         tracing::warn!(
             listed = listed.resources.len(),
             reported = listed.reported,
+            target = name,
             "the target's listing left out {} of the users it counts; every create this run is preceded by a lookup",
             listed.missing()
         );
     }
     let mut users = listed.resources;
-    options.observer.listed(users.len(), listing.elapsed());
-    tracing::info!(target = users.len(), "listed target users");
+    options
+        .observer
+        .listed(name, users.len(), listing.elapsed());
+    tracing::info!(target = name, users = users.len(), "listed target users");
     confirm::complete_listing(
         client,
         state,
         &plan.match_path,
         &mut users,
-        config.target.concurrency,
+        job.target.scim.concurrency,
     )
     .await?;
     Ok(Listed {
@@ -364,8 +328,9 @@ async fn list_target(
 }
 
 /// Logs and reports how the source users mapped.
-fn note_mapped(options: &RunOptions, desired: &desired::Desired) {
+fn note_mapped(options: &RunOptions, target: &str, desired: &desired::Desired) {
     tracing::info!(
+        target,
         source = desired.source_count,
         desired = desired.users.len(),
         skipped = desired.skipped.len(),
@@ -373,6 +338,7 @@ fn note_mapped(options: &RunOptions, desired: &desired::Desired) {
         "mapped source users"
     );
     options.observer.mapped(&Mapped {
+        target: target.to_owned(),
         source: desired.source_count,
         in_scope: desired.users.len(),
         skipped: desired.skipped.len(),
@@ -383,20 +349,20 @@ fn note_mapped(options: &RunOptions, desired: &desired::Desired) {
 /// some values differ only in case), the group changes, and the safety check on them.
 async fn plan_changes(
     client: &ScimClient,
-    config: &Config,
-    plan: &Plan,
+    job: &Job,
     options: &RunOptions,
     state: &State,
     listed: &Listed,
     source: SourceDesired,
 ) -> Result<RunReport, SyncError> {
+    let (target, plan) = (&job.target, &job.plan);
     let SourceDesired {
         desired,
         groups: desired_groups,
         member_skips,
     } = source;
     let mut policy = Policy {
-        actions: config.sync.actions.clone(),
+        actions: target.sync.actions.clone(),
         now: options.now,
         case: case::CaseRules::rfc_defaults(),
     };
@@ -418,14 +384,14 @@ async fn plan_changes(
             &target_groups,
             state,
             &changes,
-            &config.sync.actions,
-            config.sync.member_chunk,
+            &target.sync.actions,
+            target.sync.member_chunk,
         )
     };
     let violation = safety::check(
-        &config.sync.safety,
+        &target.sync.safety,
         changes.removals(),
-        safety::WindowSoFar::of(state, options.now, config.sync.safety.window),
+        safety::WindowSoFar::of(state, options.now, target.sync.safety.window),
         desired.source_count,
     );
     let mut report = RunReport {
@@ -458,9 +424,10 @@ async fn apply(
     state: &mut State,
     state_file: &Path,
 ) -> Result<Applied, SyncError> {
-    applier
-        .observer
-        .planned(report.changes.changes.len() + report.groups.changes.len());
+    applier.observer.planned(
+        applier.target,
+        report.changes.changes.len() + report.groups.changes.len(),
+    );
     // Every create is pending on disk before it is sent: a lost answer or a crash leaves a
     // record the next run resolves by lookup, never a second create.
     let pending = apply::pending_creates(&report.changes, applier.match_path, applier.now);
@@ -514,11 +481,12 @@ fn lock_for(state_file: &Path, dry_run: bool) -> Result<Option<StateLock>, SyncE
 }
 
 /// A dry run's writes, handed to the observer as planned.
-fn record_planned(options: &RunOptions, report: &RunReport) {
+fn record_planned(options: &RunOptions, target: &str, report: &RunReport) {
     let event = |operation: Operation, id: Option<&String>, name: &str, attributes: Vec<String>| {
         WriteEvent {
             time: Utc::now(),
             run_id: options.run_id.clone(),
+            target: target.to_owned(),
             operation,
             resource_type: operation.resource_type(),
             id: id.cloned(),

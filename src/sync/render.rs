@@ -1,5 +1,7 @@
 //! How a run's plan and results are shown: a readable diff for people, JSON for machines.
 
+pub mod targets;
+
 use std::fmt::Write as _;
 
 use serde_json::{Value as Json, json};

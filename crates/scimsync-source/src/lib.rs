@@ -90,6 +90,23 @@ impl Projection {
             group_members: groups,
         }
     }
+
+    /// What both `self` and `other` need: one read that serves several consumers (one
+    /// directory read for many targets' mappings).
+    pub fn union(self, other: &Projection) -> Projection {
+        let attributes = match (self.attributes, &other.attributes) {
+            (Some(mut mine), Some(theirs)) => {
+                mine.extend(theirs.iter().cloned());
+                Some(mine)
+            }
+            _ => None,
+        };
+        Projection {
+            attributes,
+            groups: self.groups || other.groups,
+            group_members: self.group_members || other.group_members,
+        }
+    }
 }
 
 /// Reads every user and group the configured source holds, fetching what `projection` asks.
@@ -338,5 +355,23 @@ pub fn stream(config: &SourceConfig) -> Result<json::RecordStream, SourceError> 
         SourceConfig::Ldap(_) => Err(SourceError::Ldap(ldap::LdapError::Runtime(
             "an LDAP directory is read with source::read, not streamed from a file".into(),
         ))),
+    }
+}
+
+#[cfg(test)]
+mod projection_tests {
+    use super::Projection;
+
+    #[test]
+    fn a_union_fetches_what_either_side_needs() {
+        let a = Projection::only(["mail", "sn"], false);
+        let b = Projection::only(["mail", "title"], true);
+        let both = a.clone().union(&b);
+        assert_eq!(
+            both.attributes.map(|a| a.into_iter().collect::<Vec<_>>()),
+            Some(vec!["mail".to_owned(), "sn".to_owned(), "title".to_owned()])
+        );
+        assert!(both.groups && both.group_members);
+        assert_eq!(a.union(&Projection::everything()).attributes, None);
     }
 }

@@ -1,0 +1,267 @@
+//! One run over any number of targets: the directory is read **once**, each user is fed to
+//! every target's plan as it is read, then each target is diffed and applied on its own task.
+//!
+//! ```text
+//!            ┌─ target A: lock, state, client ─ list ─┐          ┌─ diff ─ apply ─ save
+//! source ────┼─ target B: lock, state, client ─ list ─┼─ read ──┼─ diff ─ apply ─ save
+//!  (opened)  └─ target C: ... (fails alone)           ┘ (once)   └─ ...
+//! ```
+//!
+//! Isolation: a target whose lock, state, secret, listing, safety check or writes fail fails
+//! alone, with its own error in its [`TargetRun`]; the others go on. A source that fails
+//! (cannot be opened, or breaks mid-read) stops every target before any write, as
+//! [`run_targets`]'s `Err`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::apply::{Applied, Applier};
+use super::{
+    Listed, RunOptions, RunReport, SourceDesired, SourcePlanner, SyncError, apply, connect,
+    list_target, lock_for, note_mapped, plan_changes, record_planned, source_projection,
+};
+use crate::config::Target;
+use crate::state::State;
+use crate::state::lock::StateLock;
+use scimsync_lang::mapping::Plan;
+use scimsync_scim::client::ScimClient;
+use scimsync_source::SourceConfig;
+
+/// One target of a run: its settings and its compiled mapping.
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub target: Target,
+    pub plan: Arc<Plan>,
+}
+
+/// How one target's part of a run went.
+#[derive(Debug)]
+pub struct TargetRun {
+    pub name: String,
+    pub report: Result<RunReport, SyncError>,
+}
+
+/// A target that is ready to be listed: its lock held, its state loaded, its client built.
+struct Ready {
+    job: Job,
+    _lock: Option<StateLock>,
+    state: State,
+    /// The state as loaded: a run that changed nothing does not rewrite it.
+    loaded: State,
+    client: ScimClient,
+}
+
+/// Runs `jobs` against one read of `source`. The reports come back in the order of `jobs`.
+pub async fn run_targets(
+    source: &SourceConfig,
+    jobs: Vec<Job>,
+    options: &RunOptions,
+) -> Result<Vec<TargetRun>, SyncError> {
+    let names: Vec<String> = jobs.iter().map(|j| j.target.name.clone()).collect();
+    let mut results: Vec<Option<Result<RunReport, SyncError>>> =
+        std::iter::repeat_with(|| None).take(jobs.len()).collect();
+    let mut ready = Vec::new();
+    for (index, job) in jobs.into_iter().enumerate() {
+        match prepare(job, options) {
+            Ok(target) => ready.push((index, target)),
+            Err(error) => results[index] = Some(Err(error)),
+        }
+    }
+    if !ready.is_empty() {
+        run_ready(source, ready, options, &mut results).await?;
+    }
+    Ok(names
+        .into_iter()
+        .zip(results)
+        .map(|(name, report)| TargetRun {
+            name,
+            report: report.unwrap_or_else(|| Err(SyncError::NotRun)),
+        })
+        .collect())
+}
+
+/// Opens the source, lists every ready target, reads the source once through all their plans,
+/// then diffs and applies each target on its own task.
+async fn run_ready(
+    source: &SourceConfig,
+    mut ready: Vec<(usize, Ready)>,
+    options: &RunOptions,
+    results: &mut [Option<Result<RunReport, SyncError>>],
+) -> Result<(), SyncError> {
+    // The source is opened first (an LDAP directory bound and its first page read), so a
+    // wrong password or an unreachable directory fails at once, before any listing.
+    let projection = projection_of(ready.iter().map(|(_, r)| r.job.plan.as_ref()));
+    let mut reading = scimsync_source::Reading::start(source, &projection, options.now)?;
+    reading.opened().await?;
+
+    let listings = futures::future::join_all(
+        ready
+            .iter_mut()
+            .map(|(_, r)| async { list_target(&r.client, &r.job, options, &mut r.state).await }),
+    )
+    .await;
+    let mut listed = Vec::new();
+    for ((index, target), listing) in ready.into_iter().zip(listings) {
+        match listing {
+            Ok(users) => listed.push((index, target, users)),
+            Err(error) => results[index] = Some(Err(error)),
+        }
+    }
+    if listed.is_empty() {
+        // Nothing to plan for: the read is dropped unread.
+        return Ok(());
+    }
+    let desired = read_once(reading, &listed, options).await?;
+
+    // Each target diffs and writes on its own task with its own client (its own request
+    // budget): a slow target holds up only itself. The set is dropped (its tasks aborted)
+    // if this run is.
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut task_index = std::collections::HashMap::new();
+    for ((index, target, users), source) in listed.into_iter().zip(desired) {
+        let options = options.clone();
+        let handle = tasks
+            .spawn(async move { (index, finish_target(target, users, source, &options).await) });
+        task_index.insert(handle.id(), index);
+    }
+    while let Some(joined) = tasks.join_next_with_id().await {
+        match joined {
+            Ok((_, (index, report))) => results[index] = Some(report),
+            Err(error) => {
+                if let Some(index) = task_index.get(&error.id()) {
+                    results[*index] = Some(Err(SyncError::Aborted(error.to_string())));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What the source must deliver for all of `plans` at once.
+fn projection_of<'p>(plans: impl Iterator<Item = &'p Plan>) -> scimsync_source::Projection {
+    plans
+        .map(source_projection)
+        .reduce(|all, one| all.union(&one))
+        .unwrap_or_default()
+}
+
+/// Takes the target's lock, loads its state and builds its client.
+fn prepare(job: Job, options: &RunOptions) -> Result<Ready, SyncError> {
+    let target = &job.target;
+    // One writer per target, held until the run ends; a dry run writes nothing and takes no
+    // lock (the state is replaced atomically, so it reads a whole one).
+    let lock = lock_for(&target.state, options.dry_run)?;
+    let mut state = State::load(&target.state, &target.scim.url)?;
+    let loaded = state.clone();
+    let window =
+        chrono::Duration::from_std(target.sync.safety.window).unwrap_or(chrono::Duration::MAX);
+    state.start_window(options.now, window);
+    let client = connect(&target.scim)?.with_cancellation(options.cancel.clone());
+    Ok(Ready {
+        job,
+        _lock: lock,
+        state,
+        loaded,
+        client,
+    })
+}
+
+/// Reads the source once and maps each user through every target's plan as it arrives:
+/// memory follows the targets' desired states, never a copy of the directory.
+/// `SelectUniqueValue` in each plan avoids the values its own target already holds.
+async fn read_once(
+    reading: scimsync_source::Reading,
+    listed: &[(usize, Ready, Listed)],
+    options: &RunOptions,
+) -> Result<Vec<SourceDesired>, SyncError> {
+    let planners: Vec<SourcePlanner<'_>> = listed
+        .iter()
+        .map(|(_, target, users)| SourcePlanner::new(&target.job.plan, options.now, &users.users))
+        .collect();
+    plan_each(reading, planners).await
+}
+
+/// Hands each record, as it is read, to every planner in turn.
+async fn plan_each(
+    reading: scimsync_source::Reading,
+    mut planners: Vec<SourcePlanner<'_>>,
+) -> Result<Vec<SourceDesired>, SyncError> {
+    reading
+        .each(|record| {
+            for planner in &mut planners {
+                planner.add(&record);
+            }
+        })
+        .await?;
+    Ok(planners.into_iter().map(SourcePlanner::finish).collect())
+}
+
+/// One read of `source` mapped through each of `plans`, with no target to avoid values of
+/// (`SelectUniqueValue`): the read-and-plan half of a run over several targets, as the
+/// benchmarks measure it.
+pub async fn read_desired_for(
+    source: &SourceConfig,
+    plans: &[&Plan],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<SourceDesired>, SyncError> {
+    let projection = projection_of(plans.iter().copied());
+    let reading = scimsync_source::Reading::start(source, &projection, now)?;
+    let planners = plans
+        .iter()
+        .map(|plan| SourcePlanner::new(plan, now, &[]))
+        .collect();
+    plan_each(reading, planners).await
+}
+
+/// Diffs one target against what the source wants, then (unless this is a dry run) writes
+/// the difference and saves the target's state.
+async fn finish_target(
+    target: Ready,
+    listed: Listed,
+    source: SourceDesired,
+    options: &RunOptions,
+) -> Result<RunReport, SyncError> {
+    let Ready {
+        job,
+        _lock,
+        mut state,
+        loaded,
+        client,
+    } = target;
+    let name = job.target.name.as_str();
+    note_mapped(options, name, &source.desired);
+    let mut report = plan_changes(&client, &job, options, &state, &listed, source).await?;
+    if options.dry_run {
+        record_planned(options, name, &report);
+        report.requests = client.totals();
+        return Ok(report);
+    }
+    let run = Applier {
+        client: &client,
+        observer: options.observer.as_ref(),
+        run_id: &options.run_id,
+        target: name,
+        update_mode: job.target.scim.update_mode,
+        match_path: &job.plan.match_path,
+        concurrency: job.target.scim.concurrency,
+        cancel: &options.cancel,
+        now: options.now,
+        look_before_create: listed.look_before_create,
+    };
+    let applied: Applied = apply(&run, &report, &mut state, &job.target.state).await?;
+    save_if_changed(&state, &loaded, &job.target.state)?;
+    report.cancelled = options.cancel.is_cancelled() && applied.not_started > 0;
+    report.held_off = client.held_off();
+    report.applied = Some(applied);
+    report.requests = client.totals();
+    Ok(report)
+}
+
+/// Saved whatever happened, cancellation included: every completed write is in it. A run
+/// that changed nothing leaves the file alone (no rewrite, no fsync).
+fn save_if_changed(state: &State, loaded: &State, file: &Path) -> Result<(), SyncError> {
+    if state != loaded || !file.exists() {
+        state.save(file)?;
+    }
+    Ok(())
+}

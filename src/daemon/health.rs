@@ -257,6 +257,36 @@ impl Health {
     }
 }
 
+impl Health {
+    /// systemd's `STATUS=`: for one target its last run and next run, as it always was; for
+    /// several, how many are ok, failing and waiting, and the next run of any.
+    pub fn status_line(&self) -> String {
+        let next = self.targets.iter().filter_map(|(_, h)| h.next_run).min();
+        let next = next.map_or_else(
+            || "none".to_owned(),
+            |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        );
+        if let [(_, only)] = self.targets.as_slice() {
+            return match &only.last_run {
+                None => format!("waiting for the first run; next run {next}"),
+                Some(run) => format!("last run {}: {run}; next run {next}", run.run_id),
+            };
+        }
+        let failing = self.targets.iter().filter(|(_, h)| h.failing()).count();
+        let waiting = self
+            .targets
+            .iter()
+            .filter(|(_, h)| !h.failing() && h.last_run.is_none())
+            .count();
+        let ok = self.targets.len() - failing - waiting;
+        let mut line = format!("{} targets: {ok} ok, {failing} failing", self.targets.len());
+        if waiting > 0 {
+            line.push_str(&format!(", {waiting} waiting for their first run"));
+        }
+        format!("{line}; next run {next}")
+    }
+}
+
 /// The top level of `/healthz` for several targets.
 fn overall_document(verdicts: &[(&str, bool, Json)], targets: &[(String, TargetHealth)]) -> Json {
     let status = verdicts
@@ -366,5 +396,61 @@ mod tests {
             doc["last_run"]["summary"],
             "failed after 0.0s: POST /Users failed with HTTP 401: echo: Bearer x"
         );
+    }
+
+    #[test]
+    fn the_overall_verdict_is_the_worst_target_and_one_target_stays_on_top() {
+        let hour = Duration::from_secs(3600);
+        let mut health = Health::default();
+        health.target("hr", at(0)).record(&run(20, None));
+        let (healthy, doc) = health.verdict(at(30), hour);
+        assert!(healthy);
+        let (_, hr) = health.target_verdict("hr", at(30), hour).unwrap();
+        let mut expected = hr.clone();
+        expected["targets"] = json!({"hr": hr});
+        assert_eq!(doc, expected, "one target: its document, plus `targets`");
+        assert_eq!(
+            health.status_line(),
+            "last run r: ok in 0.0s: 0 created, 0 updated, 0 reactivated, 0 deactivated, 0 failed; 0 unchanged, 0 skipped; next run none"
+        );
+
+        let crm = health.target("crm", at(0));
+        crm.failure_threshold = 2;
+        crm.record(&run(20, Some("down")));
+        crm.next_run = Some(at(40));
+        health.target("wiki", at(0));
+        let (healthy, doc) = health.verdict(at(30), hour);
+        assert!(healthy, "{doc}");
+        assert_eq!(doc["status"], "degraded");
+        assert_eq!(doc["next_run"], at(40).to_rfc3339());
+        assert_eq!(
+            health.status_line(),
+            format!(
+                "3 targets: 1 ok, 1 failing, 1 waiting for their first run; next run {}",
+                at(40).format("%Y-%m-%d %H:%M:%S UTC")
+            )
+        );
+        health
+            .get_mut("crm")
+            .unwrap()
+            .record(&run(25, Some("down")));
+        health.get_mut("wiki").unwrap().unusable = true;
+        let (healthy, doc) = health.verdict(at(30), hour);
+        assert!(!healthy);
+        assert_eq!(doc["status"], "unhealthy");
+        assert_eq!(
+            doc["reasons"],
+            json!([
+                "target crm: 2 runs in a row failed",
+                "target wiki: its settings or mapping are unusable (the daemon log has the diagnostics)"
+            ])
+        );
+        assert_eq!(doc["targets"]["hr"]["status"], "ok");
+        assert!(health.target_verdict("hr", at(30), hour).unwrap().0);
+        assert!(health.target_verdict("nope", at(30), hour).is_none());
+
+        health.keep_only(&["wiki", "hr"]);
+        let names: Vec<&str> = health.targets().map(|(n, _)| n).collect();
+        assert_eq!(names, ["wiki", "hr"]);
     }
 }

@@ -344,31 +344,6 @@ fn reschedule(ticks: &mut Ticks, old: &Loaded, new: &Loaded) {
     }
 }
 
-/// systemd's `STATUS=`: for one target its last run and next run, as it always was; for
-/// several, how many are ok and failing, and the next run.
 fn status_line(shared: &Shared) -> String {
-    let health = shared.health();
-    let targets: Vec<(&str, &TargetHealth)> = health.targets().collect();
-    let next = targets.iter().filter_map(|(_, h)| h.next_run).min();
-    let next = next.map_or_else(
-        || "none".to_owned(),
-        |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-    );
-    if let [(_, only)] = targets.as_slice() {
-        return match &only.last_run {
-            None => format!("waiting for the first run; next run {next}"),
-            Some(run) => format!("last run {}: {run}; next run {next}", run.run_id),
-        };
-    }
-    let failing = targets.iter().filter(|(_, h)| h.failing()).count();
-    let waiting = targets
-        .iter()
-        .filter(|(_, h)| !h.failing() && h.last_run.is_none())
-        .count();
-    let ok = targets.len() - failing - waiting;
-    let mut line = format!("{} targets: {ok} ok, {failing} failing", targets.len());
-    if waiting > 0 {
-        line.push_str(&format!(", {waiting} waiting for their first run"));
-    }
-    format!("{line}; next run {next}")
+    shared.health().status_line()
 }

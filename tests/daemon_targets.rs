@@ -19,6 +19,7 @@ use crate::support::{self, Project, ScimServer};
 
 /// One `[[target]]`: its name, URL, the environment variable holding its token, and extra
 /// lines (a `[target.schedule]` table goes last).
+#[derive(Clone, Copy)]
 struct TargetSpec<'a> {
     name: &'a str,
     url: &'a str,
@@ -31,18 +32,25 @@ struct TargetSpec<'a> {
 fn project(targets: &[TargetSpec<'_>], schedule: &str, port: u16) -> Project {
     let project = Project::new();
     project.write("users.json", "[]");
+    for target in targets {
+        project.write(&format!("{}.map", target.name), MAPPING);
+    }
+    write_config(&project, targets, schedule, port);
+    project
+}
+
+/// Writes the project's `scimsync.toml` for `targets`.
+fn write_config(project: &Project, targets: &[TargetSpec<'_>], schedule: &str, port: u16) {
     let mut config = format!(
         "[source]\nkind = \"json\"\npath = \"users.json\"\nformat = \"plain\"\n\n[state]\ndir = \"state\"\n\n[audit]\npath = \"log/audit.jsonl\"\n\n[defaults]\ntimeout_seconds = 10\n\n[schedule]\n{schedule}\n\n[http]\nlisten = \"127.0.0.1:{port}\"\nmax_success_age_seconds = 3600\n"
     );
     for target in targets {
-        project.write(&format!("{}.map", target.name), MAPPING);
         config.push_str(&format!(
             "\n[[target]]\nname = \"{}\"\nmapping = \"{}.map\"\nurl = \"{}\"\ntoken_env = \"{}\"\n{}\n",
             target.name, target.name, target.url, target.token_env, target.extra
         ));
     }
-    project.write("scimsync.toml", &config);
-    project
+    replace(&project.path("scimsync.toml"), &config);
 }
 
 fn healthz(port: u16, path: &str) -> (u16, Json) {
@@ -270,16 +278,19 @@ fn a_slow_target_skips_its_own_ticks_while_the_other_runs_on_time() {
 fn hup_with_one_broken_mapping_keeps_that_target_on_its_previous_plan() {
     let hr = ScimServer::start();
     let crm = ScimServer::start();
+    let wiki = ScimServer::start();
     let port = free_port();
     let every_second = "[target.schedule]\ncron = \"* * * * * *\"\nrun_at_start = true";
+    let hr_spec = TargetSpec {
+        name: "hr",
+        url: &hr.url,
+        token_env: "HR_TOKEN",
+        extra: every_second,
+    };
+    let schedule = "cron = \"0 0 0 1 1 *\"\nshutdown_timeout_seconds = 5\nfailure_threshold = 2";
     let project = project(
         &[
-            TargetSpec {
-                name: "hr",
-                url: &hr.url,
-                token_env: "HR_TOKEN",
-                extra: every_second,
-            },
+            hr_spec,
             TargetSpec {
                 name: "crm",
                 url: &crm.url,
@@ -287,7 +298,7 @@ fn hup_with_one_broken_mapping_keeps_that_target_on_its_previous_plan() {
                 extra: every_second,
             },
         ],
-        "cron = \"0 0 0 1 1 *\"\nshutdown_timeout_seconds = 5\nfailure_threshold = 2",
+        schedule,
         port,
     );
     let users = project.path("users.json");
@@ -295,7 +306,11 @@ fn hup_with_one_broken_mapping_keeps_that_target_on_its_previous_plan() {
         &users,
         &json!([user("1", "ada@example.com", "Ada", Some("Engineer"))]).to_string(),
     );
-    let env = [("HR_TOKEN", hr.token.as_str()), ("CRM_TOKEN", &crm.token)];
+    let env = [
+        ("HR_TOKEN", hr.token.as_str()),
+        ("CRM_TOKEN", &crm.token),
+        ("WIKI_TOKEN", &wiki.token),
+    ];
     let mut daemon = Daemon::start_args(&project, "unused", &env, &[]);
     for server in [&hr, &crm] {
         wait_for(Duration::from_secs(30), "the first sync", || {
@@ -389,6 +404,47 @@ fn hup_with_one_broken_mapping_keeps_that_target_on_its_previous_plan() {
     assert_eq!(status, 503);
     assert!(crm_doc["consecutive_failures"].as_u64().unwrap() >= 2);
     assert!(crm_doc.get("targets").is_none());
+
+    // crm removed, wiki added: wiki starts on its schedule, crm is no longer served.
+    project.write("wiki.map", MAPPING);
+    let wiki_spec = TargetSpec {
+        name: "wiki",
+        url: &wiki.url,
+        token_env: "WIKI_TOKEN",
+        extra: every_second,
+    };
+    write_config(&project, &[hr_spec, wiki_spec], schedule, port);
+    daemon.signal("HUP");
+    daemon.wait_for_message(
+        "configuration and mapping reloaded",
+        2,
+        Duration::from_secs(10),
+    );
+    wait_for(Duration::from_secs(20), "wiki's first sync", || {
+        (server_users(&wiki)
+            == [
+                triple("ada@example.com", "Ada", None),
+                triple("bob@example.com", "Bob", None),
+            ])
+        .then_some(())
+    });
+    let (status, doc) = wait_for(Duration::from_secs(10), "a healthy whole", || {
+        let (status, doc) = healthz(port, "");
+        (status == 200 && doc["targets"]["wiki"]["status"] == "ok").then_some((status, doc))
+    });
+    assert_eq!((status, &doc["status"]), (200, &json!("ok")), "{doc}");
+    assert_eq!(target_names(&doc), ["hr", "wiki"]);
+    assert_eq!(healthz(port, "/crm").0, 404);
+    let crm_runs = targets_of(&daemon, "run finished")
+        .iter()
+        .filter(|t| *t == "crm")
+        .count();
+    std::thread::sleep(Duration::from_millis(1500));
+    let crm_runs_later = targets_of(&daemon, "run finished")
+        .iter()
+        .filter(|t| *t == "crm")
+        .count();
+    assert_eq!(crm_runs, crm_runs_later, "crm is no longer scheduled");
     assert_eq!(daemon.terminate(Duration::from_secs(10)), 0);
 }
 

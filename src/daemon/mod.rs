@@ -11,7 +11,9 @@
 //!   `[schedule]`), with its own `run_at_start`, jitter and `Retry-After` hold-off. The targets
 //!   due at one instant go into one run, so the directory is read once for them.
 //! - A target is never in two runs at once: its tick that comes while its previous run is in
-//!   progress is skipped and logged, for that target only; other targets' runs go on.
+//!   progress is skipped and logged, for that target only; other targets' runs go on. A target
+//!   is free again when its run ends, so targets that share a run (the same tick) wait for the
+//!   slowest of them: a target that is often slow is best given its own schedule.
 //! - A failed run is retried on the target's next tick (never sooner, so failures cannot
 //!   hot-loop); `failure_threshold` failures in a row turn the log level to error and the
 //!   target (and so `/healthz`) to 503. A run stopped by a target asking to wait longer than

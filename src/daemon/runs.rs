@@ -111,6 +111,11 @@ impl Runs {
         second_signal: impl std::future::Future<Output = ()>,
         mut finish: impl FnMut(&RunOutcome),
     ) -> Result<(), DaemonError> {
+        // Runs that ended just before the signal: their outcomes are recorded, not lost.
+        while let Ok(outcome) = done.try_recv() {
+            self.finished(&outcome.run_id);
+            finish(&outcome);
+        }
         if self.by_id.is_empty() {
             notify::stopping("stopping");
             tracing::info!("stop signal received; no run in progress, exiting");

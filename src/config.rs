@@ -656,6 +656,24 @@ cron = "0 0 * * * *"
         );
     }
 
+    #[test]
+    fn a_target_key_of_the_wrong_type_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = MANY.replace("mapping = \"activepieces.map\"", "mapping = 3");
+        let config = Config::load(&write(dir.path(), &text)).unwrap();
+        assert_eq!(
+            config.rejected[0].to_string(),
+            "target `activepieces`: `mapping` cannot be integer"
+        );
+        let text = MANY.replace("[target.schedule]\ncron", "[target.schedule]\ncorn");
+        let config = Config::load(&write(dir.path(), &text)).unwrap();
+        let problem = config.rejected[0].to_string();
+        assert!(
+            problem.starts_with("target `activepieces`: [schedule] unknown field `corn`"),
+            "{problem}"
+        );
+    }
+
     fn text_with_both_broken() -> String {
         MANY.replace("https://app.base44.com/scim/v2", "nope")
             .replace("mapping = \"activepieces.map\"\n", "")

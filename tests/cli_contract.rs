@@ -106,7 +106,11 @@ fn readme_example_config_checks_clean() {
     );
     assert_eq!(
         (run.code, run.stdout.as_str(), run.stderr.as_str()),
-        (0, "base44.map: ok (5 rules)\nappspace.map: ok (10 rules)\n", "")
+        (
+            0,
+            "base44.map: ok (5 rules)\nappspace.map: ok (10 rules)\n",
+            ""
+        )
     );
 }
 

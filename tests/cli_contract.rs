@@ -83,6 +83,20 @@ fn shipped_example_configs_check_clean() {
     );
 }
 
+/// The configuration chapter's complete example is the shipped one, from `[source]` on (the
+/// file's opening comments aside), so the book cannot show a config that no test checks.
+#[test]
+fn configuration_chapter_shows_the_shipped_example() {
+    let chapter = std::fs::read_to_string(repo().join("docs/configuration.md")).unwrap();
+    let section = &chapter[chapter.find("## A complete example").unwrap()..];
+    let start = section.find("```toml\n").unwrap() + "```toml\n".len();
+    let shown = &section[start..start + section[start..].find("```").unwrap()];
+    let shipped =
+        std::fs::read_to_string(repo().join("examples/many-targets/scimsync.toml")).unwrap();
+    let shipped = &shipped[shipped.find("[source]").unwrap()..];
+    assert_eq!(shown, shipped);
+}
+
 /// The README's example config, with its `base44.map` beside it and the Appspace preset as
 /// `appspace.map`, is a valid config.
 #[test]

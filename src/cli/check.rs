@@ -90,8 +90,14 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, CliError> {
                 continue;
             };
             // Each target answers for itself: one that is down does not hide the others.
-            match runtime.block_on(online(target, plan, config.form == Form::Many)) {
+            let named = config.form == Form::Many;
+            match runtime.block_on(online(target, plan, named)) {
                 Ok(target_failed) => failed |= target_failed,
+                // Among several targets, the error says whose it is.
+                Err(error) if named => {
+                    eprintln!("error: target {}: {error}", target.name);
+                    failed = true;
+                }
                 Err(error) => {
                     eprintln!("{}", render(&error));
                     failed = true;

@@ -711,3 +711,42 @@ async fn progress_lines_name_their_target() {
     assert_eq!(servers[0].users().len(), 60);
     assert_eq!(servers[1].users().len(), 60);
 }
+
+/// A target whose settings are wrong fails alone, in its place in the file's order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_target_fails_alone_in_its_place() {
+    let servers = [FaultServer::start().await, FaultServer::start().await];
+    let project = Project::new(&[
+        ("base44", &servers[0].url),
+        ("crm", "https://crm.example.com/v2"),
+        ("appspace", &servers[1].url),
+    ]);
+    let config = std::fs::read_to_string(project.path("scimsync.toml")).unwrap();
+    project.write(
+        "scimsync.toml",
+        &config.replace(
+            "name = \"crm\"\n",
+            "name = \"crm\"\nconcurrency = \"many\"\n",
+        ),
+    );
+    let run = project
+        .scimsync(&["sync", "--config", "scimsync.toml", "--dry-run"])
+        .await;
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert_eq!(run.stderr, "error: 1 of 3 targets did not sync: crm\n");
+    let headers: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("── ") || l.starts_with("error: ") || l.starts_with("Total"))
+        .collect();
+    assert_eq!(
+        headers,
+        [
+            "── target base44: ok ──",
+            "── target crm: failed ──",
+            "error: [[target]] invalid type: string \"many\", expected usize",
+            "── target appspace: ok ──",
+            "Total: 3 targets, 2 ok, 1 failed; 3 to create, 0 to update, 0 to reactivate, 0 to deactivate; 0 unchanged, 0 skipped.",
+        ]
+    );
+}

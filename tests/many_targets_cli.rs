@@ -363,6 +363,22 @@ async fn target_flag_restricts_the_run_and_an_unknown_name_lists_the_known_ones(
     assert!(!project.state("base44").exists());
     assert!(!project.state("crm").exists());
     assert!(!project.path("state/base44.json.lock").exists());
+    // Forgetting in a target never synced makes no lock or state file for it.
+    let run = project
+        .scimsync(&[
+            "state",
+            "forget",
+            "--config",
+            "scimsync.toml",
+            "--target",
+            "base44",
+            "s2",
+        ])
+        .await;
+    assert_eq!(run.code, 1);
+    assert_eq!(run.stderr, "error: not in the state: s2\n");
+    assert!(!project.path("state/base44.json.lock").exists());
+    assert!(!project.state("base44").exists());
 
     let run = project
         .scimsync(&["sync", "--config", "scimsync.toml", "--target", "nope"])
@@ -748,5 +764,27 @@ async fn a_rejected_target_fails_alone_in_its_place() {
             "── target appspace: ok ──",
             "Total: 3 targets, 2 ok, 1 failed; 3 to create, 0 to update, 0 to reactivate, 0 to deactivate; 0 unchanged, 0 skipped.",
         ]
+    );
+
+    // Its state cannot be shown either: named on stderr, the others shown, exit 1.
+    let run = project
+        .scimsync(&["state", "show", "--config", "scimsync.toml"])
+        .await;
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert_eq!(
+        run.stdout,
+        format!(
+            "── target base44 (state/base44.json) ──\n\
+             target {}\n\
+             0 user(s), 0 group(s) managed; 0 held.\n\
+             ── target appspace (state/appspace.json) ──\n\
+             target {}\n\
+             0 user(s), 0 group(s) managed; 0 held.\n",
+            servers[0].url, servers[1].url
+        )
+    );
+    assert_eq!(
+        run.stderr,
+        "error: config scimsync.toml: target `crm`: [[target]] invalid type: string \"many\", expected usize\n"
     );
 }

@@ -4,7 +4,7 @@
 //! `state show|forget`, `check` (a rejected target; `--online` with scim2-server) and
 //! `explain`; each asserts the whole output and what each server received.
 
-use crate::support::{self, fault::FaultServer};
+use crate::support::{self, fault, fault::FaultServer};
 
 use std::path::PathBuf;
 
@@ -726,6 +726,56 @@ async fn progress_lines_name_their_target() {
     assert!(!run.stderr.contains("progress: "), "{}", run.stderr);
     assert_eq!(servers[0].users().len(), 60);
     assert_eq!(servers[1].users().len(), 60);
+
+    // On a terminal (a pty from util-linux `script`): one bar per target, each named. New
+    // e-mail addresses change every user in both targets; a few slow answers keep the bars up
+    // long enough to be drawn.
+    let users: Vec<Json> = (0..60)
+        .map(|i| json!({"id": format!("s{i}"), "email": format!("q{i:02}@example.com"), "last": "Q"}))
+        .collect();
+    project.write("users.json", &Json::Array(users).to_string());
+    for server in &servers {
+        server.fault(
+            "PATCH",
+            "/Users",
+            None,
+            fault::Fault::SlowThenApply(std::time::Duration::from_millis(300)),
+            3,
+        );
+    }
+    let command = format!(
+        "{} sync --config scimsync.toml",
+        env!("CARGO_BIN_EXE_scimsync")
+    );
+    let dir = project.dir.path().to_owned();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .current_dir(dir)
+            .env_remove("RUST_LOG")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let terminal = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{terminal}");
+    for name in ["base44", "crm"] {
+        assert!(
+            terminal.contains(&format!(
+                "{name}: read 60 users: 60 in scope, 0 skipped; comparing with the target…"
+            )),
+            "{terminal}"
+        );
+        let bar = regex::Regex::new(&format!(r"writing {name} \[[=> ]{{40}}\] \d+/60")).unwrap();
+        assert!(bar.is_match(&terminal), "{terminal}");
+    }
+    assert!(!terminal.contains("progress"), "{terminal}");
+    assert!(
+        terminal.contains("Applied: 0 created, 60 updated"),
+        "{terminal}"
+    );
 }
 
 /// A target whose settings are wrong fails alone, in its place in the file's order.

@@ -614,6 +614,27 @@ async fn check_online_reports_each_target_and_names_the_one_that_is_down() {
             "error: target crm: cannot reach {down}/ServiceProviderConfig: Connection refused (os error 111)\n"
         )
     );
+
+    // --target leaves the other out: its mapping is not checked, its URL not contacted.
+    let run = project
+        .scimsync(&[
+            "check",
+            "--config",
+            "scimsync.toml",
+            "--online",
+            "--target",
+            "base44",
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    assert_eq!(run.stderr, "");
+    assert!(
+        run.stdout
+            .starts_with("base44.map: ok (2 rules)\ntarget base44 "),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("crm"), "{}", run.stdout);
 }
 
 /// The full explanation `explain` prints for ada under base44.map.

@@ -1,6 +1,11 @@
-//! `scimsync state show|forget --config FILE [--target NAME]...`: what scimsync manages on a target, and letting
-//! go of an object (the target is not touched; a forgotten user is matched and adopted again
-//! on the next run if it is still in the source).
+//! `scimsync state show|forget --config FILE [--target NAME]...`: what scimsync manages on
+//! each target, and letting go of an object (the target is not touched; a forgotten user is
+//! matched and adopted again on the next run if it is still in the source).
+//!
+//! With several targets, `show` prints a `── target NAME (STATE FILE) ──` section per target
+//! (JSON: `{"targets": {NAME: state, ...}}` in the file's order) and `forget` prefixes each
+//! line with the target's name (`base44: forgot s1`); the single-target form prints what it
+//! always printed.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

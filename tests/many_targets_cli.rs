@@ -893,3 +893,60 @@ async fn a_rejected_target_fails_alone_in_its_place() {
         "error: config scimsync.toml: target `crm`: [[target]] invalid type: string \"many\", expected usize\n"
     );
 }
+
+/// A target whose safety guard refuses the run's removals writes nothing; the other target
+/// deactivates as its own settings allow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusing_safety_guard_stops_its_own_target_only() {
+    let servers = [FaultServer::start().await, FaultServer::start().await];
+    let project = Project::new(&[("base44", &servers[0].url), ("crm", &servers[1].url)]);
+    let run = project
+        .scimsync(&["sync", "--config", "scimsync.toml"])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    // base44 allows no removal at all; crm keeps the defaults (5 always allowed).
+    let config = std::fs::read_to_string(project.path("scimsync.toml")).unwrap();
+    project.write(
+        "scimsync.toml",
+        &config.replace(
+                "name = \"base44\"\n",
+                "name = \"base44\"\nsync = { safety = { always_allowed = 0, max_deactivations = 0 } }\n",
+            ),
+    );
+    project.write(
+        "users.json",
+        r#"[{"id": "s1", "email": "ada@example.com", "last": "Lovelace", "dept": "Eng"}]"#,
+    );
+    let run = project
+        .scimsync(&["sync", "--config", "scimsync.toml"])
+        .await;
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert_eq!(
+        run.stderr, "error: 1 of 2 targets did not sync: base44\n",
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.stdout,
+        "── target base44: refused by the safety guard ──\n\
+         error: refusing to sync: this run would deactivate or delete 1 of 2 managed users (50%), \
+         above the threshold (0 users or 20%); nothing was written. If this is intended, run once \
+         with --allow-mass-deactivation, or raise max_deactivations / max_deactivation_percent in \
+         [sync.safety]\n\
+         \n\
+         ── target crm: ok ──\n\
+         - deactivate bob@example.com\n\
+         Plan: 0 to create, 0 to update, 0 to reactivate, 1 to deactivate; 1 unchanged, 0 skipped.\n\
+         Applied: 0 created, 0 updated, 0 reactivated, 1 deactivated; 0 failed.\n\
+         \n\
+         Total: 2 targets, 1 ok, 1 failed; 0 created, 0 updated, 0 reactivated, 1 deactivated; 0 write(s) failed; 1 unchanged, 0 skipped.\n"
+    );
+    assert_eq!(
+        users_on(&servers[0]),
+        names(&[("ada@example.com", true), ("bob@example.com", true)])
+    );
+    assert_eq!(
+        users_on(&servers[1]),
+        names(&[("ada@example.com", true), ("bob@example.com", false)])
+    );
+}

@@ -736,7 +736,6 @@ async fn explain_shows_each_target_and_which_ones_the_user_reaches() {
              \x20  |\n\
              \x201 | userName <- user.email +\n\
              \x20  |                         ^ unexpected here\n\
-             mapping crm.map: 1 error(s); nothing was written\n\
              \n\
              s1 (ada@example.com) reaches 1 of 2 targets: base44\n",
             ada_under_base44()

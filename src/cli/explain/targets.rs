@@ -26,12 +26,13 @@ use chrono::{DateTime, Utc};
 use super::{ExplainArgs, explain, inputs_text, record_of, scope_truth, source_file, source_line};
 use crate::cli::error::CliError;
 use crate::config::{Config, Target};
+use crate::sync::SyncError;
 use crate::sync::desired::{Desire, Mapper};
 use crate::sync::plans::Plans;
 use crate::sync::render::error_text;
 use scimsync_lang::mapping::Env;
-use scimsync_lang::mapping::Plan;
 use scimsync_lang::mapping::eval::eval;
+use scimsync_lang::mapping::{Plan, render_all};
 use scimsync_lang::record::Record;
 
 /// What one target makes of the user.
@@ -94,7 +95,7 @@ pub(super) fn explain_targets(
 fn section(target: &Target, plans: &Plans, record: &Record, now: DateTime<Utc>) -> Section {
     let plan = match plans.get(&target.name) {
         Some(Ok(plan)) => plan,
-        Some(Err(error)) => return Section::Broken(error_text(error).trim_end().to_owned()),
+        Some(Err(error)) => return Section::Broken(plan_error(error)),
         None => return Section::Broken("error: its mapping was not loaded".to_owned()),
     };
     let file = source_file(plan, &target.mapping);
@@ -109,6 +110,18 @@ fn section(target: &Target, plans: &Plans, record: &Record, now: DateTime<Utc>) 
         )),
         Desire::Skipped(skip) => Section::NotReached(format!("skipped: {}", skip.reason)),
     }
+}
+
+/// Why a target's mapping cannot be used: a mapping's diagnostics, compiler style (without
+/// the sync's "nothing was written", which means nothing here), or the error.
+fn plan_error(error: &SyncError) -> String {
+    let text = match error {
+        SyncError::Mapping {
+            file, diagnostics, ..
+        } => render_all(diagnostics, file),
+        other => error_text(other),
+    };
+    text.trim_end().to_owned()
 }
 
 /// `` `scope ...` (line 3) gives false, reading department = "Eng" ``.

@@ -163,6 +163,57 @@ async fn dry_run_text_shows_each_target_then_the_total() {
         assert!(server.received("GET") > 0, "each target was listed");
     }
     assert!(!project.path("state").exists(), "a dry run saves no state");
+
+    // The same plan as JSON: each target's changes, nothing applied, the planned total.
+    let run = project
+        .scimsync(&[
+            "sync",
+            "--config",
+            "scimsync.toml",
+            "--dry-run",
+            "--output",
+            "json",
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    let document: Json = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(document["dry_run"], true);
+    let planned: Vec<Json> = document["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let changes: Vec<Json> = t["changes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| json!([c["action"], c["userName"]]))
+                .collect();
+            json!([t["name"], t["status"], t.get("applied"), changes])
+        })
+        .collect();
+    assert_eq!(
+        planned,
+        [
+            json!([
+                "base44",
+                "ok",
+                null,
+                [["create", "ada@example.com"], ["create", "bob@example.com"]]
+            ]),
+            json!(["appspace", "ok", null, [["create", "bob@example.com"]]]),
+            json!([
+                "crm",
+                "ok",
+                null,
+                [["create", "ada@example.com"], ["create", "bob@example.com"]]
+            ]),
+        ]
+    );
+    assert_eq!(document["total"]["create"], 5);
+    for server in &servers {
+        assert_eq!(server.writes(), 0);
+    }
 }
 
 /// A state document with what changes from run to run (fingerprints, times) replaced.

@@ -142,6 +142,7 @@ fn single(path: &Path, base: &Path, form: SingleForm) -> Result<Config, Invalid>
     Ok(Config {
         path: path.to_owned(),
         source,
+        order: vec![target.name.clone()],
         targets: vec![target],
         rejected: Vec::new(),
         schedule: form.schedule,
@@ -172,6 +173,7 @@ fn many(path: &Path, base: &Path, form: ManyForm) -> Result<Config, Invalid> {
         .collect::<Result<Vec<_>, _>>()?;
     name::unique(names.iter().map(String::as_str))?;
     let state_dir = base.join(&form.state.dir);
+    let order = names.clone();
     let mut targets = Vec::new();
     let mut rejected = Vec::new();
     for (table, name) in form.targets.into_iter().zip(names) {
@@ -189,6 +191,7 @@ fn many(path: &Path, base: &Path, form: ManyForm) -> Result<Config, Invalid> {
         source,
         targets,
         rejected,
+        order,
         schedule,
         audit: form.audit.map(|a| resolve_audit(a, base)),
         http: form.http,

@@ -421,7 +421,7 @@ async fn target_flag_restricts_the_run_and_an_unknown_name_lists_the_known_ones(
          Plan: 1 to create, 0 to update, 0 to reactivate, 0 to deactivate; 0 unchanged, 0 skipped.\n\
          Applied: 1 created, 0 updated, 0 reactivated, 0 deactivated; 0 failed.\n\
          \n\
-         Total: 1 targets, 1 ok, 0 failed; 1 created, 0 updated, 0 reactivated, 0 deactivated; 0 write(s) failed; 0 unchanged, 0 skipped.\n"
+         Total: 1 target, 1 ok, 0 failed; 1 created, 0 updated, 0 reactivated, 0 deactivated; 0 write(s) failed; 0 unchanged, 0 skipped.\n"
     );
     assert_eq!(users_on(&servers[1]), names(&[("bob@example.com", true)]));
     for untouched in [&servers[0], &servers[2]] {

@@ -189,8 +189,9 @@ impl Totals {
 /// `Total: 3 targets, 2 ok, 1 failed; 4 to create, ...` (planned) or `...; 4 created, ...`.
 pub fn totals_line(outcome: &RunOutcome, dry_run: bool) -> String {
     let t = Totals::of(outcome);
+    let noun = if t.targets == 1 { "target" } else { "targets" };
     let head = format!(
-        "Total: {} targets, {} ok, {} failed",
+        "Total: {} {noun}, {} ok, {} failed",
         t.targets, t.ok, t.failed
     );
     if dry_run {

@@ -49,6 +49,9 @@ pub struct Config {
     pub targets: Vec<Target>,
     /// The targets whose settings are wrong: each fails alone, the others run.
     pub rejected: Vec<RejectedTarget>,
+    /// Every target's name, usable or rejected, in the order the file lists them: reports
+    /// follow it.
+    pub order: Vec<String>,
     /// The shared `[schedule]` (the daemon's stop timeout and failure threshold come from it).
     pub schedule: Option<ScheduleConfig>,
     /// The audit log: one JSON line per write to any target.
@@ -265,15 +268,13 @@ impl Config {
         let mut selected = self.clone();
         selected.targets.retain(|t| wanted(&t.name));
         selected.rejected.retain(|r| wanted(&r.name));
+        selected.order.retain(|n| wanted(n));
         Ok(selected)
     }
 
     /// Every target's name, usable or not, in file order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.targets
-            .iter()
-            .map(|t| t.name.as_str())
-            .chain(self.rejected.iter().map(|r| r.name.as_str()))
+        self.order.iter().map(String::as_str)
     }
 
     /// The target named `name`.
@@ -623,6 +624,18 @@ cron = "0 0 * * * *"
     }
 
     #[test]
+    fn names_keep_the_file_order_when_a_target_before_others_is_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = MANY.replace("auth = \"header\"", "auth = \"header\"\npage_sise = 3");
+        let config = Config::load(&write(dir.path(), &text)).unwrap();
+        assert_eq!(config.rejected[0].name, "base44");
+        let names: Vec<&str> = config.names().collect();
+        assert_eq!(names, ["base44", "activepieces"]);
+        let selected = config.select(&["activepieces".to_owned()]).unwrap();
+        assert_eq!(selected.names().collect::<Vec<_>>(), ["activepieces"]);
+    }
+
+    #[test]
     fn a_target_with_wrong_keys_is_rejected_alone_and_named() {
         let dir = tempfile::tempdir().unwrap();
         let text = MANY.replace(
@@ -653,6 +666,24 @@ cron = "0 0 * * * *"
             err.contains("target `base44`: [target] url `nope` is not a URL")
                 && err.contains("target `activepieces`: needs `mapping`"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_target_key_of_the_wrong_type_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = MANY.replace("mapping = \"activepieces.map\"", "mapping = 3");
+        let config = Config::load(&write(dir.path(), &text)).unwrap();
+        assert_eq!(
+            config.rejected[0].to_string(),
+            "target `activepieces`: `mapping` cannot be integer"
+        );
+        let text = MANY.replace("[target.schedule]\ncron", "[target.schedule]\ncorn");
+        let config = Config::load(&write(dir.path(), &text)).unwrap();
+        let problem = config.rejected[0].to_string();
+        assert!(
+            problem.starts_with("target `activepieces`: [schedule] unknown field `corn`"),
+            "{problem}"
         );
     }
 

@@ -61,6 +61,73 @@ fn shipped_mappings_check_clean() {
     assert_eq!(run.code, 0, "{}", run.all_output());
 }
 
+#[test]
+fn shipped_example_configs_check_clean() {
+    let dir = repo().join("examples/many-targets");
+    let run = support::scimsync_in(&["check", "--config", "scimsync.toml"], None, Some(&dir));
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (
+            0,
+            "../../mappings/base44-okta.map: ok (3 rules)\n\
+             ../../mappings/appspace-okta.map: ok (10 rules)\n\
+             ../../mappings/activepieces-okta.map: ok (6 rules)\n",
+            ""
+        )
+    );
+    let dir = repo().join("examples/quickstart");
+    let run = support::scimsync_in(&["check", "--config", "scimsync.toml"], None, Some(&dir));
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (0, "quickstart.map: ok (10 rules)\n", "")
+    );
+}
+
+/// The configuration chapter's complete example is the shipped one, from `[source]` on (the
+/// file's opening comments aside), so the book cannot show a config that no test checks.
+#[test]
+fn configuration_chapter_shows_the_shipped_example() {
+    let chapter = std::fs::read_to_string(repo().join("docs/configuration.md")).unwrap();
+    let section = &chapter[chapter.find("## A complete example").unwrap()..];
+    let start = section.find("```toml\n").unwrap() + "```toml\n".len();
+    let shown = &section[start..start + section[start..].find("```").unwrap()];
+    let shipped =
+        std::fs::read_to_string(repo().join("examples/many-targets/scimsync.toml")).unwrap();
+    let shipped = &shipped[shipped.find("[source]").unwrap()..];
+    assert_eq!(shown, shipped);
+}
+
+/// The README's example config, with its `base44.map` beside it and the Appspace preset as
+/// `appspace.map`, is a valid config.
+#[test]
+fn readme_example_config_checks_clean() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let block = |lang: &str| {
+        let open = format!("```{lang}\n");
+        let start = readme.find(&open).unwrap() + open.len();
+        let len = readme[start..].find("```").unwrap();
+        readme[start..start + len].to_owned()
+    };
+    let project = Project::new();
+    project.write("base44.map", &block("text"));
+    let appspace = std::fs::read_to_string(repo().join("mappings/appspace-okta.map")).unwrap();
+    project.write("appspace.map", &appspace);
+    project.write("scimsync.toml", &block("toml"));
+    let run = support::scimsync_in(
+        &["check", "--config", "scimsync.toml"],
+        None,
+        Some(project.dir.path()),
+    );
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (
+            0,
+            "base44.map: ok (5 rules)\nappspace.map: ok (10 rules)\n",
+            ""
+        )
+    );
+}
+
 fn eval(dialect: &str, expr: &str, record: &str) -> support::Run {
     scimsync(
         &[

@@ -26,6 +26,8 @@ mod faults;
 mod fmt;
 mod ldap_source;
 mod ldap_sync_e2e;
+mod many_targets_cli;
+mod many_targets_engine;
 mod no_panic;
 mod peers_e2e;
 mod presets;

@@ -1,6 +1,7 @@
 //! `scimsync check FILE.map...`: every error of every file, compiler style.
-//! `scimsync check --config FILE [--online]`: the config and its mapping; with `--online`,
-//! also what the target says about itself (`/ServiceProviderConfig`, `/Schemas`,
+//! `scimsync check --config FILE [--online] [--target NAME]...`: the config and the mapping
+//! of each (selected) target, and each target whose settings are rejected, named; with
+//! `--online`, also what each target says about itself (`/ServiceProviderConfig`, `/Schemas`,
 //! `/ResourceTypes`) against every path the mapping writes, and whether the source answers
 //! (a directory bound to and one page of users read; an export opened).
 
@@ -90,8 +91,14 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, CliError> {
                 continue;
             };
             // Each target answers for itself: one that is down does not hide the others.
-            match runtime.block_on(online(target, plan, config.form == Form::Many)) {
+            let named = config.form == Form::Many;
+            match runtime.block_on(online(target, plan, named)) {
                 Ok(target_failed) => failed |= target_failed,
+                // Among several targets, the error says whose it is.
+                Err(error) if named => {
+                    eprintln!("error: target {}: {error}", target.name);
+                    failed = true;
+                }
                 Err(error) => {
                     eprintln!("{}", render(&error));
                     failed = true;

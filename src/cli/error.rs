@@ -72,6 +72,9 @@ pub enum CliError {
     /// Some targets of a run did not end `ok` (each is reported above).
     #[error("{} of {of} targets did not sync: {}", failed.len(), failed.join(", "))]
     TargetsFailed { failed: Vec<String>, of: usize },
+    /// Some targets' mappings or settings could not be used by `explain` (each is shown above).
+    #[error("{} of {of} targets could not be explained: {}", failed.len(), failed.join(", "))]
+    TargetsNotExplained { failed: Vec<String>, of: usize },
     #[error("not in the state: {}", .0.join(", "))]
     NotInState(Vec<String>),
     /// Arguments that clap cannot tie together (`give --mapping or --config`).

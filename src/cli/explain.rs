@@ -3,7 +3,10 @@
 //! For each rule it shows the attribute values the rule read, its result, and, when nothing
 //! flows, why (null, a default, `IgnoreFlowIfNullOrEmpty`, create-only, out of scope, a
 //! failure); then the SCIM resource scimsync would create, as JSON. It reads, never writes:
-//! no target is contacted.
+//! no target is contacted. With a config of several targets, it shows what each target's
+//! mapping makes of the user and which targets the user reaches (see [`targets`]).
+
+mod targets;
 
 use std::fmt::Write as _;
 use std::ops::ControlFlow;
@@ -14,7 +17,7 @@ use chrono::{DateTime, Utc};
 
 use super::error::CliError;
 use super::map::{ExportFormat, resource_of};
-use crate::config::Config;
+use crate::config::{Config, Form};
 use crate::sync::desired::{Desire, Mapper};
 use crate::sync::load_plan;
 use crate::sync::render::short_path;
@@ -31,6 +34,10 @@ pub struct ExplainArgs {
     /// The scimsync.toml whose mapping and source to use.
     #[arg(long, value_name = "FILE", required_unless_present = "mapping")]
     config: Option<PathBuf>,
+    /// With a config of several targets: only this target (repeat for several); all of them
+    /// when absent.
+    #[arg(long = "target", value_name = "NAME", requires = "config")]
+    targets: Vec<String>,
     /// The .map file (instead of the config's).
     #[arg(long, value_name = "FILE.map")]
     mapping: Option<PathBuf>,
@@ -58,11 +65,15 @@ pub struct ExplainArgs {
 
 pub fn run(args: ExplainArgs) -> Result<ExitCode, CliError> {
     let config = match &args.config {
-        Some(path) => Some(Config::load(path)?),
+        Some(path) => Some(Config::load(path)?.select(&args.targets)?),
         None => None,
     };
+    let now = args.now.unwrap_or_else(Utc::now);
     let mapping_path = match (&args.mapping, &config) {
         (Some(path), _) => path.clone(),
+        (None, Some(config)) if config.form == Form::Many => {
+            return targets::explain_targets(config, &args, now);
+        }
         (None, Some(config)) => match config.targets.first() {
             Some(target) => target.mapping.clone(),
             None => return Err(CliError::Usage("the config has no usable target")),
@@ -70,22 +81,34 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode, CliError> {
         (None, None) => return Err(CliError::Usage("give --mapping or --config")),
     };
     let plan = load_plan(&mapping_path)?;
-    let text = std::fs::read_to_string(&mapping_path).unwrap_or_default();
-    let file = SourceFile::new(plan.file.clone(), text);
-
-    let now = args.now.unwrap_or_else(Utc::now);
-    let record = match (&args.record, &args.user) {
-        (Some(json), _) => inline_record(json)?,
-        (None, Some(id)) => find_user(
-            id,
-            &args,
-            config.as_ref(),
-            &mut Mapper::against(&plan, now, &[]),
-        )?,
-        (None, None) => return Err(CliError::Usage("give --user or --record")),
-    };
+    let file = source_file(&plan, &mapping_path);
+    let record = record_of(
+        &args,
+        config.as_ref(),
+        &mut [Mapper::against(&plan, now, &[])],
+    )?;
     print!("{}", explain(&plan, &file, &record, now));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The mapping's text, for quoting its lines.
+fn source_file(plan: &Plan, path: &Path) -> SourceFile {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    SourceFile::new(plan.file.clone(), text)
+}
+
+/// The user to explain: `--record`, or `--user` looked up once in `--input` or the source;
+/// `mappers` recognise it by the userName or match value their mapping gives it.
+fn record_of(
+    args: &ExplainArgs,
+    config: Option<&Config>,
+    mappers: &mut [Mapper<'_>],
+) -> Result<Record, CliError> {
+    match (&args.record, &args.user) {
+        (Some(json), _) => inline_record(json),
+        (None, Some(id)) => find_user(id, args, config, mappers),
+        (None, None) => Err(CliError::Usage("give --user or --record")),
+    }
 }
 
 /// A `--record` object: Okta's shape when it has a `profile` object, else flat attributes.
@@ -118,22 +141,22 @@ fn inline_record(json: &str) -> Result<Record, CliError> {
 }
 
 /// Whether `record` is the user `wanted` names: its source id, a login attribute
-/// ([`Record::is_named`]), or the userName or match value the mapping gives it.
-fn is_user(record: &Record, wanted: &str, mapper: &mut Mapper<'_>) -> bool {
+/// ([`Record::is_named`]), or the userName or match value any of the mappings gives it.
+fn is_user(record: &Record, wanted: &str, mappers: &mut [Mapper<'_>]) -> bool {
     record.is_named(wanted)
-        || match mapper.map(record) {
+        || mappers.iter_mut().any(|mapper| match mapper.map(record) {
             Desire::User(user) => {
                 same_name(&user.user_name, wanted) || same_name(user.match_key(), wanted)
             }
             _ => false,
-        }
+        })
 }
 
 fn find_user(
     wanted: &str,
     args: &ExplainArgs,
     config: Option<&Config>,
-    mapper: &mut Mapper<'_>,
+    mappers: &mut [Mapper<'_>],
 ) -> Result<Record, CliError> {
     let not_found = |from: &Path| CliError::NoUser {
         wanted: wanted.to_owned(),
@@ -142,7 +165,7 @@ fn find_user(
     if let Some(input) = &args.input {
         let mut found = None;
         stream::for_each_record(input, args.format.into(), &args.id_field, |record| {
-            if is_user(&record, wanted, mapper) {
+            if is_user(&record, wanted, mappers) {
                 found = Some(record);
                 ControlFlow::Break(())
             } else {
@@ -160,7 +183,7 @@ fn find_user(
     let from = args.config.as_deref().unwrap_or(Path::new("the source"));
     records
         .into_iter()
-        .find(|r| is_user(r, wanted, mapper))
+        .find(|r| is_user(r, wanted, mappers))
         .ok_or_else(|| not_found(from))
 }
 
@@ -283,9 +306,17 @@ fn source_line(file: &SourceFile, line: usize) -> String {
 
 /// `  reads   email = "a@x", groups = ["Eng"]`, or nothing for a constant rule.
 fn write_inputs(out: &mut String, node: &Node, record: &Record, env: &Env<'_>) {
+    if let Some(inputs) = inputs_text(node, record, env) {
+        let _ = writeln!(out, "  reads   {inputs}");
+    }
+}
+
+/// `email = "a@x", groups = ["Eng"]`: what `node` reads of the record; `None` when it reads
+/// nothing.
+fn inputs_text(node: &Node, record: &Record, env: &Env<'_>) -> Option<String> {
     let inputs = node.inputs();
     if inputs.is_empty() {
-        return;
+        return None;
     }
     let shown: Vec<String> = inputs
         .iter()
@@ -303,7 +334,7 @@ fn write_inputs(out: &mut String, node: &Node, record: &Record, env: &Env<'_>) {
             format!("{name} = {value}")
         })
         .collect();
-    let _ = writeln!(out, "  reads   {}", shown.join(", "));
+    Some(shown.join(", "))
 }
 
 /// `  reads   password = [Redact]`: a redacted rule's inputs would give its value away.

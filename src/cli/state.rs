@@ -1,6 +1,11 @@
-//! `scimsync state show|forget --config FILE [--target NAME]...`: what scimsync manages on a target, and letting
-//! go of an object (the target is not touched; a forgotten user is matched and adopted again
-//! on the next run if it is still in the source).
+//! `scimsync state show|forget --config FILE [--target NAME]...`: what scimsync manages on
+//! each target, and letting go of an object (the target is not touched; a forgotten user is
+//! matched and adopted again on the next run if it is still in the source).
+//!
+//! With several targets, `show` prints a `── target NAME (STATE FILE) ──` section per target
+//! (JSON: `{"targets": {NAME: state, ...}}` in the file's order) and `forget` prefixes each
+//! line with the target's name (`base44: forgot s1`); the single-target form prints what it
+//! always printed.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -63,6 +68,23 @@ pub fn run(args: StateArgs) -> Result<ExitCode, CliError> {
     }
 }
 
+/// Names each rejected target on stderr (its state cannot be located with settings that are
+/// wrong); returns whether there was one, so the command exits 1 after the others.
+fn report_rejected(config: &Config) -> bool {
+    for rejected in &config.rejected {
+        eprintln!("error: config {}: {rejected}", config.path.display());
+    }
+    !config.rejected.is_empty()
+}
+
+fn exit_code(failed: bool) -> ExitCode {
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 fn show_all(config: &Config, output: super::sync::Output) -> Result<ExitCode, CliError> {
     let many = config.form == Form::Many;
     match output {
@@ -96,7 +118,7 @@ fn show_all(config: &Config, output: super::sync::Output) -> Result<ExitCode, Cl
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(exit_code(report_rejected(config)))
 }
 
 /// Forgets `keys` in every selected target; a key no target knows is an error (after the
@@ -105,6 +127,11 @@ fn forget_all(config: &Config, keys: &[String]) -> Result<ExitCode, CliError> {
     let many = config.form == Form::Many;
     let mut found = vec![false; keys.len()];
     for target in &config.targets {
+        // Among several targets, one never synced has nothing to forget: no lock or state
+        // file is made for it.
+        if many && !target.state.exists() {
+            continue;
+        }
         // A run in progress would save over what is forgotten here.
         let _lock = StateLock::acquire(&target.state)?;
         let mut state = State::load(&target.state, &target.scim.url)?;
@@ -130,8 +157,9 @@ fn forget_all(config: &Config, keys: &[String]) -> Result<ExitCode, CliError> {
         .filter(|(_, found)| !found)
         .map(|(key, _)| key.clone())
         .collect();
+    let rejected = report_rejected(config);
     if missing.is_empty() {
-        Ok(ExitCode::SUCCESS)
+        Ok(exit_code(rejected))
     } else {
         Err(CliError::NotInState(missing))
     }

@@ -53,7 +53,9 @@ pub fn run(args: SyncArgs, verbose: bool) -> Result<ExitCode, CliError> {
         .map_err(CliError::Runtime)?;
     let mut options = RunOptions::new(args.dry_run);
     options.allow_mass_deactivation = args.allow_mass_deactivation;
-    let progress = Arc::new(Progress::for_stderr());
+    let progress = Arc::new(Progress::for_stderr(
+        config.targets.len() + config.rejected.len(),
+    ));
     let cancel = options.cancel.clone();
     let outcome = runtime.block_on(async {
         tokio::spawn(stop_on_signals(cancel.clone()));

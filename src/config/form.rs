@@ -142,6 +142,7 @@ fn single(path: &Path, base: &Path, form: SingleForm) -> Result<Config, Invalid>
     Ok(Config {
         path: path.to_owned(),
         source,
+        order: vec![target.name.clone()],
         targets: vec![target],
         rejected: Vec::new(),
         schedule: form.schedule,
@@ -172,6 +173,7 @@ fn many(path: &Path, base: &Path, form: ManyForm) -> Result<Config, Invalid> {
         .collect::<Result<Vec<_>, _>>()?;
     name::unique(names.iter().map(String::as_str))?;
     let state_dir = base.join(&form.state.dir);
+    let order = names.clone();
     let mut targets = Vec::new();
     let mut rejected = Vec::new();
     for (table, name) in form.targets.into_iter().zip(names) {
@@ -189,6 +191,7 @@ fn many(path: &Path, base: &Path, form: ManyForm) -> Result<Config, Invalid> {
         source,
         targets,
         rejected,
+        order,
         schedule,
         audit: form.audit.map(|a| resolve_audit(a, base)),
         http: form.http,
@@ -244,46 +247,20 @@ fn target(
 ) -> Result<Target, Invalid> {
     let mut table = inherited.clone();
     merge(&mut table, own);
-    let state = match table.remove("state") {
-        Some(Value::String(file)) => base.join(file),
-        Some(other) => {
-            return Err(Invalid::Keys(format!(
-                "`state` must be a file name, not {}",
-                other.type_str()
-            )));
-        }
+    let state = match take(&mut table, "state", Value::as_str)? {
+        Some(file) => base.join(file),
         None => state_dir.join(format!("{name}.json")),
     };
-    let mapping = match table.remove("mapping") {
-        Some(Value::String(file)) => base.join(file),
-        Some(other) => {
-            return Err(Invalid::Keys(format!(
-                "`mapping` must be a file name, not {}",
-                other.type_str()
-            )));
-        }
-        None => return Err(Invalid::NoMapping),
-    };
-    let sync = match table.remove("sync") {
-        Some(Value::Table(sync)) => typed::<SyncConfig>(sync, "[sync]")?,
-        Some(other) => {
-            return Err(Invalid::Keys(format!(
-                "`sync` must be a table, not {}",
-                other.type_str()
-            )));
-        }
+    let mapping = take(&mut table, "mapping", Value::as_str)?
+        .map(|file| base.join(file))
+        .ok_or(Invalid::NoMapping)?;
+    let sync = match take(&mut table, "sync", Value::as_table)? {
+        Some(sync) => typed::<SyncConfig>(sync, "[sync]")?,
         None => SyncConfig::default(),
     };
-    let schedule = match table.remove("schedule") {
-        Some(Value::Table(schedule)) => Some(typed::<ScheduleConfig>(schedule, "[schedule]")?),
-        Some(other) => {
-            return Err(Invalid::Keys(format!(
-                "`schedule` must be a table, not {}",
-                other.type_str()
-            )));
-        }
-        None => None,
-    };
+    let schedule = take(&mut table, "schedule", Value::as_table)?
+        .map(|schedule| typed::<ScheduleConfig>(schedule, "[schedule]"))
+        .transpose()?;
     let mut scim = typed::<TargetConfig>(table, "[[target]]")?;
     resolve_target_paths(&mut scim, base);
     scim.validate()?;
@@ -299,6 +276,25 @@ fn target(
         state,
         schedule,
     })
+}
+
+/// Removes `key` from `table` and returns its value as `T` (`as_type` says which), or an
+/// error naming the key and the type it has instead.
+fn take<T: ToOwned + ?Sized>(
+    table: &mut Table,
+    key: &str,
+    as_type: impl Fn(&Value) -> Option<&T>,
+) -> Result<Option<T::Owned>, Invalid> {
+    let Some(value) = table.remove(key) else {
+        return Ok(None);
+    };
+    match as_type(&value) {
+        Some(typed) => Ok(Some(typed.to_owned())),
+        None => Err(Invalid::Keys(format!(
+            "`{key}` cannot be {}",
+            value.type_str()
+        ))),
+    }
 }
 
 /// A merged table as the type it configures; its errors name the section.

@@ -111,7 +111,10 @@ pub async fn run_once(
         let audit = match (&config.audit, options.dry_run) {
             (Some(audit), false) => match AuditLog::open(&audit.path, run_id) {
                 Ok(log) => Some(log),
-                Err(error) => return fail_all(config, plans, &Arc::new(error)),
+                Err(error) => {
+                    let error = Arc::new(error);
+                    return every_job_fails(config, plans, || RunError::Audit(error.clone()));
+                }
             },
             _ => None,
         };
@@ -130,7 +133,10 @@ pub async fn run_once(
                 .into_iter()
                 .map(|TargetRun { name, report }| (name, report.map_err(RunError::from)))
                 .collect(),
-            Err(error) => shared_failure(config, plans, Arc::new(error)),
+            Err(error) => {
+                let error = Arc::new(error);
+                every_job_fails(config, plans, || RunError::Shared(error.clone()))
+            }
         }
     }
     .instrument(span)
@@ -163,29 +169,17 @@ pub async fn run_once(
     }
 }
 
-/// The audit log cannot be opened: no target that was to run is written to.
-fn fail_all(
+/// Every target that was to run fails with the same error (the audit log cannot be opened,
+/// or the source failed): none of them is written to.
+fn every_job_fails(
     config: &Config,
     plans: &Plans,
-    error: &Arc<AuditError>,
+    error: impl Fn() -> RunError,
 ) -> Vec<(String, Result<RunReport, RunError>)> {
     plans
         .jobs(config)
         .into_iter()
-        .map(|job| (job.target.name, Err(RunError::Audit(error.clone()))))
-        .collect()
-}
-
-/// The source failed: every target that was to run stops with its error, before any write.
-fn shared_failure(
-    config: &Config,
-    plans: &Plans,
-    error: Arc<SyncError>,
-) -> Vec<(String, Result<RunReport, RunError>)> {
-    plans
-        .jobs(config)
-        .into_iter()
-        .map(|job| (job.target.name, Err(RunError::Shared(error.clone()))))
+        .map(|job| (job.target.name, Err(error())))
         .collect()
 }
 

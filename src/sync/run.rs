@@ -2,10 +2,13 @@
 //! every target's plan as it is read, then each target is diffed and applied on its own task.
 //!
 //! ```text
-//!            ┌─ target A: lock, state, client ─ list ─┐          ┌─ diff ─ apply ─ save
-//! source ────┼─ target B: lock, state, client ─ list ─┼─ read ──┼─ diff ─ apply ─ save
-//!  (opened)  └─ target C: ... (fails alone)           ┘ (once)   └─ ...
+//!  target A: lock, state, client ── list ──────────────────────┐ (A's mapping asks its target)
+//!  target B: lock, state, client ── list (its own task) ─────────────────┐
+//!  source: opened ───────────────────────────── read once, every user ──┴─▶ A: diff, apply, save
+//!                                               through A's and B's plans   B: diff, apply, save
 //! ```
+//!
+//! The memory a run holds is each target's desired state, never a copy of the directory.
 //!
 //! Isolation: a target whose lock, state, secret, listing, safety check or writes fail fails
 //! alone, with its own error in its [`TargetRun`]; the others go on. A source that fails
@@ -16,6 +19,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::apply::{Applied, Applier};
+use super::unique::asks_target;
 use super::{
     Listed, RunOptions, RunReport, SourceDesired, SourcePlanner, SyncError, apply, connect,
     list_target, lock_for, note_mapped, plan_changes, record_planned, source_projection,
@@ -80,11 +84,15 @@ pub async fn run_targets(
         .collect())
 }
 
-/// Opens the source, lists every ready target, reads the source once through all their plans,
-/// then diffs and applies each target on its own task.
+/// Opens the source, lists the targets, reads the source once through all their plans, then
+/// diffs and applies each target on its own task.
+///
+/// A target whose mapping picks values by what the target holds (`SelectUniqueValue`) is
+/// listed before the read; every other target is listed on its own task while the directory
+/// is read, so a target that is slow to list holds up only itself.
 async fn run_ready(
     source: &SourceConfig,
-    mut ready: Vec<(usize, Ready)>,
+    ready: Vec<(usize, Ready)>,
     options: &RunOptions,
     results: &mut [Option<Result<RunReport, SyncError>>],
 ) -> Result<(), SyncError> {
@@ -94,47 +102,102 @@ async fn run_ready(
     let mut reading = scimsync_source::Reading::start(source, &projection, options.now)?;
     reading.opened().await?;
 
+    let (mut first, rest): (Vec<_>, Vec<_>) = ready
+        .into_iter()
+        .partition(|(_, r)| asks_target(&r.job.plan));
+    // Each target diffs and writes on its own task with its own client (its own request
+    // budget). The set is dropped, and its tasks aborted, if this run is: a source that
+    // fails mid-read returns before any task has a desired state to write.
+    let mut tasks = Tasks::default();
+    let mut waiting = Vec::new();
+    for (index, target) in rest {
+        let (send, receive) = tokio::sync::oneshot::channel();
+        waiting.push((target.job.plan.clone(), send));
+        let options = options.clone();
+        tasks.spawn(index, async move {
+            list_then_finish(target, receive, &options).await
+        });
+    }
     let listings = futures::future::join_all(
-        ready
+        first
             .iter_mut()
             .map(|(_, r)| async { list_target(&r.client, &r.job, options, &mut r.state).await }),
     )
     .await;
     let mut listed = Vec::new();
-    for ((index, target), listing) in ready.into_iter().zip(listings) {
+    for ((index, target), listing) in first.into_iter().zip(listings) {
         match listing {
             Ok(users) => listed.push((index, target, users)),
             Err(error) => results[index] = Some(Err(error)),
         }
     }
-    if listed.is_empty() {
-        // Nothing to plan for: the read is dropped unread.
-        return Ok(());
-    }
-    let desired = read_once(reading, &listed, options).await?;
 
-    // Each target diffs and writes on its own task with its own client (its own request
-    // budget): a slow target holds up only itself. The set is dropped (its tasks aborted)
-    // if this run is.
-    let mut tasks = tokio::task::JoinSet::new();
-    let mut task_index = std::collections::HashMap::new();
-    for ((index, target, users), source) in listed.into_iter().zip(desired) {
+    let planners = listed
+        .iter()
+        .map(|(_, target, users)| SourcePlanner::new(&target.job.plan, options.now, &users.users))
+        .chain(
+            waiting
+                .iter()
+                .map(|(plan, _)| SourcePlanner::new(plan, options.now, &[])),
+        )
+        .collect();
+    let mut desired = plan_each(reading, planners).await?.into_iter();
+
+    for ((index, target, users), source) in listed.into_iter().zip(desired.by_ref()) {
         let options = options.clone();
-        let handle = tasks
-            .spawn(async move { (index, finish_target(target, users, source, &options).await) });
-        task_index.insert(handle.id(), index);
+        tasks.spawn(index, async move {
+            finish_target(target, users, source, &options).await
+        });
     }
-    while let Some(joined) = tasks.join_next_with_id().await {
-        match joined {
-            Ok((_, (index, report))) => results[index] = Some(report),
-            Err(error) => {
-                if let Some(index) = task_index.get(&error.id()) {
-                    results[*index] = Some(Err(SyncError::Aborted(error.to_string())));
+    for ((_, send), source) in waiting.into_iter().zip(desired) {
+        // A target whose listing failed has ended already; its desired state is dropped.
+        let _ = send.send(source);
+    }
+    tasks.join_into(results).await;
+    Ok(())
+}
+
+/// Lists the target, waits for the read's desired state, then diffs and applies.
+async fn list_then_finish(
+    mut target: Ready,
+    desired: tokio::sync::oneshot::Receiver<SourceDesired>,
+    options: &RunOptions,
+) -> Result<RunReport, SyncError> {
+    let listed = list_target(&target.client, &target.job, options, &mut target.state).await?;
+    let source = desired.await.map_err(|_| SyncError::NotRun)?;
+    finish_target(target, listed, source, options).await
+}
+
+/// The targets' tasks, each tied to its place in the run's results.
+#[derive(Default)]
+struct Tasks {
+    set: tokio::task::JoinSet<(usize, Result<RunReport, SyncError>)>,
+    index: std::collections::HashMap<tokio::task::Id, usize>,
+}
+
+impl Tasks {
+    fn spawn(
+        &mut self,
+        index: usize,
+        work: impl Future<Output = Result<RunReport, SyncError>> + Send + 'static,
+    ) {
+        let handle = self.set.spawn(async move { (index, work.await) });
+        self.index.insert(handle.id(), index);
+    }
+
+    /// Waits for every task; one that panicked or was aborted fails its target alone.
+    async fn join_into(mut self, results: &mut [Option<Result<RunReport, SyncError>>]) {
+        while let Some(joined) = self.set.join_next_with_id().await {
+            match joined {
+                Ok((_, (index, report))) => results[index] = Some(report),
+                Err(error) => {
+                    if let Some(index) = self.index.get(&error.id()) {
+                        results[*index] = Some(Err(SyncError::Aborted(error.to_string())));
+                    }
                 }
             }
         }
     }
-    Ok(())
 }
 
 /// What the source must deliver for all of `plans` at once.
@@ -164,21 +227,6 @@ fn prepare(job: Job, options: &RunOptions) -> Result<Ready, SyncError> {
         loaded,
         client,
     })
-}
-
-/// Reads the source once and maps each user through every target's plan as it arrives:
-/// memory follows the targets' desired states, never a copy of the directory.
-/// `SelectUniqueValue` in each plan avoids the values its own target already holds.
-async fn read_once(
-    reading: scimsync_source::Reading,
-    listed: &[(usize, Ready, Listed)],
-    options: &RunOptions,
-) -> Result<Vec<SourceDesired>, SyncError> {
-    let planners: Vec<SourcePlanner<'_>> = listed
-        .iter()
-        .map(|(_, target, users)| SourcePlanner::new(&target.job.plan, options.now, &users.users))
-        .collect();
-    plan_each(reading, planners).await
 }
 
 /// Hands each record, as it is read, to every planner in turn.

@@ -35,12 +35,17 @@ pub struct TakenValues<'t> {
     own: Cell<Option<&'t Json>>,
 }
 
+/// Whether `plan` picks values by what its target already holds (`SelectUniqueValue`): its
+/// users can be mapped only once the target is listed.
+pub fn asks_target(plan: &Plan) -> bool {
+    plan.rules
+        .iter()
+        .any(|r| matches!(&r.expr, Node::Call { function, .. } if function.asks_target()))
+}
+
 impl<'t> TakenValues<'t> {
     pub fn new(plan: &'t Plan, target_users: &'t [Json]) -> TakenValues<'t> {
-        let uses_unique = plan
-            .rules
-            .iter()
-            .any(|r| matches!(&r.expr, Node::Call { function, .. } if function.asks_target()));
+        let uses_unique = asks_target(plan);
         let by_match = if uses_unique {
             target_users
                 .iter()

@@ -1,14 +1,29 @@
 //! A run over several targets for people and for programs: each target's plan (and what was
 //! applied) under its name, with its status, then the totals.
 //!
+//! The text is stable (scripts and the tests read it): one section per target in config order,
+//! headed `── target NAME: STATUS ──` ([`TargetStatus::name`]), holding what a single-target
+//! run prints (the plan, then after a real run the `Applied:` lines) or the target's error;
+//! a blank line after each section; then one `Total:` line. `, N to delete` (`N deleted`)
+//! appears only when something is deleted, as on a `Plan:` line.
+//!
 //! ```text
 //! ── target base44: ok ──
 //! + create ada@example.com
+//!     userName: "ada@example.com"
 //! Plan: 1 to create, 0 to update, 0 to reactivate, 0 to deactivate; 17 unchanged, 0 skipped.
+//!
 //! ── target appspace: failed ──
 //! error: cannot list the target's users: ...
+//!
 //! Total: 2 targets, 1 ok, 1 failed; 1 to create, 0 to update, 0 to reactivate, 0 to deactivate; 17 unchanged, 0 skipped.
 //! ```
+//!
+//! After a real run the total counts what was applied:
+//! `Total: 2 targets, 2 ok, 0 failed; 1 created, 0 updated, 0 reactivated, 0 deactivated; 0 write(s) failed; 17 unchanged, 0 skipped.`
+//!
+//! The JSON document is `{dry_run, run_id, targets: [{name, status, exit_code, error?, ...the
+//! single-target report}], total}` ([`json`]).
 
 use std::fmt::Write as _;
 
@@ -96,6 +111,7 @@ pub fn text(outcome: &RunOutcome, dry_run: bool, verbose: bool) -> String {
                 out.push('\n');
             }
         }
+        out.push('\n');
     }
     out.push_str(&totals_line(outcome, dry_run));
     out.push('\n');
@@ -173,26 +189,28 @@ impl Totals {
 /// `Total: 3 targets, 2 ok, 1 failed; 4 to create, ...` (planned) or `...; 4 created, ...`.
 pub fn totals_line(outcome: &RunOutcome, dry_run: bool) -> String {
     let t = Totals::of(outcome);
+    let noun = if t.targets == 1 { "target" } else { "targets" };
     let head = format!(
-        "Total: {} targets, {} ok, {} failed",
+        "Total: {} {noun}, {} ok, {} failed",
         t.targets, t.ok, t.failed
     );
     if dry_run {
+        let delete = match t.delete {
+            0 => String::new(),
+            n => format!(", {n} to delete"),
+        };
         format!(
-            "{head}; {} to create, {} to update, {} to reactivate, {} to deactivate, {} to delete; {} unchanged, {} skipped.",
-            t.create, t.update, t.reactivate, t.deactivate, t.delete, t.unchanged, t.skipped
+            "{head}; {} to create, {} to update, {} to reactivate, {} to deactivate{delete}; {} unchanged, {} skipped.",
+            t.create, t.update, t.reactivate, t.deactivate, t.unchanged, t.skipped
         )
     } else {
+        let deleted = match t.delete {
+            0 => String::new(),
+            n => format!(", {n} deleted"),
+        };
         format!(
-            "{head}; {} created, {} updated, {} reactivated, {} deactivated, {} deleted, {} write(s) failed; {} unchanged, {} skipped.",
-            t.create,
-            t.update,
-            t.reactivate,
-            t.deactivate,
-            t.delete,
-            t.failed_writes,
-            t.unchanged,
-            t.skipped
+            "{head}; {} created, {} updated, {} reactivated, {} deactivated{deleted}; {} write(s) failed; {} unchanged, {} skipped.",
+            t.create, t.update, t.reactivate, t.deactivate, t.failed_writes, t.unchanged, t.skipped
         )
     }
 }

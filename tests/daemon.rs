@@ -21,13 +21,13 @@ use fault::{Echo, Fault, FaultServer};
 use serde_json::{Value as Json, json};
 use support::{Project, ScimServer};
 
-const MAPPING: &str = "dialect okta\nmatch userName\n\nuserName       <- user.email\nname.givenName <- user.firstName\n";
-const MAPPING_WITH_TITLE: &str = "dialect okta\nmatch userName\n\nuserName       <- user.email\nname.givenName <- user.firstName\ntitle          <- user.title\n";
+pub(crate) const MAPPING: &str = "dialect okta\nmatch userName\n\nuserName       <- user.email\nname.givenName <- user.firstName\n";
+pub(crate) const MAPPING_WITH_TITLE: &str = "dialect okta\nmatch userName\n\nuserName       <- user.email\nname.givenName <- user.firstName\ntitle          <- user.title\n";
 /// `String.toLowerCase` takes one argument: a checker error at 5:19.
-const BROKEN_MAPPING: &str = "dialect okta\nmatch userName\n\nuserName       <- user.email\nname.givenName <- String.toLowerCase(user.firstName, 1)\n";
+pub(crate) const BROKEN_MAPPING: &str = "dialect okta\nmatch userName\n\nuserName       <- user.email\nname.givenName <- String.toLowerCase(user.firstName, 1)\n";
 
 /// Polls `check` every 100 ms until it returns `Some`, for at most `limit`.
-fn wait_for<T>(limit: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+pub(crate) fn wait_for<T>(limit: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + limit;
     loop {
         if let Some(value) = check() {
@@ -41,7 +41,7 @@ fn wait_for<T>(limit: Duration, what: &str, mut check: impl FnMut() -> Option<T>
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -49,13 +49,13 @@ fn free_port() -> u16 {
 }
 
 /// Writes `path` atomically, so the daemon never reads half a file.
-fn replace(path: &Path, contents: &str) {
+pub(crate) fn replace(path: &Path, contents: &str) {
     let temporary = path.with_extension("tmp");
     std::fs::write(&temporary, contents).expect("write");
     std::fs::rename(&temporary, path).expect("rename");
 }
 
-fn user(id: &str, email: &str, first: &str, title: Option<&str>) -> Json {
+pub(crate) fn user(id: &str, email: &str, first: &str, title: Option<&str>) -> Json {
     let mut user = json!({"id": id, "email": email, "firstName": first});
     if let Some(title) = title {
         user["title"] = json!(title);
@@ -82,23 +82,34 @@ fn project(url: &str, http_port: Option<u16>, schedule: &str) -> Project {
 }
 
 /// The daemon child process, logging JSON lines to a file in the project.
-struct Daemon {
-    child: Child,
-    log: PathBuf,
+pub(crate) struct Daemon {
+    pub(crate) child: Child,
+    pub(crate) log: PathBuf,
 }
 
 impl Daemon {
-    fn start(project: &Project, token: &str) -> Daemon {
+    pub(crate) fn start(project: &Project, token: &str) -> Daemon {
         Daemon::start_with(project, token, &[])
     }
 
     fn start_with(project: &Project, token: &str, env: &[(&str, &str)]) -> Daemon {
+        Daemon::start_args(project, token, env, &[])
+    }
+
+    /// Starts the daemon with `env` set and `args` after `--config FILE`.
+    pub(crate) fn start_args(
+        project: &Project,
+        token: &str,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Daemon {
         let log = project.path("daemon.log");
         let stderr = std::fs::File::create(&log).expect("log file");
         let stdout = std::fs::File::create(project.path("daemon.out")).expect("out file");
         let child = Command::new(env!("CARGO_BIN_EXE_scimsync"))
             .args(["daemon", "--log-format", "json", "--config"])
             .arg(project.path("scimsync.toml"))
+            .args(args)
             .env("SCIMSYNC_TEST_TOKEN", token)
             .env_remove("RUST_LOG")
             .env_remove("NOTIFY_SOCKET")
@@ -112,7 +123,7 @@ impl Daemon {
         Daemon { child, log }
     }
 
-    fn signal(&self, name: &str) {
+    pub(crate) fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .arg(format!("-{name}"))
             .arg(self.child.id().to_string())
@@ -122,7 +133,7 @@ impl Daemon {
     }
 
     /// Every log line, parsed (each must be one JSON object).
-    fn lines(&self) -> Vec<Json> {
+    pub(crate) fn lines(&self) -> Vec<Json> {
         std::fs::read_to_string(&self.log)
             .unwrap_or_default()
             .lines()
@@ -130,7 +141,7 @@ impl Daemon {
             .collect()
     }
 
-    fn messages_starting(&self, prefix: &str) -> Vec<Json> {
+    pub(crate) fn messages_starting(&self, prefix: &str) -> Vec<Json> {
         self.lines()
             .into_iter()
             .filter(|l| l["message"].as_str().is_some_and(|m| m.starts_with(prefix)))
@@ -138,7 +149,7 @@ impl Daemon {
     }
 
     /// Waits for `n` log lines whose message starts with `prefix`.
-    fn wait_for_message(&self, prefix: &str, n: usize, limit: Duration) -> Vec<Json> {
+    pub(crate) fn wait_for_message(&self, prefix: &str, n: usize, limit: Duration) -> Vec<Json> {
         wait_for(limit, &format!("{n} log line(s) `{prefix}…`"), || {
             let found = self.messages_starting(prefix);
             (found.len() >= n).then_some(found)
@@ -146,7 +157,7 @@ impl Daemon {
     }
 
     /// Sends SIGTERM and waits (bounded) for the exit code.
-    fn terminate(&mut self, limit: Duration) -> i32 {
+    pub(crate) fn terminate(&mut self, limit: Duration) -> i32 {
         self.signal("TERM");
         let status = wait_for(limit, "the daemon to exit", || {
             self.child.try_wait().expect("try_wait")
@@ -164,7 +175,7 @@ impl Drop for Daemon {
     }
 }
 
-fn get(url: &str) -> (u16, String) {
+pub(crate) fn get(url: &str) -> (u16, String) {
     let response = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()
@@ -176,7 +187,7 @@ fn get(url: &str) -> (u16, String) {
 }
 
 /// Prometheus text format: `name{labels} value` lines, keyed by `name{labels}`.
-fn parse_metrics(text: &str) -> BTreeMap<String, f64> {
+pub(crate) fn parse_metrics(text: &str) -> BTreeMap<String, f64> {
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|l| {
@@ -187,7 +198,7 @@ fn parse_metrics(text: &str) -> BTreeMap<String, f64> {
 }
 
 /// The server's users as (userName, givenName, title).
-fn server_users(server: &ScimServer) -> Vec<(String, String, Option<String>)> {
+pub(crate) fn server_users(server: &ScimServer) -> Vec<(String, String, Option<String>)> {
     server
         .users()
         .iter()
@@ -204,7 +215,11 @@ fn server_users(server: &ScimServer) -> Vec<(String, String, Option<String>)> {
         .collect()
 }
 
-fn triple(name: &str, given: &str, title: Option<&str>) -> (String, String, Option<String>) {
+pub(crate) fn triple(
+    name: &str,
+    given: &str,
+    title: Option<&str>,
+) -> (String, String, Option<String>) {
     (name.into(), given.into(), title.map(str::to_owned))
 }
 
@@ -253,19 +268,33 @@ fn daemon_syncs_each_tick_reloads_on_hup_and_stops_on_term() {
     assert_eq!(status, 200);
     assert!(text.ends_with("# EOF\n"), "{text}");
     let metrics = parse_metrics(&text);
-    assert!(metrics["scimsync_runs_total{result=\"success\"}"] >= 1.0);
+    // Every series but the reload counter names its target: the single form's is the URL host.
+    let t = "target=\"127.0.0.1\"";
+    assert!(metrics[&format!("scimsync_runs_total{{{t},result=\"success\"}}")] >= 1.0);
     assert_eq!(
-        metrics["scimsync_operations_total{operation=\"create\",result=\"success\"}"],
+        metrics
+            [&format!("scimsync_operations_total{{{t},operation=\"create\",result=\"success\"}}")],
         2.0
     );
     assert_eq!(
-        metrics["scimsync_request_duration_seconds_count{kind=\"write\"}"],
+        metrics[&format!("scimsync_request_duration_seconds_count{{{t},kind=\"write\"}}")],
         2.0
     );
-    assert!(metrics["scimsync_request_duration_seconds_count{kind=\"list\"}"] >= 1.0);
-    assert_eq!(metrics["scimsync_users_in_scope"], 2.0);
-    assert!(metrics["scimsync_last_success_timestamp_seconds"] > 1.7e9);
-    assert_eq!(metrics["scimsync_consecutive_failures"], 0.0);
+    assert!(
+        metrics[&format!("scimsync_request_duration_seconds_count{{{t},kind=\"list\"}}")] >= 1.0
+    );
+    assert_eq!(metrics[&format!("scimsync_users_in_scope{{{t}}}")], 2.0);
+    assert!(metrics[&format!("scimsync_last_success_timestamp_seconds{{{t}}}")] > 1.7e9);
+    assert_eq!(
+        metrics[&format!("scimsync_consecutive_failures{{{t}}}")],
+        0.0
+    );
+    // The single-target document is also under `targets`, by name.
+    assert_eq!(health["targets"]["127.0.0.1"]["status"], "ok");
+    assert_eq!(
+        health["targets"]["127.0.0.1"]["last_run"],
+        health["last_run"]
+    );
 
     // A change to the source reaches the target by the next tick.
     replace(

@@ -18,6 +18,7 @@ mod bad_input;
 mod cli_contract;
 mod daemon;
 mod daemon_systemd;
+mod daemon_targets;
 mod entra_e2e;
 mod explain;
 mod exports;

@@ -1,5 +1,5 @@
-//! `scimsync daemon --config FILE`: syncs on the config's `[schedule]` until SIGTERM/SIGINT,
-//! in the foreground (systemd `Type=notify`; no self-daemonizing).
+//! `scimsync daemon --config FILE [--target NAME]...`: syncs each target on its schedule until
+//! SIGTERM/SIGINT, in the foreground (systemd `Type=notify`; no self-daemonizing).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,6 +12,9 @@ pub struct DaemonArgs {
     /// The scimsync.toml to use (it needs a [schedule] section). SIGHUP re-reads it.
     #[arg(long, value_name = "FILE")]
     config: PathBuf,
+    /// Serve only this target (repeat for several); all of them when absent.
+    #[arg(long = "target", value_name = "NAME")]
+    targets: Vec<String>,
 }
 
 pub fn run(args: DaemonArgs) -> Result<ExitCode, CliError> {
@@ -19,7 +22,7 @@ pub fn run(args: DaemonArgs) -> Result<ExitCode, CliError> {
         .enable_all()
         .build()
         .map_err(CliError::Runtime)?;
-    match runtime.block_on(crate::daemon::serve(args.config)) {
+    match runtime.block_on(crate::daemon::serve(args.config, args.targets)) {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(error @ (DaemonError::Load(_) | DaemonError::Signals(_) | DaemonError::Listen(_))) => {
             Err(error.into())

@@ -58,6 +58,14 @@ impl Plans {
         }
     }
 
+    /// Gives the target named `name` the plan it has in `previous`: the daemon keeps a
+    /// target's previous settings and plan together when a reload rejects its new ones.
+    pub fn keep(&mut self, name: &str, previous: &Plans) {
+        if let Some(compiled) = previous.get(name) {
+            self.by_target.insert(name.to_owned(), compiled.clone());
+        }
+    }
+
     /// The jobs of `config`'s targets that have a plan.
     pub fn jobs(&self, config: &Config) -> Vec<Job> {
         config

@@ -25,6 +25,7 @@ mod faults;
 mod fmt;
 mod ldap_source;
 mod ldap_sync_e2e;
+mod many_targets_e2e;
 mod no_panic;
 mod peers_e2e;
 mod presets;

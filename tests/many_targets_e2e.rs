@@ -40,13 +40,34 @@ struct Peers {
 }
 
 impl Peers {
+    /// Starts the three peers at once (each takes seconds to come up).
     fn start() -> Peers {
-        Peers {
-            first: ScimServer::start(),
-            second: ScimServer::start(),
-            scimmy: ScimServer::start_scimmy(),
-            down: format!("http://127.0.0.1:{}/v2", closed_port()),
-        }
+        std::thread::scope(|scope| {
+            let first = scope.spawn(ScimServer::start);
+            let second = scope.spawn(ScimServer::start);
+            let scimmy = scope.spawn(ScimServer::start_scimmy);
+            Peers {
+                first: first.join().expect("scim2-server"),
+                second: second.join().expect("scim2-server"),
+                scimmy: scimmy.join().expect("SCIMMY"),
+                down: format!("http://127.0.0.1:{}/v2", closed_port()),
+            }
+        })
+    }
+
+    /// Stops the peers at once (each takes a moment to stop).
+    fn stop(self) {
+        let Peers {
+            first,
+            second,
+            scimmy,
+            ..
+        } = self;
+        std::thread::scope(|scope| {
+            scope.spawn(move || drop(first));
+            scope.spawn(move || drop(second));
+            scope.spawn(move || drop(scimmy));
+        });
     }
 
     /// Write requests each live peer has received, in config order.
@@ -619,7 +640,7 @@ fn a_json_export_syncs_to_four_targets_one_down_one_refused() {
     assert_eq!(peers.writes(), writes, "a converged run writes nothing");
 
     // 3. Seven of ten leave: the loose targets deactivate them, the tight one refuses.
-    let staying: Vec<&Person> = everyone[..3].iter().copied().collect();
+    let staying: Vec<&Person> = everyone[..3].to_vec();
     let stayers: Vec<&str> = staying.iter().map(|p| p.login).collect();
     let appspace_state = std::fs::read(project.path("state/appspace.json")).expect("state");
     let run = pipe.sync(export_of(&staying), &config, &[]);
@@ -691,4 +712,473 @@ fn a_json_export_syncs_to_four_targets_one_down_one_refused() {
         ])
     );
     assert_eq!(peers.writes(), writes, "a converged run writes nothing");
+    peers.stop();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The LDAP source: a real slapd seeded by the project's generator.
+// ---------------------------------------------------------------------------------------------
+
+/// Users in the directory: user0003 is disabled (never created); user0005 and user0010 have
+/// two phone numbers and user0007 two mails, which the generic preset (and user0007's
+/// userName) cannot send as one value, so they are skipped with their reason.
+const DIRECTORY_USERS: usize = 12;
+
+/// Users that leave the directory before the third run.
+const LEAVING: [&str; 6] = [
+    "user0004", "user0006", "user0008", "user0009", "user0011", "user0012",
+];
+
+/// `mappings/base44-okta.map` with the directory's attribute names (the Okta presets read Okta
+/// profile attributes, which an inetOrgPerson does not have).
+const BASE44_LDAP: &str = r#"# Base44 from an LDAP directory.
+dialect okta
+extension b44 = "urn:base44:params:scim:schemas:extension:user:2.0"
+match userName
+
+userName <- user.mail
+b44:role <- user.employeeType ?: "editor"
+            one of "admin", "editor", "viewer"
+"#;
+
+/// Every user entry of an LDIF file: uid → attribute → values (base64 values decoded).
+fn ldif_users(ldif: &str) -> BTreeMap<String, BTreeMap<String, Vec<String>>> {
+    use base64::Engine as _;
+    let mut users = BTreeMap::new();
+    for entry in ldif.split("\n\n") {
+        let mut attributes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for line in entry.lines() {
+            let (name, value) = if let Some((name, encoded)) = line.split_once(":: ") {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(encoded)
+                    .expect("base64 in the LDIF");
+                (name, String::from_utf8(bytes).expect("UTF-8 in the LDIF"))
+            } else if let Some((name, value)) = line.split_once(": ") {
+                (name, value.to_owned())
+            } else {
+                continue;
+            };
+            attributes.entry(name.to_owned()).or_default().push(value);
+        }
+        if attributes.contains_key("uid") {
+            let uid = attributes["uid"][0].clone();
+            users.insert(uid, attributes);
+        }
+    }
+    users
+}
+
+type Entry = BTreeMap<String, Vec<String>>;
+
+fn one<'e>(entry: &'e Entry, name: &str) -> &'e str {
+    entry.get(name).map_or("", |v| v[0].as_str())
+}
+
+fn single_valued(entry: &Entry, name: &str) -> bool {
+    entry.get(name).is_none_or(|v| v.len() == 1)
+}
+
+/// What `mappings/generic.map` makes of an entry on the server (`externalId`, the entry's
+/// entryUUID, is checked apart); `None` when the preset skips it.
+fn generic_user(entry: &Entry, active: bool) -> Option<Json> {
+    if !single_valued(entry, "mail") || !single_valued(entry, "telephoneNumber") {
+        return None;
+    }
+    Some(sorted_schemas(json!({
+        "schemas": [CORE, ENTERPRISE], "userName": one(entry, "uid"), "active": active,
+        "name": {"formatted": one(entry, "cn"), "familyName": one(entry, "sn"),
+                 "givenName": one(entry, "givenName")},
+        "displayName": one(entry, "displayName"), "title": one(entry, "title"),
+        "userType": one(entry, "employeeType"),
+        "emails": [{"value": one(entry, "mail"), "type": "work"}],
+        "phoneNumbers": [{"value": one(entry, "telephoneNumber"), "type": "work"}],
+        ENTERPRISE: {"employeeNumber": one(entry, "employeeNumber"),
+                     "department": one(entry, "departmentNumber")},
+    })))
+}
+
+/// What [`BASE44_LDAP`] makes of an entry on the server; `None` when it is skipped.
+fn base44_user(entry: &Entry, active: bool) -> Option<Json> {
+    if !single_valued(entry, "mail") {
+        return None;
+    }
+    Some(sorted_schemas(json!({
+        "schemas": [CORE, B44], "userName": one(entry, "mail"), "active": active,
+        B44: {"role": one(entry, "employeeType")},
+    })))
+}
+
+/// The users a server should hold: every enabled entry the mapping does not skip, inactive
+/// when in `left`; sorted by userName.
+fn directory_expected(
+    entries: &BTreeMap<String, Entry>,
+    make: impl Fn(&Entry, bool) -> Option<Json>,
+    left: &[&str],
+) -> Vec<Json> {
+    let mut users: Vec<Json> = entries
+        .iter()
+        .filter(|(uid, _)| *uid != "user0003")
+        .filter_map(|(uid, entry)| make(entry, !left.contains(&uid.as_str())))
+        .collect();
+    users.sort_by_key(|u| u["userName"].as_str().unwrap_or_default().to_owned());
+    users
+}
+
+/// A server's users without `externalId`, which must be the entry's 36-character entryUUID.
+fn contents_without_entry_uuid(server: &ScimServer) -> Vec<Json> {
+    contents(server)
+        .into_iter()
+        .map(|mut user| {
+            let uuid = user["externalId"].as_str().unwrap_or_default().to_owned();
+            assert_eq!(uuid.len(), 36, "externalId is the entryUUID: {user}");
+            user.as_object_mut().expect("a user").remove("externalId");
+            user
+        })
+        .collect()
+}
+
+/// The entryUUIDs in a report, which slapd chose, written `UUID`.
+fn without_uuids(text: &str) -> String {
+    regex::Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+        .expect("regex")
+        .replace_all(text, "UUID")
+        .into_owned()
+}
+
+/// How many `mapped source users` lines (one per target whose plan got the directory's
+/// users) a `-v` run logged, each with `source=N`.
+fn mapped_lines(stderr: &str, source: usize) -> usize {
+    stderr
+        .lines()
+        .filter(|l| l.contains("mapped source users"))
+        .inspect(|l| assert!(l.contains(&format!(" source={source} ")), "{l}"))
+        .count()
+}
+
+#[test]
+fn an_ldap_directory_syncs_to_four_targets_one_down_one_refused() {
+    let (ldap, peers) = std::thread::scope(|scope| {
+        let ldap = scope.spawn(|| LdapServer::start(DIRECTORY_USERS, false));
+        let peers = Peers::start();
+        (ldap.join().expect("slapd"), peers)
+    });
+    let entries = ldif_users(
+        &std::fs::read_to_string(ldap.state.path().join("seed.ldif")).expect("seed LDIF"),
+    );
+    let project = Project::new();
+    write_secret(&project, "reader.password", "reader\n");
+    write_secret(&project, "generic.token", &peers.first.token);
+    write_secret(&project, "base44.token", &peers.second.token);
+    write_secret(&project, "scimmy.token", &peers.scimmy.token);
+    write_secret(&project, "offline.token", "nobody-answers");
+    project.write("base44.map", BASE44_LDAP);
+    let generic = preset("generic.map");
+    let config = write_config(
+        &project,
+        &format!(
+            "[source]\nkind = \"ldap\"\nurl = \"{}\"\nbind_dn = \"{}\"\nbind_password_file = \"reader.password\"\nbase_dn = \"{PEOPLE}\"\nfilter = \"(objectClass=inetOrgPerson)\"\n",
+            ldap.url,
+            support::ldap::READER_DN
+        ),
+        &[
+            TargetSpec {
+                name: "generic",
+                mapping: generic.clone(),
+                url: &peers.first.url,
+                keys: "",
+                safety: Some(TIGHT),
+            },
+            TargetSpec {
+                name: "base44",
+                mapping: "base44.map".to_owned(),
+                url: &peers.second.url,
+                keys: "",
+                safety: None,
+            },
+            TargetSpec {
+                name: "scimmy",
+                mapping: generic.clone(),
+                url: &peers.scimmy.url,
+                keys: "",
+                safety: None,
+            },
+            TargetSpec {
+                name: "offline",
+                mapping: "base44.map".to_owned(),
+                url: &peers.down,
+                keys: DOWN_KEYS,
+                safety: None,
+            },
+        ],
+    );
+    let base44_map = project.path("base44.map").display().to_string();
+    let skip = |uid: &str, map: &str, line: u32, rule: &str, values: &str| {
+        format!(
+            "! skip UUID ({uid}): rule `{rule}` ({map}:{line}): [{values}] is not a valid string"
+        )
+    };
+    let phones = |uid: &str| {
+        entries[uid]["telephoneNumber"]
+            .iter()
+            .map(|p| format!("\"{p}\""))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let generic_skips = [
+        skip(
+            "user0005@example.com",
+            &generic,
+            43,
+            "phoneNumbers[type eq \"work\"].value",
+            &phones("user0005"),
+        ),
+        skip(
+            "user0007",
+            &generic,
+            42,
+            "emails[type eq \"work\"].value",
+            "\"user0007@example.com\",\"user0007.alias@example.com\"",
+        ),
+        skip(
+            "user0010@example.com",
+            &generic,
+            43,
+            "phoneNumbers[type eq \"work\"].value",
+            &phones("user0010"),
+        ),
+    ];
+    let base44_skip = skip(
+        "user0007",
+        &base44_map,
+        6,
+        "userName",
+        "\"user0007@example.com\",\"user0007.alias@example.com\"",
+    );
+    let run_once = |verbose: bool, json: bool| {
+        let searches = ldap.searches(PEOPLE);
+        let mut extra = vec![];
+        if verbose {
+            extra.push("-v");
+        }
+        if json {
+            extra.extend(["--output", "json"]);
+        }
+        let run = sync(&config, &extra);
+        assert_eq!(
+            ldap.searches(PEOPLE) - searches,
+            1,
+            "one search of the directory for four targets"
+        );
+        assert_eq!(run.code, 1, "{}", run.all_output());
+        run
+    };
+
+    // 1. Created on the three live targets; the down one fails alone.
+    let run = run_once(true, false);
+    assert_eq!(
+        mapped_lines(&run.stderr, DIRECTORY_USERS),
+        3,
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .ends_with("error: 1 of 4 targets did not sync: offline\n"),
+        "{}",
+        run.stderr
+    );
+    let creates = |make: &dyn Fn(&Entry, bool) -> Option<Json>| -> Vec<String> {
+        entries
+            .iter()
+            .filter(|(uid, _)| *uid != "user0003")
+            .filter_map(|(_, e)| make(e, true))
+            .map(|u| format!("+ create {}", u["userName"].as_str().unwrap_or_default()))
+            .collect()
+    };
+    // A section lists its changes, then the users its mapping skipped.
+    let with_skips = |skips: &[String], lines: Vec<String>| -> Vec<String> {
+        lines.into_iter().chain(skips.iter().cloned()).collect()
+    };
+    let generic_created = |name| {
+        section(
+            name,
+            &with_skips(&generic_skips, creates(&generic_user)),
+            "8 to create, 0 to update, 0 to reactivate, 0 to deactivate; 0 unchanged, 3 skipped",
+            "8 created, 0 updated, 0 reactivated, 0 deactivated",
+        )
+    };
+    assert_eq!(
+        without_uuids(&run.stdout),
+        format!(
+            "{}{}{}{}Total: 4 targets, 3 ok, 1 failed; 26 created, 0 updated, 0 reactivated, 0 deactivated, 0 deleted, 0 write(s) failed; 0 unchanged, 7 skipped.\n",
+            generic_created("generic"),
+            section(
+                "base44",
+                &with_skips(std::slice::from_ref(&base44_skip), creates(&base44_user)),
+                "10 to create, 0 to update, 0 to reactivate, 0 to deactivate; 0 unchanged, 1 skipped",
+                "10 created, 0 updated, 0 reactivated, 0 deactivated",
+            ),
+            generic_created("scimmy"),
+            down_section("offline", &peers.down)
+        )
+    );
+    assert_eq!(
+        contents_without_entry_uuid(&peers.first),
+        directory_expected(&entries, generic_user, &[])
+    );
+    assert_eq!(
+        contents(&peers.second),
+        directory_expected(&entries, base44_user, &[])
+    );
+    assert_eq!(
+        contents_without_entry_uuid(&peers.scimmy),
+        directory_expected(&entries, generic_user, &[])
+    );
+    assert_eq!(
+        state_files(&project),
+        [
+            "base44.json",
+            "base44.json.lock",
+            "generic.json",
+            "generic.json.lock",
+            "offline.json.lock",
+            "scimmy.json",
+            "scimmy.json.lock"
+        ]
+    );
+    assert_eq!(
+        audit_counts(&project),
+        counts(&[
+            ("base44", "create", 10),
+            ("generic", "create", 8),
+            ("scimmy", "create", 8)
+        ])
+    );
+
+    // 2. Converged: zero writes on the live targets.
+    let writes = peers.writes();
+    let run = run_once(false, true);
+    let (_, listed) = json_statuses(&run);
+    assert_eq!(
+        listed,
+        statuses(&[
+            ("generic", "ok", 0),
+            ("base44", "ok", 0),
+            ("scimmy", "ok", 0),
+            ("offline", "failed", 1)
+        ])
+    );
+    assert_eq!(peers.writes(), writes, "a converged run writes nothing");
+
+    // 3. Six users leave the directory: 6 of the generic target's 8 is over its tight guard.
+    let deletions: String = LEAVING
+        .iter()
+        .map(|uid| format!("dn: uid={uid},{PEOPLE}\nchangetype: delete\n\n"))
+        .collect();
+    ldap.modify(&deletions);
+    let generic_state = std::fs::read(project.path("state/generic.json")).expect("state");
+    let run = run_once(true, false);
+    assert_eq!(
+        mapped_lines(&run.stderr, DIRECTORY_USERS - LEAVING.len()),
+        3,
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .ends_with("error: 2 of 4 targets did not sync: generic, offline\n"),
+        "{}",
+        run.stderr
+    );
+    // Removals are listed in the order of the state's source ids, which are the entryUUIDs
+    // slapd chose: the lines are checked as a set, then the report as a whole.
+    let text = without_uuids(&run.stdout);
+    let removals = |name: &str, domain: &str| -> Vec<String> {
+        let listed: Vec<String> = text
+            .split(&format!("── target {name}: ok ──\n"))
+            .nth(1)
+            .unwrap_or_default()
+            .lines()
+            .take_while(|l| !l.starts_with("Plan: "))
+            .filter(|l| l.starts_with("- deactivate "))
+            .map(str::to_owned)
+            .collect();
+        let mut sorted = listed.clone();
+        sorted.sort();
+        let expected: Vec<String> = LEAVING
+            .iter()
+            .map(|uid| format!("- deactivate {uid}{domain}"))
+            .collect();
+        assert_eq!(sorted, expected, "{name}");
+        listed
+    };
+    let base44_removals = removals("base44", "@example.com");
+    let scimmy_removals = removals("scimmy", "");
+    assert_eq!(
+        text,
+        format!(
+            "{}{}{}{}Total: 4 targets, 2 ok, 2 failed; 0 created, 0 updated, 0 reactivated, 12 deactivated, 0 deleted, 0 write(s) failed; 6 unchanged, 4 skipped.\n",
+            refused_section("generic", 6, 8, 75),
+            section(
+                "base44",
+                &with_skips(std::slice::from_ref(&base44_skip), base44_removals),
+                "0 to create, 0 to update, 0 to reactivate, 6 to deactivate; 4 unchanged, 1 skipped",
+                "0 created, 0 updated, 0 reactivated, 6 deactivated",
+            ),
+            section(
+                "scimmy",
+                &with_skips(&generic_skips, scimmy_removals),
+                "0 to create, 0 to update, 0 to reactivate, 6 to deactivate; 2 unchanged, 3 skipped",
+                "0 created, 0 updated, 0 reactivated, 6 deactivated",
+            ),
+            down_section("offline", &peers.down)
+        )
+    );
+    assert_eq!(
+        contents_without_entry_uuid(&peers.first),
+        directory_expected(&entries, generic_user, &[]),
+        "the refused target is untouched"
+    );
+    assert_eq!(
+        std::fs::read(project.path("state/generic.json")).expect("state"),
+        generic_state,
+        "a refused run does not rewrite its target's state"
+    );
+    assert_eq!(
+        contents(&peers.second),
+        directory_expected(&entries, base44_user, &LEAVING)
+    );
+    assert_eq!(
+        contents_without_entry_uuid(&peers.scimmy),
+        directory_expected(&entries, generic_user, &LEAVING)
+    );
+    assert_eq!(
+        audit_counts(&project),
+        counts(&[
+            ("base44", "create", 10),
+            ("base44", "deactivate", 6),
+            ("generic", "create", 8),
+            ("scimmy", "create", 8),
+            ("scimmy", "deactivate", 6)
+        ])
+    );
+
+    // 4. Nothing more to write; the guard still refuses.
+    let writes = peers.writes();
+    let run = run_once(false, true);
+    let (_, listed) = json_statuses(&run);
+    assert_eq!(
+        listed,
+        statuses(&[
+            ("generic", "refused", 1),
+            ("base44", "ok", 0),
+            ("scimmy", "ok", 0),
+            ("offline", "failed", 1)
+        ])
+    );
+    assert_eq!(peers.writes(), writes, "a converged run writes nothing");
+    std::thread::scope(|scope| {
+        scope.spawn(move || drop(ldap));
+        peers.stop();
+    });
 }

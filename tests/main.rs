@@ -30,3 +30,4 @@ mod no_panic;
 mod peers_e2e;
 mod presets;
 mod sync_e2e;
+mod upgrade;

@@ -140,6 +140,18 @@ fn a_single_target_config_and_state_from_before_many_targets_sync_with_zero_writ
         assert_eq!(report["summary"]["unchanged"], 4);
         assert_eq!(report["requests"]["writes"], 0);
         assert_eq!(std::fs::read_to_string(&state_file).expect("state"), state);
+        // No other state file appeared (none named after the target, say).
+        let lock = format!("{file}.lock");
+        let mut expected = vec![
+            "app.map",
+            "audit.jsonl",
+            "scimsync.toml",
+            file,
+            lock.as_str(),
+            "users.json",
+        ];
+        expected.sort_unstable();
+        assert_eq!(files_under(project.dir.path()), expected);
     }
     assert_eq!(users(&server), left_by_old_binary);
 }
@@ -165,7 +177,7 @@ fn files_under(dir: &Path) -> Vec<String> {
     files
 }
 
-/// A run that writes nothing leaves no audit line (the log may not even exist).
+/// A run that writes nothing leaves no audit line (the log is opened, so it exists, empty).
 fn assert_no_audit_lines(path: &Path) {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     assert_eq!(text, "", "audit lines of a run that wrote nothing");

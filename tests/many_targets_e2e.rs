@@ -8,7 +8,9 @@
 //! 2. a second run converges: zero writes on the live targets (`--output json` statuses);
 //! 3. most users leave the directory: the targets with a loose `[target.sync.safety]`
 //!    deactivate them, the one with a tight guard refuses and writes nothing;
-//! 4. a fourth run writes nothing more, and the guard still refuses.
+//! 4. a fourth run writes nothing more, and the guard still refuses;
+//! 5. (export) `--target` with `--allow-mass-deactivation` applies the refused target's
+//!    removals alone.
 //!
 //! The directory is read once per run however many targets there are: the export is a named
 //! pipe that counts its readers (a second read in a run would be counted, or hang without a
@@ -712,6 +714,32 @@ fn a_json_export_syncs_to_four_targets_one_down_one_refused() {
         ])
     );
     assert_eq!(peers.writes(), writes, "a converged run writes nothing");
+
+    // 5. The admin confirms the removals for the refused target alone: `--target` runs it
+    //    (and reads the export once more); the others are not touched.
+    let [first, _, scimmy] = peers.writes();
+    let run = pipe.sync(
+        export_of(&staying),
+        &config,
+        &["--target", "appspace", "--allow-mass-deactivation"],
+    );
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    assert_eq!(
+        run.stdout,
+        format!(
+            "{}Total: 1 targets, 1 ok, 0 failed; 0 created, 0 updated, 0 reactivated, 7 deactivated, 0 deleted, 0 write(s) failed; 3 unchanged, 0 skipped.\n",
+            deactivated("appspace")
+        )
+    );
+    assert_eq!(
+        contents(&peers.second),
+        expected(Person::appspace, &stayers)
+    );
+    assert_eq!(peers.writes(), [first, writes[1] + 7, scimmy]);
+    assert_eq!(
+        audit_counts(&project)[&("appspace".to_owned(), "deactivate".to_owned())],
+        7
+    );
     peers.stop();
 }
 

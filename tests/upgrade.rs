@@ -3,17 +3,17 @@
 //!
 //! The fixtures in `tests/fixtures/upgrade/` were written by that commit's binary
 //! (`regenerate.sh` there says how): its state file, the users it left on the server, and what
-//! its no-op run and `state show` printed. A state file names its target's URL and holds the
-//! ids that server gave, so the test re-creates the same users on a fresh scim2-server and
-//! puts that server's URL and ids in place of the old ones; every other byte of the state is
-//! the old binary's.
+//! its no-op run, `check` and `state show` printed. A state file names its target's URL and
+//! holds the ids that server gave, so the test re-creates the same users on a fresh
+//! scim2-server and puts that server's URL and ids in place of the old ones; every other byte
+//! of the state is the old binary's.
 
 use std::path::Path;
 
 use serde_json::Value as Json;
 
 use crate::support;
-use support::{Project, ScimServer, scimsync};
+use support::{Project, ScimServer, scimsync, scimsync_in};
 
 fn fixture(name: &str) -> String {
     let path = support::repo().join("tests/fixtures/upgrade").join(name);
@@ -121,6 +121,14 @@ fn a_single_target_config_and_state_from_before_many_targets_sync_with_zero_writ
             "[state] path = {setting}: the state is not rewritten"
         );
         assert_no_audit_lines(&project.path("audit.jsonl"));
+
+        let check = scimsync_in(
+            &["check", "--config", "scimsync.toml"],
+            token,
+            Some(project.dir.path()),
+        );
+        assert_eq!(check.code, 0, "{}", check.all_output());
+        assert_eq!(check.stdout, fixture("check.stdout"));
 
         let show = scimsync(&["state", "show", "--config", config], token);
         assert_eq!(show.code, 0, "{}", show.all_output());

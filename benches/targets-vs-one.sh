@@ -11,6 +11,8 @@
 #   three      K=3: base44, appspace and activepieces (benches/ldap/*-ldap.map), one read
 #   separate   the same three targets as three K=1 runs one after the other: what three
 #              configs (three daemons) cost before one config could hold several targets
+#   same       three targets with base44's mapping, one read (a diagnostic: the read asks for
+#              what one target asks for, so the difference from `one` is planning alone)
 # and prints one line per run, then medians, min-max and the ratios. The LDIF and the slapd
 # database are cached under target/bench-ldap/N (shared with benches/ldap-vs-ldapsearch.sh).
 set -euo pipefail
@@ -31,6 +33,8 @@ trap cleanup EXIT
 url=$(LDAP_LOG=none "$peers/ldap-server.sh" start 0 "$work/users.ldif" "$work/slapd" | head -n1)
 
 targets=(base44 appspace activepieces)
+# Two more targets with base44's mapping, after the three (K counts from the top).
+copies=(base44-b base44-c)
 config=$work/targets.toml
 {
   cat <<TOML
@@ -50,9 +54,9 @@ dir = "$work/state"
 [defaults]
 token_env = "UNUSED"
 TOML
-  for t in "${targets[@]}"; do
+  for t in "${targets[@]}" "${copies[@]}"; do
     printf '\n[[target]]\nname = "%s"\nmapping = "%s"\nurl = "http://127.0.0.1:9/%s"\n' \
-      "$t" "$root/benches/ldap/$t-ldap.map" "$t"
+      "$t" "$root/benches/ldap/${t%-[bc]}-ldap.map" "$t"
   done
 } >"$config"
 
@@ -76,6 +80,7 @@ for r in $(seq "$ROUNDS"); do
   run one "$r" 1
   run three "$r" 3
   for t in "${targets[@]}"; do run separate "$r" "$t"; done
+  run same "$r" base44 "${copies[@]}"
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -87,6 +92,7 @@ def per_round(label, key, combine):
     return [combine([r[key] for r in runs if r["run"] == label and r["round"] == n]) for n in rounds]
 one = {k: per_round("one", k, sum) for k in ("total_s", "cpu_s", "peak_rss_mb")}
 three = {k: per_round("three", k, sum) for k in ("total_s", "cpu_s", "peak_rss_mb")}
+same = {k: per_round("same", k, sum) for k in ("total_s", "cpu_s", "peak_rss_mb")}
 sep = {"total_s": per_round("separate", "total_s", sum), "cpu_s": per_round("separate", "cpu_s", sum),
        "peak_rss_mb": per_round("separate", "peak_rss_mb", max),
        "rss_sum": per_round("separate", "peak_rss_mb", sum)}
@@ -99,6 +105,7 @@ print("| --- | --- | --- | --- |")
 print(f"| 1 target (base44) | {cell(one['total_s'], ' s')} | {cell(one['cpu_s'], ' s')} | {cell(one['peak_rss_mb'], ' MB')} |")
 print(f"| 3 targets, one read | {cell(three['total_s'], ' s')} | {cell(three['cpu_s'], ' s')} | {cell(three['peak_rss_mb'], ' MB')} |")
 print(f"| 3 separate reads (sum; RSS: largest process) | {cell(sep['total_s'], ' s')} | {cell(sep['cpu_s'], ' s')} | {cell(sep['peak_rss_mb'], ' MB')} |")
+print(f"| 3 targets, same mapping (base44 x3), one read | {cell(same['total_s'], ' s')} | {cell(same['cpu_s'], ' s')} | {cell(same['peak_rss_mb'], ' MB')} |")
 print(f"  (3 separate reads' peak RSS summed, as three daemons reading at once: {cell(sep['rss_sum'], ' MB')})")
 med = statistics.median
 def ratios(a, b):
@@ -107,6 +114,8 @@ def ratios(a, b):
 print(f"3 targets / 1 target: time {ratios(three['total_s'], one['total_s'])} [target <= 1.3x],"
       f" CPU {ratios(three['cpu_s'], one['cpu_s'])},"
       f" peak RSS {ratios(three['peak_rss_mb'], one['peak_rss_mb'])} [target <= 1.5x]")
+print(f"3 targets with base44's mapping / 1 target: time {ratios(same['total_s'], one['total_s'])},"
+      f" CPU {ratios(same['cpu_s'], one['cpu_s'])}, peak RSS {ratios(same['peak_rss_mb'], one['peak_rss_mb'])}")
 print(f"3 targets, one read / 3 separate reads: time {ratios(three['total_s'], sep['total_s'])},"
       f" CPU {ratios(three['cpu_s'], sep['cpu_s'])}")
 for r in runs:

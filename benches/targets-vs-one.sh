@@ -64,11 +64,21 @@ bin=$(bench_binary targets_read)
 log=$work/targets-vs-one.jsonl
 : >"$log"
 
-# run LABEL ROUND ARGS...: one process, its JSON line tagged and kept in $log.
+slapd_pid=$(cat "$work/slapd/slapd.pid")
+# slapd_cpu: slapd's user + system CPU seconds so far (its share of a read is not in the bench
+# process's own CPU time).
+slapd_cpu() { awk -v t="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); print ($12 + $13) / t}' "/proc/$slapd_pid/stat"; }
+
+# run LABEL ROUND ARGS...: one process, its JSON line tagged with slapd's CPU for it and kept in
+# $log.
 run() {
-  local label=$1 round=$2 line
+  local label=$1 round=$2 line before after
   shift 2
+  before=$(slapd_cpu)
   line=$("$bin" "$config" "$@")
+  after=$(slapd_cpu)
+  line=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d["slapd_cpu_s"]=round(float(sys.argv[3])-float(sys.argv[2]), 2); print(json.dumps(d))' \
+    "$line" "$before" "$after")
   echo "round $round $label ($*): $line"
   python3 -c 'import json,sys; d=json.loads(sys.argv[3]); d["run"]=sys.argv[1]; d["round"]=int(sys.argv[2]); print(json.dumps(d))' \
     "$label" "$round" "$line" >>"$log"
@@ -90,34 +100,38 @@ runs = [json.loads(l) for l in open(sys.argv[1])]
 rounds = sorted({r["round"] for r in runs if r["round"] > 0})
 def per_round(label, key, combine):
     return [combine([r[key] for r in runs if r["run"] == label and r["round"] == n]) for n in rounds]
-one = {k: per_round("one", k, sum) for k in ("total_s", "cpu_s", "peak_rss_mb")}
-three = {k: per_round("three", k, sum) for k in ("total_s", "cpu_s", "peak_rss_mb")}
-same = {k: per_round("same", k, sum) for k in ("total_s", "cpu_s", "peak_rss_mb")}
+one = {k: per_round("one", k, sum) for k in ("total_s", "cpu_s", "slapd_cpu_s", "peak_rss_mb")}
+three = {k: per_round("three", k, sum) for k in ("total_s", "cpu_s", "slapd_cpu_s", "peak_rss_mb")}
+same = {k: per_round("same", k, sum) for k in ("total_s", "cpu_s", "slapd_cpu_s", "peak_rss_mb")}
 sep = {"total_s": per_round("separate", "total_s", sum), "cpu_s": per_round("separate", "cpu_s", sum),
+       "slapd_cpu_s": per_round("separate", "slapd_cpu_s", sum),
        "peak_rss_mb": per_round("separate", "peak_rss_mb", max),
        "rss_sum": per_round("separate", "peak_rss_mb", sum)}
 def cell(xs, unit):
     return f"{statistics.median(xs):.3f}{unit} ({min(xs):.3f}-{max(xs):.3f})" if unit == " s" \
         else f"{statistics.median(xs):.0f}{unit} ({min(xs):.0f}-{max(xs):.0f})"
 print(f"N={sys.argv[2]} users, {len(rounds)} rounds; median (min-max)")
-print("| run | wall time | CPU time | peak RSS |")
-print("| --- | --- | --- | --- |")
-print(f"| 1 target (base44) | {cell(one['total_s'], ' s')} | {cell(one['cpu_s'], ' s')} | {cell(one['peak_rss_mb'], ' MB')} |")
-print(f"| 3 targets, one read | {cell(three['total_s'], ' s')} | {cell(three['cpu_s'], ' s')} | {cell(three['peak_rss_mb'], ' MB')} |")
-print(f"| 3 separate reads (sum; RSS: largest process) | {cell(sep['total_s'], ' s')} | {cell(sep['cpu_s'], ' s')} | {cell(sep['peak_rss_mb'], ' MB')} |")
-print(f"| 3 targets, same mapping (base44 x3), one read | {cell(same['total_s'], ' s')} | {cell(same['cpu_s'], ' s')} | {cell(same['peak_rss_mb'], ' MB')} |")
+print("| run | wall time | CPU time (scimsync) | CPU time (slapd) | peak RSS |")
+print("| --- | --- | --- | --- | --- |")
+print(f"| 1 target (base44) | {cell(one['total_s'], ' s')} | {cell(one['cpu_s'], ' s')} | {cell(one['slapd_cpu_s'], ' s')} | {cell(one['peak_rss_mb'], ' MB')} |")
+print(f"| 3 targets, one read | {cell(three['total_s'], ' s')} | {cell(three['cpu_s'], ' s')} | {cell(three['slapd_cpu_s'], ' s')} | {cell(three['peak_rss_mb'], ' MB')} |")
+print(f"| 3 separate reads (sum; RSS: largest process) | {cell(sep['total_s'], ' s')} | {cell(sep['cpu_s'], ' s')} | {cell(sep['slapd_cpu_s'], ' s')} | {cell(sep['peak_rss_mb'], ' MB')} |")
+print(f"| 3 targets, same mapping (base44 x3), one read | {cell(same['total_s'], ' s')} | {cell(same['cpu_s'], ' s')} | {cell(same['slapd_cpu_s'], ' s')} | {cell(same['peak_rss_mb'], ' MB')} |")
 print(f"  (3 separate reads' peak RSS summed, as three daemons reading at once: {cell(sep['rss_sum'], ' MB')})")
 med = statistics.median
+def both(run):
+    return [a + b for a, b in zip(run["cpu_s"], run["slapd_cpu_s"])]
 def ratios(a, b):
     paired = [x / y for x, y in zip(a, b)]
     return f"{med(a) / med(b):.2f}x (per round {min(paired):.2f}-{max(paired):.2f}x)"
 print(f"3 targets / 1 target: time {ratios(three['total_s'], one['total_s'])} [target <= 1.3x],"
       f" CPU {ratios(three['cpu_s'], one['cpu_s'])},"
+      f" CPU with slapd's {ratios(both(three), both(one))},"
       f" peak RSS {ratios(three['peak_rss_mb'], one['peak_rss_mb'])} [target <= 1.5x]")
 print(f"3 targets with base44's mapping / 1 target: time {ratios(same['total_s'], one['total_s'])},"
       f" CPU {ratios(same['cpu_s'], one['cpu_s'])}, peak RSS {ratios(same['peak_rss_mb'], one['peak_rss_mb'])}")
 print(f"3 targets, one read / 3 separate reads: time {ratios(three['total_s'], sep['total_s'])},"
-      f" CPU {ratios(three['cpu_s'], sep['cpu_s'])}")
+      f" CPU {ratios(three['cpu_s'], sep['cpu_s'])}, CPU with slapd's {ratios(both(three), both(sep))}")
 for r in runs:
     if r["run"] == "three":
         print("desired per target (one read):", ", ".join(f"{d['target']} {d['desired']}" for d in r["desired"]),

@@ -14,7 +14,8 @@
 #   same       three targets with base44's mapping, one read (a diagnostic: the read asks for
 #              what one target asks for, so the difference from `one` is planning alone)
 # and prints one line per run, then medians, min-max and the ratios. The LDIF and the slapd
-# database are cached under target/bench-ldap/N (shared with benches/ldap-vs-ldapsearch.sh).
+# database are cached under target/bench-ldap/N, shared with benches/ldap-vs-ldapsearch.sh (so
+# the two scripts are not run at the same time).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=benches/lib.sh

@@ -16,6 +16,22 @@ pub fn rss_mb() -> f64 {
     status_mb("VmRSS:")
 }
 
+/// User + system CPU time of the whole process so far, in seconds (from /proc/self/stat, in
+/// clock ticks of 1/100 s, Linux's USER_HZ): steadier than wall time on a shared machine.
+#[allow(dead_code)]
+pub fn cpu_s() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the command name (which may hold spaces), closed by its last ')'.
+            let rest = &s[s.rfind(')')? + 2..];
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+            Some((ticks(11)? + ticks(12)?) / 100.0)
+        })
+        .unwrap_or(f64::NAN)
+}
+
 fn status_mb(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -29,6 +45,7 @@ fn status_mb(field: &str) -> f64 {
 }
 
 /// The config named by the first argument, and its compiled mapping.
+#[allow(dead_code)]
 pub fn config_and_plan(
     usage: &str,
 ) -> Result<(scimsync::config::Config, scimsync_lang::mapping::Plan), String> {

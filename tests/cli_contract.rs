@@ -596,3 +596,61 @@ fn eval_reads_bare_okta_names_with_a_warning() {
     );
     assert!(run.stderr.contains("`lastName` is read as `user.lastName`"));
 }
+
+/// `state show | head`: the reader closing the pipe early ends `state show` quietly with
+/// success, in both forms (a state larger than a pipe's buffer, so the write meets the close).
+#[test]
+fn state_show_into_a_pipe_closed_early_ends_quietly() {
+    use std::io::Read as _;
+    use std::process::{Command, Stdio};
+
+    let project = Project::new();
+    project.write("test.map", "userName = login\n");
+    project.config("http://127.0.0.1:9/scim/v2");
+    let users: serde_json::Map<String, serde_json::Value> = (0..5000)
+        .map(|i| {
+            (
+                format!("user{i:05}"),
+                serde_json::json!({
+                    "id": format!("{i:032x}"),
+                    "userName": format!("user{i:05}@example.com"),
+                    "active": true,
+                    "fingerprint": "63444c4ee951aced",
+                }),
+            )
+        })
+        .collect();
+    let state = serde_json::json!({
+        "version": 2,
+        "target": "http://127.0.0.1:9/scim/v2",
+        "users": users,
+    });
+    project.write("state/state.json", &state.to_string());
+
+    for output in ["text", "json"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_scimsync"))
+            .args([
+                "state",
+                "show",
+                "--config",
+                "scimsync.toml",
+                "--output",
+                output,
+            ])
+            .current_dir(project.dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn scimsync");
+        let mut first = [0_u8; 64];
+        let mut stdout = child.stdout.take().expect("stdout");
+        stdout
+            .read_exact(&mut first)
+            .expect("the start of the output");
+        drop(stdout);
+        let out = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{output}: {stderr}");
+        assert_eq!(stderr, "", "{output}");
+    }
+}

@@ -87,7 +87,7 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode, CliError> {
         config.as_ref(),
         &mut [Mapper::against(&plan, now, &[])],
     )?;
-    print!("{}", explain(&plan, &file, &record, now));
+    super::stdout::print(&explain(&plan, &file, &record, now))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -9,6 +9,7 @@ mod explain;
 mod fmt;
 mod map;
 mod state;
+mod stdout;
 mod sync;
 
 use std::process::ExitCode;

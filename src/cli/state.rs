@@ -87,37 +87,39 @@ fn exit_code(failed: bool) -> ExitCode {
 
 fn show_all(config: &Config, output: super::sync::Output) -> Result<ExitCode, CliError> {
     let many = config.form == Form::Many;
+    let mut out = String::new();
     match output {
         super::sync::Output::Json => {
             let mut states = serde_json::Map::new();
             for target in &config.targets {
                 let state = State::load(&target.state, &target.scim.url)?;
-                let document = serde_json::to_value(&state).unwrap_or_default();
-                if !many {
-                    println!(
-                        "{}",
-                        serde_json::to_string_pretty(&document).unwrap_or_default()
-                    );
-                    return Ok(ExitCode::SUCCESS);
-                }
-                states.insert(target.name.clone(), document);
+                states.insert(
+                    target.name.clone(),
+                    serde_json::to_value(&state).unwrap_or_default(),
+                );
             }
-            let document = serde_json::json!({ "targets": states });
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&document).unwrap_or_default()
-            );
+            // The single form prints its one state file as it always did.
+            let document = match (many, states.values().next()) {
+                (false, Some(only)) => only.clone(),
+                _ => serde_json::json!({ "targets": states }),
+            };
+            out = serde_json::to_string_pretty(&document).unwrap_or_default() + "\n";
         }
         super::sync::Output::Text => {
             for target in &config.targets {
                 let state = State::load(&target.state, &target.scim.url)?;
                 if many {
-                    println!("── target {} ({}) ──", target.name, target.state.display());
+                    out.push_str(&format!(
+                        "── target {} ({}) ──\n",
+                        target.name,
+                        target.state.display()
+                    ));
                 }
-                print!("{}", show(&state));
+                out.push_str(&show(&state));
             }
         }
     }
+    super::stdout::print(&out)?;
     Ok(exit_code(report_rejected(config)))
 }
 

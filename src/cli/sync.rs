@@ -1,6 +1,5 @@
 //! `scimsync sync --config FILE [--target NAME]... [--dry-run] [--output text|json]`.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -9,6 +8,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use super::error::CliError;
+use super::stdout::{print, print_json};
 use crate::config::{Config, Form};
 use crate::observe::progress::Progress;
 use crate::sync::observed::{RunOutcome, run_once};
@@ -102,13 +102,11 @@ fn single_target(
             })?;
         }
         Output::Text => {
-            print!(
-                "{}",
-                render::report_text_listing(&report, args.dry_run, verbose)
-            );
+            let mut text = render::report_text_listing(&report, args.dry_run, verbose);
             if let Some(applied) = &report.applied {
-                print!("{}", render::applied_text_listing(applied, verbose));
+                text.push_str(&render::applied_text_listing(applied, verbose));
             }
+            print(&text)?;
         }
     }
     if let Some(held) = report.held_off {
@@ -134,7 +132,7 @@ fn many_targets(
 ) -> Result<ExitCode, CliError> {
     match args.output {
         Output::Json => print_json(&targets::json(outcome, args.dry_run))?,
-        Output::Text => print!("{}", targets::text(outcome, args.dry_run, verbose)),
+        Output::Text => print(&targets::text(outcome, args.dry_run, verbose))?,
     }
     let failed: Vec<&str> = outcome
         .targets
@@ -152,14 +150,6 @@ fn many_targets(
         failed: failed.iter().map(|n| (*n).to_owned()).collect(),
         of: outcome.targets.len(),
     })
-}
-
-fn print_json(document: &impl serde::Serialize) -> Result<(), CliError> {
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    serde_json::to_writer_pretty(&mut out, document)
-        .and_then(|()| writeln!(out).map_err(serde_json::Error::io))
-        .and_then(|()| out.flush().map_err(serde_json::Error::io))
-        .map_err(CliError::Report)
 }
 
 /// The first SIGINT (Ctrl-C) or SIGTERM stops new writes: those in flight finish and the state

@@ -75,7 +75,7 @@ pub(super) fn explain_targets(
             Section::Broken(format!("error: {}", rejected.problem)),
         )
     }));
-    print!("{}", render(&record, &sections));
+    super::super::stdout::print(&render(&record, &sections))?;
     let broken: Vec<String> = sections
         .iter()
         .filter(|(_, s)| matches!(s, Section::Broken(_)))

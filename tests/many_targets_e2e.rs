@@ -154,7 +154,7 @@ const TIGHT: &str = "max_deactivation_percent = 10.0\nalways_allowed = 0";
 /// The down target's section: it fails alone, before any write.
 fn down_section(name: &str, url: &str) -> String {
     format!(
-        "── target {name}: failed ──\nerror: cannot list the target's users: cannot reach {url}/Users?startIndex=1&count=200: Connection refused (os error 111)\n"
+        "── target {name}: failed ──\nerror: cannot list the target's users: cannot reach {url}/Users?startIndex=1&count=200: Connection refused (os error 111)\n\n"
     )
 }
 
@@ -168,13 +168,13 @@ fn section(name: &str, lines: &[String], plan: &str, applied: &str) -> String {
         out.push_str(line);
         out.push('\n');
     }
-    out.push_str(&format!("Plan: {plan}.\nApplied: {applied}; 0 failed.\n"));
+    out.push_str(&format!("Plan: {plan}.\nApplied: {applied}; 0 failed.\n\n"));
     out
 }
 
 fn refused_section(name: &str, would: usize, of: usize, percent: usize) -> String {
     format!(
-        "── target {name}: refused by the safety guard ──\nerror: refusing to sync: this run would deactivate or delete {would} of {of} managed users ({percent}%), above the threshold (100 users or 10%); nothing was written. If this is intended, run once with --allow-mass-deactivation, or raise max_deactivations / max_deactivation_percent in [sync.safety]\n"
+        "── target {name}: refused by the safety guard ──\nerror: refusing to sync: this run would deactivate or delete {would} of {of} managed users ({percent}%), above the threshold (100 users or 10%); nothing was written. If this is intended, run once with --allow-mass-deactivation, or raise max_deactivations / max_deactivation_percent in [sync.safety]\n\n"
     )
 }
 
@@ -578,7 +578,7 @@ fn a_json_export_syncs_to_four_targets_one_down_one_refused() {
     assert_eq!(
         run.stdout,
         format!(
-            "{}{}{}{}Total: 4 targets, 3 ok, 1 failed; 30 created, 0 updated, 0 reactivated, 0 deactivated, 0 deleted, 0 write(s) failed; 0 unchanged, 0 skipped.\n",
+            "{}{}{}{}Total: 4 targets, 3 ok, 1 failed; 30 created, 0 updated, 0 reactivated, 0 deactivated; 0 write(s) failed; 0 unchanged, 0 skipped.\n",
             created("base44"),
             created("appspace"),
             created("scimmy"),
@@ -665,7 +665,7 @@ fn a_json_export_syncs_to_four_targets_one_down_one_refused() {
     assert_eq!(
         run.stdout,
         format!(
-            "{}{}{}{}Total: 4 targets, 2 ok, 2 failed; 0 created, 0 updated, 0 reactivated, 14 deactivated, 0 deleted, 0 write(s) failed; 6 unchanged, 0 skipped.\n",
+            "{}{}{}{}Total: 4 targets, 2 ok, 2 failed; 0 created, 0 updated, 0 reactivated, 14 deactivated; 0 write(s) failed; 6 unchanged, 0 skipped.\n",
             deactivated("base44"),
             refused_section("appspace", 7, 10, 70),
             deactivated("scimmy"),
@@ -727,7 +727,7 @@ fn a_json_export_syncs_to_four_targets_one_down_one_refused() {
     assert_eq!(
         run.stdout,
         format!(
-            "{}Total: 1 targets, 1 ok, 0 failed; 0 created, 0 updated, 0 reactivated, 7 deactivated, 0 deleted, 0 write(s) failed; 3 unchanged, 0 skipped.\n",
+            "{}Total: 1 target, 1 ok, 0 failed; 0 created, 0 updated, 0 reactivated, 7 deactivated; 0 write(s) failed; 3 unchanged, 0 skipped.\n",
             deactivated("appspace")
         )
     );
@@ -1038,7 +1038,7 @@ fn an_ldap_directory_syncs_to_four_targets_one_down_one_refused() {
     assert_eq!(
         without_uuids(&run.stdout),
         format!(
-            "{}{}{}{}Total: 4 targets, 3 ok, 1 failed; 26 created, 0 updated, 0 reactivated, 0 deactivated, 0 deleted, 0 write(s) failed; 0 unchanged, 7 skipped.\n",
+            "{}{}{}{}Total: 4 targets, 3 ok, 1 failed; 26 created, 0 updated, 0 reactivated, 0 deactivated; 0 write(s) failed; 0 unchanged, 7 skipped.\n",
             generic_created("generic"),
             section(
                 "base44",
@@ -1145,7 +1145,7 @@ fn an_ldap_directory_syncs_to_four_targets_one_down_one_refused() {
     assert_eq!(
         text,
         format!(
-            "{}{}{}{}Total: 4 targets, 2 ok, 2 failed; 0 created, 0 updated, 0 reactivated, 12 deactivated, 0 deleted, 0 write(s) failed; 6 unchanged, 4 skipped.\n",
+            "{}{}{}{}Total: 4 targets, 2 ok, 2 failed; 0 created, 0 updated, 0 reactivated, 12 deactivated; 0 write(s) failed; 6 unchanged, 4 skipped.\n",
             refused_section("generic", 6, 8, 75),
             section(
                 "base44",

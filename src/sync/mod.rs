@@ -16,6 +16,7 @@ pub mod desired;
 pub mod diff;
 pub mod event;
 pub mod failure;
+mod fan_out;
 pub mod groups;
 pub mod kept;
 pub mod observed;

@@ -537,6 +537,9 @@ impl Plan {
                 });
             }
         }
+        // A run keeps every user's values until it is diffed: no room for the rules that gave
+        // nothing.
+        user.values.shrink_to_fit();
         Ok(Outcome::Mapped(user))
     }
 }

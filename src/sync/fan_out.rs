@@ -117,3 +117,120 @@ fn spawn_planner(
     });
     (queue, planner)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::desired::compute_against;
+    use scimsync_lang::mapping::{SourceFile, compile};
+    use scimsync_source::SourceConfig;
+
+    /// Picks among three candidates by what the target and earlier users hold: its result
+    /// depends on the order the users are mapped in.
+    const UNIQUE_MAP: &str = r#"dialect entra
+match externalId
+externalId <- [objectId]
+userName <- SelectUniqueValue(
+      Join("@", Join(".", [first], [last]), "contoso.com"),
+      Join("@", Join(".", Mid([first], 1, 1), [last]), "contoso.com"),
+      Join("@", Join(".", Mid([first], 1, 2), [last]), "contoso.com"))
+    on create
+"#;
+    const PLAIN_MAP: &str = "userName <- user.email\nname.familyName <- user.last\n";
+
+    /// A JSON Lines export of `count` users (more than two reader batches), then `tail`.
+    fn export(dir: &std::path::Path, count: usize, tail: &str) -> SourceConfig {
+        let firsts = ["John", "Jane", "Joe", "Ann"];
+        let mut text = String::new();
+        for i in 0..count {
+            let user = serde_json::json!({
+                "id": format!("u{i}"),
+                "objectId": format!("u{i}"),
+                "first": firsts[i % firsts.len()],
+                "last": format!("Smith{}", i / 7),
+                "email": format!("user{i}@example.com"),
+            });
+            text.push_str(&format!("{user}\n"));
+        }
+        text.push_str(tail);
+        let path = dir.join("users.jsonl");
+        std::fs::write(&path, text).unwrap();
+        toml::from_str(&format!(
+            "kind = \"json\"\nformat = \"plain\"\npath = {:?}\n",
+            path.display().to_string()
+        ))
+        .unwrap()
+    }
+
+    fn plan(text: &str) -> Arc<Plan> {
+        Arc::new(compile(&SourceFile::new("t.map", text)).unwrap())
+    }
+
+    fn reading(source: &SourceConfig, plans: &[Arc<Plan>]) -> Reading {
+        let projection = plans
+            .iter()
+            .map(|p| crate::sync::source_projection(p))
+            .reduce(|all, one| all.union(&one))
+            .unwrap();
+        Reading::start(source, &projection, Utc::now()).unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn each_planner_maps_every_user_in_the_source_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = export(dir.path(), 1100, "");
+        let plans = [plan(UNIQUE_MAP), plan(PLAIN_MAP), plan(UNIQUE_MAP)];
+        let target = vec![serde_json::json!({"id": "t1", "userName": "Jane.Smith0@contoso.com"})];
+        let inputs = vec![
+            PlanInput {
+                plan: Arc::clone(&plans[0]),
+                target_users: target.clone(),
+            },
+            PlanInput {
+                plan: Arc::clone(&plans[1]),
+                target_users: Vec::new(),
+            },
+            PlanInput {
+                plan: Arc::clone(&plans[2]),
+                target_users: Vec::new(),
+            },
+        ];
+        let now = Utc::now();
+        let planned = plan_each(reading(&source, &plans), inputs, now)
+            .await
+            .unwrap();
+
+        let records = scimsync_source::load(&source).unwrap();
+        let targets: [&[Json]; 3] = [&target, &[], &[]];
+        assert_eq!(planned.len(), 3);
+        for ((planned, plan), target) in planned.iter().zip(&plans).zip(targets) {
+            let one_by_one = compute_against(plan, &records, now, target);
+            assert_eq!(planned.source.desired, one_by_one);
+            assert_eq!(planned.target_users, target);
+        }
+        // The target's user took a first choice: the first planner's picks differ from the
+        // third's, which has no target.
+        assert_ne!(planned[0].source.desired, planned[2].source.desired);
+        assert_eq!(planned[1].source.desired.users.len(), 1100);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_that_breaks_after_some_batches_fails_the_planning() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = export(dir.path(), 700, "{\"id\": \"broken\"\n");
+        let plans = [plan(PLAIN_MAP), plan(UNIQUE_MAP)];
+        let inputs = plans
+            .iter()
+            .map(|plan| PlanInput {
+                plan: Arc::clone(plan),
+                target_users: Vec::new(),
+            })
+            .collect();
+        let planned = plan_each(reading(&source, &plans), inputs, Utc::now()).await;
+        assert!(
+            matches!(planned, Err(SyncError::Source(_))),
+            "{:?}",
+            planned.map(|p| p.len())
+        );
+    }
+}

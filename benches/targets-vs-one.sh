@@ -5,6 +5,7 @@
 #
 #   benches/targets-vs-one.sh              # N=100000 users, 5 rounds
 #   N=10000 ROUNDS=3 benches/targets-vs-one.sh
+#   BIN=/tmp/targets_read.before benches/targets-vs-one.sh   # a saved build of the bench
 #
 # Each round runs, one process each (so each peak RSS is its own configuration's):
 #   one        K=1: base44 (benches/ldap/base44-ldap.map)
@@ -61,7 +62,8 @@ TOML
   done
 } >"$config"
 
-bin=$(bench_binary targets_read)
+# BIN=path runs a saved build of benches/targets_read.rs instead (a before/after comparison).
+bin=${BIN:-$(bench_binary targets_read)}
 log=$work/targets-vs-one.jsonl
 : >"$log"
 

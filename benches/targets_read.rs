@@ -40,7 +40,7 @@ fn main() -> Result<(), String> {
     let config = Config::load(&PathBuf::from(path)).map_err(|e| e.to_string())?;
     let config = chosen(&config, which)?;
     let plans = compiled(&config)?;
-    let refs: Vec<&Plan> = plans.iter().map(|(_, plan)| plan.as_ref()).collect();
+    let refs: Vec<Arc<Plan>> = plans.iter().map(|(_, plan)| Arc::clone(plan)).collect();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -4,6 +4,8 @@
 //! deactivated; out-of-scope users are listed so managed ones can be deactivated.
 
 use crate::sync::skip::SkipReason;
+use std::hash::BuildHasher as _;
+
 use chrono::{DateTime, Utc};
 use serde_json::Value as Json;
 
@@ -104,10 +106,88 @@ pub fn compute_against(
 ) -> Desired {
     let mut desired = Desired::default();
     let mut mapper = Mapper::against(plan, now, target_users);
+    let mut keys = KeyIndex::default();
     for record in records {
-        desired.add(record, mapper.map(record));
+        let desire = mapper.map_held(record, &mut keys.over(&desired.users));
+        desired.add(record, desire);
     }
     desired
+}
+
+/// Who holds each match key so far: a second user with a key is skipped (see [`Mapper`]).
+pub trait KeyHolders {
+    /// The source id of the user that holds `key`, and whether that user is active.
+    fn holder(&self, key: &str) -> Option<(&str, bool)>;
+    /// Gives `key` to the user being mapped (`source_id`), which the caller adds next.
+    fn hold(&mut self, key: &str, source_id: &str, active: bool);
+}
+
+/// Holders with copies of each key and source id: for a mapper whose users are not kept
+/// (`scimsync map`, `explain`).
+#[derive(Default)]
+struct KeyCopies(std::collections::HashMap<String, (String, bool)>);
+
+impl KeyHolders for KeyCopies {
+    fn holder(&self, key: &str) -> Option<(&str, bool)> {
+        self.0.get(key).map(|(id, active)| (id.as_str(), *active))
+    }
+
+    fn hold(&mut self, key: &str, source_id: &str, active: bool) {
+        self.0
+            .insert(key.to_owned(), (source_id.to_owned(), active));
+    }
+}
+
+/// The match keys of a desired state as it grows: each key's holder as its place among the
+/// desired users, whose own key, source id and activity are read from there. A run keeps one
+/// per target while it reads; holding no copy of the keys and ids, it costs a few bytes a
+/// user instead of the key and the id again.
+#[derive(Default)]
+pub struct KeyIndex {
+    places: hashbrown::HashTable<usize>,
+    hasher: std::hash::RandomState,
+}
+
+impl KeyIndex {
+    /// The index over `users`, the desired users added so far: each user the mapper gives
+    /// must be added to them before the next is mapped.
+    pub fn over<'a>(&'a mut self, users: &'a [DesiredUser]) -> IndexedKeys<'a> {
+        IndexedKeys { index: self, users }
+    }
+}
+
+/// A [`KeyIndex`] with the users it points into.
+pub struct IndexedKeys<'a> {
+    index: &'a mut KeyIndex,
+    users: &'a [DesiredUser],
+}
+
+impl KeyHolders for IndexedKeys<'_> {
+    fn holder(&self, key: &str) -> Option<(&str, bool)> {
+        let users = self.users;
+        let hash = self.index.hasher.hash_one(key);
+        self.index
+            .places
+            .find(hash, |&place| users[place].match_key() == key)
+            .map(|&place| (users[place].source_id.as_str(), users[place].active))
+    }
+
+    fn hold(&mut self, key: &str, _source_id: &str, _active: bool) {
+        let (users, hasher) = (self.users, &self.index.hasher);
+        // The user about to be added.
+        let place = users.len();
+        let hash = hasher.hash_one(key);
+        match self.index.places.entry(
+            hash,
+            |&held| users[held].match_key() == key,
+            |&held| hasher.hash_one(users[held].match_key()),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(mut held) => *held.get_mut() = place,
+            hashbrown::hash_table::Entry::Vacant(free) => {
+                free.insert(place);
+            }
+        }
+    }
 }
 
 /// What the plan makes of one source record.
@@ -128,8 +208,8 @@ pub struct Mapper<'p> {
     now: DateTime<Utc>,
     /// What `SelectUniqueValue` must avoid.
     taken: TakenValues<'p>,
-    /// Match key → source id of the user that has it, and whether that user is active.
-    keys: std::collections::HashMap<String, (String, bool)>,
+    /// The match keys of the users mapped by [`Mapper::map`], which keeps none of them.
+    own_keys: KeyCopies,
     user_name_path: AttrPath,
     active_path: AttrPath,
 }
@@ -146,13 +226,24 @@ impl<'p> Mapper<'p> {
             plan,
             now,
             taken: TakenValues::new(plan, target_users),
-            keys: std::collections::HashMap::new(),
+            own_keys: KeyCopies::default(),
             user_name_path: AttrPath::core("userName"),
             active_path: AttrPath::core("active"),
         }
     }
 
+    /// Maps `record`, remembering its match key here: for a caller that does not keep the
+    /// users (`scimsync map`, `explain`).
     pub fn map(&mut self, record: &Record) -> Desire {
+        let mut keys = std::mem::take(&mut self.own_keys);
+        let desire = self.map_held(record, &mut keys);
+        self.own_keys = keys;
+        desire
+    }
+
+    /// Maps `record` against the match keys `keys` says are held; a user it gives holds its
+    /// key there from now on, and must be added where `keys` looks for holders.
+    pub fn map_held(&mut self, record: &Record, keys: &mut impl KeyHolders) -> Desire {
         let plan = self.plan;
         let env = Env {
             unique: Some(&self.taken),
@@ -192,7 +283,7 @@ impl<'p> Mapper<'p> {
             Some(Value::Bool(b)) => *b,
             _ => record.active,
         };
-        match self.keys.get(&key) {
+        match keys.holder(&key) {
             // An inactive former self of an active user: as if gone (see `takeover`).
             Some((_, true)) if !active => return Desire::OutOfScope,
             // The active successor of an inactive user takes the key.
@@ -201,12 +292,12 @@ impl<'p> Mapper<'p> {
                 return skip(SkipReason::SameMatchValue {
                     match_path: plan.match_path.clone(),
                     value: match_value.into_owned(),
-                    other: other.clone(),
+                    other: other.to_owned(),
                 });
             }
             None => {}
         }
-        self.keys.insert(key.clone(), (record.id.clone(), active));
+        keys.hold(&key, &record.id, active);
         let key = (key != user_name).then_some(key);
         self.taken.claim(&mapped);
         let fingerprint = fingerprint(&mapped, active);
@@ -361,6 +452,77 @@ mod tests {
         let mut hash = Fnv1a::new();
         hash.bytes(canonical.as_bytes());
         format!("{:016x}", hash.0)
+    }
+
+    /// Users `(id, email, active)` as records.
+    fn records(users: &[(&str, &str, bool)]) -> Vec<Record> {
+        users
+            .iter()
+            .map(|(id, email, active)| {
+                let fields = serde_json::json!({ "email": email });
+                let mut record = Record::from_flat_json((*id).into(), fields.as_object().unwrap());
+                record.active = *active;
+                record
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_match_key_is_held_by_one_user_whether_the_keys_are_indexed_or_copied() {
+        let plan =
+            scimsync_lang::mapping::compile(&scimsync_lang::mapping::source::SourceFile::new(
+                "t.map",
+                "userName <- user.email\n".to_owned(),
+            ))
+            .unwrap();
+        let records = records(&[
+            ("a", "Ann@x", true),
+            ("b", "ann@X", true), // a's key: skipped
+            ("c", "cy@x", false), // inactive
+            ("d", "Cy@x", true),  // the active successor of c takes the key
+            ("e", "cy@x", false), // an inactive former self of d: as if gone
+            ("f", "cy@X", true),  // d's key: skipped
+            ("g", "gus@x", true),
+        ]);
+        let now = Utc::now();
+        let indexed = compute(&plan, &records, now);
+        let ids = |users: &[DesiredUser]| {
+            users
+                .iter()
+                .map(|u| u.source_id.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&indexed.users), ["a", "c", "d", "g"]);
+        assert_eq!(
+            indexed
+                .users
+                .iter()
+                .map(DesiredUser::match_key)
+                .collect::<Vec<_>>(),
+            ["ann@x", "cy@x", "cy@x", "gus@x"]
+        );
+        assert_eq!(indexed.out_of_scope, ["e"]);
+        let skipped: Vec<(&str, &SkipReason)> = indexed
+            .skipped
+            .iter()
+            .map(|s| (s.source_id.as_str(), &s.reason))
+            .collect();
+        let same = |value: &str, other: &str| SkipReason::SameMatchValue {
+            match_path: AttrPath::core("userName"),
+            value: value.to_owned(),
+            other: other.to_owned(),
+        };
+        assert_eq!(
+            skipped,
+            [("b", &same("ann@X", "a")), ("f", &same("cy@X", "d"))]
+        );
+
+        let mut mapper = Mapper::new(&plan, now);
+        let mut copied = Desired::default();
+        for record in &records {
+            copied.add(record, mapper.map(record));
+        }
+        assert_eq!(copied, indexed);
     }
 
     #[test]

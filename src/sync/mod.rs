@@ -16,6 +16,7 @@ pub mod desired;
 pub mod diff;
 pub mod event;
 pub mod failure;
+mod fan_out;
 pub mod groups;
 pub mod kept;
 pub mod observed;
@@ -557,6 +558,8 @@ async fn plan_reading(
 pub struct SourcePlanner<'p> {
     mapper: desired::Mapper<'p>,
     desired: desired::Desired,
+    /// Who holds each match key, as places in `desired.users`.
+    keys: desired::KeyIndex,
     pushed: groups::PushedGroups<'p>,
 }
 
@@ -570,12 +573,15 @@ impl<'p> SourcePlanner<'p> {
         SourcePlanner {
             mapper: desired::Mapper::against(plan, now, target_users),
             desired: desired::Desired::default(),
+            keys: desired::KeyIndex::default(),
             pushed: groups::PushedGroups::new(plan),
         }
     }
 
     pub fn add(&mut self, record: &scimsync_lang::record::Record) {
-        let desire = self.mapper.map(record);
+        let desire = self
+            .mapper
+            .map_held(record, &mut self.keys.over(&self.desired.users));
         self.pushed.add(record, groups::MemberStatus::of(&desire));
         self.desired.add(record, desire);
     }

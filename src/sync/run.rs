@@ -1,5 +1,6 @@
 //! One run over any number of targets: the directory is read **once**, each user is fed to
-//! every target's plan as it is read, then each target is diffed and applied on its own task.
+//! every target's plan as it is read (each target's planner on a thread of its own,
+//! [`fan_out`](super::fan_out)), then each target is diffed and applied on its own task.
 //!
 //! ```text
 //!  target A: lock, state, client ── list ──────────────────────┐ (A's mapping asks its target)
@@ -19,10 +20,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::apply::{Applied, Applier};
+use super::fan_out::{PlanInput, plan_each};
 use super::unique::asks_target;
 use super::{
-    Listed, RunOptions, RunReport, SourceDesired, SourcePlanner, SyncError, apply, connect,
-    list_target, lock_for, note_mapped, plan_changes, record_planned, source_projection,
+    Listed, RunOptions, RunReport, SourceDesired, SyncError, apply, connect, list_target, lock_for,
+    note_mapped, plan_changes, record_planned, source_projection,
 };
 use crate::config::Target;
 use crate::state::State;
@@ -132,26 +134,31 @@ async fn run_ready(
         }
     }
 
-    let planners = listed
-        .iter()
-        .map(|(_, target, users)| SourcePlanner::new(&target.job.plan, options.now, &users.users))
-        .chain(
-            waiting
-                .iter()
-                .map(|(plan, _)| SourcePlanner::new(plan, options.now, &[])),
-        )
+    // The listed users go to the planner that avoids their values, and come back with its
+    // desired state.
+    let inputs = listed
+        .iter_mut()
+        .map(|(_, target, users)| PlanInput {
+            plan: Arc::clone(&target.job.plan),
+            target_users: std::mem::take(&mut users.users),
+        })
+        .chain(waiting.iter().map(|(plan, _)| PlanInput {
+            plan: Arc::clone(plan),
+            target_users: Vec::new(),
+        }))
         .collect();
-    let mut desired = plan_each(reading, planners).await?.into_iter();
+    let mut planned = plan_each(reading, inputs, options.now).await?.into_iter();
 
-    for ((index, target, users), source) in listed.into_iter().zip(desired.by_ref()) {
+    for ((index, target, mut users), planned) in listed.into_iter().zip(planned.by_ref()) {
+        users.users = planned.target_users;
         let options = options.clone();
         tasks.spawn(index, async move {
-            finish_target(target, users, source, &options).await
+            finish_target(target, users, planned.source, &options).await
         });
     }
-    for ((_, send), source) in waiting.into_iter().zip(desired) {
+    for ((_, send), planned) in waiting.into_iter().zip(planned) {
         // A target whose listing failed has ended already; its desired state is dropped.
-        let _ = send.send(source);
+        let _ = send.send(planned.source);
     }
     tasks.join_into(results).await;
     Ok(())
@@ -229,36 +236,25 @@ fn prepare(job: Job, options: &RunOptions) -> Result<Ready, SyncError> {
     })
 }
 
-/// Hands each record, as it is read, to every planner in turn.
-async fn plan_each(
-    reading: scimsync_source::Reading,
-    mut planners: Vec<SourcePlanner<'_>>,
-) -> Result<Vec<SourceDesired>, SyncError> {
-    reading
-        .each(|record| {
-            for planner in &mut planners {
-                planner.add(&record);
-            }
-        })
-        .await?;
-    Ok(planners.into_iter().map(SourcePlanner::finish).collect())
-}
-
 /// One read of `source` mapped through each of `plans`, with no target to avoid values of
 /// (`SelectUniqueValue`): the read-and-plan half of a run over several targets, as the
 /// benchmarks measure it.
 pub async fn read_desired_for(
     source: &SourceConfig,
-    plans: &[&Plan],
+    plans: &[Arc<Plan>],
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<SourceDesired>, SyncError> {
-    let projection = projection_of(plans.iter().copied());
+    let projection = projection_of(plans.iter().map(AsRef::as_ref));
     let reading = scimsync_source::Reading::start(source, &projection, now)?;
-    let planners = plans
+    let inputs = plans
         .iter()
-        .map(|plan| SourcePlanner::new(plan, now, &[]))
+        .map(|plan| PlanInput {
+            plan: Arc::clone(plan),
+            target_users: Vec::new(),
+        })
         .collect();
-    plan_each(reading, planners).await
+    let planned = plan_each(reading, inputs, now).await?;
+    Ok(planned.into_iter().map(|p| p.source).collect())
 }
 
 /// Diffs one target against what the source wants, then (unless this is a dry run) writes

@@ -210,18 +210,35 @@ impl Reading {
 
     /// Hands every user to `each`, and returns how the read ended.
     pub async fn each(mut self, mut each: impl FnMut(Record)) -> Result<Vec<Group>, SourceError> {
-        let mut next = self.first.take();
         loop {
-            let delivery = match next.take() {
-                Some(delivery) => delivery,
-                None => self.receiver.recv().await.ok_or_else(reader_stopped)?,
-            };
-            match delivery {
-                Delivery::Users(users) => users.into_iter().for_each(&mut each),
-                Delivery::End(outcome) => return outcome,
+            match self.next_batch().await? {
+                Batch::Users(users) => users.into_iter().for_each(&mut each),
+                Batch::End(groups) => return Ok(groups),
             }
         }
     }
+
+    /// The next users read, in the source's order, as the reader handed them over (a few
+    /// hundred at a time), or the groups once every user has been delivered; a read that
+    /// failed fails here. For a consumer that passes whole batches on (to planners on other
+    /// threads); there is nothing to read after [`Batch::End`].
+    pub async fn next_batch(&mut self) -> Result<Batch, SourceError> {
+        let delivery = match self.first.take() {
+            Some(delivery) => delivery,
+            None => self.receiver.recv().await.ok_or_else(reader_stopped)?,
+        };
+        match delivery {
+            Delivery::Users(users) => Ok(Batch::Users(users)),
+            Delivery::End(outcome) => outcome.map(Batch::End),
+        }
+    }
+}
+
+/// What [`Reading::next_batch`] gives: users, or the end of the read with its groups.
+#[derive(Debug)]
+pub enum Batch {
+    Users(Vec<Record>),
+    End(Vec<Group>),
 }
 
 fn reader_stopped() -> SourceError {

@@ -537,6 +537,11 @@ impl Plan {
                 });
             }
         }
+        // A run keeps every user's values until it is diffed: a user some rules gave nothing
+        // for gets a vector of its exact size (shrinking in place would keep the block).
+        if user.values.len() < user.values.capacity() {
+            user.values = user.values.drain(..).collect();
+        }
         Ok(Outcome::Mapped(user))
     }
 }

@@ -544,12 +544,22 @@ async fn state_show_and_forget() {
             && held.ends_with(" UTC: userName is reserved"),
         "{stdout}"
     );
+    // Creates run concurrently: the server's ids follow the order the POSTs arrived in.
+    let id_of = |user_name: &str| {
+        server
+            .users()
+            .iter()
+            .find(|u| u["userName"] == user_name)
+            .and_then(|u| u["id"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
     assert_eq!(
         stdout.lines().take(3).collect::<Vec<_>>(),
         [
             format!("target {}", server.url),
-            "user  s1  u0001  u1@x  active".to_owned(),
-            "user  s2  u0002  u2@x  active".to_owned(),
+            format!("user  s1  {}  u1@x  active", id_of("u1@x")),
+            format!("user  s2  {}  u2@x  active", id_of("u2@x")),
         ]
     );
     assert!(

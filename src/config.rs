@@ -11,7 +11,7 @@
 //! path = "users.json"
 //!
 //! [state]
-//! dir = "state"              # state/<target name>.json, one per target
+//! dir = "state"              # state/scimsync.db: one database, every target a column
 //!
 //! [defaults]
 //! timeout_seconds = 30
@@ -81,8 +81,11 @@ pub struct Target {
     pub scim: TargetConfig,
     /// What a sync of this target may do and when it must stop.
     pub sync: SyncConfig,
-    /// Its state file (its lock is beside it).
+    /// The JSON state file older versions kept for it: imported into `database` on first use
+    /// (then kept as `<file>.migrated`). Its run lock is beside it (`<file>.lock`).
     pub state: PathBuf,
+    /// The config's state database (one per config; the target's rows are keyed by its name).
+    pub database: PathBuf,
     /// When the daemon runs it: its own `[target.schedule]` over the shared `[schedule]`.
     pub schedule: Option<ScheduleConfig>,
 }
@@ -179,6 +182,9 @@ fn default_max_success_age() -> u64 {
     86_400
 }
 
+/// The state database's name in a state directory.
+pub const DATABASE_FILE: &str = "scimsync.db";
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StateConfig {
@@ -187,6 +193,21 @@ pub struct StateConfig {
 }
 
 impl StateConfig {
+    /// The state database: `scimsync.db` in the directory `path` names, or the `.json` file
+    /// `path` names with `.db` in place of its extension (`app-state.json` → `app-state.db`).
+    pub fn database(&self) -> PathBuf {
+        let file = self.file();
+        if file == self.path.join("state.json") {
+            return self.path.join(DATABASE_FILE);
+        }
+        let database = file.with_extension("db");
+        if database == file {
+            // `path` names a `.db` file (a JSON state file with an unusual name).
+            return self.path.with_extension("db.sqlite");
+        }
+        database
+    }
+
     /// The state file this config names.
     pub fn file(&self) -> PathBuf {
         let is_dir = self.path.is_dir() || self.path.extension().is_none();

@@ -12,6 +12,9 @@
 //! lookup before it may create the user. When the run is cancelled, or the target asks for a
 //! longer pause than `max_backoff_seconds`, no new write starts; the ones in flight finish and
 //! are recorded, so the state saved afterwards is true.
+//!
+//! Each write's outcome is committed to the [`Store`] as soon as it is known (see
+//! [`Applier::commit_user`]), not at the end of the run: a crash loses no completed write.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -26,6 +29,7 @@ use super::diff::{Action, AttrChange, Change, Changes};
 use super::event::{Operation, WriteEvent, WriteFailure, WriteObserver, WriteResult};
 use super::groups::{GroupChange, GroupChanges, MemberSkip};
 use super::settings::UpdateMode;
+use crate::state::store::Store;
 use crate::state::{ManagedGroup, ManagedUser, PendingCreate, Rejection, State};
 
 mod groups;
@@ -152,6 +156,8 @@ pub struct Applier<'a> {
     pub now: DateTime<Utc>,
     /// Look each user up by its match value before creating it (the listing was incomplete).
     pub look_before_create: bool,
+    /// Where each write's outcome is committed as it completes.
+    pub store: &'a dyn Store,
 }
 
 /// What a write is about: its operation, the resource's id and name, the attributes it changes.
@@ -246,7 +252,19 @@ impl Applier<'_> {
     /// No new write starts once the run is cancelled or the target has asked for a pause
     /// longer than the run may wait.
     fn stopped(&self) -> bool {
-        self.cancel.is_cancelled() || self.client.held_off().is_some()
+        self.cancel.is_cancelled() || self.client.held_off().is_some() || self.store.failed()
+    }
+
+    /// Commits `change`'s user (and the one it takes over) as `state` holds it now. A failure
+    /// is logged and kept by the store: no new write starts, and the run ends with the error.
+    fn commit_user(&self, state: &State, change: &Change) {
+        let Some(source) = change.source_id.as_deref() else {
+            return;
+        };
+        let sources: Vec<&str> = std::iter::once(source)
+            .chain(change.takes_over.as_deref())
+            .collect();
+        let _kept_by_the_store = self.store.record_users(state, &sources);
     }
 
     /// Applies the user changes, updating `state`.
@@ -304,6 +322,7 @@ impl Applier<'_> {
                     };
                     self.emit(subject, Some(written.status), result, latency);
                     let not_kept = self.record(state, change, written);
+                    self.commit_user(state, change);
                     applied.not_kept.extend(not_kept);
                 }
                 // Not sent, or refused unapplied by a target that asked to be left alone (429).
@@ -312,6 +331,7 @@ impl Applier<'_> {
                     ..
                 }) => {
                     settle_pending(state, change);
+                    self.commit_user(state, change);
                     applied.not_started += 1;
                 }
                 Err(NotWritten {
@@ -350,6 +370,7 @@ impl Applier<'_> {
                             },
                         );
                     }
+                    self.commit_user(state, change);
                     let subject = Subject {
                         operation,
                         id: change.id.as_deref(),
@@ -362,9 +383,12 @@ impl Applier<'_> {
             }
         }
         // Creates that never started certainly did not happen: not pending.
+        let mut settled = Vec::new();
         for change in pending {
             settle_pending(state, change);
+            settled.extend(change.source_id.as_deref());
         }
+        let _kept_by_the_store = self.store.record_users(state, &settled);
         applied.not_started += changes.changes.len() - done;
     }
 

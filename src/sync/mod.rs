@@ -422,7 +422,6 @@ async fn apply(
     applier: &Applier<'_>,
     report: &RunReport,
     state: &mut State,
-    state_file: &Path,
 ) -> Result<Applied, SyncError> {
     applier.observer.planned(
         applier.target,
@@ -432,8 +431,10 @@ async fn apply(
     // record the next run resolves by lookup, never a second create.
     let pending = apply::pending_creates(&report.changes, applier.match_path, applier.now);
     if !pending.is_empty() {
+        let sources: Vec<String> = pending.iter().map(|(source, _)| source.clone()).collect();
         state.pending.extend(pending);
-        state.save(state_file)?;
+        let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
+        applier.store.record_users(state, &sources)?;
     }
     let mut applied = Applied::default();
     applier

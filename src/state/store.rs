@@ -103,6 +103,9 @@ struct Inner {
     conn: Connection,
     /// What the database holds for the target: each record writes the difference from it.
     committed: State,
+    /// The target has its row. A new target gets it with its first commit, so a run that
+    /// fails before recording anything leaves no state behind, as the JSON file did.
+    registered: bool,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -119,11 +122,12 @@ impl SqliteStore {
     /// imports the target's JSON state file if it has no row yet, and loads its state.
     pub fn open(lock: StateLock, location: &Location) -> Result<(SqliteStore, State), StateError> {
         let conn = open_for_writing(&location.database)?;
-        let state = load_or_import(&conn, location)?;
+        let (state, registered) = load_or_import(&conn, location)?;
         let store = SqliteStore {
             inner: Mutex::new(Inner {
                 conn,
                 committed: state.clone(),
+                registered,
             }),
             failed: AtomicBool::new(false),
             location: location.clone(),
@@ -148,16 +152,26 @@ impl SqliteStore {
         update: impl FnOnce(&mut State),
     ) -> Result<(), StateError> {
         let mut inner = self.inner();
-        let Inner { conn, committed } = &mut *inner;
+        let Inner {
+            conn,
+            committed,
+            registered,
+        } = &mut *inner;
+        let location = &self.location;
         let result = (|| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            if write(&tx, committed)? {
+            let wrote = write(&tx, committed)?;
+            if wrote {
+                if !*registered {
+                    tables::insert_target(&tx, &location.name, &committed.target, None)?;
+                }
                 tx.commit()?;
             }
-            Ok(())
+            Ok(wrote)
         })();
         match result {
-            Ok(()) => {
+            Ok(wrote) => {
+                *registered |= wrote;
                 update(committed);
                 Ok(())
             }
@@ -320,38 +334,41 @@ fn configure(conn: &Connection, path: &Path) -> Result<(), StateError> {
     setup().map_err(|e| database_error(path, &e))
 }
 
-/// Loads the target's rows; a target with none is imported from its JSON state file (if it
-/// has one) or starts empty, and gets its row.
-fn load_or_import(conn: &Connection, location: &Location) -> Result<State, StateError> {
+/// Loads the target's rows, and whether it has its row; a target with none is imported from
+/// its JSON state file (and gets its row), or starts empty (its row comes with its first
+/// commit).
+fn load_or_import(conn: &Connection, location: &Location) -> Result<(State, bool), StateError> {
     let database = &location.database;
     if let Some(url) = tables::target_url(conn, &location.name, database)? {
         check_url(location, &url)?;
         finish_interrupted_backup(conn, location)?;
-        return tables::load(conn, &location.name, &url).map_err(|e| database_error(database, &e));
+        let state =
+            tables::load(conn, &location.name, &url).map_err(|e| database_error(database, &e))?;
+        return Ok((state, true));
     }
-    let imported = location.legacy.exists();
+    if !location.legacy.exists() {
+        return Ok((State::new(&location.url), false));
+    }
     // A damaged or foreign file stops here, before anything is written.
     let state = State::load(&location.legacy, &location.url)?;
     let write = || -> rusqlite::Result<()> {
         let tx = conn.unchecked_transaction()?;
-        let from = imported.then(|| location.legacy.display().to_string());
-        tables::insert_target(&tx, &location.name, &state.target, from.as_deref())?;
+        let from = location.legacy.display().to_string();
+        tables::insert_target(&tx, &location.name, &state.target, Some(&from))?;
         tables::put_differences(&tx, &location.name, &State::new(&state.target), &state)?;
         tx.commit()
     };
     write().map_err(|e| database_error(database, &e))?;
-    if imported {
-        keep_as_backup(location)?;
-        tracing::info!(
-            state = %location.legacy.display(),
-            database = %database.display(),
-            backup = %location.backup().display(),
-            target = %location.name,
-            users = state.users.len(),
-            "imported the JSON state file into the state database; the file is kept as a backup"
-        );
-    }
-    Ok(state)
+    let backup = keep_as_backup(location)?;
+    tracing::info!(
+        state = %location.legacy.display(),
+        database = %database.display(),
+        backup = %backup.display(),
+        target = %location.name,
+        users = state.users.len(),
+        "imported the JSON state file into the state database; the file is kept as a backup"
+    );
+    Ok((state, true))
 }
 
 /// The target's row names another URL: its ids belong to another server.
@@ -368,7 +385,7 @@ fn check_url(location: &Location, url: &str) -> Result<(), StateError> {
 
 /// Renames the imported JSON file to its backup name (never over an earlier backup), and
 /// makes the rename durable.
-fn keep_as_backup(location: &Location) -> Result<(), StateError> {
+fn keep_as_backup(location: &Location) -> Result<PathBuf, StateError> {
     let backup = free_backup_name(&location.backup());
     let fail = |e: std::io::Error| StateError::Write {
         path: location.legacy.display().to_string(),
@@ -383,7 +400,7 @@ fn keep_as_backup(location: &Location) -> Result<(), StateError> {
     {
         let _ = dir.sync_all();
     }
-    Ok(())
+    Ok(backup)
 }
 
 /// `path`, or `path.1`, `path.2`, ... when it is taken (bounded: 1,000 backups).
@@ -406,7 +423,8 @@ fn finish_interrupted_backup(conn: &Connection, location: &Location) -> Result<(
     let from = tables::imported_from(conn, &location.name)
         .map_err(|e| database_error(&location.database, &e))?;
     if from.as_deref() == Some(location.legacy.display().to_string().as_str()) {
-        return keep_as_backup(location);
+        keep_as_backup(location)?;
+        return Ok(());
     }
     tracing::warn!(
         state = %location.legacy.display(),
@@ -422,6 +440,20 @@ fn database_error(path: &Path, error: &rusqlite::Error) -> StateError {
         path: path.display().to_string(),
         reason: error.to_string(),
     }
+}
+
+/// The state of target `name` as `database` holds it, whatever URL it names; `None` when the
+/// database or the target's row is not there (tests, and tools that inspect a database).
+pub fn read_named(database: &Path, name: &str) -> Result<Option<State>, StateError> {
+    let Some(conn) = open_existing(database)? else {
+        return Ok(None);
+    };
+    let Some(url) = tables::target_url(&conn, name, database)? else {
+        return Ok(None);
+    };
+    tables::load(&conn, name, &url)
+        .map(Some)
+        .map_err(|e| database_error(database, &e))
 }
 
 /// Every target's state in the database, by name (for `state export` of targets no longer in

@@ -48,7 +48,8 @@ pub trait Store: Send + Sync {
     /// Commits the pushed group `key` as `state` holds it now.
     fn record_group(&self, state: &State, key: &str) -> Result<(), StateError>;
     /// Commits everything else that differs: run-level facts (active counts, the removals
-    /// window) and what the listing and the plan learned. The end of a run, and `forget`.
+    /// window), what the listing learned, the pending creates. Before a run's first write,
+    /// at its end, and for `forget`.
     fn record_rest(&self, state: &State) -> Result<(), StateError>;
     /// A record failed: no new write may start.
     fn failed(&self) -> bool;
@@ -314,7 +315,14 @@ fn create_private(path: &Path) -> Result<(), StateError> {
         std::fs::create_dir_all(dir).map_err(fail)?;
     }
     let file = scimsync_secure::private_file::create(path).map_err(fail)?;
-    file.sync_all().map_err(fail)
+    file.sync_all().map_err(fail)?;
+    // Make the new file's name durable too.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Ok(dir) = std::fs::File::open(dir)
+    {
+        let _ = dir.sync_all();
+    }
+    Ok(())
 }
 
 /// WAL (readers do not wait for the writer; a commit appends, it does not rewrite), and

@@ -13,14 +13,16 @@
 //! longer pause than `max_backoff_seconds`, no new write starts; the ones in flight finish and
 //! are recorded, so the state saved afterwards is true.
 //!
-//! Each write's outcome is committed to the [`Store`] as soon as it is known (see
-//! [`Applier::commit_user`]), not at the end of the run: a crash loses no completed write.
+//! Each write's outcome is committed to the [`Store`] as soon as it is known, not at the end of
+//! the run: a crash loses no completed write. Outcomes that arrive together are committed
+//! together (one transaction, one fsync), before the loop waits for the next answer (see
+//! [`Applier::commit_users`]).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use futures::StreamExt as _;
+use futures::{FutureExt as _, StreamExt as _};
 use serde::Serialize;
 use serde_json::Value as Json;
 use tokio_util::sync::CancellationToken;
@@ -255,16 +257,20 @@ impl Applier<'_> {
         self.cancel.is_cancelled() || self.client.held_off().is_some() || self.store.failed()
     }
 
-    /// Commits `change`'s user (and the one it takes over) as `state` holds it now. A failure
-    /// is logged and kept by the store: no new write starts, and the run ends with the error.
-    fn commit_user(&self, state: &State, change: &Change) {
-        let Some(source) = change.source_id.as_deref() else {
+    /// Commits the users of `changes` (each with the one it takes over) as `state` holds them
+    /// now, in one transaction, and empties `changes`. A failure is logged and kept by the
+    /// store: no new write starts, and the run ends with the error.
+    fn commit_users(&self, state: &State, changes: &mut Vec<&Change>) {
+        if changes.is_empty() {
             return;
-        };
-        let sources: Vec<&str> = std::iter::once(source)
-            .chain(change.takes_over.as_deref())
+        }
+        let sources: Vec<&str> = changes
+            .iter()
+            .filter_map(|c| c.source_id.as_deref())
+            .chain(changes.iter().filter_map(|c| c.takes_over.as_deref()))
             .collect();
         let _kept_by_the_store = self.store.record_users(state, &sources);
+        changes.clear();
     }
 
     /// Applies the user changes, updating `state`.
@@ -286,6 +292,8 @@ impl Applier<'_> {
         let mut pending = changes.changes.iter();
         let mut in_flight = futures::stream::FuturesUnordered::new();
         let mut done = 0;
+        // Changes whose outcome is in `state` but not committed yet.
+        let mut outcomes: Vec<&Change> = Vec::new();
         loop {
             while in_flight.len() < self.concurrency.max(1) && !self.stopped() {
                 let Some(change) = pending.next() else {
@@ -293,7 +301,15 @@ impl Applier<'_> {
                 };
                 in_flight.push(self.timed_write_user(change));
             }
-            let Some((change, result, latency)) = in_flight.next().await else {
+            // Another answer already here joins this commit; else commit, then wait.
+            let next = match in_flight.next().now_or_never() {
+                Some(next) => next,
+                None => {
+                    self.commit_users(state, &mut outcomes);
+                    in_flight.next().await
+                }
+            };
+            let Some((change, result, latency)) = next else {
                 break;
             };
             done += 1;
@@ -322,7 +338,7 @@ impl Applier<'_> {
                     };
                     self.emit(subject, Some(written.status), result, latency);
                     let not_kept = self.record(state, change, written);
-                    self.commit_user(state, change);
+                    outcomes.push(change);
                     applied.not_kept.extend(not_kept);
                 }
                 // Not sent, or refused unapplied by a target that asked to be left alone (429).
@@ -331,7 +347,7 @@ impl Applier<'_> {
                     ..
                 }) => {
                     settle_pending(state, change);
-                    self.commit_user(state, change);
+                    outcomes.push(change);
                     applied.not_started += 1;
                 }
                 Err(NotWritten {
@@ -370,7 +386,7 @@ impl Applier<'_> {
                             },
                         );
                     }
-                    self.commit_user(state, change);
+                    outcomes.push(change);
                     let subject = Subject {
                         operation,
                         id: change.id.as_deref(),
@@ -383,12 +399,11 @@ impl Applier<'_> {
             }
         }
         // Creates that never started certainly did not happen: not pending.
-        let mut settled = Vec::new();
         for change in pending {
             settle_pending(state, change);
-            settled.extend(change.source_id.as_deref());
+            outcomes.push(change);
         }
-        let _kept_by_the_store = self.store.record_users(state, &settled);
+        self.commit_users(state, &mut outcomes);
         applied.not_started += changes.changes.len() - done;
     }
 

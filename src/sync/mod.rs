@@ -429,13 +429,11 @@ async fn apply(
     );
     // Every create is pending on disk before it is sent: a lost answer or a crash leaves a
     // record the next run resolves by lookup, never a second create.
+    // With them, in the same transaction, what the listing found (pending creates that took
+    // effect, the guard's window as of now): the state is current before the first write.
     let pending = apply::pending_creates(&report.changes, applier.match_path, applier.now);
-    if !pending.is_empty() {
-        let sources: Vec<String> = pending.iter().map(|(source, _)| source.clone()).collect();
-        state.pending.extend(pending);
-        let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
-        applier.store.record_users(state, &sources)?;
-    }
+    state.pending.extend(pending);
+    applier.store.record_rest(state)?;
     let mut applied = Applied::default();
     applier
         .apply_users(&report.changes, state, &mut applied)

@@ -145,13 +145,23 @@ fn a_damaged_json_state_file_is_an_error_naming_it_and_nothing_is_imported() {
 fn a_target_whose_url_changed_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let place = location(dir.path(), "app");
-    drop(open(&place));
+    let (store, mut state) = open(&place);
+    state
+        .users
+        .insert("s1".into(), ManagedUser::new("id1", "a@x", true));
+    store.record_users(&state, &["s1"]).unwrap();
+    drop(store);
     let moved = Location {
         url: "http://other/v2".into(),
         ..place.clone()
     };
     let error = read(&moved).unwrap_err();
     assert!(matches!(error, StateError::OtherTarget { .. }), "{error}");
+    let lock = StateLock::acquire(&place.legacy).unwrap();
+    assert!(matches!(
+        SqliteStore::open(lock, &moved),
+        Err(StateError::OtherTarget { .. })
+    ));
 }
 
 #[test]
@@ -165,4 +175,48 @@ fn the_database_is_private_to_its_owner() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o7777, 0o600);
+}
+
+#[test]
+fn a_database_from_a_newer_scimsync_is_refused_not_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let place = location(dir.path(), "app");
+    drop(open(&place));
+    let conn = Connection::open(&place.database).unwrap();
+    conn.execute("UPDATE schema_version SET version = version + 1", [])
+        .unwrap();
+    drop(conn);
+    let error = read(&place).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "state database {}: schema version {} was written by a newer scimsync (this one knows up to {})",
+            place.database.display(),
+            schema::SCHEMA_VERSION + 1,
+            schema::SCHEMA_VERSION
+        )
+    );
+    let lock = StateLock::acquire(&place.legacy).unwrap();
+    assert!(SqliteStore::open(lock, &place).is_err());
+}
+
+#[test]
+fn an_outcome_already_committed_writes_nothing_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let place = location(dir.path(), "app");
+    let (store, mut state) = open(&place);
+    for i in 0..3 {
+        state.users.insert(
+            format!("s{i}"),
+            ManagedUser::new(format!("id{i}"), "u@x", true),
+        );
+    }
+    store.record_users(&state, &["s0", "s1", "s2"]).unwrap();
+    let changes = |store: &SqliteStore| store.inner().conn.total_changes();
+    let before = changes(&store);
+    // Nothing differs from what is committed: no statement runs.
+    store.record_users(&state, &["s0", "s1", "s2"]).unwrap();
+    store.record_rest(&state).unwrap();
+    assert_eq!(changes(&store), before);
+    assert_eq!(read(&place).unwrap().users, state.users);
 }

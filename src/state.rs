@@ -250,7 +250,8 @@ impl State {
         Ok(state)
     }
 
-    /// Writes the state atomically.
+    /// Writes the state atomically as a JSON file, the layout older versions kept (the state
+    /// itself is in the database: [`store`]).
     pub fn save(&self, path: &Path) -> Result<(), StateError> {
         let fail = |e: std::io::Error| StateError::Write {
             path: path.display().to_string(),

@@ -123,8 +123,15 @@ fn a_single_target_config_and_state_from_before_many_targets_sync_with_zero_writ
             &sent[requests..]
         );
         // Imported: the file is kept byte for byte as the backup, and the database holds
-        // exactly what it held.
+        // exactly what it held. The log says so, without -v.
         let backup = project.path(&format!("{file}.migrated"));
+        assert!(
+            run.stderr.contains(
+                "imported the JSON state file into the state database; the file is kept as a backup"
+            ) && run.stderr.contains(&backup.display().to_string()),
+            "{}",
+            run.stderr
+        );
         assert!(!state_file.exists(), "[state] path = {setting}: renamed");
         assert_eq!(
             std::fs::read_to_string(&backup).expect("backup"),

@@ -368,7 +368,8 @@ fn load_or_import(conn: &Connection, location: &Location) -> Result<(State, bool
     };
     write().map_err(|e| database_error(database, &e))?;
     let backup = keep_as_backup(location)?;
-    tracing::info!(
+    // Once per target, and worth seeing without -v: where the state went, where the file is.
+    tracing::warn!(
         state = %location.legacy.display(),
         database = %database.display(),
         backup = %backup.display(),

@@ -396,3 +396,92 @@ fn check_round(
         .collect();
     assert_eq!(in_state, target, "{context}: the state equals the target");
 }
+
+/// Two processes syncing two targets of one config write one database at once: both finish,
+/// each target's state is its own. A third run of a target already running is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_targets_of_one_database_sync_at_once_from_two_processes() {
+    let servers = [FaultServer::start().await, FaultServer::start().await];
+    for server in &servers {
+        // Every create takes 50 ms: the two runs overlap for their whole length.
+        server.fault(
+            "POST",
+            "/Users",
+            None,
+            Fault::SlowThenApply(Duration::from_millis(50)),
+            usize::MAX,
+        );
+    }
+    let project = Project::new();
+    project.write("m.map", MAP);
+    project.write("token", "secret-token\n");
+    std::fs::set_permissions(
+        project.path("token"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    project.write("users.json", &people(1..=40, "t").to_string());
+    project.write(
+        "scimsync.toml",
+        &format!(
+            "[source]\nkind = \"json\"\npath = \"users.json\"\nformat = \"plain\"\n\
+             [defaults]\ntoken_file = \"token\"\ntimeout_seconds = 30\nmapping = \"m.map\"\nconcurrency = 1\n\
+             [[target]]\nname = \"a\"\nurl = \"{}\"\n[[target]]\nname = \"b\"\nurl = \"{}\"\n",
+            servers[0].url, servers[1].url
+        ),
+    );
+    let sync = |target: &str| {
+        binary(&project, &["sync", "--target", target])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (sync("a"), sync("b"));
+    assert!(
+        wait_for(Duration::from_secs(20), || {
+            servers[0].received("POST") >= 2 && servers[1].received("POST") >= 2
+        })
+        .await,
+        "both runs are writing"
+    );
+    let refused = binary(&project, &["sync", "--target", "a"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&refused.stdout).into_owned()
+        + &String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(&format!(
+            "error: state {} is in use by another scimsync run",
+            project.path("state/a.json").display()
+        )),
+        "{said}"
+    );
+    for (name, child) in [("a", a), ("b", b)] {
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    for (name, server) in [("a", &servers[0]), ("b", &servers[1])] {
+        let state =
+            support::state_json(&project.path("state"), Some(name)).expect("a state per target");
+        let ids: BTreeSet<&str> = state["users"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|u| u["id"].as_str().unwrap())
+            .collect();
+        let on_server: Vec<Json> = server.users();
+        let server_ids: BTreeSet<&str> = on_server
+            .iter()
+            .map(|u| u["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids.len(), 40, "{name}");
+        assert_eq!(ids, server_ids, "{name}: the state is this target's");
+    }
+}

@@ -460,6 +460,20 @@ path = "state"
 "#;
 
     #[test]
+    fn the_single_form_database_is_in_the_directory_or_beside_the_file() {
+        let state = |path: &str| StateConfig {
+            path: PathBuf::from(path),
+        };
+        assert_eq!(state("/s").database(), Path::new("/s/scimsync.db"));
+        assert_eq!(
+            state("/s/app-state.json").database(),
+            Path::new("/s/app-state.db")
+        );
+        // A JSON state file that was named `.db`: the database does not take its name.
+        assert_eq!(state("/s/x.db").database(), Path::new("/s/x.db.sqlite"));
+    }
+
+    #[test]
     fn paths_are_relative_to_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let config = Config::load(&write(dir.path(), GOOD)).unwrap();
@@ -472,6 +486,7 @@ path = "state"
         };
         assert_eq!(json.path, dir.path().join("users.json"));
         assert_eq!(target.state, dir.path().join("state/state.json"));
+        assert_eq!(target.database, dir.path().join("state/scimsync.db"));
         assert_eq!(
             target.scim.token_source().unwrap(),
             SecretSource::Env("TOKEN".into())
@@ -623,6 +638,8 @@ cron = "0 0 * * * *"
         let base44 = config.target("base44").unwrap();
         assert_eq!(base44.mapping, dir.path().join("base44.map"));
         assert_eq!(base44.state, Path::new("/var/lib/scimsync/base44.json"));
+        // One database for the config, whatever file a target names.
+        assert_eq!(base44.database, Path::new("/var/lib/scimsync/scimsync.db"));
         assert_eq!(base44.scim.auth, AuthMode::Header);
         assert_eq!(base44.scim.timeout_seconds, 20);
         assert_eq!(base44.scim.update_mode, UpdateMode::Put);
@@ -634,6 +651,7 @@ cron = "0 0 * * * *"
         let ap = config.target("activepieces").unwrap();
         assert_eq!(ap.scim.update_mode, UpdateMode::Patch);
         assert_eq!(ap.state, dir.path().join("ap-state.json"));
+        assert_eq!(ap.database, base44.database);
         assert_eq!(ap.sync.safety.max_deactivations, 10);
         let own = ap.schedule.as_ref().unwrap();
         assert_eq!(own.cron.as_slice(), ["0 0 * * * *"]);

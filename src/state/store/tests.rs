@@ -220,3 +220,27 @@ fn an_outcome_already_committed_writes_nothing_again() {
     assert_eq!(changes(&store), before);
     assert_eq!(read(&place).unwrap().users, state.users);
 }
+
+#[test]
+fn an_import_cut_off_before_its_rename_is_finished_not_repeated() {
+    let dir = tempfile::tempdir().unwrap();
+    let place = location(dir.path(), "app");
+    let mut old = State::new("http://t/v2");
+    old.users
+        .insert("s1".into(), ManagedUser::new("id1", "a@x", true));
+    old.save(&place.legacy).unwrap();
+    let (store, mut state) = open(&place);
+    state.users.get_mut("s1").unwrap().active = false;
+    store.record_users(&state, &["s1"]).unwrap();
+    drop(store);
+    // As if the process died after the import's commit and before the rename.
+    std::fs::rename(place.backup(), &place.legacy).unwrap();
+    let (_store, loaded) = open(&place);
+    assert_eq!(loaded, state, "the database is not imported over");
+    assert!(!place.legacy.exists());
+    assert_eq!(
+        State::load(&place.backup(), "http://t/v2").unwrap(),
+        old,
+        "the file is kept as the backup"
+    );
+}

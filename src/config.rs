@@ -11,7 +11,7 @@
 //! path = "users.json"
 //!
 //! [state]
-//! dir = "state"              # state/<target name>.json, one per target
+//! dir = "state"              # state/scimsync.db: one database, every target a column
 //!
 //! [defaults]
 //! timeout_seconds = 30
@@ -81,8 +81,11 @@ pub struct Target {
     pub scim: TargetConfig,
     /// What a sync of this target may do and when it must stop.
     pub sync: SyncConfig,
-    /// Its state file (its lock is beside it).
+    /// The JSON state file older versions kept for it: imported into `database` on first use
+    /// (then kept as `<file>.migrated`). Its run lock is beside it (`<file>.lock`).
     pub state: PathBuf,
+    /// The config's state database (one per config; the target's rows are keyed by its name).
+    pub database: PathBuf,
     /// When the daemon runs it: its own `[target.schedule]` over the shared `[schedule]`.
     pub schedule: Option<ScheduleConfig>,
 }
@@ -179,6 +182,9 @@ fn default_max_success_age() -> u64 {
     86_400
 }
 
+/// The state database's name in a state directory.
+pub const DATABASE_FILE: &str = "scimsync.db";
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StateConfig {
@@ -187,6 +193,21 @@ pub struct StateConfig {
 }
 
 impl StateConfig {
+    /// The state database: `scimsync.db` in the directory `path` names, or the `.json` file
+    /// `path` names with `.db` in place of its extension (`app-state.json` → `app-state.db`).
+    pub fn database(&self) -> PathBuf {
+        let file = self.file();
+        if file == self.path.join("state.json") {
+            return self.path.join(DATABASE_FILE);
+        }
+        let database = file.with_extension("db");
+        if database == file {
+            // `path` names a `.db` file (a JSON state file with an unusual name).
+            return self.path.with_extension("db.sqlite");
+        }
+        database
+    }
+
     /// The state file this config names.
     pub fn file(&self) -> PathBuf {
         let is_dir = self.path.is_dir() || self.path.extension().is_none();
@@ -439,6 +460,20 @@ path = "state"
 "#;
 
     #[test]
+    fn the_single_form_database_is_in_the_directory_or_beside_the_file() {
+        let state = |path: &str| StateConfig {
+            path: PathBuf::from(path),
+        };
+        assert_eq!(state("/s").database(), Path::new("/s/scimsync.db"));
+        assert_eq!(
+            state("/s/app-state.json").database(),
+            Path::new("/s/app-state.db")
+        );
+        // A JSON state file that was named `.db`: the database does not take its name.
+        assert_eq!(state("/s/x.db").database(), Path::new("/s/x.db.sqlite"));
+    }
+
+    #[test]
     fn paths_are_relative_to_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let config = Config::load(&write(dir.path(), GOOD)).unwrap();
@@ -451,6 +486,7 @@ path = "state"
         };
         assert_eq!(json.path, dir.path().join("users.json"));
         assert_eq!(target.state, dir.path().join("state/state.json"));
+        assert_eq!(target.database, dir.path().join("state/scimsync.db"));
         assert_eq!(
             target.scim.token_source().unwrap(),
             SecretSource::Env("TOKEN".into())
@@ -602,6 +638,8 @@ cron = "0 0 * * * *"
         let base44 = config.target("base44").unwrap();
         assert_eq!(base44.mapping, dir.path().join("base44.map"));
         assert_eq!(base44.state, Path::new("/var/lib/scimsync/base44.json"));
+        // One database for the config, whatever file a target names.
+        assert_eq!(base44.database, Path::new("/var/lib/scimsync/scimsync.db"));
         assert_eq!(base44.scim.auth, AuthMode::Header);
         assert_eq!(base44.scim.timeout_seconds, 20);
         assert_eq!(base44.scim.update_mode, UpdateMode::Put);
@@ -613,6 +651,7 @@ cron = "0 0 * * * *"
         let ap = config.target("activepieces").unwrap();
         assert_eq!(ap.scim.update_mode, UpdateMode::Patch);
         assert_eq!(ap.state, dir.path().join("ap-state.json"));
+        assert_eq!(ap.database, base44.database);
         assert_eq!(ap.sync.safety.max_deactivations, 10);
         let own = ap.schedule.as_ref().unwrap();
         assert_eq!(own.cron.as_slice(), ["0 0 * * * *"]);

@@ -2,13 +2,10 @@
 //! identity, with a fingerprint of what it last applied to each.
 //!
 //! Only objects recorded here are ever deactivated or deleted; anything else on the target is
-//! left alone. The state is one JSON file, replaced atomically (write a temporary file, fsync,
-//! rename, fsync the directory), so a crash leaves either the old state or the new one, never
-//! half of each. JSON rather than an embedded database: one writer per target, whole-file
-//! rewrites of a few MB at most (100k users), and an admin can read and diff it.
-//!
-//! A crash between a write to the target and the state save loses nothing either: the next run
-//! finds the written user by its match attribute and adopts it.
+//! left alone. [`State`] is one target's state in memory, as the engine reads and changes it;
+//! [`store`] keeps it in the config's SQLite database and commits each write's outcome as it
+//! completes. The JSON layout below is what older scimsync versions kept in one file per target
+//! (imported on first use) and what `state show --output json` and `state export --json` print.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -19,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use chrono::{DateTime, Utc};
 
 pub mod lock;
+pub mod store;
 
 pub const STATE_VERSION: u32 = 2;
 /// Older layouts this version reads (version 1 had no fingerprints, rejections or groups).
@@ -195,6 +193,8 @@ pub enum StateError {
     },
     #[error("cannot write state {path}: {reason}")]
     Write { path: String, reason: String },
+    #[error("state database {path}: {reason}")]
+    Database { path: String, reason: String },
 }
 
 impl State {
@@ -250,7 +250,8 @@ impl State {
         Ok(state)
     }
 
-    /// Writes the state atomically.
+    /// Writes the state atomically as a JSON file, the layout older versions kept (the state
+    /// itself is in the database: [`store`]).
     pub fn save(&self, path: &Path) -> Result<(), StateError> {
         let fail = |e: std::io::Error| StateError::Write {
             path: path.display().to_string(),

@@ -156,7 +156,7 @@ fn unreachable_target_is_named_and_nothing_is_written() {
         run.stderr
     );
     assert!(
-        !project.path("state/state.json").exists(),
+        support::state_json(&project.path("state"), None).is_none(),
         "no state is written for a failed run"
     );
 }

@@ -386,9 +386,7 @@ fn daemon_syncs_each_tick_reloads_on_hup_and_stops_on_term() {
         "log:\n{}",
         std::fs::read_to_string(&daemon.log).unwrap()
     );
-    let state: Json =
-        serde_json::from_str(&std::fs::read_to_string(project.path("state/state.json")).unwrap())
-            .unwrap();
+    let state: Json = support::state_json(&project.path("state"), None).expect("a state");
     let managed: Vec<(&str, &str)> = state["users"]
         .as_object()
         .unwrap()
@@ -498,9 +496,12 @@ fn daemon_syncs_each_tick_reloads_on_hup_and_stops_on_term() {
         "daemon.log",
         "daemon.out",
         "log/audit.jsonl",
-        "state/state.json",
+        "state/scimsync.db",
+        "state/scimsync.db-wal",
     ] {
-        let text = std::fs::read_to_string(project.path(file)).unwrap_or_default();
+        // The database is binary: its text is searched as bytes.
+        let text = String::from_utf8_lossy(&std::fs::read(project.path(file)).unwrap_or_default())
+            .into_owned();
         assert!(
             !text.contains(&server.token),
             "the token leaked into {file}"
@@ -729,10 +730,8 @@ fn a_stop_that_outlasts_its_bound_or_is_repeated_abandons_the_run_with_exit_1() 
         assert!(log.contains(expected), "{log}");
         // The abandoned create is on disk as pending (saved before it was sent), so the next
         // run looks it up before it may create Ada again; nothing is recorded as managed.
-        let state: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(project.path("state/state.json")).unwrap(),
-        )
-        .unwrap();
+        let state: serde_json::Value =
+            support::state_json(&project.path("state"), None).expect("a state");
         assert_eq!(
             state["pending"]["1"]["matchValue"], "ada@example.com",
             "{state}"
@@ -893,9 +892,7 @@ fn assert_interrupted_run_is_consistent(
     audited.sort();
     let on_server: Vec<String> = server_users(server).into_iter().map(|u| u.0).collect();
     assert_eq!(on_server, audited);
-    let state: Json =
-        serde_json::from_str(&std::fs::read_to_string(project.path("state/state.json")).unwrap())
-            .unwrap();
+    let state: Json = support::state_json(&project.path("state"), None).expect("a state");
     let mut in_state: Vec<String> = state["users"]
         .as_object()
         .unwrap()
@@ -1343,6 +1340,11 @@ fn secrets_echoed_by_the_target_reach_no_output_of_sync_or_state() {
             None,
         );
         let read = |name: &str| std::fs::read_to_string(project.path(name)).unwrap_or_default();
+        // The database is binary: its text is searched as bytes.
+        let read_bytes = |name: &str| {
+            String::from_utf8_lossy(&std::fs::read(project.path(name)).unwrap_or_default())
+                .into_owned()
+        };
         let channels = [
             ("sync stdout", text.stdout.clone()),
             ("sync stderr", text.stderr.clone()),
@@ -1360,7 +1362,10 @@ fn secrets_echoed_by_the_target_reach_no_output_of_sync_or_state() {
             ),
             ("state show", show.all_output()),
             ("state show --output json", show_json.all_output()),
-            ("state.json", read("state/state.json")),
+            (
+                "state database",
+                read_bytes("state/scimsync.db") + &read_bytes("state/scimsync.db-wal"),
+            ),
             ("audit log", read("log/audit.jsonl")),
         ];
         let channels = assert_no_leak(echo, server, case, channels);

@@ -131,8 +131,8 @@ fn each_target_runs_on_its_own_schedule() {
     );
     let started = daemon.messages_starting("run started");
     assert!(started.iter().all(|l| l["targets"] == "hr"), "{started:?}");
-    assert!(project.path("state/hr.json").exists());
-    assert!(!project.path("state/wiki.json").exists());
+    assert!(support::state_json(&project.path("state"), Some("hr")).is_some());
+    assert!(support::state_json(&project.path("state"), Some("wiki")).is_none());
 
     // /healthz: hr ok, wiki still waiting for its first run; the worst status is the overall.
     let (status, doc) = healthz(port, "");

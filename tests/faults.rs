@@ -64,8 +64,18 @@ impl Setup {
         std::fs::write(self.dir.path().join("users.json"), users.to_string()).unwrap();
     }
 
+    /// The JSON state file older versions kept: the lock file is beside it, and errors about
+    /// the lock name it.
     fn state_file(&self) -> PathBuf {
         self.dir.path().join("state/state.json")
+    }
+
+    /// Deletes the state database, as if the state were lost.
+    fn lose_state(&self) {
+        for file in ["scimsync.db", "scimsync.db-wal", "scimsync.db-shm"] {
+            let _ = std::fs::remove_file(self.dir.path().join("state").join(file));
+        }
+        assert!(!self.dir.path().join("state/scimsync.db").exists());
     }
 
     async fn run(&self) -> Result<RunReport, SyncError> {
@@ -247,8 +257,7 @@ async fn reset_before_the_write_and_500_after_it() {
     assert_eq!(applied.failures[0].name, "u1@x");
     assert!(applied.failures[0].failure.outcome_unknown);
     assert_eq!(user_names(&server), ["u2@x"]);
-    let state: Json =
-        serde_json::from_str(&std::fs::read_to_string(setup.state_file()).unwrap()).unwrap();
+    let state: Json = state_json(&setup);
     assert_eq!(state["pending"]["s1"]["matchValue"], "u1@x");
     assert_eq!(state["pending"].as_object().unwrap().len(), 1);
     assert_eq!(
@@ -263,8 +272,7 @@ async fn reset_before_the_write_and_500_after_it() {
         server.log().iter().filter(|l| l.method == "POST").count(),
         3
     );
-    let state: Json =
-        serde_json::from_str(&std::fs::read_to_string(setup.state_file()).unwrap()).unwrap();
+    let state: Json = state_json(&setup);
     assert!(state.get("pending").is_none(), "{state}");
 }
 
@@ -282,8 +290,7 @@ async fn conflict_on_create_adopts_the_existing_user() {
     let setup = Setup::new(&server.url, "", &people(1));
     let report = setup.run().await.unwrap();
     assert_eq!(report.applied.unwrap().adopted, 1);
-    let state: Json =
-        serde_json::from_str(&std::fs::read_to_string(setup.state_file()).unwrap()).unwrap();
+    let state: Json = state_json(&setup);
     assert_eq!(state["users"]["s1"]["id"], server.users()[0]["id"]);
 }
 
@@ -362,14 +369,13 @@ async fn a_crash_before_the_state_save_converges_without_duplicates() {
     let setup = Setup::new(&server.url, "", &people(5));
     setup.run().await.unwrap();
     // As if the process died after the writes and before the save.
-    std::fs::remove_file(setup.state_file()).unwrap();
+    setup.lose_state();
     server.clear_log();
     let report = setup.run().await.unwrap();
     assert_eq!(server.writes(), 0, "{:?}", server.trace());
     assert_eq!(report.changes.unchanged, 5);
     assert_eq!(server.users().len(), 5);
-    let state: Json =
-        serde_json::from_str(&std::fs::read_to_string(setup.state_file()).unwrap()).unwrap();
+    let state: Json = state_json(&setup);
     assert_eq!(
         state["users"].as_object().unwrap().len(),
         5,
@@ -400,8 +406,7 @@ async fn cancellation_stops_new_writes_and_saves_what_was_done() {
         (1, 4, 0)
     );
     assert_eq!(server.writes(), 1);
-    let state: Json =
-        serde_json::from_str(&std::fs::read_to_string(setup.state_file()).unwrap()).unwrap();
+    let state: Json = state_json(&setup);
     assert_eq!(
         state["users"].as_object().unwrap().len(),
         1,
@@ -648,8 +653,10 @@ async fn slow_creating_target(delay: Duration) -> FaultServer {
     server
 }
 
+/// The target's state, as `state export --json` prints it.
 fn state_json(setup: &Setup) -> Json {
-    serde_json::from_str(&std::fs::read_to_string(setup.state_file()).unwrap()).unwrap()
+    crate::support::state_json(&setup.dir.path().join("state"), None)
+        .expect("the target has a state")
 }
 
 fn posts(server: &FaultServer) -> usize {
@@ -1121,7 +1128,7 @@ async fn strict_501_on_filtered_patch_paths_names_the_path_and_put_mode_works() 
         text.replace("[state]", "update_mode = \"put\"\n[state]"),
     )
     .unwrap();
-    std::fs::remove_file(setup.state_file()).unwrap();
+    setup.lose_state();
     let report = setup.run().await.unwrap();
     assert_eq!(report.applied.unwrap().updated, 1);
     assert_eq!(
@@ -1466,8 +1473,7 @@ async fn a_retry_after_over_the_cap_stops_sending_and_keeps_the_writes_made() {
         "{stdout}"
     );
     assert_eq!(user_names(&server), ["u1@x"]);
-    let state: Json =
-        serde_json::from_str(&std::fs::read_to_string(setup.state_file()).unwrap()).unwrap();
+    let state: Json = state_json(&setup);
     let managed: Vec<&String> = state["users"].as_object().unwrap().keys().collect();
     assert_eq!(managed, ["s1"], "the write made before the stop is saved");
 }
@@ -1495,7 +1501,10 @@ async fn a_retry_after_date_over_the_cap_stops_the_listing() {
     );
     assert_eq!(held.cap, Duration::from_secs(2));
     assert_eq!(server.trace(), ["GET /v2/Users 429"], "one request only");
-    assert!(!setup.state_file().exists(), "nothing was written");
+    assert!(
+        crate::support::state_json(&setup.dir.path().join("state"), None).is_none(),
+        "nothing was written"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

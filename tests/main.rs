@@ -32,5 +32,6 @@ mod many_targets_engine;
 mod no_panic;
 mod peers_e2e;
 mod presets;
+mod store;
 mod sync_e2e;
 mod upgrade;

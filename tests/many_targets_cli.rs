@@ -66,8 +66,9 @@ impl Project {
         std::fs::write(self.path(name), text).unwrap();
     }
 
-    fn state(&self, target: &str) -> PathBuf {
-        self.path(&format!("state/{target}.json"))
+    /// Whether `target` has a state in the config's database.
+    fn has_state(&self, target: &str) -> bool {
+        support::state_json(&self.path("state"), Some(target)).is_some()
     }
 
     /// `scimsync ARGS` run in the project's directory (so paths print relative), off the
@@ -328,7 +329,7 @@ async fn single_form_json_keeps_its_fields_and_gains_a_targets_status() {
         json!([{"name": "base44", "status": "ok", "exit_code": 0}])
     );
     assert_eq!(document["applied"]["created"], 2);
-    assert!(project.path("state/state.json").exists());
+    assert!(project.has_state("base44"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -370,10 +371,10 @@ async fn a_target_that_is_down_fails_alone_and_the_others_are_applied() {
         names(&[("ada@example.com", true), ("bob@example.com", true)])
     );
     assert_eq!(users_on(&servers[1]), names(&[("bob@example.com", true)]));
-    assert!(project.state("base44").exists());
-    assert!(project.state("appspace").exists());
+    assert!(project.has_state("base44"));
+    assert!(project.has_state("appspace"));
     assert!(
-        !project.state("crm").exists(),
+        !project.has_state("crm"),
         "a target never reached saves no state"
     );
 
@@ -427,9 +428,9 @@ async fn target_flag_restricts_the_run_and_an_unknown_name_lists_the_known_ones(
     for untouched in [&servers[0], &servers[2]] {
         assert_eq!(untouched.log(), [], "a target left out gets no request");
     }
-    assert!(project.state("appspace").exists());
-    assert!(!project.state("base44").exists());
-    assert!(!project.state("crm").exists());
+    assert!(project.has_state("appspace"));
+    assert!(!project.has_state("base44"));
+    assert!(!project.has_state("crm"));
     assert!(!project.path("state/base44.json.lock").exists());
     // Forgetting in a target never synced makes no lock or state file for it.
     let run = project
@@ -446,7 +447,7 @@ async fn target_flag_restricts_the_run_and_an_unknown_name_lists_the_known_ones(
     assert_eq!(run.code, 1);
     assert_eq!(run.stderr, "error: not in the state: s2\n");
     assert!(!project.path("state/base44.json.lock").exists());
-    assert!(!project.state("base44").exists());
+    assert!(!project.has_state("base44"));
 
     let run = project
         .scimsync(&["sync", "--config", "scimsync.toml", "--target", "nope"])

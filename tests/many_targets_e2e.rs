@@ -178,6 +178,17 @@ fn refused_section(name: &str, would: usize, of: usize, percent: usize) -> Strin
     )
 }
 
+/// The targets with a state in the config's database, sorted.
+fn targets_with_state(project: &Project) -> Vec<String> {
+    scimsync::state::store::target_names(&project.path("state/scimsync.db"))
+        .expect("state database")
+}
+
+/// A target's state, as `state export --json` prints it.
+fn state_of(project: &Project, target: &str) -> serde_json::Value {
+    support::state_json(&project.path("state"), Some(target)).expect("the target has a state")
+}
+
 /// The files in the state directory, sorted.
 fn state_files(project: &Project) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(project.path("state"))
@@ -602,18 +613,21 @@ fn a_json_export_syncs_to_four_targets_one_down_one_refused() {
         contents(&peers.scimmy),
         expected(Person::base44, &all_logins)
     );
-    // One state file per target that was reached; the down target has only its lock.
+    // One database; a state in it for each target that was reached; a lock file for every
+    // target, the down one included.
     assert_eq!(
         state_files(&project),
         [
-            "appspace.json",
             "appspace.json.lock",
-            "base44.json",
             "base44.json.lock",
             "offline.json.lock",
-            "scimmy.json",
-            "scimmy.json.lock"
+            "scimmy.json.lock",
+            "scimsync.db"
         ]
+    );
+    assert_eq!(
+        targets_with_state(&project),
+        ["appspace", "base44", "scimmy"]
     );
     assert_eq!(
         audit_counts(&project),
@@ -644,7 +658,7 @@ fn a_json_export_syncs_to_four_targets_one_down_one_refused() {
     // 3. Seven of ten leave: the loose targets deactivate them, the tight one refuses.
     let staying: Vec<&Person> = everyone[..3].to_vec();
     let stayers: Vec<&str> = staying.iter().map(|p| p.login).collect();
-    let appspace_state = std::fs::read(project.path("state/appspace.json")).expect("state");
+    let appspace_state = state_of(&project, "appspace");
     let run = pipe.sync(export_of(&staying), &config, &[]);
     assert_eq!(run.code, 1, "{}", run.all_output());
     // Removals are listed in the order of the state's source ids.
@@ -684,7 +698,7 @@ fn a_json_export_syncs_to_four_targets_one_down_one_refused() {
     );
     assert_eq!(contents(&peers.scimmy), expected(Person::base44, &stayers));
     assert_eq!(
-        std::fs::read(project.path("state/appspace.json")).expect("state"),
+        state_of(&project, "appspace"),
         appspace_state,
         "a refused run does not rewrite its target's state"
     );
@@ -1065,14 +1079,16 @@ fn an_ldap_directory_syncs_to_four_targets_one_down_one_refused() {
     assert_eq!(
         state_files(&project),
         [
-            "base44.json",
             "base44.json.lock",
-            "generic.json",
             "generic.json.lock",
             "offline.json.lock",
-            "scimmy.json",
-            "scimmy.json.lock"
+            "scimmy.json.lock",
+            "scimsync.db"
         ]
+    );
+    assert_eq!(
+        targets_with_state(&project),
+        ["base44", "generic", "scimmy"]
     );
     assert_eq!(
         audit_counts(&project),
@@ -1104,7 +1120,7 @@ fn an_ldap_directory_syncs_to_four_targets_one_down_one_refused() {
         .map(|uid| format!("dn: uid={uid},{PEOPLE}\nchangetype: delete\n\n"))
         .collect();
     ldap.modify(&deletions);
-    let generic_state = std::fs::read(project.path("state/generic.json")).expect("state");
+    let generic_state = state_of(&project, "generic");
     let run = run_once(true, false);
     assert_eq!(
         mapped_lines(&run.stderr, DIRECTORY_USERS - LEAVING.len()),
@@ -1168,7 +1184,7 @@ fn an_ldap_directory_syncs_to_four_targets_one_down_one_refused() {
         "the refused target is untouched"
     );
     assert_eq!(
-        std::fs::read(project.path("state/generic.json")).expect("state"),
+        state_of(&project, "generic"),
         generic_state,
         "a refused run does not rewrite its target's state"
     );

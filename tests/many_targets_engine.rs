@@ -124,8 +124,8 @@ async fn a_source_that_breaks_mid_read_stops_every_target_before_any_write() {
         .unwrap_err();
     assert!(matches!(error, SyncError::Source(_)), "{error}");
     assert_eq!((a.writes(), b.writes()), (0, 0));
-    assert!(!dir.path().join("state/a.json").exists());
-    assert!(!dir.path().join("state/b.json").exists());
+    assert!(crate::support::state_json(&dir.path().join("state"), Some("a")).is_none());
+    assert!(crate::support::state_json(&dir.path().join("state"), Some("b")).is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -155,5 +155,5 @@ async fn a_target_whose_lock_is_held_fails_alone() {
         3
     );
     assert_eq!((free.users().len(), busy.writes()), (3, 0));
-    assert!(dir.path().join("state/free.json").exists());
+    assert!(crate::support::state_json(&dir.path().join("state"), Some("free")).is_some());
 }

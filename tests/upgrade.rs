@@ -1,5 +1,7 @@
 //! Upgrading from the single-target scimsync (commit 4c4aebd, the last before `[[target]]`):
 //! its config and state keep working, with zero writes on the first run after the upgrade.
+//! The state file is imported into the state database on that first run and kept, byte for
+//! byte, as `<file>.migrated`; `state export --json` prints what the file held.
 //!
 //! The fixtures in `tests/fixtures/upgrade/` were written by that commit's binary
 //! (`regenerate.sh` there says how): its state file, the users it left on the server, and what
@@ -79,9 +81,14 @@ fn a_single_target_config_and_state_from_before_many_targets_sync_with_zero_writ
     );
 
     // `[state] path` named a directory (state.json inside it) or a `.json` file: both work.
-    for (setting, file) in [
-        ("state", "state/state.json"),
-        ("scimsync-state.json", "scimsync-state.json"),
+    // The database is `scimsync.db` in the directory, or beside the file with `.db`.
+    for (setting, file, database) in [
+        ("state", "state/state.json", "state/scimsync.db"),
+        (
+            "scimsync-state.json",
+            "scimsync-state.json",
+            "scimsync-state.db",
+        ),
     ] {
         let project = Project::new();
         project.write("app.map", &fixture("app.map"));
@@ -115,10 +122,35 @@ fn a_single_target_config_and_state_from_before_many_targets_sync_with_zero_writ
             "[state] path = {setting}: only reads: {:?}",
             &sent[requests..]
         );
+        // Imported: the file is kept byte for byte as the backup, and the database holds
+        // exactly what it held. The log says so, without -v.
+        let backup = project.path(&format!("{file}.migrated"));
+        assert!(
+            run.stderr.contains(
+                "imported the JSON state file into the state database; the file is kept as a backup"
+            ) && run.stderr.contains(&backup.display().to_string()),
+            "{}",
+            run.stderr
+        );
+        assert!(!state_file.exists(), "[state] path = {setting}: renamed");
         assert_eq!(
-            std::fs::read_to_string(&state_file).expect("state"),
+            std::fs::read_to_string(&backup).expect("backup"),
             state,
-            "[state] path = {setting}: the state is not rewritten"
+            "[state] path = {setting}: the backup is the old file"
+        );
+        let export = |config: &str| {
+            let run = scimsync(&["state", "export", "--json", "--config", config], token);
+            assert_eq!(run.code, 0, "{}", run.all_output());
+            run.stdout
+        };
+        assert_eq!(
+            export(config),
+            state,
+            "[state] path = {setting}: the export is the old file"
+        );
+        assert_eq!(
+            support::state_in(&project.path(database), None).expect("imported"),
+            serde_json::from_str::<Json>(&state).expect("JSON"),
         );
         assert_no_audit_lines(&project.path("audit.jsonl"));
 
@@ -147,14 +179,22 @@ fn a_single_target_config_and_state_from_before_many_targets_sync_with_zero_writ
         );
         assert_eq!(report["summary"]["unchanged"], 4);
         assert_eq!(report["requests"]["writes"], 0);
-        assert_eq!(std::fs::read_to_string(&state_file).expect("state"), state);
-        // No other state file appeared (none named after the target, say).
+        assert_eq!(export(config), state, "a no-op run changes nothing");
+        assert_eq!(
+            std::fs::read_to_string(&backup).expect("backup"),
+            state,
+            "imported once: the backup is not touched again"
+        );
+        // No other state file appeared (none named after the target, say), and no WAL file
+        // outlives the runs.
         let lock = format!("{file}.lock");
+        let migrated = format!("{file}.migrated");
         let mut expected = vec![
             "app.map",
             "audit.jsonl",
             "scimsync.toml",
-            file,
+            database,
+            migrated.as_str(),
             lock.as_str(),
             "users.json",
         ];

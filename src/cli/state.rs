@@ -1,11 +1,13 @@
-//! `scimsync state show|forget --config FILE [--target NAME]...`: what scimsync manages on
-//! each target, and letting go of an object (the target is not touched; a forgotten user is
-//! matched and adopted again on the next run if it is still in the source).
+//! `scimsync state show|export|forget --config FILE [--target NAME]...`: what scimsync manages
+//! on each target, a diffable dump of it, and letting go of an object (the target is not
+//! touched; a forgotten user is matched and adopted again on the next run if it is still in
+//! the source).
 //!
 //! With several targets, `show` prints a `── target NAME (STATE FILE) ──` section per target
 //! (JSON: `{"targets": {NAME: state, ...}}` in the file's order) and `forget` prefixes each
 //! line with the target's name (`base44: forgot s1`); the single-target form prints what it
-//! always printed.
+//! always printed. `export --json` prints one target's state in the layout of the JSON state
+//! file older versions kept (the single form, or one `--target`), else `{"targets": {...}}`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,6 +16,7 @@ use super::error::CliError;
 use crate::config::{Config, Form};
 use crate::state::State;
 use crate::state::lock::StateLock;
+use crate::state::store::{self, Location, SqliteStore, Store as _};
 
 #[derive(Debug, clap::Args)]
 pub struct StateArgs {
@@ -33,6 +36,18 @@ enum StateCommand {
         targets: Vec<String>,
         #[arg(long, value_enum, default_value_t)]
         output: super::sync::Output,
+    },
+    /// Print each selected target's state as JSON, in the layout of the state files older
+    /// versions kept: one target's state alone, several as {"targets": {NAME: state}}.
+    Export {
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Only this target (repeat for several); all of them when absent.
+        #[arg(long = "target", value_name = "NAME")]
+        targets: Vec<String>,
+        /// JSON, the one format there is (required, so another can be added later).
+        #[arg(long, required = true)]
+        json: bool,
     },
     /// Stop managing users or groups: by source id, SCIM id, userName or group name, in each
     /// selected target.
@@ -56,6 +71,14 @@ pub fn run(args: StateArgs) -> Result<ExitCode, CliError> {
         } => {
             let config = Config::load(&config)?.select(&targets)?;
             show_all(&config, output)
+        }
+        StateCommand::Export {
+            config,
+            targets,
+            json: _,
+        } => {
+            let config = Config::load(&config)?.select(&targets)?;
+            export(&config)
         }
         StateCommand::Forget {
             config,
@@ -92,7 +115,7 @@ fn show_all(config: &Config, output: super::sync::Output) -> Result<ExitCode, Cl
         super::sync::Output::Json => {
             let mut states = serde_json::Map::new();
             for target in &config.targets {
-                let state = State::load(&target.state, &target.scim.url)?;
+                let state = store::read(&Location::of(target))?;
                 states.insert(
                     target.name.clone(),
                     serde_json::to_value(&state).unwrap_or_default(),
@@ -107,7 +130,7 @@ fn show_all(config: &Config, output: super::sync::Output) -> Result<ExitCode, Cl
         }
         super::sync::Output::Text => {
             for target in &config.targets {
-                let state = State::load(&target.state, &target.scim.url)?;
+                let state = store::read(&Location::of(target))?;
                 if many {
                     out.push_str(&format!(
                         "── target {} ({}) ──\n",
@@ -130,13 +153,14 @@ fn forget_all(config: &Config, keys: &[String]) -> Result<ExitCode, CliError> {
     let mut found = vec![false; keys.len()];
     for target in &config.targets {
         // Among several targets, one never synced has nothing to forget: no lock or state
-        // file is made for it.
-        if many && !target.state.exists() {
+        // is made for it.
+        let location = Location::of(target);
+        if many && !location.exists()? {
             continue;
         }
-        // A run in progress would save over what is forgotten here.
-        let _lock = StateLock::acquire(&target.state)?;
-        let mut state = State::load(&target.state, &target.scim.url)?;
+        // A run in progress would record over what is forgotten here.
+        let lock = StateLock::acquire(&target.state)?;
+        let (store, mut state) = SqliteStore::open(lock, &location)?;
         let mut changed = false;
         for (key, found) in keys.iter().zip(&mut found) {
             for source in state.forget(key) {
@@ -149,8 +173,8 @@ fn forget_all(config: &Config, keys: &[String]) -> Result<ExitCode, CliError> {
                 }
             }
         }
-        if changed || !many {
-            state.save(&target.state)?;
+        if changed {
+            store.record_rest(&state)?;
         }
     }
     let missing: Vec<String> = keys
@@ -165,6 +189,26 @@ fn forget_all(config: &Config, keys: &[String]) -> Result<ExitCode, CliError> {
     } else {
         Err(CliError::NotInState(missing))
     }
+}
+
+/// One target's state as the JSON state file held it (byte for byte, for a state imported
+/// from one), or every selected target's under `"targets"`.
+fn export(config: &Config) -> Result<ExitCode, CliError> {
+    let mut states = Vec::new();
+    for target in &config.targets {
+        states.push((target.name.clone(), store::read(&Location::of(target))?));
+    }
+    let document = match states.as_slice() {
+        [(_, only)] => serde_json::to_value(only).unwrap_or_default(),
+        _ => serde_json::json!({
+            "targets": states
+                .iter()
+                .map(|(name, state)| (name.clone(), serde_json::to_value(state).unwrap_or_default()))
+                .collect::<serde_json::Map<_, _>>()
+        }),
+    };
+    super::stdout::print(&(serde_json::to_string_pretty(&document).unwrap_or_default() + "\n"))?;
+    Ok(exit_code(report_rejected(config)))
 }
 
 /// One line per managed object.

@@ -3,8 +3,10 @@
 //! - **single** (the first form): top-level `mapping`, one `[target]`, `[state] path`. It is one
 //!   target, named by `[target] name` or after its URL's host, and behaves as it always did.
 //! - **many**: `[[target]]` sections. Each inherits `[defaults]` (any target key), `[sync]` and
-//!   `[schedule]`, key by key (tables merge, a target's own key wins), and its state file is
-//!   `<[state] dir>/<name>.json` unless it names one with `state`.
+//!   `[schedule]`, key by key (tables merge, a target's own key wins). Every target's state is
+//!   in `<[state] dir>/scimsync.db`; its JSON state file from older versions (imported once,
+//!   and where its lock file goes) is `<[state] dir>/<name>.json` unless it names one with
+//!   `state`.
 //!
 //! A target whose own keys are wrong is set aside as rejected (it fails alone); a file that is
 //! wrong as a whole (syntax, `[source]`, names) is an error.
@@ -137,6 +139,7 @@ fn single(path: &Path, base: &Path, form: SingleForm) -> Result<Config, Invalid>
         scim,
         sync: form.sync,
         state: state.file(),
+        database: state.database(),
         schedule: form.schedule.clone(),
     };
     Ok(Config {
@@ -274,6 +277,7 @@ fn target(
         scim,
         sync,
         state,
+        database: state_dir.join(crate::config::DATABASE_FILE),
         schedule,
     })
 }

@@ -3,8 +3,10 @@
 //! never leaves a lock behind that blocks the next run. The holder writes its PID into the
 //! file, only to name itself to a run that finds the lock taken.
 //!
-//! The lock is a file of its own because the state file is replaced by rename on every save:
-//! a lock on the state's inode would be a lock on a file that is about to stop being the state.
+//! The lock is a file of its own, beside the target's JSON state file from older versions
+//! (`<state>.lock`, where it always was): the state database is shared by every target of the
+//! config, and SQLite's own locks are per database and per transaction, while this one is per
+//! target and held for a whole run, so two targets still run at once.
 
 use std::fs::{File, TryLockError};
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};

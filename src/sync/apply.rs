@@ -12,12 +12,17 @@
 //! lookup before it may create the user. When the run is cancelled, or the target asks for a
 //! longer pause than `max_backoff_seconds`, no new write starts; the ones in flight finish and
 //! are recorded, so the state saved afterwards is true.
+//!
+//! Each write's outcome is committed to the [`Store`] as soon as it is known, not at the end of
+//! the run: a crash loses no completed write. Outcomes that arrive together are committed
+//! together (one transaction, one fsync), before the loop waits for the next answer (see
+//! [`Applier::commit_users`]).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use futures::StreamExt as _;
+use futures::{FutureExt as _, StreamExt as _};
 use serde::Serialize;
 use serde_json::Value as Json;
 use tokio_util::sync::CancellationToken;
@@ -26,6 +31,7 @@ use super::diff::{Action, AttrChange, Change, Changes};
 use super::event::{Operation, WriteEvent, WriteFailure, WriteObserver, WriteResult};
 use super::groups::{GroupChange, GroupChanges, MemberSkip};
 use super::settings::UpdateMode;
+use crate::state::store::Store;
 use crate::state::{ManagedGroup, ManagedUser, PendingCreate, Rejection, State};
 
 mod groups;
@@ -152,6 +158,8 @@ pub struct Applier<'a> {
     pub now: DateTime<Utc>,
     /// Look each user up by its match value before creating it (the listing was incomplete).
     pub look_before_create: bool,
+    /// Where each write's outcome is committed as it completes.
+    pub store: &'a dyn Store,
 }
 
 /// What a write is about: its operation, the resource's id and name, the attributes it changes.
@@ -246,7 +254,23 @@ impl Applier<'_> {
     /// No new write starts once the run is cancelled or the target has asked for a pause
     /// longer than the run may wait.
     fn stopped(&self) -> bool {
-        self.cancel.is_cancelled() || self.client.held_off().is_some()
+        self.cancel.is_cancelled() || self.client.held_off().is_some() || self.store.failed()
+    }
+
+    /// Commits the users of `changes` (each with the one it takes over) as `state` holds them
+    /// now, in one transaction, and empties `changes`. A failure is logged and kept by the
+    /// store: no new write starts, and the run ends with the error.
+    fn commit_users(&self, state: &State, changes: &mut Vec<&Change>) {
+        if changes.is_empty() {
+            return;
+        }
+        let sources: Vec<&str> = changes
+            .iter()
+            .filter_map(|c| c.source_id.as_deref())
+            .chain(changes.iter().filter_map(|c| c.takes_over.as_deref()))
+            .collect();
+        let _kept_by_the_store = self.store.record_users(state, &sources);
+        changes.clear();
     }
 
     /// Applies the user changes, updating `state`.
@@ -268,6 +292,8 @@ impl Applier<'_> {
         let mut pending = changes.changes.iter();
         let mut in_flight = futures::stream::FuturesUnordered::new();
         let mut done = 0;
+        // Changes whose outcome is in `state` but not committed yet.
+        let mut outcomes: Vec<&Change> = Vec::new();
         loop {
             while in_flight.len() < self.concurrency.max(1) && !self.stopped() {
                 let Some(change) = pending.next() else {
@@ -275,7 +301,15 @@ impl Applier<'_> {
                 };
                 in_flight.push(self.timed_write_user(change));
             }
-            let Some((change, result, latency)) = in_flight.next().await else {
+            // Another answer already here joins this commit; else commit, then wait.
+            let next = match in_flight.next().now_or_never() {
+                Some(next) => next,
+                None => {
+                    self.commit_users(state, &mut outcomes);
+                    in_flight.next().await
+                }
+            };
+            let Some((change, result, latency)) = next else {
                 break;
             };
             done += 1;
@@ -304,6 +338,7 @@ impl Applier<'_> {
                     };
                     self.emit(subject, Some(written.status), result, latency);
                     let not_kept = self.record(state, change, written);
+                    outcomes.push(change);
                     applied.not_kept.extend(not_kept);
                 }
                 // Not sent, or refused unapplied by a target that asked to be left alone (429).
@@ -312,6 +347,7 @@ impl Applier<'_> {
                     ..
                 }) => {
                     settle_pending(state, change);
+                    outcomes.push(change);
                     applied.not_started += 1;
                 }
                 Err(NotWritten {
@@ -350,6 +386,7 @@ impl Applier<'_> {
                             },
                         );
                     }
+                    outcomes.push(change);
                     let subject = Subject {
                         operation,
                         id: change.id.as_deref(),
@@ -364,7 +401,9 @@ impl Applier<'_> {
         // Creates that never started certainly did not happen: not pending.
         for change in pending {
             settle_pending(state, change);
+            outcomes.push(change);
         }
+        self.commit_users(state, &mut outcomes);
         applied.not_started += changes.changes.len() - done;
     }
 

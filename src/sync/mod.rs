@@ -423,7 +423,6 @@ async fn apply(
     applier: &Applier<'_>,
     report: &RunReport,
     state: &mut State,
-    state_file: &Path,
 ) -> Result<Applied, SyncError> {
     applier.observer.planned(
         applier.target,
@@ -431,11 +430,11 @@ async fn apply(
     );
     // Every create is pending on disk before it is sent: a lost answer or a crash leaves a
     // record the next run resolves by lookup, never a second create.
+    // With them, in the same transaction, what the listing found (pending creates that took
+    // effect, the guard's window as of now): the state is current before the first write.
     let pending = apply::pending_creates(&report.changes, applier.match_path, applier.now);
-    if !pending.is_empty() {
-        state.pending.extend(pending);
-        state.save(state_file)?;
-    }
+    state.pending.extend(pending);
+    applier.store.record_rest(state)?;
     let mut applied = Applied::default();
     applier
         .apply_users(&report.changes, state, &mut applied)

@@ -16,7 +16,6 @@
 //! (cannot be opened, or breaks mid-read) stops every target before any write, as
 //! [`run_targets`]'s `Err`.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use super::apply::{Applied, Applier};
@@ -28,7 +27,7 @@ use super::{
 };
 use crate::config::Target;
 use crate::state::State;
-use crate::state::lock::StateLock;
+use crate::state::store::{self, Location, SqliteStore, Store as _};
 use scimsync_lang::mapping::Plan;
 use scimsync_scim::client::ScimClient;
 use scimsync_source::SourceConfig;
@@ -50,10 +49,9 @@ pub struct TargetRun {
 /// A target that is ready to be listed: its lock held, its state loaded, its client built.
 struct Ready {
     job: Job,
-    _lock: Option<StateLock>,
+    /// Where its outcomes are committed (it holds the run lock); `None` for a dry run.
+    store: Option<SqliteStore>,
     state: State,
-    /// The state as loaded: a run that changed nothing does not rewrite it.
-    loaded: State,
     client: ScimClient,
 }
 
@@ -219,19 +217,23 @@ fn projection_of<'p>(plans: impl Iterator<Item = &'p Plan>) -> scimsync_source::
 fn prepare(job: Job, options: &RunOptions) -> Result<Ready, SyncError> {
     let target = &job.target;
     // One writer per target, held until the run ends; a dry run writes nothing and takes no
-    // lock (the state is replaced atomically, so it reads a whole one).
-    let lock = lock_for(&target.state, options.dry_run)?;
-    let mut state = State::load(&target.state, &target.scim.url)?;
-    let loaded = state.clone();
+    // lock (it reads the state as last committed).
+    let location = Location::of(target);
+    let (store, mut state) = match lock_for(&target.state, options.dry_run)? {
+        Some(lock) => {
+            let (store, state) = SqliteStore::open(lock, &location)?;
+            (Some(store), state)
+        }
+        None => (None, store::read(&location)?),
+    };
     let window =
         chrono::Duration::from_std(target.sync.safety.window).unwrap_or(chrono::Duration::MAX);
     state.start_window(options.now, window);
     let client = connect(&target.scim)?.with_cancellation(options.cancel.clone());
     Ok(Ready {
         job,
-        _lock: lock,
+        store,
         state,
-        loaded,
         client,
     })
 }
@@ -267,19 +269,19 @@ async fn finish_target(
 ) -> Result<RunReport, SyncError> {
     let Ready {
         job,
-        _lock,
+        store,
         mut state,
-        loaded,
         client,
     } = target;
     let name = job.target.name.as_str();
     note_mapped(options, name, &source.desired);
     let mut report = plan_changes(&client, &job, options, &state, &listed, source).await?;
-    if options.dry_run {
+    // A dry run has no store (it took no lock): it writes nothing.
+    let Some(store) = store else {
         record_planned(options, name, &report);
         report.requests = client.totals();
         return Ok(report);
-    }
+    };
     let run = Applier {
         client: &client,
         observer: options.observer.as_ref(),
@@ -291,9 +293,10 @@ async fn finish_target(
         cancel: &options.cancel,
         now: options.now,
         look_before_create: listed.look_before_create,
+        store: &store,
     };
-    let applied: Applied = apply(&run, &report, &mut state, &job.target.state).await?;
-    save_if_changed(&state, &loaded, &job.target.state)?;
+    let applied: Applied = apply(&run, &report, &mut state).await?;
+    save_rest(&state, &store)?;
     report.cancelled = options.cancel.is_cancelled() && applied.not_started > 0;
     report.held_off = client.held_off();
     report.applied = Some(applied);
@@ -301,11 +304,10 @@ async fn finish_target(
     Ok(report)
 }
 
-/// Saved whatever happened, cancellation included: every completed write is in it. A run
-/// that changed nothing leaves the file alone (no rewrite, no fsync).
-fn save_if_changed(state: &State, loaded: &State, file: &Path) -> Result<(), SyncError> {
-    if state != loaded || !file.exists() {
-        state.save(file)?;
-    }
+/// Whatever happened, cancellation included, what the run learned besides its writes' outcomes
+/// (committed as each write completed) is committed now: the listing's findings, the removals
+/// window, active counts. A run that changed nothing writes nothing.
+fn save_rest(state: &State, store: &SqliteStore) -> Result<(), SyncError> {
+    store.record_rest(state)?;
     Ok(())
 }

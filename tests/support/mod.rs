@@ -370,6 +370,31 @@ pub fn in_test_corpus(path: &Path) -> bool {
         .iter()
         .any(|dir| path.starts_with(repo().join(dir)))
 }
+/// The state of target `target` (the only one when `None`) in the state database of directory
+/// `state_dir` (`<dir>/scimsync.db`), as the JSON layout older versions kept in a state file
+/// (what `state export --json` prints); `None` when the database has no such target.
+pub fn state_json(state_dir: &Path, target: Option<&str>) -> Option<Json> {
+    state_in(&state_dir.join("scimsync.db"), target)
+}
+
+/// [`state_json`] from the database file `database`.
+pub fn state_in(database: &Path, target: Option<&str>) -> Option<Json> {
+    use scimsync::state::store;
+    let name = match target {
+        Some(name) => name.to_owned(),
+        None => {
+            let names = store::target_names(database).expect("the state database is readable");
+            match names.as_slice() {
+                [] => return None,
+                [only] => only.clone(),
+                more => panic!("{} holds several targets: {more:?}", database.display()),
+            }
+        }
+    };
+    let state = store::read_named(database, &name).expect("the state database is readable")?;
+    Some(serde_json::to_value(state).expect("a state serializes"))
+}
+
 pub mod ad;
 pub mod fault;
 pub mod ldap;

@@ -71,6 +71,7 @@ impl Applier<'_> {
                             },
                         );
                     }
+                    let _kept_by_the_store = self.store.record_group(state, &change.group);
                     let result = if adopted {
                         WriteResult::Adopted
                     } else {

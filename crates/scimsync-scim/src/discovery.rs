@@ -15,6 +15,9 @@ pub struct Features {
     pub bulk: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bulk_max_operations: Option<u64>,
+    /// Bytes of one bulk request's body at most.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bulk_max_payload_size: Option<u64>,
     pub filter: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter_max_results: Option<u64>,
@@ -89,6 +92,7 @@ pub fn features(config: &Json) -> Features {
         patch: supported("patch"),
         bulk: supported("bulk"),
         bulk_max_operations: number("bulk", "maxOperations"),
+        bulk_max_payload_size: number("bulk", "maxPayloadSize"),
         filter: supported("filter"),
         filter_max_results: number("filter", "maxResults"),
         etag: supported("etag"),
@@ -100,6 +104,25 @@ pub fn features(config: &Json) -> Features {
             .flatten()
             .filter_map(|s| get_ci(s, "type").and_then(Json::as_str).map(str::to_owned))
             .collect(),
+    }
+}
+
+impl Features {
+    /// What one bulk request may hold, when the target takes bulk requests at all. A target
+    /// that leaves a limit out gets conservative ones (RFC 7644 gives no default): 100
+    /// operations, 1 MiB.
+    pub fn bulk_limits(&self) -> Option<crate::bulk::BulkLimits> {
+        if !self.bulk {
+            return None;
+        }
+        let limit = |n: Option<u64>, default: usize| {
+            n.map_or(default, |n| usize::try_from(n).unwrap_or(usize::MAX))
+        };
+        let limits = crate::bulk::BulkLimits {
+            max_operations: limit(self.bulk_max_operations, 100),
+            max_payload_size: limit(self.bulk_max_payload_size, 1 << 20),
+        };
+        (limits.max_operations > 0 && limits.max_payload_size > 0).then_some(limits)
     }
 }
 

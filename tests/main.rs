@@ -15,6 +15,7 @@ mod support;
 mod active_directory;
 mod architecture;
 mod bad_input;
+mod bulk;
 mod cli_contract;
 mod daemon;
 mod daemon_systemd;

@@ -19,6 +19,7 @@ pub mod failure;
 pub mod groups;
 pub mod kept;
 pub mod observed;
+pub mod offers;
 pub mod plans;
 pub mod render;
 pub mod run;

@@ -284,6 +284,13 @@ async fn finish_target(
         report.requests = client.totals();
         return Ok(report);
     }
+    let offers = super::offers::Offers::discover(
+        &client,
+        job.target.scim.bulk,
+        report.changes.changes.len(),
+        &listed.users,
+    )
+    .await;
     let run = Applier {
         client: &client,
         observer: options.observer.as_ref(),
@@ -295,6 +302,7 @@ async fn finish_target(
         cancel: &options.cancel,
         now: options.now,
         look_before_create: listed.look_before_create,
+        offers,
     };
     let applied: Applied = apply(&run, &report, &mut state, &job.target.state).await?;
     save_if_changed(&state, &loaded, &job.target.state)?;

@@ -222,9 +222,7 @@ pub fn match_results(
     let mut results: Vec<Option<OperationResult>> = results.into_iter().map(Some).collect();
     let mut matched: Vec<Option<OperationResult>> = vec![None; sent.len()];
     let mut take = |found: &dyn Fn(&OperationResult) -> bool| {
-        let index = results
-            .iter()
-            .position(|r| r.as_ref().is_some_and(|r| found(r)))?;
+        let index = results.iter().position(|r| r.as_ref().is_some_and(found))?;
         results[index].take()
     };
     for (slot, op) in matched.iter_mut().zip(sent) {
@@ -408,7 +406,10 @@ mod tests {
                 result(Some("b1"), Some("/v2/Users/n1"), 201),
             ],
         );
-        let statuses: Vec<Option<u16>> = matched.iter().map(|m| m.as_ref().map(|r| r.status)).collect();
+        let statuses: Vec<Option<u16>> = matched
+            .iter()
+            .map(|m| m.as_ref().map(|r| r.status))
+            .collect();
         assert_eq!(statuses, [Some(201), Some(503), Some(201), Some(200)]);
         assert_eq!(matched[2].as_ref().unwrap().id().as_deref(), Some("n2"));
         // A result the server left out.

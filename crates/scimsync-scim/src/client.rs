@@ -246,6 +246,11 @@ impl ScimClient {
         self.throttle.held_off()
     }
 
+    /// How often a request that failed for a passing reason is tried again.
+    pub fn max_retries(&self) -> u32 {
+        self.retry.max_retries
+    }
+
     /// The wait before trying an uncertain write again (after looking it up).
     pub fn backoff(&self, attempt: u32) -> Duration {
         self.retry.backoff(attempt)
@@ -667,13 +672,11 @@ impl ScimClient {
             Replay::Safe
         };
         let payload = crate::bulk::request_body(operations.iter().copied());
-        let answer = self
-            .send(Method::POST, url, Some(&payload), replay)
-            .await?;
+        let answer = self.send(Method::POST, url, Some(&payload), replay).await?;
         let results = answer
             .body
             .as_ref()
-            .ok_or_else(|| crate::bulk::BulkResponseError::NoOperations)
+            .ok_or(crate::bulk::BulkResponseError::NoOperations)
             .and_then(crate::bulk::parse_response)
             .map_err(|e| ClientError::Protocol {
                 method: Method::POST,
@@ -684,7 +687,11 @@ impl ScimClient {
     }
 
     /// A failed bulk operation as the error the same request sent alone would have given.
-    pub fn operation_error(&self, operation: &BulkOperation, result: &OperationResult) -> ClientError {
+    pub fn operation_error(
+        &self,
+        operation: &BulkOperation,
+        result: &OperationResult,
+    ) -> ClientError {
         let (scim_type, detail) = result.error();
         ClientError::Status {
             method: operation.method.clone(),
@@ -707,7 +714,11 @@ impl ScimClient {
     }
 
     fn operation_url(&self, operation: &BulkOperation) -> String {
-        let segments: Vec<&str> = operation.path.split('/').filter(|s| !s.is_empty()).collect();
+        let segments: Vec<&str> = operation
+            .path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .collect();
         self.url(&segments).to_string()
     }
 

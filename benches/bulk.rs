@@ -7,7 +7,9 @@
 //!    maxPayloadSize 1 MiB) at the same concurrency,
 //!
 //! each directly and through a loopback proxy that holds every request 50 ms before passing
-//! it on (as a SaaS across the internet adds latency), medians of K rounds.
+//! it on (as a SaaS across the internet adds latency), medians of K rounds. A third,
+//! diagnostic measurement sends the same creates as bare `POST /Bulk` requests: the floor the
+//! server's own per-operation work sets.
 //!
 //! `cargo bench --bench bulk -- [--users N] [--concurrency C] [--rounds K] [--delay-ms D]`
 //! Needs scim2-server (`tests/peers/scim-server.sh install`, done by tests/run.sh). Loopback only.
@@ -257,6 +259,48 @@ async fn bare_post(url: &str, token: &str, bodies: &[Json], concurrency: usize) 
     elapsed
 }
 
+/// The floor the server sets: the same creates as bare `POST /Bulk` requests of 1,000
+/// operations (scim2-server's maxOperations), `concurrency` at a time, with no scimsync around
+/// them (a diagnostic, not a target).
+async fn bare_bulk(url: &str, token: &str, bodies: &[Json], concurrency: usize) -> Duration {
+    let http = reqwest::Client::new();
+    let requests: Vec<Json> = bodies
+        .chunks(1000)
+        .map(|chunk| {
+            let operations: Vec<Json> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, body)| json!({"method": "POST", "path": "/Users", "bulkId": format!("b{i}"), "data": body}))
+                .collect();
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": operations})
+        })
+        .collect();
+    let start = Instant::now();
+    let statuses: Vec<u16> = futures::stream::iter(&requests)
+        .map(|body| {
+            let http = http.clone();
+            async move {
+                http.post(format!("{url}/Bulk"))
+                    .bearer_auth(token)
+                    .header("Content-Type", "application/scim+json")
+                    .body(body.to_string())
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0)
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let elapsed = start.elapsed();
+    assert!(
+        statuses.iter().all(|s| *s == 200),
+        "bare bulk requests failed"
+    );
+    elapsed
+}
+
 fn upstream(url: &str) -> std::net::SocketAddr {
     let url = url::Url::parse(url).unwrap();
     format!("127.0.0.1:{}", url.port().unwrap())
@@ -264,8 +308,9 @@ fn upstream(url: &str) -> std::net::SocketAddr {
         .unwrap()
 }
 
-/// One measurement of each kind on fresh servers: (bare, bulk) seconds.
-async fn round(o: &Options, delayed: bool, bodies: &[Json]) -> (f64, f64, (usize, usize)) {
+/// One measurement of each kind on fresh servers: (bare, bulk, bare bulk) seconds and the
+/// writes scimsync's run made.
+async fn round(o: &Options, delayed: bool, bodies: &[Json]) -> (f64, f64, f64, (usize, usize)) {
     let server = Server::start();
     let proxy = DelayProxy::start(upstream(&server.url), o.delay).await;
     let url = if delayed {
@@ -290,7 +335,23 @@ async fn round(o: &Options, delayed: bool, bodies: &[Json]) -> (f64, f64, (usize
     let bulk = start.elapsed();
     let applied = report.applied.unwrap();
     assert_eq!((applied.created, applied.failures.len()), (o.users, 0));
-    (bare.as_secs_f64(), bulk.as_secs_f64(), server.writes())
+    let writes = server.writes();
+    drop(server);
+
+    let server = Server::start();
+    let proxy = DelayProxy::start(upstream(&server.url), o.delay).await;
+    let url = if delayed {
+        proxy.url(&server.url)
+    } else {
+        server.url.clone()
+    };
+    let floor = bare_bulk(&url, &server.token, bodies, o.concurrency).await;
+    (
+        bare.as_secs_f64(),
+        bulk.as_secs_f64(),
+        floor.as_secs_f64(),
+        writes,
+    )
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -305,9 +366,12 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
+        // The bodies, from a dry run against an empty server.
+        let empty = Server::start();
         let dir = tempfile::tempdir().unwrap();
-        let plan = project(dir.path(), "http://127.0.0.1:9/v2", "t", o.users, o.concurrency);
+        let plan = project(dir.path(), &empty.url, &empty.token, o.users, o.concurrency);
         let bodies = bodies(&plan).await;
+        drop(empty);
         assert_eq!(bodies.len(), o.users);
         println!(
             "{} creates, concurrency {}, {} rounds, proxy delay {} ms",
@@ -318,19 +382,20 @@ fn main() {
         );
         for delayed in [false, true] {
             let label = if delayed { "through the delay proxy" } else { "direct" };
-            let (mut bare, mut bulk) = (Vec::new(), Vec::new());
+            let (mut bare, mut bulk, mut floor) = (Vec::new(), Vec::new(), Vec::new());
             for r in 1..=o.rounds {
-                let (b, s, (bulk_requests, user_posts)) = round(&o, delayed, &bodies).await;
+                let (b, s, f, (bulk_requests, user_posts)) = round(&o, delayed, &bodies).await;
                 println!(
-                    "{label}, round {r}: bare per-user POST {b:.2} s, scimsync bulk {s:.2} s ({bulk_requests} POST /Bulk, {user_posts} POST /Users), {:.1}x",
+                    "{label}, round {r}: bare per-user POST {b:.2} s, scimsync bulk {s:.2} s ({bulk_requests} POST /Bulk, {user_posts} POST /Users), {:.1}x; bare /Bulk requests {f:.2} s",
                     b / s
                 );
                 bare.push(b);
                 bulk.push(s);
+                floor.push(f);
             }
-            let (b, s) = (median(bare), median(bulk));
+            let (b, s, f) = (median(bare), median(bulk), median(floor));
             println!(
-                "{label}, median: bare per-user POST {b:.2} s ({:.0} users/s), scimsync bulk {s:.2} s ({:.0} users/s): {:.1}x",
+                "{label}, median: bare per-user POST {b:.2} s ({:.0} users/s), scimsync bulk {s:.2} s ({:.0} users/s): {:.1}x; bare /Bulk requests {f:.2} s",
                 o.users as f64 / b,
                 o.users as f64 / s,
                 b / s

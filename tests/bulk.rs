@@ -586,3 +586,49 @@ async fn bulk_operations_carry_the_version_and_a_stale_one_is_replanned() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_mode_reads_each_user_then_sends_the_puts_in_bulk() {
+    let server = FaultServer::start().await;
+    server.offer_bulk(bulk_server(10, 1 << 20));
+    let setup = Setup::new(
+        &server.url,
+        "concurrency = 1\nupdate_mode = \"put\"",
+        &people(2),
+    );
+    setup.run().await.unwrap();
+    let (u1, u2) = (id_of(&server, "u1@x"), id_of(&server, "u2@x"));
+    server.clear_log();
+    let mut changed = people(2);
+    changed[0]["last"] = json!("N1");
+    changed[1]["last"] = json!("N2");
+    setup.users(&changed);
+    let report = setup.run().await.unwrap();
+    assert_eq!(report.applied.unwrap().updated, 2);
+    assert_eq!(
+        server.trace(),
+        [
+            "GET /v2/Users 200".to_owned(),
+            "GET /v2/ServiceProviderConfig 200".to_owned(),
+            format!("GET /v2/Users/{u1} 200"),
+            format!("GET /v2/Users/{u2} 200"),
+            "POST /v2/Bulk 200".to_owned(),
+        ]
+    );
+    let put = |id: &str, i: usize| {
+        json!({"method": "PUT", "path": format!("/Users/{id}"),
+            "data": {"schemas": [USER], "id": id, "userName": format!("u{i}@x"),
+                "name": {"familyName": format!("N{i}")}, "active": true}})
+    };
+    assert_eq!(
+        server.bulk_requests(),
+        [bulk_body(vec![put(&u1, 1), put(&u2, 2)])]
+    );
+    assert_eq!(
+        names(&server),
+        [
+            ("u1@x".into(), "N1".into(), true),
+            ("u2@x".into(), "N2".into(), true)
+        ]
+    );
+}

@@ -771,6 +771,49 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn a_replan_keeps_only_the_values_the_user_does_not_hold_yet() {
+        let change = |attributes: Vec<AttrChange>| Change {
+            action: Action::Update,
+            source_id: Some("1".into()),
+            id: Some("t1".into()),
+            user_name: "a@x".into(),
+            attributes,
+            adopted: false,
+            takes_over: None,
+            match_value: None,
+            fingerprint: String::new(),
+        };
+        let set = |path: &str, old: Json, new: Json| AttrChange {
+            attr: std::sync::Arc::new(match path.split_once('.') {
+                Some((name, sub)) => AttrPath {
+                    sub: Some(sub.into()),
+                    ..AttrPath::core(name)
+                },
+                None => AttrPath::core(path),
+            }),
+            old: Some(old),
+            new,
+            redacted: false,
+        };
+        let planned = change(vec![
+            set("title", json!("Dev"), json!("Lead")),
+            set("name.familyName", json!("Old"), json!("New")),
+            set("displayName", json!("x"), json!("Ada")),
+        ]);
+        // Someone set the title to what scimsync wanted, and changed displayName again.
+        let current =
+            json!({"id": "t1", "title": "Lead", "name": {"familyName": "Old"}, "displayName": "Y"});
+        let replanned = replan(&planned, &current);
+        assert_eq!(
+            replanned.attributes,
+            vec![
+                set("name.familyName", json!("Old"), json!("New")),
+                set("displayName", json!("Y"), json!("Ada")),
+            ]
+        );
+    }
+
+    #[test]
     fn put_body_writes_values_into_the_current_resource() {
         let role = AttrPath {
             schema: Some("urn:b44:2.0".into()),

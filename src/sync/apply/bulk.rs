@@ -48,8 +48,10 @@ impl Applier<'_> {
         (in_bulk, singly)
     }
 
-    /// Writes `changes` in bulk rounds; returns the changes to send alone (an operation too
-    /// large for any bulk request).
+    /// Writes `changes` in bulk rounds: each round sends what is left, and what failed for a
+    /// passing reason goes into the next, after the backoff, at most `max_retries` rounds
+    /// after the first. Returns the changes to send alone (an operation too large for any
+    /// bulk request).
     pub(super) async fn write_in_bulk<'c>(
         &self,
         changes: Vec<&'c Change>,
@@ -65,87 +67,36 @@ impl Applier<'_> {
         while !todo.is_empty() {
             if self.stopped() {
                 for change in todo {
-                    let error = ClientError::Cancelled {
-                        method: reqwest::Method::POST,
-                        url: format!("{}/Bulk", self.client.base().trim_end_matches('/')),
-                    };
-                    self.settle_write(state, applied, change, Err(error.into()), Duration::ZERO);
+                    self.settle_write(
+                        state,
+                        applied,
+                        change,
+                        Err(self.not_sent().into()),
+                        Duration::ZERO,
+                    );
                 }
                 break;
             }
-            let operations = self.operations(&todo).await;
-            let mut again = Vec::new();
             let mut sendable = Vec::new();
-            for (change, operation) in todo.iter().zip(operations) {
+            for (change, operation) in todo.iter().zip(self.operations(&todo).await) {
                 match operation {
                     Ok(operation) => sendable.push((*change, operation)),
                     // The current user could not be read for a PUT: as the request alone.
                     Err(error) => {
-                        self.settle_write(state, applied, change, Err(error.into()), Duration::ZERO)
+                        self.settle_write(
+                            state,
+                            applied,
+                            change,
+                            Err(error.into()),
+                            Duration::ZERO,
+                        );
                     }
                 }
             }
-            let ops: Vec<BulkOperation> = sendable.iter().map(|(_, op)| op.clone()).collect();
-            let mut groups = Vec::new();
-            for batch in batches(&ops, limits) {
-                match batch {
-                    Batch::Alone(index) => alone.push(sendable[index].0),
-                    Batch::Bulk(indices) => groups.push(indices),
-                }
-            }
-            let mut in_flight = futures::stream::FuturesUnordered::new();
-            let mut groups = groups.into_iter();
-            loop {
-                while in_flight.len() < self.concurrency.max(1) && !self.stopped() {
-                    let Some(indices) = groups.next() else {
-                        break;
-                    };
-                    in_flight.push(self.send_bulk(indices, &ops));
-                }
-                let Some((indices, results, latency)) = in_flight.next().await else {
-                    break;
-                };
-                for (index, outcome) in indices.into_iter().zip(results) {
-                    let (change, operation) = (sendable[index].0, &sendable[index].1);
-                    match outcome {
-                        Outcome::Done(result) => {
-                            self.settle_write(state, applied, change, result, latency)
-                        }
-                        Outcome::LookUp(error) => {
-                            let result = self.adopt_or_hold(change, error).await;
-                            self.settle_write(state, applied, change, result, latency);
-                        }
-                        Outcome::Stale(error) => {
-                            let result = self.replan_after_412(change, error).await;
-                            self.settle_write(state, applied, change, result, latency);
-                        }
-                        Outcome::Again(error) if round < self.client.max_retries() => {
-                            tracing::debug!(user = %change.user_name, method = %operation.method, %error, "bulk operation failed for a passing reason; sent again in the next bulk request");
-                            again.push(change);
-                        }
-                        // Out of tries: failed as the request alone would have.
-                        Outcome::Again(error) => {
-                            self.settle_write(state, applied, change, Err(error.into()), latency);
-                        }
-                    }
-                }
-            }
-            // Groups never sent (the run was stopped): their changes were not attempted.
-            for indices in groups {
-                for index in indices {
-                    let error = ClientError::Cancelled {
-                        method: reqwest::Method::POST,
-                        url: format!("{}/Bulk", self.client.base().trim_end_matches('/')),
-                    };
-                    self.settle_write(
-                        state,
-                        applied,
-                        sendable[index].0,
-                        Err(error.into()),
-                        Duration::ZERO,
-                    );
-                }
-            }
+            let (again, too_large) = self
+                .bulk_round(&sendable, limits, round, state, applied)
+                .await;
+            alone.extend(too_large);
             if !again.is_empty() {
                 let wait = self.client.backoff(round);
                 tokio::select! {
@@ -157,6 +108,112 @@ impl Applier<'_> {
             todo = again;
         }
         alone
+    }
+
+    /// One round: `sendable` split into bulk requests, up to `concurrency` in flight, each
+    /// result settled; then the creates to look up and the updates to re-plan, up to
+    /// `concurrency` at once. Returns the changes for the next round and those too large for
+    /// any bulk request.
+    async fn bulk_round<'c>(
+        &self,
+        sendable: &[(&'c Change, BulkOperation)],
+        limits: scimsync_scim::bulk::BulkLimits,
+        round: u32,
+        state: &mut State,
+        applied: &mut Applied,
+    ) -> (Vec<&'c Change>, Vec<&'c Change>) {
+        let ops: Vec<BulkOperation> = sendable.iter().map(|(_, op)| op.clone()).collect();
+        let (mut again, mut alone, mut follow_ups) = (Vec::new(), Vec::new(), Vec::new());
+        let mut requests = Vec::new();
+        for batch in batches(&ops, limits) {
+            match batch {
+                Batch::Alone(index) => alone.push(sendable[index].0),
+                Batch::Bulk(indices) => requests.push(indices),
+            }
+        }
+        let mut requests = requests.into_iter();
+        let mut in_flight = futures::stream::FuturesUnordered::new();
+        loop {
+            while in_flight.len() < self.concurrency.max(1) && !self.stopped() {
+                let Some(indices) = requests.next() else {
+                    break;
+                };
+                in_flight.push(self.send_bulk(indices, &ops));
+            }
+            let Some((indices, outcomes, latency)) = in_flight.next().await else {
+                break;
+            };
+            for (index, outcome) in indices.into_iter().zip(outcomes) {
+                let change = sendable[index].0;
+                match outcome {
+                    Outcome::Done(result) => {
+                        self.settle_write(state, applied, change, result, latency)
+                    }
+                    Outcome::Again(error) if round < self.client.max_retries() => {
+                        tracing::debug!(user = %change.user_name, %error, "bulk operation failed for a passing reason; sent again in the next bulk request");
+                        again.push(change);
+                    }
+                    // Out of tries: failed as the request alone would have.
+                    Outcome::Again(error) => {
+                        self.settle_write(state, applied, change, Err(error.into()), latency);
+                    }
+                    follow_up => follow_ups.push((change, follow_up, latency)),
+                }
+            }
+        }
+        // Requests never sent (the run was stopped): their changes were not attempted.
+        for index in requests.flatten() {
+            self.settle_write(
+                state,
+                applied,
+                sendable[index].0,
+                Err(self.not_sent().into()),
+                Duration::ZERO,
+            );
+        }
+        self.follow_up(follow_ups, state, applied).await;
+        (again, alone)
+    }
+
+    /// Looks up the creates that conflicted or may have happened, and re-plans the updates
+    /// that met a 412, up to `concurrency` at once; settles each.
+    async fn follow_up(
+        &self,
+        follow_ups: Vec<(&Change, Outcome, Duration)>,
+        state: &mut State,
+        applied: &mut Applied,
+    ) {
+        let mut follow_ups = follow_ups.into_iter();
+        let mut in_flight = futures::stream::FuturesUnordered::new();
+        loop {
+            while in_flight.len() < self.concurrency.max(1) {
+                let Some((change, outcome, latency)) = follow_ups.next() else {
+                    break;
+                };
+                in_flight.push(async move {
+                    let started = Instant::now();
+                    let result = match outcome {
+                        Outcome::LookUp(error) => self.adopt_or_hold(change, error).await,
+                        Outcome::Stale(error) => self.replan_after_412(change, error).await,
+                        Outcome::Done(result) => result,
+                        Outcome::Again(error) => Err(error.into()),
+                    };
+                    (change, result, latency + started.elapsed())
+                });
+            }
+            let Some((change, result, latency)) = in_flight.next().await else {
+                break;
+            };
+            self.settle_write(state, applied, change, result, latency);
+        }
+    }
+
+    /// The error of a write not sent because the run was stopped.
+    fn not_sent(&self) -> ClientError {
+        ClientError::Cancelled {
+            method: reqwest::Method::POST,
+            url: format!("{}/Bulk", self.client.base().trim_end_matches('/')),
+        }
     }
 
     /// Sends one bulk request of `ops[indices]`; each operation's outcome, in order.

@@ -632,3 +632,44 @@ async fn put_mode_reads_each_user_then_sends_the_puts_in_bulk() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_run_finishes_the_bulk_request_in_flight_and_starts_no_other() {
+    let server = FaultServer::start().await;
+    server.offer_bulk(bulk_server(2, 1 << 20));
+    // The first bulk request takes 400 ms; the run is cancelled 150 ms into it.
+    server.fault(
+        "POST",
+        "/Bulk",
+        None,
+        Fault::SlowThenApply(std::time::Duration::from_millis(400)),
+        1,
+    );
+    let setup = Setup::new(&server.url, "concurrency = 1", &people(6));
+    let config = Config::load(&setup.dir.path().join("scimsync.toml")).unwrap();
+    let options = RunOptions::new(false);
+    let cancel = options.cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        cancel.cancel();
+    });
+    let mut runs = run_sync(&config, &options).await.unwrap();
+    let report = runs.remove(0).report.unwrap();
+    assert!(report.cancelled);
+    let applied = report.applied.unwrap();
+    assert_eq!(
+        (applied.created, applied.not_started, applied.failures.len()),
+        (2, 4, 0)
+    );
+    assert_eq!(server.bulk_requests().len(), 1);
+    assert_eq!(
+        names(&server)
+            .iter()
+            .map(|n| n.0.as_str())
+            .collect::<Vec<_>>(),
+        ["u1@x", "u2@x"]
+    );
+    let state = setup.state();
+    assert_eq!(state.users.len(), 2);
+    assert!(state.pending.is_empty(), "never sent: not pending");
+}

@@ -390,6 +390,19 @@ async fn a_failed_bulk_request_is_resolved_by_lookup_and_never_sent_twice() {
     assert_eq!(report.applied.unwrap().created, 3);
     assert_eq!(server.users().len(), 3);
     assert!(setup.state().pending.is_empty());
+
+    // The server acts, then answers 200 with something that is not a BulkResponse: the
+    // creates may all have happened, so they are looked up (and adopted), not dropped.
+    let server = FaultServer::start().await;
+    server.offer_bulk(bulk_server(10, 1 << 20));
+    server.fault("POST", "/Bulk", None, Fault::StatusAfterApply(200), 1);
+    let setup = Setup::new(&server.url, "concurrency = 1", &people(3));
+    let report = setup.run().await.unwrap();
+    let applied = report.applied.unwrap();
+    assert_eq!((applied.adopted, applied.failures.len()), (3, 0));
+    assert_eq!(server.received("POST"), 1);
+    assert_eq!(server.users().len(), 3);
+    assert!(setup.state().pending.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -556,19 +556,21 @@ impl Applier<'_> {
             }
             Err(error) => error,
         };
-        self.adopt_or_hold(change, error).await
+        let uncertain = error.maybe_applied();
+        self.adopt_or_hold(change, error, uncertain).await
     }
 
-    /// A create that failed: on a conflict (409) or an uncertain outcome (timeout, reset,
-    /// 5xx), looks the user up and adopts it; a conflict nobody holds is refused with a hint;
-    /// an uncertain create not found stays pending (not sent again in this run).
+    /// A create that failed: on a conflict (409) or an `uncertain` outcome (timeout, reset,
+    /// 5xx, an unreadable bulk answer), looks the user up and adopts it; a conflict nobody
+    /// holds is refused with a hint; an uncertain create not found stays pending (not sent
+    /// again in this run).
     async fn adopt_or_hold(
         &self,
         change: &Change,
         error: ClientError,
+        uncertain: bool,
     ) -> Result<Written, NotWritten> {
         let conflict = error.status() == Some(409);
-        let uncertain = error.maybe_applied();
         if !(conflict || uncertain) {
             return Err(error.into());
         }

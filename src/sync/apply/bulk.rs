@@ -20,7 +20,8 @@ use scimsync_scim::bulk::{Batch, BulkOperation, OperationResult, batches};
 enum Outcome {
     /// Settled: written or failed for good.
     Done(Result<Written, NotWritten>),
-    /// A create that conflicted or may have happened: look it up before anything else.
+    /// A create that conflicted or may have happened (whatever its error says): look it up
+    /// before anything else.
     LookUp(ClientError),
     /// The user changed since it was read (412).
     Stale(ClientError),
@@ -193,7 +194,7 @@ impl Applier<'_> {
                 in_flight.push(async move {
                     let started = Instant::now();
                     let result = match outcome {
-                        Outcome::LookUp(error) => self.adopt_or_hold(change, error).await,
+                        Outcome::LookUp(error) => self.adopt_or_hold(change, error, true).await,
                         Outcome::Stale(error) => self.replan_after_412(change, error).await,
                         Outcome::Done(result) => result,
                         Outcome::Again(error) => Err(error.into()),
@@ -389,11 +390,13 @@ fn bulk_id(change: &Change) -> String {
 
 /// What a whole bulk request's failure means for one of its operations: a create that may
 /// have happened is looked up; an update that may have been applied is sent again (it is
-/// idempotent); anything else failed as the request did.
+/// idempotent); anything else failed as the request did. An answer that could not be read
+/// (not a BulkResponse) came after the target acted: its operations may all have happened.
 fn whole_request_outcome(op: &BulkOperation, error: &ClientError) -> Outcome {
     let create = op.method == reqwest::Method::POST;
     let copy = || clone_error(error);
-    if error.maybe_applied() {
+    let unreadable = matches!(error, ClientError::Protocol { .. });
+    if error.maybe_applied() || unreadable {
         if create {
             Outcome::LookUp(copy())
         } else {

@@ -267,6 +267,36 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn bulk_limits_come_from_the_config_with_defaults_for_what_it_leaves_out() {
+        let limits = |spc: Json| features(&spc).bulk_limits();
+        assert_eq!(
+            limits(
+                json!({"bulk": {"supported": true, "maxOperations": 1000, "maxPayloadSize": 1048576}})
+            ),
+            Some(crate::bulk::BulkLimits {
+                max_operations: 1000,
+                max_payload_size: 1_048_576
+            })
+        );
+        assert_eq!(
+            limits(json!({"bulk": {"supported": true}})),
+            Some(crate::bulk::BulkLimits {
+                max_operations: 100,
+                max_payload_size: 1 << 20
+            })
+        );
+        assert_eq!(
+            limits(json!({"bulk": {"supported": true, "maxOperations": 0}})),
+            None
+        );
+        assert_eq!(
+            limits(json!({"bulk": {"supported": false, "maxOperations": 10}})),
+            None
+        );
+        assert_eq!(limits(json!({})), None);
+    }
+
+    #[test]
     fn reports_missing_wrong_and_read_only_paths() {
         let schemas = vec![
             json!({"id": CORE_USER, "attributes": [

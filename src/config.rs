@@ -628,6 +628,29 @@ cron = "0 0 * * * *"
 "#;
 
     #[test]
+    fn bulk_is_auto_by_default_and_off_is_inherited_from_defaults() {
+        use crate::sync::settings::BulkMode;
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::load(&write(dir.path(), MANY)).unwrap();
+        assert_eq!(config.target("base44").unwrap().scim.bulk, BulkMode::Auto);
+        let off = MANY
+            .replace(
+                "update_mode = \"put\"",
+                "update_mode = \"put\"\nbulk = \"off\"",
+            )
+            .replace(
+                "update_mode = \"patch\"",
+                "update_mode = \"patch\"\nbulk = \"auto\"",
+            );
+        let config = Config::load(&write(dir.path(), &off)).unwrap();
+        assert_eq!(config.target("base44").unwrap().scim.bulk, BulkMode::Off);
+        assert_eq!(
+            config.target("activepieces").unwrap().scim.bulk,
+            BulkMode::Auto
+        );
+    }
+
+    #[test]
     fn many_targets_inherit_defaults_key_by_key() {
         let dir = tempfile::tempdir().unwrap();
         let config = Config::load(&write(dir.path(), MANY)).unwrap();

@@ -841,9 +841,20 @@ fn project_without_schedule() -> Project {
     project
 }
 
-/// A project whose export has `n` users, none of them on the server yet.
+/// A project whose export has `n` users, none of them on the server yet, written one request
+/// each (`bulk = "off"`): these tests stop a run between its writes, and scim2-server would
+/// otherwise take all `n` creates in one `/Bulk` request, leaving nothing in between.
 fn many_users_project(server: &ScimServer, n: usize, schedule: &str) -> Project {
     let project = project(&server.url, None, schedule);
+    let config = project.path("scimsync.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    replace(
+        &config,
+        &text.replace(
+            "timeout_seconds = 10\n",
+            "timeout_seconds = 10\nbulk = \"off\"\n",
+        ),
+    );
     let users: Vec<Json> = (0..n)
         .map(|i| {
             user(

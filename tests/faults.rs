@@ -440,6 +440,7 @@ async fn oauth_client_credentials_refetch_after_a_401() {
             "GET /v2/Users 401",
             "POST /oauth/token 200",
             "GET /v2/Users 200",
+            "GET /v2/ServiceProviderConfig 404",
             "POST /v2/Users 201",
             "POST /v2/Users 201",
         ],
@@ -1438,6 +1439,7 @@ async fn a_retry_after_over_the_cap_stops_sending_and_keeps_the_writes_made() {
         server.trace(),
         [
             "GET /v2/Users 200",
+            "GET /v2/ServiceProviderConfig 404",
             "POST /v2/Users 429",
             "POST /v2/Users 201",
             "POST /v2/Users 429"
@@ -1623,6 +1625,7 @@ async fn an_untrusted_certificate_is_not_retried_and_ca_file_trusts_a_private_ca
         server.trace(),
         [
             "GET /v2/Users 200",
+            "GET /v2/ServiceProviderConfig 404",
             "POST /v2/Users 201",
             "POST /v2/Users 201"
         ]

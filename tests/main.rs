@@ -15,6 +15,8 @@ mod support;
 mod active_directory;
 mod architecture;
 mod bad_input;
+mod bulk;
+mod bulk_peers;
 mod cli_contract;
 mod daemon;
 mod daemon_systemd;

@@ -629,7 +629,7 @@ async fn check_names_a_rejected_target_and_still_checks_the_others() {
         "error: config scimsync.toml: target `crm`: [[target]] unknown field `page_sise`, expected one of \
          `name`, `url`, `token_env`, `token_file`, `token_credential`, `page_size`, `concurrency`, \
          `timeout_seconds`, `auth`, `username`, `token_url`, `client_id`, `scope`, `update_mode`, \
-         `patch_op_case`, `requests_per_second`, `max_retries`, `max_backoff_seconds`, `ca_file`\n"
+         `bulk`, `patch_op_case`, `requests_per_second`, `max_retries`, `max_backoff_seconds`, `ca_file`\n"
     );
 }
 

@@ -226,7 +226,13 @@ fn sync_converges_and_touches_only_what_changed() {
         ]
     );
     let after_first = server.writes();
-    assert_eq!(after_first - seeded, 3, "2 creates and 1 update");
+    // scim2-server advertises bulk: the writes go together (bulk = "auto", the default).
+    assert_eq!(
+        after_first - seeded,
+        1,
+        "2 creates and 1 update, in one /Bulk request"
+    );
+    assert!(last_write_is_bulk(&server));
 
     // 3. A second sync sends zero writes.
     let again = scimsync(&["sync", "--config", config], token);
@@ -306,9 +312,10 @@ fn sync_converges_and_touches_only_what_changed() {
     assert_eq!(run.code, 0, "{}", run.all_output());
     assert_eq!(
         server.writes(),
-        after_first + 4,
-        "exactly one write per change"
+        after_first + 1,
+        "the four changes, in one /Bulk request"
     );
+    assert!(last_write_is_bulk(&server));
     let mut zoe = written(
         "zoe@example.com",
         "00uc",
@@ -394,4 +401,14 @@ fn sync_converges_and_touches_only_what_changed() {
             None
         )]
     );
+}
+
+/// Whether the server's latest write was a `POST /Bulk`.
+fn last_write_is_bulk(server: &ScimServer) -> bool {
+    server
+        .requests()
+        .iter()
+        .rev()
+        .find(|r| r.method != "GET")
+        .is_some_and(|r| r.method == "POST" && r.path.ends_with("/Bulk"))
 }

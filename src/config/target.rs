@@ -10,7 +10,7 @@ use scimsync_lang::scim::patch::OpCase;
 use scimsync_secure::secret::SecretSource;
 
 use super::Invalid;
-use crate::sync::settings::UpdateMode;
+use crate::sync::settings::{BulkMode, UpdateMode};
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -50,6 +50,10 @@ pub struct TargetConfig {
     /// How users are updated: `patch` (leaf paths) or `put` (the full resource after a GET).
     #[serde(default)]
     pub update_mode: UpdateMode,
+    /// Whether creates, updates and deactivations go in `/Bulk` requests: `auto` (when the
+    /// target advertises bulk) or `off`.
+    #[serde(default)]
+    pub bulk: BulkMode,
     /// Casing of PATCH `op` values: `lower` (`replace`, RFC 7644) or `capitalized`
     /// (`Replace`, as Entra sends them).
     #[serde(default)]

@@ -34,6 +34,7 @@ use super::settings::UpdateMode;
 use crate::state::store::Store;
 use crate::state::{ManagedGroup, ManagedUser, PendingCreate, Rejection, State};
 
+mod bulk;
 mod groups;
 use scimsync_lang::scim::patch::PatchOperation;
 use scimsync_lang::scim::path::AttrPath;
@@ -160,7 +161,12 @@ pub struct Applier<'a> {
     pub look_before_create: bool,
     /// Where each write's outcome is committed as it completes.
     pub store: &'a dyn Store,
+    /// Bulk requests and ETags, when the target offers them.
+    pub offers: super::offers::Offers,
 }
+
+/// How often a write that met a 412 is re-planned and sent again.
+const ETAG_RETRIES: u32 = 2;
 
 /// What a write is about: its operation, the resource's id and name, the attributes it changes.
 struct Subject<'s> {
@@ -286,10 +292,24 @@ impl Applier<'_> {
             state.unverified.remove(source_id);
         }
         super::kept::remember(state, &changes.not_kept);
-        // Up to `concurrency` writes in flight; once cancelled, no new one starts. (A loop
-        // over FuturesUnordered rather than stream combinators: their closures make the run's
-        // future too general for `tokio::spawn`, which the daemon needs.)
-        let mut pending = changes.changes.iter();
+        let (in_bulk, mut singly) = self.split_for_bulk(&changes.changes);
+        if !in_bulk.is_empty() {
+            singly.extend(self.write_in_bulk(in_bulk, state, applied).await);
+        }
+        self.write_one_by_one(singly, state, applied).await;
+    }
+
+    /// Sends each change in its own request, up to `concurrency` at once; once cancelled, no
+    /// new one starts. (A loop over FuturesUnordered rather than stream combinators: their
+    /// closures make the run's future too general for `tokio::spawn`, which the daemon needs.)
+    async fn write_one_by_one(
+        &self,
+        changes: Vec<&Change>,
+        state: &mut State,
+        applied: &mut Applied,
+    ) {
+        let total = changes.len();
+        let mut pending = changes.into_iter();
         let mut in_flight = futures::stream::FuturesUnordered::new();
         let mut done = 0;
         // Changes whose outcome is in `state` but not committed yet.
@@ -313,90 +333,8 @@ impl Applier<'_> {
                 break;
             };
             done += 1;
-            let attributes: Vec<String> = change.attributes.iter().map(AttrChange::path).collect();
-            let operation = change.action.operation();
-            match result {
-                Ok(written) => {
-                    let result = if written.adopted {
-                        applied.adopted += 1;
-                        WriteResult::Adopted
-                    } else {
-                        match change.action {
-                            Action::Create => applied.created += 1,
-                            Action::Update => applied.updated += 1,
-                            Action::Reactivate => applied.reactivated += 1,
-                            Action::Deactivate => applied.deactivated += 1,
-                            Action::Delete => applied.deleted += 1,
-                        }
-                        WriteResult::Applied
-                    };
-                    let subject = Subject {
-                        operation,
-                        id: Some(&written.id),
-                        name: &change.user_name,
-                        attributes,
-                    };
-                    self.emit(subject, Some(written.status), result, latency);
-                    let not_kept = self.record(state, change, written);
-                    outcomes.push(change);
-                    applied.not_kept.extend(not_kept);
-                }
-                // Not sent, or refused unapplied by a target that asked to be left alone (429).
-                Err(NotWritten {
-                    error: ClientError::Cancelled { .. } | ClientError::Throttled { .. },
-                    ..
-                }) => {
-                    settle_pending(state, change);
-                    outcomes.push(change);
-                    applied.not_started += 1;
-                }
-                Err(NotWritten {
-                    error,
-                    outcome_unknown: true,
-                    ..
-                }) => {
-                    applied.pending += 1;
-                    let subject = Subject {
-                        operation,
-                        id: None,
-                        name: &change.user_name,
-                        attributes,
-                    };
-                    let failure = WriteFailure {
-                        outcome_unknown: true,
-                        ..WriteFailure::from_error(&error)
-                    };
-                    self.fail_with(applied, subject, failure, &error, None, latency);
-                }
-                Err(NotWritten { error, hint, .. }) => {
-                    settle_pending(state, change);
-                    if error.is_permanent()
-                        && let Some(source_id) = &change.source_id
-                    {
-                        state.rejected.insert(
-                            source_id.clone(),
-                            Rejection {
-                                operation: change.action.user_operation(),
-                                status: error.status(),
-                                detail: error
-                                    .detail()
-                                    .map_or_else(|| error.to_string(), str::to_owned),
-                                fingerprint: change.fingerprint.clone(),
-                                at: self.now,
-                            },
-                        );
-                    }
-                    outcomes.push(change);
-                    let subject = Subject {
-                        operation,
-                        id: change.id.as_deref(),
-                        name: &change.user_name,
-                        attributes,
-                    };
-                    let failure = WriteFailure::from_error(&error);
-                    self.fail_with(applied, subject, failure, &error, hint, latency);
-                }
-            }
+            self.settle_write(state, applied, change, result, latency);
+            outcomes.push(change);
         }
         // Creates that never started certainly did not happen: not pending.
         for change in pending {
@@ -404,7 +342,102 @@ impl Applier<'_> {
             outcomes.push(change);
         }
         self.commit_users(state, &mut outcomes);
-        applied.not_started += changes.changes.len() - done;
+        applied.not_started += total - done;
+    }
+
+    /// Settles one user write's outcome, whichever way it was sent (alone or inside a bulk
+    /// request): counts it, emits its event, and records it in the state (the created or
+    /// adopted id and fingerprint, a create still pending, a refusal). The one place a user
+    /// write's outcome reaches the state.
+    fn settle_write(
+        &self,
+        state: &mut State,
+        applied: &mut Applied,
+        change: &Change,
+        result: Result<Written, NotWritten>,
+        latency: Duration,
+    ) {
+        let attributes: Vec<String> = change.attributes.iter().map(AttrChange::path).collect();
+        let operation = change.action.operation();
+        match result {
+            Ok(written) => {
+                let result = if written.adopted {
+                    applied.adopted += 1;
+                    WriteResult::Adopted
+                } else {
+                    match change.action {
+                        Action::Create => applied.created += 1,
+                        Action::Update => applied.updated += 1,
+                        Action::Reactivate => applied.reactivated += 1,
+                        Action::Deactivate => applied.deactivated += 1,
+                        Action::Delete => applied.deleted += 1,
+                    }
+                    WriteResult::Applied
+                };
+                let subject = Subject {
+                    operation,
+                    id: Some(&written.id),
+                    name: &change.user_name,
+                    attributes,
+                };
+                self.emit(subject, Some(written.status), result, latency);
+                let not_kept = self.record(state, change, written);
+                applied.not_kept.extend(not_kept);
+            }
+            // Not sent, or refused unapplied by a target that asked to be left alone (429).
+            Err(NotWritten {
+                error: ClientError::Cancelled { .. } | ClientError::Throttled { .. },
+                ..
+            }) => {
+                settle_pending(state, change);
+                applied.not_started += 1;
+            }
+            Err(NotWritten {
+                error,
+                outcome_unknown: true,
+                ..
+            }) => {
+                applied.pending += 1;
+                let subject = Subject {
+                    operation,
+                    id: None,
+                    name: &change.user_name,
+                    attributes,
+                };
+                let failure = WriteFailure {
+                    outcome_unknown: true,
+                    ..WriteFailure::from_error(&error)
+                };
+                self.fail_with(applied, subject, failure, &error, None, latency);
+            }
+            Err(NotWritten { error, hint, .. }) => {
+                settle_pending(state, change);
+                if error.is_permanent()
+                    && let Some(source_id) = &change.source_id
+                {
+                    state.rejected.insert(
+                        source_id.clone(),
+                        Rejection {
+                            operation: change.action.user_operation(),
+                            status: error.status(),
+                            detail: error
+                                .detail()
+                                .map_or_else(|| error.to_string(), str::to_owned),
+                            fingerprint: change.fingerprint.clone(),
+                            at: self.now,
+                        },
+                    );
+                }
+                let subject = Subject {
+                    operation,
+                    id: change.id.as_deref(),
+                    name: &change.user_name,
+                    attributes,
+                };
+                let failure = WriteFailure::from_error(&error);
+                self.fail_with(applied, subject, failure, &error, hint, latency);
+            }
+        }
     }
 
     async fn timed_write_user<'c>(
@@ -418,12 +451,6 @@ impl Applier<'_> {
 
     async fn write_user(&self, change: &Change) -> Result<Written, NotWritten> {
         let target_id = change.id.clone().unwrap_or_default();
-        let written = |answer: scimsync_scim::client::Answer| Written {
-            id: target_id.clone(),
-            status: answer.status,
-            adopted: false,
-            returned: answer.body,
-        };
         match change.action {
             Action::Create => self.create_user(change).await,
             Action::Delete => Ok(Written {
@@ -432,31 +459,112 @@ impl Applier<'_> {
                 adopted: false,
                 returned: None,
             }),
-            _ => match self.update_mode {
-                UpdateMode::Patch => Ok(written(
-                    self.client
-                        .patch_user(&target_id, &change.operations())
-                        .await?,
-                )),
-                UpdateMode::Put => {
-                    let current = self
-                        .client
-                        .get(ResourceType::User, &target_id)
-                        .await?
-                        .ok_or_else(|| ClientError::Protocol {
-                            method: reqwest::Method::GET,
-                            url: format!("{}/Users/{target_id}", self.client.base()),
-                            reason: "the user is gone (404)".into(),
-                        })?;
-                    let body = put_body(current, change);
-                    Ok(written(
-                        self.client
-                            .put(ResourceType::User, &target_id, &body)
-                            .await?,
-                    ))
-                }
-            },
+            _ => self.update_user(change).await,
         }
+    }
+
+    /// PATCH (or GET then PUT) the user, with `If-Match` when the target checks versions; a
+    /// 412 (someone changed the user meanwhile) re-reads and re-plans it (see
+    /// [`Self::replan_after_412`]).
+    async fn update_user(&self, change: &Change) -> Result<Written, NotWritten> {
+        let target_id = change.id.clone().unwrap_or_default();
+        let version = self.offers.version_of(&target_id).map(str::to_owned);
+        match self.send_update(change, None, version.as_deref()).await {
+            Err(error) if error.status() == Some(412) => self.replan_after_412(change, error).await,
+            other => other.map_err(NotWritten::from),
+        }
+    }
+
+    /// One update; in put mode on `current` (read first when not given).
+    async fn send_update(
+        &self,
+        change: &Change,
+        current: Option<Json>,
+        version: Option<&str>,
+    ) -> Result<Written, ClientError> {
+        let target_id = change.id.clone().unwrap_or_default();
+        let answer = match self.update_mode {
+            UpdateMode::Patch => {
+                self.client
+                    .patch_user_if_match(&target_id, &change.operations(), version)
+                    .await?
+            }
+            UpdateMode::Put => {
+                let current = match current {
+                    Some(current) => current,
+                    None => self.read_user(&target_id).await?,
+                };
+                // The version just read is the one this PUT is based on.
+                let version = self
+                    .offers
+                    .etag
+                    .then(|| super::offers::version(&current).map(str::to_owned))
+                    .flatten();
+                let body = put_body(current, change);
+                self.client
+                    .put_if_match(ResourceType::User, &target_id, &body, version.as_deref())
+                    .await?
+            }
+        };
+        Ok(Written {
+            id: target_id,
+            status: answer.status,
+            adopted: false,
+            returned: answer.body,
+        })
+    }
+
+    /// The user as the target holds it now; a 404 is an error (it is gone).
+    async fn read_user(&self, target_id: &str) -> Result<Json, ClientError> {
+        self.client
+            .get(ResourceType::User, target_id)
+            .await?
+            .ok_or_else(|| ClientError::Protocol {
+                method: reqwest::Method::GET,
+                url: format!("{}/Users/{target_id}", self.client.base()),
+                reason: "the user is gone (404)".into(),
+            })
+    }
+
+    /// After a 412: the user changed on the target since scimsync read it. Reads it again,
+    /// keeps of the change only the values the user does not hold yet, and writes those with
+    /// the new version; at most [`ETAG_RETRIES`] times, then the write fails with `first`'s
+    /// status and a hint (not a refusal: the next run tries again).
+    async fn replan_after_412(
+        &self,
+        change: &Change,
+        first: ClientError,
+    ) -> Result<Written, NotWritten> {
+        let target_id = change.id.clone().unwrap_or_default();
+        let mut last = first;
+        for attempt in 1..=ETAG_RETRIES {
+            tracing::info!(user = %change.user_name, attempt, "the user changed on the target (HTTP 412): reading it again");
+            let current = self.read_user(&target_id).await?;
+            let version = super::offers::version(&current).map(str::to_owned);
+            let replanned = replan(change, &current);
+            if replanned.attributes.is_empty() {
+                return Ok(Written {
+                    id: target_id,
+                    status: 200,
+                    adopted: false,
+                    returned: Some(current),
+                });
+            }
+            match self
+                .send_update(&replanned, Some(current), version.as_deref())
+                .await
+            {
+                Err(error) if error.status() == Some(412) => last = error,
+                other => return other.map_err(NotWritten::from),
+            }
+        }
+        Err(NotWritten {
+            hint: Some(format!(
+                "The user changed on the target while scimsync wrote it, {} times in a row (HTTP 412 Precondition Failed); the next run reads it again and retries",
+                ETAG_RETRIES + 1
+            )),
+            ..last.into()
+        })
     }
 
     /// POST once; on an uncertain outcome or a conflict, look the user up and adopt it. A
@@ -485,8 +593,21 @@ impl Applier<'_> {
             }
             Err(error) => error,
         };
-        let conflict = error.status() == Some(409);
         let uncertain = error.maybe_applied();
+        self.adopt_or_hold(change, error, uncertain).await
+    }
+
+    /// A create that failed: on a conflict (409) or an `uncertain` outcome (timeout, reset,
+    /// 5xx, an unreadable bulk answer), looks the user up and adopts it; a conflict nobody
+    /// holds is refused with a hint; an uncertain create not found stays pending (not sent
+    /// again in this run).
+    async fn adopt_or_hold(
+        &self,
+        change: &Change,
+        error: ClientError,
+        uncertain: bool,
+    ) -> Result<Written, NotWritten> {
+        let conflict = error.status() == Some(409);
         if !(conflict || uncertain) {
             return Err(error.into());
         }
@@ -631,6 +752,32 @@ fn reserved_hint(user_name: &str) -> String {
     )
 }
 
+/// The change as it stands against `current` (the user re-read after a 412): only the values
+/// `current` does not already hold, each compared as the diff compares them, with `old` the
+/// value now on the target.
+fn replan(change: &Change, current: &Json) -> Change {
+    let rules = super::case::CaseRules::rfc_defaults();
+    let attributes = change
+        .attributes
+        .iter()
+        .filter_map(|attribute| {
+            let now = attribute.attr.get(current);
+            let desired = scimsync_lang::value::Value::from_json(&attribute.new);
+            rules
+                .compare(&attribute.attr, &desired, now)
+                .needs_write()
+                .then(|| AttrChange {
+                    old: now.cloned(),
+                    ..attribute.clone()
+                })
+        })
+        .collect();
+    Change {
+        attributes,
+        ..change.clone()
+    }
+}
+
 /// A create that certainly did not happen (refused, or never sent) is no longer pending.
 fn settle_pending(state: &mut State, change: &Change) {
     if let (Action::Create, Some(source_id)) = (change.action, &change.source_id) {
@@ -661,6 +808,49 @@ mod tests {
     use super::*;
     use crate::sync::diff::AttrChange;
     use serde_json::json;
+
+    #[test]
+    fn a_replan_keeps_only_the_values_the_user_does_not_hold_yet() {
+        let change = |attributes: Vec<AttrChange>| Change {
+            action: Action::Update,
+            source_id: Some("1".into()),
+            id: Some("t1".into()),
+            user_name: "a@x".into(),
+            attributes,
+            adopted: false,
+            takes_over: None,
+            match_value: None,
+            fingerprint: String::new(),
+        };
+        let set = |path: &str, old: Json, new: Json| AttrChange {
+            attr: std::sync::Arc::new(match path.split_once('.') {
+                Some((name, sub)) => AttrPath {
+                    sub: Some(sub.into()),
+                    ..AttrPath::core(name)
+                },
+                None => AttrPath::core(path),
+            }),
+            old: Some(old),
+            new,
+            redacted: false,
+        };
+        let planned = change(vec![
+            set("title", json!("Dev"), json!("Lead")),
+            set("name.familyName", json!("Old"), json!("New")),
+            set("displayName", json!("x"), json!("Ada")),
+        ]);
+        // Someone set the title to what scimsync wanted, and changed displayName again.
+        let current =
+            json!({"id": "t1", "title": "Lead", "name": {"familyName": "Old"}, "displayName": "Y"});
+        let replanned = replan(&planned, &current);
+        assert_eq!(
+            replanned.attributes,
+            vec![
+                set("name.familyName", json!("Old"), json!("New")),
+                set("displayName", json!("Y"), json!("Ada")),
+            ]
+        );
+    }
 
     #[test]
     fn put_body_writes_values_into_the_current_resource() {

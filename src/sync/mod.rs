@@ -20,6 +20,7 @@ mod fan_out;
 pub mod groups;
 pub mod kept;
 pub mod observed;
+pub mod offers;
 pub mod plans;
 pub mod render;
 pub mod run;

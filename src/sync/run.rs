@@ -282,6 +282,13 @@ async fn finish_target(
         report.requests = client.totals();
         return Ok(report);
     };
+    let offers = super::offers::Offers::discover(
+        &client,
+        job.target.scim.bulk,
+        report.changes.changes.len(),
+        &listed.users,
+    )
+    .await;
     let run = Applier {
         client: &client,
         observer: options.observer.as_ref(),
@@ -294,6 +301,7 @@ async fn finish_target(
         now: options.now,
         look_before_create: listed.look_before_create,
         store: &store,
+        offers,
     };
     let applied: Applied = apply(&run, &report, &mut state).await?;
     save_rest(&state, &store)?;

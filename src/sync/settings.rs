@@ -1,6 +1,7 @@
 //! The engine's own settings: which provisioning actions are on (`[sync.actions]`), the
-//! deactivation threshold (`[sync.safety]`), group chunking (`[sync]`) and how an update is
-//! sent (`[target] update_mode`). The config file composes them; the engine reads only these.
+//! deactivation threshold (`[sync.safety]`), group chunking (`[sync]`) and how writes are
+//! sent (`[target] update_mode`, `[target] bulk`). The config file composes them; the engine
+//! reads only these.
 
 use serde::Deserialize;
 
@@ -11,6 +12,17 @@ pub enum UpdateMode {
     #[default]
     Patch,
     Put,
+}
+
+/// Whether writes go in `/Bulk` requests (`[target] bulk`).
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum BulkMode {
+    /// When the target's `/ServiceProviderConfig` advertises `bulk.supported`.
+    #[default]
+    Auto,
+    /// Never: one request per write.
+    Off,
 }
 
 /// `[sync]`: which provisioning actions are on, the safety threshold, group handling.

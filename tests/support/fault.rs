@@ -94,6 +94,8 @@ pub struct Logged {
     pub status: u16,
     pub authorization: Option<String>,
     pub body: String,
+    /// The `If-Match` header (or a bulk operation's `version`).
+    pub if_match: Option<String>,
 }
 
 #[derive(Default)]
@@ -128,6 +130,29 @@ struct Store {
     strict: Strict,
     /// userNames of deleted users (lower case), for [`Strict::reserve_deleted_names`].
     reserved: std::collections::BTreeSet<String>,
+    /// What `GET /ServiceProviderConfig` answers (404 when `None`).
+    service_provider_config: Option<Json>,
+    /// `POST /Bulk` is served, within these limits.
+    bulk: Option<BulkServer>,
+    /// Every bulk operation as the server settled it, in the order handled.
+    bulk_log: Vec<Logged>,
+    /// Resources carry `meta.version`, bumped on every write, and an `If-Match` (or a bulk
+    /// operation's `version`) that is not the current one gets 412.
+    etag: bool,
+    /// Changes made "by someone else" just before the next write to a user arrives, one per
+    /// write, in order: (id, attribute, value).
+    touches: Vec<(String, String, Json)>,
+}
+
+/// How the server's `/Bulk` behaves.
+#[derive(Clone, Debug, Default)]
+pub struct BulkServer {
+    pub max_operations: usize,
+    pub max_payload_size: usize,
+    /// Statuses as JSON numbers rather than the RFC's strings.
+    pub numeric_status: bool,
+    /// Results in the reverse order of the operations.
+    pub reverse_order: bool,
 }
 
 pub struct FaultServer {
@@ -325,6 +350,57 @@ impl FaultServer {
             .collect()
     }
 
+    /// Advertises bulk in `/ServiceProviderConfig` and serves `POST /Bulk` within `bulk`'s
+    /// limits (413 beyond them).
+    pub fn offer_bulk(&self, bulk: BulkServer) {
+        let mut store = self.store.lock().unwrap();
+        store.bulk = Some(bulk);
+        store.service_provider_config = Some(service_provider_config(&store));
+    }
+
+    /// Advertises ETags and checks `If-Match` on every write.
+    pub fn offer_etag(&self) {
+        let mut store = self.store.lock().unwrap();
+        store.etag = true;
+        store.service_provider_config = Some(service_provider_config(&store));
+    }
+
+    /// Every bulk operation as settled: method, path, status, the operation's JSON.
+    pub fn bulk_log(&self) -> Vec<Logged> {
+        self.store.lock().unwrap().bulk_log.clone()
+    }
+
+    /// The bodies of every `POST /Bulk` received, parsed, in order.
+    pub fn bulk_requests(&self) -> Vec<Json> {
+        self.log()
+            .iter()
+            .filter(|l| l.method == "POST" && l.path.ends_with("/Bulk"))
+            .map(|l| serde_json::from_str(&l.body).expect("bulk body is JSON"))
+            .collect()
+    }
+
+    /// Changes a user's attribute as someone else would (a new version).
+    pub fn touch_user(&self, id: &str, attribute: &str, value: Json) {
+        let mut store = self.store.lock().unwrap();
+        let etag = store.etag;
+        let user = store.users.get_mut(id).expect("user");
+        user[attribute] = value;
+        if etag {
+            bump_version(user);
+        }
+    }
+
+    /// Changes `attribute` of user `id` just before the next write to it is handled, as an
+    /// admin editing the user in the app at that moment would (a new version). Queued: each
+    /// call hits one later write.
+    pub fn touch_before_next_write(&self, id: &str, attribute: &str, value: Json) {
+        self.store
+            .lock()
+            .unwrap()
+            .touches
+            .push((id.to_owned(), attribute.to_owned(), value));
+    }
+
     /// Adds a user directly, as another tool would.
     pub fn seed_user(&self, body: Json) -> String {
         let mut store = self.store.lock().unwrap();
@@ -337,6 +413,9 @@ fn insert(store: &mut Store, kind: &str, mut body: Json) -> String {
     let id = format!("{}{:04}", &kind[..1].to_lowercase(), store.next);
     body["id"] = json!(id);
     body["meta"] = json!({"resourceType": &kind[..kind.len() - 1]});
+    if store.etag {
+        body["meta"]["version"] = json!("W/\"1\"");
+    }
     if kind == "Users" {
         if body.get("active").is_none() {
             body["active"] = json!(true);
@@ -355,6 +434,7 @@ struct Request {
     /// Every header line but the `Authorization` one, as received.
     other_headers: Vec<String>,
     body: Vec<u8>,
+    if_match: Option<String>,
 }
 
 async fn read_request(
@@ -392,12 +472,18 @@ async fn read_request(
             }
             let body = buffer[end + 4..end + 4 + length].to_vec();
             buffer.drain(..end + 4 + length);
+            let if_match = other_headers.iter().find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.eq_ignore_ascii_case("if-match")
+                    .then(|| value.trim().to_owned())
+            });
             return Some(Request {
                 method,
                 path,
                 authorization,
                 other_headers,
                 body,
+                if_match,
             });
         }
         let mut chunk = [0u8; 8192];
@@ -517,6 +603,7 @@ fn handle(store: &Arc<Mutex<Store>>, request: &Request) -> Reply {
             status,
             authorization: request.authorization.clone(),
             body: body_text.clone(),
+            if_match: request.if_match.clone(),
         });
     };
     if request.path.starts_with("/oauth/token") {
@@ -553,16 +640,7 @@ fn handle(store: &Arc<Mutex<Store>>, request: &Request) -> Reply {
         }
         store.tokens -= 1.0;
     }
-    let matched = store.rules.iter().position(|rule| {
-        rule.times > 0
-            && rule.method == request.method
-            && request.path.contains(&rule.path)
-            && rule.body.as_ref().is_none_or(|b| body_text.contains(b))
-    });
-    let fault = matched.map(|i| {
-        store.rules[i].times -= 1;
-        store.rules[i].fault.clone()
-    });
+    let fault = take_fault(&mut store, &request.method, &request.path, &body_text);
     match fault {
         Some(Fault::Status(status, retry_after)) => {
             log(&mut store, status);
@@ -599,6 +677,123 @@ fn handle(store: &Arc<Mutex<Store>>, request: &Request) -> Reply {
     }
 }
 
+/// The fault of the first rule that matches (and has hits left), counted.
+fn take_fault(store: &mut Store, method: &str, path: &str, body: &str) -> Option<Fault> {
+    let matched = store.rules.iter().position(|rule| {
+        rule.times > 0
+            && rule.method == method
+            && path.contains(&rule.path)
+            && rule.body.as_ref().is_none_or(|b| body.contains(b))
+    })?;
+    store.rules[matched].times -= 1;
+    Some(store.rules[matched].fault.clone())
+}
+
+/// `/ServiceProviderConfig` as the server's switches make it.
+fn service_provider_config(store: &Store) -> Json {
+    let bulk = match &store.bulk {
+        Some(b) => {
+            json!({"supported": true, "maxOperations": b.max_operations, "maxPayloadSize": b.max_payload_size})
+        }
+        None => json!({"supported": false}),
+    };
+    json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+        "patch": {"supported": true}, "bulk": bulk, "filter": {"supported": true, "maxResults": 200},
+        "changePassword": {"supported": false}, "sort": {"supported": false},
+        "etag": {"supported": store.etag}, "authenticationSchemes": []})
+}
+
+/// `W/"n"` → `W/"n+1"`.
+fn bump_version(resource: &mut Json) {
+    let n: u64 = resource["meta"]["version"]
+        .as_str()
+        .and_then(|v| v.trim_start_matches("W/").trim_matches('"').parse().ok())
+        .unwrap_or(0);
+    if !resource["meta"].is_object() {
+        resource["meta"] = json!({});
+    }
+    resource["meta"]["version"] = json!(format!("W/\"{}\"", n + 1));
+}
+
+/// `POST /Bulk`: each operation handled as the same request alone would be (fault rules
+/// included, matched on the operation's method, path and data), answered in one
+/// BulkResponse; 413 for a request over the advertised limits.
+fn bulk(store: &mut Store, request: &Request) -> (u16, Option<Json>) {
+    let config = store.bulk.clone().expect("bulk is offered");
+    let body: Json = serde_json::from_slice(&request.body).unwrap_or(Json::Null);
+    let operations = body["Operations"].as_array().cloned().unwrap_or_default();
+    if operations.len() > config.max_operations || request.body.len() > config.max_payload_size {
+        return (413, error(413, "over maxOperations or maxPayloadSize"));
+    }
+    let mut results = Vec::new();
+    for op in operations {
+        let method = op["method"].as_str().unwrap_or_default().to_owned();
+        let path = op["path"].as_str().unwrap_or_default().to_owned();
+        let data = op.get("data").map(Json::to_string).unwrap_or_default();
+        let alone = Request {
+            method: method.clone(),
+            path: format!("/v2{path}"),
+            authorization: None,
+            other_headers: Vec::new(),
+            body: data.clone().into_bytes(),
+            if_match: op["version"].as_str().map(str::to_owned),
+        };
+        let (status, response) = match take_fault(store, &method, &alone.path, &data) {
+            Some(Fault::Status(status, _)) => (status, error(status, "injected")),
+            Some(Fault::Refuse(status, detail)) => (status, error(status, &detail)),
+            Some(Fault::StatusAfterApply(status)) => {
+                scim(store, &alone);
+                (status, error(status, "injected after apply"))
+            }
+            _ => scim(store, &alone),
+        };
+        let mut result = json!({"method": method});
+        result["status"] = if config.numeric_status {
+            json!(status)
+        } else {
+            json!(status.to_string())
+        };
+        if let Some(bulk_id) = op.get("bulkId") {
+            result["bulkId"] = bulk_id.clone();
+        }
+        let response = response.unwrap_or(Json::Null);
+        if (200..300).contains(&status) {
+            let location = if method == "POST" {
+                format!("/v2{path}/{}", response["id"].as_str().unwrap_or_default())
+            } else {
+                format!("/v2{path}")
+            };
+            result["location"] = json!(location);
+            if let Some(version) = response["meta"]["version"].as_str() {
+                result["version"] = json!(version);
+            }
+        } else {
+            result["response"] = response;
+            if method != "POST" {
+                result["location"] = json!(format!("/v2{path}"));
+            }
+        }
+        store.bulk_log.push(Logged {
+            method,
+            path,
+            status,
+            authorization: None,
+            body: op.to_string(),
+            if_match: alone.if_match.clone(),
+        });
+        results.push(result);
+    }
+    if config.reverse_order {
+        results.reverse();
+    }
+    (
+        200,
+        Some(
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkResponse"], "Operations": results}),
+        ),
+    )
+}
+
 /// Acts on a request held back by [`Fault::SlowThenApply`], and logs it.
 fn apply_and_log(store: &Arc<Mutex<Store>>, request: &Request) -> Reply {
     let mut store = store.lock().unwrap();
@@ -609,6 +804,7 @@ fn apply_and_log(store: &Arc<Mutex<Store>>, request: &Request) -> Reply {
         status,
         authorization: request.authorization.clone(),
         body: String::from_utf8_lossy(&request.body).to_string(),
+        if_match: request.if_match.clone(),
     });
     Reply::Answer(status, Vec::new(), body)
 }
@@ -622,8 +818,81 @@ fn resources<'a>(store: &'a Store, kind: &str) -> Box<dyn Iterator<Item = &'a Js
     }
 }
 
-/// The SCIM store itself: enough of RFC 7644 for the engine's requests.
+/// The SCIM store itself: enough of RFC 7644 for the engine's requests, with ETags checked
+/// and bumped when the server offers them.
 fn scim(store: &mut Store, request: &Request) -> (u16, Option<Json>) {
+    let path = request.path.split('?').next().unwrap_or_default();
+    let parts: Vec<&str> = path.trim_start_matches("/v2/").split('/').collect();
+    let kind = parts[0];
+    if kind == "ServiceProviderConfig" && request.method == "GET" {
+        return match &store.service_provider_config {
+            Some(config) => (200, Some(config.clone())),
+            None => (404, error(404, "no such endpoint")),
+        };
+    }
+    if kind == "Bulk" && request.method == "POST" && store.bulk.is_some() {
+        return bulk(store, request);
+    }
+    let write = matches!(request.method.as_str(), "PUT" | "PATCH" | "DELETE");
+    let stored = |store: &Store, id: &str| -> Option<Json> {
+        if kind == "Users" {
+            store.users.get(id).cloned()
+        } else {
+            store.groups.get(id).cloned()
+        }
+    };
+    let (etag, id) = (store.etag, parts.get(1).copied());
+    if write
+        && let Some(id) = id
+        && let Some(at) = store.touches.iter().position(|(t, ..)| t == id)
+    {
+        let (_, attribute, value) = store.touches.remove(at);
+        if let Some(user) = store.users.get_mut(id) {
+            user[attribute.as_str()] = value;
+            if etag {
+                bump_version(user);
+            }
+        }
+    }
+    let previous = id
+        .and_then(|id| stored(store, id))
+        .map(|r| r["meta"].clone());
+    if etag
+        && write
+        && let (Some(expected), Some(meta)) = (&request.if_match, &previous)
+        && meta["version"].as_str() != Some(expected.as_str())
+    {
+        return (
+            412,
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "412", "detail": "the resource changed (version mismatch)"}),
+            ),
+        );
+    }
+    let (status, mut body) = scim_store(store, request);
+    if etag
+        && matches!(request.method.as_str(), "PUT" | "PATCH")
+        && (200..300).contains(&status)
+        && let (Some(id), Some(meta)) = (id, previous)
+    {
+        let resources = if kind == "Users" {
+            &mut store.users
+        } else {
+            &mut store.groups
+        };
+        if let Some(resource) = resources.get_mut(id) {
+            resource["meta"] = meta;
+            bump_version(resource);
+            if let Some(body) = body.as_mut() {
+                body["meta"] = resource["meta"].clone();
+            }
+        }
+    }
+    (status, body)
+}
+
+/// The store's side of [`scim`].
+fn scim_store(store: &mut Store, request: &Request) -> (u16, Option<Json>) {
     let (path, query) = request.path.split_once('?').unwrap_or((&request.path, ""));
     let parts: Vec<&str> = path.trim_start_matches("/v2/").split('/').collect();
     let body: Json = serde_json::from_slice(&request.body).unwrap_or(Json::Null);

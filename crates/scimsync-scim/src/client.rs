@@ -17,13 +17,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT};
+use reqwest::header::{
+    ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, IF_MATCH, RETRY_AFTER, USER_AGENT,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::Value as Json;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::auth::Auth;
+use crate::bulk::{BulkOperation, OperationResult};
 use crate::throttle::{HeldOff, RetryPolicy, Throttle, parse_retry_after};
 
 mod error;
@@ -243,6 +246,11 @@ impl ScimClient {
         self.throttle.held_off()
     }
 
+    /// How often a request that failed for a passing reason is tried again.
+    pub fn max_retries(&self) -> u32 {
+        self.retry.max_retries
+    }
+
     /// The wait before trying an uncertain write again (after looking it up).
     pub fn backoff(&self, attempt: u32) -> Duration {
         self.retry.backoff(attempt)
@@ -270,6 +278,19 @@ impl ScimClient {
         payload: Option<&Json>,
         replay: Replay,
     ) -> Result<Answer, ClientError> {
+        self.send_if_match(method, url, payload, replay, None).await
+    }
+
+    /// [`Self::send`], with `If-Match: version` when a version is given (RFC 7644 §3.14): a
+    /// target whose resource changed since answers 412 instead of writing.
+    async fn send_if_match(
+        &self,
+        method: Method,
+        url: Url,
+        payload: Option<&Json>,
+        replay: Replay,
+        version: Option<&str>,
+    ) -> Result<Answer, ClientError> {
         let shown = url.to_string();
         let is_write = method != Method::GET;
         let mut attempt = 0u32;
@@ -287,6 +308,9 @@ impl ScimClient {
                 });
             }
             let mut request = self.http.request(method.clone(), url.clone());
+            if let Some(version) = version {
+                request = request.header(IF_MATCH, version);
+            }
             if let Some(payload) = payload {
                 request = request
                     .header(CONTENT_TYPE, SCIM_JSON)
@@ -591,6 +615,111 @@ impl ScimClient {
         operations: &[PatchOperation],
     ) -> Result<Answer, ClientError> {
         self.patch(ResourceType::User, id, operations, true).await
+    }
+
+    /// [`Self::patch_user`] only if the user is still at `version` (`If-Match`), when given.
+    pub async fn patch_user_if_match(
+        &self,
+        id: &str,
+        operations: &[PatchOperation],
+        version: Option<&str>,
+    ) -> Result<Answer, ClientError> {
+        self.send_if_match(
+            Method::PATCH,
+            self.url(&[ResourceType::User.endpoint(), id]),
+            Some(&self.patch_body(operations)),
+            Replay::Safe,
+            version,
+        )
+        .await
+    }
+
+    /// The PatchOp message for `operations`, in the target's op casing.
+    pub fn patch_body(&self, operations: &[PatchOperation]) -> Json {
+        body(operations, self.op_case)
+    }
+
+    /// [`Self::put`] only if the resource is still at `version` (`If-Match`), when given.
+    pub async fn put_if_match(
+        &self,
+        kind: ResourceType,
+        id: &str,
+        resource: &Json,
+        version: Option<&str>,
+    ) -> Result<Answer, ClientError> {
+        self.send_if_match(
+            Method::PUT,
+            self.url(&[kind.endpoint(), id]),
+            Some(resource),
+            Replay::Safe,
+            version,
+        )
+        .await
+    }
+
+    /// Sends `operations` in one `POST /Bulk` and returns each one's result in the order
+    /// sent (`None` for one the target left unanswered). Retried like a create when any
+    /// operation is one (only when the target surely did not act on it), else like an update.
+    pub async fn bulk(
+        &self,
+        operations: &[&BulkOperation],
+    ) -> Result<Vec<Option<OperationResult>>, ClientError> {
+        let url = self.url(&["Bulk"]);
+        let shown = url.to_string();
+        let replay = if operations.iter().any(|op| op.method == Method::POST) {
+            Replay::Unsafe
+        } else {
+            Replay::Safe
+        };
+        let payload = crate::bulk::request_body(operations.iter().copied());
+        let answer = self.send(Method::POST, url, Some(&payload), replay).await?;
+        let results = answer
+            .body
+            .as_ref()
+            .ok_or(crate::bulk::BulkResponseError::NoOperations)
+            .and_then(crate::bulk::parse_response)
+            .map_err(|e| ClientError::Protocol {
+                method: Method::POST,
+                url: shown,
+                reason: e.to_string(),
+            })?;
+        Ok(crate::bulk::match_results(operations, results))
+    }
+
+    /// A failed bulk operation as the error the same request sent alone would have given.
+    pub fn operation_error(
+        &self,
+        operation: &BulkOperation,
+        result: &OperationResult,
+    ) -> ClientError {
+        let (scim_type, detail) = result.error();
+        ClientError::Status {
+            method: operation.method.clone(),
+            url: self.operation_url(operation),
+            status: result.status,
+            scim_type,
+            detail,
+        }
+    }
+
+    /// A bulk operation the target did not answer: its outcome is unknown.
+    pub fn unanswered(&self, operation: &BulkOperation) -> ClientError {
+        ClientError::Transport {
+            method: operation.method.clone(),
+            url: self.operation_url(operation),
+            reason: "the BulkResponse has no result for this operation".into(),
+            timed_out: false,
+            sent: true,
+        }
+    }
+
+    fn operation_url(&self, operation: &BulkOperation) -> String {
+        let segments: Vec<&str> = operation
+            .path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .collect();
+        self.url(&segments).to_string()
     }
 
     /// Replaces a whole resource (PUT).

@@ -15,6 +15,9 @@ pub struct Features {
     pub bulk: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bulk_max_operations: Option<u64>,
+    /// Bytes of one bulk request's body at most.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bulk_max_payload_size: Option<u64>,
     pub filter: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter_max_results: Option<u64>,
@@ -89,6 +92,7 @@ pub fn features(config: &Json) -> Features {
         patch: supported("patch"),
         bulk: supported("bulk"),
         bulk_max_operations: number("bulk", "maxOperations"),
+        bulk_max_payload_size: number("bulk", "maxPayloadSize"),
         filter: supported("filter"),
         filter_max_results: number("filter", "maxResults"),
         etag: supported("etag"),
@@ -100,6 +104,25 @@ pub fn features(config: &Json) -> Features {
             .flatten()
             .filter_map(|s| get_ci(s, "type").and_then(Json::as_str).map(str::to_owned))
             .collect(),
+    }
+}
+
+impl Features {
+    /// What one bulk request may hold, when the target takes bulk requests at all. A target
+    /// that leaves a limit out gets conservative ones (RFC 7644 gives no default): 100
+    /// operations, 1 MiB.
+    pub fn bulk_limits(&self) -> Option<crate::bulk::BulkLimits> {
+        if !self.bulk {
+            return None;
+        }
+        let limit = |n: Option<u64>, default: usize| {
+            n.map_or(default, |n| usize::try_from(n).unwrap_or(usize::MAX))
+        };
+        let limits = crate::bulk::BulkLimits {
+            max_operations: limit(self.bulk_max_operations, 100),
+            max_payload_size: limit(self.bulk_max_payload_size, 1 << 20),
+        };
+        (limits.max_operations > 0 && limits.max_payload_size > 0).then_some(limits)
     }
 }
 
@@ -242,6 +265,36 @@ fn compatible(expected: &str, declared: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn bulk_limits_come_from_the_config_with_defaults_for_what_it_leaves_out() {
+        let limits = |spc: Json| features(&spc).bulk_limits();
+        assert_eq!(
+            limits(
+                json!({"bulk": {"supported": true, "maxOperations": 1000, "maxPayloadSize": 1048576}})
+            ),
+            Some(crate::bulk::BulkLimits {
+                max_operations: 1000,
+                max_payload_size: 1_048_576
+            })
+        );
+        assert_eq!(
+            limits(json!({"bulk": {"supported": true}})),
+            Some(crate::bulk::BulkLimits {
+                max_operations: 100,
+                max_payload_size: 1 << 20
+            })
+        );
+        assert_eq!(
+            limits(json!({"bulk": {"supported": true, "maxOperations": 0}})),
+            None
+        );
+        assert_eq!(
+            limits(json!({"bulk": {"supported": false, "maxOperations": 10}})),
+            None
+        );
+        assert_eq!(limits(json!({})), None);
+    }
 
     #[test]
     fn reports_missing_wrong_and_read_only_paths() {

@@ -108,11 +108,12 @@ impl ClientError {
     }
 
     /// A rejection the target will repeat for the same request: a 4xx other than 408
-    /// (timeout), 409 (conflict, resolved by a lookup), 429 (rate limit) and 401 (credentials,
-    /// fixed by the admin, not by the data).
+    /// (timeout), 409 (conflict, resolved by a lookup), 412 (the resource changed meanwhile:
+    /// a race, not a refusal of the data), 429 (rate limit) and 401 (credentials, fixed by the
+    /// admin, not by the data).
     pub fn is_permanent(&self) -> bool {
         matches!(self, ClientError::Status { status, .. }
-            if (400..500).contains(status) && !matches!(status, 401 | 408 | 409 | 429))
+            if (400..500).contains(status) && !matches!(status, 401 | 408 | 409 | 412 | 429))
     }
 }
 

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use chrono::{DateTime, Utc};
 
 pub mod lock;
+pub mod reconcile;
 
 pub const STATE_VERSION: u32 = 2;
 /// Older layouts this version reads (version 1 had no fingerprints, rejections or groups).
@@ -177,6 +178,10 @@ pub struct State {
     /// then path: the fingerprint of the value. The next listing shows whether they were kept.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub unverified: BTreeMap<String, BTreeMap<String, String>>,
+    /// The last full run and the target's filtering verdict: whether the next run may be
+    /// incremental (see [`reconcile`]).
+    #[serde(default, skip_serializing_if = "reconcile::Reconcile::is_empty")]
+    pub reconcile: reconcile::Reconcile,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -210,6 +215,7 @@ impl State {
             active_counts: Vec::new(),
             not_kept: BTreeMap::new(),
             unverified: BTreeMap::new(),
+            reconcile: reconcile::Reconcile::default(),
         }
     }
 

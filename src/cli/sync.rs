@@ -41,6 +41,10 @@ pub struct SyncArgs {
     /// allows (never when the source is empty).
     #[arg(long)]
     allow_mass_deactivation: bool,
+    /// List every target in full (repair changes made on the target by hand, adopt users)
+    /// instead of trusting the state, whatever `full_reconcile` says.
+    #[arg(long)]
+    full: bool,
 }
 
 /// `verbose`: -v was given (member skips are then listed one by one).
@@ -53,6 +57,7 @@ pub fn run(args: SyncArgs, verbose: bool) -> Result<ExitCode, CliError> {
         .map_err(CliError::Runtime)?;
     let mut options = RunOptions::new(args.dry_run);
     options.allow_mass_deactivation = args.allow_mass_deactivation;
+    options.full = args.full;
     let progress = Arc::new(Progress::for_stderr(
         config.targets.len() + config.rejected.len(),
     ));

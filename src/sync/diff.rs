@@ -238,6 +238,28 @@ pub fn diff(
     match_path: &AttrPath,
     policy: &Policy,
 ) -> Changes {
+    diff_partial(
+        desired,
+        target_users,
+        &HashSet::new(),
+        state,
+        match_path,
+        policy,
+    )
+}
+
+/// [`diff`] against part of the target, as an incremental run fetches it (see
+/// [`super::incremental`]): `unchanged` names the desired users whose fingerprint and active
+/// flag equal the state's, which were not fetched and are counted unchanged rather than
+/// missing. Everything else is decided exactly as in a full run, from the same code.
+pub fn diff_partial(
+    desired: &Desired,
+    target_users: &[Json],
+    unchanged: &HashSet<String>,
+    state: &State,
+    match_path: &AttrPath,
+    policy: &Policy,
+) -> Changes {
     let mut differ = Differ::new(desired, target_users, state, match_path, policy);
     // Inactive users whose match key an active one holds are that person's former selves.
     let active_keys: HashSet<&str> = desired
@@ -247,6 +269,16 @@ pub fn diff(
         .map(DesiredUser::match_key)
         .collect();
     for user in &desired.users {
+        if unchanged.contains(&user.source_id) {
+            // As a full run remembers the users it found as desired (group members are
+            // resolved from these entries).
+            differ.changes.unchanged += 1;
+            if let Some(managed) = state.users.get(&user.source_id) {
+                let entry = (user.source_id.clone(), managed.clone());
+                differ.changes.remember.push(entry);
+            }
+            continue;
+        }
         let superseded = !user.active && active_keys.contains(user.match_key());
         if differ.takeovers.is_taken_over(&user.source_id) || superseded {
             // Its target user goes to the source user that re-created it.

@@ -17,7 +17,9 @@ pub mod diff;
 pub mod event;
 pub mod failure;
 pub mod groups;
+pub mod incremental;
 pub mod kept;
+pub mod kind;
 pub mod observed;
 pub mod plans;
 pub mod render;
@@ -120,6 +122,8 @@ pub struct RunOptions {
     pub observer: Arc<dyn WriteObserver>,
     /// Names this run in events.
     pub run_id: String,
+    /// `sync --full`: every target lists all its users, whatever its state says.
+    pub full: bool,
 }
 
 impl RunOptions {
@@ -132,6 +136,7 @@ impl RunOptions {
             cancel: CancellationToken::new(),
             observer: Arc::new(Discard),
             run_id: format!("{}-{:04x}", now.format("%Y%m%dT%H%M%SZ"), fastrand::u16(..)),
+            full: false,
         }
     }
 }
@@ -167,6 +172,8 @@ pub struct RunReport {
     pub held_off: Option<HeldOff>,
     /// The mapping's extension aliases, to show paths the way the `.map` file writes them.
     pub aliases: Vec<(String, String)>,
+    /// Full or incremental, and why.
+    pub kind: kind::Decided,
 }
 
 impl RunReport {
@@ -277,11 +284,60 @@ pub async fn run_sync(config: &Config, options: &RunOptions) -> Result<Vec<Targe
     Ok(runs)
 }
 
-/// The target's users, completed by lookups where the listing left some out.
+/// The target's users, completed by lookups where the listing left some out; or, in an
+/// incremental run, the users it fetched (see [`incremental`]).
 struct Listed {
     users: Vec<serde_json::Value>,
     /// The listing missed users: each create is preceded by a lookup.
     look_before_create: bool,
+    /// Desired users the state vouches for (an incremental run); empty in a full run.
+    unchanged: std::collections::HashSet<String>,
+    kind: kind::RunKind,
+}
+
+/// An incremental run's view of the target, or (when filtering fails it) a full listing.
+async fn view_target(
+    client: &ScimClient,
+    job: &Job,
+    options: &RunOptions,
+    state: &mut State,
+    desired: &desired::Desired,
+    planned: &kind::RunKind,
+) -> Result<Listed, SyncError> {
+    let name = job.target.name.as_str();
+    let gathered = incremental::gather(
+        client,
+        state,
+        desired,
+        &job.plan.match_path,
+        job.target.scim.concurrency,
+    )
+    .await?;
+    let partial = match gathered {
+        incremental::Gathered::Partial(partial) => partial,
+        incremental::Gathered::Full(reason) => {
+            let mut listed = list_target(client, job, options, state).await?;
+            listed.kind = kind::RunKind::Full(reason);
+            tracing::warn!(target = name, "{}", listed.kind.describe(options.now));
+            return Ok(listed);
+        }
+    };
+    let counts = partial.counts;
+    tracing::info!(
+        target = name,
+        unchanged = counts.unchanged,
+        fetched_by_id = counts.fetched_by_id,
+        gone = counts.gone,
+        looked_up = counts.looked_up,
+        departed = counts.departed,
+        "incremental run: fetched only the users that may change"
+    );
+    Ok(Listed {
+        users: partial.users,
+        look_before_create: false,
+        unchanged: partial.unchanged,
+        kind: planned.clone(),
+    })
 }
 
 /// Lists the target's users, then looks up the pending creates and managed users the listing
@@ -324,6 +380,8 @@ async fn list_target(
     Ok(Listed {
         users,
         look_before_create,
+        unchanged: std::collections::HashSet::new(),
+        kind: kind::RunKind::default(),
     })
 }
 
@@ -366,14 +424,24 @@ async fn plan_changes(
         now: options.now,
         case: case::CaseRules::rfc_defaults(),
     };
-    let target_users = &listed.users;
-    let mut changes = diff::diff(&desired, target_users, state, &plan.match_path, &policy);
+    let (target_users, unchanged) = (&listed.users, &listed.unchanged);
+    let diff_with = |policy: &Policy| {
+        diff::diff_partial(
+            &desired,
+            target_users,
+            unchanged,
+            state,
+            &plan.match_path,
+            policy,
+        )
+    };
+    let mut changes = diff_with(&policy);
     // Values that differ only in case: the target's schema says whether that matters.
     if changes.case_only > 0
         && let Some(rules) = target_case_rules(client).await
     {
         policy.case = rules;
-        changes = diff::diff(&desired, target_users, state, &plan.match_path, &policy);
+        changes = diff_with(&policy);
     }
     let group_changes = if plan.groups.is_empty() && state.groups.is_empty() {
         GroupChanges::default()
@@ -405,6 +473,7 @@ async fn plan_changes(
         cancelled: false,
         held_off: None,
         aliases: plan.aliases(),
+        kind: kind::Decided::new(listed.kind.clone(), options.now),
     };
     // A dry run shows what the real run with the same flags would do.
     match violation {

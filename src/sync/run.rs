@@ -19,10 +19,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::apply::{Applied, Applier};
+use super::kind::{self, RunKind};
 use super::unique::asks_target;
 use super::{
     Listed, RunOptions, RunReport, SourceDesired, SourcePlanner, SyncError, apply, connect,
     list_target, lock_for, note_mapped, plan_changes, record_planned, source_projection,
+    view_target,
 };
 use crate::config::Target;
 use crate::state::State;
@@ -53,6 +55,9 @@ struct Ready {
     /// The state as loaded: a run that changed nothing does not rewrite it.
     loaded: State,
     client: ScimClient,
+    /// Full or incremental, as the state and the flags decide (a full run may still be
+    /// forced when filtering fails mid-run).
+    kind: RunKind,
 }
 
 /// Runs `jobs` against one read of `source`. The reports come back in the order of `jobs`.
@@ -127,7 +132,10 @@ async fn run_ready(
     let mut listed = Vec::new();
     for ((index, target), listing) in first.into_iter().zip(listings) {
         match listing {
-            Ok(users) => listed.push((index, target, users)),
+            Ok(mut users) => {
+                users.kind = target.kind.clone();
+                listed.push((index, target, users));
+            }
             Err(error) => results[index] = Some(Err(error)),
         }
     }
@@ -157,14 +165,36 @@ async fn run_ready(
     Ok(())
 }
 
-/// Lists the target, waits for the read's desired state, then diffs and applies.
+/// Lists the target (a full run) while the source is read, or (an incremental run) waits
+/// for the read's desired state and fetches what it may change; then diffs and applies.
 async fn list_then_finish(
     mut target: Ready,
     desired: tokio::sync::oneshot::Receiver<SourceDesired>,
     options: &RunOptions,
 ) -> Result<RunReport, SyncError> {
-    let listed = list_target(&target.client, &target.job, options, &mut target.state).await?;
+    let listed = if target.kind.is_full() {
+        let mut listed =
+            list_target(&target.client, &target.job, options, &mut target.state).await?;
+        listed.kind = target.kind.clone();
+        Some(listed)
+    } else {
+        None
+    };
     let source = desired.await.map_err(|_| SyncError::NotRun)?;
+    let listed = match listed {
+        Some(listed) => listed,
+        None => {
+            view_target(
+                &target.client,
+                &target.job,
+                options,
+                &mut target.state,
+                &source.desired,
+                &target.kind,
+            )
+            .await?
+        }
+    };
     finish_target(target, listed, source, options).await
 }
 
@@ -220,12 +250,23 @@ fn prepare(job: Job, options: &RunOptions) -> Result<Ready, SyncError> {
         chrono::Duration::from_std(target.sync.safety.window).unwrap_or(chrono::Duration::MAX);
     state.start_window(options.now, window);
     let client = connect(&target.scim)?.with_cancellation(options.cancel.clone());
+    let kind = kind::decide(
+        &state.reconcile,
+        kind::Asked {
+            full: options.full,
+            schedule: &target.sync.full_reconcile,
+            mapping_reads_target: asks_target(&job.plan),
+            now: options.now,
+        },
+    );
+    tracing::info!(target = %target.name, "{}", kind.describe(options.now));
     Ok(Ready {
         job,
         _lock: lock,
         state,
         loaded,
         client,
+        kind,
     })
 }
 
@@ -275,6 +316,7 @@ async fn finish_target(
         mut state,
         loaded,
         client,
+        kind: _,
     } = target;
     let name = job.target.name.as_str();
     note_mapped(options, name, &source.desired);
@@ -297,12 +339,25 @@ async fn finish_target(
         look_before_create: listed.look_before_create,
     };
     let applied: Applied = apply(&run, &report, &mut state, &job.target.state).await?;
-    save_if_changed(&state, &loaded, &job.target.state)?;
     report.cancelled = options.cancel.is_cancelled() && applied.not_started > 0;
     report.held_off = client.held_off();
+    note_full_run(&mut state, &report, options);
+    save_if_changed(&state, &loaded, &job.target.state)?;
     report.applied = Some(applied);
     report.requests = client.totals();
     Ok(report)
+}
+
+/// A full run that saw the whole target and was neither stopped nor held off is the one the
+/// next incremental runs trust (from its start: later changes on the target were not seen).
+fn note_full_run(state: &mut State, report: &RunReport, options: &RunOptions) {
+    if !report.kind.kind.is_full() || options.cancel.is_cancelled() || report.held_off.is_some() {
+        return;
+    }
+    state.reconcile.last_full = Some(options.now);
+    if report.kind.kind.clears_verdict() {
+        state.reconcile.filter = None;
+    }
 }
 
 /// Saved whatever happened, cancellation included: every completed write is in it. A run

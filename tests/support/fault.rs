@@ -85,6 +85,11 @@ pub struct Strict {
     pub group_post_ignores_members: bool,
     /// What `GET /Schemas` answers (404 when `None`).
     pub schemas: Option<Json>,
+    /// What `GET /ServiceProviderConfig` answers (404 when `None`).
+    pub service_provider_config: Option<Json>,
+    /// Filters are ignored: a filtered GET answers with every user (a target that does not
+    /// implement filtering but does not say so).
+    pub filter_ignored: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -323,6 +328,19 @@ impl FaultServer {
             .values()
             .cloned()
             .collect()
+    }
+
+    /// Deletes a user directly, as an admin in the app's console would.
+    pub fn remove_user(&self, id: &str) {
+        self.store.lock().unwrap().users.remove(id);
+    }
+
+    /// Changes a user directly, as an admin in the app's console would.
+    pub fn edit_user(&self, id: &str, attribute: &str, value: Json) {
+        let mut store = self.store.lock().unwrap();
+        if let Some(user) = store.users.get_mut(id) {
+            user[attribute] = value;
+        }
     }
 
     /// Adds a user directly, as another tool would.
@@ -634,6 +652,12 @@ fn scim(store: &mut Store, request: &Request) -> (u16, Option<Json>) {
     {
         return (200, Some(schemas.clone()));
     }
+    if kind == "ServiceProviderConfig"
+        && request.method == "GET"
+        && let Some(config) = &store.strict.service_provider_config
+    {
+        return (200, Some(config.clone()));
+    }
     if kind != "Users" && kind != "Groups" {
         return (404, error(404, "no such endpoint"));
     }
@@ -679,10 +703,12 @@ fn scim(store: &mut Store, request: &Request) -> (u16, Option<Json>) {
                     all.clear();
                 }
                 let value: String = serde_json::from_str(value).unwrap_or_default();
+                let ignored = store.strict.filter_ignored;
                 all.retain(|u| {
-                    u[attr]
-                        .as_str()
-                        .is_some_and(|v| v.eq_ignore_ascii_case(&value))
+                    ignored
+                        || u[attr]
+                            .as_str()
+                            .is_some_and(|v| v.eq_ignore_ascii_case(&value))
                 });
             } else {
                 let before = all.len();

@@ -1,0 +1,495 @@
+//! Incremental runs against the in-process fault server, counting every request it receives:
+//! a run that changes nothing sends nothing, changed users cost a read by id and a write, new
+//! users a lookup and a create, departed users one deactivation; the first run, `--full`, a
+//! due `full_reconcile` and a target whose filtering fails are full runs and say why.
+
+use crate::support::fault::{FaultServer, Strict};
+
+use scimsync::config::Config;
+use scimsync::state::reconcile::Filtering;
+use scimsync::sync::kind::{FullReason, RunKind};
+use scimsync::sync::{RunOptions, RunReport, SyncError, render, run_sync};
+use serde_json::{Value as Json, json};
+
+const MAP: &str = "userName <- user.email\nname.familyName <- user.last\n";
+
+struct Setup {
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new(url: &str, users: &Json) -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("m.map"), MAP).unwrap();
+        std::fs::write(dir.path().join("token"), "secret-token\n").unwrap();
+        std::fs::set_permissions(
+            dir.path().join("token"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .unwrap();
+        let setup = Setup { dir };
+        setup.users(users);
+        std::fs::write(
+            setup.dir.path().join("scimsync.toml"),
+            format!(
+                "mapping = \"m.map\"\n[source]\nkind = \"json\"\npath = \"users.json\"\nformat = \"plain\"\n\
+                 [target]\nurl = \"{url}\"\ntoken_file = \"token\"\ntimeout_seconds = 2\nmax_backoff_seconds = 2\n\
+                 [state]\npath = \"state.json\"\n"
+            ),
+        )
+        .unwrap();
+        setup
+    }
+
+    fn append_config(&self, text: &str) {
+        let toml = self.dir.path().join("scimsync.toml");
+        let old = std::fs::read_to_string(&toml).unwrap();
+        std::fs::write(&toml, format!("{old}{text}\n")).unwrap();
+    }
+
+    fn users(&self, users: &Json) {
+        std::fs::write(self.dir.path().join("users.json"), users.to_string()).unwrap();
+    }
+
+    fn state(&self) -> Json {
+        serde_json::from_str(&std::fs::read_to_string(self.dir.path().join("state.json")).unwrap())
+            .unwrap()
+    }
+
+    async fn run_with(&self, options: RunOptions) -> Result<RunReport, SyncError> {
+        let config = Config::load(&self.dir.path().join("scimsync.toml")).unwrap();
+        let mut runs = run_sync(&config, &options).await?;
+        assert_eq!(runs.len(), 1);
+        runs.remove(0).report
+    }
+
+    async fn run(&self) -> RunReport {
+        self.run_with(RunOptions::new(false)).await.unwrap()
+    }
+
+    async fn run_full(&self) -> RunReport {
+        let mut options = RunOptions::new(false);
+        options.full = true;
+        self.run_with(options).await.unwrap()
+    }
+
+    async fn dry_run(&self) -> RunReport {
+        self.run_with(RunOptions::new(true)).await.unwrap()
+    }
+}
+
+fn people(range: std::ops::RangeInclusive<usize>) -> Json {
+    Json::Array(range.map(person).collect())
+}
+
+fn person(i: usize) -> Json {
+    json!({"id": format!("s{i}"), "email": format!("u{i}@x"), "last": format!("L{i}")})
+}
+
+/// The target id of `user_name` on the server.
+fn target_id(server: &FaultServer, user_name: &str) -> String {
+    server
+        .users()
+        .iter()
+        .find(|u| u["userName"] == user_name)
+        .and_then(|u| u["id"].as_str())
+        .unwrap()
+        .to_owned()
+}
+
+fn full(reason: FullReason) -> RunKind {
+    RunKind::Full(reason)
+}
+
+fn is_incremental(report: &RunReport) -> bool {
+    matches!(report.kind.kind, RunKind::Incremental { .. })
+}
+
+fn count(trace: &[String], prefix: &str) -> usize {
+    trace.iter().filter(|line| line.starts_with(prefix)).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_run_is_full_then_a_run_with_no_change_sends_no_request() {
+    let server = FaultServer::start().await;
+    let setup = Setup::new(&server.url, &people(1..=30));
+    let first = setup.run().await;
+    assert_eq!(first.kind.kind, full(FullReason::FirstRun));
+    assert_eq!(first.kind.why, "full: first run");
+    assert_eq!(first.applied.unwrap().created, 30);
+    assert!(setup.state()["reconcile"]["lastFull"].is_string());
+
+    server.clear_log();
+    let second = setup.run().await;
+    assert!(is_incremental(&second), "{:?}", second.kind);
+    assert_eq!(server.log(), [], "a no-op incremental run sends nothing");
+    assert_eq!(second.changes.unchanged, 30);
+    assert!(second.changes.is_empty());
+    assert_eq!(second.requests.requests, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_changed_users_of_fifty_cost_three_reads_by_id_and_three_patches() {
+    let server = FaultServer::start().await;
+    let setup = Setup::new(&server.url, &people(1..=50));
+    setup.run().await;
+    let mut users = people(1..=50);
+    for i in [7, 21, 44] {
+        users[i - 1]["last"] = json!(format!("Changed{i}"));
+    }
+    setup.users(&users);
+    server.clear_log();
+    let report = setup.run().await;
+    assert!(is_incremental(&report));
+    let mut trace = server.trace();
+    trace.sort();
+    let ids: Vec<String> = [7, 21, 44]
+        .iter()
+        .map(|i| target_id(&server, &format!("u{i}@x")))
+        .collect();
+    let mut expected: Vec<String> = ids
+        .iter()
+        .flat_map(|id| {
+            [
+                format!("GET /v2/Users/{id} 200"),
+                format!("PATCH /v2/Users/{id} 204"),
+            ]
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(trace, expected);
+    assert_eq!(report.changes.unchanged, 47);
+    assert_eq!(
+        server
+            .users()
+            .iter()
+            .find(|u| u["userName"] == "u21@x")
+            .unwrap()["name"]["familyName"],
+        "Changed21"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_user_costs_one_lookup_and_one_create() {
+    let server = FaultServer::start().await;
+    let setup = Setup::new(&server.url, &people(1..=5));
+    setup.run().await;
+
+    setup.users(&people(1..=6));
+    server.clear_log();
+    let report = setup.run().await;
+    assert!(is_incremental(&report));
+    // The first lookup reads what the target says of filtering (this one publishes nothing:
+    // lookups are tried, and each answer is checked); later runs do not ask again.
+    assert_eq!(
+        server.trace(),
+        [
+            "GET /v2/ServiceProviderConfig 404",
+            "GET /v2/Users 200",
+            "POST /v2/Users 201"
+        ]
+    );
+    let lookup = &server.log()[1];
+    assert!(
+        lookup.path.contains("filter=userName+eq+%22u6%40x%22"),
+        "{}",
+        lookup.path
+    );
+    assert_eq!(
+        setup.state()["reconcile"]["filter"],
+        json!({"verdict": "works"})
+    );
+
+    setup.users(&people(1..=7));
+    server.clear_log();
+    setup.run().await;
+    assert_eq!(server.trace(), ["GET /v2/Users 200", "POST /v2/Users 201"]);
+    assert_eq!(server.users().len(), 7);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_user_already_on_the_target_is_adopted_after_its_lookup() {
+    let server = FaultServer::start().await;
+    let setup = Setup::new(&server.url, &people(1..=3));
+    setup.run().await;
+    let seeded = server
+        .seed_user(json!({"userName": "u4@x", "name": {"familyName": "Old"}, "active": true}));
+    setup.users(&people(1..=4));
+    server.clear_log();
+    let report = setup.run().await;
+    assert!(is_incremental(&report));
+    assert_eq!(
+        server.trace(),
+        [
+            "GET /v2/ServiceProviderConfig 404",
+            "GET /v2/Users 200",
+            format!("PATCH /v2/Users/{seeded} 204").as_str()
+        ]
+    );
+    let change = &report.changes.changes[0];
+    assert!(change.adopted, "{change:?}");
+    assert_eq!(change.id.as_deref(), Some(seeded.as_str()));
+    assert_eq!(report.applied.unwrap().updated, 1);
+    assert_eq!(server.users().len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_departed_user_is_deactivated_by_id_and_the_guard_counts_it() {
+    let server = FaultServer::start().await;
+    let setup = Setup::new(&server.url, &people(1..=10));
+    setup.append_config(
+        "[sync.safety]\nmax_deactivations = 2\nalways_allowed = 0\nmax_deactivation_percent = 100",
+    );
+    setup.run().await;
+
+    setup.users(&people(1..=9));
+    server.clear_log();
+    let report = setup.run().await;
+    assert!(is_incremental(&report));
+    let gone = target_id(&server, "u10@x");
+    assert_eq!(server.trace(), [format!("PATCH /v2/Users/{gone} 204")]);
+    assert_eq!(report.changes.removals(), 1);
+    assert_eq!(
+        server
+            .users()
+            .iter()
+            .find(|u| u["id"] == gone.as_str())
+            .unwrap()["active"],
+        false
+    );
+
+    // Two more leave: with the one above that is three within the window, over the limit of
+    // two; the guard stops the run before any request, as it would in a full run.
+    setup.users(&people(1..=7));
+    server.clear_log();
+    let refused = setup.run_with(RunOptions::new(false)).await.unwrap_err();
+    assert!(matches!(refused, SyncError::Safety(_)), "{refused}");
+    assert_eq!(server.log(), []);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_lists_the_target_and_repairs_what_was_changed_by_hand() {
+    let server = FaultServer::start().await;
+    let setup = Setup::new(&server.url, &people(1..=4));
+    setup.run().await;
+    let edited = target_id(&server, "u2@x");
+    server.edit_user(&edited, "name", json!({"familyName": "Edited by hand"}));
+
+    server.clear_log();
+    let incremental = setup.run().await;
+    assert!(is_incremental(&incremental));
+    assert_eq!(
+        server.log(),
+        [],
+        "an incremental run does not see changes made by hand"
+    );
+
+    let report = setup.run_full().await;
+    assert_eq!(report.kind.kind, full(FullReason::Asked));
+    assert_eq!(report.kind.why, "full: --full");
+    assert_eq!(
+        server.trace(),
+        [
+            "GET /v2/Users 200".to_owned(),
+            format!("PATCH /v2/Users/{edited} 204")
+        ]
+    );
+    assert!(server.log()[0].path.contains("startIndex=1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_deleted_on_the_target_by_hand_is_created_again_by_the_next_full_run_only() {
+    let server = FaultServer::start().await;
+    let setup = Setup::new(&server.url, &people(1..=3));
+    setup.run().await;
+    let removed = target_id(&server, "u2@x");
+    server.remove_user(&removed);
+
+    server.clear_log();
+    setup.run().await;
+    assert_eq!(server.log(), []);
+    assert_eq!(server.users().len(), 2, "not seen until the next full run");
+
+    let report = setup.run_full().await;
+    assert_eq!(report.applied.unwrap().created, 1);
+    // The listing, the read by id that confirms the managed user is gone, the create.
+    assert_eq!(
+        server.trace(),
+        [
+            "GET /v2/Users 200".to_owned(),
+            format!("GET /v2/Users/{removed} 404"),
+            "POST /v2/Users 201".to_owned()
+        ]
+    );
+    assert_eq!(server.users().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_due_full_reconcile_lists_and_dry_runs_say_which_kind_and_why() {
+    let server = FaultServer::start().await;
+    let setup = Setup::new(&server.url, &people(1..=2));
+    setup.append_config("[sync]\nfull_reconcile = \"6h\"");
+    let started: chrono::DateTime<chrono::Utc> = "2026-12-07T09:00:00Z".parse().unwrap();
+    let at = |hours: i64| {
+        let mut options = RunOptions::new(false);
+        options.now = started + chrono::Duration::hours(hours);
+        options
+    };
+    setup.run_with(at(0)).await.unwrap();
+    let mut dry = at(3);
+    dry.dry_run = true;
+    let report = setup.run_with(dry).await.unwrap();
+    assert_eq!(
+        render::report_text(&report, true),
+        "Run: incremental: last full run 2026-12-07 09:00 UTC, next full run due in 3 h\n\
+         No changes: the target is up to date.\n\
+         Plan: 0 to create, 0 to update, 0 to reactivate, 0 to deactivate; 2 unchanged, 0 skipped.\n"
+    );
+    let json = serde_json::to_value(render::report_json(&report, true)).unwrap();
+    assert_eq!(
+        json["run"],
+        json!({
+            "kind": "incremental",
+            "lastFull": "2026-12-07T09:00:00Z",
+            "nextFull": "2026-12-07T15:00:00Z",
+            "why": "incremental: last full run 2026-12-07 09:00 UTC, next full run due in 3 h"
+        })
+    );
+
+    server.clear_log();
+    let due = setup.run_with(at(7)).await.unwrap();
+    assert_eq!(
+        due.kind.why,
+        "full: full_reconcile due (last full run 2026-12-07 09:00 UTC)"
+    );
+    assert_eq!(server.trace(), ["GET /v2/Users 200"]);
+    assert_eq!(
+        setup.state()["reconcile"]["lastFull"],
+        "2026-12-07T16:00:00Z"
+    );
+    server.clear_log();
+    let mut dry = at(8);
+    dry.dry_run = true;
+    let after = setup.run_with(dry).await.unwrap();
+    assert!(is_incremental(&after));
+    assert_eq!(server.log(), []);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_without_filtering_gets_full_runs_and_says_so() {
+    let server = FaultServer::start().await;
+    server.strict(Strict {
+        service_provider_config: Some(
+            json!({"filter": {"supported": false}, "patch": {"supported": true}}),
+        ),
+        ..Strict::default()
+    });
+    let setup = Setup::new(&server.url, &people(1..=3));
+    setup.run().await;
+    // Nothing new: no lookup is needed, so the run stays incremental.
+    server.clear_log();
+    assert!(is_incremental(&setup.run().await));
+    assert_eq!(server.log(), []);
+
+    setup.users(&people(1..=4));
+    server.clear_log();
+    let report = setup.run().await;
+    assert_eq!(report.kind.kind, full(FullReason::FilterUnsupported));
+    assert_eq!(
+        report.kind.why,
+        "full: target does not support filtering (/ServiceProviderConfig filter.supported = false)"
+    );
+    assert_eq!(
+        server.trace(),
+        [
+            "GET /v2/ServiceProviderConfig 200",
+            "GET /v2/Users 200",
+            "POST /v2/Users 201"
+        ]
+    );
+    assert!(!server.log()[1].path.contains("filter="));
+    assert_eq!(
+        setup.state()["reconcile"]["filter"],
+        json!({"verdict": "unsupported"})
+    );
+    // Later runs stay full, without asking again, until a scheduled or --full full run.
+    let dry = setup.dry_run().await;
+    assert!(
+        render::report_text(&dry, true).starts_with("Run: full: target does not support filtering")
+    );
+    server.clear_log();
+    setup.run().await;
+    assert_eq!(server.trace(), ["GET /v2/Users 200"]);
+    setup.run_full().await;
+    assert!(setup.state()["reconcile"].get("filter").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_filter_that_answers_with_other_users_sends_the_run_back_to_a_listing() {
+    let server = FaultServer::start().await;
+    server.strict(Strict {
+        filter_ignored: true,
+        ..Strict::default()
+    });
+    let setup = Setup::new(&server.url, &people(1..=3));
+    setup.run().await;
+    setup.users(&people(1..=4));
+    server.clear_log();
+    let report = setup.run().await;
+    assert_eq!(
+        report.kind.kind,
+        full(FullReason::FilterUnreliable {
+            detail: "filter userName eq \"u4@x\" answered with userName \"u1@x\"".into()
+        })
+    );
+    assert_eq!(
+        server.trace(),
+        [
+            "GET /v2/ServiceProviderConfig 404",
+            "GET /v2/Users 200",
+            "GET /v2/Users 200",
+            "POST /v2/Users 201"
+        ]
+    );
+    assert!(server.log()[1].path.contains("filter="));
+    assert!(server.log()[2].path.contains("startIndex=1"));
+    assert_eq!(
+        server.users().len(),
+        4,
+        "no user was adopted or created twice"
+    );
+    assert_eq!(
+        setup.state()["reconcile"]["filter"]["verdict"],
+        json!("unreliable")
+    );
+    let _ = Filtering::Works;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_mode_reads_by_id_then_puts() {
+    let server = FaultServer::start().await;
+    let setup = Setup::new(&server.url, &people(1..=2));
+    setup.append_config("");
+    let toml = setup.dir.path().join("scimsync.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(
+        &toml,
+        text.replace("[state]", "update_mode = \"put\"\n[state]"),
+    )
+    .unwrap();
+    setup.run().await;
+    setup.users(&json!([person(1), {"id": "s2", "email": "u2@x", "last": "Changed"}]));
+    server.clear_log();
+    assert!(is_incremental(&setup.run().await));
+    let id = target_id(&server, "u2@x");
+    // The incremental read by id (for the diff), then the read PUT mode makes right before
+    // it replaces the resource (so it replaces what is there now).
+    assert_eq!(
+        server.trace(),
+        [
+            format!("GET /v2/Users/{id} 200"),
+            format!("GET /v2/Users/{id} 200"),
+            format!("PUT /v2/Users/{id} 200")
+        ]
+    );
+}

@@ -6,7 +6,6 @@
 use crate::support::fault::{FaultServer, Strict};
 
 use scimsync::config::Config;
-use scimsync::state::reconcile::Filtering;
 use scimsync::sync::kind::{FullReason, RunKind};
 use scimsync::sync::{RunOptions, RunReport, SyncError, render, run_sync};
 use serde_json::{Value as Json, json};
@@ -103,10 +102,6 @@ fn full(reason: FullReason) -> RunKind {
 
 fn is_incremental(report: &RunReport) -> bool {
     matches!(report.kind.kind, RunKind::Incremental { .. })
-}
-
-fn count(trace: &[String], prefix: &str) -> usize {
-    trace.iter().filter(|line| line.starts_with(prefix)).count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -462,7 +457,6 @@ async fn a_filter_that_answers_with_other_users_sends_the_run_back_to_a_listing(
         setup.state()["reconcile"]["filter"]["verdict"],
         json!("unreliable")
     );
-    let _ = Filtering::Works;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -492,4 +486,179 @@ async fn put_mode_reads_by_id_then_puts() {
             format!("PUT /v2/Users/{id} 200")
         ]
     );
+}
+
+// --- sync --user: one user, now ---
+
+/// `scimsync sync --user WANTED EXTRA... --config …` as a child process: (exit code, stdout,
+/// stderr).
+async fn sync_user(setup: &Setup, wanted: &str, extra: &[&str]) -> (i32, String, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_scimsync"))
+        .args(["sync", "--user", wanted])
+        .args(extra)
+        .arg("--config")
+        .arg(setup.dir.path().join("scimsync.toml"))
+        .env_remove("RUST_LOG")
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(std::time::Duration::from_secs(60), output)
+        .await
+        .expect("sync --user ends")
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+fn pretty(resource: &Json) -> String {
+    serde_json::to_string_pretty(resource).unwrap()
+}
+
+fn resource_of(server: &FaultServer, user_name: &str) -> Json {
+    server
+        .users()
+        .into_iter()
+        .find(|u| u["userName"] == user_name)
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_user_updates_that_user_alone_and_shows_each_request() {
+    let server = FaultServer::start().await;
+    let setup = Setup::new(&server.url, &people(1..=3));
+    setup.run().await;
+    // u2 changes, u3 changes too and u1 leaves: only u2 is touched.
+    setup.users(&json!([
+        {"id": "s2", "email": "u2@x", "last": "Changed"},
+        {"id": "s3", "email": "u3@x", "last": "Changed too"}
+    ]));
+    let id = target_id(&server, "u2@x");
+    server.clear_log();
+    let (code, stdout, stderr) = sync_user(&setup, "u2@x", &[]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout,
+        format!(
+            "Run: one user: source id s2 (sync --user)\n\
+             ~ update u2@x\n\
+             \x20   name.familyName: \"L2\" -> \"Changed\"\n\
+             Plan: 0 to create, 1 to update, 0 to reactivate, 0 to deactivate; 0 unchanged, 0 skipped.\n\
+             Applied: 0 created, 1 updated, 0 reactivated, 0 deactivated; 0 failed.\n\
+             Requests:\n\
+             \x20 GET /v2/Users/{id} 200\n\
+             \x20 PATCH /v2/Users/{id} 204\n\
+             \x20 GET /v2/Users/{id} 200\n\
+             Resource on the target:\n{}\n",
+            pretty(&resource_of(&server, "u2@x"))
+        )
+    );
+    assert_eq!(
+        server.trace(),
+        [
+            format!("GET /v2/Users/{id} 200"),
+            format!("PATCH /v2/Users/{id} 204"),
+            format!("GET /v2/Users/{id} 200")
+        ]
+    );
+    assert_eq!(
+        resource_of(&server, "u2@x")["name"]["familyName"],
+        "Changed"
+    );
+    assert_eq!(resource_of(&server, "u3@x")["name"]["familyName"], "L3");
+    assert_eq!(resource_of(&server, "u1@x")["active"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_user_creates_a_new_user_after_a_lookup_and_dry_run_only_reads() {
+    let server = FaultServer::start().await;
+    let setup = Setup::new(&server.url, &people(1..=2));
+    setup.run().await;
+    setup.users(&people(1..=3));
+    server.clear_log();
+    let (code, stdout, stderr) = sync_user(&setup, "s3", &["--dry-run"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout,
+        "Run: one user: source id s3 (sync --user)\n\
+         + create u3@x\n\
+         \x20   userName: \"u3@x\"\n\
+         \x20   name.familyName: \"L3\"\n\
+         Plan: 1 to create, 0 to update, 0 to reactivate, 0 to deactivate; 0 unchanged, 0 skipped.\n\
+         Requests (a dry run only reads):\n\
+         \x20 GET /v2/Users?filter=userName+eq+%22u3%40x%22 200\n\
+         Resource on the target: none\n"
+    );
+    assert_eq!(server.writes(), 0);
+
+    server.clear_log();
+    let (code, stdout, stderr) = sync_user(&setup, "u3@x", &[]).await;
+    assert_eq!(code, 0, "{stderr}");
+    let id = target_id(&server, "u3@x");
+    assert!(
+        stdout.ends_with(&format!(
+            "Requests:\n\
+             \x20 GET /v2/Users?filter=userName+eq+%22u3%40x%22 200\n\
+             \x20 POST /v2/Users 201\n\
+             \x20 GET /v2/Users/{id} 200\n\
+             Resource on the target:\n{}\n",
+            pretty(&resource_of(&server, "u3@x"))
+        )),
+        "{stdout}"
+    );
+    // The state knows the user: the next incremental run sends nothing.
+    server.clear_log();
+    assert!(is_incremental(&setup.run().await));
+    assert_eq!(server.log(), []);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_user_deactivates_only_that_departed_user() {
+    let server = FaultServer::start().await;
+    let setup = Setup::new(&server.url, &people(1..=3));
+    setup.run().await;
+    setup.users(&people(3..=3));
+    let id = target_id(&server, "u2@x");
+    server.clear_log();
+    let (code, stdout, stderr) = sync_user(&setup, "u2@x", &[]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.starts_with(
+            "Run: one user: source id s2 (sync --user)\n\
+             - deactivate u2@x\n\
+             Plan: 0 to create, 0 to update, 0 to reactivate, 1 to deactivate; 0 unchanged, 0 skipped.\n"
+        ),
+        "{stdout}"
+    );
+    assert_eq!(
+        server.trace(),
+        [
+            format!("GET /v2/Users/{id} 200"),
+            format!("PATCH /v2/Users/{id} 204"),
+            format!("GET /v2/Users/{id} 200")
+        ]
+    );
+    assert_eq!(resource_of(&server, "u2@x")["active"], false);
+    assert_eq!(
+        resource_of(&server, "u1@x")["active"],
+        true,
+        "u1 left too, but was not named"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_user_with_an_unknown_user_is_a_clear_error_and_sends_nothing() {
+    let server = FaultServer::start().await;
+    let setup = Setup::new(&server.url, &people(1..=2));
+    setup.run().await;
+    server.clear_log();
+    let (code, stdout, stderr) = sync_user(&setup, "nobody@x", &[]).await;
+    assert_eq!(code, 1);
+    assert_eq!(stdout, "");
+    assert_eq!(
+        stderr.trim_end(),
+        "error: no user nobody@x in the source, nor in the state of target 127.0.0.1"
+    );
+    assert_eq!(server.log(), []);
 }

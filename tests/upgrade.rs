@@ -115,9 +115,36 @@ fn a_single_target_config_and_state_from_before_many_targets_sync_with_zero_writ
             "[state] path = {setting}: only reads: {:?}",
             &sent[requests..]
         );
+        // The first run after the upgrade is a full one (the old state never recorded one):
+        // the state gains only when it completed, so the next runs can be incremental.
+        let mut saved: Json =
+            serde_json::from_str(&std::fs::read_to_string(&state_file).expect("state"))
+                .expect("state JSON");
+        let reconcile = saved
+            .as_object_mut()
+            .expect("state object")
+            .remove("reconcile")
+            .expect("the full run is recorded");
+        assert!(reconcile["lastFull"].is_string(), "{reconcile}");
+        assert_eq!(reconcile.as_object().map(|o| o.len()), Some(1));
+        assert_eq!(
+            saved,
+            serde_json::from_str::<Json>(&state).expect("old state"),
+            "[state] path = {setting}: nothing else in the state changes"
+        );
+        // The next run is incremental: no request, and the state is not rewritten.
+        let recorded = std::fs::read_to_string(&state_file).expect("state");
+        let requests = server.requests().len();
+        let again = scimsync(&["sync", "--config", config], token);
+        assert_eq!(again.code, 0, "{}", again.all_output());
+        assert_eq!(
+            server.requests().len(),
+            requests,
+            "an incremental no-op sends nothing"
+        );
         assert_eq!(
             std::fs::read_to_string(&state_file).expect("state"),
-            state,
+            recorded,
             "[state] path = {setting}: the state is not rewritten"
         );
         assert_no_audit_lines(&project.path("audit.jsonl"));
@@ -147,7 +174,11 @@ fn a_single_target_config_and_state_from_before_many_targets_sync_with_zero_writ
         );
         assert_eq!(report["summary"]["unchanged"], 4);
         assert_eq!(report["requests"]["writes"], 0);
-        assert_eq!(std::fs::read_to_string(&state_file).expect("state"), state);
+        // The state as the first run after the upgrade left it (with its full run recorded).
+        assert_eq!(
+            std::fs::read_to_string(&state_file).expect("state"),
+            recorded
+        );
         // No other state file appeared (none named after the target, say).
         let lock = format!("{file}.lock");
         let mut expected = vec![

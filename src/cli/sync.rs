@@ -45,11 +45,20 @@ pub struct SyncArgs {
     /// instead of trusting the state, whatever `full_reconcile` says.
     #[arg(long)]
     full: bool,
+    /// Sync only this user (source id, login or userName) and its group memberships, now:
+    /// prints the plan, every request sent and the user as the target holds it.
+    #[arg(long, value_name = "ID_OR_LOGIN", conflicts_with = "full")]
+    user: Option<String>,
 }
 
 /// `verbose`: -v was given (member skips are then listed one by one).
 pub fn run(args: SyncArgs, verbose: bool) -> Result<ExitCode, CliError> {
     let config = Config::load(&args.config)?.select(&args.targets)?;
+    if let Some(wanted) = &args.user {
+        let mut options = RunOptions::new(args.dry_run);
+        options.allow_mass_deactivation = args.allow_mass_deactivation;
+        return super::one_user::run(&config, wanted, &options, args.output, verbose);
+    }
     let plans = Plans::load(&config);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -241,21 +241,30 @@ pub fn diff(
     diff_partial(
         desired,
         target_users,
-        &HashSet::new(),
+        &Coverage::default(),
         state,
         match_path,
         policy,
     )
 }
 
-/// [`diff`] against part of the target, as an incremental run fetches it (see
-/// [`super::incremental`]): `unchanged` names the desired users whose fingerprint and active
-/// flag equal the state's, which were not fetched and are counted unchanged rather than
-/// missing. Everything else is decided exactly as in a full run, from the same code.
+/// What part of the target a run looked at: all of it (a full run, the default), the users
+/// an incremental run fetched, or one user (`sync --user`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// Desired users whose fingerprint and `active` equal the state's: not fetched, counted
+    /// unchanged rather than missing.
+    pub unchanged: HashSet<String>,
+    /// The one source id this run is about: no other managed user is deactivated.
+    pub only: Option<String>,
+}
+
+/// [`diff`] against part of the target, as an incremental run or `sync --user` fetches it
+/// (see [`Coverage`]). Everything else is decided exactly as in a full run, by the same code.
 pub fn diff_partial(
     desired: &Desired,
     target_users: &[Json],
-    unchanged: &HashSet<String>,
+    coverage: &Coverage,
     state: &State,
     match_path: &AttrPath,
     policy: &Policy,
@@ -269,7 +278,7 @@ pub fn diff_partial(
         .map(DesiredUser::match_key)
         .collect();
     for user in &desired.users {
-        if unchanged.contains(&user.source_id) {
+        if coverage.unchanged.contains(&user.source_id) {
             // As a full run remembers the users it found as desired (group members are
             // resolved from these entries).
             differ.changes.unchanged += 1;
@@ -286,7 +295,7 @@ pub fn diff_partial(
         }
         differ.desired_user(user);
     }
-    differ.departed_users(desired);
+    differ.departed_users(desired, coverage.only.as_deref());
     differ.changes
 }
 
@@ -480,7 +489,7 @@ impl<'a> Differ<'a> {
 
     /// Managed users that are no longer desired: deactivated (or deleted when configured).
     /// Users skipped for a failing rule are still in the source and are left alone.
-    fn departed_users(&mut self, desired: &Desired) {
+    fn departed_users(&mut self, desired: &Desired, only: Option<&str>) {
         let present: HashSet<&str> = desired
             .users
             .iter()
@@ -489,7 +498,10 @@ impl<'a> Differ<'a> {
             .collect();
         let state = self.state;
         for (source_id, managed) in &state.users {
-            if present.contains(source_id.as_str()) || self.takeovers.is_taken_over(source_id) {
+            if present.contains(source_id.as_str())
+                || self.takeovers.is_taken_over(source_id)
+                || only.is_some_and(|only| only != source_id)
+            {
                 continue;
             }
             match self.by_id.get(managed.id.as_str()).copied() {

@@ -224,7 +224,7 @@ async fn filtering_of(client: &ScimClient) -> Filtering {
 }
 
 /// The match attribute's value a desired user carries, as it is sent in a filter.
-fn match_value(user: &DesiredUser, match_path: &AttrPath) -> Option<String> {
+pub(super) fn match_value(user: &DesiredUser, match_path: &AttrPath) -> Option<String> {
     user.mapped.get(match_path).map(|v| match v {
         scimsync_lang::value::Value::Str(s) => s.clone(),
         other => other.to_json().to_string(),
@@ -232,7 +232,7 @@ fn match_value(user: &DesiredUser, match_path: &AttrPath) -> Option<String> {
 }
 
 /// `filter=<match> eq "value"` for one desired user.
-async fn lookup(
+pub(super) async fn lookup(
     client: &ScimClient,
     match_path: &AttrPath,
     user: &DesiredUser,
@@ -249,16 +249,19 @@ async fn lookup(
 
 /// The users of a filter answer that the filter selects; an answer with a user whose value
 /// differs is an unreliable filter (`Err` says what it answered).
-fn selected(answer: Vec<Json>, match_path: &AttrPath, value: &str) -> Result<Vec<Json>, String> {
+pub(super) fn selected(
+    answer: Vec<Json>,
+    match_path: &AttrPath,
+    value: &str,
+) -> Result<Vec<Json>, String> {
     let key = match_key(match_path, value);
     let mut found = Vec::new();
     for user in answer {
         match match_path.get(&user).and_then(Json::as_str) {
-            Some(held) if match_key(match_path, held) == key => {
-                if id(&user).is_some() {
-                    found.push(user);
-                }
+            Some(held) if match_key(match_path, held) == key && id(&user).is_some() => {
+                found.push(user);
             }
+            Some(held) if match_key(match_path, held) == key => {}
             Some(held) => {
                 return Err(format!(
                     "filter {match_path} eq \"{value}\" answered with {match_path} \"{held}\""

@@ -31,7 +31,7 @@ pub enum FullReconcile {
 #[derive(Clone, Debug)]
 pub struct CronText {
     pub text: String,
-    schedule: cron::Schedule,
+    schedule: Box<cron::Schedule>,
 }
 
 impl PartialEq for CronText {
@@ -73,7 +73,7 @@ impl std::str::FromStr for FullReconcile {
             .map(|schedule| {
                 FullReconcile::Cron(CronText {
                     text: text.trim().to_owned(),
-                    schedule,
+                    schedule: Box::new(schedule),
                 })
             })
             .map_err(|_| NotASchedule(text.to_owned()))
@@ -135,6 +135,12 @@ pub enum RunKind {
         /// `None` with `full_reconcile = "never"`.
         #[serde(rename = "nextFull")]
         next_full: Option<DateTime<Utc>>,
+    },
+    /// `sync --user`: one source user, looked up on the target (no listing).
+    #[serde(rename = "one_user")]
+    OneUser {
+        #[serde(rename = "sourceId")]
+        source_id: String,
     },
 }
 
@@ -220,6 +226,7 @@ impl RunKind {
             self,
             RunKind::Full(FullReason::FilterUnsupported | FullReason::FilterUnreliable { .. })
                 | RunKind::Incremental { .. }
+                | RunKind::OneUser { .. }
         )
     }
 
@@ -237,6 +244,9 @@ impl RunKind {
                     None => "next full run only with --full (full_reconcile = \"never\")".into(),
                 };
                 format!("incremental: last full run {}, {next}", when(last_full))
+            }
+            RunKind::OneUser { source_id } => {
+                format!("one user: source id {source_id} (sync --user)")
             }
             RunKind::Full(reason) => format!(
                 "full: {}",
@@ -284,7 +294,7 @@ mod tests {
         text.parse().unwrap()
     }
 
-    fn asked(schedule: &FullReconcile, now: &str) -> Asked<'_> {
+    fn asked<'a>(schedule: &'a FullReconcile, now: &str) -> Asked<'a> {
         Asked {
             full: false,
             schedule,

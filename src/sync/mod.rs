@@ -21,6 +21,7 @@ pub mod incremental;
 pub mod kept;
 pub mod kind;
 pub mod observed;
+pub mod one;
 pub mod plans;
 pub mod render;
 pub mod run;
@@ -290,8 +291,8 @@ struct Listed {
     users: Vec<serde_json::Value>,
     /// The listing missed users: each create is preceded by a lookup.
     look_before_create: bool,
-    /// Desired users the state vouches for (an incremental run); empty in a full run.
-    unchanged: std::collections::HashSet<String>,
+    /// What part of the target this is (all of it in a full run).
+    coverage: diff::Coverage,
     kind: kind::RunKind,
 }
 
@@ -335,7 +336,10 @@ async fn view_target(
     Ok(Listed {
         users: partial.users,
         look_before_create: false,
-        unchanged: partial.unchanged,
+        coverage: diff::Coverage {
+            unchanged: partial.unchanged,
+            only: None,
+        },
         kind: planned.clone(),
     })
 }
@@ -380,7 +384,7 @@ async fn list_target(
     Ok(Listed {
         users,
         look_before_create,
-        unchanged: std::collections::HashSet::new(),
+        coverage: diff::Coverage::default(),
         kind: kind::RunKind::default(),
     })
 }
@@ -424,12 +428,12 @@ async fn plan_changes(
         now: options.now,
         case: case::CaseRules::rfc_defaults(),
     };
-    let (target_users, unchanged) = (&listed.users, &listed.unchanged);
+    let (target_users, coverage) = (&listed.users, &listed.coverage);
     let diff_with = |policy: &Policy| {
         diff::diff_partial(
             &desired,
             target_users,
-            unchanged,
+            coverage,
             state,
             &plan.match_path,
             policy,
@@ -447,14 +451,21 @@ async fn plan_changes(
         GroupChanges::default()
     } else {
         let target_groups = client.list(ResourceType::Group).await?;
-        groups::diff_groups(
+        let all = groups::diff_groups(
             &desired_groups,
             &target_groups,
             state,
             &changes,
             &target.sync.actions,
             target.sync.member_chunk,
-        )
+        );
+        match &coverage.only {
+            Some(only) => {
+                let target_id = state.users.get(only).map(|m| m.id.as_str());
+                one::memberships_of(all, only, target_id)
+            }
+            None => all,
+        }
     };
     let violation = safety::check(
         &target.sync.safety,

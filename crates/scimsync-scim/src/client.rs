@@ -28,9 +28,11 @@ use crate::throttle::{HeldOff, RetryPolicy, Throttle, parse_retry_after};
 
 mod error;
 mod listing;
+mod log;
 
 pub use error::{BuildError, ClientError};
 pub use listing::{Listing, filter_string};
+pub use log::{Exchange, RequestLog};
 use scimsync_lang::scim::patch::{OpCase, PatchOperation, body};
 use scimsync_lang::scim::path::get_ci;
 use scimsync_secure::secret::redact;
@@ -146,6 +148,8 @@ pub struct ScimClient {
     counts: Arc<RequestCounts>,
     cancel: CancellationToken,
     max_response_bytes: usize,
+    /// Every request sent, when asked for (`sync --user` prints them).
+    log: Option<RequestLog>,
 }
 
 impl std::fmt::Debug for ScimClient {
@@ -217,6 +221,7 @@ impl ScimClient {
             max_response_bytes: options.max_response_bytes,
             counts: Arc::new(RequestCounts::default()),
             cancel: CancellationToken::new(),
+            log: None,
         })
     }
 
@@ -224,6 +229,12 @@ impl ScimClient {
     /// wire finish.
     pub fn with_cancellation(mut self, cancel: CancellationToken) -> ScimClient {
         self.cancel = cancel;
+        self
+    }
+
+    /// Notes every request this client sends in `log` (method, path, status).
+    pub fn with_request_log(mut self, log: RequestLog) -> ScimClient {
+        self.log = Some(log);
         self
     }
 
@@ -306,6 +317,13 @@ impl ScimClient {
             }
             let (outcome, retry_after) = self.exchange(request, &method, &shown).await;
             drop(permit);
+            if let Some(log) = &self.log {
+                let status = match &outcome {
+                    Ok(answer) => Some(answer.status),
+                    Err(error) => error.status(),
+                };
+                log.note(&self.base, &method, &url, status);
+            }
             let wait = match &outcome {
                 Err(ClientError::Status { status: 401, .. }) if !refreshed_auth => {
                     refreshed_auth = true;

@@ -662,3 +662,126 @@ async fn sync_user_with_an_unknown_user_is_a_clear_error_and_sends_nothing() {
     );
     assert_eq!(server.log(), []);
 }
+
+// --- End to end against real peers: scim2-server and SCIMMY ---
+
+const PEER_MAP: &str = "userName <- user.email\nname.familyName <- user.last\n";
+
+/// The requests the peer logged after the first `from`, as `METHOD path` below the base URL
+/// with the query cut off, sorted; each must have succeeded (the peers differ in 200 or 204).
+fn logged_since(server: &crate::support::ScimServer, from: usize) -> Vec<String> {
+    let base = url::Url::parse(&server.url)
+        .unwrap()
+        .path()
+        .trim_end_matches('/')
+        .to_owned();
+    let mut lines: Vec<String> = server.requests()[from..]
+        .iter()
+        .map(|r| {
+            assert!(r.status < 300, "{r:?}");
+            let path = r.path.split('?').next().unwrap_or_default();
+            format!("{} {}", r.method, path.strip_prefix(&base).unwrap_or(path))
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// Full run, a no-op incremental run (no request), then one change, one arrival and one
+/// departure converge with exactly the requests they need, counted at the peer.
+fn incremental_against(server: crate::support::ScimServer) {
+    use crate::support::{Project, scimsync};
+    let project = Project::new();
+    project.write("test.map", PEER_MAP);
+    project.write("users.json", &people(1..=5).to_string());
+    let config = project.config(&server.url);
+    let config = config.to_str().unwrap();
+    let token = Some(server.token.as_str());
+    let sync = |extra: &[&str]| {
+        let mut args = vec!["sync", "--config", config];
+        args.extend(extra);
+        let run = scimsync(&args, token);
+        assert_eq!(run.code, 0, "{}", run.all_output());
+        run.stdout
+    };
+    sync(&[]);
+    assert_eq!(server.users().len(), 5);
+
+    let before = server.requests().len();
+    assert!(sync(&["--dry-run"]).starts_with("Run: incremental: last full run "));
+    sync(&[]);
+    assert_eq!(
+        logged_since(&server, before),
+        Vec::<String>::new(),
+        "no request at all"
+    );
+
+    // u2 changes, u6 arrives, u5 leaves.
+    let mut users = people(1..=4);
+    users[1]["last"] = json!("Changed");
+    users.as_array_mut().unwrap().push(person(6));
+    project.write("users.json", &users.to_string());
+    let id_of = |name: &str| {
+        server
+            .users()
+            .iter()
+            .find(|u| u["userName"] == name)
+            .and_then(|u| u["id"].as_str().map(str::to_owned))
+            .unwrap()
+    };
+    let (changed, departed) = (id_of("u2@x"), id_of("u5@x"));
+    let before = server.requests().len();
+    sync(&[]);
+    // The changed user: read by id, patched; the new one: the filter support read once,
+    // the lookup, the create; the departed one: one deactivation by id.
+    let mut expected = vec![
+        format!("GET /Users/{changed}"),
+        format!("PATCH /Users/{changed}"),
+        "GET /ServiceProviderConfig".to_owned(),
+        "GET /Users".to_owned(),
+        "POST /Users".to_owned(),
+        format!("PATCH /Users/{departed}"),
+    ];
+    expected.sort();
+    assert_eq!(logged_since(&server, before), expected);
+    let state: Vec<(String, bool, String)> = server
+        .users()
+        .iter()
+        .map(|u| {
+            (
+                u["userName"].as_str().unwrap().to_owned(),
+                u["active"].as_bool().unwrap(),
+                u["name"]["familyName"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let want = |i: usize, active: bool, last: &str| (format!("u{i}@x"), active, last.to_owned());
+    let mut wanted = vec![
+        want(1, true, "L1"),
+        want(2, true, "Changed"),
+        want(3, true, "L3"),
+        want(4, true, "L4"),
+        want(5, false, "L5"),
+        want(6, true, "L6"),
+    ];
+    let mut state = state;
+    state.sort();
+    wanted.sort();
+    assert_eq!(state, wanted);
+
+    // A full run finds the target as the state says: it lists, and writes nothing.
+    let writes = server.writes();
+    assert!(sync(&["--full", "--dry-run"]).starts_with("Run: full: --full\nNo changes"));
+    sync(&["--full"]);
+    assert_eq!(server.writes(), writes);
+}
+
+#[test]
+fn incremental_runs_against_scim2_server() {
+    incremental_against(crate::support::ScimServer::start());
+}
+
+#[test]
+fn incremental_runs_against_scimmy() {
+    incremental_against(crate::support::ScimServer::start_scimmy());
+}

@@ -1178,6 +1178,8 @@ async fn strict_patch_204_that_drops_an_attribute_is_noticed_in_the_next_listing
     server.seed_user(json!({"userName": "u1@x", "name": {"familyName": "L1"}}));
     let users = json!([{"id": "s1", "email": "u1@x", "last": "L1", "title": "Boss"}]);
     let setup = Setup::new(&server.url, "", &users);
+    // The next run lists (an incremental run leaves the check to the next full run).
+    setup.append_config("[sync]\nfull_reconcile = \"always\"");
     setup.map("userName <- user.email\nname.familyName <- user.last\ntitle <- user.title\n");
     assert_eq!(setup.run().await.unwrap().applied.unwrap().updated, 1);
     assert_eq!(

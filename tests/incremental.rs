@@ -154,6 +154,11 @@ async fn three_changed_users_of_fifty_cost_three_reads_by_id_and_three_patches()
     expected.sort();
     assert_eq!(trace, expected);
     assert_eq!(report.changes.unchanged, 47);
+    // The target answered the PATCHes with 204: the next run does not read them back (the
+    // next full run's listing checks what they hold).
+    server.clear_log();
+    setup.run().await;
+    assert_eq!(server.log(), []);
     assert_eq!(
         server
             .users()
@@ -784,4 +789,81 @@ fn incremental_runs_against_scim2_server() {
 #[test]
 fn incremental_runs_against_scimmy() {
     incremental_against(crate::support::ScimServer::start_scimmy());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_departed_user_already_deleted_on_the_target_is_forgotten_not_failed() {
+    let server = FaultServer::start().await;
+    let setup = Setup::new(&server.url, &people(1..=3));
+    setup.run().await;
+    let gone = target_id(&server, "u3@x");
+    server.remove_user(&gone);
+    setup.users(&people(1..=2));
+    server.clear_log();
+    let report = setup.run().await;
+    assert!(is_incremental(&report));
+    // The deactivation is the one request; its 404 says the goal holds already.
+    assert_eq!(server.trace(), [format!("PATCH /v2/Users/{gone} 404")]);
+    assert!(!report.failed(), "{:?}", report.applied);
+    assert!(setup.state()["users"].get("s3").is_none());
+    server.clear_log();
+    setup.run().await;
+    assert_eq!(server.log(), []);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_user_changes_only_that_users_group_memberships() {
+    let server = FaultServer::start().await;
+    let member = |i: usize, groups: &[&str]| {
+        let mut user = person(i);
+        user["groups"] = json!(groups);
+        user
+    };
+    let setup = Setup::new(
+        &server.url,
+        &json!([member(1, &["eng"]), member(2, &["eng"])]),
+    );
+    std::fs::write(
+        setup.dir.path().join("m.map"),
+        format!("{MAP}group \"eng\" as \"Engineering\"\n"),
+    )
+    .unwrap();
+    setup.run().await;
+    let group = server.groups()[0]["id"].as_str().unwrap().to_owned();
+    // u3 arrives in eng, and u1 leaves eng: only u3 is named.
+    setup.users(&json!([
+        member(1, &[]),
+        member(2, &["eng"]),
+        member(3, &["eng"])
+    ]));
+    server.clear_log();
+    let (code, stdout, stderr) = sync_user(&setup, "u3@x", &[]).await;
+    assert_eq!(code, 0, "{stderr}");
+    let id = target_id(&server, "u3@x");
+    assert_eq!(
+        server.trace(),
+        [
+            "GET /v2/Users 200".to_owned(),
+            "GET /v2/Groups 200".to_owned(),
+            "POST /v2/Users 201".to_owned(),
+            format!("PATCH /v2/Groups/{group} 204"),
+            format!("GET /v2/Users/{id} 200"),
+        ],
+        "{stdout}"
+    );
+    let members: Vec<String> = server.groups()[0]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap().to_owned())
+        .collect();
+    let mut expected = vec![
+        target_id(&server, "u1@x"),
+        target_id(&server, "u2@x"),
+        id.clone(),
+    ];
+    expected.sort();
+    let mut members = members;
+    members.sort();
+    assert_eq!(members, expected, "u1 stays until a whole run");
 }

@@ -280,9 +280,12 @@ pub fn diff_partial(
     for user in &desired.users {
         if coverage.unchanged.contains(&user.source_id) {
             // As a full run remembers the users it found as desired (group members are
-            // resolved from these entries).
+            // resolved from these entries). A run about one user leaves the others' entries
+            // alone (their held refusals included).
             differ.changes.unchanged += 1;
-            if let Some(managed) = state.users.get(&user.source_id) {
+            if coverage.only.is_none()
+                && let Some(managed) = state.users.get(&user.source_id)
+            {
                 let entry = (user.source_id.clone(), managed.clone());
                 differ.changes.remember.push(entry);
             }

@@ -22,8 +22,8 @@ use super::kind::RunKind;
 use super::run::Job;
 use super::unique::asks_target;
 use super::{
-    Listed, RunOptions, RunReport, SourceDesired, SourcePlanner, SyncError, apply, connect,
-    incremental, lock_for, plan_changes, source_projection,
+    Listed, RunOptions, RunReport, SourceDesired, SourcePlanner, SyncError, apply, incremental,
+    plan_changes, source_projection,
 };
 use crate::state::State;
 use scimsync_lang::record::same_name;
@@ -62,16 +62,16 @@ pub async fn sync_user(
     options: &RunOptions,
 ) -> Result<OneUser, OneUserError> {
     let target = &job.target;
-    let _lock = lock_for(&target.state, options.dry_run)?;
-    let mut state = State::load(&target.state, &target.scim.url).map_err(SyncError::from)?;
-    let loaded = state.clone();
-    let window =
-        chrono::Duration::from_std(target.sync.safety.window).unwrap_or(chrono::Duration::MAX);
-    state.start_window(options.now, window);
+    // The lock, the state and the client, as any run takes them.
+    let super::run::Ready {
+        _lock,
+        mut state,
+        loaded,
+        client,
+        ..
+    } = super::run::prepare(job.clone(), options)?;
     let log = RequestLog::default();
-    let client = connect(&target.scim)?
-        .with_cancellation(options.cancel.clone())
-        .with_request_log(log.clone());
+    let client = client.with_request_log(log.clone());
     // `SelectUniqueValue` picks among the target's users: only then is the target listed.
     let taken = if asks_target(&job.plan) {
         client
@@ -112,9 +112,7 @@ pub async fn sync_user(
             look_before_create: false,
         };
         let applied = apply(&applier, &report, &mut state, &target.state).await?;
-        if state != loaded {
-            state.save(&target.state).map_err(SyncError::from)?;
-        }
+        super::run::save_if_changed(&state, &loaded, &target.state)?;
         report.held_off = client.held_off();
         report.applied = Some(applied);
     }

@@ -48,16 +48,16 @@ pub struct TargetRun {
 }
 
 /// A target that is ready to be listed: its lock held, its state loaded, its client built.
-struct Ready {
-    job: Job,
-    _lock: Option<StateLock>,
-    state: State,
+pub(super) struct Ready {
+    pub(super) job: Job,
+    pub(super) _lock: Option<StateLock>,
+    pub(super) state: State,
     /// The state as loaded: a run that changed nothing does not rewrite it.
-    loaded: State,
-    client: ScimClient,
+    pub(super) loaded: State,
+    pub(super) client: ScimClient,
     /// Full or incremental, as the state and the flags decide (a full run may still be
     /// forced when filtering fails mid-run).
-    kind: RunKind,
+    pub(super) kind: RunKind,
 }
 
 /// Runs `jobs` against one read of `source`. The reports come back in the order of `jobs`.
@@ -239,7 +239,7 @@ fn projection_of<'p>(plans: impl Iterator<Item = &'p Plan>) -> scimsync_source::
 }
 
 /// Takes the target's lock, loads its state and builds its client.
-fn prepare(job: Job, options: &RunOptions) -> Result<Ready, SyncError> {
+pub(super) fn prepare(job: Job, options: &RunOptions) -> Result<Ready, SyncError> {
     let target = &job.target;
     // One writer per target, held until the run ends; a dry run writes nothing and takes no
     // lock (the state is replaced atomically, so it reads a whole one).
@@ -362,7 +362,7 @@ fn note_full_run(state: &mut State, report: &RunReport, options: &RunOptions) {
 
 /// Saved whatever happened, cancellation included: every completed write is in it. A run
 /// that changed nothing leaves the file alone (no rewrite, no fsync).
-fn save_if_changed(state: &State, loaded: &State, file: &Path) -> Result<(), SyncError> {
+pub(super) fn save_if_changed(state: &State, loaded: &State, file: &Path) -> Result<(), SyncError> {
     if state != loaded || !file.exists() {
         state.save(file)?;
     }

@@ -867,3 +867,31 @@ async fn sync_user_changes_only_that_users_group_memberships() {
     members.sort();
     assert_eq!(members, expected, "u1 stays until a whole run");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_user_json_has_the_plan_the_requests_and_the_resource() {
+    let server = FaultServer::start().await;
+    let setup = Setup::new(&server.url, &people(1..=2));
+    setup.run().await;
+    setup.users(&json!([person(1), {"id": "s2", "email": "u2@x", "last": "New"}]));
+    let (code, stdout, stderr) = sync_user(&setup, "s2", &["--output", "json"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    let document: Json = serde_json::from_str(&stdout).unwrap();
+    let id = target_id(&server, "u2@x");
+    assert_eq!(document[0]["target"], "127.0.0.1");
+    assert_eq!(document[0]["sourceId"], "s2");
+    assert_eq!(
+        document[0]["plan"]["run"],
+        json!({"kind": "one_user", "sourceId": "s2", "why": "one user: source id s2 (sync --user)"})
+    );
+    assert_eq!(document[0]["plan"]["summary"]["update"], 1);
+    assert_eq!(
+        document[0]["requests"],
+        json!([
+            {"method": "GET", "path": format!("/v2/Users/{id}"), "status": 200},
+            {"method": "PATCH", "path": format!("/v2/Users/{id}"), "status": 204},
+            {"method": "GET", "path": format!("/v2/Users/{id}"), "status": 200}
+        ])
+    );
+    assert_eq!(document[0]["resource"], resource_of(&server, "u2@x"));
+}

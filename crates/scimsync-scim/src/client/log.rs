@@ -52,3 +52,40 @@ impl RequestLog {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_base_urls_own_query_never_reaches_the_log() {
+        let base = Url::parse("https://app.example/scim/v2?api_key=SECRET").unwrap();
+        let url = Url::parse(
+            "https://app.example/scim/v2/Users?api_key=SECRET&filter=userName+eq+%22a%40x%22",
+        )
+        .unwrap();
+        let log = RequestLog::default();
+        log.note(&base, &Method::GET, &url, Some(200));
+        log.note(
+            &base,
+            &Method::POST,
+            &Url::parse("https://app.example/scim/v2/Users?api_key=SECRET").unwrap(),
+            None,
+        );
+        assert_eq!(
+            log.entries(),
+            [
+                Exchange {
+                    method: "GET".into(),
+                    path: "/scim/v2/Users?filter=userName+eq+%22a%40x%22".into(),
+                    status: Some(200),
+                },
+                Exchange {
+                    method: "POST".into(),
+                    path: "/scim/v2/Users".into(),
+                    status: None,
+                },
+            ]
+        );
+    }
+}

@@ -29,7 +29,7 @@ use super::desired::{Desired, DesiredUser, match_key};
 use super::kind::FullReason;
 use crate::state::State;
 use crate::state::reconcile::Filtering;
-use scimsync_lang::scim::path::AttrPath;
+use scimsync_lang::scim::path::{AttrPath, get_ci};
 use scimsync_lang::scim::resource::id;
 use scimsync_scim::client::{ClientError, ResourceType, ScimClient};
 
@@ -206,11 +206,18 @@ async fn filtering_ruled_out(client: &ScimClient, state: &mut State) -> Option<F
     }
 }
 
-/// What `/ServiceProviderConfig` says of filtering. A target that does not publish it is
-/// taken at its word when its answers come (each is checked).
+/// What `/ServiceProviderConfig` says of filtering: only an explicit `filter.supported =
+/// false` rules lookups out. A target that does not publish it, or leaves `filter` out, is
+/// tried, and each answer is checked.
 async fn filtering_of(client: &ScimClient) -> Filtering {
+    let denied = |config: &Json| {
+        get_ci(config, "filter")
+            .and_then(|f| get_ci(f, "supported"))
+            .and_then(Json::as_bool)
+            == Some(false)
+    };
     match client.discovery("ServiceProviderConfig").await {
-        Ok(config) if !scimsync_scim::discovery::features(&config).filter => {
+        Ok(config) if denied(&config) => {
             tracing::warn!(
                 "the target's /ServiceProviderConfig says filter.supported = false: this target gets full runs (listing every user)"
             );

@@ -72,7 +72,11 @@ pub async fn run_targets(
     let mut ready = Vec::new();
     for (index, job) in jobs.into_iter().enumerate() {
         match prepare(job, options) {
-            Ok(target) => ready.push((index, target)),
+            Ok(target) => {
+                let name = target.job.target.name.as_str();
+                tracing::info!(target = name, "{}", target.kind.describe(options.now));
+                ready.push((index, target));
+            }
             Err(error) => results[index] = Some(Err(error)),
         }
     }
@@ -259,7 +263,6 @@ pub(super) fn prepare(job: Job, options: &RunOptions) -> Result<Ready, SyncError
             now: options.now,
         },
     );
-    tracing::info!(target = %target.name, "{}", kind.describe(options.now));
     Ok(Ready {
         job,
         _lock: lock,

@@ -281,8 +281,12 @@ fn main() {
             assert_eq!(report.applied.as_ref().unwrap().created, o.users);
             println!("round {round}: scimsync create x{}: {:.2}s ({} requests)", o.users, secs(t), report.requests.requests);
             sync.push(secs(t));
+            // A full run (it lists): what this row compares with one listing. An incremental no-op
+            // run sends no request at all (benches/incremental.rs).
+            let mut full = RunOptions::new(false);
+            full.full = true;
             let start = Instant::now();
-            let report = only(run_sync(&config, &RunOptions::new(false)).await);
+            let report = only(run_sync(&config, &full).await);
             let t = start.elapsed();
             assert_eq!(report.requests.writes, 0, "a no-op re-sync writes nothing");
             println!("round {round}: scimsync no-op re-sync: {:.2}s ({} requests, 0 writes)", secs(t), report.requests.requests);

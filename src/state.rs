@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use chrono::{DateTime, Utc};
 
 pub mod lock;
+pub mod reconcile;
 pub mod store;
 
 pub const STATE_VERSION: u32 = 2;
@@ -175,6 +176,10 @@ pub struct State {
     /// then path: the fingerprint of the value. The next listing shows whether they were kept.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub unverified: BTreeMap<String, BTreeMap<String, String>>,
+    /// The last full run and the target's filtering verdict: whether the next run may be
+    /// incremental (see [`reconcile`]).
+    #[serde(default, skip_serializing_if = "reconcile::Reconcile::is_empty")]
+    pub reconcile: reconcile::Reconcile,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -210,6 +215,7 @@ impl State {
             active_counts: Vec::new(),
             not_kept: BTreeMap::new(),
             unverified: BTreeMap::new(),
+            reconcile: reconcile::Reconcile::default(),
         }
     }
 

@@ -140,7 +140,7 @@ fn redacted_values_flow_but_never_show() {
     let dry = run(&dry_run);
     assert!(
         dry.stdout.starts_with(
-            "+ create ada@contoso.com\n    externalId: \"o1\"\n    userName: \"ada@contoso.com\"\n    enterprise:employeeNumber: \"[Redact]\"\n"
+            "Run: full: first run\n+ create ada@contoso.com\n    externalId: \"o1\"\n    userName: \"ada@contoso.com\"\n    enterprise:employeeNumber: \"[Redact]\"\n"
         ),
         "{}",
         dry.stdout
@@ -164,8 +164,10 @@ fn redacted_values_flow_but_never_show() {
     // An update shows neither the old nor the new value.
     project.write("users.json", &user("s3cr3t-two").to_string());
     let dry = run(&dry_run);
+    let (kind, plan) = dry.stdout.split_once('\n').unwrap();
+    assert!(kind.starts_with("Run: incremental: "), "{kind}");
     assert!(
-        dry.stdout.starts_with(
+        plan.starts_with(
             "~ update ada@contoso.com\n    enterprise:employeeNumber: \"[Redact]\" -> \"[Redact]\"\n"
         ),
         "{}",

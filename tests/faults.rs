@@ -486,6 +486,9 @@ async fn basic_and_raw_header_auth_are_sent_as_configured() {
 async fn put_mode_and_entra_op_casing() {
     let server = FaultServer::start().await;
     let setup = Setup::new(&server.url, "update_mode = \"put\"", &people(1));
+    // Full runs: PUT mode's read before the write, not the incremental read by id
+    // (`incremental::put_mode_reads_by_id_then_puts`).
+    setup.append_config("[sync]\nfull_reconcile = \"always\"");
     setup.run().await.unwrap();
     setup.users(&json!([{"id": "s1", "email": "u1@x", "last": "Changed"}]));
     server.clear_log();
@@ -743,6 +746,8 @@ async fn a_listing_that_leaves_out_managed_users_does_not_recreate_them() {
     let server = FaultServer::start().await;
     server.allow_duplicates();
     let setup = Setup::new(&server.url, "", &people(50));
+    // A full run (a listing) each time: what these runs test is the listing.
+    setup.append_config("[sync]\nfull_reconcile = \"always\"");
     setup.run().await.unwrap();
     let ids: Vec<String> = server
         .users()
@@ -1021,6 +1026,8 @@ async fn strict_page_cap_below_the_requested_count_still_lists_everyone() {
     })
     .await;
     let setup = Setup::new(&server.url, "page_size = 200", &people(250));
+    // A full run (a listing) each time: what these runs test is the listing.
+    setup.append_config("[sync]\nfull_reconcile = \"always\"");
     assert_eq!(setup.run().await.unwrap().applied.unwrap().created, 250);
     server.clear_log();
     let again = setup.run().await.unwrap();
@@ -1189,6 +1196,8 @@ async fn strict_patch_204_that_drops_an_attribute_is_noticed_in_the_next_listing
     server.seed_user(json!({"userName": "u1@x", "name": {"familyName": "L1"}}));
     let users = json!([{"id": "s1", "email": "u1@x", "last": "L1", "title": "Boss"}]);
     let setup = Setup::new(&server.url, "", &users);
+    // The next run lists (an incremental run leaves the check to the next full run).
+    setup.append_config("[sync]\nfull_reconcile = \"always\"");
     setup.map("userName <- user.email\nname.familyName <- user.last\ntitle <- user.title\n");
     assert_eq!(setup.run().await.unwrap().applied.unwrap().updated, 1);
     assert_eq!(
@@ -1257,6 +1266,8 @@ async fn strict_lower_cased_emails_are_not_rewritten_on_every_run() {
     .await;
     let users = json!([{"id": "s1", "email": "Ada.Lovelace@Example.COM", "name": "Ada Lovelace"}]);
     let setup = Setup::new(&server.url, "", &users);
+    // A full run (a listing) each time: what these runs test is the listing.
+    setup.append_config("[sync]\nfull_reconcile = \"always\"");
     setup.map("userName <- user.email\nemails[type eq \"work\"].value <- user.email\ndisplayName <- user.name\n");
     assert_eq!(setup.run().await.unwrap().applied.unwrap().created, 1);
     assert_eq!(

@@ -26,6 +26,7 @@ mod explain;
 mod exports;
 mod faults;
 mod fmt;
+mod incremental;
 mod ldap_source;
 mod ldap_sync_e2e;
 mod many_targets_cli;

@@ -137,6 +137,7 @@ async fn dry_run_text_shows_each_target_then_the_total() {
     assert_eq!(
         run.stdout,
         "── target base44: ok ──\n\
+         Run: full: first run\n\
          + create ada@example.com\n\
          \x20   userName: \"ada@example.com\"\n\
          \x20   name.familyName: \"Lovelace\"\n\
@@ -146,11 +147,13 @@ async fn dry_run_text_shows_each_target_then_the_total() {
          Plan: 2 to create, 0 to update, 0 to reactivate, 0 to deactivate; 0 unchanged, 0 skipped.\n\
          \n\
          ── target appspace: ok ──\n\
+         Run: full: first run\n\
          + create bob@example.com\n\
          \x20   userName: \"bob@example.com\"\n\
          Plan: 1 to create, 0 to update, 0 to reactivate, 0 to deactivate; 0 unchanged, 0 skipped.\n\
          \n\
          ── target crm: ok ──\n\
+         Run: full: first run\n\
          + create ada@example.com\n\
          \x20   userName: \"ada@example.com\"\n\
          + create bob@example.com\n\
@@ -229,6 +232,9 @@ fn redacted(mut document: Json) -> Json {
             for count in counts {
                 count["at"] = json!("<time>");
             }
+        }
+        if let Some(last_full) = state.pointer_mut("/reconcile/lastFull") {
+            *last_full = json!("<time>");
         }
     }
     document
@@ -321,7 +327,7 @@ async fn single_form_json_keeps_its_fields_and_gains_a_targets_status() {
         keys,
         [
             "dry_run", "summary", "changes", "skipped", "applied", "run_id", "groups", "safety",
-            "requests", "targets"
+            "requests", "run", "targets"
         ]
     );
     assert_eq!(
@@ -525,6 +531,8 @@ async fn state_show_and_forget_across_targets_and_with_target() {
                              "fingerprint": "<fingerprint>"}},
             // Active users at the run's start and end.
             "activeCounts": [{"at": "<time>", "active": 0}, {"at": "<time>", "active": 1}],
+            // When the last full run completed: later runs are incremental until the next.
+            "reconcile": {"lastFull": "<time>"},
         }}})
     );
     // Every target, in the file's order.

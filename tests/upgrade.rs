@@ -122,8 +122,7 @@ fn a_single_target_config_and_state_from_before_many_targets_sync_with_zero_writ
             "[state] path = {setting}: only reads: {:?}",
             &sent[requests..]
         );
-        // Imported: the file is kept byte for byte as the backup, and the database holds
-        // exactly what it held. The log says so, without -v.
+        // Imported: the file is kept byte for byte as the backup. The log says so, without -v.
         let backup = project.path(&format!("{file}.migrated"));
         assert!(
             run.stderr.contains(
@@ -143,14 +142,41 @@ fn a_single_target_config_and_state_from_before_many_targets_sync_with_zero_writ
             assert_eq!(run.code, 0, "{}", run.all_output());
             run.stdout
         };
+        // The first run after the upgrade is a full one (the old state never recorded one):
+        // the database holds exactly what the old file held, plus when that full run
+        // completed, so the next runs can be incremental.
+        let mut saved: Json = serde_json::from_str(&export(config)).expect("state JSON");
+        let reconcile = saved
+            .as_object_mut()
+            .expect("state object")
+            .remove("reconcile")
+            .expect("the full run is recorded");
+        assert!(reconcile["lastFull"].is_string(), "{reconcile}");
+        assert_eq!(reconcile.as_object().map(|o| o.len()), Some(1));
         assert_eq!(
-            export(config),
-            state,
-            "[state] path = {setting}: the export is the old file"
+            saved,
+            serde_json::from_str::<Json>(&state).expect("old state"),
+            "[state] path = {setting}: nothing else in the state changes"
         );
         assert_eq!(
             support::state_in(&project.path(database), None).expect("imported"),
-            serde_json::from_str::<Json>(&state).expect("JSON"),
+            serde_json::from_str::<Json>(&export(config)).expect("JSON"),
+            "[state] path = {setting}: the export is the database"
+        );
+        // The next run is incremental: no request, and the state is not changed.
+        let recorded = export(config);
+        let requests = server.requests().len();
+        let again = scimsync(&["sync", "--config", config], token);
+        assert_eq!(again.code, 0, "{}", again.all_output());
+        assert_eq!(
+            server.requests().len(),
+            requests,
+            "an incremental no-op sends nothing"
+        );
+        assert_eq!(
+            export(config),
+            recorded,
+            "[state] path = {setting}: the state is not changed"
         );
         assert_no_audit_lines(&project.path("audit.jsonl"));
 
@@ -179,7 +205,7 @@ fn a_single_target_config_and_state_from_before_many_targets_sync_with_zero_writ
         );
         assert_eq!(report["summary"]["unchanged"], 4);
         assert_eq!(report["requests"]["writes"], 0);
-        assert_eq!(export(config), state, "a no-op run changes nothing");
+        assert_eq!(export(config), recorded, "a no-op run changes nothing");
         assert_eq!(
             std::fs::read_to_string(&backup).expect("backup"),
             state,

@@ -24,6 +24,8 @@ pub enum CliError {
     #[error(transparent)]
     Sync(#[from] SyncError),
     #[error(transparent)]
+    OneUser(#[from] crate::sync::one::OneUserError),
+    #[error(transparent)]
     Run(#[from] RunError),
     #[error(transparent)]
     Load(#[from] LoadError),
@@ -101,6 +103,7 @@ pub fn render(error: &CliError) -> String {
     match error {
         CliError::Sync(sync) | CliError::Run(RunError::Sync(sync)) => error_text(sync),
         CliError::Run(RunError::Shared(sync)) => error_text(sync),
+        CliError::OneUser(crate::sync::one::OneUserError::Sync(sync)) => error_text(sync),
         CliError::Diagnostics { .. } => error.to_string(),
         CliError::Load(load) => crate::daemon::render_load(load),
         CliError::Daemon(DaemonError::Load(load)) => crate::daemon::render_load(load),

@@ -8,6 +8,7 @@ mod eval;
 mod explain;
 mod fmt;
 mod map;
+mod one_user;
 mod state;
 mod stdout;
 mod sync;

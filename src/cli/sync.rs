@@ -41,11 +41,24 @@ pub struct SyncArgs {
     /// allows (never when the source is empty).
     #[arg(long)]
     allow_mass_deactivation: bool,
+    /// List every target in full (repair changes made on the target by hand, adopt users)
+    /// instead of trusting the state, whatever `full_reconcile` says.
+    #[arg(long)]
+    full: bool,
+    /// Sync only this user (source id, login or userName) and its group memberships, now:
+    /// prints the plan, every request sent and the user as the target holds it.
+    #[arg(long, value_name = "ID_OR_LOGIN", conflicts_with = "full")]
+    user: Option<String>,
 }
 
 /// `verbose`: -v was given (member skips are then listed one by one).
 pub fn run(args: SyncArgs, verbose: bool) -> Result<ExitCode, CliError> {
     let config = Config::load(&args.config)?.select(&args.targets)?;
+    if let Some(wanted) = &args.user {
+        let mut options = RunOptions::new(args.dry_run);
+        options.allow_mass_deactivation = args.allow_mass_deactivation;
+        return super::one_user::run(&config, wanted, &options, args.output, verbose);
+    }
     let plans = Plans::load(&config);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -53,6 +66,7 @@ pub fn run(args: SyncArgs, verbose: bool) -> Result<ExitCode, CliError> {
         .map_err(CliError::Runtime)?;
     let mut options = RunOptions::new(args.dry_run);
     options.allow_mass_deactivation = args.allow_mass_deactivation;
+    options.full = args.full;
     let progress = Arc::new(Progress::for_stderr(
         config.targets.len() + config.rejected.len(),
     ));

@@ -320,6 +320,7 @@ mod tests {
             cancelled: false,
             held_off: None,
             aliases: Vec::new(),
+            kind: crate::sync::kind::Decided::default(),
         };
         let summary = |target: &str, error: Option<&str>| {
             let mut summary = RunSummary::new(

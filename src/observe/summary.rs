@@ -211,6 +211,7 @@ mod tests {
             cancelled: false,
             held_off: Some(held),
             aliases: Vec::new(),
+            kind: crate::sync::kind::Decided::default(),
         };
         let summary = RunSummary::new(
             "r2",

@@ -410,6 +410,19 @@ impl Applier<'_> {
                 };
                 self.fail_with(applied, subject, failure, &error, None, latency);
             }
+            // Gone already (deleted on the target since the last full run, which an
+            // incremental run cannot see): what the write wanted holds. Forgotten, as a
+            // full run forgets a departed user its listing does not show.
+            Err(NotWritten { error, .. })
+                if error.status() == Some(404)
+                    && matches!(change.action, Action::Deactivate | Action::Delete) =>
+            {
+                tracing::info!(user = %change.user_name, "the user is no longer on the target (404); forgotten");
+                if let Some(source_id) = &change.source_id {
+                    state.users.remove(source_id);
+                    state.rejected.remove(source_id);
+                }
+            }
             Err(NotWritten { error, hint, .. }) => {
                 settle_pending(state, change);
                 if error.is_permanent()

@@ -69,6 +69,22 @@ pub async fn complete_listing(
             "the target's listing left out managed users that it still has (GET by id found them); they are kept, not created again"
         );
     }
+    let (found, absent) = settle_pending(client, state, match_path, target_users).await?;
+    confirmed.pending_found = found;
+    confirmed.pending_absent = absent;
+    Ok(confirmed)
+}
+
+/// Looks for every pending create in `target_users`, then by its match value: one that took
+/// effect becomes a managed user (and joins `target_users`), one that did not is left for
+/// the diff to create again. Returns how many were found and how many were not.
+pub async fn settle_pending(
+    client: &ScimClient,
+    state: &mut State,
+    match_path: &AttrPath,
+    target_users: &mut Vec<Json>,
+) -> Result<(usize, usize), ClientError> {
+    let mut confirmed = Confirmed::default();
     let pending = std::mem::take(&mut state.pending);
     for (source_id, create) in pending {
         match find_pending(client, &create, match_path, target_users).await? {
@@ -92,7 +108,7 @@ pub async fn complete_listing(
             }
         }
     }
-    Ok(confirmed)
+    Ok((confirmed.pending_found, confirmed.pending_absent))
 }
 
 /// `GET /Users/{id}` for each id, `concurrency` at a time; `None` for a 404.

@@ -238,6 +238,37 @@ pub fn diff(
     match_path: &AttrPath,
     policy: &Policy,
 ) -> Changes {
+    diff_partial(
+        desired,
+        target_users,
+        &Coverage::default(),
+        state,
+        match_path,
+        policy,
+    )
+}
+
+/// What part of the target a run looked at: all of it (a full run, the default), the users
+/// an incremental run fetched, or one user (`sync --user`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// Desired users whose fingerprint and `active` equal the state's: not fetched, counted
+    /// unchanged rather than missing.
+    pub unchanged: HashSet<String>,
+    /// The one source id this run is about: no other managed user is deactivated.
+    pub only: Option<String>,
+}
+
+/// [`diff`] against part of the target, as an incremental run or `sync --user` fetches it
+/// (see [`Coverage`]). Everything else is decided exactly as in a full run, by the same code.
+pub fn diff_partial(
+    desired: &Desired,
+    target_users: &[Json],
+    coverage: &Coverage,
+    state: &State,
+    match_path: &AttrPath,
+    policy: &Policy,
+) -> Changes {
     let mut differ = Differ::new(desired, target_users, state, match_path, policy);
     // Inactive users whose match key an active one holds are that person's former selves.
     let active_keys: HashSet<&str> = desired
@@ -247,6 +278,19 @@ pub fn diff(
         .map(DesiredUser::match_key)
         .collect();
     for user in &desired.users {
+        if coverage.unchanged.contains(&user.source_id) {
+            // As a full run remembers the users it found as desired (group members are
+            // resolved from these entries). A run about one user leaves the others' entries
+            // alone (their held refusals included).
+            differ.changes.unchanged += 1;
+            if coverage.only.is_none()
+                && let Some(managed) = state.users.get(&user.source_id)
+            {
+                let entry = (user.source_id.clone(), managed.clone());
+                differ.changes.remember.push(entry);
+            }
+            continue;
+        }
         let superseded = !user.active && active_keys.contains(user.match_key());
         if differ.takeovers.is_taken_over(&user.source_id) || superseded {
             // Its target user goes to the source user that re-created it.
@@ -254,7 +298,7 @@ pub fn diff(
         }
         differ.desired_user(user);
     }
-    differ.departed_users(desired);
+    differ.departed_users(desired, coverage.only.as_deref());
     differ.changes
 }
 
@@ -448,7 +492,7 @@ impl<'a> Differ<'a> {
 
     /// Managed users that are no longer desired: deactivated (or deleted when configured).
     /// Users skipped for a failing rule are still in the source and are left alone.
-    fn departed_users(&mut self, desired: &Desired) {
+    fn departed_users(&mut self, desired: &Desired, only: Option<&str>) {
         let present: HashSet<&str> = desired
             .users
             .iter()
@@ -457,7 +501,10 @@ impl<'a> Differ<'a> {
             .collect();
         let state = self.state;
         for (source_id, managed) in &state.users {
-            if present.contains(source_id.as_str()) || self.takeovers.is_taken_over(source_id) {
+            if present.contains(source_id.as_str())
+                || self.takeovers.is_taken_over(source_id)
+                || only.is_some_and(|only| only != source_id)
+            {
                 continue;
             }
             match self.by_id.get(managed.id.as_str()).copied() {

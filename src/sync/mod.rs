@@ -18,9 +18,12 @@ pub mod event;
 pub mod failure;
 mod fan_out;
 pub mod groups;
+pub mod incremental;
 pub mod kept;
+pub mod kind;
 pub mod observed;
 pub mod offers;
+pub mod one;
 pub mod plans;
 pub mod render;
 pub mod run;
@@ -122,6 +125,8 @@ pub struct RunOptions {
     pub observer: Arc<dyn WriteObserver>,
     /// Names this run in events.
     pub run_id: String,
+    /// `sync --full`: every target lists all its users, whatever its state says.
+    pub full: bool,
 }
 
 impl RunOptions {
@@ -134,6 +139,7 @@ impl RunOptions {
             cancel: CancellationToken::new(),
             observer: Arc::new(Discard),
             run_id: format!("{}-{:04x}", now.format("%Y%m%dT%H%M%SZ"), fastrand::u16(..)),
+            full: false,
         }
     }
 }
@@ -169,6 +175,8 @@ pub struct RunReport {
     pub held_off: Option<HeldOff>,
     /// The mapping's extension aliases, to show paths the way the `.map` file writes them.
     pub aliases: Vec<(String, String)>,
+    /// Full or incremental, and why.
+    pub kind: kind::Decided,
 }
 
 impl RunReport {
@@ -279,11 +287,63 @@ pub async fn run_sync(config: &Config, options: &RunOptions) -> Result<Vec<Targe
     Ok(runs)
 }
 
-/// The target's users, completed by lookups where the listing left some out.
+/// The target's users, completed by lookups where the listing left some out; or, in an
+/// incremental run, the users it fetched (see [`incremental`]).
 struct Listed {
     users: Vec<serde_json::Value>,
     /// The listing missed users: each create is preceded by a lookup.
     look_before_create: bool,
+    /// What part of the target this is (all of it in a full run).
+    coverage: diff::Coverage,
+    kind: kind::RunKind,
+}
+
+/// An incremental run's view of the target, or (when filtering fails it) a full listing.
+async fn view_target(
+    client: &ScimClient,
+    job: &Job,
+    options: &RunOptions,
+    state: &mut State,
+    desired: &desired::Desired,
+    planned: &kind::RunKind,
+) -> Result<Listed, SyncError> {
+    let name = job.target.name.as_str();
+    let gathered = incremental::gather(
+        client,
+        state,
+        desired,
+        &job.plan.match_path,
+        job.target.scim.concurrency,
+    )
+    .await?;
+    let partial = match gathered {
+        incremental::Gathered::Partial(partial) => partial,
+        incremental::Gathered::Full(reason) => {
+            let mut listed = list_target(client, job, options, state).await?;
+            listed.kind = kind::RunKind::Full(reason);
+            tracing::warn!(target = name, "{}", listed.kind.describe(options.now));
+            return Ok(listed);
+        }
+    };
+    let counts = partial.counts;
+    tracing::info!(
+        target = name,
+        unchanged = counts.unchanged,
+        fetched_by_id = counts.fetched_by_id,
+        gone = counts.gone,
+        looked_up = counts.looked_up,
+        departed = counts.departed,
+        "incremental run: fetched only the users that may change"
+    );
+    Ok(Listed {
+        users: partial.users,
+        look_before_create: false,
+        coverage: diff::Coverage {
+            unchanged: partial.unchanged,
+            only: None,
+        },
+        kind: planned.clone(),
+    })
 }
 
 /// Lists the target's users, then looks up the pending creates and managed users the listing
@@ -326,6 +386,8 @@ async fn list_target(
     Ok(Listed {
         users,
         look_before_create,
+        coverage: diff::Coverage::default(),
+        kind: kind::RunKind::default(),
     })
 }
 
@@ -368,27 +430,44 @@ async fn plan_changes(
         now: options.now,
         case: case::CaseRules::rfc_defaults(),
     };
-    let target_users = &listed.users;
-    let mut changes = diff::diff(&desired, target_users, state, &plan.match_path, &policy);
+    let (target_users, coverage) = (&listed.users, &listed.coverage);
+    let diff_with = |policy: &Policy| {
+        diff::diff_partial(
+            &desired,
+            target_users,
+            coverage,
+            state,
+            &plan.match_path,
+            policy,
+        )
+    };
+    let mut changes = diff_with(&policy);
     // Values that differ only in case: the target's schema says whether that matters.
     if changes.case_only > 0
         && let Some(rules) = target_case_rules(client).await
     {
         policy.case = rules;
-        changes = diff::diff(&desired, target_users, state, &plan.match_path, &policy);
+        changes = diff_with(&policy);
     }
     let group_changes = if plan.groups.is_empty() && state.groups.is_empty() {
         GroupChanges::default()
     } else {
         let target_groups = client.list(ResourceType::Group).await?;
-        groups::diff_groups(
+        let all = groups::diff_groups(
             &desired_groups,
             &target_groups,
             state,
             &changes,
             &target.sync.actions,
             target.sync.member_chunk,
-        )
+        );
+        match &coverage.only {
+            Some(only) => {
+                let target_id = state.users.get(only).map(|m| m.id.as_str());
+                one::memberships_of(all, only, target_id)
+            }
+            None => all,
+        }
     };
     let violation = safety::check(
         &target.sync.safety,
@@ -407,6 +486,7 @@ async fn plan_changes(
         cancelled: false,
         held_off: None,
         aliases: plan.aliases(),
+        kind: kind::Decided::new(listed.kind.clone(), options.now),
     };
     // A dry run shows what the real run with the same flags would do.
     match violation {

@@ -37,13 +37,11 @@ impl Offers {
         if writes == 0 {
             return Offers::default();
         }
-        let features = match client.discovery("ServiceProviderConfig").await {
-            Ok(config) => scimsync_scim::discovery::features(&config),
-            Err(error) => {
-                tracing::info!(%error, "no /ServiceProviderConfig: writes go one by one, without If-Match");
-                return Offers::default();
-            }
+        let Some(config) = client.service_provider_config().await else {
+            // Writes go one by one, without If-Match.
+            return Offers::default();
         };
+        let features = scimsync_scim::discovery::features(config);
         let offers = Offers {
             bulk: match bulk {
                 BulkMode::Auto => features.bulk_limits(),

@@ -118,15 +118,20 @@ pub fn report_text(report: &RunReport, detail: bool) -> String {
     report_text_listing(report, detail, false)
 }
 
-/// [`report_text`], with every member skip on a line of its own when `verbose` (-v).
+/// [`report_text`], with every member skip on a line of its own when `verbose` (-v). A dry
+/// run (`detail`) opens with the run's kind and why (`Run: incremental: last full run …`).
 pub fn report_text_listing(report: &RunReport, detail: bool, verbose: bool) -> String {
     let groups = &report.groups;
-    let mut out = text(
+    let mut out = String::new();
+    if detail && !report.kind.why.is_empty() {
+        let _ = writeln!(out, "Run: {}", report.kind.why);
+    }
+    out.push_str(&text(
         &report.changes,
         &report.aliases,
         detail,
         groups.changes.len(),
-    );
+    ));
     if !groups.changes.is_empty() || !groups.notices.is_empty() || !report.member_skips.is_empty() {
         out.push_str(&groups_text(groups));
         out.push_str(&member_skips_text(&report.member_skips, verbose));
@@ -365,6 +370,7 @@ pub fn report_json(report: &RunReport, dry_run: bool) -> JsonReport<'_> {
         },
         safety: report.safety.as_ref(),
         requests: report.requests,
+        run: &report.kind,
     }
 }
 
@@ -389,6 +395,8 @@ pub struct JsonReport<'a> {
     groups: JsonGroups<'a>,
     safety: Option<&'a Violation>,
     requests: RequestTotals,
+    /// Full or incremental, and why.
+    run: &'a super::kind::Decided,
 }
 
 #[derive(Serialize)]
@@ -464,6 +472,7 @@ mod tests {
             cancelled: false,
             held_off: None,
             aliases: Vec::new(),
+            kind: crate::sync::kind::Decided::default(),
         }
     }
 

@@ -20,10 +20,11 @@ use std::sync::Arc;
 
 use super::apply::{Applied, Applier};
 use super::fan_out::{PlanInput, plan_each};
+use super::kind::{self, RunKind};
 use super::unique::asks_target;
 use super::{
     Listed, RunOptions, RunReport, SourceDesired, SyncError, apply, connect, list_target, lock_for,
-    note_mapped, plan_changes, record_planned, source_projection,
+    note_mapped, plan_changes, record_planned, source_projection, view_target,
 };
 use crate::config::Target;
 use crate::state::State;
@@ -47,12 +48,15 @@ pub struct TargetRun {
 }
 
 /// A target that is ready to be listed: its lock held, its state loaded, its client built.
-struct Ready {
-    job: Job,
+pub(super) struct Ready {
+    pub(super) job: Job,
     /// Where its outcomes are committed (it holds the run lock); `None` for a dry run.
-    store: Option<SqliteStore>,
-    state: State,
-    client: ScimClient,
+    pub(super) store: Option<SqliteStore>,
+    pub(super) state: State,
+    pub(super) client: ScimClient,
+    /// Full or incremental, as the state and the flags decide (a full run may still be
+    /// forced when filtering fails mid-run).
+    pub(super) kind: RunKind,
 }
 
 /// Runs `jobs` against one read of `source`. The reports come back in the order of `jobs`.
@@ -67,7 +71,11 @@ pub async fn run_targets(
     let mut ready = Vec::new();
     for (index, job) in jobs.into_iter().enumerate() {
         match prepare(job, options) {
-            Ok(target) => ready.push((index, target)),
+            Ok(target) => {
+                let name = target.job.target.name.as_str();
+                tracing::info!(target = name, "{}", target.kind.describe(options.now));
+                ready.push((index, target));
+            }
             Err(error) => results[index] = Some(Err(error)),
         }
     }
@@ -127,7 +135,10 @@ async fn run_ready(
     let mut listed = Vec::new();
     for ((index, target), listing) in first.into_iter().zip(listings) {
         match listing {
-            Ok(users) => listed.push((index, target, users)),
+            Ok(mut users) => {
+                users.kind = target.kind.clone();
+                listed.push((index, target, users));
+            }
             Err(error) => results[index] = Some(Err(error)),
         }
     }
@@ -162,14 +173,36 @@ async fn run_ready(
     Ok(())
 }
 
-/// Lists the target, waits for the read's desired state, then diffs and applies.
+/// Lists the target (a full run) while the source is read, or (an incremental run) waits
+/// for the read's desired state and fetches what it may change; then diffs and applies.
 async fn list_then_finish(
     mut target: Ready,
     desired: tokio::sync::oneshot::Receiver<SourceDesired>,
     options: &RunOptions,
 ) -> Result<RunReport, SyncError> {
-    let listed = list_target(&target.client, &target.job, options, &mut target.state).await?;
+    let listed = if target.kind.is_full() {
+        let mut listed =
+            list_target(&target.client, &target.job, options, &mut target.state).await?;
+        listed.kind = target.kind.clone();
+        Some(listed)
+    } else {
+        None
+    };
     let source = desired.await.map_err(|_| SyncError::NotRun)?;
+    let listed = match listed {
+        Some(listed) => listed,
+        None => {
+            view_target(
+                &target.client,
+                &target.job,
+                options,
+                &mut target.state,
+                &source.desired,
+                &target.kind,
+            )
+            .await?
+        }
+    };
     finish_target(target, listed, source, options).await
 }
 
@@ -214,7 +247,7 @@ fn projection_of<'p>(plans: impl Iterator<Item = &'p Plan>) -> scimsync_source::
 }
 
 /// Takes the target's lock, loads its state and builds its client.
-fn prepare(job: Job, options: &RunOptions) -> Result<Ready, SyncError> {
+pub(super) fn prepare(job: Job, options: &RunOptions) -> Result<Ready, SyncError> {
     let target = &job.target;
     // One writer per target, held until the run ends; a dry run writes nothing and takes no
     // lock (it reads the state as last committed).
@@ -230,11 +263,21 @@ fn prepare(job: Job, options: &RunOptions) -> Result<Ready, SyncError> {
         chrono::Duration::from_std(target.sync.safety.window).unwrap_or(chrono::Duration::MAX);
     state.start_window(options.now, window);
     let client = connect(&target.scim)?.with_cancellation(options.cancel.clone());
+    let kind = kind::decide(
+        &state.reconcile,
+        kind::Asked {
+            full: options.full,
+            schedule: &target.sync.full_reconcile,
+            mapping_reads_target: asks_target(&job.plan),
+            now: options.now,
+        },
+    );
     Ok(Ready {
         job,
         store,
         state,
         client,
+        kind,
     })
 }
 
@@ -272,6 +315,7 @@ async fn finish_target(
         store,
         mut state,
         client,
+        kind: _,
     } = target;
     let name = job.target.name.as_str();
     note_mapped(options, name, &source.desired);
@@ -304,12 +348,25 @@ async fn finish_target(
         offers,
     };
     let applied: Applied = apply(&run, &report, &mut state).await?;
-    save_rest(&state, &store)?;
     report.cancelled = options.cancel.is_cancelled() && applied.not_started > 0;
     report.held_off = client.held_off();
+    note_full_run(&mut state, &report, options);
+    save_rest(&state, &store)?;
     report.applied = Some(applied);
     report.requests = client.totals();
     Ok(report)
+}
+
+/// A full run that saw the whole target and was neither stopped nor held off is the one the
+/// next incremental runs trust (from its start: later changes on the target were not seen).
+fn note_full_run(state: &mut State, report: &RunReport, options: &RunOptions) {
+    if !report.kind.kind.is_full() || options.cancel.is_cancelled() || report.held_off.is_some() {
+        return;
+    }
+    state.reconcile.last_full = Some(options.now);
+    if report.kind.kind.clears_verdict() {
+        state.reconcile.filter = None;
+    }
 }
 
 /// Whatever happened, cancellation included, what the run learned besides its writes' outcomes

@@ -36,6 +36,10 @@ pub struct SyncConfig {
     /// Members per group PATCH request (large groups are changed in chunks).
     #[serde(default = "default_member_chunk")]
     pub member_chunk: usize,
+    /// When a run lists the whole target instead of trusting the state (`"24h"`, a cron
+    /// expression, `"always"`, `"never"`): see [`super::kind`].
+    #[serde(default)]
+    pub full_reconcile: super::kind::FullReconcile,
 }
 
 fn default_member_chunk() -> usize {
@@ -48,6 +52,7 @@ impl Default for SyncConfig {
             actions: ActionsConfig::default(),
             safety: SafetyConfig::default(),
             member_chunk: default_member_chunk(),
+            full_reconcile: super::kind::FullReconcile::default(),
         }
     }
 }

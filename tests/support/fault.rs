@@ -85,6 +85,11 @@ pub struct Strict {
     pub group_post_ignores_members: bool,
     /// What `GET /Schemas` answers (404 when `None`).
     pub schemas: Option<Json>,
+    /// What `GET /ServiceProviderConfig` answers (404 when `None`).
+    pub service_provider_config: Option<Json>,
+    /// Filters are ignored: a filtered GET answers with every user (a target that does not
+    /// implement filtering but does not say so).
+    pub filter_ignored: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -399,6 +404,19 @@ impl FaultServer {
             .unwrap()
             .touches
             .push((id.to_owned(), attribute.to_owned(), value));
+    }
+
+    /// Deletes a user directly, as an admin in the app's console would.
+    pub fn remove_user(&self, id: &str) {
+        self.store.lock().unwrap().users.remove(id);
+    }
+
+    /// Changes a user directly, as an admin in the app's console would.
+    pub fn edit_user(&self, id: &str, attribute: &str, value: Json) {
+        let mut store = self.store.lock().unwrap();
+        if let Some(user) = store.users.get_mut(id) {
+            user[attribute] = value;
+        }
     }
 
     /// Adds a user directly, as another tool would.
@@ -825,7 +843,8 @@ fn scim(store: &mut Store, request: &Request) -> (u16, Option<Json>) {
     let parts: Vec<&str> = path.trim_start_matches("/v2/").split('/').collect();
     let kind = parts[0];
     if kind == "ServiceProviderConfig" && request.method == "GET" {
-        return match &store.service_provider_config {
+        let offered = store.service_provider_config.as_ref();
+        return match offered.or(store.strict.service_provider_config.as_ref()) {
             Some(config) => (200, Some(config.clone())),
             None => (404, error(404, "no such endpoint")),
         };
@@ -903,6 +922,12 @@ fn scim_store(store: &mut Store, request: &Request) -> (u16, Option<Json>) {
     {
         return (200, Some(schemas.clone()));
     }
+    if kind == "ServiceProviderConfig"
+        && request.method == "GET"
+        && let Some(config) = &store.strict.service_provider_config
+    {
+        return (200, Some(config.clone()));
+    }
     if kind != "Users" && kind != "Groups" {
         return (404, error(404, "no such endpoint"));
     }
@@ -948,10 +973,12 @@ fn scim_store(store: &mut Store, request: &Request) -> (u16, Option<Json>) {
                     all.clear();
                 }
                 let value: String = serde_json::from_str(value).unwrap_or_default();
+                let ignored = store.strict.filter_ignored;
                 all.retain(|u| {
-                    u[attr]
-                        .as_str()
-                        .is_some_and(|v| v.eq_ignore_ascii_case(&value))
+                    ignored
+                        || u[attr]
+                            .as_str()
+                            .is_some_and(|v| v.eq_ignore_ascii_case(&value))
                 });
             } else {
                 let before = all.len();

@@ -31,9 +31,11 @@ use crate::throttle::{HeldOff, RetryPolicy, Throttle, parse_retry_after};
 
 mod error;
 mod listing;
+mod log;
 
 pub use error::{BuildError, ClientError};
 pub use listing::{Listing, filter_string};
+pub use log::{Exchange, RequestLog};
 use scimsync_lang::scim::patch::{OpCase, PatchOperation, body};
 use scimsync_lang::scim::path::get_ci;
 use scimsync_secure::secret::redact;
@@ -149,6 +151,10 @@ pub struct ScimClient {
     counts: Arc<RequestCounts>,
     cancel: CancellationToken,
     max_response_bytes: usize,
+    /// Every request sent, when asked for (`sync --user` prints them).
+    log: Option<RequestLog>,
+    /// `/ServiceProviderConfig` as first read: a run asks it once, whoever asks.
+    service_provider_config: Arc<tokio::sync::OnceCell<Option<Json>>>,
 }
 
 impl std::fmt::Debug for ScimClient {
@@ -220,6 +226,8 @@ impl ScimClient {
             max_response_bytes: options.max_response_bytes,
             counts: Arc::new(RequestCounts::default()),
             cancel: CancellationToken::new(),
+            log: None,
+            service_provider_config: Arc::default(),
         })
     }
 
@@ -227,6 +235,12 @@ impl ScimClient {
     /// wire finish.
     pub fn with_cancellation(mut self, cancel: CancellationToken) -> ScimClient {
         self.cancel = cancel;
+        self
+    }
+
+    /// Notes every request this client sends in `log` (method, path, status).
+    pub fn with_request_log(mut self, log: RequestLog) -> ScimClient {
+        self.log = Some(log);
         self
     }
 
@@ -330,6 +344,13 @@ impl ScimClient {
             }
             let (outcome, retry_after) = self.exchange(request, &method, &shown).await;
             drop(permit);
+            if let Some(log) = &self.log {
+                let status = match &outcome {
+                    Ok(answer) => Some(answer.status),
+                    Err(error) => error.status(),
+                };
+                log.note(&self.base, &method, &url, status);
+            }
             let wait = match &outcome {
                 Err(ClientError::Status { status: 401, .. }) if !refreshed_auth => {
                     refreshed_auth = true;
@@ -757,6 +778,23 @@ impl ScimClient {
     }
 
     /// A discovery endpoint (`ServiceProviderConfig`, `Schemas`, `ResourceTypes`) as JSON.
+    /// `/ServiceProviderConfig`, read once for this client and remembered (an answer does not
+    /// change within a run); `None` when the target has none or it could not be read.
+    pub async fn service_provider_config(&self) -> Option<&Json> {
+        self.service_provider_config
+            .get_or_init(|| async {
+                match self.discovery("ServiceProviderConfig").await {
+                    Ok(config) => Some(config),
+                    Err(error) => {
+                        tracing::info!(%error, "no /ServiceProviderConfig: the target is assumed to offer neither bulk, ETags nor a denial of filtering");
+                        None
+                    }
+                }
+            })
+            .await
+            .as_ref()
+    }
+
     pub async fn discovery(&self, endpoint: &str) -> Result<Json, ClientError> {
         let url = self.url(&[endpoint]);
         let shown = url.to_string();

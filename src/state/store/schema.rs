@@ -85,6 +85,9 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (target, seq)
     );
     ",
+    // 2: what the target's full reconciliations left (issue 15's incremental runs): when the
+    // last one completed and the filtering verdict, as JSON (`state::reconcile::Reconcile`).
+    "ALTER TABLE targets ADD COLUMN reconcile TEXT;",
 ];
 
 /// The schema version this scimsync writes.

@@ -215,7 +215,62 @@ pub fn put_differences(
         put_active_counts(tx, target, &now.active_counts)?;
         wrote = true;
     }
+    if before.reconcile != now.reconcile {
+        put_reconcile(tx, target, &now.target, &now.reconcile)?;
+        wrote = true;
+    }
     Ok(wrote)
+}
+
+/// The target's full-run record, on its row (made here when this is the target's first
+/// commit).
+fn put_reconcile(
+    tx: &Transaction<'_>,
+    target: &str,
+    url: &str,
+    reconcile: &crate::state::reconcile::Reconcile,
+) -> rusqlite::Result<()> {
+    let json = if reconcile.is_empty() {
+        None
+    } else {
+        Some(
+            serde_json::to_string(reconcile)
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
+        )
+    };
+    tx.execute(
+        "INSERT INTO targets (name, url, reconcile) VALUES (?1, ?2, ?3)
+         ON CONFLICT (name) DO UPDATE SET reconcile = excluded.reconcile",
+        params![target, url, json],
+    )?;
+    Ok(())
+}
+
+/// The target's full-run record as its row holds it (empty when it has none).
+fn load_reconcile(
+    conn: &Connection,
+    target: &str,
+) -> rusqlite::Result<crate::state::reconcile::Reconcile> {
+    let json: Option<String> = conn
+        .query_row(
+            "SELECT reconcile FROM targets WHERE name = ?1",
+            [target],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    json.map_or_else(
+        || Ok(Default::default()),
+        |json| {
+            serde_json::from_str(&json).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    0,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })
+        },
+    )
 }
 
 /// Every source id `state` has an entry for.
@@ -237,7 +292,8 @@ pub fn insert_target(
     imported_from: Option<&str>,
 ) -> rusqlite::Result<()> {
     tx.execute(
-        "INSERT INTO targets (name, url, imported_from) VALUES (?1, ?2, ?3)",
+        "INSERT INTO targets (name, url, imported_from) VALUES (?1, ?2, ?3)
+         ON CONFLICT (name) DO NOTHING",
         params![name, url, imported_from],
     )?;
     Ok(())
@@ -272,6 +328,7 @@ pub fn imported_from(conn: &Connection, name: &str) -> rusqlite::Result<Option<S
 pub fn load(conn: &Connection, target: &str, url: &str) -> rusqlite::Result<State> {
     let mut state = State::new(url);
     state.version = STATE_VERSION;
+    state.reconcile = load_reconcile(conn, target)?;
     each(
         conn,
         "SELECT source, id, user_name, active, fingerprint, deactivated_at FROM users WHERE target = ?1",

@@ -1,0 +1,326 @@
+//! An incremental run's view of the target: instead of listing every user, fetch only those
+//! the run may have to write, and trust the state for the rest.
+//!
+//! | desired user                                        | requests                        |
+//! |-----------------------------------------------------|---------------------------------|
+//! | fingerprint and `active` equal the state's          | none (counted unchanged)        |
+//! | in the state, but changed (or a refusal is held)    | `GET /Users/{id}`; 404 → lookup |
+//! | new and active (or a pending create)                | `filter=<match> eq "…"`         |
+//! | new and inactive                                    | none (full runs adopt them)     |
+//! | managed, left the source or out of scope            | none: built from the state      |
+//!
+//! What comes out is fed to the same diff as a full run's listing
+//! ([`super::diff::diff_partial`]), so the writes, adoptions and the safety guard's count of
+//! removals are decided by the same code. What an incremental run cannot see — changes made
+//! on the target by hand, users deleted there — waits for the next full run.
+//!
+//! Lookups need filtering: the first time one is needed the target's
+//! `/ServiceProviderConfig` is read, and a filter answer that holds users the filter does not
+//! select marks the target unreliable. Either verdict sends the run back to a full listing,
+//! and is recorded so later runs stay full (see [`super::kind`]).
+
+use std::collections::HashSet;
+
+use futures::StreamExt as _;
+use serde_json::{Value as Json, json};
+
+use super::confirm;
+use super::desired::{Desired, DesiredUser, match_key};
+use super::kind::FullReason;
+use crate::state::State;
+use crate::state::reconcile::Filtering;
+use scimsync_lang::scim::path::{AttrPath, get_ci};
+use scimsync_lang::scim::resource::id;
+use scimsync_scim::client::{ClientError, ResourceType, ScimClient};
+
+/// What an incremental run fetched, and which desired users it trusts the state for.
+#[derive(Clone, Debug, Default)]
+pub struct Partial {
+    /// The target users fetched (by id, by filter), and departed managed users as the state
+    /// knows them.
+    pub users: Vec<Json>,
+    /// Source ids whose fingerprint and `active` equal the state's: not fetched.
+    pub unchanged: HashSet<String>,
+    /// What it cost, for the log.
+    pub counts: Counts,
+}
+
+/// Requests an incremental run made, by kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub unchanged: usize,
+    pub fetched_by_id: usize,
+    /// `GET /Users/{id}` answered 404: looked up by match value.
+    pub gone: usize,
+    pub looked_up: usize,
+    /// Departed managed users built from the state (no request).
+    pub departed: usize,
+}
+
+/// An incremental view, or the reason this run must list the target after all.
+#[derive(Debug)]
+pub enum Gathered {
+    Partial(Partial),
+    Full(FullReason),
+}
+
+/// Fetches what `desired` may change on the target (see the module docs). `concurrency`
+/// bounds the requests in flight.
+pub async fn gather(
+    client: &ScimClient,
+    state: &mut State,
+    desired: &Desired,
+    match_path: &AttrPath,
+    concurrency: usize,
+) -> Result<Gathered, ClientError> {
+    let split = Split::of(desired, state);
+    let mut partial = Partial {
+        unchanged: split.unchanged,
+        ..Partial::default()
+    };
+    partial.counts.unchanged = partial.unchanged.len();
+    if (!split.new.is_empty() || !state.pending.is_empty())
+        && let Some(reason) = filtering_ruled_out(client, state).await
+    {
+        return Ok(Gathered::Full(reason));
+    }
+    confirm::settle_pending(client, state, match_path, &mut partial.users).await?;
+    let mut lookups = split.new;
+    let fetched: HashSet<String> = partial
+        .users
+        .iter()
+        .filter_map(id)
+        .map(str::to_owned)
+        .collect();
+    let by_id: Vec<(&DesiredUser, String)> = split
+        .changed
+        .into_iter()
+        .filter_map(|user| Some((user, state.users.get(&user.source_id)?.id.clone())))
+        .filter(|(_, target_id)| !fetched.contains(target_id))
+        .collect();
+    partial.counts.fetched_by_id = by_id.len();
+    for ((user, _), found) in bounded(by_id, concurrency, |(_, target_id)| async move {
+        client.get(ResourceType::User, &target_id).await
+    })
+    .await
+    {
+        match found? {
+            Some(resource) => partial.users.push(resource),
+            None => {
+                partial.counts.gone += 1;
+                if user.active {
+                    lookups.push(user);
+                }
+            }
+        }
+    }
+    if !lookups.is_empty()
+        && let Some(reason) = filtering_ruled_out(client, state).await
+    {
+        return Ok(Gathered::Full(reason));
+    }
+    partial.counts.looked_up = lookups.len();
+    for (user, answer) in bounded(lookups, concurrency, |user| {
+        lookup(client, match_path, user)
+    })
+    .await
+    {
+        let Some(value) = match_value(user, match_path) else {
+            continue;
+        };
+        match selected(answer?, match_path, &value) {
+            Ok(found) => add_new(&mut partial.users, found),
+            Err(detail) => {
+                tracing::warn!(%detail, "the target's filter answered with users it does not select: this run and the next ones list the whole target until a full run finds filtering works");
+                state.reconcile.filter = Some(Filtering::Unreliable {
+                    detail: detail.clone(),
+                });
+                return Ok(Gathered::Full(FullReason::FilterUnreliable { detail }));
+            }
+        }
+    }
+    partial.counts.departed = add_departed(&mut partial.users, desired, state);
+    Ok(Gathered::Partial(partial))
+}
+
+/// The desired users by what an incremental run must do to learn their target state.
+struct Split<'d> {
+    unchanged: HashSet<String>,
+    changed: Vec<&'d DesiredUser>,
+    new: Vec<&'d DesiredUser>,
+}
+
+impl<'d> Split<'d> {
+    fn of(desired: &'d Desired, state: &State) -> Split<'d> {
+        let mut split = Split {
+            unchanged: HashSet::new(),
+            changed: Vec::new(),
+            new: Vec::new(),
+        };
+        for user in &desired.users {
+            if state.pending.contains_key(&user.source_id) {
+                // Settled by `confirm::settle_pending`, which looks it up.
+                continue;
+            }
+            match state.users.get(&user.source_id) {
+                Some(managed) if is_unchanged(user, managed, state) => {
+                    split.unchanged.insert(user.source_id.clone());
+                }
+                Some(_) => split.changed.push(user),
+                // An inactive user scimsync does not manage is only adopted (and
+                // deactivated) by a full run: looking each one up would cost a request per
+                // disabled account on every run.
+                None if user.active => split.new.push(user),
+                None => {}
+            }
+        }
+        split
+    }
+}
+
+/// Whether the state says the target already holds what `user` wants: the same fingerprint
+/// and `active`, with no held refusal the target's answer must settle. Values a write sent
+/// but whose answer did not show them (a 204: see `super::kept`) are not read back here:
+/// the next full run's listing checks them, so a run after writes stays free of requests.
+fn is_unchanged(user: &DesiredUser, managed: &crate::state::ManagedUser, state: &State) -> bool {
+    managed.active == user.active
+        && managed
+            .fingerprint
+            .as_deref()
+            .is_some_and(|f| f == user.fingerprint.to_string())
+        && !state.rejected.contains_key(&user.source_id)
+}
+
+/// The reason lookups cannot be trusted on this target, once `/ServiceProviderConfig` has
+/// been read (the first time a lookup is needed) or an answer proved them unreliable.
+async fn filtering_ruled_out(client: &ScimClient, state: &mut State) -> Option<FullReason> {
+    if state.reconcile.filter.is_none() {
+        state.reconcile.filter = Some(filtering_of(client).await);
+    }
+    match state.reconcile.filter.as_ref()? {
+        Filtering::Works => None,
+        Filtering::Unsupported => Some(FullReason::FilterUnsupported),
+        Filtering::Unreliable { detail } => Some(FullReason::FilterUnreliable {
+            detail: detail.clone(),
+        }),
+    }
+}
+
+/// What `/ServiceProviderConfig` says of filtering: only an explicit `filter.supported =
+/// false` rules lookups out. A target that does not publish it, or leaves `filter` out, is
+/// tried, and each answer is checked.
+async fn filtering_of(client: &ScimClient) -> Filtering {
+    let denied = |config: &Json| {
+        get_ci(config, "filter")
+            .and_then(|f| get_ci(f, "supported"))
+            .and_then(Json::as_bool)
+            == Some(false)
+    };
+    match client.service_provider_config().await {
+        Some(config) if denied(config) => {
+            tracing::warn!(
+                "the target's /ServiceProviderConfig says filter.supported = false: this target gets full runs (listing every user)"
+            );
+            Filtering::Unsupported
+        }
+        // Without one, lookups by filter are tried, and their answers checked.
+        _ => Filtering::Works,
+    }
+}
+
+/// The match attribute's value a desired user carries, as it is sent in a filter.
+pub(super) fn match_value(user: &DesiredUser, match_path: &AttrPath) -> Option<String> {
+    user.mapped.get(match_path).map(|v| match v {
+        scimsync_lang::value::Value::Str(s) => s.clone(),
+        other => other.to_json().to_string(),
+    })
+}
+
+/// `filter=<match> eq "value"` for one desired user.
+pub(super) async fn lookup(
+    client: &ScimClient,
+    match_path: &AttrPath,
+    user: &DesiredUser,
+) -> Result<Vec<Json>, ClientError> {
+    match match_value(user, match_path) {
+        Some(value) => {
+            client
+                .find(ResourceType::User, &match_path.to_string(), &value)
+                .await
+        }
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The users of a filter answer that the filter selects; an answer with a user whose value
+/// differs is an unreliable filter (`Err` says what it answered).
+pub(super) fn selected(
+    answer: Vec<Json>,
+    match_path: &AttrPath,
+    value: &str,
+) -> Result<Vec<Json>, String> {
+    let key = match_key(match_path, value);
+    let mut found = Vec::new();
+    for user in answer {
+        match match_path.get(&user).and_then(Json::as_str) {
+            Some(held) if match_key(match_path, held) == key && id(&user).is_some() => {
+                found.push(user);
+            }
+            Some(held) if match_key(match_path, held) == key => {}
+            Some(held) => {
+                return Err(format!(
+                    "filter {match_path} eq \"{value}\" answered with {match_path} \"{held}\""
+                ));
+            }
+            // Without the attribute it cannot be matched; it is not adopted.
+            None => {}
+        }
+    }
+    Ok(found)
+}
+
+/// Adds the users not fetched already (a pending create's lookup may have found one).
+fn add_new(users: &mut Vec<Json>, found: Vec<Json>) {
+    for user in found {
+        if !users.iter().any(|u| id(u) == id(&user)) {
+            users.push(user);
+        }
+    }
+}
+
+/// Managed users that are no longer desired, as the state knows them (`id` and `active`):
+/// the diff deactivates (or deletes) them by id without a read. Returns how many.
+fn add_departed(users: &mut Vec<Json>, desired: &Desired, state: &State) -> usize {
+    let present: HashSet<&str> = desired
+        .users
+        .iter()
+        .map(|u| u.source_id.as_str())
+        .chain(desired.skipped.iter().map(|s| s.source_id.as_str()))
+        .collect();
+    let known: HashSet<String> = users.iter().filter_map(id).map(str::to_owned).collect();
+    let mut departed = 0;
+    for (source_id, managed) in &state.users {
+        if present.contains(source_id.as_str()) || known.contains(&managed.id) {
+            continue;
+        }
+        departed += 1;
+        users.push(json!({ "id": managed.id, "active": managed.active }));
+    }
+    departed
+}
+
+/// Runs `call` on each item, `concurrency` at a time; the answers come back with their items,
+/// in the order they complete.
+async fn bounded<T, R, F, Fut>(items: Vec<T>, concurrency: usize, call: F) -> Vec<(T, R)>
+where
+    T: Clone,
+    F: Fn(T) -> Fut,
+    Fut: Future<Output = R>,
+{
+    let call = &call;
+    futures::stream::iter(items)
+        .map(|item| async move { (item.clone(), call(item).await) })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await
+}

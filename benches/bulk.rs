@@ -21,26 +21,17 @@
     reason = "a benchmark stops at the first broken assumption"
 )]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod scim_bench;
+
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt as _;
+use scim_bench::{Server, arg, bare_posts, bodies, median, only, project};
 use scimsync::config::Config;
-use scimsync::sync::{RunOptions, RunReport, SyncError, TargetRun, run_sync};
+use scimsync::sync::{RunOptions, run_sync};
 use serde_json::{Value as Json, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
-
-const MAPPING: &str = r#"userName <- user.email
-externalId <- user.getInternalProperty("id")
-name.givenName <- user.first
-name.familyName <- user.last
-displayName <- user.first + " " + user.last
-title <- user.title
-emails[type eq "work"].value <- user.email
-enterprise:department <- user.department
-"#;
 
 struct Options {
     users: usize,
@@ -50,70 +41,19 @@ struct Options {
 }
 
 fn options() -> Options {
-    let args: Vec<String> = std::env::args().collect();
-    let value = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse::<usize>().ok())
-    };
     Options {
-        users: value("--users").unwrap_or(2000),
-        concurrency: value("--concurrency").unwrap_or(4),
-        rounds: value("--rounds").unwrap_or(3),
-        delay: Duration::from_millis(value("--delay-ms").unwrap_or(50) as u64),
+        users: arg("--users").unwrap_or(2000),
+        concurrency: arg("--concurrency").unwrap_or(4),
+        rounds: arg("--rounds").unwrap_or(3),
+        delay: Duration::from_millis(arg("--delay-ms").unwrap_or(50) as u64),
     }
 }
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// A fresh scim2-server; stopped on drop.
-struct Server {
-    url: String,
-    token: String,
-    state: tempfile::TempDir,
-}
-
-impl Server {
-    fn start() -> Server {
-        let state = tempfile::tempdir().expect("temp dir");
-        let token = format!("bench-{}", fastrand::u64(..));
-        let out = Command::new(repo().join("tests/peers/scim-server.sh"))
-            .args(["start", "0", "env"])
-            .arg(state.path())
-            .env("SCIM_PEER_TOKEN", &token)
-            .output()
-            .expect("start scim2-server");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Server {
-            url: String::from_utf8_lossy(&out.stdout).trim().to_owned(),
-            token,
-            state,
-        }
-    }
-
-    /// `POST /Bulk` requests and other writes the server logged.
-    fn writes(&self) -> (usize, usize) {
-        let log = std::fs::read_to_string(self.state.path().join("server.log")).unwrap_or_default();
-        let bulk = log.matches("\"POST /v2/Bulk ").count();
-        let users = log.matches("\"POST /v2/Users ").count();
-        (bulk, users)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new(repo().join("tests/peers/scim-server.sh"))
-            .arg("stop")
-            .arg(self.state.path())
-            .output();
-    }
+/// The bench's project for `url`: `bulk = "auto"` at the bench's concurrency.
+fn bulk_project(dir: &Path, url: &str, token: &str, o: &Options) -> Config {
+    std::fs::write(dir.join("token"), token).unwrap();
+    let extra = format!("concurrency = {}\nbulk = \"auto\"", o.concurrency);
+    project(dir, url, o.users, &extra)
 }
 
 /// A loopback TCP forwarder to `upstream` that delivers every byte a client sends `delay`
@@ -190,80 +130,10 @@ async fn forward(client: TcpStream, server: TcpStream, delay: Duration) {
     tokio::join!(reader, writer, back);
 }
 
-fn export(n: usize) -> Json {
-    Json::Array(
-        (0..n)
-            .map(|i| {
-                json!({"id": format!("00u{i:06}"), "email": format!("user{i:06}@example.com"),
-                       "first": format!("Given{i}"), "last": format!("Family{i}"),
-                       "title": "Engineer", "department": format!("dept{}", i % 20)})
-            })
-            .collect(),
-    )
-}
-
-/// A project directory: mapping, export, token file, config.
-fn project(dir: &Path, url: &str, token: &str, users: usize, concurrency: usize) -> Config {
-    std::fs::write(dir.join("m.map"), MAPPING).unwrap();
-    std::fs::write(dir.join("users.json"), export(users).to_string()).unwrap();
-    std::fs::write(dir.join("token"), token).unwrap();
-    std::fs::write(
-        dir.join("scimsync.toml"),
-        format!(
-            "mapping = \"m.map\"\n[source]\nkind = \"json\"\npath = \"users.json\"\nformat = \"plain\"\n\
-             [target]\nurl = \"{url}\"\ntoken_file = \"token\"\nconcurrency = {concurrency}\nbulk = \"auto\"\n\
-             [state]\npath = \"state\"\n"
-        ),
-    )
-    .unwrap();
-    Config::load(&dir.join("scimsync.toml")).unwrap()
-}
-
-fn only(runs: Result<Vec<TargetRun>, SyncError>) -> RunReport {
-    runs.unwrap().remove(0).report.unwrap()
-}
-
-/// The create bodies scimsync sends for this export (from a dry run's plan).
-async fn bodies(config: &Config) -> Vec<Json> {
-    let report = only(run_sync(config, &RunOptions::new(true)).await);
-    report
-        .changes
-        .changes
-        .iter()
-        .filter_map(|c| c.body())
-        .collect()
-}
-
-async fn bare_post(url: &str, token: &str, bodies: &[Json], concurrency: usize) -> Duration {
-    let http = reqwest::Client::new();
-    let start = Instant::now();
-    let statuses: Vec<u16> = futures::stream::iter(bodies)
-        .map(|body| {
-            let http = http.clone();
-            async move {
-                http.post(format!("{url}/Users"))
-                    .bearer_auth(token)
-                    .header("Content-Type", "application/scim+json")
-                    .body(body.to_string())
-                    .send()
-                    .await
-                    .map(|r| r.status().as_u16())
-                    .unwrap_or(0)
-            }
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
-    let elapsed = start.elapsed();
-    assert!(statuses.iter().all(|s| *s == 201), "bare POSTs failed");
-    elapsed
-}
-
 /// The floor the server sets: the same creates as bare `POST /Bulk` requests of 1,000
 /// operations (scim2-server's maxOperations), `concurrency` at a time, with no scimsync around
 /// them (a diagnostic, not a target).
 async fn bare_bulk(url: &str, token: &str, bodies: &[Json], concurrency: usize) -> Duration {
-    let http = reqwest::Client::new();
     let requests: Vec<Json> = bodies
         .chunks(1000)
         .map(|chunk| {
@@ -275,30 +145,7 @@ async fn bare_bulk(url: &str, token: &str, bodies: &[Json], concurrency: usize) 
             json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": operations})
         })
         .collect();
-    let start = Instant::now();
-    let statuses: Vec<u16> = futures::stream::iter(&requests)
-        .map(|body| {
-            let http = http.clone();
-            async move {
-                http.post(format!("{url}/Bulk"))
-                    .bearer_auth(token)
-                    .header("Content-Type", "application/scim+json")
-                    .body(body.to_string())
-                    .send()
-                    .await
-                    .map(|r| r.status().as_u16())
-                    .unwrap_or(0)
-            }
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
-    let elapsed = start.elapsed();
-    assert!(
-        statuses.iter().all(|s| *s == 200),
-        "bare bulk requests failed"
-    );
-    elapsed
+    bare_posts(url, "Bulk", token, &requests, concurrency, 200).await
 }
 
 fn upstream(url: &str) -> std::net::SocketAddr {
@@ -308,28 +155,29 @@ fn upstream(url: &str) -> std::net::SocketAddr {
         .unwrap()
 }
 
+/// A fresh scim2-server with a delay proxy in front of it, and the URL to use: the proxy's
+/// when `delayed`. Both stop on drop.
+async fn fresh_server(o: &Options, delayed: bool) -> (Server, DelayProxy, String) {
+    let server = Server::start();
+    let proxy = DelayProxy::start(upstream(&server.url), o.delay).await;
+    let url = if delayed {
+        proxy.url(&server.url)
+    } else {
+        server.url.clone()
+    };
+    (server, proxy, url)
+}
+
 /// One measurement of each kind on fresh servers: (bare, bulk, bare bulk) seconds and the
 /// writes scimsync's run made.
 async fn round(o: &Options, delayed: bool, bodies: &[Json]) -> (f64, f64, f64, (usize, usize)) {
-    let server = Server::start();
-    let proxy = DelayProxy::start(upstream(&server.url), o.delay).await;
-    let url = if delayed {
-        proxy.url(&server.url)
-    } else {
-        server.url.clone()
-    };
-    let bare = bare_post(&url, &server.token, bodies, o.concurrency).await;
+    let (server, _proxy, url) = fresh_server(o, delayed).await;
+    let bare = bare_posts(&url, "Users", &server.token, bodies, o.concurrency, 201).await;
     drop(server);
 
-    let server = Server::start();
-    let proxy = DelayProxy::start(upstream(&server.url), o.delay).await;
-    let url = if delayed {
-        proxy.url(&server.url)
-    } else {
-        server.url.clone()
-    };
+    let (server, _proxy, url) = fresh_server(o, delayed).await;
     let dir = tempfile::tempdir().unwrap();
-    let config = project(dir.path(), &url, &server.token, o.users, o.concurrency);
+    let config = bulk_project(dir.path(), &url, &server.token, o);
     let start = Instant::now();
     let report = only(run_sync(&config, &RunOptions::new(false)).await);
     let bulk = start.elapsed();
@@ -338,13 +186,7 @@ async fn round(o: &Options, delayed: bool, bodies: &[Json]) -> (f64, f64, f64, (
     let writes = server.writes();
     drop(server);
 
-    let server = Server::start();
-    let proxy = DelayProxy::start(upstream(&server.url), o.delay).await;
-    let url = if delayed {
-        proxy.url(&server.url)
-    } else {
-        server.url.clone()
-    };
+    let (server, _proxy, url) = fresh_server(o, delayed).await;
     let floor = bare_bulk(&url, &server.token, bodies, o.concurrency).await;
     (
         bare.as_secs_f64(),
@@ -352,11 +194,6 @@ async fn round(o: &Options, delayed: bool, bodies: &[Json]) -> (f64, f64, f64, (
         floor.as_secs_f64(),
         writes,
     )
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
 }
 
 fn main() {
@@ -369,7 +206,7 @@ fn main() {
         // The bodies, from a dry run against an empty server.
         let empty = Server::start();
         let dir = tempfile::tempdir().unwrap();
-        let plan = project(dir.path(), &empty.url, &empty.token, o.users, o.concurrency);
+        let plan = bulk_project(dir.path(), &empty.url, &empty.token, &o);
         let bodies = bodies(&plan).await;
         drop(empty);
         assert_eq!(bodies.len(), o.users);

@@ -19,24 +19,16 @@
 
 #[path = "../tests/support/fault.rs"]
 mod fault;
+mod scim_bench;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use scim_bench::{MAPPING, arg, median};
 use scimsync::config::Config;
 use scimsync::sync::kind::RunKind;
 use scimsync::sync::{RunOptions, RunReport, run_sync};
 use serde_json::{Value as Json, json};
-
-const MAPPING: &str = r#"userName <- user.email
-externalId <- user.getInternalProperty("id")
-name.givenName <- user.first
-name.familyName <- user.last
-displayName <- user.first + " " + user.last
-title <- user.title
-emails[type eq "work"].value <- user.email
-enterprise:department <- user.department
-"#;
 
 struct Options {
     users: usize,
@@ -45,18 +37,10 @@ struct Options {
 }
 
 fn options() -> Options {
-    let args: Vec<String> = std::env::args().collect();
-    let value = |name: &str, default: usize| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(default)
-    };
     Options {
-        users: value("--users", 10_000),
-        changed: value("--changed", 100),
-        rounds: value("--rounds", 3),
+        users: arg("--users").unwrap_or(10_000),
+        changed: arg("--changed").unwrap_or(100),
+        rounds: arg("--rounds").unwrap_or(3),
     }
 }
 
@@ -137,11 +121,6 @@ async fn bare_list(url: &str, page: usize) -> (Duration, usize, usize) {
         }
     }
     (start.elapsed(), seen, requests)
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
 }
 
 fn main() {

@@ -19,30 +19,14 @@
 
 #[path = "../tests/support/fault.rs"]
 mod fault;
+mod scim_bench;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
-use scimsync::config::Config;
-use scimsync::sync::{RunOptions, RunReport, SyncError, TargetRun, run_sync};
-
-/// The report of a single-target config's one target.
-fn only(runs: Result<Vec<TargetRun>, SyncError>) -> RunReport {
-    runs.unwrap().remove(0).report.unwrap()
-}
-use serde_json::{Value as Json, json};
-
-const MAPPING: &str = r#"userName <- user.email
-externalId <- user.getInternalProperty("id")
-name.givenName <- user.first
-name.familyName <- user.last
-displayName <- user.first + " " + user.last
-title <- user.title
-emails[type eq "work"].value <- user.email
-enterprise:department <- user.department
-"#;
+use scim_bench::{Server, arg, bare_posts, bodies, median, only, post, project};
+use scimsync::sync::{RunOptions, run_sync};
+use serde_json::Value as Json;
 
 struct Options {
     users: usize,
@@ -60,128 +44,12 @@ fn options() -> Options {
         rate_users: 200,
         rounds: 2,
     };
-    let args: Vec<String> = std::env::args().collect();
-    let value = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse::<usize>().ok())
-    };
-    o.users = value("--users").unwrap_or(o.users);
-    o.concurrency = value("--concurrency").unwrap_or(o.concurrency);
-    o.rate = value("--rate").map_or(o.rate, |r| r as u32);
-    o.rate_users = value("--rate-users").unwrap_or(o.rate_users);
-    o.rounds = value("--rounds").unwrap_or(o.rounds);
+    o.users = arg("--users").unwrap_or(o.users);
+    o.concurrency = arg("--concurrency").unwrap_or(o.concurrency);
+    o.rate = arg("--rate").map_or(o.rate, |r| r as u32);
+    o.rate_users = arg("--rate-users").unwrap_or(o.rate_users);
+    o.rounds = arg("--rounds").unwrap_or(o.rounds);
     o
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// A fresh scim2-server; stopped on drop.
-struct Server {
-    url: String,
-    token: String,
-    state: tempfile::TempDir,
-}
-
-impl Server {
-    fn start() -> Server {
-        let state = tempfile::tempdir().expect("temp dir");
-        let token = format!("bench-{}", fastrand::u64(..));
-        let out = Command::new(repo().join("tests/peers/scim-server.sh"))
-            .args(["start", "0", "env"])
-            .arg(state.path())
-            .env("SCIM_PEER_TOKEN", &token)
-            .output()
-            .expect("start scim2-server");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Server {
-            url: String::from_utf8_lossy(&out.stdout).trim().to_owned(),
-            token,
-            state,
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new(repo().join("tests/peers/scim-server.sh"))
-            .arg("stop")
-            .arg(self.state.path())
-            .output();
-    }
-}
-
-fn export(n: usize) -> Json {
-    Json::Array(
-        (0..n)
-            .map(|i| {
-                json!({"id": format!("00u{i:06}"), "email": format!("user{i:06}@example.com"),
-                       "first": format!("Given{i}"), "last": format!("Family{i}"),
-                       "title": "Engineer", "department": format!("dept{}", i % 20)})
-            })
-            .collect(),
-    )
-}
-
-/// A project directory: mapping, export, token file, config.
-fn project(dir: &Path, url: &str, users: usize, extra: &str) -> Config {
-    std::fs::write(dir.join("m.map"), MAPPING).unwrap();
-    std::fs::write(dir.join("users.json"), export(users).to_string()).unwrap();
-    std::fs::write(
-        dir.join("scimsync.toml"),
-        format!(
-            "mapping = \"m.map\"\n[source]\nkind = \"json\"\npath = \"users.json\"\nformat = \"plain\"\n\
-             [target]\nurl = \"{url}\"\ntoken_file = \"token\"\n{extra}\n[state]\npath = \"state\"\n"
-        ),
-    )
-    .unwrap();
-    Config::load(&dir.join("scimsync.toml")).unwrap()
-}
-
-/// The create bodies scimsync sends for this export (from a dry run's plan).
-async fn bodies(config: &Config) -> Vec<Json> {
-    let report = only(run_sync(config, &RunOptions::new(true)).await);
-    report
-        .changes
-        .changes
-        .iter()
-        .filter_map(|c| c.body())
-        .collect()
-}
-
-/// One create; its status (0 when the request failed).
-async fn post(http: &reqwest::Client, url: &str, token: &str, body: &Json) -> u16 {
-    http.post(format!("{url}/Users"))
-        .bearer_auth(token)
-        .header("Content-Type", "application/scim+json")
-        .body(body.to_string())
-        .send()
-        .await
-        .map(|r| r.status().as_u16())
-        .unwrap_or(0)
-}
-
-async fn bare_post(url: &str, token: &str, bodies: &[Json], concurrency: usize) -> Duration {
-    let http = reqwest::Client::new();
-    let start = Instant::now();
-    let statuses: Vec<u16> = futures::stream::iter(bodies)
-        .map(|body| {
-            let http = http.clone();
-            async move { post(&http, url, token, body).await }
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
-    let elapsed = start.elapsed();
-    assert!(statuses.iter().all(|s| *s == 201), "bare POSTs failed");
-    elapsed
 }
 
 /// A bare generator that POSTs at `rate` per second (a ticking interval that catches up when
@@ -202,7 +70,7 @@ async fn bare_paced_post(
             let (http, interval) = (http.clone(), interval.clone());
             async move {
                 interval.lock().await.tick().await;
-                post(&http, url, "t", body).await
+                post(&http, url, "Users", "t", body).await
             }
         })
         .buffer_unordered(concurrency)
@@ -243,11 +111,6 @@ fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
 }
 
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
-}
-
 fn main() {
     let o = options();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -265,7 +128,7 @@ fn main() {
             let config = project(dir.path(), &server.url, o.users, &extra);
             let bodies = bodies(&config).await;
             assert_eq!(bodies.len(), o.users);
-            let t = bare_post(&server.url, &server.token, &bodies, o.concurrency).await;
+            let t = bare_posts(&server.url, "Users", &server.token, &bodies, o.concurrency, 201).await;
             println!("round {round}: bare POST x{}: {:.2}s", o.users, secs(t));
             bare.push(secs(t));
             drop(server);

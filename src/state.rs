@@ -8,7 +8,6 @@
 //! (imported on first use) and what `state show --output json` and `state export --json` print.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -256,9 +255,11 @@ impl State {
         Ok(state)
     }
 
-    /// Writes the state atomically as a JSON file, the layout older versions kept (the state
-    /// itself is in the database: [`store`]).
+    /// Writes the state atomically as a JSON file, the layout older versions kept: tests make
+    /// the files a migration imports with it (the state itself is in the database: [`store`]).
+    #[cfg(test)]
     pub fn save(&self, path: &Path) -> Result<(), StateError> {
+        use std::io::Write as _;
         let fail = |e: std::io::Error| StateError::Write {
             path: path.display().to_string(),
             reason: e.to_string(),

@@ -70,6 +70,16 @@ pub struct Desired {
 }
 
 impl Desired {
+    /// The source ids still in the source: desired users and users skipped for a failing rule
+    /// (they are there, only their rules failed). Managed users outside it have departed.
+    pub fn present(&self) -> std::collections::HashSet<&str> {
+        self.users
+            .iter()
+            .map(|u| u.source_id.as_str())
+            .chain(self.skipped.iter().map(|s| s.source_id.as_str()))
+            .collect()
+    }
+
     /// Adds what the plan made of `record`.
     pub fn add(&mut self, record: &Record, desire: Desire) {
         self.source_count += 1;

@@ -493,12 +493,7 @@ impl<'a> Differ<'a> {
     /// Managed users that are no longer desired: deactivated (or deleted when configured).
     /// Users skipped for a failing rule are still in the source and are left alone.
     fn departed_users(&mut self, desired: &Desired, only: Option<&str>) {
-        let present: HashSet<&str> = desired
-            .users
-            .iter()
-            .map(|u| u.source_id.as_str())
-            .chain(desired.skipped.iter().map(|s| s.source_id.as_str()))
-            .collect();
+        let present = desired.present();
         let state = self.state;
         for (source_id, managed) in &state.users {
             if present.contains(source_id.as_str())

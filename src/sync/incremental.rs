@@ -291,12 +291,7 @@ fn add_new(users: &mut Vec<Json>, found: Vec<Json>) {
 /// Managed users that are no longer desired, as the state knows them (`id` and `active`):
 /// the diff deactivates (or deletes) them by id without a read. Returns how many.
 fn add_departed(users: &mut Vec<Json>, desired: &Desired, state: &State) -> usize {
-    let present: HashSet<&str> = desired
-        .users
-        .iter()
-        .map(|u| u.source_id.as_str())
-        .chain(desired.skipped.iter().map(|s| s.source_id.as_str()))
-        .collect();
+    let present = desired.present();
     let known: HashSet<String> = users.iter().filter_map(id).map(str::to_owned).collect();
     let mut departed = 0;
     for (source_id, managed) in &state.users {

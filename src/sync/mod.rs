@@ -618,23 +618,14 @@ pub async fn read_desired(
     target_users: &[serde_json::Value],
 ) -> Result<SourceDesired, SyncError> {
     let reading = scimsync_source::Reading::start(source, &source_projection(plan), now)?;
-    plan_reading(reading, plan, now, target_users).await
-}
-
-/// [`read_desired`] from a read already started for `plan` ([`source_projection`]).
-async fn plan_reading(
-    reading: scimsync_source::Reading,
-    plan: &Plan,
-    now: DateTime<Utc>,
-    target_users: &[serde_json::Value],
-) -> Result<SourceDesired, SyncError> {
     let mut planner = SourcePlanner::new(plan, now, target_users);
     reading.each(|record| planner.add(&record)).await?;
     Ok(planner.finish())
 }
 
 /// What a run makes of its source users, one user at a time: the desired state, and the
-/// members of pushed groups. Pure; [`read_desired`] feeds it from the source.
+/// members of pushed groups. Pure; a run's fan-out (`fan_out.rs`) or [`read_desired`] feeds it
+/// from the source.
 pub struct SourcePlanner<'p> {
     mapper: desired::Mapper<'p>,
     desired: desired::Desired,

@@ -38,6 +38,33 @@ pub struct ManagedUser {
     /// When scimsync deactivated the user (for `delete_after_days`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deactivated_at: Option<DateTime<Utc>>,
+    /// What the last write left on the target (`sync::written::LastWritten`, compact JSON): an
+    /// incremental run diffs a changed user against it instead of reading the user.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "as_object")]
+    pub written: Option<String>,
+}
+
+/// `written` is kept as text (compact, cheap to clone) but shown as the JSON object it is in
+/// `state export --json`, so the dump diffs by attribute.
+mod as_object {
+    use serde::{Deserialize as _, Deserializer, Serialize as _, Serializer};
+    use serde_json::Value as Json;
+
+    pub fn serialize<S: Serializer>(text: &Option<String>, out: S) -> Result<S::Ok, S::Error> {
+        let parsed: Option<Json> = text.as_deref().and_then(|t| serde_json::from_str(t).ok());
+        match parsed {
+            Some(object) => object.serialize(out),
+            None => text.serialize(out),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(input: D) -> Result<Option<String>, D::Error> {
+        Ok(match Option::<Json>::deserialize(input)? {
+            None | Some(Json::Null) => None,
+            Some(Json::String(text)) => Some(text),
+            Some(object) => Some(object.to_string()),
+        })
+    }
 }
 
 impl ManagedUser {
@@ -48,6 +75,7 @@ impl ManagedUser {
             active,
             fingerprint: None,
             deactivated_at: None,
+            written: None,
         }
     }
 }

@@ -514,8 +514,7 @@ async fn updates_carry_if_match_and_a_412_rereads_and_replans_the_user() {
     assert_eq!(
         sent,
         [
-            // An incremental run reads the changed user by id: the version comes from there.
-            (format!("GET {user_path}"), 200, None),
+            // No read: the version is the one the create answered with, kept in the state.
             ("GET /v2/ServiceProviderConfig".into(), 200, None),
             (format!("PATCH {user_path}"), 412, Some("W/\"1\"".into())),
             (format!("GET {user_path}"), 200, None),
@@ -585,8 +584,9 @@ async fn bulk_operations_carry_the_version_and_a_stale_one_is_replanned() {
         server.bulk_requests(),
         [bulk_body(vec![versioned(&u1, "N1"), versioned(&u2, "N2")])]
     );
-    // After the two reads by id (an incremental run), /ServiceProviderConfig and the bulk.
-    let after: Vec<String> = server.trace().into_iter().skip(4).collect();
+    // After /ServiceProviderConfig and the bulk (no read: an incremental run diffs against
+    // what it last wrote, the version the creates answered with).
+    let after: Vec<String> = server.trace().into_iter().skip(2).collect();
     assert_eq!(
         after,
         [
@@ -624,9 +624,8 @@ async fn put_mode_reads_each_user_then_sends_the_puts_in_bulk() {
     assert_eq!(
         server.trace(),
         [
-            // The incremental run's reads by id, then PUT mode's own fresh reads.
-            format!("GET /v2/Users/{u1} 200"),
-            format!("GET /v2/Users/{u2} 200"),
+            // No read for the diff (it is against what scimsync last wrote); PUT mode's own
+            // fresh reads, then the PUTs in one bulk request.
             "GET /v2/ServiceProviderConfig 200".to_owned(),
             format!("GET /v2/Users/{u1} 200"),
             format!("GET /v2/Users/{u2} 200"),
@@ -690,4 +689,44 @@ async fn a_cancelled_run_finishes_the_bulk_request_in_flight_and_starts_no_other
     let state = setup.state();
     assert_eq!(state.users.len(), 2);
     assert!(state.pending.is_empty(), "never sent: not pending");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_operation_answered_404_is_looked_up_and_created_again() {
+    let server = FaultServer::start().await;
+    server.offer_bulk(bulk_server(10, 1 << 20));
+    let setup = Setup::new(&server.url, "concurrency = 1", &people(2));
+    setup.run().await.unwrap();
+    let removed = id_of(&server, "u2@x");
+    server.remove_user(&removed);
+    server.clear_log();
+    let mut changed = people(2);
+    changed[0]["last"] = json!("N1");
+    changed[1]["last"] = json!("N2");
+    setup.users(&changed);
+    let report = setup.run().await.unwrap();
+    let applied = report.applied.unwrap();
+    assert_eq!(
+        (applied.updated, applied.created, applied.failures.len()),
+        (1, 1, 0),
+        "{applied:?}"
+    );
+    // Both PATCHes in one bulk request; u2's answered 404: looked up, then created (one
+    // write: alone, not in a bulk request).
+    assert_eq!(
+        server.trace(),
+        [
+            "GET /v2/ServiceProviderConfig 200",
+            "POST /v2/Bulk 200",
+            "GET /v2/Users 200",
+            "POST /v2/Users 201",
+        ]
+    );
+    assert_eq!(
+        names(&server),
+        [
+            ("u1@x".into(), "N1".into(), true),
+            ("u2@x".into(), "N2".into(), true)
+        ]
+    );
 }

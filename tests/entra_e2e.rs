@@ -178,6 +178,59 @@ fn redacted_values_flow_but_never_show() {
         server.user_contents()[0][ENTERPRISE]["employeeNumber"],
         json!("s3cr3t-two")
     );
+    // What scimsync last wrote is kept in the state for incremental runs: the redacted
+    // value only as a digest, in the export and in the database's bytes.
+    let export = run(&["state", "export", "--json", "--config", &config]);
+    let export: serde_json::Value = serde_json::from_str(&export.stdout).expect("state JSON");
+    let digest =
+        &export["users"]["o1"]["written"]["redacted"][format!("{ENTERPRISE}:employeeNumber")];
+    assert!(
+        digest
+            .as_str()
+            .is_some_and(|d| d.len() == 16 && d.chars().all(|c| c.is_ascii_hexdigit())),
+        "{export}"
+    );
+    let state_files: Vec<_> = std::fs::read_dir(project.path("state"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(
+        state_files
+            .iter()
+            .any(|p| p.extension().is_some_and(|e| e == "db")),
+        "{state_files:?}"
+    );
+    for path in state_files {
+        if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !bytes.windows(6).any(|w| w == b"s3cr3t"),
+                "{} holds the secret",
+                path.display()
+            );
+        }
+    }
+    // A change of another value sends that value alone, not the secret again.
+    project.write(
+        "users.json",
+        &json!([{"objectId": "o1", "userPrincipalName": "ada.l@contoso.com", "badgeSecret": "s3cr3t-two"}])
+            .to_string(),
+    );
+    let dry = run(&dry_run);
+    assert!(
+        dry.stdout.ends_with(
+            "~ update ada@contoso.com\n    userName: \"ada@contoso.com\" -> \"ada.l@contoso.com\"\n"
+        ) || dry.stdout.contains("~ update ada.l@contoso.com\n    userName: \"ada@contoso.com\" -> \"ada.l@contoso.com\"\n"),
+        "{}",
+        dry.stdout
+    );
+    assert!(!dry.stdout.contains("employeeNumber"), "{}", dry.stdout);
+    run(&["sync", "--config", &config]);
+    assert_eq!(
+        server.user_contents()[0]["userName"],
+        json!("ada.l@contoso.com")
+    );
+    project.write("users.json", &user("s3cr3t-two").to_string());
 
     // `explain` hides the rule's inputs and result, and the resource's value.
     let explained = run(&["explain", "--config", &config, "--user", "o1"]);

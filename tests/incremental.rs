@@ -1,5 +1,5 @@
 //! Incremental runs against the in-process fault server, counting every request it receives:
-//! a run that changes nothing sends nothing, changed users cost a read by id and a write, new
+//! a run that changes nothing sends nothing, changed users cost their write alone, new
 //! users a lookup and a create, departed users one deactivation; the first run, `--full`, a
 //! due `full_reconcile` and a target whose filtering fails are full runs and say why.
 
@@ -124,7 +124,7 @@ async fn the_first_run_is_full_then_a_run_with_no_change_sends_no_request() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_changed_users_of_fifty_cost_three_reads_by_id_and_three_patches() {
+async fn three_changed_users_of_fifty_cost_three_patches_and_no_read() {
     let server = FaultServer::start().await;
     let setup = Setup::new(&server.url, &people(1..=50));
     setup.run().await;
@@ -142,18 +142,28 @@ async fn three_changed_users_of_fifty_cost_three_reads_by_id_and_three_patches()
         .iter()
         .map(|i| target_id(&server, &format!("u{i}@x")))
         .collect();
+    // Diffed against what scimsync last wrote to each (kept in the state): the PATCH goes
+    // by the stored id without a read, and carries the changed value only.
     let mut expected: Vec<String> = ids
         .iter()
-        .flat_map(|id| {
-            [
-                format!("GET /v2/Users/{id} 200"),
-                format!("PATCH /v2/Users/{id} 204"),
-            ]
-        })
+        .map(|id| format!("PATCH /v2/Users/{id} 204"))
         .chain(["GET /v2/ServiceProviderConfig 404".to_owned()])
         .collect();
     expected.sort();
     assert_eq!(trace, expected);
+    let patch_of = |id: &str| -> Json {
+        let logged = server.log();
+        let patch = logged
+            .iter()
+            .find(|l| l.path == format!("/v2/Users/{id}"))
+            .unwrap();
+        serde_json::from_str(&patch.body).unwrap()
+    };
+    assert_eq!(
+        patch_of(&ids[1]),
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+               "Operations": [{"op": "replace", "path": "name.familyName", "value": "Changed21"}]})
+    );
     assert_eq!(report.changes.unchanged, 47);
     // The target answered the PATCHes with 204: the next run does not read them back (the
     // next full run's listing checks what they hold).
@@ -311,6 +321,108 @@ async fn full_lists_the_target_and_repairs_what_was_changed_by_hand() {
         ]
     );
     assert!(server.log()[0].path.contains("startIndex=1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_user_deleted_on_the_target_is_looked_up_and_created_again_in_the_same_run() {
+    let server = FaultServer::start().await;
+    let setup = Setup::new(&server.url, &people(1..=3));
+    setup.run().await;
+    let removed = target_id(&server, "u2@x");
+    server.remove_user(&removed);
+    let mut users = people(1..=3);
+    users[1]["last"] = json!("Changed");
+    setup.users(&users);
+
+    server.clear_log();
+    let report = setup.run().await;
+    assert!(is_incremental(&report));
+    let applied = report.applied.unwrap();
+    assert_eq!(
+        (applied.updated, applied.created, applied.failures.len()),
+        (0, 1, 0)
+    );
+    // The PATCH by stored id says the user is gone; the same run looks it up by its match
+    // value (nobody holds it) and creates it with every value, not only the changed one.
+    let created = target_id(&server, "u2@x");
+    assert_eq!(
+        server.trace(),
+        [
+            "GET /v2/ServiceProviderConfig 404".to_owned(),
+            format!("PATCH /v2/Users/{removed} 404"),
+            "GET /v2/Users 200".to_owned(),
+            "POST /v2/Users 201".to_owned(),
+        ]
+    );
+    assert!(
+        server.log()[2]
+            .path
+            .contains("filter=userName+eq+%22u2%40x%22")
+    );
+    let user = server
+        .users()
+        .into_iter()
+        .find(|u| u["id"] == created)
+        .unwrap();
+    assert_eq!(
+        (
+            &user["userName"],
+            &user["name"]["familyName"],
+            &user["active"]
+        ),
+        (&json!("u2@x"), &json!("Changed"), &json!(true))
+    );
+    assert_eq!(setup.state()["users"]["s2"]["id"], json!(created));
+    assert_eq!(setup.state().get("rejected"), None, "not a refusal");
+    // And the state is right: the next run has nothing to do.
+    server.clear_log();
+    setup.run().await;
+    assert_eq!(server.log(), []);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_user_deleted_and_made_again_by_hand_is_adopted_and_written() {
+    let server = FaultServer::start().await;
+    let setup = Setup::new(&server.url, &people(1..=2));
+    setup.run().await;
+    let removed = target_id(&server, "u2@x");
+    server.remove_user(&removed);
+    let again = server
+        .seed_user(json!({"userName": "u2@x", "name": {"familyName": "By hand"}, "active": true}));
+    let mut users = people(1..=2);
+    users[1]["last"] = json!("Changed");
+    setup.users(&users);
+
+    server.clear_log();
+    let report = setup.run().await;
+    let applied = report.applied.unwrap();
+    // Adopted by its match value, and updated (as a full run's listing adopts a user).
+    assert_eq!(
+        (applied.updated, applied.created, applied.failures.len()),
+        (1, 0, 0),
+        "{applied:?}"
+    );
+    assert!(
+        report.changes.changes.iter().all(|c| !c.adopted),
+        "the first plan knew the user"
+    );
+    assert_eq!(
+        server.trace(),
+        [
+            "GET /v2/ServiceProviderConfig 404".to_owned(),
+            format!("PATCH /v2/Users/{removed} 404"),
+            "GET /v2/Users 200".to_owned(),
+            format!("PATCH /v2/Users/{again} 204"),
+        ]
+    );
+    assert_eq!(server.users().len(), 2);
+    let user = server
+        .users()
+        .into_iter()
+        .find(|u| u["id"] == again)
+        .unwrap();
+    assert_eq!(user["name"]["familyName"], "Changed");
+    assert_eq!(setup.state()["users"]["s2"]["id"], json!(again));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -501,12 +613,12 @@ async fn put_mode_reads_by_id_then_puts() {
     server.clear_log();
     assert!(is_incremental(&setup.run().await));
     let id = target_id(&server, "u2@x");
-    // The incremental read by id (for the diff), then the read PUT mode makes right before
-    // it replaces the resource (so it replaces what is there now).
+    // Diffed against what scimsync last wrote (no read for the diff); the one read is the
+    // one PUT mode makes right before it replaces the resource (so it replaces what is there
+    // now).
     assert_eq!(
         server.trace(),
         [
-            format!("GET /v2/Users/{id} 200"),
             "GET /v2/ServiceProviderConfig 404".to_owned(),
             format!("GET /v2/Users/{id} 200"),
             format!("PUT /v2/Users/{id} 200")
@@ -751,22 +863,13 @@ fn incremental_against(server: crate::support::ScimServer) {
     users[1]["last"] = json!("Changed");
     users.as_array_mut().unwrap().push(person(6));
     project.write("users.json", &users.to_string());
-    let id_of = |name: &str| {
-        server
-            .users()
-            .iter()
-            .find(|u| u["userName"] == name)
-            .and_then(|u| u["id"].as_str().map(str::to_owned))
-            .unwrap()
-    };
-    let changed = id_of("u2@x");
     let before = server.requests().len();
     sync(&[]);
-    // The changed user: read by id; the new one: the filter support read once (it also
-    // says the peer offers bulk), the lookup; then the three writes (the patch, the create,
-    // the deactivation by id) in one /Bulk request.
+    // The changed user: no read (diffed against what scimsync last wrote to it); the new
+    // one: the filter support read once (it also says the peer offers bulk), the lookup;
+    // then the three writes (the patch of u2, the create, the deactivation by id) in
+    // one /Bulk request.
     let mut expected = vec![
-        format!("GET /Users/{changed}"),
         "GET /ServiceProviderConfig".to_owned(),
         "GET /Users".to_owned(),
         "POST /Bulk".to_owned(),

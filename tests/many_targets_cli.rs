@@ -528,7 +528,9 @@ async fn state_show_and_forget_across_targets_and_with_target() {
             "version": 2,
             "target": servers[1].url,
             "users": {"s2": {"id": a[0], "userName": "bob@example.com", "active": true,
-                             "fingerprint": "<fingerprint>"}},
+                             "fingerprint": "<fingerprint>",
+                             // What the last write left: an incremental run diffs against it.
+                             "written": {"values": {"userName": "bob@example.com"}}}},
             // Active users at the run's start and end.
             "activeCounts": [{"at": "<time>", "active": 0}, {"at": "<time>", "active": 1}],
             // When the last full run completed: later runs are incremental until the next.

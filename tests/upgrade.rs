@@ -153,6 +153,16 @@ fn a_single_target_config_and_state_from_before_many_targets_sync_with_zero_writ
             .expect("the full run is recorded");
         assert!(reconcile["lastFull"].is_string(), "{reconcile}");
         assert_eq!(reconcile.as_object().map(|o| o.len()), Some(1));
+        // ... and, for each active user the full run found as desired, what it holds (so
+        // later incremental runs write a changed user without reading it first).
+        for (source, user) in saved["users"].as_object_mut().expect("users") {
+            let written = user.as_object_mut().and_then(|u| u.remove("written"));
+            let active = user["active"] == true;
+            assert_eq!(written.is_some(), active, "{source}: {written:?}");
+            if let Some(written) = written {
+                assert_eq!(written["values"]["userName"], user["userName"], "{source}");
+            }
+        }
         assert_eq!(
             saved,
             serde_json::from_str::<Json>(&state).expect("old state"),

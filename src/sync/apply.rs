@@ -99,6 +99,53 @@ pub struct Applied {
     /// Values the target accepted in this run's writes but did not keep.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_kept: Vec<super::kept::NotKept>,
+    /// Source ids whose update answered 404 (the user was deleted on the target): forgotten,
+    /// to be looked up and created or adopted (see [`super::gone`]).
+    #[serde(skip)]
+    pub gone: Vec<String>,
+}
+
+impl Applied {
+    /// Adds what a later pass over some of the users did (see [`super::gone`]).
+    pub fn absorb(&mut self, later: Applied) {
+        // Every field named: a new one must be added here too.
+        let Applied {
+            created,
+            adopted,
+            updated,
+            reactivated,
+            deactivated,
+            deleted,
+            groups_created,
+            groups_updated,
+            members_added,
+            members_removed,
+            groups_deleted,
+            failures,
+            member_skips,
+            not_started,
+            pending,
+            not_kept,
+            gone,
+        } = later;
+        self.created += created;
+        self.adopted += adopted;
+        self.updated += updated;
+        self.reactivated += reactivated;
+        self.deactivated += deactivated;
+        self.deleted += deleted;
+        self.groups_created += groups_created;
+        self.groups_updated += groups_updated;
+        self.members_added += members_added;
+        self.members_removed += members_removed;
+        self.groups_deleted += groups_deleted;
+        self.not_started += not_started;
+        self.pending += pending;
+        self.failures.extend(failures);
+        self.member_skips.extend(member_skips);
+        self.not_kept.extend(not_kept);
+        self.gone.extend(gone);
+    }
 }
 
 /// The state entries that record `changes`' creates as pending, to be saved before the first
@@ -183,6 +230,9 @@ struct Written {
     adopted: bool,
     /// The resource the target answered an update with, if it sent one.
     returned: Option<Json>,
+    /// The user's version after the write (`meta.version`, the `ETag` header, a bulk
+    /// operation's `version`), if the target said.
+    version: Option<String>,
 }
 
 impl Applier<'_> {
@@ -259,7 +309,7 @@ impl Applier<'_> {
 
     /// No new write starts once the run is cancelled or the target has asked for a pause
     /// longer than the run may wait.
-    fn stopped(&self) -> bool {
+    pub(super) fn stopped(&self) -> bool {
         self.cancel.is_cancelled() || self.client.held_off().is_some() || self.store.failed()
     }
 
@@ -423,6 +473,19 @@ impl Applier<'_> {
                     state.rejected.remove(source_id);
                 }
             }
+            // Deleted on the target since scimsync last wrote it (which an incremental run,
+            // trusting its state, cannot see): forgotten here, then looked up and created or
+            // adopted by the same run (see `super::gone`).
+            Err(NotWritten { error, .. })
+                if error.status() == Some(404)
+                    && matches!(change.action, Action::Update | Action::Reactivate) =>
+            {
+                tracing::info!(user = %change.user_name, "the user is no longer on the target (404): looking it up to create or adopt it");
+                if let Some(source_id) = &change.source_id {
+                    forget_user(state, source_id);
+                    applied.gone.push(source_id.clone());
+                }
+            }
             Err(NotWritten { error, hint, .. }) => {
                 settle_pending(state, change);
                 if error.is_permanent()
@@ -471,6 +534,7 @@ impl Applier<'_> {
                 status: self.client.delete(ResourceType::User, &target_id).await?,
                 adopted: false,
                 returned: None,
+                version: None,
             }),
             _ => self.update_user(change).await,
         }
@@ -523,6 +587,7 @@ impl Applier<'_> {
             id: target_id,
             status: answer.status,
             adopted: false,
+            version: super::offers::version_of_answer(&answer),
             returned: answer.body,
         })
     }
@@ -561,6 +626,7 @@ impl Applier<'_> {
                     status: 200,
                     adopted: false,
                     returned: Some(current),
+                    version,
                 });
             }
             match self
@@ -592,6 +658,7 @@ impl Applier<'_> {
                 status: 200,
                 adopted: true,
                 returned: None,
+                version: None,
             });
         }
         let resource = change.body().unwrap_or(Json::Null);
@@ -601,6 +668,7 @@ impl Applier<'_> {
                     id: id(&created).unwrap_or_default().to_owned(),
                     status,
                     adopted: false,
+                    version: super::offers::version(&created).map(str::to_owned),
                     returned: Some(created),
                 });
             }
@@ -632,6 +700,7 @@ impl Applier<'_> {
                     status: 200,
                     adopted: true,
                     returned: None,
+                    version: None,
                 })
             }
             // A conflict the lookup cannot explain is the target's refusal, not an unknown.
@@ -743,10 +812,11 @@ impl Applier<'_> {
         }
         let active = change.action != Action::Deactivate;
         let previous = state.users.get(source_id);
-        let mut managed = ManagedUser::new(written.id, change.user_name.clone(), active);
+        let mut managed = ManagedUser::new(written.id.clone(), change.user_name.clone(), active);
         // An adopted user may differ from the desired state: no fingerprint, so the next run
         // compares it in full.
         managed.fingerprint = (!written.adopted).then(|| change.fingerprint.clone());
+        managed.written = left_by(change, &written, previous);
         if !active {
             managed.deactivated_at = previous.and_then(|p| p.deactivated_at).or(Some(self.now));
         }
@@ -756,6 +826,27 @@ impl Applier<'_> {
         }
         super::kept::record(state, change, written.returned.as_ref())
     }
+}
+
+/// What `change` leaves on the target once `written` (see [`super::written`]): an adopted
+/// user is read in full by the next run; a deactivation keeps what was there, with the
+/// version it answered.
+fn left_by(change: &Change, written: &Written, previous: Option<&ManagedUser>) -> Option<String> {
+    if written.adopted {
+        return None;
+    }
+    let left = match change.action {
+        Action::Create => Some(super::written::LastWritten::of_create(change)),
+        Action::Update | Action::Reactivate => change
+            .written
+            .as_deref()
+            .and_then(super::written::LastWritten::decode),
+        Action::Deactivate | Action::Delete => previous
+            .filter(|p| Some(p.id.as_str()) == change.id.as_deref())
+            .and_then(|p| p.written.as_deref())
+            .and_then(super::written::LastWritten::decode),
+    }?;
+    Some(left.versioned(written.version.as_deref()).encode())
 }
 
 /// A 409 on create with no user of that userName on the target.
@@ -789,6 +880,14 @@ fn replan(change: &Change, current: &Json) -> Change {
         attributes,
         ..change.clone()
     }
+}
+
+/// Everything the state holds about `source_id`'s target user: it is gone.
+fn forget_user(state: &mut State, source_id: &str) {
+    state.users.remove(source_id);
+    state.rejected.remove(source_id);
+    state.not_kept.remove(source_id);
+    state.unverified.remove(source_id);
 }
 
 /// A create that certainly did not happen (refused, or never sent) is no longer pending.
@@ -834,6 +933,7 @@ mod tests {
             takes_over: None,
             match_value: None,
             fingerprint: String::new(),
+            written: None,
         };
         let set = |path: &str, old: Json, new: Json| AttrChange {
             attr: std::sync::Arc::new(match path.split_once('.') {
@@ -888,6 +988,7 @@ mod tests {
             takes_over: None,
             match_value: None,
             fingerprint: String::new(),
+            written: None,
         };
         let current = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "t1",
             "userName": "a@x", "meta": {"version": "W/\"1\""}, "title": "kept"});

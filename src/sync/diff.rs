@@ -18,8 +18,10 @@ use super::case::CaseRules;
 use super::desired::{ABSENT_FINGERPRINT, Desired, DesiredUser, Skip, match_key};
 use super::event::Operation;
 use super::kept::{self, NotKept};
+use super::offers::version;
 use super::settings::ActionsConfig;
 use super::takeover::{TakenOver, Takeovers};
+use super::written::LastWritten;
 use crate::state::{ManagedUser, State, UserOperation};
 use scimsync_lang::mapping::plan::{Flow, REDACTED};
 use scimsync_lang::scim::patch::PatchOperation;
@@ -111,6 +113,11 @@ pub struct Change {
     /// Fingerprint of the desired state this change brings about.
     #[serde(skip)]
     pub fingerprint: String,
+    /// What an update or reactivation leaves on the target once it succeeds, every compared
+    /// value included (encoded [`super::written::LastWritten`]); a create's is built from its
+    /// attributes when it is recorded.
+    #[serde(skip)]
+    pub written: Option<String>,
 }
 
 impl Change {
@@ -257,6 +264,9 @@ pub struct Coverage {
     pub unchanged: HashSet<String>,
     /// The one source id this run is about: no other managed user is deactivated.
     pub only: Option<String>,
+    /// The desired users given are some of the source's only (users an update found gone,
+    /// planned again: see [`super::gone`]): no managed user is deactivated.
+    pub some_users: bool,
 }
 
 /// [`diff`] against part of the target, as an incremental run or `sync --user` fetches it
@@ -298,7 +308,9 @@ pub fn diff_partial(
         }
         differ.desired_user(user);
     }
-    differ.departed_users(desired, coverage.only.as_deref());
+    if !coverage.some_users {
+        differ.departed_users(desired, coverage.only.as_deref());
+    }
     differ.changes
 }
 
@@ -469,15 +481,24 @@ impl<'a> Differ<'a> {
         if !is_active(target) {
             if self.policy.actions.reactivate {
                 attributes.push(active_change(false, true));
-                self.push(found.change(Action::Reactivate, attributes));
+                let change = if self.policy.actions.update {
+                    found.write(Action::Reactivate, attributes)
+                } else {
+                    found.change(Action::Reactivate, attributes)
+                };
+                self.push(change);
             } else {
                 self.switched_off(user, Action::Reactivate);
             }
         } else if !attributes.is_empty() {
-            self.push(found.change(Action::Update, attributes));
+            self.push(found.write(Action::Update, attributes));
         } else {
             self.changes.unchanged += 1;
-            let entry = remember(user, found.target_id, true, known, self.policy.now);
+            let mut entry = remember(user, found.target_id, true, known, self.policy.now);
+            if self.policy.actions.update {
+                // Every value compared equal: the target holds what is desired.
+                entry.1.written = Some(LastWritten::of(user).versioned(version(target)).encode());
+            }
             self.changes.remember.push(entry);
             if let Some(from) = found.taken_from {
                 self.changes.forget.push(from.to_owned());
@@ -527,6 +548,7 @@ impl<'a> Differ<'a> {
             takes_over: None,
             match_value: None,
             fingerprint: ABSENT_FINGERPRINT.into(),
+            written: None,
         };
         let active = is_active(target);
         if self.deletes_now(managed, active) {
@@ -620,6 +642,15 @@ impl Found<'_> {
             takes_over: self.taken_from.map(str::to_owned),
             match_value: None,
             fingerprint: self.user.fingerprint.to_string(),
+            written: None,
+        }
+    }
+
+    /// An update or reactivation, which (values compared) leaves every value as desired.
+    fn write(&self, action: Action, attributes: Vec<AttrChange>) -> Change {
+        Change {
+            written: Some(LastWritten::of(self.user).encode()),
+            ..self.change(action, attributes)
         }
     }
 }
@@ -652,6 +683,7 @@ fn create(user: &DesiredUser, match_path: &AttrPath) -> Change {
             other => other.to_json().to_string(),
         }),
         fingerprint: user.fingerprint.to_string(),
+        written: None,
     }
 }
 
@@ -714,8 +746,9 @@ fn active_change(old: bool, new: bool) -> AttrChange {
     }
 }
 
-/// The state entry of a user found as desired: fingerprint refreshed, and the deactivation
-/// time kept (or started) for inactive users.
+/// The state entry of a user found as desired: fingerprint refreshed, what was last written
+/// kept (the caller refreshes it when it compared the values), and the deactivation time
+/// kept (or started) for inactive users.
 fn remember(
     user: &DesiredUser,
     target_id: &str,
@@ -725,6 +758,9 @@ fn remember(
 ) -> (String, ManagedUser) {
     let mut managed = ManagedUser::new(target_id, user.user_name.clone(), active);
     managed.fingerprint = Some(user.fingerprint.to_string());
+    managed.written = known
+        .filter(|k| k.id == target_id)
+        .and_then(|k| k.written.clone());
     if !active {
         managed.deactivated_at = known.and_then(|k| k.deactivated_at).or(Some(now));
     }

@@ -4,7 +4,9 @@
 //! | desired user                                        | requests                        |
 //! |-----------------------------------------------------|---------------------------------|
 //! | fingerprint and `active` equal the state's          | none (counted unchanged)        |
-//! | in the state, but changed (or a refusal is held)    | `GET /Users/{id}`; 404 → lookup |
+//! | in the state, changed, what was last written known  | none: diffed against that       |
+//! | in the state, changed, nothing written known (or a  | `GET /Users/{id}`; 404 → lookup |
+//! | refusal is held)                                    |                                 |
 //! | new and active (or a pending create)                | `filter=<match> eq "…"`         |
 //! | new and inactive                                    | none (full runs adopt them)     |
 //! | managed, left the source or out of scope            | none: built from the state      |
@@ -27,6 +29,7 @@ use serde_json::{Value as Json, json};
 use super::confirm;
 use super::desired::{Desired, DesiredUser, match_key};
 use super::kind::FullReason;
+use super::written::LastWritten;
 use crate::state::State;
 use crate::state::reconcile::Filtering;
 use scimsync_lang::scim::path::{AttrPath, get_ci};
@@ -49,6 +52,8 @@ pub struct Partial {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
     pub unchanged: usize,
+    /// Changed users diffed against what scimsync last wrote to them: no read.
+    pub trusted: usize,
     pub fetched_by_id: usize,
     /// `GET /Users/{id}` answered 404: looked up by match value.
     pub gone: usize,
@@ -92,12 +97,27 @@ pub async fn gather(
         .filter_map(id)
         .map(str::to_owned)
         .collect();
-    let by_id: Vec<(&DesiredUser, String)> = split
-        .changed
-        .into_iter()
-        .filter_map(|user| Some((user, state.users.get(&user.source_id)?.id.clone())))
-        .filter(|(_, target_id)| !fetched.contains(target_id))
-        .collect();
+    let checks_versions = !split.changed.is_empty() && checks_versions(client).await;
+    let mut by_id: Vec<(&DesiredUser, String)> = Vec::new();
+    for user in split.changed {
+        let Some(managed) = state.users.get(&user.source_id) else {
+            continue;
+        };
+        if fetched.contains(&managed.id) {
+            continue;
+        }
+        // A held refusal is settled by what the target holds now: read it.
+        let written = (!state.rejected.contains_key(&user.source_id))
+            .then(|| as_last_written(managed, user, checks_versions))
+            .flatten();
+        match written {
+            Some(resource) => {
+                partial.counts.trusted += 1;
+                partial.users.push(resource);
+            }
+            None => by_id.push((user, managed.id.clone())),
+        }
+    }
     partial.counts.fetched_by_id = by_id.len();
     for ((user, _), found) in bounded(by_id, concurrency, |(_, target_id)| async move {
         client.get(ResourceType::User, &target_id).await
@@ -191,9 +211,37 @@ fn is_unchanged(user: &DesiredUser, managed: &crate::state::ManagedUser, state: 
         && !state.rejected.contains_key(&user.source_id)
 }
 
+/// The target user as scimsync last left it (see [`super::written`]), when the state knows
+/// that: the diff then writes the changed values by id without reading the user first. On a
+/// target that checks versions, only when the version is known too: an update must carry
+/// one in `If-Match`, else it would overwrite a change made meanwhile unseen.
+fn as_last_written(
+    managed: &crate::state::ManagedUser,
+    user: &DesiredUser,
+    checks_versions: bool,
+) -> Option<Json> {
+    let written = LastWritten::decode(managed.written.as_deref()?)?;
+    if checks_versions && written.version.is_none() {
+        return None;
+    }
+    Some(written.resource(&managed.id, managed.active, user))
+}
+
+/// Whether the target checks `If-Match` (`etag.supported` in `/ServiceProviderConfig`, read
+/// once per run: the writes that follow need it anyway).
+async fn checks_versions(client: &ScimClient) -> bool {
+    client
+        .service_provider_config()
+        .await
+        .is_some_and(|config| scimsync_scim::discovery::features(config).etag)
+}
+
 /// The reason lookups cannot be trusted on this target, once `/ServiceProviderConfig` has
 /// been read (the first time a lookup is needed) or an answer proved them unreliable.
-async fn filtering_ruled_out(client: &ScimClient, state: &mut State) -> Option<FullReason> {
+pub(super) async fn filtering_ruled_out(
+    client: &ScimClient,
+    state: &mut State,
+) -> Option<FullReason> {
     if state.reconcile.filter.is_none() {
         state.reconcile.filter = Some(filtering_of(client).await);
     }

@@ -175,6 +175,7 @@ mod tests {
             takes_over: None,
             match_value: None,
             fingerprint: String::new(),
+            written: None,
         }
     }
 

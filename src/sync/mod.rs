@@ -17,6 +17,7 @@ pub mod diff;
 pub mod event;
 pub mod failure;
 mod fan_out;
+pub mod gone;
 pub mod groups;
 pub mod incremental;
 pub mod kept;
@@ -32,6 +33,7 @@ pub mod settings;
 pub mod skip;
 pub mod takeover;
 pub mod unique;
+pub mod written;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -329,6 +331,7 @@ async fn view_target(
     tracing::info!(
         target = name,
         unchanged = counts.unchanged,
+        trusted = counts.trusted,
         fetched_by_id = counts.fetched_by_id,
         gone = counts.gone,
         looked_up = counts.looked_up,
@@ -341,6 +344,7 @@ async fn view_target(
         coverage: diff::Coverage {
             unchanged: partial.unchanged,
             only: None,
+            some_users: false,
         },
         kind: planned.clone(),
     })
@@ -418,7 +422,7 @@ async fn plan_changes(
     state: &State,
     listed: &Listed,
     source: SourceDesired,
-) -> Result<RunReport, SyncError> {
+) -> Result<(RunReport, desired::Desired), SyncError> {
     let (target, plan) = (&job.target, &job.plan);
     let SourceDesired {
         desired,
@@ -496,7 +500,7 @@ async fn plan_changes(
         Some(v) => return Err(SyncError::Safety(v)),
         None => {}
     }
-    Ok(report)
+    Ok((report, desired))
 }
 
 /// Makes the planned writes: users first, then groups.

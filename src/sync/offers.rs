@@ -78,6 +78,17 @@ pub fn version(resource: &Json) -> Option<&str> {
         .and_then(Json::as_str)
 }
 
+/// The version of the user an update answered with: the body's `meta.version`, else the
+/// `ETag` header (a 204 carries only that).
+pub fn version_of_answer(answer: &scimsync_scim::client::Answer) -> Option<String> {
+    answer
+        .body
+        .as_ref()
+        .and_then(version)
+        .map(str::to_owned)
+        .or_else(|| answer.etag.clone())
+}
+
 /// Each user's version, by id.
 fn versions(users: &[Json]) -> HashMap<String, String> {
     users

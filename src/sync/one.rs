@@ -89,13 +89,14 @@ pub async fn sync_user(
         coverage: Coverage {
             unchanged: others(&source.desired, &source_id),
             only: Some(source_id.clone()),
+            some_users: false,
         },
         kind: RunKind::OneUser {
             source_id: source_id.clone(),
         },
     };
     let others = listed.coverage.unchanged.len();
-    let mut report = plan_changes(&client, job, options, &state, &listed, source).await?;
+    let (mut report, _) = plan_changes(&client, job, options, &state, &listed, source).await?;
     keep_one(&mut report, &source_id, others);
     if let Some(store) = &store {
         // One user: no bulk request; ETags when the target offers them, with the version

@@ -319,7 +319,8 @@ async fn finish_target(
     } = target;
     let name = job.target.name.as_str();
     note_mapped(options, name, &source.desired);
-    let mut report = plan_changes(&client, &job, options, &state, &listed, source).await?;
+    let (mut report, desired) =
+        plan_changes(&client, &job, options, &state, &listed, source).await?;
     // A dry run has no store (it took no lock): it writes nothing.
     let Some(store) = store else {
         record_planned(options, name, &report);
@@ -347,7 +348,15 @@ async fn finish_target(
         store: &store,
         offers,
     };
-    let applied: Applied = apply(&run, &report, &mut state).await?;
+    let mut applied: Applied = apply(&run, &report, &mut state).await?;
+    if !applied.gone.is_empty() {
+        let gone = std::mem::take(&mut applied.gone);
+        let actions = &job.target.sync.actions;
+        if let Some(again) = super::gone::recreate(&run, actions, &desired, &gone, &mut state).await
+        {
+            applied.absorb(again);
+        }
+    }
     report.cancelled = options.cancel.is_cancelled() && applied.not_started > 0;
     report.held_off = client.held_off();
     note_full_run(&mut state, &report, options);

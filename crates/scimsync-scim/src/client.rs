@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use reqwest::header::{
-    ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, IF_MATCH, RETRY_AFTER, USER_AGENT,
+    ACCEPT, CONTENT_TYPE, ETAG, HeaderMap, HeaderValue, IF_MATCH, RETRY_AFTER, USER_AGENT,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::Value as Json;
@@ -171,6 +171,9 @@ pub struct Answer {
     pub status: u16,
     /// The body; `None` for `204 No Content` or an empty body.
     pub body: Option<Json>,
+    /// The `ETag` header (RFC 7644 §3.14): the resource's version after the write, also when
+    /// the body is empty.
+    pub etag: Option<String>,
 }
 
 /// What a request may be retried after.
@@ -473,6 +476,7 @@ impl ScimClient {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let etag = etag_of(response.headers());
         let bytes = self
             .read_body(response, method, shown)
             .await
@@ -511,12 +515,14 @@ impl ScimClient {
             return Ok(Answer {
                 status: status.as_u16(),
                 body: None,
+                etag,
             });
         }
         serde_json::from_slice(&bytes)
             .map(|json| Answer {
                 status: status.as_u16(),
                 body: Some(json),
+                etag,
             })
             .map_err(|e| ClientError::Protocol {
                 method: method.clone(),
@@ -811,6 +817,18 @@ impl ScimClient {
 
 /// The innermost cause of an error: "Connection refused" rather than "error sending request";
 /// redacted, as the text of a lower layer may quote what the server sent.
+/// The `ETag` header of an answer, when it is a plausible version: short, redacted as every
+/// text a server sends is (it might echo a credential), and kept as the target wrote it
+/// (weak or strong) to be sent back in `If-Match`.
+fn etag_of(headers: &HeaderMap) -> Option<String> {
+    const LONGEST: usize = 256;
+    let value = headers.get(ETAG)?.to_str().ok()?.trim();
+    if value.is_empty() || value.len() > LONGEST {
+        return None;
+    }
+    Some(redact::redact(value).into_owned())
+}
+
 pub(crate) fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     let mut cause: &dyn std::error::Error = error;
     while let Some(inner) = cause.source() {

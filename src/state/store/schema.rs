@@ -88,6 +88,9 @@ const MIGRATIONS: &[&str] = &[
     // 2: what the target's full reconciliations left (issue 15's incremental runs): when the
     // last one completed and the filtering verdict, as JSON (`state::reconcile::Reconcile`).
     "ALTER TABLE targets ADD COLUMN reconcile TEXT;",
+    // 3: what the last write left on each user (`sync::written::LastWritten`, JSON), so an
+    // incremental run PATCHes a changed user without reading it first.
+    "ALTER TABLE users ADD COLUMN written TEXT;",
 ];
 
 /// The schema version this scimsync writes.

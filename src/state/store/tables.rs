@@ -68,8 +68,8 @@ pub fn put_entry(
     }
     if let Some(user) = entry.user {
         tx.prepare_cached(
-            "INSERT INTO users (target, source, id, user_name, active, fingerprint, deactivated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO users (target, source, id, user_name, active, fingerprint, deactivated_at, written)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?
         .execute(params![
             target,
@@ -79,6 +79,7 @@ pub fn put_entry(
             user.active,
             user.fingerprint,
             user.deactivated_at.as_ref().map(stamp),
+            user.written,
         ])?;
     }
     if let Some(rejection) = entry.rejected {
@@ -331,7 +332,7 @@ pub fn load(conn: &Connection, target: &str, url: &str) -> rusqlite::Result<Stat
     state.reconcile = load_reconcile(conn, target)?;
     each(
         conn,
-        "SELECT source, id, user_name, active, fingerprint, deactivated_at FROM users WHERE target = ?1",
+        "SELECT source, id, user_name, active, fingerprint, deactivated_at, written FROM users WHERE target = ?1",
         target,
         |r| {
             let mut user =
@@ -341,6 +342,7 @@ pub fn load(conn: &Connection, target: &str, url: &str) -> rusqlite::Result<Stat
                 .get::<_, Option<String>>(5)?
                 .map(|t| time(&t, 5))
                 .transpose()?;
+            user.written = r.get(6)?;
             state.users.insert(r.get(0)?, user);
             Ok(())
         },

@@ -277,11 +277,18 @@ impl Applier<'_> {
             };
             // The resource written, when the target sent it (not an empty or error body).
             let returned = result.response.filter(|r| r.get("id").is_some());
+            let version = result.version.clone().or_else(|| {
+                returned
+                    .as_ref()
+                    .and_then(super::super::offers::version)
+                    .map(str::to_owned)
+            });
             return Outcome::Done(Ok(Written {
                 id,
                 status: result.status,
                 adopted: false,
                 returned,
+                version,
             }));
         }
         if op.method == reqwest::Method::DELETE && result.status == 404 {
@@ -291,6 +298,7 @@ impl Applier<'_> {
                 status: 404,
                 adopted: false,
                 returned: None,
+                version: None,
             }));
         }
         let error = self.client.operation_error(op, &result);

@@ -169,6 +169,8 @@ fn main() {
             let (report, t, requests, writes) = run(&config, &server, false).await;
             assert!(matches!(report.kind.kind, RunKind::Incremental { .. }));
             assert_eq!(report.applied.as_ref().unwrap().updated, o.changed);
+            // The writes, and the one read of /ServiceProviderConfig they need: no read by id.
+            assert!(requests <= o.changed + 1, "{requests} requests for {} changed users", o.changed);
             println!("round {round}: {} changed, incremental: {:.3}s, {requests} requests, {writes} writes", o.changed, t.as_secs_f64());
             changed_incremental.push(t.as_secs_f64());
             incremental_counts = (requests, writes);

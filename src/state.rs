@@ -162,6 +162,11 @@ pub struct ManagedGroup {
     pub id: String,
     #[serde(rename = "displayName")]
     pub display_name: String,
+    /// The target ids of the managed users the group holds as scimsync last left it (members
+    /// added by hand are not counted): an incremental run diffs against these instead of
+    /// listing `/Groups`. `None`: not known (a write to the group failed or is under way).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members: Option<std::collections::BTreeSet<String>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -1030,3 +1030,148 @@ async fn sync_user_json_has_the_plan_the_requests_and_the_resource() {
     );
     assert_eq!(document[0]["resource"], resource_of(&server, "u2@x"));
 }
+
+// --- groups: what scimsync last left, not a listing ---
+
+fn member(i: usize, groups: &[&str]) -> Json {
+    let mut user = person(i);
+    user["groups"] = json!(groups);
+    user
+}
+
+fn members_of(server: &FaultServer, group: &str) -> Vec<String> {
+    let groups = server.groups();
+    let group = groups.iter().find(|g| g["id"] == group).unwrap();
+    let mut members: Vec<String> = group["members"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .map(|m| m["value"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    members.sort();
+    members
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushed_groups_are_not_listed_by_incremental_runs_and_member_changes_cost_their_patch() {
+    let server = FaultServer::start().await;
+    let setup = Setup::new(
+        &server.url,
+        &json!([
+            member(1, &["eng"]),
+            member(2, &["eng", "ops"]),
+            member(3, &[])
+        ]),
+    );
+    std::fs::write(
+        setup.dir.path().join("m.map"),
+        format!("{MAP}group \"eng\" as \"Engineering\"\ngroup \"ops\" as \"Operations\"\n"),
+    )
+    .unwrap();
+    setup.run().await;
+    let group_id = |name: &str| {
+        server
+            .groups()
+            .iter()
+            .find(|g| g["displayName"] == name)
+            .and_then(|g| g["id"].as_str().map(str::to_owned))
+            .unwrap()
+    };
+    let (eng, ops) = (group_id("Engineering"), group_id("Operations"));
+    let (u1, u2, u3) = (
+        target_id(&server, "u1@x"),
+        target_id(&server, "u2@x"),
+        target_id(&server, "u3@x"),
+    );
+    // What the state keeps of each group: its managed members.
+    let state = setup.state();
+    let mut eng_members = vec![u1.clone(), u2.clone()];
+    eng_members.sort();
+    assert_eq!(state["groups"]["eng"]["members"], json!(eng_members));
+    assert_eq!(state["groups"]["ops"]["members"], json!([&u2]));
+
+    // Nothing changed: no request at all, groups included.
+    server.clear_log();
+    let report = setup.run().await;
+    assert!(is_incremental(&report));
+    assert_eq!(server.log(), []);
+
+    // u3 joins eng, u1 leaves it: one PATCH each way, no listing of /Groups.
+    setup.users(&json!([
+        member(1, &[]),
+        member(2, &["eng", "ops"]),
+        member(3, &["eng"])
+    ]));
+    server.clear_log();
+    let report = setup.run().await;
+    assert!(is_incremental(&report));
+    let applied = report.applied.unwrap();
+    assert_eq!((applied.members_added, applied.members_removed), (1, 1));
+    assert_eq!(
+        server.trace(),
+        [
+            format!("PATCH /v2/Groups/{eng} 204"),
+            format!("PATCH /v2/Groups/{eng} 204"),
+        ]
+    );
+    let mut want = vec![u2.clone(), u3.clone()];
+    want.sort();
+    assert_eq!(members_of(&server, &eng), want);
+    assert_eq!(members_of(&server, &ops), [u2.clone()]);
+    // And the state follows: the next run sends nothing.
+    server.clear_log();
+    setup.run().await;
+    assert_eq!(server.log(), []);
+
+    // A full run finds the groups as the state says: it lists them and writes nothing.
+    server.clear_log();
+    let report = setup.run_full().await;
+    assert_eq!(report.applied.unwrap().members_added, 0);
+    assert!(
+        server.trace().iter().all(|t| t.starts_with("GET ")),
+        "{:?}",
+        server.trace()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_whose_write_failed_is_listed_by_the_next_run() {
+    let server = FaultServer::start().await;
+    let setup = Setup::new(&server.url, &json!([member(1, &["eng"]), member(2, &[])]));
+    std::fs::write(
+        setup.dir.path().join("m.map"),
+        format!("{MAP}group \"eng\" as \"Engineering\"\n"),
+    )
+    .unwrap();
+    setup.run().await;
+    let eng = server.groups()[0]["id"].as_str().unwrap().to_owned();
+    setup.users(&json!([member(1, &["eng"]), member(2, &["eng"])]));
+    server.fault(
+        "PATCH",
+        "/Groups/",
+        None,
+        crate::support::fault::Fault::Status(400, None),
+        1,
+    );
+    let report = setup.run().await;
+    assert_eq!(report.applied.unwrap().failures.len(), 1);
+    assert_eq!(
+        setup.state()["groups"]["eng"].get("members"),
+        None,
+        "not known"
+    );
+    server.clear_faults();
+    server.clear_log();
+    let report = setup.run().await;
+    assert!(is_incremental(&report));
+    assert_eq!(report.applied.unwrap().members_added, 1);
+    assert_eq!(
+        server.trace(),
+        [
+            "GET /v2/Groups 200".to_owned(),
+            format!("PATCH /v2/Groups/{eng} 204"),
+        ]
+    );
+}

@@ -92,6 +92,9 @@ pub struct GroupChanges {
     pub remember: Vec<(String, crate::state::ManagedGroup)>,
     /// Groups dropped from the state.
     pub forget: Vec<String>,
+    /// Groups this run writes to, with the source ids of the members each holds once every
+    /// write succeeded (see [`settle_members`]).
+    pub settle: Vec<(String, Vec<String>)>,
 }
 
 impl GroupChanges {
@@ -309,6 +312,9 @@ impl<'a> GroupDiffer<'a> {
         }
         create.resource = Some(resource);
         self.out.changes.push(create);
+        self.out
+            .settle
+            .push((group.key.clone(), source_ids(wanted)));
         if self.actions.group_members {
             for members in wanted.chunks(self.chunk) {
                 let mut add = group_change(group, Operation::GroupAddMembers, None, false);
@@ -331,16 +337,32 @@ impl<'a> GroupDiffer<'a> {
         let renamed = self.rename(group, target, target_id, adopted);
         let members_changed =
             self.actions.group_members && self.change_members(group, target, wanted, adopted);
-        if !renamed && !members_changed {
+        let members = if renamed || members_changed {
+            // Known once the writes are settled (see `settle_members`).
+            self.out
+                .settle
+                .push((group.key.clone(), source_ids(wanted)));
+            None
+        } else {
             self.out.unchanged += 1;
-        }
+            Some(self.managed_members(target))
+        };
         self.out.remember.push((
             group.key.clone(),
             crate::state::ManagedGroup {
                 id: target_id.to_owned(),
                 display_name: group.display_name.clone(),
+                members,
             },
         ));
+    }
+
+    /// The members of `target` that are users scimsync manages.
+    fn managed_members(&self, target: &Json) -> BTreeSet<String> {
+        members(target)
+            .filter(|id| self.managed_ids.contains(id))
+            .map(str::to_owned)
+            .collect()
     }
 
     /// Replaces `displayName` and `externalId` where the target's differ; true when a change
@@ -465,6 +487,77 @@ impl<'a> GroupDiffer<'a> {
             }
         }
     }
+}
+
+/// The source ids of `members`.
+fn source_ids(members: &[MemberRef]) -> Vec<String> {
+    members.iter().filter_map(|m| m.source_id.clone()).collect()
+}
+
+/// After a run's group writes: each group written to holds, when every write to it succeeded,
+/// exactly its wanted members (the target ids they have now); else what it holds is not
+/// known and the next run lists `/Groups`. Returns the keys whose entry changed.
+pub fn settle_members(
+    changes: &GroupChanges,
+    failed: &HashSet<&str>,
+    stopped: bool,
+    state: &mut State,
+) -> Vec<String> {
+    let mut settled = Vec::new();
+    for (key, wanted) in &changes.settle {
+        let Some(group) = state.groups.get(key) else {
+            continue;
+        };
+        let members = (!stopped && !failed.contains(group.display_name.as_str())).then(|| {
+            wanted
+                .iter()
+                .filter_map(|source| state.users.get(source))
+                .filter(|user| user.active)
+                .map(|user| user.id.clone())
+                .collect::<BTreeSet<String>>()
+        });
+        if let Some(group) = state.groups.get_mut(key) {
+            group.members = members;
+            settled.push(key.clone());
+        }
+    }
+    settled
+}
+
+/// The pushed groups as scimsync last left them, for an incremental run's group diff in place
+/// of listing `/Groups`: `None` when any of them is not known, or a desired group is new (it
+/// may be on the target already, under its name: a listing finds it).
+pub fn as_last_left(desired: &[DesiredGroup], state: &State) -> Option<Vec<Json>> {
+    if desired.iter().any(|g| !state.groups.contains_key(&g.key)) {
+        return None;
+    }
+    let external_ids: HashMap<&str, &str> = desired
+        .iter()
+        .filter_map(|g| Some((g.key.as_str(), g.external_id.as_deref()?)))
+        .collect();
+    state
+        .groups
+        .iter()
+        .map(|(key, group)| {
+            let members: Vec<Json> = group
+                .members
+                .as_ref()?
+                .iter()
+                .map(|id| serde_json::json!({ "value": id }))
+                .collect();
+            let mut resource = serde_json::json!({
+                "schemas": [CORE_GROUP],
+                "id": group.id,
+                "displayName": group.display_name,
+                "members": members,
+            });
+            // Written with the group whenever it was created or renamed.
+            if let Some(external_id) = external_ids.get(key.as_str()) {
+                resource["externalId"] = Json::String((*external_id).to_owned());
+            }
+            Some(resource)
+        })
+        .collect()
 }
 
 /// Source id -> target id (`None`: created in this run) and userName.

@@ -456,7 +456,7 @@ async fn plan_changes(
     let group_changes = if plan.groups.is_empty() && state.groups.is_empty() {
         GroupChanges::default()
     } else {
-        let target_groups = client.list(ResourceType::Group).await?;
+        let target_groups = target_groups(client, state, &listed.kind, &desired_groups).await?;
         let all = groups::diff_groups(
             &desired_groups,
             &target_groups,
@@ -503,6 +503,22 @@ async fn plan_changes(
     Ok((report, desired))
 }
 
+/// The target's groups for the group diff: in an incremental run, as scimsync last left them
+/// when it knows that of every one (no request); else the listing.
+async fn target_groups(
+    client: &ScimClient,
+    state: &State,
+    kind: &kind::RunKind,
+    desired: &[groups::DesiredGroup],
+) -> Result<Vec<serde_json::Value>, SyncError> {
+    if matches!(kind, kind::RunKind::Incremental { .. })
+        && let Some(known) = groups::as_last_left(desired, state)
+    {
+        return Ok(known);
+    }
+    Ok(client.list(ResourceType::Group).await?)
+}
+
 /// Makes the planned writes: users first, then groups.
 async fn apply(
     applier: &Applier<'_>,
@@ -527,8 +543,28 @@ async fn apply(
     applier
         .apply_groups(&report.groups, state, &mut applied)
         .await;
+    settle_group_members(applier, &report.groups, &applied, state);
     state.note_active(Utc::now());
     Ok(applied)
+}
+
+/// Records the members each group written to holds now (see [`groups::settle_members`]).
+fn settle_group_members(
+    applier: &Applier<'_>,
+    changes: &groups::GroupChanges,
+    applied: &Applied,
+    state: &mut State,
+) {
+    let failed: std::collections::HashSet<&str> = applied
+        .failures
+        .iter()
+        .filter(|f| f.operation.resource_type() == ResourceType::Group)
+        .map(|f| f.name.as_str())
+        .collect();
+    let stopped = applier.stopped() || applied.not_started > 0;
+    for key in groups::settle_members(changes, &failed, stopped, state) {
+        let _kept_by_the_store = applier.store.record_group(state, &key);
+    }
 }
 
 /// The target's `caseExact` declarations, when it publishes `/Schemas`; `None` (RFC 7643's

@@ -91,6 +91,9 @@ const MIGRATIONS: &[&str] = &[
     // 3: what the last write left on each user (`sync::written::LastWritten`, JSON), so an
     // incremental run PATCHes a changed user without reading it first.
     "ALTER TABLE users ADD COLUMN written TEXT;",
+    // 4: the managed members each pushed group holds as scimsync last left it (a JSON array
+    // of target ids), so an incremental run does not list /Groups.
+    "ALTER TABLE groups ADD COLUMN members TEXT;",
 ];
 
 /// The schema version this scimsync writes.

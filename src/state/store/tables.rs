@@ -135,10 +135,14 @@ pub fn put_group(
     tx.prepare_cached("DELETE FROM groups WHERE target = ?1 AND key = ?2")?
         .execute([target, key])?;
     if let Some(group) = group {
+        let members = group
+            .members
+            .as_ref()
+            .map(|m| serde_json::to_string(m).unwrap_or_default());
         tx.prepare_cached(
-            "INSERT INTO groups (target, key, id, display_name) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO groups (target, key, id, display_name, members) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?
-        .execute([target, key, &group.id, &group.display_name])?;
+        .execute(params![target, key, &group.id, &group.display_name, members])?;
     }
     Ok(())
 }
@@ -397,12 +401,17 @@ pub fn load(conn: &Connection, target: &str, url: &str) -> rusqlite::Result<Stat
     }
     each(
         conn,
-        "SELECT key, id, display_name FROM groups WHERE target = ?1",
+        "SELECT key, id, display_name, members FROM groups WHERE target = ?1",
         target,
         |r| {
+            // Unreadable members are unknown: the next run lists the groups.
+            let members = r
+                .get::<_, Option<String>>(3)?
+                .and_then(|m| serde_json::from_str(&m).ok());
             let group = ManagedGroup {
                 id: r.get(1)?,
                 display_name: r.get(2)?,
+                members,
             };
             state.groups.insert(r.get(0)?, group);
             Ok(())

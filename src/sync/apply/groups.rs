@@ -68,6 +68,8 @@ impl Applier<'_> {
                             ManagedGroup {
                                 id: id.clone(),
                                 display_name: change.display_name.clone(),
+                                // Known again once the group's writes are settled.
+                                members: None,
                             },
                         );
                     }

@@ -684,6 +684,7 @@ mod tests {
             ManagedGroup {
                 id: "g1".into(),
                 display_name: "Eng".into(),
+                members: None,
             },
         );
         state.groups.insert(
@@ -691,6 +692,7 @@ mod tests {
             ManagedGroup {
                 id: "g2".into(),
                 display_name: "Old".into(),
+                members: None,
             },
         );
         let target_users = vec![

@@ -71,6 +71,7 @@ fn the_rest_is_written_as_differences_and_targets_are_kept_apart() {
         crate::state::ManagedGroup {
             id: "g1".into(),
             display_name: "Eng".into(),
+            members: Some(["1".to_owned(), "7".to_owned()].into()),
         },
     );
     a.note_active(at(3));
@@ -78,6 +79,7 @@ fn the_rest_is_written_as_differences_and_targets_are_kept_apart() {
         .insert("s1".into(), ManagedUser::new("9", "y@x", false));
     first.record_rest(&a).unwrap();
     second.record_rest(&b).unwrap();
+    assert_eq!(read(&location(dir.path(), "a")).unwrap(), a, "members kept");
     a.users.remove("s1");
     a.groups.clear();
     first.record_rest(&a).unwrap();

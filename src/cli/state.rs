@@ -15,8 +15,7 @@ use std::process::ExitCode;
 use super::error::CliError;
 use crate::config::{Config, Form};
 use crate::state::State;
-use crate::state::lock::StateLock;
-use crate::state::store::{self, Location, SqliteStore, Store as _};
+use crate::state::store::backend_for;
 
 #[derive(Debug, clap::Args)]
 pub struct StateArgs {
@@ -115,7 +114,8 @@ fn show_all(config: &Config, output: super::sync::Output) -> Result<ExitCode, Cl
         super::sync::Output::Json => {
             let mut states = serde_json::Map::new();
             for target in &config.targets {
-                let state = store::read(&Location::of(target))?;
+                let (backend, location) = backend_for(target);
+                let state = backend.load(&location)?;
                 states.insert(
                     target.name.clone(),
                     serde_json::to_value(&state).unwrap_or_default(),
@@ -130,7 +130,8 @@ fn show_all(config: &Config, output: super::sync::Output) -> Result<ExitCode, Cl
         }
         super::sync::Output::Text => {
             for target in &config.targets {
-                let state = store::read(&Location::of(target))?;
+                let (backend, location) = backend_for(target);
+                let state = backend.load(&location)?;
                 if many {
                     out.push_str(&format!(
                         "── target {} ({}) ──\n",
@@ -154,13 +155,12 @@ fn forget_all(config: &Config, keys: &[String]) -> Result<ExitCode, CliError> {
     for target in &config.targets {
         // Among several targets, one never synced has nothing to forget: no lock or state
         // is made for it.
-        let location = Location::of(target);
-        if many && !location.exists()? {
+        let (backend, location) = backend_for(target);
+        if many && !backend.exists(&location)? {
             continue;
         }
-        // A run in progress would record over what is forgotten here.
-        let lock = StateLock::acquire(&target.state)?;
-        let (store, mut state) = SqliteStore::open(lock, &location)?;
+        // Under the run lock: a run in progress would record over what is forgotten here.
+        let (store, mut state) = backend.open_for_run(&location)?;
         let mut changed = false;
         for (key, found) in keys.iter().zip(&mut found) {
             for source in state.forget(key) {
@@ -196,7 +196,8 @@ fn forget_all(config: &Config, keys: &[String]) -> Result<ExitCode, CliError> {
 fn export(config: &Config) -> Result<ExitCode, CliError> {
     let mut states = Vec::new();
     for target in &config.targets {
-        states.push((target.name.clone(), store::read(&Location::of(target))?));
+        let (backend, location) = backend_for(target);
+        states.push((target.name.clone(), backend.load(&location)?));
     }
     let document = match states.as_slice() {
         [(_, only)] => serde_json::to_value(only).unwrap_or_default(),

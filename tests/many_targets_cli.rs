@@ -1008,8 +1008,8 @@ async fn a_refusing_safety_guard_stops_its_own_target_only() {
         "── target base44: refused by the safety guard ──\n\
          error: refusing to sync: this run would deactivate or delete 1 of 2 managed users (50%), \
          above the threshold (0 users or 20%); nothing was written. If this is intended, run once \
-         with --allow-mass-deactivation, or raise max_deactivations / max_deactivation_percent in \
-         [sync.safety]\n\
+         with --allow-mass-deactivation, or raise max_deactivations in [target.sync.safety] of \
+         target \"base44\" / max_deactivation_percent in [sync.safety]\n\
          \n\
          ── target crm: ok ──\n\
          - deactivate bob@example.com\n\

@@ -432,7 +432,7 @@ pub enum Invalid {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sync::settings::UpdateMode;
+    use crate::sync::settings::{LimitsFrom, SafetyTable, UpdateMode};
     use scimsync_lang::scim::patch::OpCase;
     use scimsync_secure::secret::SecretSource;
 
@@ -669,6 +669,14 @@ cron = "0 0 * * * *"
         // The target's own table merges over [sync]: its key wins, the others are inherited.
         assert_eq!(base44.sync.safety.max_deactivations, 20);
         assert_eq!(base44.sync.safety.always_allowed, 2);
+        // ... and the guard knows which table each limit came from.
+        assert_eq!(
+            base44.sync.safety.from,
+            LimitsFrom {
+                max_deactivations: SafetyTable::Target("base44".into()),
+                max_deactivation_percent: SafetyTable::Sync,
+            }
+        );
         let shared = base44.schedule.as_ref().unwrap();
         assert_eq!(shared.cron.as_slice(), ["0 */15 * * * *"]);
         let ap = config.target("activepieces").unwrap();
@@ -683,6 +691,44 @@ cron = "0 0 * * * *"
             ap.scim.token_source().unwrap(),
             SecretSource::Env("AP_TOKEN".into())
         );
+    }
+
+    #[test]
+    fn the_safety_limits_remember_the_table_they_came_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = MANY.replace(
+            "update_mode = \"put\"\n",
+            "update_mode = \"put\"\n[defaults.sync.safety]\nmax_deactivation_percent = 30.0\n",
+        );
+        let config = Config::load(&write(dir.path(), &text)).unwrap();
+        let from = |name: &str| config.target(name).unwrap().sync.safety.from.clone();
+        assert_eq!(
+            from("base44"),
+            LimitsFrom {
+                max_deactivations: SafetyTable::Target("base44".into()),
+                max_deactivation_percent: SafetyTable::Defaults,
+            }
+        );
+        assert_eq!(
+            from("activepieces"),
+            LimitsFrom {
+                max_deactivations: SafetyTable::Sync,
+                max_deactivation_percent: SafetyTable::Defaults,
+            }
+        );
+        assert_eq!(
+            config
+                .target("activepieces")
+                .unwrap()
+                .sync
+                .safety
+                .max_deactivation_percent,
+            30.0
+        );
+        // The single form has one table.
+        let text = format!("{GOOD}[sync.safety]\nmax_deactivations = 3\n");
+        let single = Config::load(&write(dir.path(), &text)).unwrap();
+        assert_eq!(single.targets[0].sync.safety.from, LimitsFrom::default());
     }
 
     #[test]

@@ -571,8 +571,12 @@ async fn state_show_and_forget() {
             format!("user  s2  {}  u2@x  active", id_of("u2@x")),
         ]
     );
+    // The summary, then the full run this sync made (and its filtering, not checked yet).
     assert!(
-        stdout.ends_with("2 user(s), 0 group(s) managed; 1 held.\n"),
+        stdout.ends_with(&format!(
+            "2 user(s), 0 group(s) managed; 1 held.\n{}",
+            crate::support::shown_full_runs(&state_json(&setup))
+        )),
         "{stdout}"
     );
     let (code, stdout, stderr) = run(&["state", "forget", "U2@X", "nobody"]).await;
@@ -708,7 +712,10 @@ async fn slow_creates_on_a_target_without_uniqueness_are_never_sent_twice() {
         "{shown}"
     );
     assert!(
-        shown.ends_with("0 user(s), 0 group(s) managed; 0 held; 5 pending.\n"),
+        shown.ends_with(&format!(
+            "0 user(s), 0 group(s) managed; 0 held; 5 pending.\n{}",
+            crate::support::shown_full_runs(&state_json(&setup))
+        )),
         "{shown}"
     );
     // Once every POST received has landed, the server holds exactly what was sent.

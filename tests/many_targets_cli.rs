@@ -482,6 +482,13 @@ async fn state_show_and_forget_across_targets_and_with_target() {
             .collect()
     };
     let (b, a, c) = (ids(&servers[0]), ids(&servers[1]), ids(&servers[2]));
+    // Each target's last full run and filtering, after its summary line.
+    let full_runs = |name: &str| {
+        crate::support::shown_full_runs(
+            &crate::support::state_json(&project.path("state"), Some(name)).unwrap(),
+        )
+    };
+    let (b_full, a_full, c_full) = (full_runs("base44"), full_runs("appspace"), full_runs("crm"));
 
     let run = project
         .scimsync(&["state", "show", "--config", "scimsync.toml"])
@@ -495,15 +502,18 @@ async fn state_show_and_forget_across_targets_and_with_target() {
              user  s1  {}  ada@example.com  active\n\
              user  s2  {}  bob@example.com  active\n\
              2 user(s), 0 group(s) managed; 0 held.\n\
+             {b_full}\
              ── target appspace (state/appspace.json) ──\n\
              target {}\n\
              user  s2  {}  bob@example.com  active\n\
              1 user(s), 0 group(s) managed; 0 held.\n\
+             {a_full}\
              ── target crm (state/crm.json) ──\n\
              target {}\n\
              user  s1  {}  ada@example.com  active\n\
              user  s2  {}  bob@example.com  active\n\
-             2 user(s), 0 group(s) managed; 0 held.\n",
+             2 user(s), 0 group(s) managed; 0 held.\n\
+             {c_full}",
             servers[0].url, b[0], b[1], servers[1].url, a[0], servers[2].url, c[0], c[1]
         )
     );
@@ -587,13 +597,16 @@ async fn state_show_and_forget_across_targets_and_with_target() {
             "── target base44 (state/base44.json) ──\n\
              target {}\n\
              0 user(s), 0 group(s) managed; 0 held.\n\
+             {b_full}\
              ── target appspace (state/appspace.json) ──\n\
              target {}\n\
              0 user(s), 0 group(s) managed; 0 held.\n\
+             {a_full}\
              ── target crm (state/crm.json) ──\n\
              target {}\n\
              user  s2  {}  bob@example.com  active\n\
-             1 user(s), 0 group(s) managed; 0 held.\n",
+             1 user(s), 0 group(s) managed; 0 held.\n\
+             {c_full}",
             servers[0].url, servers[1].url, servers[2].url, c[1]
         )
     );
@@ -932,20 +945,25 @@ async fn a_rejected_target_fails_alone_in_its_place() {
         ]
     );
 
-    // Its state cannot be shown either: named on stderr, the others shown, exit 1.
+    // Its state cannot be shown either: named on stderr, the others shown, exit 1. Neither
+    // has had a full run (the run above was a dry run).
     let run = project
         .scimsync(&["state", "show", "--config", "scimsync.toml"])
         .await;
     assert_eq!(run.code, 1, "{}", run.all_output());
+    let never_full = "no full run has completed yet: the next run is full.\n\
+                      filtering not checked yet: the first incremental run that must look a user up asks the target.\n";
     assert_eq!(
         run.stdout,
         format!(
             "── target base44 (state/base44.json) ──\n\
              target {}\n\
              0 user(s), 0 group(s) managed; 0 held.\n\
+             {never_full}\
              ── target appspace (state/appspace.json) ──\n\
              target {}\n\
-             0 user(s), 0 group(s) managed; 0 held.\n",
+             0 user(s), 0 group(s) managed; 0 held.\n\
+             {never_full}",
             servers[0].url, servers[1].url
         )
     );
@@ -992,8 +1010,8 @@ async fn a_refusing_safety_guard_stops_its_own_target_only() {
         "── target base44: refused by the safety guard ──\n\
          error: refusing to sync: this run would deactivate or delete 1 of 2 managed users (50%), \
          above the threshold (0 users or 20%); nothing was written. If this is intended, run once \
-         with --allow-mass-deactivation, or raise max_deactivations / max_deactivation_percent in \
-         [sync.safety]\n\
+         with --allow-mass-deactivation, or raise max_deactivations in [target.sync.safety] of \
+         target \"base44\" / max_deactivation_percent in [sync.safety]\n\
          \n\
          ── target crm: ok ──\n\
          - deactivate bob@example.com\n\

@@ -172,9 +172,11 @@ fn section(name: &str, lines: &[String], plan: &str, applied: &str) -> String {
     out
 }
 
+/// A refusal by the [`TIGHT`] guard: its percentage is the target's own, its count the
+/// shared `[sync.safety]` one, and the message says where each is.
 fn refused_section(name: &str, would: usize, of: usize, percent: usize) -> String {
     format!(
-        "── target {name}: refused by the safety guard ──\nerror: refusing to sync: this run would deactivate or delete {would} of {of} managed users ({percent}%), above the threshold (100 users or 10%); nothing was written. If this is intended, run once with --allow-mass-deactivation, or raise max_deactivations / max_deactivation_percent in [sync.safety]\n\n"
+        "── target {name}: refused by the safety guard ──\nerror: refusing to sync: this run would deactivate or delete {would} of {of} managed users ({percent}%), above the threshold (100 users or 10%); nothing was written. If this is intended, run once with --allow-mass-deactivation, or raise max_deactivations in [sync.safety] / max_deactivation_percent in [target.sync.safety] of target \"{name}\"\n\n"
     )
 }
 

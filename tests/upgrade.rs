@@ -198,11 +198,13 @@ fn a_single_target_config_and_state_from_before_many_targets_sync_with_zero_writ
         assert_eq!(check.code, 0, "{}", check.all_output());
         assert_eq!(check.stdout, fixture("check.stdout"));
 
+        // What the old binary printed, line for line, then the full run the upgrade made.
         let show = scimsync(&["state", "show", "--config", config], token);
         assert_eq!(show.code, 0, "{}", show.all_output());
         assert_eq!(
             show.stdout,
             moved(&fixture("state-show.txt"), &old_url, &server.url, &ids)
+                + &support::shown_full_runs(&serde_json::from_str(&recorded).expect("JSON"))
         );
 
         // The target is named after its URL's host.

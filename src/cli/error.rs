@@ -98,6 +98,16 @@ pub enum CliError {
     },
 }
 
+impl From<crate::state::store::OpenError> for CliError {
+    /// A held lock stays [`CliError::Locked`], as when the command took the lock itself.
+    fn from(error: crate::state::store::OpenError) -> CliError {
+        match error {
+            crate::state::store::OpenError::Locked(locked) => CliError::Locked(locked),
+            crate::state::store::OpenError::State(state) => CliError::State(state),
+        }
+    }
+}
+
 /// The text a failed command prints on stderr.
 pub fn render(error: &CliError) -> String {
     match error {

@@ -8,6 +8,11 @@
 //! line with the target's name (`base44: forgot s1`); the single-target form prints what it
 //! always printed. `export --json` prints one target's state in the layout of the JSON state
 //! file older versions kept (the single form, or one `--target`), else `{"targets": {...}}`.
+//!
+//! After each target's summary line, `show` prints two lines the older versions did not (the
+//! lines before them are unchanged): when the last full run was and when the next is due under
+//! the target's `full_reconcile`, and the target's filtering verdict. The JSON outputs carry
+//! both as the state's `reconcile` object.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,8 +20,9 @@ use std::process::ExitCode;
 use super::error::CliError;
 use crate::config::{Config, Form};
 use crate::state::State;
-use crate::state::lock::StateLock;
-use crate::state::store::{self, Location, SqliteStore, Store as _};
+use crate::state::reconcile::{Filtering, Reconcile};
+use crate::state::store::backend_for;
+use crate::sync::kind::FullReconcile;
 
 #[derive(Debug, clap::Args)]
 pub struct StateArgs {
@@ -115,7 +121,8 @@ fn show_all(config: &Config, output: super::sync::Output) -> Result<ExitCode, Cl
         super::sync::Output::Json => {
             let mut states = serde_json::Map::new();
             for target in &config.targets {
-                let state = store::read(&Location::of(target))?;
+                let (backend, location) = backend_for(target);
+                let state = backend.load(&location)?;
                 states.insert(
                     target.name.clone(),
                     serde_json::to_value(&state).unwrap_or_default(),
@@ -130,7 +137,8 @@ fn show_all(config: &Config, output: super::sync::Output) -> Result<ExitCode, Cl
         }
         super::sync::Output::Text => {
             for target in &config.targets {
-                let state = store::read(&Location::of(target))?;
+                let (backend, location) = backend_for(target);
+                let state = backend.load(&location)?;
                 if many {
                     out.push_str(&format!(
                         "── target {} ({}) ──\n",
@@ -139,6 +147,11 @@ fn show_all(config: &Config, output: super::sync::Output) -> Result<ExitCode, Cl
                     ));
                 }
                 out.push_str(&show(&state));
+                out.push_str(&full_runs(
+                    &state.reconcile,
+                    &target.sync.full_reconcile,
+                    chrono::Utc::now(),
+                ));
             }
         }
     }
@@ -154,13 +167,12 @@ fn forget_all(config: &Config, keys: &[String]) -> Result<ExitCode, CliError> {
     for target in &config.targets {
         // Among several targets, one never synced has nothing to forget: no lock or state
         // is made for it.
-        let location = Location::of(target);
-        if many && !location.exists()? {
+        let (backend, location) = backend_for(target);
+        if many && !backend.exists(&location)? {
             continue;
         }
-        // A run in progress would record over what is forgotten here.
-        let lock = StateLock::acquire(&target.state)?;
-        let (store, mut state) = SqliteStore::open(lock, &location)?;
+        // Under the run lock: a run in progress would record over what is forgotten here.
+        let (store, mut state) = backend.open_for_run(&location)?;
         let mut changed = false;
         for (key, found) in keys.iter().zip(&mut found) {
             for source in state.forget(key) {
@@ -196,7 +208,8 @@ fn forget_all(config: &Config, keys: &[String]) -> Result<ExitCode, CliError> {
 fn export(config: &Config) -> Result<ExitCode, CliError> {
     let mut states = Vec::new();
     for target in &config.targets {
-        states.push((target.name.clone(), store::read(&Location::of(target))?));
+        let (backend, location) = backend_for(target);
+        states.push((target.name.clone(), backend.load(&location)?));
     }
     let document = match states.as_slice() {
         [(_, only)] => serde_json::to_value(only).unwrap_or_default(),
@@ -267,4 +280,132 @@ fn show(state: &State) -> String {
         state.rejected.len()
     );
     out
+}
+
+/// Two lines after the summary (the lines before it are what `state show` always printed):
+/// when the last full run was and when the next is due under the target's `full_reconcile`,
+/// then what scimsync learnt about the target's filtering, on which incremental runs depend.
+fn full_runs(
+    reconcile: &Reconcile,
+    schedule: &FullReconcile,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    format!(
+        "{}\n{}\n",
+        last_and_next_full(reconcile, schedule, now),
+        filtering(reconcile.filter.as_ref())
+    )
+}
+
+fn last_and_next_full(
+    reconcile: &Reconcile,
+    schedule: &FullReconcile,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let when = |at: chrono::DateTime<chrono::Utc>| at.format("%Y-%m-%d %H:%M UTC").to_string();
+    let Some(last) = reconcile.last_full else {
+        return "no full run has completed yet: the next run is full.".to_owned();
+    };
+    let next = match (schedule, schedule.next_after(last)) {
+        (FullReconcile::Always, _) => "every run is full (full_reconcile = \"always\")".to_owned(),
+        (_, None) => "the next only with sync --full (full_reconcile = \"never\")".to_owned(),
+        (_, Some(next)) if next <= now => {
+            format!("next due {} (the next run is full)", when(next))
+        }
+        (_, Some(next)) => format!("next due {}", when(next)),
+    };
+    format!("last full run {}; {next}.", when(last))
+}
+
+fn filtering(verdict: Option<&Filtering>) -> String {
+    const FULL_UNTIL: &str =
+        "every run is full until a scheduled or --full full run asks the target again";
+    match verdict {
+        None => "filtering not checked yet: the first incremental run that must look a user up asks the target.".to_owned(),
+        Some(Filtering::Works) => {
+            "filtering works: incremental runs look new users up by filter.".to_owned()
+        }
+        Some(Filtering::Unsupported) => format!(
+            "filtering unsupported (/ServiceProviderConfig filter.supported = false): {FULL_UNTIL}."
+        ),
+        Some(Filtering::Unreliable { detail }) => {
+            format!("filtering unreliable ({detail}): {FULL_UNTIL}.")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> chrono::DateTime<chrono::Utc> {
+        text.parse().unwrap()
+    }
+
+    fn lines(last_full: Option<&str>, filter: Option<Filtering>, schedule: &str) -> String {
+        let reconcile = Reconcile {
+            last_full: last_full.map(at),
+            filter,
+        };
+        full_runs(
+            &reconcile,
+            &schedule.parse().unwrap(),
+            at("2026-12-07T12:00:00Z"),
+        )
+    }
+
+    #[test]
+    fn a_target_never_fully_run_says_its_next_run_is_full() {
+        assert_eq!(
+            lines(None, None, "24h"),
+            "no full run has completed yet: the next run is full.\n\
+             filtering not checked yet: the first incremental run that must look a user up asks the target.\n"
+        );
+    }
+
+    #[test]
+    fn the_next_full_run_follows_the_schedule() {
+        let last = Some("2026-12-07T09:30:00Z");
+        let works = || Some(Filtering::Works);
+        assert_eq!(
+            lines(last, works(), "24h"),
+            "last full run 2026-12-07 09:30 UTC; next due 2026-12-08 09:30 UTC.\n\
+             filtering works: incremental runs look new users up by filter.\n"
+        );
+        assert_eq!(
+            lines(last, works(), "0 0 3 * * *").lines().next().unwrap(),
+            "last full run 2026-12-07 09:30 UTC; next due 2026-12-08 03:00 UTC."
+        );
+        assert_eq!(
+            lines(last, works(), "2h").lines().next().unwrap(),
+            "last full run 2026-12-07 09:30 UTC; next due 2026-12-07 11:30 UTC (the next run is full)."
+        );
+        assert_eq!(
+            lines(last, works(), "always").lines().next().unwrap(),
+            "last full run 2026-12-07 09:30 UTC; every run is full (full_reconcile = \"always\")."
+        );
+        assert_eq!(
+            lines(last, works(), "never").lines().next().unwrap(),
+            "last full run 2026-12-07 09:30 UTC; the next only with sync --full (full_reconcile = \"never\")."
+        );
+    }
+
+    #[test]
+    fn a_filtering_verdict_that_keeps_runs_full_says_so() {
+        let last = Some("2026-12-07T09:30:00Z");
+        assert_eq!(
+            lines(last, Some(Filtering::Unsupported), "24h")
+                .lines()
+                .nth(1)
+                .unwrap(),
+            "filtering unsupported (/ServiceProviderConfig filter.supported = false): every run is full until a scheduled or --full full run asks the target again."
+        );
+        let unreliable = Filtering::Unreliable {
+            detail: "filter userName eq \"u4@x\" answered with userName \"u1@x\"".into(),
+        };
+        assert_eq!(
+            lines(last, Some(unreliable), "24h").lines().nth(1).unwrap(),
+            "filtering unreliable (filter userName eq \"u4@x\" answered with userName \"u1@x\"): every run is full until a scheduled or --full full run asks the target again."
+        );
+    }
 }

@@ -20,7 +20,7 @@ use super::{
     AuditConfig, Config, ConfigError, Form, HttpConfig, Invalid, RejectedTarget, ScheduleConfig,
     StateConfig, Target, TargetConfig, name, validate_sync,
 };
-use crate::sync::settings::SyncConfig;
+use crate::sync::settings::{LimitsFrom, SafetyTable, SyncConfig};
 use scimsync_source::SourceConfig;
 
 /// The single-target form, exactly as it was written before `[[target]]` existed.
@@ -180,8 +180,12 @@ fn many(path: &Path, base: &Path, form: ManyForm) -> Result<Config, Invalid> {
     let mut targets = Vec::new();
     let mut rejected = Vec::new();
     for (table, name) in form.targets.into_iter().zip(names) {
+        let limits_from = limits_from(&table, &form.defaults, &name);
         match target(table, &inherited, &name, base, &state_dir) {
-            Ok(target) => targets.push(target),
+            Ok(mut target) => {
+                target.sync.safety.from = limits_from;
+                targets.push(target);
+            }
             Err(problem) => rejected.push(RejectedTarget {
                 name,
                 problem: std::sync::Arc::new(problem),
@@ -212,6 +216,33 @@ fn inherited(form: &ManyForm) -> Table {
     }
     merge(&mut base, form.defaults.clone());
     base
+}
+
+/// Where a target's deactivation limits were set: its own table, else `[defaults]`, else
+/// `[sync.safety]` (the merge order of [`inherited`] and [`target`]).
+fn limits_from(own: &Table, defaults: &Table, name: &str) -> LimitsFrom {
+    let from = |key: &str| {
+        if sets_safety_key(own, key) {
+            SafetyTable::Target(name.to_owned())
+        } else if sets_safety_key(defaults, key) {
+            SafetyTable::Defaults
+        } else {
+            SafetyTable::Sync
+        }
+    };
+    LimitsFrom {
+        max_deactivations: from("max_deactivations"),
+        max_deactivation_percent: from("max_deactivation_percent"),
+    }
+}
+
+/// Whether `table` holds `sync.safety.<key>`.
+fn sets_safety_key(table: &Table, key: &str) -> bool {
+    table
+        .get("sync")
+        .and_then(|sync| sync.get("safety"))
+        .and_then(|safety| safety.get(key))
+        .is_some()
 }
 
 /// Lays `over` onto `under`: tables merge key by key, any other value replaces.

@@ -11,10 +11,10 @@
 //! crash of the process. The library is built in (`rusqlite`'s `bundled`), so every install has
 //! the same SQLite.
 //!
-//! The engine sees the [`Store`] trait only (record a user's entry, a group, the rest of the
-//! run); the run lock is taken before a store is opened for writing and is held by it, so a
-//! shared database for an active/standby pair (PostgreSQL with an advisory lock) can be added
-//! behind the same trait.
+//! The engine sees two traits only: [`StoreBackend`] takes a target's run lock and opens its
+//! state for a run (or reads it with no lock), and the [`Store`] it opens records each write's
+//! outcome and holds the lock until it is dropped. A shared database for an active/standby
+//! pair (PostgreSQL with an advisory lock) can be added behind them (see [`backend`]).
 //!
 //! Migration: a target with no row yet whose JSON state file (what scimsync kept before) exists
 //! is imported from it in one transaction on first use; the file is then renamed to
@@ -22,8 +22,11 @@
 //! imported. Reads that write nothing (a dry run, `state show`, `state export`) never create
 //! the database nor import: they read the JSON file while it is still the state.
 
+pub mod backend;
 mod schema;
 mod tables;
+
+pub use backend::{OpenError, StoreBackend, backend_for};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -120,8 +123,9 @@ impl std::fmt::Debug for SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating it if needed) the database for a writing run that holds `lock`,
-    /// imports the target's JSON state file if it has no row yet, and loads its state.
-    pub fn open(lock: StateLock, location: &Location) -> Result<(SqliteStore, State), StateError> {
+    /// imports the target's JSON state file if it has no row yet, and loads its state. The
+    /// engine opens through [`StoreBackend::open_for_run`], which takes the lock.
+    fn open(lock: StateLock, location: &Location) -> Result<(SqliteStore, State), StateError> {
         let conn = open_for_writing(&location.database)?;
         let (state, registered) = load_or_import(&conn, location)?;
         let store = SqliteStore {
@@ -260,8 +264,9 @@ impl Store for SqliteStore {
 
 /// The target's state as last committed, for a reader that writes nothing (a dry run,
 /// `state show`, `state export`): from the database when it holds the target, else from the
-/// JSON state file not imported yet, else empty. Creates nothing.
-pub fn read(location: &Location) -> Result<State, StateError> {
+/// JSON state file not imported yet, else empty. Creates nothing. The engine reads through
+/// [`StoreBackend::load`].
+fn read(location: &Location) -> Result<State, StateError> {
     if let Some(conn) = open_existing(&location.database)?
         && let Some(url) = tables::target_url(&conn, &location.name, &location.database)?
     {

@@ -43,7 +43,7 @@ use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, Credentials, Invalid, TargetConfig};
-use crate::state::lock::{LockError, StateLock};
+use crate::state::lock::LockError;
 use crate::state::{State, StateError};
 use apply::{Applied, Applier};
 use diff::{Changes, Policy};
@@ -579,26 +579,6 @@ async fn target_case_rules(client: &ScimClient) -> Option<case::CaseRules> {
             None
         }
     }
-}
-
-/// The exclusive lock a writing run holds on its state; a dry run takes none, and says when a
-/// writing run holds it (the state it reads may then be a step behind).
-fn lock_for(state_file: &Path, dry_run: bool) -> Result<Option<StateLock>, SyncError> {
-    if !dry_run {
-        return Ok(Some(StateLock::acquire(state_file)?));
-    }
-    match StateLock::holder(state_file) {
-        Some(pid) => tracing::warn!(
-            state = %state_file.display(),
-            "dry run: another scimsync run{} is writing this target; this dry run takes no lock and reads the state as last saved",
-            pid.map_or_else(String::new, |p| format!(" (PID {p})"))
-        ),
-        None => tracing::info!(
-            state = %state_file.display(),
-            "dry run: no lock taken (a dry run writes nothing)"
-        ),
-    }
-    Ok(None)
 }
 
 /// A dry run's writes, handed to the observer as planned.

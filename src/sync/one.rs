@@ -119,11 +119,11 @@ pub async fn sync_user(
             cancel: &options.cancel,
             now: options.now,
             look_before_create: false,
-            store,
+            store: &**store,
             offers,
         };
         let applied = apply(&applier, &report, &mut state).await?;
-        crate::state::store::Store::record_rest(store, &state).map_err(SyncError::from)?;
+        store.record_rest(&state).map_err(SyncError::from)?;
         report.held_off = client.held_off();
         report.applied = Some(applied);
     }

@@ -23,12 +23,12 @@ use super::fan_out::{PlanInput, plan_each};
 use super::kind::{self, RunKind};
 use super::unique::asks_target;
 use super::{
-    Listed, RunOptions, RunReport, SourceDesired, SyncError, apply, connect, list_target, lock_for,
+    Listed, RunOptions, RunReport, SourceDesired, SyncError, apply, connect, list_target,
     note_mapped, plan_changes, record_planned, source_projection, view_target,
 };
 use crate::config::Target;
 use crate::state::State;
-use crate::state::store::{self, Location, SqliteStore, Store as _};
+use crate::state::store::{Location, OpenError, Store, StoreBackend, backend_for};
 use scimsync_lang::mapping::Plan;
 use scimsync_scim::client::ScimClient;
 use scimsync_source::SourceConfig;
@@ -51,7 +51,7 @@ pub struct TargetRun {
 pub(super) struct Ready {
     pub(super) job: Job,
     /// Where its outcomes are committed (it holds the run lock); `None` for a dry run.
-    pub(super) store: Option<SqliteStore>,
+    pub(super) store: Option<Box<dyn Store>>,
     pub(super) state: State,
     pub(super) client: ScimClient,
     /// Full or incremental, as the state and the flags decide (a full run may still be
@@ -249,15 +249,15 @@ fn projection_of<'p>(plans: impl Iterator<Item = &'p Plan>) -> scimsync_source::
 /// Takes the target's lock, loads its state and builds its client.
 pub(super) fn prepare(job: Job, options: &RunOptions) -> Result<Ready, SyncError> {
     let target = &job.target;
-    // One writer per target, held until the run ends; a dry run writes nothing and takes no
-    // lock (it reads the state as last committed).
-    let location = Location::of(target);
-    let (store, mut state) = match lock_for(&target.state, options.dry_run)? {
-        Some(lock) => {
-            let (store, state) = SqliteStore::open(lock, &location)?;
-            (Some(store), state)
-        }
-        None => (None, store::read(&location)?),
+    // One writer per target: the store holds the run lock until the run ends. A dry run
+    // writes nothing and takes no lock (it reads the state as last committed).
+    let (backend, location) = backend_for(target);
+    let (store, mut state) = if options.dry_run {
+        note_no_lock(backend, &location);
+        (None, backend.load(&location)?)
+    } else {
+        let (store, state) = backend.open_for_run(&location)?;
+        (Some(store), state)
     };
     let window =
         chrono::Duration::from_std(target.sync.safety.window).unwrap_or(chrono::Duration::MAX);
@@ -279,6 +279,32 @@ pub(super) fn prepare(job: Job, options: &RunOptions) -> Result<Ready, SyncError
         client,
         kind,
     })
+}
+
+/// A dry run takes no lock; it says when a writing run holds it (the state it reads may then be
+/// a step behind).
+fn note_no_lock(backend: &dyn StoreBackend, location: &Location) {
+    match backend.run_lock_holder(location) {
+        Some(pid) => tracing::warn!(
+            state = %location.legacy.display(),
+            "dry run: another scimsync run{} is writing this target; this dry run takes no lock and reads the state as last saved",
+            pid.map_or_else(String::new, |p| format!(" (PID {p})"))
+        ),
+        None => tracing::info!(
+            state = %location.legacy.display(),
+            "dry run: no lock taken (a dry run writes nothing)"
+        ),
+    }
+}
+
+impl From<OpenError> for SyncError {
+    /// A held lock stays [`SyncError::Locked`], as when the engine took the lock itself.
+    fn from(error: OpenError) -> SyncError {
+        match error {
+            OpenError::Locked(locked) => SyncError::Locked(locked),
+            OpenError::State(state) => SyncError::State(state),
+        }
+    }
 }
 
 /// One read of `source` mapped through each of `plans`, with no target to avoid values of
@@ -345,7 +371,7 @@ async fn finish_target(
         cancel: &options.cancel,
         now: options.now,
         look_before_create: listed.look_before_create,
-        store: &store,
+        store: &*store,
         offers,
     };
     let mut applied: Applied = apply(&run, &report, &mut state).await?;
@@ -360,7 +386,7 @@ async fn finish_target(
     report.cancelled = options.cancel.is_cancelled() && applied.not_started > 0;
     report.held_off = client.held_off();
     note_full_run(&mut state, &report, options);
-    save_rest(&state, &store)?;
+    save_rest(&state, &*store)?;
     report.applied = Some(applied);
     report.requests = client.totals();
     Ok(report)
@@ -381,7 +407,7 @@ fn note_full_run(state: &mut State, report: &RunReport, options: &RunOptions) {
 /// Whatever happened, cancellation included, what the run learned besides its writes' outcomes
 /// (committed as each write completed) is committed now: the listing's findings, the removals
 /// window, active counts. A run that changed nothing writes nothing.
-fn save_rest(state: &State, store: &SqliteStore) -> Result<(), SyncError> {
+fn save_rest(state: &State, store: &dyn Store) -> Result<(), SyncError> {
     store.record_rest(state)?;
     Ok(())
 }

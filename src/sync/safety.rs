@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::settings::SafetyConfig;
+use super::settings::{LimitsFrom, SafetyConfig};
 use crate::state::State;
 
 /// A run that would remove too many users.
@@ -30,6 +30,9 @@ pub struct Violation {
     pub max_deactivation_percent: f64,
     /// Whether the source delivered no users at all (then nothing allows it).
     pub empty_source: bool,
+    /// Where the limits were set, for the message to say where to raise them.
+    #[serde(skip)]
+    pub limits_from: LimitsFrom,
 }
 
 impl Violation {
@@ -61,10 +64,27 @@ impl Violation {
             )
         };
         format!(
-            "{what}, above the threshold ({} users or {}%{per}); nothing was written. If this is intended, run once with --allow-mass-deactivation, or raise max_deactivations / max_deactivation_percent in [sync.safety]",
-            self.max_deactivations, self.max_deactivation_percent
+            "{what}, above the threshold ({} users or {}%{per}); nothing was written. If this is intended, run once with --allow-mass-deactivation, or raise {}",
+            self.max_deactivations,
+            self.max_deactivation_percent,
+            where_to_raise(&self.limits_from)
         )
     }
+}
+
+/// `max_deactivations / max_deactivation_percent in TABLE`, or each limit with its own table
+/// when they were set in different ones.
+fn where_to_raise(from: &LimitsFrom) -> String {
+    if from.max_deactivations == from.max_deactivation_percent {
+        return format!(
+            "max_deactivations / max_deactivation_percent in {}",
+            from.max_deactivations
+        );
+    }
+    format!(
+        "max_deactivations in {} / max_deactivation_percent in {}",
+        from.max_deactivations, from.max_deactivation_percent
+    )
 }
 
 /// `86400` as "24 h", `5400` as "90 min".
@@ -122,6 +142,7 @@ pub fn check(
         max_deactivations: config.max_deactivations,
         max_deactivation_percent: config.max_deactivation_percent,
         empty_source,
+        limits_from: config.from.clone(),
     };
     if removals == 0 {
         return None;
@@ -170,6 +191,37 @@ mod tests {
         assert_eq!(
             check(&config, 30, one_run(100), 100).unwrap().message(),
             "this run would deactivate or delete 30 of 100 managed users (30%), above the threshold (50 users or 20%); nothing was written. If this is intended, run once with --allow-mass-deactivation, or raise max_deactivations / max_deactivation_percent in [sync.safety]"
+        );
+    }
+
+    #[test]
+    fn the_refusal_names_the_tables_the_limits_came_from() {
+        use crate::sync::settings::SafetyTable;
+        let mut config = SafetyConfig::default();
+        let tail = |config: &SafetyConfig| {
+            let message = check(config, 30, one_run(100), 100).unwrap().message();
+            message
+                .split_once("or raise ")
+                .map(|(_, tail)| tail.to_owned())
+                .unwrap()
+        };
+        config.from = LimitsFrom {
+            max_deactivations: SafetyTable::Target("crm".into()),
+            max_deactivation_percent: SafetyTable::Target("crm".into()),
+        };
+        assert_eq!(
+            tail(&config),
+            "max_deactivations / max_deactivation_percent in [target.sync.safety] of target \"crm\""
+        );
+        config.from.max_deactivations = SafetyTable::Defaults;
+        assert_eq!(
+            tail(&config),
+            "max_deactivations in [defaults.sync.safety] / max_deactivation_percent in [target.sync.safety] of target \"crm\""
+        );
+        config.from = LimitsFrom::default();
+        assert_eq!(
+            tail(&config),
+            "max_deactivations / max_deactivation_percent in [sync.safety]"
         );
     }
 

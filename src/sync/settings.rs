@@ -127,6 +127,39 @@ pub struct SafetyConfig {
     /// run cannot deactivate everyone over several runs.
     #[serde(default = "default_safety_window", with = "duration_text")]
     pub window: std::time::Duration,
+    /// Which table each limit came from (set by the config, not written in it): the guard's
+    /// refusal says where to raise it.
+    #[serde(skip)]
+    pub from: LimitsFrom,
+}
+
+/// The tables `max_deactivations` and `max_deactivation_percent` came from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LimitsFrom {
+    pub max_deactivations: SafetyTable,
+    pub max_deactivation_percent: SafetyTable,
+}
+
+/// A table a `[sync.safety]` key can be set in.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum SafetyTable {
+    /// `[sync.safety]` (or not set anywhere: the built-in default, raised there).
+    #[default]
+    Sync,
+    /// `[defaults.sync.safety]` of the many-target form.
+    Defaults,
+    /// A `[[target]]`'s own `[target.sync.safety]`.
+    Target(String),
+}
+
+impl std::fmt::Display for SafetyTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SafetyTable::Sync => f.write_str("[sync.safety]"),
+            SafetyTable::Defaults => f.write_str("[defaults.sync.safety]"),
+            SafetyTable::Target(name) => write!(f, "[target.sync.safety] of target \"{name}\""),
+        }
+    }
 }
 
 fn default_safety_window() -> std::time::Duration {
@@ -168,6 +201,7 @@ impl Default for SafetyConfig {
             max_deactivation_percent: default_max_percent(),
             always_allowed: default_always_allowed(),
             window: default_safety_window(),
+            from: LimitsFrom::default(),
         }
     }
 }

@@ -395,6 +395,28 @@ pub fn state_in(database: &Path, target: Option<&str>) -> Option<Json> {
     Some(serde_json::to_value(state).expect("a state serializes"))
 }
 
+/// The two lines `state show` prints after its summary for a target whose state is `state`
+/// (as [`state_json`] gives it) under the default `full_reconcile` (daily), after a full run
+/// that left the filtering unchecked.
+pub fn shown_full_runs(state: &Json) -> String {
+    let last: chrono::DateTime<chrono::Utc> = state["reconcile"]["lastFull"]
+        .as_str()
+        .expect("a full run is recorded")
+        .parse()
+        .expect("an RFC 3339 time");
+    assert!(
+        state["reconcile"].get("filter").is_none(),
+        "filtering unchecked: {state}"
+    );
+    let when = |at: chrono::DateTime<chrono::Utc>| at.format("%Y-%m-%d %H:%M UTC").to_string();
+    format!(
+        "last full run {}; next due {}.\n\
+         filtering not checked yet: the first incremental run that must look a user up asks the target.\n",
+        when(last),
+        when(last + chrono::Duration::hours(24))
+    )
+}
+
 pub mod ad;
 pub mod fault;
 pub mod ldap;

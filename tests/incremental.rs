@@ -565,8 +565,14 @@ async fn a_filter_that_answers_with_other_users_sends_the_run_back_to_a_listing(
     setup.users(&people(1..=4));
     server.clear_log();
     // The server answers with every user, first the one it created first (the first run's
-    // creates run concurrently: any of u1..u3).
-    let first = server.users()[0]["userName"].as_str().unwrap().to_owned();
+    // creates run concurrently: any of u1..u3). `users()` sorts by userName: take the
+    // lowest id.
+    let first = server
+        .users()
+        .into_iter()
+        .min_by_key(|u| u["id"].as_str().unwrap().to_owned())
+        .and_then(|u| u["userName"].as_str().map(str::to_owned))
+        .unwrap();
     let report = setup.run().await;
     assert_eq!(
         report.kind.kind,

@@ -17,6 +17,15 @@ use scimsync_secure::secret::redact;
 /// The schema of a bulk request.
 pub const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 
+/// How a value or a path names a resource created earlier in the same bulk request:
+/// `bulkId:` and the create's `bulkId`.
+pub const BULK_ID_PREFIX: &str = "bulkId:";
+
+/// The path of a resource of `endpoint` (`/Groups`) created in the same request as `bulk_id`.
+pub fn reference_path(endpoint: &str, bulk_id: &str) -> String {
+    format!("{endpoint}/{BULK_ID_PREFIX}{bulk_id}")
+}
+
 /// One write inside a bulk request.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BulkOperation {
@@ -47,6 +56,36 @@ impl BulkOperation {
             op.insert("data".into(), data.clone());
         }
         Json::Object(op)
+    }
+
+    /// Whether sending it twice has the effect of sending it once. A create does not, nor a
+    /// PATCH that adds group members (some targets keep a member added twice); a PUT, a
+    /// DELETE and any other PATCH do.
+    pub fn replayable(&self) -> bool {
+        if self.method == Method::POST {
+            return false;
+        }
+        let adds_members = |op: &Json| {
+            get_ci(op, "op")
+                .and_then(Json::as_str)
+                .is_some_and(|o| o.eq_ignore_ascii_case("add"))
+                && get_ci(op, "path")
+                    .and_then(Json::as_str)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("members"))
+        };
+        let operations = self
+            .data
+            .as_ref()
+            .and_then(|d| get_ci(d, "Operations"))
+            .and_then(Json::as_array);
+        !(self.method == Method::PATCH
+            && operations.is_some_and(|ops| ops.iter().any(adds_members)))
+    }
+
+    /// The `bulkId` the path names instead of an id (`/Groups/bulkId:g1`, RFC 7644 §3.7.2),
+    /// for a write to a resource created earlier in the same request.
+    pub fn referenced_bulk_id(&self) -> Option<&str> {
+        self.path.rsplit('/').next()?.strip_prefix(BULK_ID_PREFIX)
     }
 
     /// Its size in a request body, in bytes (compact JSON, as the client sends it).
@@ -225,20 +264,38 @@ pub fn match_results(
         let index = results.iter().position(|r| r.as_ref().is_some_and(found))?;
         results[index].take()
     };
-    for (slot, op) in matched.iter_mut().zip(sent) {
+    for index in 0..sent.len() {
+        let op = sent[index];
         if let Some(bulk_id) = &op.bulk_id {
-            *slot = take(&|r| r.bulk_id.as_deref() == Some(bulk_id));
-        } else if let Some(id) = op.path.rsplit('/').next() {
-            *slot = take(&|r| {
-                r.bulk_id.is_none()
-                    && r.method
-                        .as_deref()
-                        .is_none_or(|m| m.eq_ignore_ascii_case(op.method.as_str()))
-                    && r.location
-                        .as_deref()
-                        .is_some_and(|l| l.trim_end_matches('/').ends_with(&format!("/{id}")))
-            });
+            matched[index] = take(&|r| r.bulk_id.as_deref() == Some(bulk_id));
+            continue;
         }
+        let Some(id) = op.path.rsplit('/').next() else {
+            continue;
+        };
+        // A path that names a create of the same request: the target answers with the
+        // created resource's location (it resolved the reference) or with the path as sent.
+        let resolved = op
+            .referenced_bulk_id()
+            .and_then(|bulk_id| {
+                let create = sent
+                    .iter()
+                    .position(|s| s.bulk_id.as_deref() == Some(bulk_id))?;
+                matched.get(create)?.as_ref()?.id()
+            })
+            .unwrap_or_default();
+        let at = |location: &str, id: &str| {
+            !id.is_empty() && location.trim_end_matches('/').ends_with(&format!("/{id}"))
+        };
+        matched[index] = take(&|r| {
+            r.bulk_id.is_none()
+                && r.method
+                    .as_deref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(op.method.as_str()))
+                && r.location
+                    .as_deref()
+                    .is_some_and(|l| at(l, id) || at(l, &resolved))
+        });
     }
     // Results without bulkId or location (some servers send neither for a failed operation):
     // by position among the operations still unmatched.

@@ -122,23 +122,46 @@ pub fn request_body<'o>(operations: impl IntoIterator<Item = &'o BulkOperation>)
 /// Splits `operations` in order into bulk requests none of which exceeds either limit; an
 /// operation that does not fit a request of its own goes [`Batch::Alone`].
 pub fn batches(operations: &[BulkOperation], limits: BulkLimits) -> Vec<Batch> {
+    split(operations, limits).0
+}
+
+/// As [`batches`], for operations some of which name a create of the same list by reference
+/// (`/Groups/bulkId:…`, see [`BulkOperation::referenced_bulk_id`]): a reference is valid only
+/// within its create's request, so such an operation goes only into that request. One that
+/// does not fit there (or whose create goes alone, or is not in the list) is left out and
+/// returned apart, to be sent by id once the create has its id.
+pub fn batches_keeping_references(
+    operations: &[BulkOperation],
+    limits: BulkLimits,
+) -> (Vec<Batch>, Vec<usize>) {
+    split(operations, limits)
+}
+
+fn split(operations: &[BulkOperation], limits: BulkLimits) -> (Vec<Batch>, Vec<usize>) {
     let envelope = serde_json::to_vec(&request_body([])).map_or(0, |v| v.len());
     let max_operations = limits.max_operations.max(1);
-    let mut out = Vec::new();
+    let (mut out, mut left_out) = (Vec::new(), Vec::new());
     let mut current: Vec<usize> = Vec::new();
     let mut size = envelope;
     for (index, operation) in operations.iter().enumerate() {
         let own = operation.size();
-        if envelope.saturating_add(own) > limits.max_payload_size {
-            out.push(Batch::Alone(index));
-            continue;
-        }
         // A comma separates it from the one before.
         let added = own + usize::from(!current.is_empty());
-        if !current.is_empty()
+        let full = !current.is_empty()
             && (current.len() >= max_operations
-                || size.saturating_add(added) > limits.max_payload_size)
-        {
+                || size.saturating_add(added) > limits.max_payload_size);
+        if let Some(bulk_id) = operation.referenced_bulk_id() {
+            let with_create = current
+                .iter()
+                .any(|i| operations[*i].bulk_id.as_deref() == Some(bulk_id));
+            if !with_create || full {
+                left_out.push(index);
+                continue;
+            }
+        } else if envelope.saturating_add(own) > limits.max_payload_size {
+            out.push(Batch::Alone(index));
+            continue;
+        } else if full {
             out.push(Batch::Bulk(std::mem::take(&mut current)));
             size = envelope;
         }
@@ -148,7 +171,7 @@ pub fn batches(operations: &[BulkOperation], limits: BulkLimits) -> Vec<Batch> {
     if !current.is_empty() {
         out.push(Batch::Bulk(current));
     }
-    out
+    (out, left_out)
 }
 
 /// One operation's result in a `BulkResponse`.
@@ -473,5 +496,82 @@ mod tests {
         let matched = match_results(&[&c1, &c2], vec![result(Some("b2"), None, 201)]);
         assert!(matched[0].is_none());
         assert_eq!(matched[1].as_ref().map(|r| r.status), Some(201));
+    }
+
+    #[test]
+    fn a_write_by_reference_is_matched_by_the_path_sent_or_the_created_location() {
+        let group = BulkOperation {
+            method: Method::POST,
+            path: "/Groups".into(),
+            bulk_id: Some("group-1".into()),
+            version: None,
+            data: None,
+        };
+        let members = |chunk: &str| BulkOperation {
+            method: Method::PATCH,
+            path: reference_path("/Groups", "group-1"),
+            bulk_id: None,
+            version: None,
+            data: Some(
+                json!({"Operations": [{"op": "add", "path": "members", "value": [{"value": chunk}]}]}),
+            ),
+        };
+        let (first, second) = (members("u1"), members("u2"));
+        assert_eq!(first.path, "/Groups/bulkId:group-1");
+        assert_eq!(first.referenced_bulk_id(), Some("group-1"));
+        assert_eq!(group.referenced_bulk_id(), None);
+        let result = |bulk_id: Option<&str>, location: &str, status| OperationResult {
+            method: Some(if bulk_id.is_some() { "POST" } else { "PATCH" }.into()),
+            bulk_id: bulk_id.map(str::to_owned),
+            location: Some(location.into()),
+            version: None,
+            status,
+            response: None,
+        };
+        // Resolved (scim2-server): the PATCHes answer with the new group's location.
+        let matched = match_results(
+            &[&group, &first, &second],
+            vec![
+                result(Some("group-1"), "http://h/v2/Groups/g9", 201),
+                result(None, "http://h/v2/Groups/g9", 200),
+                result(None, "http://h/v2/Groups/g9", 204),
+            ],
+        );
+        let statuses: Vec<Option<u16>> = matched
+            .iter()
+            .map(|m| m.as_ref().map(|r| r.status))
+            .collect();
+        assert_eq!(statuses, [Some(201), Some(200), Some(204)]);
+        // Not resolved (SCIMMY): they answer 404 at the path as sent.
+        let matched = match_results(
+            &[&group, &first],
+            vec![
+                result(Some("group-1"), "/scim/v2/Groups/g9", 201),
+                result(None, "/scim/v2/Groups/bulkId:group-1", 404),
+            ],
+        );
+        assert_eq!(matched[1].as_ref().map(|r| r.status), Some(404));
+    }
+
+    #[test]
+    fn creates_and_member_adds_are_not_replayable_other_writes_are() {
+        let patch = |op: &str, path: &str| BulkOperation {
+            method: Method::PATCH,
+            path: "/Groups/g1".into(),
+            bulk_id: None,
+            version: None,
+            data: Some(json!({"Operations": [{"op": op, "path": path, "value": []}]})),
+        };
+        assert!(!create(1, 0).replayable());
+        assert!(!patch("add", "members").replayable());
+        assert!(!patch("Add", "Members").replayable(), "Entra's op casing");
+        assert!(patch("remove", "members[value eq \"u1\"]").replayable());
+        assert!(patch("replace", "displayName").replayable());
+        let delete = BulkOperation {
+            method: Method::DELETE,
+            data: None,
+            ..patch("remove", "members")
+        };
+        assert!(delete.replayable());
     }
 }

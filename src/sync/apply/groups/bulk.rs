@@ -24,7 +24,9 @@ use std::collections::HashSet;
 
 use super::*;
 use crate::sync::apply::bulk::clone_error;
-use scimsync_scim::bulk::{Batch, BulkLimits, BulkOperation, OperationResult, batches};
+use scimsync_scim::bulk::{
+    Batch, BulkLimits, BulkOperation, OperationResult, batches_keeping_references,
+};
 
 /// One group write on its way through the bulk rounds.
 struct Item<'c> {
@@ -524,29 +526,14 @@ fn members_in(op: &BulkOperation) -> usize {
 }
 
 /// The bulk requests of a round (`ops` split within `limits`) and the operations too large
-/// for any, to send alone. A write by reference that did not land in its create's request is
-/// in neither: it goes by id in the next round.
+/// for any, to send alone. A write by reference that cannot go in its create's request is in
+/// neither: it goes by id in the next round.
 fn requests(ops: &[BulkOperation], limits: BulkLimits) -> (Vec<Vec<usize>>, Vec<usize>) {
     let (mut out, mut alone) = (Vec::new(), Vec::new());
-    for batch in batches(ops, limits) {
+    for batch in batches_keeping_references(ops, limits).0 {
         match batch {
-            Batch::Alone(index) if ops[index].referenced_bulk_id().is_none() => alone.push(index),
-            Batch::Alone(_) => {}
-            Batch::Bulk(indices) => {
-                let holds = |bulk_id: &str| {
-                    indices
-                        .iter()
-                        .any(|i| ops[*i].bulk_id.as_deref() == Some(bulk_id))
-                };
-                let kept: Vec<usize> = indices
-                    .iter()
-                    .copied()
-                    .filter(|i| ops[*i].referenced_bulk_id().is_none_or(holds))
-                    .collect();
-                if !kept.is_empty() {
-                    out.push(kept);
-                }
-            }
+            Batch::Alone(index) => alone.push(index),
+            Batch::Bulk(indices) => out.push(indices),
         }
     }
     (out, alone)
@@ -579,5 +566,85 @@ fn whole_request_outcome(op: &BulkOperation, error: &ClientError) -> Outcome {
         Outcome::Again(clone_error(error))
     } else {
         Outcome::Done(Err(clone_error(error)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn op(method: reqwest::Method, path: &str, bulk_id: Option<&str>, data: Json) -> BulkOperation {
+        BulkOperation {
+            method,
+            path: path.into(),
+            bulk_id: bulk_id.map(str::to_owned),
+            version: None,
+            data: Some(data),
+        }
+    }
+
+    #[test]
+    fn a_reference_that_cannot_share_its_creates_request_is_left_for_the_next_round() {
+        let create = |n: usize, padding: usize| {
+            op(
+                reqwest::Method::POST,
+                "/Groups",
+                Some(&group_bulk_id(n)),
+                json!({"displayName": "x".repeat(padding)}),
+            )
+        };
+        let members = |n: usize| {
+            op(
+                reqwest::Method::PATCH,
+                &scimsync_scim::bulk::reference_path("/Groups", &group_bulk_id(n)),
+                None,
+                json!({"Operations": [{"op": "add", "path": "members", "value": [{"value": "u1"}]}]}),
+            )
+        };
+        let limits = |max_operations| BulkLimits {
+            max_operations,
+            max_payload_size: 1000,
+        };
+        // Two per request: the second chunk would land alone, without its create.
+        let ops = [
+            create(0, 1),
+            members(0),
+            members(0),
+            create(3, 1),
+            members(3),
+        ];
+        assert_eq!(
+            requests(&ops, limits(2)),
+            (vec![vec![0, 1], vec![3, 4]], vec![])
+        );
+        // A create too large for any request goes alone; its reference waits for its id.
+        let ops = [create(0, 2000), members(0), create(2, 1), members(2)];
+        assert_eq!(requests(&ops, limits(10)), (vec![vec![2, 3]], vec![0]));
+    }
+
+    #[test]
+    fn the_members_an_operation_adds_or_removes_are_counted() {
+        let patch = |operations: Json| {
+            op(
+                reqwest::Method::PATCH,
+                "/Groups/g1",
+                None,
+                json!({"Operations": operations}),
+            )
+        };
+        let adds = patch(
+            json!([{"op": "add", "path": "members", "value": [{"value": "a"}, {"value": "b"}]}]),
+        );
+        let removes = patch(json!([
+            {"op": "remove", "path": "members[value eq \"a\"]"},
+            {"op": "remove", "path": "members[value eq \"b\"]"},
+            {"op": "remove", "path": "members[value eq \"c\"]"}
+        ]));
+        let rename = patch(json!([{"op": "replace", "path": "displayName", "value": "y"}]));
+        assert_eq!(
+            (members_in(&adds), members_in(&removes), members_in(&rename)),
+            (2, 3, 0)
+        );
     }
 }

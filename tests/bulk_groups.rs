@@ -564,3 +564,53 @@ async fn bulk_off_writes_groups_one_request_at_a_time() {
         [group("team-a", &["u1"]), group("team-b", &["u2"])]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_group_bulk_request_adopts_the_groups_and_repeats_no_member_add() {
+    let server = FaultServer::start().await;
+    server.offer_bulk(bulk_server(100, true));
+    // The users first, in no group.
+    let setup = Setup::new(&server.url, "", &json!([person(1, &[]), person(2, &[])]));
+    setup.run().await.unwrap();
+    // The server acts on the whole group request, then answers 502: the groups and their
+    // members are there, but scimsync cannot know it.
+    server.fault("POST", "/Bulk", None, Fault::StatusAfterApply(502), 1);
+    server.clear_log();
+    setup.users(&json!([
+        person(1, &["team-a"]),
+        person(2, &["team-a", "team-b"])
+    ]));
+    let report = setup.run().await.unwrap();
+    let applied = report.applied.unwrap();
+    // The creates are looked up and adopted; the member adds may have happened, so they are
+    // not sent again (as alone): failed for this run.
+    assert_eq!(
+        (applied.groups_created, applied.members_added),
+        (0, 0),
+        "{:?}",
+        applied.failures
+    );
+    let failures: Vec<(String, Option<u16>)> = applied
+        .failures
+        .iter()
+        .map(|f| (f.name.clone(), f.status))
+        .collect();
+    assert_eq!(
+        failures,
+        [("team-a".into(), Some(502)), ("team-b".into(), Some(502))]
+    );
+    assert_eq!(group_requests(&server).len(), 1, "not sent again");
+    assert_eq!(
+        groups(&server),
+        [group("team-a", &["u1", "u2"]), group("team-b", &["u2"])],
+        "no group and no member twice"
+    );
+    let state = setup.state();
+    assert_eq!(state.groups["team-a"].id, group_id(&server, "team-a"));
+    assert_eq!(state.groups["team-b"].id, group_id(&server, "team-b"));
+    // The next run finds everything in place.
+    server.clear_log();
+    let report = setup.run().await.unwrap();
+    assert!(report.groups.changes.is_empty());
+    assert_eq!(server.writes(), 0, "{:?}", server.trace());
+}

@@ -178,10 +178,10 @@ impl Applier<'_> {
                 };
                 in_flight.push(self.send_group_bulk(indices, &ops));
             }
-            let Some((indices, outcomes, latency)) = in_flight.next().await else {
+            let Some((indices, outcomes, latency, whole)) = in_flight.next().await else {
                 break;
             };
-            let mut answered: Vec<(Item<'c>, &BulkOperation, Outcome)> = indices
+            let mut settled: Vec<(Item<'c>, &BulkOperation, Outcome)> = indices
                 .into_iter()
                 .zip(outcomes)
                 .filter_map(|(index, outcome)| {
@@ -189,9 +189,14 @@ impl Applier<'_> {
                 })
                 .collect();
             // Creates first: the writes by reference are judged by their create's result.
-            answered.sort_by_key(|(item, ..)| item.change.operation != Operation::GroupCreate);
-            for (item, op, outcome) in answered {
-                let outcome = self.judge_reference(&item, op, outcome, rounds, context);
+            settled.sort_by_key(|(item, ..)| item.change.operation != Operation::GroupCreate);
+            for (item, op, outcome) in settled {
+                // A request that failed as a whole settles its writes as alone, references or not.
+                let outcome = if whole {
+                    outcome
+                } else {
+                    self.judge_reference(&item, op, outcome, rounds, context)
+                };
                 match outcome {
                     Outcome::Done(result) => {
                         self.settle_in_round(
@@ -361,7 +366,7 @@ impl Applier<'_> {
         }
         let created = context.created.contains_key(&item.change.group);
         match outcome {
-            // The whole request failed in a way that may have acted: as alone.
+            // Unanswered, and not safe to repeat: as alone.
             Outcome::Done(Err(error)) if error.status().is_none() => Outcome::Done(Err(error)),
             Outcome::Done(Ok(written)) => Outcome::Done(Ok(written.map(|w| GroupWritten {
                 id: context
@@ -421,28 +426,33 @@ impl Applier<'_> {
         self.settle_group(item.change, result, latency, context, state, applied);
     }
 
-    /// Sends one bulk request of `ops[indices]`; each operation's outcome, in order.
+    /// Sends one bulk request of `ops[indices]`; each operation's outcome, in order, and
+    /// whether the request failed as a whole (no BulkResponse).
     async fn send_group_bulk(
         &self,
         indices: Vec<usize>,
         ops: &[BulkOperation],
-    ) -> (Vec<usize>, Vec<Outcome>, Duration) {
+    ) -> (Vec<usize>, Vec<Outcome>, Duration, bool) {
         let started = Instant::now();
         let sent: Vec<&BulkOperation> = indices.iter().map(|i| &ops[*i]).collect();
-        let outcomes = match self.client.bulk(&sent).await {
-            Ok(results) => sent
-                .iter()
-                .zip(results)
-                .map(|(op, result)| self.group_outcome(op, result))
-                .collect(),
+        let (outcomes, whole) = match self.client.bulk(&sent).await {
+            Ok(results) => (
+                sent.iter()
+                    .zip(results)
+                    .map(|(op, result)| self.group_outcome(op, result))
+                    .collect(),
+                false,
+            ),
             Err(error) => {
                 tracing::warn!(%error, operations = sent.len(), "a bulk request of group writes failed");
-                sent.iter()
+                let outcomes = sent
+                    .iter()
                     .map(|op| whole_request_outcome(op, &error))
-                    .collect()
+                    .collect();
+                (outcomes, true)
             }
         };
-        (indices, outcomes, started.elapsed())
+        (indices, outcomes, started.elapsed(), whole)
     }
 
     /// What one operation's result means for its write.

@@ -2,8 +2,9 @@
 //! members in one request by `bulkId` reference, a target that does not resolve references in
 //! paths (members sent again by id), a reference that cannot share its create's request,
 //! partial failures inside one BulkResponse (409 adopted, 400 refused, 429 and a 503 on a
-//! safe write sent again, a 503 on a member add not repeated), deletes; exact request bodies
-//! and the exact final groups.
+//! safe write sent again, a 503 on a member add not repeated), deletes, a whole request that
+//! fails after the target acted, a cancelled run; exact request bodies and the exact final
+//! groups.
 
 use crate::support::{self, fault};
 
@@ -613,4 +614,65 @@ async fn a_failed_group_bulk_request_adopts_the_groups_and_repeats_no_member_add
     let report = setup.run().await.unwrap();
     assert!(report.groups.changes.is_empty());
     assert_eq!(server.writes(), 0, "{:?}", server.trace());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_run_finishes_the_group_request_in_flight_and_starts_no_other() {
+    let server = FaultServer::start().await;
+    // Two operations per request: each new group and its members take one.
+    server.offer_bulk(bulk_server(2, true));
+    let people = json!([person(1, &[]), person(2, &[]), person(3, &[])]);
+    let setup = Setup::new(&server.url, "", &people);
+    setup.run().await.unwrap();
+    // The first group request takes 400 ms; the run is cancelled 150 ms into it.
+    server.fault(
+        "POST",
+        "/Bulk",
+        None,
+        Fault::SlowThenApply(std::time::Duration::from_millis(400)),
+        1,
+    );
+    setup.users(&json!([
+        person(1, &["team-a"]),
+        person(2, &["team-b"]),
+        person(3, &["team-c"])
+    ]));
+    let config = Config::load(&setup.dir.path().join("scimsync.toml")).unwrap();
+    let options = RunOptions::new(false);
+    let cancel = options.cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        cancel.cancel();
+    });
+    let mut runs = run_sync(&config, &options).await.unwrap();
+    let report = runs.remove(0).report.unwrap();
+    assert!(report.cancelled);
+    let applied = report.applied.unwrap();
+    assert_eq!(
+        (
+            applied.groups_created,
+            applied.members_added,
+            applied.not_started,
+            applied.failures.len()
+        ),
+        (1, 1, 4, 0)
+    );
+    assert_eq!(group_requests(&server).len(), 1);
+    assert_eq!(groups(&server), [group("team-a", &["u1"])]);
+    let state = setup.state();
+    assert_eq!(
+        state.groups.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["team-a"]
+    );
+    // The next run writes the rest.
+    let report = setup.run().await.unwrap();
+    assert_eq!(report.applied.unwrap().groups_created, 2);
+    assert_eq!(
+        groups(&server),
+        [
+            group("team-a", &["u1"]),
+            group("team-b", &["u2"]),
+            group("team-c", &["u3"])
+        ]
+    );
 }

@@ -75,6 +75,8 @@ struct Rounds<'c> {
     references: bool,
     /// Groups whose create failed for good, by key.
     not_created: HashSet<String>,
+    /// To send alone after the rounds: too large for any request, or waiting for a create
+    /// that goes alone.
     alone: Vec<Item<'c>>,
     /// For the next round.
     next: Vec<Item<'c>>,

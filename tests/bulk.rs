@@ -414,6 +414,7 @@ async fn results_out_of_order_with_numeric_statuses_reach_the_right_users() {
         max_payload_size: 1 << 20,
         numeric_status: true,
         reverse_order: true,
+        ..BulkServer::default()
     });
     let setup = Setup::new(&server.url, "", &people(4));
     setup.run().await.unwrap();

@@ -1118,6 +1118,8 @@ async fn pushed_groups_are_not_listed_by_incremental_runs_and_member_changes_cos
     assert_eq!(
         server.trace(),
         [
+            // Whether the target takes group writes in bulk (this one publishes nothing).
+            "GET /v2/ServiceProviderConfig 404".to_owned(),
             format!("PATCH /v2/Groups/{eng} 204"),
             format!("PATCH /v2/Groups/{eng} 204"),
         ]
@@ -1177,6 +1179,7 @@ async fn a_group_whose_write_failed_is_listed_by_the_next_run() {
         server.trace(),
         [
             "GET /v2/Groups 200".to_owned(),
+            "GET /v2/ServiceProviderConfig 404".to_owned(),
             format!("PATCH /v2/Groups/{eng} 204"),
         ]
     );

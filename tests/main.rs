@@ -16,6 +16,7 @@ mod active_directory;
 mod architecture;
 mod bad_input;
 mod bulk;
+mod bulk_groups;
 mod bulk_peers;
 mod cli_contract;
 mod daemon;

@@ -356,7 +356,7 @@ async fn finish_target(
     let offers = super::offers::Offers::discover(
         &client,
         job.target.scim.bulk,
-        report.changes.changes.len(),
+        report.changes.changes.len() + report.groups.changes.len(),
         &listed.users,
     )
     .await;

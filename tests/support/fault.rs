@@ -158,6 +158,10 @@ pub struct BulkServer {
     pub numeric_status: bool,
     /// Results in the reverse order of the operations.
     pub reverse_order: bool,
+    /// `bulkId:<id>` in an operation's path and values is replaced by the id of the resource
+    /// created under that bulkId earlier in the request (as scim2-server does); without it, a
+    /// path reference finds nothing (404, as SCIMMY answers) and a value is kept as sent.
+    pub resolve_references: bool,
 }
 
 pub struct FaultServer {
@@ -744,10 +748,19 @@ fn bulk(store: &mut Store, request: &Request) -> (u16, Option<Json>) {
         return (413, error(413, "over maxOperations or maxPayloadSize"));
     }
     let mut results = Vec::new();
+    // bulkId -> the id created under it, in this request.
+    let mut created: BTreeMap<String, String> = BTreeMap::new();
     for op in operations {
         let method = op["method"].as_str().unwrap_or_default().to_owned();
-        let path = op["path"].as_str().unwrap_or_default().to_owned();
-        let data = op.get("data").map(Json::to_string).unwrap_or_default();
+        let mut path = op["path"].as_str().unwrap_or_default().to_owned();
+        let mut data = op.get("data").map(Json::to_string).unwrap_or_default();
+        if config.resolve_references {
+            for (bulk_id, id) in &created {
+                let reference = format!("bulkId:{bulk_id}");
+                path = path.replace(&reference, id);
+                data = data.replace(&format!("\"{reference}\""), &format!("\"{id}\""));
+            }
+        }
         let alone = Request {
             method: method.clone(),
             path: format!("/v2{path}"),
@@ -775,6 +788,12 @@ fn bulk(store: &mut Store, request: &Request) -> (u16, Option<Json>) {
             result["bulkId"] = bulk_id.clone();
         }
         let response = response.unwrap_or(Json::Null);
+        if let (Some(bulk_id), Some(id)) = (op["bulkId"].as_str(), response["id"].as_str())
+            && method == "POST"
+            && (200..300).contains(&status)
+        {
+            created.insert(bulk_id.to_owned(), id.to_owned());
+        }
         if (200..300).contains(&status) {
             let location = if method == "POST" {
                 format!("/v2{path}/{}", response["id"].as_str().unwrap_or_default())

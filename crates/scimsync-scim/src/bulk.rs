@@ -17,6 +17,15 @@ use scimsync_secure::secret::redact;
 /// The schema of a bulk request.
 pub const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 
+/// How a value or a path names a resource created earlier in the same bulk request:
+/// `bulkId:` and the create's `bulkId`.
+pub const BULK_ID_PREFIX: &str = "bulkId:";
+
+/// The path of a resource of `endpoint` (`/Groups`) created in the same request as `bulk_id`.
+pub fn reference_path(endpoint: &str, bulk_id: &str) -> String {
+    format!("{endpoint}/{BULK_ID_PREFIX}{bulk_id}")
+}
+
 /// One write inside a bulk request.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BulkOperation {
@@ -47,6 +56,36 @@ impl BulkOperation {
             op.insert("data".into(), data.clone());
         }
         Json::Object(op)
+    }
+
+    /// Whether sending it twice has the effect of sending it once. A create does not, nor a
+    /// PATCH that adds group members (some targets keep a member added twice); a PUT, a
+    /// DELETE and any other PATCH do.
+    pub fn replayable(&self) -> bool {
+        if self.method == Method::POST {
+            return false;
+        }
+        let adds_members = |op: &Json| {
+            get_ci(op, "op")
+                .and_then(Json::as_str)
+                .is_some_and(|o| o.eq_ignore_ascii_case("add"))
+                && get_ci(op, "path")
+                    .and_then(Json::as_str)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("members"))
+        };
+        let operations = self
+            .data
+            .as_ref()
+            .and_then(|d| get_ci(d, "Operations"))
+            .and_then(Json::as_array);
+        !(self.method == Method::PATCH
+            && operations.is_some_and(|ops| ops.iter().any(adds_members)))
+    }
+
+    /// The `bulkId` the path names instead of an id (`/Groups/bulkId:g1`, RFC 7644 §3.7.2),
+    /// for a write to a resource created earlier in the same request.
+    pub fn referenced_bulk_id(&self) -> Option<&str> {
+        self.path.rsplit('/').next()?.strip_prefix(BULK_ID_PREFIX)
     }
 
     /// Its size in a request body, in bytes (compact JSON, as the client sends it).
@@ -83,23 +122,46 @@ pub fn request_body<'o>(operations: impl IntoIterator<Item = &'o BulkOperation>)
 /// Splits `operations` in order into bulk requests none of which exceeds either limit; an
 /// operation that does not fit a request of its own goes [`Batch::Alone`].
 pub fn batches(operations: &[BulkOperation], limits: BulkLimits) -> Vec<Batch> {
+    split(operations, limits).0
+}
+
+/// As [`batches`], for operations some of which name a create of the same list by reference
+/// (`/Groups/bulkId:…`, see [`BulkOperation::referenced_bulk_id`]): a reference is valid only
+/// within its create's request, so such an operation goes only into that request. One that
+/// does not fit there (or whose create goes alone, or is not in the list) is left out and
+/// returned apart, to be sent by id once the create has its id.
+pub fn batches_keeping_references(
+    operations: &[BulkOperation],
+    limits: BulkLimits,
+) -> (Vec<Batch>, Vec<usize>) {
+    split(operations, limits)
+}
+
+fn split(operations: &[BulkOperation], limits: BulkLimits) -> (Vec<Batch>, Vec<usize>) {
     let envelope = serde_json::to_vec(&request_body([])).map_or(0, |v| v.len());
     let max_operations = limits.max_operations.max(1);
-    let mut out = Vec::new();
+    let (mut out, mut left_out) = (Vec::new(), Vec::new());
     let mut current: Vec<usize> = Vec::new();
     let mut size = envelope;
     for (index, operation) in operations.iter().enumerate() {
         let own = operation.size();
-        if envelope.saturating_add(own) > limits.max_payload_size {
-            out.push(Batch::Alone(index));
-            continue;
-        }
         // A comma separates it from the one before.
         let added = own + usize::from(!current.is_empty());
-        if !current.is_empty()
+        let full = !current.is_empty()
             && (current.len() >= max_operations
-                || size.saturating_add(added) > limits.max_payload_size)
-        {
+                || size.saturating_add(added) > limits.max_payload_size);
+        if let Some(bulk_id) = operation.referenced_bulk_id() {
+            let with_create = current
+                .iter()
+                .any(|i| operations[*i].bulk_id.as_deref() == Some(bulk_id));
+            if !with_create || full {
+                left_out.push(index);
+                continue;
+            }
+        } else if envelope.saturating_add(own) > limits.max_payload_size {
+            out.push(Batch::Alone(index));
+            continue;
+        } else if full {
             out.push(Batch::Bulk(std::mem::take(&mut current)));
             size = envelope;
         }
@@ -109,7 +171,7 @@ pub fn batches(operations: &[BulkOperation], limits: BulkLimits) -> Vec<Batch> {
     if !current.is_empty() {
         out.push(Batch::Bulk(current));
     }
-    out
+    (out, left_out)
 }
 
 /// One operation's result in a `BulkResponse`.
@@ -225,20 +287,38 @@ pub fn match_results(
         let index = results.iter().position(|r| r.as_ref().is_some_and(found))?;
         results[index].take()
     };
-    for (slot, op) in matched.iter_mut().zip(sent) {
+    for index in 0..sent.len() {
+        let op = sent[index];
         if let Some(bulk_id) = &op.bulk_id {
-            *slot = take(&|r| r.bulk_id.as_deref() == Some(bulk_id));
-        } else if let Some(id) = op.path.rsplit('/').next() {
-            *slot = take(&|r| {
-                r.bulk_id.is_none()
-                    && r.method
-                        .as_deref()
-                        .is_none_or(|m| m.eq_ignore_ascii_case(op.method.as_str()))
-                    && r.location
-                        .as_deref()
-                        .is_some_and(|l| l.trim_end_matches('/').ends_with(&format!("/{id}")))
-            });
+            matched[index] = take(&|r| r.bulk_id.as_deref() == Some(bulk_id));
+            continue;
         }
+        let Some(id) = op.path.rsplit('/').next() else {
+            continue;
+        };
+        // A path that names a create of the same request: the target answers with the
+        // created resource's location (it resolved the reference) or with the path as sent.
+        let resolved = op
+            .referenced_bulk_id()
+            .and_then(|bulk_id| {
+                let create = sent
+                    .iter()
+                    .position(|s| s.bulk_id.as_deref() == Some(bulk_id))?;
+                matched.get(create)?.as_ref()?.id()
+            })
+            .unwrap_or_default();
+        let at = |location: &str, id: &str| {
+            !id.is_empty() && location.trim_end_matches('/').ends_with(&format!("/{id}"))
+        };
+        matched[index] = take(&|r| {
+            r.bulk_id.is_none()
+                && r.method
+                    .as_deref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(op.method.as_str()))
+                && r.location
+                    .as_deref()
+                    .is_some_and(|l| at(l, id) || at(l, &resolved))
+        });
     }
     // Results without bulkId or location (some servers send neither for a failed operation):
     // by position among the operations still unmatched.
@@ -416,5 +496,82 @@ mod tests {
         let matched = match_results(&[&c1, &c2], vec![result(Some("b2"), None, 201)]);
         assert!(matched[0].is_none());
         assert_eq!(matched[1].as_ref().map(|r| r.status), Some(201));
+    }
+
+    #[test]
+    fn a_write_by_reference_is_matched_by_the_path_sent_or_the_created_location() {
+        let group = BulkOperation {
+            method: Method::POST,
+            path: "/Groups".into(),
+            bulk_id: Some("group-1".into()),
+            version: None,
+            data: None,
+        };
+        let members = |chunk: &str| BulkOperation {
+            method: Method::PATCH,
+            path: reference_path("/Groups", "group-1"),
+            bulk_id: None,
+            version: None,
+            data: Some(
+                json!({"Operations": [{"op": "add", "path": "members", "value": [{"value": chunk}]}]}),
+            ),
+        };
+        let (first, second) = (members("u1"), members("u2"));
+        assert_eq!(first.path, "/Groups/bulkId:group-1");
+        assert_eq!(first.referenced_bulk_id(), Some("group-1"));
+        assert_eq!(group.referenced_bulk_id(), None);
+        let result = |bulk_id: Option<&str>, location: &str, status| OperationResult {
+            method: Some(if bulk_id.is_some() { "POST" } else { "PATCH" }.into()),
+            bulk_id: bulk_id.map(str::to_owned),
+            location: Some(location.into()),
+            version: None,
+            status,
+            response: None,
+        };
+        // Resolved (scim2-server): the PATCHes answer with the new group's location.
+        let matched = match_results(
+            &[&group, &first, &second],
+            vec![
+                result(Some("group-1"), "http://h/v2/Groups/g9", 201),
+                result(None, "http://h/v2/Groups/g9", 200),
+                result(None, "http://h/v2/Groups/g9", 204),
+            ],
+        );
+        let statuses: Vec<Option<u16>> = matched
+            .iter()
+            .map(|m| m.as_ref().map(|r| r.status))
+            .collect();
+        assert_eq!(statuses, [Some(201), Some(200), Some(204)]);
+        // Not resolved (SCIMMY): they answer 404 at the path as sent.
+        let matched = match_results(
+            &[&group, &first],
+            vec![
+                result(Some("group-1"), "/scim/v2/Groups/g9", 201),
+                result(None, "/scim/v2/Groups/bulkId:group-1", 404),
+            ],
+        );
+        assert_eq!(matched[1].as_ref().map(|r| r.status), Some(404));
+    }
+
+    #[test]
+    fn creates_and_member_adds_are_not_replayable_other_writes_are() {
+        let patch = |op: &str, path: &str| BulkOperation {
+            method: Method::PATCH,
+            path: "/Groups/g1".into(),
+            bulk_id: None,
+            version: None,
+            data: Some(json!({"Operations": [{"op": op, "path": path, "value": []}]})),
+        };
+        assert!(!create(1, 0).replayable());
+        assert!(!patch("add", "members").replayable());
+        assert!(!patch("Add", "Members").replayable(), "Entra's op casing");
+        assert!(patch("remove", "members[value eq \"u1\"]").replayable());
+        assert!(patch("replace", "displayName").replayable());
+        let delete = BulkOperation {
+            method: Method::DELETE,
+            data: None,
+            ..patch("remove", "members")
+        };
+        assert!(delete.replayable());
     }
 }

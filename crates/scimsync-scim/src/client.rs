@@ -686,14 +686,15 @@ impl ScimClient {
 
     /// Sends `operations` in one `POST /Bulk` and returns each one's result in the order
     /// sent (`None` for one the target left unanswered). Retried like a create when any
-    /// operation is one (only when the target surely did not act on it), else like an update.
+    /// operation may not be sent twice (only when the target surely did not act on it: see
+    /// [`BulkOperation::replayable`]), else like an update.
     pub async fn bulk(
         &self,
         operations: &[&BulkOperation],
     ) -> Result<Vec<Option<OperationResult>>, ClientError> {
         let url = self.url(&["Bulk"]);
         let shown = url.to_string();
-        let replay = if operations.iter().any(|op| op.method == Method::POST) {
+        let replay = if operations.iter().any(|op| !op.replayable()) {
             Replay::Unsafe
         } else {
             Replay::Safe

@@ -223,7 +223,7 @@ impl Applier<'_> {
     }
 
     /// The error of a write not sent because the run was stopped.
-    fn not_sent(&self) -> ClientError {
+    pub(super) fn not_sent(&self) -> ClientError {
         ClientError::Cancelled {
             method: reqwest::Method::POST,
             url: format!("{}/Bulk", self.client.base().trim_end_matches('/')),
@@ -429,7 +429,7 @@ fn whole_request_outcome(op: &BulkOperation, error: &ClientError) -> Outcome {
 }
 
 /// The request's error, for each of its operations.
-fn clone_error(error: &ClientError) -> ClientError {
+pub(super) fn clone_error(error: &ClientError) -> ClientError {
     match error {
         ClientError::Transport {
             method,

@@ -365,7 +365,8 @@ fn load_or_import(conn: &Connection, location: &Location) -> Result<(State, bool
     // A damaged or foreign file stops here, before anything is written.
     let state = State::load(&location.legacy, &location.url)?;
     let write = || -> rusqlite::Result<()> {
-        let tx = conn.unchecked_transaction()?;
+        // Immediate, as every write here: the lock is waited for, never refused midway.
+        let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
         let from = location.legacy.display().to_string();
         tables::insert_target(&tx, &location.name, &state.target, Some(&from))?;
         tables::put_differences(&tx, &location.name, &State::new(&state.target), &state)?;

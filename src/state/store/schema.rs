@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, OptionalExtension as _};
+use rusqlite::{Connection, OptionalExtension as _, Transaction, TransactionBehavior};
 
 use crate::state::StateError;
 
@@ -107,7 +107,10 @@ pub fn migrate(conn: &Connection, path: &Path) -> Result<(), StateError> {
     let applied = version(conn).map_err(fail)?;
     refuse_newer(applied, path)?;
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
-        let tx = conn.unchecked_transaction().map_err(fail)?;
+        // IMMEDIATE: the write lock is taken (waiting out the busy timeout) before the
+        // version is read. A deferred transaction that read first could not upgrade once
+        // another process had migrated meanwhile: SQLITE_BUSY, not a wait.
+        let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(fail)?;
         // Another process may have migrated since `version` was read: check inside.
         if version(&tx).map_err(fail)? > index {
             continue;

@@ -246,3 +246,38 @@ fn an_import_cut_off_before_its_rename_is_finished_not_repeated() {
         "the file is kept as the backup"
     );
 }
+
+#[test]
+fn processes_migrating_one_new_database_at_once_all_succeed() {
+    // Every run opens (and so migrates) the config's one database; runs of two targets start
+    // together. A migration that read the version and then wrote, in a deferred
+    // transaction, failed with SQLITE_BUSY when another connection migrated in between.
+    for round in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scimsync.db");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (path, barrier) = (path.clone(), std::sync::Arc::clone(&barrier));
+                std::thread::spawn(move || {
+                    let conn = Connection::open(&path).unwrap();
+                    conn.busy_timeout(std::time::Duration::from_secs(10))
+                        .unwrap();
+                    let _: String = conn
+                        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+                        .unwrap();
+                    barrier.wait();
+                    schema::migrate(&conn, &path).map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        for thread in threads {
+            assert_eq!(thread.join().unwrap(), Ok(()), "round {round}");
+        }
+        let conn = Connection::open(&path).unwrap();
+        let version: i64 = conn
+            .query_row("SELECT version FROM schema_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, i64::try_from(schema::SCHEMA_VERSION).unwrap());
+    }
+}

@@ -46,9 +46,6 @@ install() {
     || { apt-get update -q >&2 && apt-get install -y -q --no-install-recommends slapd ldap-utils openssl >&2; }
 }
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 
 pid_of() { [ -s "$1/slapd.pid" ] && cat "$1/slapd.pid" || true; }
 pid_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && grep -q slapd "/proc/$1/comm" 2>/dev/null; }

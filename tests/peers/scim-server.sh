@@ -51,7 +51,6 @@ pid_alive() {
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q scim2_server
 }
 
-free_port() { "$PY" -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'; }
 
 # RFC 7643 schemas plus the custom User extensions of the targets scimsync ships presets for.
 write_config() {
@@ -87,11 +86,36 @@ start() {
   local port=${1:?usage: start PORT [TOKEN] [STATE]} token=${2:-} st=${3:-}
   [[ "$port" =~ ^[0-9]+$ ]] || die "bad port: $port"
   install
-  [ "$port" = 0 ] && port=$(free_port)
+  if [ "$port" != 0 ]; then
+    start_on "$port" "$token" "$st" || die "server did not start on port $port"
+    return
+  fi
+  # A port picked here can still be taken before the server binds it: another, at most 5 times.
+  local attempt code
+  for attempt in 1 2 3 4 5; do
+    code=0
+    start_on "$(free_port)" "$token" "$st" || code=$?
+    [ "$code" = 0 ] && return 0
+    if [ "$code" = 1 ] && ! grep -q "Address already in use" "$START_LOG" 2>/dev/null; then
+      die "server exited during start-up"
+    fi
+    echo "scim-server.sh: the port was taken before the server bound it; another (attempt $attempt)" >&2
+  done
+  die "no free port after 5 attempts"
+}
+
+# Starts the server on PORT; returns 1 (after printing its log) if it exits during start-up,
+# 2 if the port is in use already.
+START_LOG=
+start_on() {
+  local port=$1 token=$2 st=$3
   st=${st:-$(state_dir "$port")}
   mkdir -p "$st"
   if [ -f "$st/pid" ] && pid_alive "$(cat "$st/pid")"; then die "already running (state $st)"; fi
-  (exec 3<>"/dev/tcp/$HOST/$port") 2>/dev/null && die "port $port on $HOST is already in use"
+  if (exec 3<>"/dev/tcp/$HOST/$port") 2>/dev/null; then
+    echo "scim-server.sh: port $port on $HOST is already in use" >&2
+    return 2
+  fi
   [ "$token" = env ] && token=${SCIM_PEER_TOKEN:?SCIM_PEER_TOKEN is not set}
   local args=(--hostname "$HOST" --port "$port")
   [ -n "$token" ] && [ "$token" != "-" ] && args+=(--bearer-token "$token")
@@ -113,7 +137,7 @@ main()' "${args[@]}" >"$st/server.log" 2>&1 </dev/null &
   echo "$pid" >"$st/pid"
   local url="http://$HOST:$port/v2" deadline=$((SECONDS + ${SCIM_START_TIMEOUT:-30}))
   until curl -fsS -o /dev/null --max-time 2 "$url/ServiceProviderConfig" 2>/dev/null; do
-    kill -0 "$pid" 2>/dev/null || { cat "$st/server.log" >&2; rm -f "$st/pid"; die "server exited during start-up"; }
+    kill -0 "$pid" 2>/dev/null || { cat "$st/server.log" >&2; rm -f "$st/pid"; START_LOG=$st/server.log; return 1; }
     [ $SECONDS -ge $deadline ] && { kill "$pid" 2>/dev/null; cat "$st/server.log" >&2; die "not answering after ${SCIM_START_TIMEOUT:-30}s"; }
     sleep 0.1
   done

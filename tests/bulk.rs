@@ -4,12 +4,12 @@
 //! again), a whole bulk request that fails, results out of order, `bulk = "off"`, and
 //! `If-Match` with the bounded re-read and re-plan after a 412.
 
-use crate::support::{self, fault};
+use crate::support::fault;
 
+use crate::support::fault_project::FaultProject;
 use fault::{BulkServer, Fault, FaultServer};
 use scimsync::config::Config;
-use scimsync::state::State;
-use scimsync::sync::{RunOptions, RunReport, SyncError, run_sync};
+use scimsync::sync::{RunOptions, run_sync};
 use serde_json::{Value as Json, json};
 
 const MAP: &str = "userName <- user.email\nname.familyName <- user.last\n";
@@ -17,59 +17,9 @@ const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
-struct Setup {
-    dir: tempfile::TempDir,
-    url: String,
-}
-
-impl Setup {
-    fn new(url: &str, extra: &str, users: &Json) -> Setup {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("m.map"), MAP).unwrap();
-        std::fs::write(dir.path().join("token"), "secret-token\n").unwrap();
-        std::fs::set_permissions(
-            dir.path().join("token"),
-            std::os::unix::fs::PermissionsExt::from_mode(0o600),
-        )
-        .unwrap();
-        let setup = Setup {
-            dir,
-            url: url.to_owned(),
-        };
-        setup.users(users);
-        setup.target(extra);
-        setup
-    }
-
-    /// Rewrites `[target]` with `extra` keys.
-    fn target(&self, extra: &str) {
-        std::fs::write(
-            self.dir.path().join("scimsync.toml"),
-            format!(
-                "mapping = \"m.map\"\n[source]\nkind = \"json\"\npath = \"users.json\"\nformat = \"plain\"\n\
-                 [target]\nurl = \"{}\"\ntoken_file = \"token\"\ntimeout_seconds = 1\nmax_backoff_seconds = 2\n{extra}\n\
-                 [state]\npath = \"state\"\n",
-                self.url
-            ),
-        )
-        .unwrap();
-    }
-
-    fn users(&self, users: &Json) {
-        std::fs::write(self.dir.path().join("users.json"), users.to_string()).unwrap();
-    }
-
-    fn state(&self) -> State {
-        let state = support::state_json(&self.dir.path().join("state"), None).expect("a state");
-        serde_json::from_value(state).expect("a state")
-    }
-
-    async fn run(&self) -> Result<RunReport, SyncError> {
-        let config = Config::load(&self.dir.path().join("scimsync.toml")).unwrap();
-        let mut runs = run_sync(&config, &RunOptions::new(false)).await?;
-        assert_eq!(runs.len(), 1);
-        runs.remove(0).report
-    }
+/// The project of these tests: `MAP`, `extra` keys in `[target]`.
+fn project(url: &str, extra: &str, users: &Json) -> FaultProject {
+    FaultProject::new(url, MAP, extra, users)
 }
 
 fn person(i: usize, last: &str) -> Json {
@@ -134,7 +84,7 @@ fn bulk_server(max_operations: usize, max_payload_size: usize) -> BulkServer {
 async fn creates_updates_and_deactivations_go_in_bulk_within_max_operations() {
     let server = FaultServer::start().await;
     server.offer_bulk(bulk_server(2, 1 << 20));
-    let setup = Setup::new(&server.url, "concurrency = 1", &people(5));
+    let setup = project(&server.url, "concurrency = 1", &people(5));
     let report = setup.run().await.unwrap();
     let applied = report.applied.unwrap();
     assert_eq!((applied.created, applied.failures.len()), (5, 0));
@@ -211,7 +161,7 @@ async fn requests_are_split_within_max_payload_size_and_an_oversized_one_goes_al
     server.offer_bulk(bulk_server(100, two));
     let mut users = people(5);
     users[2]["last"] = json!("x".repeat(two));
-    let setup = Setup::new(&server.url, "concurrency = 1", &users);
+    let setup = project(&server.url, "concurrency = 1", &users);
     let report = setup.run().await.unwrap();
     assert_eq!(report.applied.unwrap().created, 5);
     let bodies = server.bulk_requests();
@@ -258,7 +208,7 @@ async fn partial_failures_in_one_bulk_response_get_the_per_user_handling() {
     );
     server.fault("POST", "/Users", Some("u4@x"), Fault::Status(503, None), 1);
     server.fault("POST", "/Users", Some("u5@x"), Fault::Status(429, None), 1);
-    let setup = Setup::new(&server.url, "concurrency = 1", &people(5));
+    let setup = project(&server.url, "concurrency = 1", &people(5));
     let report = setup.run().await.unwrap();
     let applied = report.applied.unwrap();
     assert_eq!(
@@ -358,7 +308,7 @@ async fn a_failed_bulk_request_is_resolved_by_lookup_and_never_sent_twice() {
     server.offer_bulk(bulk_server(10, 1 << 20));
     // The server acts on the whole request, then answers 502: every create happened.
     server.fault("POST", "/Bulk", None, Fault::StatusAfterApply(502), 1);
-    let setup = Setup::new(&server.url, "concurrency = 1", &people(3));
+    let setup = project(&server.url, "concurrency = 1", &people(3));
     let report = setup.run().await.unwrap();
     let applied = report.applied.unwrap();
     assert_eq!((applied.created, applied.adopted), (0, 3));
@@ -381,7 +331,7 @@ async fn a_failed_bulk_request_is_resolved_by_lookup_and_never_sent_twice() {
     let server = FaultServer::start().await;
     server.offer_bulk(bulk_server(10, 1 << 20));
     server.fault("POST", "/Bulk", None, Fault::Reset, 1);
-    let setup = Setup::new(&server.url, "concurrency = 1", &people(3));
+    let setup = project(&server.url, "concurrency = 1", &people(3));
     let report = setup.run().await.unwrap();
     let applied = report.applied.unwrap();
     assert_eq!((applied.created, applied.pending), (0, 3));
@@ -397,7 +347,7 @@ async fn a_failed_bulk_request_is_resolved_by_lookup_and_never_sent_twice() {
     let server = FaultServer::start().await;
     server.offer_bulk(bulk_server(10, 1 << 20));
     server.fault("POST", "/Bulk", None, Fault::StatusAfterApply(200), 1);
-    let setup = Setup::new(&server.url, "concurrency = 1", &people(3));
+    let setup = project(&server.url, "concurrency = 1", &people(3));
     let report = setup.run().await.unwrap();
     let applied = report.applied.unwrap();
     assert_eq!((applied.adopted, applied.failures.len()), (3, 0));
@@ -416,7 +366,7 @@ async fn results_out_of_order_with_numeric_statuses_reach_the_right_users() {
         reverse_order: true,
         ..BulkServer::default()
     });
-    let setup = Setup::new(&server.url, "", &people(4));
+    let setup = project(&server.url, "", &people(4));
     setup.run().await.unwrap();
     let state = setup.state();
     for i in 1..=4 {
@@ -441,7 +391,7 @@ async fn results_out_of_order_with_numeric_statuses_reach_the_right_users() {
 async fn bulk_off_sends_each_write_alone() {
     let server = FaultServer::start().await;
     server.offer_bulk(bulk_server(10, 1 << 20));
-    let setup = Setup::new(&server.url, "concurrency = 1\nbulk = \"off\"", &people(3));
+    let setup = project(&server.url, "concurrency = 1\nbulk = \"off\"", &people(3));
     assert_eq!(setup.run().await.unwrap().applied.unwrap().created, 3);
     assert_eq!(
         server.trace(),
@@ -459,7 +409,7 @@ async fn bulk_off_sends_each_write_alone() {
 async fn a_failed_update_operation_is_sent_again_in_a_later_bulk_request() {
     let server = FaultServer::start().await;
     server.offer_bulk(bulk_server(10, 1 << 20));
-    let setup = Setup::new(&server.url, "concurrency = 1", &people(3));
+    let setup = project(&server.url, "concurrency = 1", &people(3));
     setup.run().await.unwrap();
     let u2 = id_of(&server, "u2@x");
     server.fault("PATCH", &u2, None, Fault::Status(503, None), 1);
@@ -488,7 +438,7 @@ async fn a_failed_update_operation_is_sent_again_in_a_later_bulk_request() {
 async fn updates_carry_if_match_and_a_412_rereads_and_replans_the_user() {
     let server = FaultServer::start().await;
     server.offer_etag();
-    let setup = Setup::new(&server.url, "concurrency = 1", &people(2));
+    let setup = project(&server.url, "concurrency = 1", &people(2));
     setup.run().await.unwrap();
     let u1 = id_of(&server, "u1@x");
     // Someone edits u1 in the app between the listing and the PATCH.
@@ -562,7 +512,7 @@ async fn bulk_operations_carry_the_version_and_a_stale_one_is_replanned() {
     let server = FaultServer::start().await;
     server.offer_etag();
     server.offer_bulk(bulk_server(10, 1 << 20));
-    let setup = Setup::new(&server.url, "concurrency = 1", &people(2));
+    let setup = project(&server.url, "concurrency = 1", &people(2));
     setup.run().await.unwrap();
     let (u1, u2) = (id_of(&server, "u1@x"), id_of(&server, "u2@x"));
     server.touch_before_next_write(&u2, "title", json!("Boss"));
@@ -608,7 +558,7 @@ async fn bulk_operations_carry_the_version_and_a_stale_one_is_replanned() {
 async fn put_mode_reads_each_user_then_sends_the_puts_in_bulk() {
     let server = FaultServer::start().await;
     server.offer_bulk(bulk_server(10, 1 << 20));
-    let setup = Setup::new(
+    let setup = project(
         &server.url,
         "concurrency = 1\nupdate_mode = \"put\"",
         &people(2),
@@ -663,7 +613,7 @@ async fn a_cancelled_run_finishes_the_bulk_request_in_flight_and_starts_no_other
         Fault::SlowThenApply(std::time::Duration::from_millis(400)),
         1,
     );
-    let setup = Setup::new(&server.url, "concurrency = 1", &people(6));
+    let setup = project(&server.url, "concurrency = 1", &people(6));
     let config = Config::load(&setup.dir.path().join("scimsync.toml")).unwrap();
     let options = RunOptions::new(false);
     let cancel = options.cancel.clone();
@@ -696,7 +646,7 @@ async fn a_cancelled_run_finishes_the_bulk_request_in_flight_and_starts_no_other
 async fn an_update_operation_answered_404_is_looked_up_and_created_again() {
     let server = FaultServer::start().await;
     server.offer_bulk(bulk_server(10, 1 << 20));
-    let setup = Setup::new(&server.url, "concurrency = 1", &people(2));
+    let setup = project(&server.url, "concurrency = 1", &people(2));
     setup.run().await.unwrap();
     let removed = id_of(&server, "u2@x");
     server.remove_user(&removed);

@@ -6,12 +6,12 @@
 //! fails after the target acted, a cancelled run; exact request bodies and the exact final
 //! groups.
 
-use crate::support::{self, fault};
+use crate::support::fault;
 
+use crate::support::fault_project::FaultProject;
 use fault::{BulkServer, Fault, FaultServer};
 use scimsync::config::Config;
-use scimsync::state::State;
-use scimsync::sync::{RunOptions, RunReport, SyncError, run_sync};
+use scimsync::sync::{RunOptions, run_sync};
 use serde_json::{Value as Json, json};
 
 const MAP: &str = "userName <- user.email\ngroups matching \"^team-\"\n";
@@ -19,59 +19,9 @@ const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
-struct Setup {
-    dir: tempfile::TempDir,
-    url: String,
-}
-
-impl Setup {
-    fn new(url: &str, extra: &str, users: &Json) -> Setup {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("m.map"), MAP).unwrap();
-        std::fs::write(dir.path().join("token"), "secret-token\n").unwrap();
-        std::fs::set_permissions(
-            dir.path().join("token"),
-            std::os::unix::fs::PermissionsExt::from_mode(0o600),
-        )
-        .unwrap();
-        let setup = Setup {
-            dir,
-            url: url.to_owned(),
-        };
-        setup.users(users);
-        setup.config(extra, "");
-        setup
-    }
-
-    /// Rewrites the config with `target` keys in `[target]` and `sync` lines in `[sync]`.
-    fn config(&self, target: &str, sync: &str) {
-        std::fs::write(
-            self.dir.path().join("scimsync.toml"),
-            format!(
-                "mapping = \"m.map\"\n[source]\nkind = \"json\"\npath = \"users.json\"\nformat = \"plain\"\n\
-                 [target]\nurl = \"{}\"\ntoken_file = \"token\"\ntimeout_seconds = 1\nmax_backoff_seconds = 2\nconcurrency = 1\n{target}\n\
-                 [sync]\n{sync}\n[state]\npath = \"state\"\n",
-                self.url
-            ),
-        )
-        .unwrap();
-    }
-
-    fn users(&self, users: &Json) {
-        std::fs::write(self.dir.path().join("users.json"), users.to_string()).unwrap();
-    }
-
-    fn state(&self) -> State {
-        let state = support::state_json(&self.dir.path().join("state"), None).expect("a state");
-        serde_json::from_value(state).expect("a state")
-    }
-
-    async fn run(&self) -> Result<RunReport, SyncError> {
-        let config = Config::load(&self.dir.path().join("scimsync.toml")).unwrap();
-        let mut runs = run_sync(&config, &RunOptions::new(false)).await?;
-        assert_eq!(runs.len(), 1);
-        runs.remove(0).report
-    }
+/// The project of these tests: `MAP`, one write at a time, `extra` keys in `[target]`.
+fn project(url: &str, extra: &str, users: &Json) -> FaultProject {
+    FaultProject::new(url, MAP, &format!("concurrency = 1\n{extra}"), users)
 }
 
 /// A source user `u{i}@x` in `groups`.
@@ -201,7 +151,7 @@ async fn new_groups_and_their_members_go_in_one_bulk_request_by_reference() {
         person(2, &["team-a", "team-b"]),
         person(3, &[])
     ]);
-    let setup = Setup::new(&server.url, "", &users);
+    let setup = project(&server.url, "", &users);
     let report = setup.run().await.unwrap();
     let applied = report.applied.unwrap();
     assert_eq!(
@@ -249,7 +199,7 @@ async fn new_groups_and_their_members_go_in_one_bulk_request_by_reference() {
 
     // u1 leaves team-a, u3 joins it, team-b is no longer pushed and deleted: one request of
     // a member add, a member remove and a delete, all by id.
-    setup.config("", "[sync.actions]\ngroup_delete = true");
+    setup.config("concurrency = 1", "[sync.actions]\ngroup_delete = true");
     setup.users(&json!([
         person(1, &[]),
         person(2, &["team-a"]),
@@ -294,7 +244,7 @@ async fn a_target_that_does_not_resolve_path_references_gets_the_members_by_id()
     // As SCIMMY: `/Groups/bulkId:…` finds nothing (404).
     server.offer_bulk(bulk_server(100, false));
     let users = json!([person(1, &["team-a"]), person(2, &["team-a", "team-b"])]);
-    let setup = Setup::new(&server.url, "", &users);
+    let setup = project(&server.url, "", &users);
     let report = setup.run().await.unwrap();
     let applied = report.applied.unwrap();
     assert_eq!(
@@ -355,8 +305,8 @@ async fn a_member_chunk_that_cannot_share_its_groups_request_goes_by_id_in_the_n
     // in the first request; the second chunk cannot name the group by reference.
     server.offer_bulk(bulk_server(2, true));
     let users = json!([person(1, &["team-a"]), person(2, &["team-a"])]);
-    let setup = Setup::new(&server.url, "", &users);
-    setup.config("", "member_chunk = 1");
+    let setup = project(&server.url, "", &users);
+    setup.config("concurrency = 1", "member_chunk = 1");
     let report = setup.run().await.unwrap();
     let applied = report.applied.unwrap();
     assert_eq!(
@@ -389,7 +339,7 @@ async fn partial_failures_in_one_group_bulk_response_get_the_per_group_handling(
     let server = FaultServer::start().await;
     server.offer_bulk(bulk_server(100, true));
     let users = json!([person(1, &["team-a", "team-b"]), person(2, &["team-a"])]);
-    let setup = Setup::new(&server.url, "", &users);
+    let setup = project(&server.url, "", &users);
     setup.run().await.unwrap();
     let (team_a, team_b) = (group_id(&server, "team-a"), group_id(&server, "team-b"));
     let (u1, u2) = (user_id(&server, "u1@x"), user_id(&server, "u2@x"));
@@ -547,7 +497,7 @@ async fn bulk_off_writes_groups_one_request_at_a_time() {
     let server = FaultServer::start().await;
     server.offer_bulk(bulk_server(100, true));
     let users = json!([person(1, &["team-a"]), person(2, &["team-b"])]);
-    let setup = Setup::new(&server.url, "bulk = \"off\"", &users);
+    let setup = project(&server.url, "bulk = \"off\"", &users);
     setup.run().await.unwrap();
     assert_eq!(server.bulk_requests().len(), 0);
     assert_eq!(
@@ -571,7 +521,7 @@ async fn a_failed_group_bulk_request_adopts_the_groups_and_repeats_no_member_add
     let server = FaultServer::start().await;
     server.offer_bulk(bulk_server(100, true));
     // The users first, in no group.
-    let setup = Setup::new(&server.url, "", &json!([person(1, &[]), person(2, &[])]));
+    let setup = project(&server.url, "", &json!([person(1, &[]), person(2, &[])]));
     setup.run().await.unwrap();
     // The server acts on the whole group request, then answers 502: the groups and their
     // members are there, but scimsync cannot know it.
@@ -622,7 +572,7 @@ async fn a_cancelled_run_finishes_the_group_request_in_flight_and_starts_no_othe
     // Two operations per request: each new group and its members take one.
     server.offer_bulk(bulk_server(2, true));
     let people = json!([person(1, &[]), person(2, &[]), person(3, &[])]);
-    let setup = Setup::new(&server.url, "", &people);
+    let setup = project(&server.url, "", &people);
     setup.run().await.unwrap();
     // The first group request takes 400 ms; the run is cancelled 150 ms into it.
     server.fault(

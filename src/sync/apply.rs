@@ -103,6 +103,10 @@ pub struct Applied {
     /// to be looked up and created or adopted (see [`super::gone`]).
     #[serde(skip)]
     pub gone: Vec<String>,
+    /// Keys of the groups a write to which failed or was not sent: what they hold is not
+    /// known (see [`super::groups::settle_members`]).
+    #[serde(skip)]
+    pub groups_unsettled: std::collections::BTreeSet<String>,
 }
 
 impl Applied {
@@ -127,6 +131,7 @@ impl Applied {
             pending,
             not_kept,
             gone,
+            groups_unsettled,
         } = later;
         self.created += created;
         self.adopted += adopted;
@@ -145,6 +150,7 @@ impl Applied {
         self.member_skips.extend(member_skips);
         self.not_kept.extend(not_kept);
         self.gone.extend(gone);
+        self.groups_unsettled.extend(groups_unsettled);
     }
 }
 

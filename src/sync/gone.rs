@@ -8,15 +8,12 @@
 //! A create is never blind: when lookups cannot be trusted on this target, or the run was
 //! stopped, nothing is sent and the next run (which sees these users as new) does it.
 
-use serde_json::Value as Json;
-
 use super::apply::{Applied, Applier, pending_creates};
 use super::desired::Desired;
 use super::diff::{Coverage, Policy, diff_partial};
-use super::incremental::{filtering_ruled_out, lookup, match_value, selected};
+use super::incremental::{filtering_ruled_out, look_up_each};
 use super::settings::ActionsConfig;
 use crate::state::State;
-use crate::state::reconcile::Filtering;
 
 /// Looks up the desired users of `gone` and creates or adopts them; what was done, or `None`
 /// when nothing could be (the next run will).
@@ -44,7 +41,25 @@ pub async fn recreate(
         );
         return None;
     }
-    let found = look_up(applier, &users, state).await?;
+    let lookups = users.iter().collect();
+    let match_path = applier.match_path;
+    let found = match look_up_each(
+        applier.client,
+        match_path,
+        lookups,
+        applier.concurrency,
+        state,
+    )
+    .await
+    {
+        Ok(Ok(found)) => found,
+        // Recorded in the state: this run and the next ones list the target.
+        Ok(Err(_unreliable)) => return None,
+        Err(error) => {
+            tracing::warn!(%error, "looking up users deleted on the target failed: the next run does it");
+            return None;
+        }
+    };
     let some = Desired {
         users,
         source_count: desired.source_count,
@@ -69,33 +84,4 @@ pub async fn recreate(
     let mut applied = Applied::default();
     applier.apply_users(&changes, state, &mut applied).await;
     Some(applied)
-}
-
-/// The target users holding each one's match value; `None` when a lookup fails or a filter
-/// answer proves lookups unreliable (recorded: later runs are full until one finds otherwise).
-async fn look_up(
-    applier: &Applier<'_>,
-    users: &[super::desired::DesiredUser],
-    state: &mut State,
-) -> Option<Vec<Json>> {
-    let mut found = Vec::new();
-    for user in users {
-        let value = match_value(user, applier.match_path)?;
-        let answer = match lookup(applier.client, applier.match_path, user).await {
-            Ok(answer) => answer,
-            Err(error) => {
-                tracing::warn!(user = %user.user_name, %error, "looking up a user deleted on the target failed: the next run does it");
-                return None;
-            }
-        };
-        match selected(answer, applier.match_path, &value) {
-            Ok(users) => found.extend(users),
-            Err(detail) => {
-                tracing::warn!(%detail, "the target's filter answered with users it does not select: this run and the next ones list the whole target until a full run finds filtering works");
-                state.reconcile.filter = Some(Filtering::Unreliable { detail });
-                return None;
-            }
-        }
-    }
-    Some(found)
 }

@@ -495,20 +495,17 @@ fn source_ids(members: &[MemberRef]) -> Vec<String> {
 }
 
 /// After a run's group writes: each group written to holds, when every write to it succeeded,
-/// exactly its wanted members (the target ids they have now); else what it holds is not
-/// known and the next run lists `/Groups`. Returns the keys whose entry changed.
+/// exactly its wanted members (the target ids they have now); a group in `unsettled` (a write
+/// failed or was not sent) holds what is not known, and the next run lists `/Groups`. Returns
+/// the keys whose entry changed.
 pub fn settle_members(
     changes: &GroupChanges,
-    failed: &HashSet<&str>,
-    stopped: bool,
+    unsettled: &BTreeSet<String>,
     state: &mut State,
 ) -> Vec<String> {
     let mut settled = Vec::new();
     for (key, wanted) in &changes.settle {
-        let Some(group) = state.groups.get(key) else {
-            continue;
-        };
-        let members = (!stopped && !failed.contains(group.display_name.as_str())).then(|| {
+        let members = (!unsettled.contains(key)).then(|| {
             wanted
                 .iter()
                 .filter_map(|source| state.users.get(source))

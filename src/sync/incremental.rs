@@ -140,27 +140,42 @@ pub async fn gather(
         return Ok(Gathered::Full(reason));
     }
     partial.counts.looked_up = lookups.len();
-    for (user, answer) in bounded(lookups, concurrency, |user| {
-        lookup(client, match_path, user)
-    })
-    .await
+    match look_up_each(client, match_path, lookups, concurrency, state).await? {
+        Ok(found) => add_new(&mut partial.users, found),
+        Err(reason) => return Ok(Gathered::Full(reason)),
+    }
+    partial.counts.departed = add_departed(&mut partial.users, desired, state);
+    Ok(Gathered::Partial(partial))
+}
+
+/// Looks each of `users` up by its match value, `concurrency` at a time: the target users the
+/// filters select, or (recorded in `state`, so later runs stay full) why lookups cannot be
+/// trusted: an answer held users its filter does not select.
+pub(super) async fn look_up_each(
+    client: &ScimClient,
+    match_path: &AttrPath,
+    users: Vec<&DesiredUser>,
+    concurrency: usize,
+    state: &mut State,
+) -> Result<Result<Vec<Json>, FullReason>, ClientError> {
+    let mut found = Vec::new();
+    for (user, answer) in bounded(users, concurrency, |user| lookup(client, match_path, user)).await
     {
         let Some(value) = match_value(user, match_path) else {
             continue;
         };
         match selected(answer?, match_path, &value) {
-            Ok(found) => add_new(&mut partial.users, found),
+            Ok(selected) => add_new(&mut found, selected),
             Err(detail) => {
                 tracing::warn!(%detail, "the target's filter answered with users it does not select: this run and the next ones list the whole target until a full run finds filtering works");
                 state.reconcile.filter = Some(Filtering::Unreliable {
                     detail: detail.clone(),
                 });
-                return Ok(Gathered::Full(FullReason::FilterUnreliable { detail }));
+                return Ok(Err(FullReason::FilterUnreliable { detail }));
             }
         }
     }
-    partial.counts.departed = add_departed(&mut partial.users, desired, state);
-    Ok(Gathered::Partial(partial))
+    Ok(Ok(found))
 }
 
 /// The desired users by what an incremental run must do to learn their target state.

@@ -555,14 +555,7 @@ fn settle_group_members(
     applied: &Applied,
     state: &mut State,
 ) {
-    let failed: std::collections::HashSet<&str> = applied
-        .failures
-        .iter()
-        .filter(|f| f.operation.resource_type() == ResourceType::Group)
-        .map(|f| f.name.as_str())
-        .collect();
-    let stopped = applier.stopped() || applied.not_started > 0;
-    for key in groups::settle_members(changes, &failed, stopped, state) {
+    for key in groups::settle_members(changes, &applied.groups_unsettled, state) {
         let _kept_by_the_store = applier.store.record_group(state, &key);
     }
 }

@@ -419,6 +419,7 @@ pub fn shown_full_runs(state: &Json) -> String {
 
 pub mod ad;
 pub mod fault;
+pub mod fault_project;
 pub mod ldap;
 /// `user` with its `schemas` sorted, so resources compare whatever order a server keeps.
 pub fn sorted_schemas(mut user: Json) -> Json {

@@ -58,7 +58,15 @@ impl Applier<'_> {
         };
         for change in singly {
             if self.stopped() {
-                applied.not_started += 1;
+                let not_sent = Err(self.not_sent());
+                self.settle_group(
+                    change,
+                    not_sent,
+                    Duration::ZERO,
+                    &mut context,
+                    state,
+                    applied,
+                );
                 continue;
             }
             let group_id = change
@@ -139,8 +147,10 @@ impl Applier<'_> {
             // Not sent, or refused unapplied by a target that asked to be left alone (429).
             Err(ClientError::Cancelled { .. } | ClientError::Throttled { .. }) => {
                 applied.not_started += 1;
+                applied.groups_unsettled.insert(change.group.clone());
             }
             Err(error) => {
+                applied.groups_unsettled.insert(change.group.clone());
                 let group_id = change
                     .id
                     .clone()
